@@ -1,0 +1,16 @@
+//! convscope: look inside VGG-family convolutional networks.
+//!
+//! One platform-free core (model, weights, reverse pass, images, predictions) with two
+//! thin faces: the `convscope` command line (`src/bin/convscope.rs`) and the
+//! WebAssembly bindings (`src/wasm.rs`, compiled only for `wasm32`).
+
+pub mod error;
+pub mod image;
+pub mod labels;
+pub mod model;
+pub mod predict;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use error::{Error, Result};

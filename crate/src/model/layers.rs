@@ -1,0 +1,160 @@
+//! The layers of a VGG-family network, each with its forward pass and the gradient of
+//! its input (never of its weights: explanations need only input/activation gradients).
+
+use super::pool;
+use crate::error::Result;
+use candle_core::{DType, Tensor};
+use std::sync::OnceLock;
+
+/// A named layer; names are torchvision module paths (`features.0`, `avgpool`,
+/// `classifier.6`).
+#[derive(Debug)]
+pub struct Layer {
+    pub name: String,
+    pub op: Op,
+}
+
+#[derive(Debug)]
+pub enum Op {
+    Conv2d(Conv2d),
+    Relu,
+    /// 2x2 max pool with stride 2.
+    MaxPool2d,
+    /// `AdaptiveAvgPool2d((size, size))`.
+    AdaptiveAvgPool2d { size: usize },
+    /// Identity at inference.
+    Dropout,
+    /// Flattens a `[N, C, H, W]` input first, as torchvision's VGG.forward does.
+    Linear(Linear),
+}
+
+/// How the reverse pass treats ReLUs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReluGrad {
+    /// `g * [x > 0]`: the true gradient (ReLU'(0) = 0, as PyTorch).
+    #[default]
+    Plain,
+    /// `relu(g) * [x > 0]`: guided backpropagation (Springenberg et al. 2015).
+    Guided,
+}
+
+/// 3x3 convolution, padding 1, stride 1.
+#[derive(Debug)]
+pub struct Conv2d {
+    /// `[out, in, 3, 3]`
+    pub weight: Tensor,
+    /// `[out]`
+    pub bias: Tensor,
+    /// The input gradient of this conv is a conv with the spatially flipped, transposed
+    /// kernel `[in, out, 3, 3]`; built on first use, then kept.
+    flipped: OnceLock<Tensor>,
+}
+
+#[derive(Debug)]
+pub struct Linear {
+    /// `[out, in]`
+    pub weight: Tensor,
+    /// `[out]`
+    pub bias: Tensor,
+}
+
+pub const KERNEL: usize = 3;
+pub const PADDING: usize = 1;
+
+impl Conv2d {
+    pub fn new(weight: Tensor, bias: Tensor) -> Self {
+        Conv2d { weight, bias, flipped: OnceLock::new() }
+    }
+
+    pub fn out_channels(&self) -> usize {
+        self.weight.dims()[0]
+    }
+
+    pub fn in_channels(&self) -> usize {
+        self.weight.dims()[1]
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = x.conv2d(&self.weight, PADDING, 1, 1, 1)?;
+        Ok(y.broadcast_add(&self.bias.reshape((1, self.out_channels(), 1, 1))?)?)
+    }
+
+    fn flipped_kernel(&self) -> Result<&Tensor> {
+        if let Some(k) = self.flipped.get() {
+            return Ok(k);
+        }
+        let flipped = self.weight.flip(&[2, 3])?.transpose(0, 1)?.contiguous()?;
+        Ok(self.flipped.get_or_init(|| flipped))
+    }
+
+    fn backward(&self, grad: &Tensor) -> Result<Tensor> {
+        // Stride 1, "same" padding: dx = conv(dy, flip(W)^T) with padding k - 1 - p.
+        Ok(grad.conv2d(self.flipped_kernel()?, KERNEL - 1 - PADDING, 1, 1, 1)?)
+    }
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let x = if x.rank() > 2 { x.flatten_from(1)? } else { x.clone() };
+        Ok(x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?)
+    }
+
+    fn backward(&self, input: &Tensor, grad: &Tensor) -> Result<Tensor> {
+        Ok(grad.matmul(&self.weight)?.reshape(input.shape())?)
+    }
+}
+
+impl Layer {
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match &self.op {
+            Op::Conv2d(c) => c.forward(x),
+            Op::Relu => Ok(x.relu()?),
+            Op::MaxPool2d => Ok(x.max_pool2d(2)?),
+            Op::AdaptiveAvgPool2d { size } => pool::adaptive_avg_pool2d(x, *size),
+            Op::Dropout => Ok(x.clone()),
+            Op::Linear(l) => l.forward(x),
+        }
+    }
+
+    /// Gradient with respect to this layer's input, given its `input`, its `output` and
+    /// the gradient with respect to that output.
+    pub fn backward(&self, input: &Tensor, output: &Tensor, grad: &Tensor, relu: ReluGrad) -> Result<Tensor> {
+        match &self.op {
+            Op::Conv2d(c) => c.backward(grad),
+            Op::Relu => {
+                // output > 0 exactly where input > 0, so ReLU'(0) = 0 as in PyTorch.
+                let open = output.gt(0f32)?.to_dtype(DType::F32)?;
+                let g = match relu {
+                    ReluGrad::Plain => grad.clone(),
+                    ReluGrad::Guided => grad.relu()?,
+                };
+                Ok((g * open)?)
+            }
+            Op::MaxPool2d => pool::max_pool2x2_backward(input, grad),
+            Op::AdaptiveAvgPool2d { size } => pool::adaptive_avg_pool2d_backward(input, grad, *size),
+            Op::Dropout => Ok(grad.clone()),
+            Op::Linear(l) => l.backward(input, grad),
+        }
+    }
+
+    /// The layer's type as PyTorch names it.
+    pub fn kind(&self) -> &'static str {
+        match &self.op {
+            Op::Conv2d(_) => "Conv2d",
+            Op::Relu => "ReLU",
+            Op::MaxPool2d => "MaxPool2d",
+            Op::AdaptiveAvgPool2d { .. } => "AdaptiveAvgPool2d",
+            Op::Dropout => "Dropout",
+            Op::Linear(_) => "Linear",
+        }
+    }
+
+    /// The layer's parameters, `(weight, bias)`, if it has any.
+    pub fn params(&self) -> Option<(&Tensor, &Tensor)> {
+        match &self.op {
+            Op::Conv2d(c) => Some((&c.weight, &c.bias)),
+            Op::Linear(l) => Some((&l.weight, &l.bias)),
+            _ => None,
+        }
+    }
+}

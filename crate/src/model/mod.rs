@@ -1,0 +1,13 @@
+//! The VGG family: architecture specs, layers, weights, the forward and reverse passes.
+
+pub mod arch;
+pub mod layers;
+pub mod params;
+mod pool;
+pub mod synthetic;
+pub mod vgg;
+pub mod weights;
+
+pub use arch::{ArchSpec, CfgItem};
+pub use layers::{Layer, Op, ReluGrad};
+pub use vgg::{one_hot, Trace, Vgg};

@@ -1,0 +1,142 @@
+//! Reading VGG weights from safetensors: torchvision and timm names, f32/f16/bf16
+//! storage (computed in f32), with errors that name the tensor at fault.
+
+use super::arch::ArchSpec;
+use super::params::{param_specs, ParamSpec};
+use crate::error::{Error, Result};
+use candle_core::{Device, Tensor};
+use safetensors::{Dtype, SafeTensorError, SafeTensors};
+use std::collections::HashMap;
+
+/// timm's VGG (`vgg16.tv_in1k`) stores the first two classifier layers as convolutions
+/// (`pre_logits.fc1`: `[4096, 512, 7, 7]`, `pre_logits.fc2`: `[4096, 4096, 1, 1]`) and
+/// the last as `head.fc`. Their row-major data is exactly torchvision's linear weight.
+const TIMM_NAMES: &[(&str, &str)] = &[
+    ("pre_logits.fc1.", "classifier.0."),
+    ("pre_logits.fc2.", "classifier.3."),
+    ("head.fc.", "classifier.6."),
+];
+
+/// Prefixes that wrappers add to every key (DataParallel, Lightning, `nn.Sequential`).
+const WRAPPER_PREFIXES: &[&str] = &["module.", "model."];
+
+/// The torchvision name of a stored tensor name.
+fn canonical_name(stored: &str) -> String {
+    let mut name = stored;
+    for prefix in WRAPPER_PREFIXES {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            name = rest;
+        }
+    }
+    for (timm, tv) in TIMM_NAMES {
+        if let Some(rest) = name.strip_prefix(timm) {
+            return format!("{tv}{rest}");
+        }
+    }
+    name.to_string()
+}
+
+fn describe(e: SafeTensorError, len: usize) -> Error {
+    let msg = match e {
+        SafeTensorError::HeaderTooSmall => format!("file is too short to be safetensors ({len} bytes; it needs at least an 8-byte header length)"),
+        SafeTensorError::HeaderTooLarge => "header length is absurd (over 100 MB): not a safetensors file, or a corrupt one".into(),
+        SafeTensorError::InvalidHeaderLength => format!("header length points past the end of the file ({len} bytes): the file is truncated or not safetensors"),
+        SafeTensorError::InvalidHeader(_) | SafeTensorError::InvalidHeaderDeserialization(_) | SafeTensorError::JsonError(_) => {
+            "header is not valid safetensors JSON: not a safetensors file, or a corrupt one".into()
+        }
+        SafeTensorError::MetadataIncompleteBuffer | SafeTensorError::InvalidOffset(_) | SafeTensorError::TensorInvalidInfo => {
+            format!("tensor data does not match the header ({len} bytes): the file is truncated or corrupt")
+        }
+        other => format!("not a valid safetensors file: {other:?}"),
+    };
+    Error::WeightsFile(msg)
+}
+
+/// The raw values of one stored tensor as f32.
+fn to_f32(name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
+    let halves = |f: fn(u16) -> f32| data.chunks_exact(2).map(|b| f(u16::from_le_bytes([b[0], b[1]]))).collect();
+    Ok(match dtype {
+        Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        Dtype::F16 => halves(|b| half::f16::from_bits(b).to_f32()),
+        Dtype::BF16 => halves(|b| half::bf16::from_bits(b).to_f32()),
+        other => return Err(Error::TensorDtype { name: name.to_string(), dtype: format!("{other:?}") }),
+    })
+}
+
+/// The shape a stored tensor may have for the parameter `p`: torchvision's, or timm's
+/// conv-shaped classifier weights (same element count and order).
+fn shape_fits(p: &ParamSpec, found: &[usize], spec: &ArchSpec) -> bool {
+    if found == p.shape.as_slice() {
+        return true;
+    }
+    let timm = match p.name.as_str() {
+        "classifier.0.weight" => vec![spec.hidden, spec.last_channels(), spec.pool, spec.pool],
+        "classifier.3.weight" => vec![spec.hidden, spec.hidden, 1, 1],
+        _ => return false,
+    };
+    found == timm.as_slice()
+}
+
+/// Reads every parameter `spec` needs from safetensors bytes, as f32 tensors in
+/// torchvision naming. The bytes can be dropped as soon as this returns.
+pub fn read(spec: &ArchSpec, bytes: &[u8]) -> Result<HashMap<String, Tensor>> {
+    if bytes.is_empty() {
+        return Err(Error::WeightsFile("file is empty (0 bytes)".into()));
+    }
+    let st = SafeTensors::deserialize(bytes).map_err(|e| describe(e, bytes.len()))?;
+    let mut stored: HashMap<String, (String, safetensors::tensor::TensorView<'_>)> = HashMap::new();
+    for (name, view) in st.iter() {
+        stored.insert(canonical_name(name), (name.to_string(), view));
+    }
+    let mut out = HashMap::new();
+    let mut problems = Vec::new();
+    for p in param_specs(spec) {
+        let Some((stored_name, view)) = stored.remove(&p.name) else {
+            problems.push(Error::MissingTensor { name: p.name.clone(), expected: p.shape.clone() });
+            continue;
+        };
+        if !shape_fits(&p, view.shape(), spec) {
+            problems.push(Error::TensorShape { name: stored_name, expected: p.shape.clone(), found: view.shape().to_vec() });
+            continue;
+        }
+        let values = to_f32(&stored_name, view.dtype(), view.data())?;
+        out.insert(p.name.clone(), Tensor::from_vec(values, p.shape.as_slice(), &Device::Cpu)?);
+    }
+    if let Some(first) = problems.into_iter().next() {
+        return Err(first);
+    }
+    if !stored.is_empty() {
+        let mut names: Vec<String> = stored.into_values().map(|(n, _)| n).collect();
+        names.sort();
+        let shown = names.iter().take(5).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        let more = if names.len() > 5 { format!(" and {} more", names.len() - 5) } else { String::new() };
+        return Err(Error::ExtraTensors { names: format!("{shown}{more}"), arch: spec.to_string() });
+    }
+    Ok(out)
+}
+
+/// Serialises named f32 parameters to safetensors bytes in the given dtype (used to
+/// write test files and to convert weights to f16 for shipping).
+pub fn to_safetensors(params: &[(String, Vec<usize>, Vec<f32>)], dtype: Dtype) -> Result<Vec<u8>> {
+    let encoded: Vec<(String, Vec<usize>, Vec<u8>)> = params
+        .iter()
+        .map(|(name, shape, values)| {
+            let bytes: Vec<u8> = match dtype {
+                Dtype::F16 => values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect(),
+                Dtype::BF16 => values.iter().flat_map(|v| half::bf16::from_f32(*v).to_le_bytes()).collect(),
+                _ => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            };
+            (name.clone(), shape.clone(), bytes)
+        })
+        .collect();
+    let dtype = if matches!(dtype, Dtype::F16 | Dtype::BF16) { dtype } else { Dtype::F32 };
+    let views = encoded
+        .iter()
+        .map(|(name, shape, bytes)| {
+            safetensors::tensor::TensorView::new(dtype, shape.clone(), bytes)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| Error::WeightsFile(format!("cannot encode `{name}`: {e:?}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize(views, None).map_err(|e| Error::WeightsFile(format!("cannot serialise: {e:?}")))
+}
