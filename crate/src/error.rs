@@ -23,7 +23,15 @@ pub enum Error {
 
     /// A tensor exists but has the wrong shape.
     #[error("weights: tensor `{name}` has shape {found:?}, expected {expected:?} (are these weights for another architecture?)")]
-    TensorShape { name: String, expected: Vec<usize>, found: Vec<usize> },
+    TensorShape {
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+
+    /// Several tensors do not fit: most likely weights of another architecture.
+    #[error("weights do not fit architecture {arch}: {detail}")]
+    ArchMismatch { arch: String, detail: String },
 
     /// A tensor is stored in a type we cannot compute with.
     #[error("weights: tensor `{name}` has dtype {dtype}, expected F32, F16 or BF16")]
@@ -47,7 +55,10 @@ pub enum Error {
 
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 
     /// A `.npy` file that is not a float32/float64 array of the expected rank.
     #[error("npy: {0}")]
@@ -62,6 +73,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
-        Error::Io { path: path.as_ref().display().to_string(), source }
+        Error::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
     }
 }

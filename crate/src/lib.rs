@@ -4,10 +4,13 @@
 //! thin faces: the `convscope` command line (`src/bin/convscope.rs`) and the
 //! WebAssembly bindings (`src/wasm.rs`, compiled only for `wasm32`).
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
 pub mod error;
 pub mod image;
 pub mod labels;
 pub mod model;
+pub mod npy;
 pub mod predict;
 
 #[cfg(target_arch = "wasm32")]

@@ -18,7 +18,12 @@ fn logits_match_pytorch() {
         for (i, case) in cases(json).iter().enumerate() {
             let model = model_for(case);
             let logits = flat(&model.forward(&input(&case.image)).unwrap());
-            assert_close(&format!("{npz} case {i} logits"), &logits, &reference(npz, i, "logits"), 1e-4);
+            assert_close(
+                &format!("{npz} case {i} logits"),
+                &logits,
+                &reference(npz, i, "logits"),
+                1e-4,
+            );
         }
     }
 }
@@ -28,12 +33,21 @@ fn channel_means_of_every_feature_layer_match() {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
             let model = model_for(case);
-            let features = model.layers().iter().take_while(|l| l.name.starts_with("features.")).count();
+            let features = model
+                .layers()
+                .iter()
+                .take_while(|l| l.name.starts_with("features."))
+                .count();
             let trace = model.trace(&input(&case.image), features).unwrap();
             for (n, out) in trace.outputs.iter().enumerate() {
                 let means = flat(&out.mean((2, 3)).unwrap());
                 let key = format!("feat_mean_{n}");
-                assert_close(&format!("{npz} case {i} {key}"), &means, &reference(npz, i, &key), 1e-4);
+                assert_close(
+                    &format!("{npz} case {i} {key}"),
+                    &means,
+                    &reference(npz, i, &key),
+                    1e-4,
+                );
             }
         }
     }
@@ -47,7 +61,12 @@ fn activations_at_listed_layers_match() {
             for layer in &case.cam_layers {
                 let ours = flat(&layer_output(model, &input(&case.image), layer));
                 let key = format!("act__{}", layer.replace('.', "_"));
-                assert_close(&format!("{npz} case {i} {key}"), &ours, &reference(npz, i, &key), 1e-4);
+                assert_close(
+                    &format!("{npz} case {i} {key}"),
+                    &ours,
+                    &reference(npz, i, &key),
+                    1e-4,
+                );
             }
         }
     }
@@ -57,7 +76,9 @@ fn activations_at_listed_layers_match() {
 fn input_gradient_agrees_with_pytorch_saliency() {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
-            let (grad, _) = model_for(case).input_gradient(&input(&case.image), case.target, ReluGrad::Plain).unwrap();
+            let (grad, _) = model_for(case)
+                .input_gradient(&input(&case.image), case.target, ReluGrad::Plain)
+                .unwrap();
             let what = format!("{npz} case {i} saliency");
             let (median, within, l2) = if (npz, i) == ("dev.npz", 1) {
                 // One max-pool window of features.23 (channel 433, row 13, col 11) holds two
@@ -70,7 +91,10 @@ fn input_gradient_agrees_with_pytorch_saliency() {
             } else {
                 assert_tie_robust(&what, &flat(&grad), &reference(npz, i, "saliency"))
             };
-            eprintln!("{npz} case {i} saliency: median {median:.1e}, within 1e-3 {:.3}%, rel L2 {l2:.2e}", within * 100.0);
+            eprintln!(
+                "{npz} case {i} saliency: median {median:.1e}, within 1e-3 {:.3}%, rel L2 {l2:.2e}",
+                within * 100.0
+            );
         }
     }
 }
@@ -79,8 +103,14 @@ fn input_gradient_agrees_with_pytorch_saliency() {
 fn guided_reverse_pass_agrees_with_captum_guided_backprop() {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
-            let (grad, _) = model_for(case).input_gradient(&input(&case.image), case.target, ReluGrad::Guided).unwrap();
-            assert_tie_robust(&format!("{npz} case {i} guided backprop"), &flat(&grad), &reference(npz, i, "guided_backprop"));
+            let (grad, _) = model_for(case)
+                .input_gradient(&input(&case.image), case.target, ReluGrad::Guided)
+                .unwrap();
+            assert_tie_robust(
+                &format!("{npz} case {i} guided backprop"),
+                &flat(&grad),
+                &reference(npz, i, "guided_backprop"),
+            );
         }
     }
 }

@@ -34,7 +34,10 @@ pub struct ArchSpec {
 const NAMED: &[(&str, &str)] = &[
     ("vgg11", "64,M,128,M,256,256,M,512,512,M,512,512,M"),
     ("vgg13", "64,64,M,128,128,M,256,256,M,512,512,M,512,512,M"),
-    ("vgg16", "64,64,M,128,128,M,256,256,256,M,512,512,512,M,512,512,512,M"),
+    (
+        "vgg16",
+        "64,64,M,128,128,M,256,256,256,M,512,512,512,M,512,512,512,M",
+    ),
     (
         "vgg19",
         "64,64,M,128,128,M,256,256,256,256,M,512,512,512,512,M,512,512,512,512,M",
@@ -107,10 +110,14 @@ impl ArchSpec {
             }
         }
         if spec.cfg.is_empty() {
-            return Err(Error::Spec(format!("`{text}` has no `cfg=` list of convolutions")));
+            return Err(Error::Spec(format!(
+                "`{text}` has no `cfg=` list of convolutions"
+            )));
         }
         if !spec.cfg.iter().any(|c| matches!(c, CfgItem::Conv(_))) {
-            return Err(Error::Spec(format!("`{text}`: cfg needs at least one convolution")));
+            return Err(Error::Spec(format!(
+                "`{text}`: cfg needs at least one convolution"
+            )));
         }
         if spec.size == 0 {
             spec.size = spec.min_input_size().max(spec.pool << spec.pool_stages());
@@ -155,11 +162,15 @@ impl ArchSpec {
 }
 
 fn parse_number(key: &str, value: &str) -> Result<usize> {
-    let n: usize = value
-        .parse()
-        .map_err(|_| Error::Spec(format!("`{key}={value}`: `{value}` is not a positive whole number")))?;
+    let n: usize = value.parse().map_err(|_| {
+        Error::Spec(format!(
+            "`{key}={value}`: `{value}` is not a positive whole number"
+        ))
+    })?;
     if n == 0 || n > MAX_WIDTH {
-        return Err(Error::Spec(format!("`{key}={value}` must be between 1 and {MAX_WIDTH}")));
+        return Err(Error::Spec(format!(
+            "`{key}={value}` must be between 1 and {MAX_WIDTH}"
+        )));
     }
     Ok(n)
 }
@@ -170,9 +181,11 @@ fn parse_cfg(value: &str) -> Result<Vec<CfgItem>> {
         .map(str::trim)
         .map(|item| match item {
             "M" | "m" => Ok(CfgItem::Pool),
-            n => parse_number("cfg", n)
-                .map(CfgItem::Conv)
-                .map_err(|_| Error::Spec(format!("cfg entry `{n}` is neither a channel count (1..={MAX_WIDTH}) nor M"))),
+            n => parse_number("cfg", n).map(CfgItem::Conv).map_err(|_| {
+                Error::Spec(format!(
+                    "cfg entry `{n}` is neither a channel count (1..={MAX_WIDTH}) nor M"
+                ))
+            }),
         })
         .collect()
 }
@@ -181,7 +194,10 @@ impl fmt::Display for ArchSpec {
     /// The canonical spec string, which parses back to the same spec: the base name
     /// with the keys that differ from it (`vgg16;classes=2`), or the full spec.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let base = NAMED.iter().find(|(n, _)| *n == self.name).and_then(|(n, _)| ArchSpec::parse(n).ok());
+        let base = NAMED
+            .iter()
+            .find(|(n, _)| *n == self.name)
+            .and_then(|(n, _)| ArchSpec::parse(n).ok());
         let keys = [
             ("in", self.in_channels),
             ("pool", self.pool),
@@ -192,7 +208,13 @@ impl fmt::Display for ArchSpec {
         match base {
             Some(base) if base.cfg == self.cfg => {
                 write!(f, "{}", self.name)?;
-                let base_keys = [base.in_channels, base.pool, base.hidden, base.classes, base.size];
+                let base_keys = [
+                    base.in_channels,
+                    base.pool,
+                    base.hidden,
+                    base.classes,
+                    base.size,
+                ];
                 for ((key, value), base_value) in keys.iter().zip(base_keys) {
                     if *value != base_value {
                         write!(f, ";{key}={value}")?;
@@ -246,9 +268,18 @@ mod tests {
     #[test]
     fn vgg16_has_thirteen_convs_and_five_pools() {
         let s = ArchSpec::parse("vgg16").unwrap();
-        assert_eq!(s.cfg.iter().filter(|c| matches!(c, CfgItem::Conv(_))).count(), 13);
+        assert_eq!(
+            s.cfg
+                .iter()
+                .filter(|c| matches!(c, CfgItem::Conv(_)))
+                .count(),
+            13
+        );
         assert_eq!(s.pool_stages(), 5);
-        assert_eq!((s.in_channels, s.pool, s.hidden, s.classes, s.size), (3, 7, 4096, 1000, 224));
+        assert_eq!(
+            (s.in_channels, s.pool, s.hidden, s.classes, s.size),
+            (3, 7, 4096, 1000, 224)
+        );
     }
 
     #[test]
@@ -261,7 +292,10 @@ mod tests {
         let fine_tuned = ArchSpec::parse("vgg16;classes=2").unwrap();
         assert_eq!(fine_tuned.classes, 2);
         assert_eq!(fine_tuned.to_string(), "vgg16;classes=2");
-        assert_eq!(ArchSpec::parse(&fine_tuned.to_string()).unwrap(), fine_tuned);
+        assert_eq!(
+            ArchSpec::parse(&fine_tuned.to_string()).unwrap(),
+            fine_tuned
+        );
     }
 
     #[test]
@@ -278,7 +312,10 @@ mod tests {
             ("cfg=8,M,8,M;size=2", "too small"),
         ] {
             let err = ArchSpec::parse(text).unwrap_err().to_string();
-            assert!(err.contains(needle), "`{text}` gave `{err}`, expected it to mention `{needle}`");
+            assert!(
+                err.contains(needle),
+                "`{text}` gave `{err}`, expected it to mention `{needle}`"
+            );
         }
     }
 }

@@ -21,7 +21,9 @@ pub enum Op {
     /// 2x2 max pool with stride 2.
     MaxPool2d,
     /// `AdaptiveAvgPool2d((size, size))`.
-    AdaptiveAvgPool2d { size: usize },
+    AdaptiveAvgPool2d {
+        size: usize,
+    },
     /// Identity at inference.
     Dropout,
     /// Flattens a `[N, C, H, W]` input first, as torchvision's VGG.forward does.
@@ -63,7 +65,11 @@ pub const PADDING: usize = 1;
 
 impl Conv2d {
     pub fn new(weight: Tensor, bias: Tensor) -> Self {
-        Conv2d { weight, bias, flipped: OnceLock::new() }
+        Conv2d {
+            weight,
+            bias,
+            flipped: OnceLock::new(),
+        }
     }
 
     pub fn out_channels(&self) -> usize {
@@ -95,7 +101,11 @@ impl Conv2d {
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = if x.rank() > 2 { x.flatten_from(1)? } else { x.clone() };
+        let x = if x.rank() > 2 {
+            x.flatten_from(1)?
+        } else {
+            x.clone()
+        };
         Ok(x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?)
     }
 
@@ -118,7 +128,13 @@ impl Layer {
 
     /// Gradient with respect to this layer's input, given its `input`, its `output` and
     /// the gradient with respect to that output.
-    pub fn backward(&self, input: &Tensor, output: &Tensor, grad: &Tensor, relu: ReluGrad) -> Result<Tensor> {
+    pub fn backward(
+        &self,
+        input: &Tensor,
+        output: &Tensor,
+        grad: &Tensor,
+        relu: ReluGrad,
+    ) -> Result<Tensor> {
         match &self.op {
             Op::Conv2d(c) => c.backward(grad),
             Op::Relu => {
@@ -131,7 +147,9 @@ impl Layer {
                 Ok((g * open)?)
             }
             Op::MaxPool2d => pool::max_pool2x2_backward(input, grad),
-            Op::AdaptiveAvgPool2d { size } => pool::adaptive_avg_pool2d_backward(input, grad, *size),
+            Op::AdaptiveAvgPool2d { size } => {
+                pool::adaptive_avg_pool2d_backward(input, grad, *size)
+            }
             Op::Dropout => Ok(grad.clone()),
             Op::Linear(l) => l.backward(input, grad),
         }

@@ -42,8 +42,16 @@ pub fn param_specs(spec: &ArchSpec) -> Vec<ParamSpec> {
     let mut out = Vec::new();
     let mut push = |module: &str, shape: Vec<usize>, fan_in: usize| {
         let bias_len = shape[0];
-        out.push(ParamSpec { name: format!("{module}.weight"), shape, fan_in });
-        out.push(ParamSpec { name: format!("{module}.bias"), shape: vec![bias_len], fan_in });
+        out.push(ParamSpec {
+            name: format!("{module}.weight"),
+            shape,
+            fan_in,
+        });
+        out.push(ParamSpec {
+            name: format!("{module}.bias"),
+            shape: vec![bias_len],
+            fan_in,
+        });
     };
     for (module, cin, cout) in convs(spec) {
         push(&module, vec![cout, cin, 3, 3], cin * 9);
@@ -56,5 +64,8 @@ pub fn param_specs(spec: &ArchSpec) -> Vec<ParamSpec> {
 
 /// Total parameter count.
 pub fn count(spec: &ArchSpec) -> usize {
-    param_specs(spec).iter().map(|p| p.shape.iter().product::<usize>()).sum()
+    param_specs(spec)
+        .iter()
+        .map(|p| p.shape.iter().product::<usize>())
+        .sum()
 }

@@ -112,23 +112,35 @@ mod tests {
         // METHODS.md's hand example: candle's autograd gives 0.25 here, PyTorch 1.
         let x = t(&[1., 2., 3., 4.], (1, 1, 2, 2));
         let g = t(&[1.], (1, 1, 1, 1));
-        assert_eq!(flat(&max_pool2x2_backward(&x, &g).unwrap()), [0., 0., 0., 1.]);
+        assert_eq!(
+            flat(&max_pool2x2_backward(&x, &g).unwrap()),
+            [0., 0., 0., 1.]
+        );
     }
 
     #[test]
     fn max_pool_ties_go_to_the_first_element() {
         let x = t(&[0., 0., 0., 0.], (1, 1, 2, 2));
         let g = t(&[2.5], (1, 1, 1, 1));
-        assert_eq!(flat(&max_pool2x2_backward(&x, &g).unwrap()), [2.5, 0., 0., 0.]);
+        assert_eq!(
+            flat(&max_pool2x2_backward(&x, &g).unwrap()),
+            [2.5, 0., 0., 0.]
+        );
         let x = t(&[1., 5., 5., 0.], (1, 1, 2, 2));
-        assert_eq!(flat(&max_pool2x2_backward(&x, &g).unwrap()), [0., 2.5, 0., 0.]);
+        assert_eq!(
+            flat(&max_pool2x2_backward(&x, &g).unwrap()),
+            [0., 2.5, 0., 0.]
+        );
     }
 
     #[test]
     fn max_pool_floor_mode_ignores_the_last_odd_row_and_column() {
         let x = t(&[1., 2., 9., 3., 4., 9., 9., 9., 9.], (1, 1, 3, 3));
         let g = t(&[1.], (1, 1, 1, 1));
-        assert_eq!(flat(&max_pool2x2_backward(&x, &g).unwrap()), [0., 0., 0., 0., 1., 0., 0., 0., 0.]);
+        assert_eq!(
+            flat(&max_pool2x2_backward(&x, &g).unwrap()),
+            [0., 0., 0., 0., 1., 0., 0., 0., 0.]
+        );
     }
 
     #[test]
@@ -140,7 +152,10 @@ mod tests {
         let x = t(&[5.], (1, 1, 1, 1));
         assert_eq!(flat(&adaptive_avg_pool2d(&x, 2).unwrap()), [5., 5., 5., 5.]);
         let x = t(&[1., 2., 3., 4.], (1, 1, 2, 2));
-        assert_eq!(flat(&adaptive_avg_pool2d(&x, 3).unwrap()), [1., 1.5, 2., 2., 2.5, 3., 3., 3.5, 4.]);
+        assert_eq!(
+            flat(&adaptive_avg_pool2d(&x, 3).unwrap()),
+            [1., 1.5, 2., 2., 2.5, 3., 3., 3.5, 4.]
+        );
     }
 
     #[test]

@@ -63,10 +63,19 @@ mod tests {
         let spec = ArchSpec::parse("tiny").unwrap();
         let w = weights(&spec, 3);
         let bits = |v: &[f32]| v[..4].iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
-        assert_eq!(bits(&w[0].2), [0x3eba85be, 0xbe7b9a90, 0x3edf6370, 0x3edea3f9]);
-        assert_eq!(bits(&w[1].2), [0xbe285518, 0xbe2bc71b, 0xbe3f6df0, 0xbde86ac6]);
+        assert_eq!(
+            bits(&w[0].2),
+            [0x3eba85be, 0xbe7b9a90, 0x3edf6370, 0x3edea3f9]
+        );
+        assert_eq!(
+            bits(&w[1].2),
+            [0xbe285518, 0xbe2bc71b, 0xbe3f6df0, 0xbde86ac6]
+        );
         let last_weight = &w[w.len() - 2];
         assert_eq!(last_weight.0, "classifier.6.weight");
-        assert_eq!(bits(&last_weight.2), [0xbe2dfcbe, 0xbec49bbd, 0x3ed640a1, 0xbed30bd4]);
+        assert_eq!(
+            bits(&last_weight.2),
+            [0xbe2dfcbe, 0xbec49bbd, 0x3ed640a1, 0xbed30bd4]
+        );
     }
 }

@@ -38,7 +38,10 @@ impl Vgg {
     /// Builds the network from torchvision-named f32 parameters (all must be present).
     fn from_params(spec: &ArchSpec, mut p: HashMap<String, Tensor>) -> Result<Vgg> {
         let mut take = |name: String| {
-            p.remove(&name).ok_or_else(|| Error::MissingTensor { name, expected: vec![] })
+            p.remove(&name).ok_or_else(|| Error::MissingTensor {
+                name,
+                expected: vec![],
+            })
         };
         let mut layers = Vec::new();
         let mut idx = 0;
@@ -50,14 +53,20 @@ impl Vgg {
                     idx += 1;
                 }
                 CfgItem::Conv(_) => {
-                    let conv = Conv2d::new(take(format!("features.{idx}.weight"))?, take(format!("features.{idx}.bias"))?);
+                    let conv = Conv2d::new(
+                        take(format!("features.{idx}.weight"))?,
+                        take(format!("features.{idx}.bias"))?,
+                    );
                     layers.push(named(format!("features.{idx}"), Op::Conv2d(conv)));
                     layers.push(named(format!("features.{}", idx + 1), Op::Relu));
                     idx += 2;
                 }
             }
         }
-        layers.push(named("avgpool".into(), Op::AdaptiveAvgPool2d { size: spec.pool }));
+        layers.push(named(
+            "avgpool".into(),
+            Op::AdaptiveAvgPool2d { size: spec.pool },
+        ));
         for (i, (module, _, _)) in params::linears(spec).into_iter().enumerate() {
             let weight = take(format!("{module}.weight"))?;
             let weight = weight.reshape((weight.dims()[0], ()))?; // timm stores fc1/fc2 as convs
@@ -68,7 +77,10 @@ impl Vgg {
                 layers.push(named(format!("classifier.{}", 3 * i + 2), Op::Dropout));
             }
         }
-        Ok(Vgg { spec: spec.clone(), layers })
+        Ok(Vgg {
+            spec: spec.clone(),
+            layers,
+        })
     }
 
     /// Loads safetensors bytes (torchvision or timm names; f32, f16 or bf16). The bytes
@@ -107,10 +119,13 @@ impl Vgg {
     /// Index of the layer with this torchvision name (`features.29`, `avgpool`,
     /// `classifier.6`); `input` is not a layer.
     pub fn layer_index(&self, name: &str) -> Result<usize> {
-        self.layers.iter().position(|l| l.name == name).ok_or_else(|| Error::UnknownLayer {
-            name: name.to_string(),
-            known: layer_range_text(&self.layers),
-        })
+        self.layers
+            .iter()
+            .position(|l| l.name == name)
+            .ok_or_else(|| Error::UnknownLayer {
+                name: name.to_string(),
+                known: layer_range_text(&self.layers),
+            })
     }
 
     /// Checks that `x` is `[N, C, H, W]` with this model's channels and a size every
@@ -118,7 +133,9 @@ impl Vgg {
     pub fn check_input(&self, x: &Tensor) -> Result<()> {
         let dims = x.dims();
         let [n, c, h, w] = dims else {
-            return Err(Error::Input(format!("expected a [N, C, H, W] tensor, got shape {dims:?}")));
+            return Err(Error::Input(format!(
+                "expected a [N, C, H, W] tensor, got shape {dims:?}"
+            )));
         };
         if *n == 0 {
             return Err(Error::Input("the batch is empty (N = 0)".into()));
@@ -137,7 +154,10 @@ impl Vgg {
             )));
         }
         if x.dtype() != candle_core::DType::F32 {
-            return Err(Error::Input(format!("input must be float32, got {:?}", x.dtype())));
+            return Err(Error::Input(format!(
+                "input must be float32, got {:?}",
+                x.dtype()
+            )));
         }
         Ok(())
     }
@@ -145,7 +165,10 @@ impl Vgg {
     /// Runs layers `from..to` on `x` (the input of layer `from`).
     pub fn forward_range(&self, x: &Tensor, from: usize, to: usize) -> Result<Tensor> {
         if from > to || to > self.layers.len() {
-            return Err(Error::Input(format!("layer range {from}..{to} is outside 0..{}", self.layers.len())));
+            return Err(Error::Input(format!(
+                "layer range {from}..{to} is outside 0..{}",
+                self.layers.len()
+            )));
         }
         if from == 0 {
             self.check_input(x)?;
@@ -166,7 +189,10 @@ impl Vgg {
     pub fn trace(&self, x: &Tensor, to: usize) -> Result<Trace> {
         self.check_input(x)?;
         if to > self.layers.len() {
-            return Err(Error::Input(format!("layer {to} is outside 0..{}", self.layers.len())));
+            return Err(Error::Input(format!(
+                "layer {to} is outside 0..{}",
+                self.layers.len()
+            )));
         }
         let mut outputs = Vec::with_capacity(to);
         let mut cur = x.clone();
@@ -174,14 +200,24 @@ impl Vgg {
             cur = layer.forward(&cur)?;
             outputs.push(cur.clone());
         }
-        Ok(Trace { input: x.clone(), outputs })
+        Ok(Trace {
+            input: x.clone(),
+            outputs,
+        })
     }
 
     /// Reverse pass: given `grad`, the gradient of a score with respect to the output
     /// of layer `top`, returns the gradient with respect to the input of layer `until`
     /// (the model input when `until == 0`; the output of layer `L` when `until == L + 1`).
     /// Only input and activation gradients are computed, never weight gradients.
-    pub fn backward(&self, trace: &Trace, top: usize, grad: &Tensor, until: usize, relu: ReluGrad) -> Result<Tensor> {
+    pub fn backward(
+        &self,
+        trace: &Trace,
+        top: usize,
+        grad: &Tensor,
+        until: usize,
+        relu: ReluGrad,
+    ) -> Result<Tensor> {
         if top >= trace.outputs.len() || until > top + 1 {
             return Err(Error::Input(format!(
                 "reverse pass from layer {top} to {until} is outside the traced layers 0..{}",
@@ -197,7 +233,12 @@ impl Vgg {
 
     /// The gradient of the logit of `target` with respect to the input (batch 1) and the
     /// logits: vanilla saliency's raw material.
-    pub fn input_gradient(&self, x: &Tensor, target: usize, relu: ReluGrad) -> Result<(Tensor, Tensor)> {
+    pub fn input_gradient(
+        &self,
+        x: &Tensor,
+        target: usize,
+        relu: ReluGrad,
+    ) -> Result<(Tensor, Tensor)> {
         let trace = self.trace(x, self.layers.len())?;
         let last = self.layers.len() - 1;
         let logits = trace.outputs[last].clone();
@@ -210,7 +251,10 @@ impl Vgg {
 pub fn one_hot(logits: &Tensor, target: usize) -> Result<Tensor> {
     let (n, classes) = logits.dims2()?;
     if target >= classes {
-        return Err(Error::Input(format!("target class {target} is out of range: the model has {classes} classes (0..{})", classes - 1)));
+        return Err(Error::Input(format!(
+            "target class {target} is out of range: the model has {classes} classes (0..{})",
+            classes - 1
+        )));
     }
     let mut v = vec![0f32; n * classes];
     for row in 0..n {

@@ -54,12 +54,24 @@ fn describe(e: SafeTensorError, len: usize) -> Error {
 
 /// The raw values of one stored tensor as f32.
 fn to_f32(name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
-    let halves = |f: fn(u16) -> f32| data.chunks_exact(2).map(|b| f(u16::from_le_bytes([b[0], b[1]]))).collect();
+    let halves = |f: fn(u16) -> f32| {
+        data.chunks_exact(2)
+            .map(|b| f(u16::from_le_bytes([b[0], b[1]])))
+            .collect()
+    };
     Ok(match dtype {
-        Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
         Dtype::F16 => halves(|b| half::f16::from_bits(b).to_f32()),
         Dtype::BF16 => halves(|b| half::bf16::from_bits(b).to_f32()),
-        other => return Err(Error::TensorDtype { name: name.to_string(), dtype: format!("{other:?}") }),
+        other => {
+            return Err(Error::TensorDtype {
+                name: name.to_string(),
+                dtype: format!("{other:?}"),
+            })
+        }
     })
 }
 
@@ -89,30 +101,137 @@ pub fn read(spec: &ArchSpec, bytes: &[u8]) -> Result<HashMap<String, Tensor>> {
         stored.insert(canonical_name(name), (name.to_string(), view));
     }
     let mut out = HashMap::new();
-    let mut problems = Vec::new();
+    let mut problems: Vec<Error> = Vec::new();
     for p in param_specs(spec) {
         let Some((stored_name, view)) = stored.remove(&p.name) else {
-            problems.push(Error::MissingTensor { name: p.name.clone(), expected: p.shape.clone() });
+            problems.push(Error::MissingTensor {
+                name: p.name.clone(),
+                expected: p.shape.clone(),
+            });
             continue;
         };
         if !shape_fits(&p, view.shape(), spec) {
-            problems.push(Error::TensorShape { name: stored_name, expected: p.shape.clone(), found: view.shape().to_vec() });
+            problems.push(Error::TensorShape {
+                name: stored_name,
+                expected: p.shape.clone(),
+                found: view.shape().to_vec(),
+            });
             continue;
         }
         let values = to_f32(&stored_name, view.dtype(), view.data())?;
-        out.insert(p.name.clone(), Tensor::from_vec(values, p.shape.as_slice(), &Device::Cpu)?);
+        out.insert(
+            p.name.clone(),
+            Tensor::from_vec(values, p.shape.as_slice(), &Device::Cpu)?,
+        );
     }
-    if let Some(first) = problems.into_iter().next() {
-        return Err(first);
-    }
-    if !stored.is_empty() {
-        let mut names: Vec<String> = stored.into_values().map(|(n, _)| n).collect();
-        names.sort();
-        let shown = names.iter().take(5).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
-        let more = if names.len() > 5 { format!(" and {} more", names.len() - 5) } else { String::new() };
-        return Err(Error::ExtraTensors { names: format!("{shown}{more}"), arch: spec.to_string() });
+    let mut extra: Vec<String> = stored.into_values().map(|(n, _)| n).collect();
+    extra.sort();
+    let list = |names: &[String]| {
+        let shown = names
+            .iter()
+            .take(4)
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if names.len() > 4 {
+            format!("{shown} and {} more", names.len() - 4)
+        } else {
+            shown
+        }
+    };
+    match (problems.len(), extra.len()) {
+        (0, 0) => {}
+        (1, 0) => return Err(problems.remove(0)),
+        (0, _) => {
+            return Err(Error::ExtraTensors {
+                names: list(&extra),
+                arch: spec.to_string(),
+            })
+        }
+        _ => {
+            let mut detail: Vec<String> = problems
+                .iter()
+                .take(3)
+                .map(|e| e.to_string().replace("weights: ", ""))
+                .collect();
+            if problems.len() > 3 {
+                detail.push(format!("{} more", problems.len() - 3));
+            }
+            if !extra.is_empty() {
+                detail.push(format!("unexpected {}", list(&extra)));
+            }
+            let guess =
+                infer_spec(&st).map_or(String::new(), |g| format!(" The file looks like `{g}`."));
+            return Err(Error::ArchMismatch {
+                arch: spec.to_string(),
+                detail: format!(
+                    "{}. Are these weights for another architecture?{guess}",
+                    detail.join("; ")
+                ),
+            });
+        }
     }
     Ok(out)
+}
+
+/// Guesses the architecture a weights file was made for from its tensor names and
+/// shapes (convolutions at `features.N`, pools in the index gaps, the classifier's
+/// widths), to say what the file is when it does not fit.
+pub fn infer_spec(st: &SafeTensors<'_>) -> Option<ArchSpec> {
+    let mut convs: Vec<(usize, usize, usize)> = Vec::new(); // (index, in, out)
+    let mut linear: HashMap<String, Vec<usize>> = HashMap::new();
+    for (name, view) in st.iter() {
+        let name = canonical_name(name);
+        if let Some(idx) = name
+            .strip_prefix("features.")
+            .and_then(|r| r.strip_suffix(".weight"))
+        {
+            let shape = view.shape();
+            if shape.len() == 4 {
+                convs.push((idx.parse().ok()?, shape[1], shape[0]));
+            }
+        } else if name.starts_with("classifier.") && name.ends_with(".weight") {
+            linear.insert(name, view.shape().to_vec());
+        }
+    }
+    convs.sort();
+    let (first, last) = (convs.first()?, convs.last()?);
+    let mut cfg = Vec::new();
+    let mut next = 0;
+    for (idx, _, out) in &convs {
+        // Each conv is followed by its ReLU; a gap of one more index is a max pool.
+        for _ in next..*idx {
+            cfg.push("M".to_string());
+        }
+        cfg.push(out.to_string());
+        next = idx + 2;
+    }
+    cfg.push("M".into()); // torchvision's VGGs end their features with a pool
+    let fc1 = linear.get("classifier.0.weight")?;
+    let fc3 = linear.get("classifier.6.weight")?;
+    let per_channel = fc1.iter().skip(1).product::<usize>() / last.2.max(1);
+    let pool = (per_channel as f64).sqrt().round() as usize;
+    let text = format!(
+        "cfg={};in={};pool={pool};hidden={};classes={}",
+        cfg.join(","),
+        first.1,
+        fc1[0],
+        fc3[0]
+    );
+    let spec = ArchSpec::parse(&text).ok()?;
+    // Prefer the short name when the guess is a named architecture.
+    Some(
+        ArchSpec::named()
+            .filter_map(|n| ArchSpec::parse(n).ok())
+            .find(|named| {
+                named.cfg == spec.cfg
+                    && named.in_channels == spec.in_channels
+                    && named.pool == spec.pool
+                    && named.hidden == spec.hidden
+                    && named.classes == spec.classes
+            })
+            .unwrap_or(spec),
+    )
 }
 
 /// Serialises named f32 parameters to safetensors bytes in the given dtype (used to
@@ -122,14 +241,24 @@ pub fn to_safetensors(params: &[(String, Vec<usize>, Vec<f32>)], dtype: Dtype) -
         .iter()
         .map(|(name, shape, values)| {
             let bytes: Vec<u8> = match dtype {
-                Dtype::F16 => values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect(),
-                Dtype::BF16 => values.iter().flat_map(|v| half::bf16::from_f32(*v).to_le_bytes()).collect(),
+                Dtype::F16 => values
+                    .iter()
+                    .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                    .collect(),
+                Dtype::BF16 => values
+                    .iter()
+                    .flat_map(|v| half::bf16::from_f32(*v).to_le_bytes())
+                    .collect(),
                 _ => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
             };
             (name.clone(), shape.clone(), bytes)
         })
         .collect();
-    let dtype = if matches!(dtype, Dtype::F16 | Dtype::BF16) { dtype } else { Dtype::F32 };
+    let dtype = if matches!(dtype, Dtype::F16 | Dtype::BF16) {
+        dtype
+    } else {
+        Dtype::F32
+    };
     let views = encoded
         .iter()
         .map(|(name, shape, bytes)| {
@@ -138,5 +267,6 @@ pub fn to_safetensors(params: &[(String, Vec<usize>, Vec<f32>)], dtype: Dtype) -
                 .map_err(|e| Error::WeightsFile(format!("cannot encode `{name}`: {e:?}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    safetensors::serialize(views, None).map_err(|e| Error::WeightsFile(format!("cannot serialise: {e:?}")))
+    safetensors::serialize(views, None)
+        .map_err(|e| Error::WeightsFile(format!("cannot serialise: {e:?}")))
 }

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// One case of `dev.json` / `tiny_dev.json`.
@@ -29,8 +31,14 @@ pub fn cases(json: &str) -> Vec<Case> {
 /// Reference array `c{case}__{key}` from an npz fixture, as f64.
 pub fn reference(npz: &str, case: usize, key: &str) -> Vec<f64> {
     let name = format!("c{case}__{key}");
-    let t = Tensor::read_npz_by_name(fixture(npz), &[name.as_str()]).unwrap_or_else(|e| panic!("{npz} has no {name}: {e}"));
-    t[0].to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap()
+    let t = Tensor::read_npz_by_name(fixture(npz), &[name.as_str()])
+        .unwrap_or_else(|e| panic!("{npz} has no {name}: {e}"));
+    t[0].to_dtype(DType::F64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 pub fn input(image: &str) -> Tensor {
@@ -38,14 +46,26 @@ pub fn input(image: &str) -> Tensor {
 }
 
 pub fn flat(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap()
+    t.to_dtype(DType::F64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 /// Largest |ours - ref| relative to the largest |ref|.
 pub fn max_rel_error(ours: &[f64], reference: &[f64]) -> f64 {
     assert_eq!(ours.len(), reference.len(), "length mismatch");
-    let scale = reference.iter().fold(0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
-    ours.iter().zip(reference).map(|(a, b)| (a - b).abs()).fold(0f64, f64::max) / scale
+    let scale = reference
+        .iter()
+        .fold(0f64, |m, v| m.max(v.abs()))
+        .max(f64::MIN_POSITIVE);
+    ours.iter()
+        .zip(reference)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f64, f64::max)
+        / scale
 }
 
 pub fn assert_close(what: &str, ours: &[f64], reference: &[f64], tol: f64) {
@@ -61,13 +81,26 @@ pub fn assert_tie_robust(what: &str, ours: &[f64], reference: &[f64]) -> (f64, f
 }
 
 /// [`assert_tie_robust`] with another bound on the fraction of elements within 1e-3.
-pub fn assert_tie_robust_with(what: &str, ours: &[f64], reference: &[f64], min_within: f64) -> (f64, f64, f64) {
+pub fn assert_tie_robust_with(
+    what: &str,
+    ours: &[f64],
+    reference: &[f64],
+    min_within: f64,
+) -> (f64, f64, f64) {
     assert_eq!(ours.len(), reference.len(), "{what}: length mismatch");
     let scale = reference.iter().fold(0f64, |m, v| m.max(v.abs()));
     assert!(scale > 0.0, "{what}: reference is all zero");
-    let mut errs: Vec<f64> = ours.iter().zip(reference).map(|(a, b)| (a - b).abs() / scale).collect();
+    let mut errs: Vec<f64> = ours
+        .iter()
+        .zip(reference)
+        .map(|(a, b)| (a - b).abs() / scale)
+        .collect();
     let within = errs.iter().filter(|e| **e <= 1e-3).count() as f64 / errs.len() as f64;
-    let diff2: f64 = ours.iter().zip(reference).map(|(a, b)| (a - b) * (a - b)).sum();
+    let diff2: f64 = ours
+        .iter()
+        .zip(reference)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum();
     let ref2: f64 = reference.iter().map(|b| b * b).sum();
     let rel_l2 = (diff2 / ref2).sqrt();
     errs.sort_by(|a, b| a.total_cmp(b));

@@ -1,0 +1,87 @@
+//! Arguments shared by the subcommands: which model, which input; and loading them.
+
+use candle_core::Tensor;
+use clap::Args;
+use convscope::model::{ArchSpec, ModelCard, Vgg};
+use convscope::{image, npy, Error, Result};
+use std::path::PathBuf;
+
+/// Which model: an architecture with weights, or a model card.
+#[derive(Args, Clone)]
+pub struct ModelArgs {
+    /// vgg11, vgg13, vgg16, vgg19, tiny, or a spec such as
+    /// `cfg=8,M,16,M,32,M;in=3;pool=2;hidden=32;classes=10`
+    #[arg(long, conflicts_with = "model")]
+    pub arch: Option<String>,
+    /// safetensors weights (torchvision or timm names; f32, f16 or bf16)
+    #[arg(long, requires = "arch", conflicts_with = "synthetic")]
+    pub weights: Option<PathBuf>,
+    /// use the reference fixtures' deterministic weights for this seed instead of a file
+    #[arg(long, requires = "arch")]
+    pub synthetic: Option<u64>,
+    /// a model card JSON (arch, weights, labels, preprocessing)
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+/// What to feed the model.
+#[derive(Args, Clone)]
+pub struct InputArgs {
+    /// a PNG, JPEG or WebP picture (preprocessed as the model card says)
+    #[arg(long, conflicts_with = "input")]
+    pub image: Option<PathBuf>,
+    /// a preprocessed 1xCxHxW float32 .npy
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+}
+
+pub fn spec_and_card(
+    arch: &Option<String>,
+    model: &Option<PathBuf>,
+) -> Result<(ModelCard, Option<PathBuf>)> {
+    match (arch, model) {
+        (_, Some(path)) => ModelCard::load(path).map(|(card, weights)| (card, Some(weights))),
+        (Some(arch), None) => Ok((ModelCard::for_arch(&ArchSpec::parse(arch)?, ""), None)),
+        (None, None) => Err(Error::Input(
+            "say which model: --arch NAME (with --weights FILE) or --model CARD.json".into(),
+        )),
+    }
+}
+
+pub fn load(args: &ModelArgs) -> Result<(Vgg, ModelCard)> {
+    let (card, card_weights) = spec_and_card(&args.arch, &args.model)?;
+    let model = match (card_weights.or(args.weights.clone()), args.synthetic) {
+        (Some(path), _) => Vgg::from_safetensors_file(&card.arch, &path)?,
+        (None, Some(seed)) => Vgg::synthetic(&card.arch, seed)?,
+        (None, None) => return Err(Error::Input(format!(
+            "{} needs weights: --weights FILE.safetensors, --synthetic SEED, or --model CARD.json",
+            card.arch
+        ))),
+    };
+    Ok((model, card))
+}
+
+pub fn read_input(args: &InputArgs, card: &ModelCard) -> Result<Tensor> {
+    match (&args.image, &args.input) {
+        (Some(path), _) => image::preprocess(
+            &image::decode_file(path)?,
+            &card.preprocessing(),
+            card.arch.in_channels,
+        ),
+        (None, Some(path)) => {
+            let x = npy::read(path)?;
+            if x.rank() == 3 {
+                Ok(x.unsqueeze(0)?) // accept [C,H,W] too
+            } else {
+                Ok(x)
+            }
+        }
+        (None, None) => Err(Error::Input(
+            "give an input: --image PICTURE or --input TENSOR.npy".into(),
+        )),
+    }
+}
+
+pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string_pretty(v).map_err(|e| Error::Input(format!("cannot encode JSON: {e}")))
+}

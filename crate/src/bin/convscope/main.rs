@@ -1,0 +1,51 @@
+//! `convscope`: the command line face of the core. This folder is the only code that
+//! knows clap; each file holds a group of subcommands.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod args;
+#[cfg(not(target_arch = "wasm32"))]
+mod model_cmds;
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    let cli = Cli::parse();
+    match cli.command.run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("convscope: error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(clap::Parser)]
+#[command(
+    name = "convscope",
+    version,
+    about = "Look inside VGG-family convolutional networks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(clap::Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Model(model_cmds::ModelCommand),
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Command {
+    fn run(self) -> convscope::Result<()> {
+        match self {
+            Command::Model(c) => c.run(),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Subcommands about the model itself: summary, inspect, predict, activations, bench.
+
+use crate::args::{load, read_input, spec_and_card, to_json, InputArgs, ModelArgs};
+use clap::Subcommand;
+use convscope::model::summary::{inspect, layer_config, render_table, summarize};
+use convscope::{bench, npy, predict, Result};
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum ModelCommand {
+    /// Keras-style model summary: layers, output shapes, parameters
+    Summary {
+        #[arg(long, conflicts_with = "model")]
+        arch: Option<String>,
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// input side in pixels (default: the model's own)
+        #[arg(long)]
+        size: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One layer's configuration (like Keras get_config) and weight statistics
+    Inspect {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long)]
+        layer: String,
+    },
+    /// Top-k predictions
+    Predict {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        input: InputArgs,
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        #[arg(long)]
+        json: bool,
+        /// also write the logits as a float32 .npy
+        #[arg(long)]
+        logits_out: Option<PathBuf>,
+    },
+    /// Write one layer's output for an input as a [C,h,w] float32 .npy
+    Activations {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        input: InputArgs,
+        #[arg(long)]
+        layer: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Time the forward and reverse passes (medians after a warm-up)
+    Bench {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl ModelCommand {
+    pub fn run(self) -> Result<()> {
+        match self {
+            ModelCommand::Summary {
+                arch,
+                model,
+                size,
+                json,
+            } => {
+                let (card, _) = spec_and_card(&arch, &model)?;
+                let s = summarize(&card.arch, size.map(|s| (s, s)))?;
+                if json {
+                    println!("{}", to_json(&s)?);
+                } else {
+                    print!("{}", render_table(&s));
+                }
+            }
+            ModelCommand::Inspect { model, layer } => {
+                let (config, stats) = match (&model.weights, model.synthetic, &model.model) {
+                    (None, None, None) => {
+                        let (card, _) = spec_and_card(&model.arch, &None)?;
+                        (layer_config(&card.arch, &layer, None)?, None)
+                    }
+                    _ => inspect(&load(&model)?.0, &layer, None)?,
+                };
+                println!(
+                    "{}",
+                    to_json(&serde_json::json!({ "config": config, "weights": stats }))?
+                );
+            }
+            ModelCommand::Predict {
+                model,
+                input,
+                top,
+                json,
+                logits_out,
+            } => {
+                let (vgg, card) = load(&model)?;
+                let x = read_input(&input, &card)?;
+                let logits = vgg.forward(&x)?;
+                if let Some(path) = logits_out {
+                    npy::write(&path, &logits.squeeze(0)?)?;
+                }
+                let row = logits.get(0)?.to_vec1::<f32>()?;
+                let preds = predict::top_k(&row, &card.labels(), top);
+                if json {
+                    println!("{}", to_json(&serde_json::json!({ "top": preds }))?);
+                } else {
+                    for p in preds {
+                        println!(
+                            "{:>5}  {:>7.3}%  logit {:>9.4}  {}",
+                            p.class,
+                            p.prob * 100.0,
+                            p.logit,
+                            p.label
+                        );
+                    }
+                }
+            }
+            ModelCommand::Activations {
+                model,
+                input,
+                layer,
+                out,
+            } => {
+                let (vgg, card) = load(&model)?;
+                let x = read_input(&input, &card)?;
+                let idx = vgg.layer_index(&layer)?;
+                let a = vgg.forward_range(&x, 0, idx + 1)?.get(0)?;
+                npy::write(&out, &a)?;
+                eprintln!("wrote {} {:?} to {}", layer, a.dims(), out.display());
+            }
+            ModelCommand::Bench { model, runs, json } => {
+                let (vgg, _) = load(&model)?;
+                let r = bench::run(&vgg, runs)?;
+                if json {
+                    println!("{}", to_json(&r)?);
+                } else {
+                    println!(
+                        "{} input {:?}, {} thread(s), median of {} runs\n  forward   {:>9.1} ms\n  saliency  {:>9.1} ms\n  peak RSS  {:>9.1} MB",
+                        r.arch, r.input, r.threads, r.runs, r.forward_ms, r.saliency_ms, r.peak_rss_mb
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Builds the web app into dist/: the convscope library compiled to wasm32, its
+# wasm-bindgen JS glue (dist/pkg/), optimised with wasm-opt when available, plus the
+# static files from www/. Installs the wasm32 target and wasm-bindgen-cli (at the
+# version pinned in Cargo.lock) if they are missing. Usage: scripts/build-web.sh
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+target=wasm32-unknown-unknown
+dist="$root/dist"
+
+# The wasm32 target for rustc.
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx "$target"; then
+    echo "build-web: installing rust target $target"
+    rustup target add "$target"
+fi
+
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+if [[ -z "$want" ]]; then
+    echo "build-web: wasm-bindgen not found in Cargo.lock" >&2
+    exit 1
+fi
+have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
+if [[ "$have" != "$want" ]]; then
+    echo "build-web: installing wasm-bindgen-cli $want (found: ${have:-none})"
+    # No --locked: the CLI's own lock file can name crate versions the registry no
+    # longer serves; the exact CLI version is what must match.
+    cargo install wasm-bindgen-cli --version "$want" --force
+fi
+
+echo "build-web: cargo build (release, $target)"
+cargo build --lib --release --target "$target" -p convscope
+
+# Wherever cargo puts it (CARGO_TARGET_DIR or config may move target/).
+target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+wasm_in="${target_dir:-$root/target}/$target/release/convscope.wasm"
+rm -rf "$dist"
+mkdir -p "$dist/pkg"
+wasm-bindgen --target web --no-typescript --out-dir "$dist/pkg" "$wasm_in"
+
+wasm_out="$dist/pkg/convscope_bg.wasm"
+# wasm-opt: binaryen from npm (a devDependency, so a known version) or a system one.
+# Binaryen before 116 (Debian bookworm ships 108) rewrites wasm-bindgen's externref
+# table as anyref, and the module then fails at start-up, so such a one is not used.
+wasm_opt=""
+if [[ -x "$root/node_modules/.bin/wasm-opt" ]]; then
+    wasm_opt="$root/node_modules/.bin/wasm-opt"
+elif command -v wasm-opt >/dev/null 2>&1; then
+    v="$(wasm-opt --version | awk '{print $3}')"
+    if [[ "$v" =~ ^[0-9]+$ ]] && (( v >= 116 )); then
+        wasm_opt="$(command -v wasm-opt)"
+    else
+        echo "build-web: ignoring $(command -v wasm-opt) (binaryen ${v:-?}, needs 116+; run npm ci for binaryen from npm)"
+    fi
+fi
+if [[ -n "$wasm_opt" ]]; then
+    echo "build-web: $("$wasm_opt" --version) -O3"
+    before="$(wc -c < "$wasm_out")"
+    "$wasm_opt" -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+        --enable-sign-ext --enable-mutable-globals --enable-reference-types \
+        --enable-multivalue \
+        "$wasm_out" -o "$wasm_out.opt"
+    mv "$wasm_out.opt" "$wasm_out"
+    echo "build-web: wasm-opt: $before -> $(wc -c < "$wasm_out") bytes"
+else
+    echo "build-web: no usable wasm-opt, skipping optimisation"
+fi
+
+cp -R "$root/www/." "$dist/"
+
+size="$(wc -c < "$wasm_out")"
+echo "build-web: $wasm_out is $size bytes ($(( size / 1024 )) KiB)"
+echo "build-web: site in $dist (serve with scripts/serve.sh)"
