@@ -12,6 +12,7 @@ pub mod labels;
 pub mod model;
 pub mod npy;
 pub mod predict;
+pub mod rng;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
