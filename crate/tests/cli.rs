@@ -7,11 +7,18 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn convscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convscope")).args(args).output().expect("run convscope")
+    Command::new(env!("CARGO_BIN_EXE_convscope"))
+        .args(args)
+        .output()
+        .expect("run convscope")
 }
 
 fn stdout(out: &Output) -> String {
-    assert!(out.status.success(), "convscope failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "convscope failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -57,7 +64,10 @@ fn summary_of_vgg16_matches_keras() {
     assert!(text.contains("Total params: 138,357,544"), "{text}");
     assert!(text.contains("Trainable params: 138,357,544"), "{text}");
 
-    let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&["summary", "--arch", "vgg16", "--json"]))).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
+        "summary", "--arch", "vgg16", "--json",
+    ])))
+    .unwrap();
     assert_eq!(json["total_params"], 138_357_544);
     assert_eq!(json["trainable_params"], 138_357_544);
     let layers = json["layers"].as_array().unwrap();
@@ -68,31 +78,54 @@ fn summary_of_vgg16_matches_keras() {
             .unwrap_or_else(|| panic!("no layer for Keras' {keras}"));
         let shape: Vec<usize> = serde_json::from_value(ours["output_shape"].clone()).unwrap();
         // Keras is channels-last, torchvision channels-first.
-        let chw: Vec<usize> = if hwc.len() == 3 { vec![hwc[2], hwc[0], hwc[1]] } else { hwc.to_vec() };
+        let chw: Vec<usize> = if hwc.len() == 3 {
+            vec![hwc[2], hwc[0], hwc[1]]
+        } else {
+            hwc.to_vec()
+        };
         assert_eq!(shape, chw, "{keras} output shape");
         assert_eq!(ours["params"], *params, "{keras} parameters");
     }
-    assert_eq!(layers.len(), 39, "31 feature layers, avgpool, 7 classifier layers");
+    assert_eq!(
+        layers.len(),
+        39,
+        "31 feature layers, avgpool, 7 classifier layers"
+    );
 }
 
 #[test]
 fn summary_at_another_size_and_of_a_spec() {
     // 128 px into VGG16: 4x4 after the last pool, adaptive pooling still gives 7x7.
-    let json: serde_json::Value =
-        serde_json::from_str(&stdout(&convscope(&["summary", "--arch", "vgg16", "--size", "128", "--json"]))).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
+        "summary", "--arch", "vgg16", "--size", "128", "--json",
+    ])))
+    .unwrap();
     let layers = json["layers"].as_array().unwrap();
-    let get = |name: &str| layers.iter().find(|l| l["name"] == name).unwrap()["output_shape"].clone();
+    let get =
+        |name: &str| layers.iter().find(|l| l["name"] == name).unwrap()["output_shape"].clone();
     assert_eq!(get("features.30"), serde_json::json!([512, 4, 4]));
     assert_eq!(get("avgpool"), serde_json::json!([512, 7, 7]));
-    let text = stdout(&convscope(&["summary", "--arch", "cfg=8,M,16,M;in=1;pool=2;hidden=32;classes=10"]));
+    let text = stdout(&convscope(&[
+        "summary",
+        "--arch",
+        "cfg=8,M,16,M;in=1;pool=2;hidden=32;classes=10",
+    ]));
     // 1*9*8+8 + 8*9*16+16 + 16*2*2*32+32 + 32*32+32 + 32*10+10
     assert!(text.contains("Total params: 4,714"), "{text}");
 }
 
 #[test]
 fn inspect_gives_config_and_weight_statistics() {
-    let json: serde_json::Value =
-        serde_json::from_str(&stdout(&convscope(&["inspect", "--arch", "tiny", "--synthetic", "3", "--layer", "features.3"]))).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
+        "inspect",
+        "--arch",
+        "tiny",
+        "--synthetic",
+        "3",
+        "--layer",
+        "features.3",
+    ])))
+    .unwrap();
     let c = &json["config"];
     assert_eq!(c["type"], "Conv2d");
     assert_eq!(c["filters"], 16);
@@ -112,14 +145,27 @@ fn predict_and_activations_match_the_reference() {
     let x = fixture("astronaut32.npy");
     let logits_path = temp("logits.npy");
     let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
-        "predict", "--arch", "tiny", "--synthetic", "3", "--input", path(&x), "--top", "3", "--json", "--logits-out", path(&logits_path),
+        "predict",
+        "--arch",
+        "tiny",
+        "--synthetic",
+        "3",
+        "--input",
+        path(&x),
+        "--top",
+        "3",
+        "--json",
+        "--logits-out",
+        path(&logits_path),
     ])))
     .unwrap();
     let reference_logits = reference("tiny_dev.npz", 0, "logits");
     let reference_probs = reference("tiny_dev.npz", 0, "probs");
     let top = json["top"].as_array().unwrap();
     assert_eq!(top.len(), 3);
-    let best = (0..10).max_by(|a, b| reference_logits[*a].total_cmp(&reference_logits[*b])).unwrap();
+    let best = (0..10)
+        .max_by(|a, b| reference_logits[*a].total_cmp(&reference_logits[*b]))
+        .unwrap();
     assert_eq!(top[0]["class"], best);
     for p in top {
         let k = p["class"].as_u64().unwrap() as usize;
@@ -131,23 +177,51 @@ fn predict_and_activations_match_the_reference() {
 
     // The same through --image: the PNG is the same pixels as the .npy.
     let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
-        "predict", "--arch", "tiny", "--synthetic", "3", "--image", path(&fixture("astronaut32.png")), "--json",
+        "predict",
+        "--arch",
+        "tiny",
+        "--synthetic",
+        "3",
+        "--image",
+        path(&fixture("astronaut32.png")),
+        "--json",
     ])))
     .unwrap();
     assert_eq!(json["top"][0]["class"], best);
 
     let out = temp("act.npy");
-    stdout(&convscope(&["activations", "--arch", "tiny", "--synthetic", "3", "--input", path(&x), "--layer", "features.7", "--out", path(&out)]));
+    stdout(&convscope(&[
+        "activations",
+        "--arch",
+        "tiny",
+        "--synthetic",
+        "3",
+        "--input",
+        path(&x),
+        "--layer",
+        "features.7",
+        "--out",
+        path(&out),
+    ]));
     let act = convscope::npy::read(&out).unwrap();
     assert_eq!(act.dims(), [32, 8, 8]);
-    assert_close("activations features.7", &flat(&act), &reference("tiny_dev.npz", 0, "act__features_7"), 1e-4);
+    assert_close(
+        "activations features.7",
+        &flat(&act),
+        &reference("tiny_dev.npz", 0, "act__features_7"),
+        1e-4,
+    );
 }
 
 #[test]
 fn model_card_stands_in_for_arch_and_weights() {
     let spec = convscope::model::ArchSpec::parse("tiny").unwrap();
     let weights = temp("tiny.safetensors");
-    let bytes = convscope::model::weights::to_safetensors(&convscope::model::synthetic::weights(&spec, 3), safetensors::Dtype::F16).unwrap();
+    let bytes = convscope::model::weights::to_safetensors(
+        &convscope::model::synthetic::weights(&spec, 3),
+        safetensors::Dtype::F16,
+    )
+    .unwrap();
     std::fs::write(&weights, bytes).unwrap();
     let card = temp("tiny.json");
     let labels: Vec<String> = (0..10).map(|i| format!("thing {i}")).collect();
@@ -157,7 +231,12 @@ fn model_card_stands_in_for_arch_and_weights() {
     )
     .unwrap();
     let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
-        "predict", "--model", path(&card), "--input", path(&fixture("astronaut32.npy")), "--json",
+        "predict",
+        "--model",
+        path(&card),
+        "--input",
+        path(&fixture("astronaut32.npy")),
+        "--json",
     ])))
     .unwrap();
     assert_eq!(json["top"][0]["label"], "thing 9");
@@ -167,9 +246,17 @@ fn model_card_stands_in_for_arch_and_weights() {
 fn failure(args: &[&str]) -> String {
     let out = convscope(args);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{args:?} should fail with exit 1; stderr: {err}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?} should fail with exit 1; stderr: {err}"
+    );
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: expected one line, got: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: expected one line, got: {err}"
+    );
     assert!(err.starts_with("convscope: error: "), "{err}");
     err
 }
@@ -181,38 +268,133 @@ fn bad_inputs_give_one_clear_line() {
     let empty = temp("empty.png");
     std::fs::write(&empty, b"").unwrap();
     let gray = temp("gray.npy");
-    convscope::npy::write(&gray, &candle_core::Tensor::zeros((1, 1, 32, 32), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap()).unwrap();
+    convscope::npy::write(
+        &gray,
+        &candle_core::Tensor::zeros(
+            (1, 1, 32, 32),
+            candle_core::DType::F32,
+            &candle_core::Device::Cpu,
+        )
+        .unwrap(),
+    )
+    .unwrap();
     let small = temp("small.npy");
-    convscope::npy::write(&small, &candle_core::Tensor::zeros((1, 3, 4, 4), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap()).unwrap();
+    convscope::npy::write(
+        &small,
+        &candle_core::Tensor::zeros(
+            (1, 3, 4, 4),
+            candle_core::DType::F32,
+            &candle_core::Device::Cpu,
+        )
+        .unwrap(),
+    )
+    .unwrap();
     let truncated = temp("truncated.safetensors");
     std::fs::write(&truncated, &1_000u64.to_le_bytes()).unwrap();
     let card = temp("orphan.json");
-    std::fs::write(&card, r#"{"name":"x","arch":"tiny","weights":"nowhere.safetensors"}"#).unwrap();
+    std::fs::write(
+        &card,
+        r#"{"name":"x","arch":"tiny","weights":"nowhere.safetensors"}"#,
+    )
+    .unwrap();
     let input = fixture("astronaut32.npy");
     let tiny = ["--arch", "tiny", "--synthetic", "3"];
-    let with = |rest: &[&str]| -> Vec<String> { tiny.iter().chain(rest).map(|s| s.to_string()).collect() };
+    let with =
+        |rest: &[&str]| -> Vec<String> { tiny.iter().chain(rest).map(|s| s.to_string()).collect() };
 
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["predict".into()].into_iter().chain(with(&["--image", path(&text_file)])).collect(), "not a PNG, JPEG or WebP"),
-        (vec!["predict".into()].into_iter().chain(with(&["--image", path(&empty)])).collect(), "empty"),
-        (vec!["predict".into()].into_iter().chain(with(&["--input", path(&gray)])).collect(), "1 channel(s), but the model takes 3"),
-        (vec!["predict".into()].into_iter().chain(with(&["--input", path(&small)])).collect(), "too small"),
         (
-            vec!["activations".into()].into_iter().chain(with(&["--input", path(&input), "--layer", "features.99", "--out", "/tmp/x.npy"])).collect(),
+            vec!["predict".into()]
+                .into_iter()
+                .chain(with(&["--image", path(&text_file)]))
+                .collect(),
+            "not a PNG, JPEG or WebP",
+        ),
+        (
+            vec!["predict".into()]
+                .into_iter()
+                .chain(with(&["--image", path(&empty)]))
+                .collect(),
+            "empty",
+        ),
+        (
+            vec!["predict".into()]
+                .into_iter()
+                .chain(with(&["--input", path(&gray)]))
+                .collect(),
+            "1 channel(s), but the model takes 3",
+        ),
+        (
+            vec!["predict".into()]
+                .into_iter()
+                .chain(with(&["--input", path(&small)]))
+                .collect(),
+            "too small",
+        ),
+        (
+            vec!["activations".into()]
+                .into_iter()
+                .chain(with(&[
+                    "--input",
+                    path(&input),
+                    "--layer",
+                    "features.99",
+                    "--out",
+                    "/tmp/x.npy",
+                ]))
+                .collect(),
             "unknown layer `features.99`",
         ),
-        (vec!["summary".into(), "--arch".into(), "cfg=8,Q".into()], "cfg entry `Q`"),
-        (vec!["predict".into(), "--arch".into(), "tiny".into(), "--input".into(), path(&input).into()], "needs weights"),
         (
-            vec!["predict".into(), "--arch".into(), "tiny".into(), "--weights".into(), path(&truncated).into(), "--input".into(), path(&input).into()],
+            vec!["summary".into(), "--arch".into(), "cfg=8,Q".into()],
+            "cfg entry `Q`",
+        ),
+        (
+            vec![
+                "predict".into(),
+                "--arch".into(),
+                "tiny".into(),
+                "--input".into(),
+                path(&input).into(),
+            ],
+            "needs weights",
+        ),
+        (
+            vec![
+                "predict".into(),
+                "--arch".into(),
+                "tiny".into(),
+                "--weights".into(),
+                path(&truncated).into(),
+                "--input".into(),
+                path(&input).into(),
+            ],
             "truncated",
         ),
-        (vec!["predict".into(), "--model".into(), path(&card).into(), "--input".into(), path(&input).into()], "does not exist"),
-        (vec!["predict".into()].into_iter().chain(with(&["--input", "/no/such/file.npy"])).collect(), "/no/such/file.npy"),
+        (
+            vec![
+                "predict".into(),
+                "--model".into(),
+                path(&card).into(),
+                "--input".into(),
+                path(&input).into(),
+            ],
+            "does not exist",
+        ),
+        (
+            vec!["predict".into()]
+                .into_iter()
+                .chain(with(&["--input", "/no/such/file.npy"]))
+                .collect(),
+            "/no/such/file.npy",
+        ),
     ];
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let err = failure(&args);
-        assert!(err.contains(needle), "{args:?}: `{err}` does not mention `{needle}`");
+        assert!(
+            err.contains(needle),
+            "{args:?}: `{err}` does not mention `{needle}`"
+        );
     }
 }

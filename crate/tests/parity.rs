@@ -127,3 +127,54 @@ fn batch_of_two_gives_each_image_its_own_logits() {
         assert_close(&format!("batch row {row}"), &from_batch, &single, 1e-5);
     }
 }
+
+#[test]
+fn grayscale_models_and_inputs_smaller_than_training_size_run() {
+    use convscope::model::ArchSpec;
+    // A Fashion-MNIST-shaped model: 1 channel, 28 px, two pools -> 7x7 -> pool=7 identity.
+    let spec = ArchSpec::parse("cfg=8,M,16,M;in=1;pool=7;hidden=16;classes=10;size=28").unwrap();
+    let model = Vgg::synthetic(&spec, 5).unwrap();
+    let x = candle_core::Tensor::ones(
+        (2, 1, 28, 28),
+        candle_core::DType::F32,
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    assert_eq!(model.forward(&x).unwrap().dims(), [2, 10]);
+    // VGG16 at 128 px: 4x4 after the last pool, and AdaptiveAvgPool2d(7) upsamples by
+    // repeating bins; every 7x7 output cell equals its PyTorch bin's source pixel.
+    let x = candle_core::Tensor::ones(
+        (1, 3, 128, 128),
+        candle_core::DType::F32,
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    let vgg = vgg16();
+    let pooled = vgg
+        .forward_range(&x, 0, vgg.layer_index("avgpool").unwrap() + 1)
+        .unwrap();
+    let before = vgg
+        .forward_range(&x, 0, vgg.layer_index("features.30").unwrap() + 1)
+        .unwrap();
+    assert_eq!(pooled.dims(), [1, 512, 7, 7]);
+    let (p, b) = (flat(&pooled), flat(&before));
+    // PyTorch's bins for 4 -> 7: cell i covers [floor(4i/7), ceil(4(i+1)/7)).
+    for i in 0..7usize {
+        for j in 0..7usize {
+            let (r0, r1) = (4 * i / 7, (4 * (i + 1)).div_ceil(7));
+            let (c0, c1) = (4 * j / 7, (4 * (j + 1)).div_ceil(7));
+            let mut sum = 0.0;
+            for r in r0..r1 {
+                for c in c0..c1 {
+                    sum += b[r * 4 + c];
+                }
+            }
+            let want = sum / ((r1 - r0) * (c1 - c0)) as f64;
+            assert!(
+                (p[i * 7 + j] - want).abs() < 1e-5,
+                "cell ({i},{j}): {} vs {want}",
+                p[i * 7 + j]
+            );
+        }
+    }
+}

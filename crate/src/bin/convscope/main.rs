@@ -1,5 +1,7 @@
 //! `convscope`: the command line face of the core. This folder is the only code that
 //! knows clap; each file holds a group of subcommands.
+// No unwrap/expect/panic at the boundary: every failure becomes one line on stderr.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[cfg(not(target_arch = "wasm32"))]
 mod args;
