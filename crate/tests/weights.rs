@@ -297,3 +297,19 @@ fn file_bytes_are_not_kept_after_loading() {
     assert_eq!(held, convscope::model::params::count(&spec));
     let _: &Tensor = model.layers()[0].params().unwrap().0;
 }
+
+#[test]
+fn models_too_large_for_memory_are_refused_before_allocating() {
+    // 65536-wide layers: ~2e11 parameters, far past what loading may take (64 GiB
+    // natively, 3 GiB in wasm32); refused from the spec alone, with the numbers.
+    let err = error_of("cfg=65536,M;hidden=65536;classes=65536", tiny_bytes(|_| {}));
+    assert!(err.contains("parameters") && err.contains("MiB"), "{err}");
+    // A header length of a gigabyte in a tiny file is named as such.
+    let mut bytes = (1u64 << 30).to_le_bytes().to_vec();
+    bytes.extend_from_slice(b"{}");
+    let err = error_of("tiny", bytes);
+    assert!(
+        err.contains("header length 1073741824") && err.contains("absurd"),
+        "{err}"
+    );
+}

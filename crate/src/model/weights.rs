@@ -89,13 +89,71 @@ fn shape_fits(p: &ParamSpec, found: &[usize], spec: &ArchSpec) -> bool {
     found == timm.as_slice()
 }
 
+/// A VGG16 header is about 3 KB; anything past this is not a weights file of ours.
+pub const MAX_HEADER_BYTES: u64 = 16 << 20;
+/// More tensors than any VGG-family model has, by far.
+pub const MAX_TENSORS: usize = 10_000;
+/// What one model may occupy while loading: the file's bytes plus its f32 copy. A wasm32
+/// instance addresses 4 GiB in all, so the page keeps room for activations.
+pub const LOAD_BUDGET_BYTES: u64 = if cfg!(target_arch = "wasm32") {
+    3 << 30
+} else {
+    64 << 30
+};
+
+/// The first 8 bytes give the header's length; say plainly when it cannot be right.
+fn check_header_length(bytes: &[u8]) -> Result<()> {
+    let Some(head) = bytes.first_chunk::<8>() else {
+        return Err(Error::WeightsFile(format!(
+            "file is too short to be safetensors ({} bytes; it needs at least an 8-byte header length)",
+            bytes.len()
+        )));
+    };
+    let n = u64::from_le_bytes(*head);
+    if n > MAX_HEADER_BYTES {
+        return Err(Error::WeightsFile(format!(
+            "header length {n} bytes is absurd (a VGG header is a few KB, the limit is {MAX_HEADER_BYTES}): not a safetensors file, or a corrupt one"
+        )));
+    }
+    if n > bytes.len() as u64 - 8 {
+        return Err(Error::WeightsFile(format!(
+            "header length {n} points past the end of the file ({} bytes): the file is truncated or not safetensors",
+            bytes.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses, before any copy, a model that cannot fit next to its file in memory.
+fn check_memory(spec: &ArchSpec, file_bytes: usize) -> Result<()> {
+    let params = super::params::count(spec) as u64;
+    let need = params.saturating_mul(4).saturating_add(file_bytes as u64);
+    if need > LOAD_BUDGET_BYTES {
+        return Err(Error::WeightsFile(format!(
+            "{spec} has {params} parameters: with the {file_bytes}-byte file that needs {} MiB, over the {} MiB this platform allows",
+            need >> 20,
+            LOAD_BUDGET_BYTES >> 20
+        )));
+    }
+    Ok(())
+}
+
 /// Reads every parameter `spec` needs from safetensors bytes, as f32 tensors in
 /// torchvision naming. The bytes can be dropped as soon as this returns.
 pub fn read(spec: &ArchSpec, bytes: &[u8]) -> Result<HashMap<String, Tensor>> {
     if bytes.is_empty() {
         return Err(Error::WeightsFile("file is empty (0 bytes)".into()));
     }
+    check_header_length(bytes)?;
+    check_memory(spec, bytes.len())?;
     let st = SafeTensors::deserialize(bytes).map_err(|e| describe(e, bytes.len()))?;
+    if st.len() > MAX_TENSORS {
+        return Err(Error::WeightsFile(format!(
+            "file holds {} tensors; a VGG-family model has {} (at most {MAX_TENSORS} are read)",
+            st.len(),
+            param_specs(spec).len()
+        )));
+    }
     let mut stored: HashMap<String, (String, safetensors::tensor::TensorView<'_>)> = HashMap::new();
     for (name, view) in st.iter() {
         stored.insert(canonical_name(name), (name.to_string(), view));
