@@ -12,6 +12,8 @@ pub mod labels;
 pub mod model;
 pub mod npy;
 pub mod predict;
+pub mod probes;
+pub mod render;
 pub mod rng;
 
 #[cfg(target_arch = "wasm32")]

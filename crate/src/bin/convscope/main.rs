@@ -7,6 +7,8 @@
 mod args;
 #[cfg(not(target_arch = "wasm32"))]
 mod model_cmds;
+#[cfg(not(target_arch = "wasm32"))]
+mod probe_cmds;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
@@ -41,6 +43,8 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Model(model_cmds::ModelCommand),
+    #[command(flatten)]
+    Probe(probe_cmds::ProbeCommand),
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -48,6 +52,7 @@ impl Command {
     fn run(self) -> convscope::Result<()> {
         match self {
             Command::Model(c) => c.run(),
+            Command::Probe(c) => c.run(),
         }
     }
 }

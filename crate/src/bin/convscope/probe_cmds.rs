@@ -1,0 +1,286 @@
+//! Subcommands of feature visualization: filters, features, maximize.
+
+use crate::args::{load, read_input, to_json, InputArgs, ModelArgs};
+use clap::{Subcommand, ValueEnum};
+use convscope::image::Preprocessing;
+use convscope::probes::feature_maps::{self, FeatureMapOptions, Order};
+use convscope::probes::filters::{filters, FilterOptions};
+use convscope::probes::maximize::{maximize, InputSpace, MaximizeOptions, Objective};
+use convscope::probes::{Scaling, TileGrid};
+use convscope::render::grid::{grayscale, png};
+use convscope::{npy, Error, Result};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum TileScale {
+    /// each tile its own min..max
+    Tile,
+    /// one min..max for all tiles
+    Shared,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ChannelScale {
+    /// each channel its own min..max
+    Channel,
+    /// one min..max for all channels
+    Shared,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SortBy {
+    /// largest mean activation first
+    Mean,
+    /// channel order
+    Index,
+}
+
+#[derive(Subcommand)]
+pub enum ProbeCommand {
+    /// A conv layer's kernels as a grid, one tile per output channel
+    Filters {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// a Conv2d layer, e.g. features.0
+        #[arg(long)]
+        layer: String,
+        /// show this input channel (default: RGB for a 3-channel first layer, else 0)
+        #[arg(long)]
+        channel: Option<usize>,
+        #[arg(long, value_enum, default_value = "tile")]
+        scale: TileScale,
+        #[arg(long)]
+        png: PathBuf,
+        /// print the grid's scaling per tile as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// A layer's output for an input as a grid of channels
+    Features {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        input: InputArgs,
+        #[arg(long)]
+        layer: String,
+        #[arg(long, value_enum, default_value = "mean")]
+        sort: SortBy,
+        #[arg(long, value_enum, default_value = "channel")]
+        scale: ChannelScale,
+        /// show at most this many channels
+        #[arg(long)]
+        max: Option<usize>,
+        #[arg(long)]
+        png: PathBuf,
+        /// also write the layer's output as a [C,h,w] float32 .npy
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Activation maximization: the picture that most raises a class or channels
+    Maximize {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// class logit(s) to maximise, e.g. 385 or 1,7
+        #[arg(
+            long,
+            value_delimiter = ',',
+            conflicts_with = "layer",
+            required_unless_present = "layer"
+        )]
+        class: Vec<usize>,
+        /// layer whose channel means to maximise (with --channel)
+        #[arg(long, requires = "channel")]
+        layer: Option<String>,
+        /// channel(s) of --layer, e.g. 3 or 0,5,9 (one picture each, one batch)
+        #[arg(long, value_delimiter = ',', requires = "layer")]
+        channel: Vec<usize>,
+        /// picture side in pixels (default: the model's size, at most 128)
+        #[arg(long)]
+        size: Option<usize>,
+        #[arg(long, default_value_t = 128)]
+        steps: usize,
+        #[arg(long, default_value_t = 0.05)]
+        lr: f32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// random shift per step, in pixels (default: size / 16)
+        #[arg(long)]
+        jitter: Option<usize>,
+        /// total-variation penalty weight
+        #[arg(long, default_value_t = 0.0)]
+        tv: f32,
+        /// L2 penalty weight
+        #[arg(long, default_value_t = 0.0)]
+        l2: f32,
+        /// blur every N steps (0: never)
+        #[arg(long, default_value_t = 0)]
+        blur_every: usize,
+        /// blur standard deviation in pixels
+        #[arg(long, default_value_t = 0.5)]
+        blur_sigma: f32,
+        /// optimise lucid's decorrelated Fourier parameterisation
+        #[arg(long)]
+        fourier: bool,
+        #[arg(long)]
+        png: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn write_png(grid: &TileGrid, path: &Path) -> Result<()> {
+    let bytes = png(&grid.render(grayscale)?)?;
+    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+/// The grid's caption and per-tile scaling (what a reader needs to undo the picture).
+fn grid_json(grid: &TileGrid) -> Result<String> {
+    to_json(&serde_json::json!({
+        "caption": grid.caption(),
+        "grid": grid,
+        "layout": grid.layout(),
+    }))
+}
+
+fn report(grid: &TileGrid, path: &Path, json: bool) -> Result<()> {
+    write_png(grid, path)?;
+    if json {
+        println!("{}", grid_json(grid)?);
+    }
+    eprintln!("wrote {}: {}", path.display(), grid.caption());
+    Ok(())
+}
+
+impl ProbeCommand {
+    pub fn run(self) -> Result<()> {
+        match self {
+            ProbeCommand::Filters {
+                model,
+                layer,
+                channel,
+                scale,
+                png,
+                json,
+            } => {
+                let (vgg, card) = load(&model)?;
+                let opts = FilterOptions {
+                    channel,
+                    scaling: match scale {
+                        TileScale::Tile => Scaling::PerTile,
+                        TileScale::Shared => Scaling::Shared,
+                    },
+                    bgr: matches!(card.preprocessing(), Preprocessing::Caffe { .. }),
+                };
+                report(&filters(&vgg, &layer, &opts)?, &png, json)
+            }
+            ProbeCommand::Features {
+                model,
+                input,
+                layer,
+                sort,
+                scale,
+                max,
+                png,
+                out,
+                json,
+            } => {
+                let (vgg, card) = load(&model)?;
+                let x = read_input(&input, &card)?;
+                let a = feature_maps::activation(&vgg, &x, &layer)?;
+                if let Some(path) = &out {
+                    npy::write(path, &a)?;
+                }
+                let opts = FeatureMapOptions {
+                    order: match sort {
+                        SortBy::Mean => Order::Mean,
+                        SortBy::Index => Order::Index,
+                    },
+                    scaling: match scale {
+                        ChannelScale::Channel => Scaling::PerTile,
+                        ChannelScale::Shared => Scaling::Shared,
+                    },
+                    max,
+                };
+                report(&feature_maps::feature_maps(&a, &layer, &opts)?, &png, json)
+            }
+            ProbeCommand::Maximize {
+                model,
+                class,
+                layer,
+                channel,
+                size,
+                steps,
+                lr,
+                seed,
+                jitter,
+                tv,
+                l2,
+                blur_every,
+                blur_sigma,
+                fourier,
+                png,
+                json,
+            } => {
+                let (vgg, card) = load(&model)?;
+                let objective = match layer {
+                    Some(layer) => Objective::channels(&layer, channel),
+                    None => Objective::classes(&vgg, class),
+                };
+                let mut opts = MaximizeOptions::for_model(vgg.spec());
+                if let Some(size) = size {
+                    opts.size = size;
+                    opts.jitter = size / 16;
+                }
+                opts.jitter = jitter.unwrap_or(opts.jitter);
+                (opts.steps, opts.lr, opts.seed, opts.tv, opts.l2) = (steps, lr, seed, tv, l2);
+                (opts.blur_every, opts.blur_sigma, opts.fourier) =
+                    (blur_every, blur_sigma, fourier);
+                let space =
+                    InputSpace::from_preprocessing(&card.preprocessing(), vgg.spec().in_channels)?;
+                let every = (steps / 10).max(1);
+                let start = Instant::now();
+                let result = maximize(&vgg, &objective, &space, &opts, |p| {
+                    if p.step % every == 0 || p.step == p.steps {
+                        let mean = p.objective.iter().sum::<f32>() / p.objective.len() as f32;
+                        eprintln!("step {:>4}/{}  objective {mean:.4}", p.step, p.steps);
+                    }
+                    ControlFlow::Continue(())
+                })?;
+                let ms = start.elapsed().as_secs_f64() * 1e3;
+                let grid = result.grid()?;
+                write_png(&grid, &png)?;
+                let mean = |v: &[f32]| v.iter().map(|x| *x as f64).sum::<f64>() / v.len() as f64;
+                let (before, after) = (mean(&result.objective_start), mean(&result.objective_end));
+                if json {
+                    println!(
+                        "{}",
+                        to_json(&serde_json::json!({
+                            "objective_start": before,
+                            "objective_end": after,
+                            "steps": result.steps,
+                            "ms": ms,
+                            "layer": result.layer,
+                            "units": result.units,
+                            "size": result.size,
+                            "per_unit_start": result.objective_start,
+                            "per_unit_end": result.objective_end,
+                            "options": opts,
+                        }))?
+                    );
+                }
+                eprintln!(
+                    "wrote {}: {} {:?}, objective {before:.4} -> {after:.4} in {} steps, {ms:.0} ms",
+                    png.display(),
+                    result.layer,
+                    result.units,
+                    result.steps
+                );
+                Ok(())
+            }
+        }
+    }
+}
