@@ -120,7 +120,10 @@ async function useModel(source, label = `Loading ${source.name ?? "the model"}�
   let loaded = false;
   const ok = await task(label, async (call, token) => {
     const send = (type, args, transfer) => call(type, args, { transfer });
-    const model = await sources.loadModel(send, source, (p, text) => token === app.token && progress(p, text));
+    const model = await sources.loadModel(send, source, (p, text) => token === app.token && progress(p, text)).catch((err) => {
+      if (err instanceof CancelledError) throw err;
+      throw new Error(`could not load ${source.name ?? "the model"}; the previous model stays in use.\n${err.message}`);
+    });
     app.source = source;
     app.model = model;
     loaded = true;
@@ -144,12 +147,23 @@ function showModel() {
   fillLayers();
 }
 
+/** The load button says whether the URL's weights are already in this browser. */
+async function labelLoadButton() {
+  const url = $("weights-url").value;
+  let cached = false;
+  try {
+    cached = await sources.isCached(sources.checkUrl(url).href);
+  } catch {
+    // Not a URL (yet): pressing the button will say so.
+  }
+  $("load-url").textContent = cached ? "Load (cached)" : "Download and load";
+}
+
 async function onModelSelect() {
   const id = $("model-select").value;
   $("url-row").hidden = id !== "vgg16";
   if (id === "vgg16") {
-    const url = $("weights-url").value;
-    $("load-url").textContent = (await sources.isCached(url)) ? "Load (cached)" : "Download and load";
+    await labelLoadButton();
     return; // nothing is fetched until the user asks
   }
   if (id === "file") {
@@ -172,8 +186,9 @@ async function loadFromUrl() {
     return;
   }
   $("consent").hidden = true;
-  const isVgg16 = url === sources.VGG16_URL;
-  const card = isVgg16 ? sources.VGG16_CARD : { ...sources.VGG16_CARD, name: url.split("/").pop(), arch: $("arch").value.trim() || "vgg16" };
+  // timm's VGG16 has its card; other weights get the architecture typed in the side bar
+  // and the core's defaults for labels and preprocessing.
+  const card = url === sources.VGG16_URL ? sources.VGG16_CARD : { name: decodeURIComponent(url.split("/").pop()), arch: $("arch").value.trim() || "vgg16" };
   const ok = await useModel({ kind: "url", id: "vgg16", name: card.name, url, card }, `Downloading the weights from ${new URL(url).host}…`);
   if (ok) {
     app.params.weights = url;
@@ -207,14 +222,15 @@ async function prepareImage(call, image) {
   $("model-view-caption").textContent = `${image.caption}, as the model sees it (${prepared.width}×${prepared.height})`;
 }
 
-async function useImage(load, label) {
+async function useImage(load, label, { keepTarget = false } = {}) {
   const ok = await task(label, async (call) => {
     const image = await load();
     await prepareImage(call, image);
     app.image = image;
     app.params.image = image.name;
-    // A new picture has its own top class: let the views pick it again.
-    app.params.target = undefined;
+    // A new picture has its own top class: let the views pick it again (a link's
+    // target stays).
+    if (!keepTarget) app.params.target = undefined;
     fillTargets();
   });
   if (ok) {
@@ -223,12 +239,12 @@ async function useImage(load, label) {
   }
 }
 
-function imageFromSample(name) {
+function imageFromSample(name, options) {
   return useImage(async () => {
     const sample = app.samples.find((s) => s.name === name);
     const bytes = await sources.imageBytes(name, app.samples);
     return { bytes, name, caption: sample?.caption ?? name };
-  }, `Loading the image ${name}…`);
+  }, `Loading the image ${name}…`, options);
 }
 
 function imageFromFile(file) {
@@ -342,6 +358,7 @@ function buildControls() {
   modelSelect.addEventListener("change", onModelSelect);
   $("weights-url").value = app.params.weights ?? sources.VGG16_URL;
   $("load-url").addEventListener("click", loadFromUrl);
+  $("weights-url").addEventListener("input", labelLoadButton);
   $("weights-file").addEventListener("change", (e) => {
     if (e.target.files.length) loadFromFiles(e.target.files);
     e.target.value = "";
@@ -468,9 +485,10 @@ async function main() {
   if (sample) {
     $("sample-select").value = sample;
     if (initial.image && !app.samples.some((s) => s.name === initial.image)) {
-      await useImage(async () => ({ bytes: await sources.imageBytes(initial.image, app.samples), name: initial.image, caption: initial.image }), "Loading the image…");
+      const load = async () => ({ bytes: await sources.imageBytes(initial.image, app.samples), name: initial.image, caption: initial.image });
+      await useImage(load, "Loading the image…", { keepTarget: true });
     } else {
-      await imageFromSample(sample);
+      await imageFromSample(sample, { keepTarget: true });
     }
   }
 

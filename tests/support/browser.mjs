@@ -20,10 +20,10 @@ function chromiumPath() {
   }
 }
 
-/** Starts the server and the browser; `close()` stops both. */
-export async function openBrowser() {
+/** Starts the server (with `extra` files, see server.mjs) and the browser; `close()` stops both. */
+export async function openBrowser({ extra } = {}) {
   assert.ok(existsSync(path.join(DIST, "index.html")), `${DIST} is not built: run scripts/build-web.sh first`);
-  const server = await serveStatic(DIST);
+  const server = await serveStatic(DIST, { extra });
   const browser = await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,

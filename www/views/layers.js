@@ -37,7 +37,8 @@ export default {
       for (const which of ["weight", "bias"]) {
         const canvas = histogram(hist[which]);
         canvas.dataset.name = `${config.name}-${which}-histogram`;
-        stats.append(figure(canvas, `${which} values, ${formatNumber(hist[which].min)} … ${formatNumber(hist[which].max)} (red: 0)`));
+        const { min, max } = hist[which];
+        stats.append(figure(canvas, `${which} values, ${formatNumber(min)} … ${formatNumber(max)}${min < 0 && max > 0 ? " (red line: 0)" : ""}`));
       }
     } else {
       // Still something to look at: the layer's place in the network, input to output.

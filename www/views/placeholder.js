@@ -2,7 +2,22 @@
 // linked to, and says plainly that it is not available (see pending.js).
 import { el } from "./dom.js";
 
-export function placeholder({ id, title, group, needs, request, wasm }) {
+const LAYERS = {
+  cam: {
+    layers: (model) => model.summary.layers.filter((l) => l.output_shape.length === 3).map((l) => l.name),
+    defaultLayer: (model) => model.summary.layers.filter((l) => l.type === "ReLU" && l.output_shape.length === 3).at(-1)?.name,
+  },
+  conv: {
+    layers: (model) => model.summary.layers.filter((l) => l.type === "Conv2d").map((l) => l.name),
+    defaultLayer: (model) => model.summary.layers.find((l) => l.type === "Conv2d")?.name,
+  },
+  any: {
+    layers: (model) => model.layerNames,
+    defaultLayer: (model) => model.layerNames.at(-1),
+  },
+};
+
+export function placeholder({ id, title, group, needs, request, wasm, layerKind }) {
   return {
     id,
     title,
@@ -10,6 +25,7 @@ export function placeholder({ id, title, group, needs, request, wasm }) {
     needs,
     request,
     pending: true,
+    ...(layerKind ? LAYERS[layerKind] : {}),
     async run({ panel }) {
       panel.replaceChildren(
         el("h2", {}, title),
