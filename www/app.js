@@ -404,6 +404,9 @@ function buildControls() {
   $("layer-select").addEventListener("change", (e) => setParams({ layer: e.target.value }));
   $("target-select").addEventListener("change", (e) => setParams({ target: e.target.value === "" ? undefined : Number(e.target.value) }));
   $("cancel").addEventListener("click", cancel);
+  // A view that draws a new canvas after it finished (e.g. a feature map laid over the
+  // image on click) announces it, and it gets its Save PNG button too.
+  $("panel").addEventListener("exportable", () => addExportButtons($("panel"), app.params.view));
 
   // Drop or paste: images become the input, .safetensors/.json files the model.
   document.addEventListener("dragover", (e) => {
@@ -434,6 +437,12 @@ function takeFiles(files) {
   const image = list.find((f) => f.type.startsWith("image/"));
   if (image) imageFromFile(image);
   else loadFromFiles(list);
+}
+
+/** The first sample meant for model `id` (index.json's `models`), else the first general one. */
+function defaultSample(id) {
+  const forModel = app.samples.find((s) => Array.isArray(s.models) && s.models.includes(id));
+  return (forModel ?? app.samples.find((s) => !Array.isArray(s.models)) ?? app.samples[0])?.name;
 }
 
 function fillSamples() {
@@ -481,7 +490,7 @@ async function main() {
   });
   if (!loaded) return;
 
-  const sample = initial.image ?? app.samples[0]?.name;
+  const sample = initial.image ?? defaultSample(app.source?.id);
   if (sample) {
     $("sample-select").value = sample;
     if (initial.image && !app.samples.some((s) => s.name === initial.image)) {

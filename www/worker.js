@@ -13,8 +13,9 @@ let image = null;
 // Layer outputs of the current image, by layer name; emptied when model or image change.
 let outputs = new Map();
 let outputsSize = 0;
-// Enough for every layer of VGG16 at 224 px twice over; beyond it the cache restarts.
-const OUTPUT_CACHE_FLOATS = 64 * 1024 * 1024;
+// 128 MB: every layer the 3D view shows for VGG16 at 224 px (about 15 M values) several
+// times over; beyond it the cache starts again.
+const OUTPUT_CACHE_FLOATS = 32 * 1024 * 1024;
 
 const handlers = {
   // Checks a model card (JSON text) and answers it with its defaults filled in.

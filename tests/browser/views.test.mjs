@@ -102,6 +102,14 @@ test("every available view reaches done and paints", async () => {
     assert.ok(grid, `no tile canvas among ${JSON.stringify(canvases)}`);
     assert.deepEqual([grid.width, grid.height], [3 * 33 - 1, 3 * 33 - 1]);
     assert.ok(await page.isVisible("#panel figure.colour-bar"), "no colour bar");
+    // Clicking the middle tile of the top row (channel 1) lays it over the image.
+    const tiles = await page.locator("[data-testid=feature-tiles]").boundingBox();
+    await page.mouse.click(tiles.x + tiles.width / 2, tiles.y + tiles.height / 6);
+    await page.waitForFunction(() => document.querySelector(".overlay-slot figcaption")?.textContent.startsWith("channel 1 "));
+    const overlay = await canvasColours(page, ".overlay-slot canvas");
+    assert.equal(overlay[0].name, "features.1-channel-1");
+    assert.ok(overlay[0].colours > 100, `overlay shows ${overlay[0].colours} colours`);
+    assert.equal(await page.locator(".overlay-slot button.export").count(), 1, "the new overlay has no Save PNG button");
     await screenshot(page, "features");
 
     await switchTo(page, "predictions");
