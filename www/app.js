@@ -168,6 +168,7 @@ async function onModelSelect() {
   }
   if (id === "file") {
     $("weights-file").click();
+    showModel(); // the list shows the model in use until a file is loaded
     return;
   }
   const source = sources.embeddedSource(id);

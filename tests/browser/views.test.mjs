@@ -66,6 +66,15 @@ test("the page opens on the predictions of the bundled sample, matching the refe
       assert.ok(Math.abs(p.prob - order[i][0]) < 1e-4, `rank ${i + 1}: prob ${p.prob} vs reference ${order[i][0]}`);
     });
     assert.ok(await page.isVisible("[data-testid=privacy]"), "privacy note hidden");
+    // The Content-Security-Policy: own scripts and wasm only, so no inline code anywhere.
+    const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', "content");
+    assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/);
+    assert.doesNotMatch(csp, /'unsafe-inline'|'unsafe-eval'|\*/);
+    const inline = await page.evaluate(() => ({
+      scripts: document.querySelectorAll("script:not([src])").length,
+      handlers: [...document.querySelectorAll("*")].filter((e) => [...e.attributes].some((a) => a.name.startsWith("on"))).length,
+    }));
+    assert.deepEqual(inline, { scripts: 0, handlers: 0 });
     assert.ok(await page.isHidden("[data-testid=error]"), "error box visible");
     // The picture as the model sees it, in the side bar.
     const [side] = await canvasColours(page, "#model-view");

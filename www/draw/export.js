@@ -16,7 +16,8 @@ export function addExportButtons(root, baseName) {
     button.dataset.filename = name;
     button.title = `Save this picture as ${name}`;
     button.addEventListener("click", () => savePng(canvas, name));
-    canvas.after(button);
+    // Under a colour bar's labels rather than between bar and labels.
+    (canvas.closest("figure.colour-bar") ?? canvas).after(button);
   });
 }
 
