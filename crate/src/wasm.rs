@@ -250,10 +250,10 @@ impl Model {
         };
         let mut x = input_tensor(input, shape)?;
         let mut kept: Vec<Option<Vec<f32>>> = vec![None; last + 1];
-        for i in 0..=last {
+        for (i, slot) in kept.iter_mut().enumerate() {
             x = self.inner.forward_range(&x, i, i + 1).map_err(js_err)?;
             if wanted.contains(&i) {
-                kept[i] = Some(flat(&x)?);
+                *slot = Some(flat(&x)?);
             }
             if let Some(f) = &progress {
                 let go_on = f

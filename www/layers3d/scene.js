@@ -117,7 +117,8 @@ export class LayerScene {
     } else {
       const [map, mw, mh] = aggregate(layer);
       const texture = textureFromRgba(colourise(map, this.colormap), mw, mh);
-      const thickness = 0.3 + 0.35 * Math.log2(layer.shape[0] || 1);
+      // Depth grows with the channels; a vector is one flat sheet of its units.
+      const thickness = layer.shape.length === 3 ? 0.3 + 0.35 * Math.log2(layer.shape[0] || 1) : 0.3;
       const sx = side * (mw / Math.max(mw, mh));
       const sy = side * (mh / Math.max(mw, mh));
       const plain = new THREE.MeshBasicMaterial({ color: 0x9aa7c7 });
@@ -149,7 +150,7 @@ export class LayerScene {
     const inputSide = this.layers[0]?.shape?.[2] ?? 224;
     if (layer.picture) return BIG;
     if (layer.shape.length === 3) return Math.max(1.2, BIG * Math.sqrt(layer.shape[2] / inputSide));
-    return Math.max(1.2, Math.min(BIG, Math.sqrt(layer.shape[0]) * 0.4));
+    return Math.max(1.2, Math.min(BIG * 0.66, Math.sqrt(layer.shape[0]) * 0.15));
   }
 
   /** Puts the camera where the whole network is in view. */
