@@ -39,8 +39,10 @@ export class LayerScene {
     this.group = new THREE.Group();
     this.scene.add(this.group);
     this.onMove = (e) => this.hover(e);
+    this.onLeave = (e) => this.onHover(null, e);
     this.onClick = (e) => this.click(e);
     this.canvas.addEventListener("pointermove", this.onMove);
+    this.canvas.addEventListener("pointerleave", this.onLeave);
     this.canvas.addEventListener("click", this.onClick);
     this.resizeObserver = new ResizeObserver(() => this.resize());
     this.resizeObserver.observe(container);
@@ -202,7 +204,12 @@ export class LayerScene {
     const info = { index, layer };
     const uv = hit.uv;
     if (!uv) return info;
-    if (kind === "grid") {
+    if (kind === "picture") {
+      const { rgba, width, height } = layer.picture;
+      const x = Math.min(width - 1, Math.floor(uv.x * width));
+      const y = Math.min(height - 1, Math.floor((1 - uv.y) * height));
+      Object.assign(info, { x, y, rgb: Array.from(rgba.subarray(4 * (y * width + x), 4 * (y * width + x) + 3)) });
+    } else if (kind === "grid") {
       const { grid, canvasSize } = hit.object.userData;
       const px = Math.floor(uv.x * canvasSize[0]);
       const py = Math.floor((1 - uv.y) * canvasSize[1]);
@@ -241,6 +248,7 @@ export class LayerScene {
   dispose() {
     this.resizeObserver.disconnect();
     this.canvas.removeEventListener("pointermove", this.onMove);
+    this.canvas.removeEventListener("pointerleave", this.onLeave);
     this.canvas.removeEventListener("click", this.onClick);
     this.controls.dispose();
     for (const child of [...this.group.children]) disposeTree(child);

@@ -87,7 +87,8 @@ function showTip(tip, stage, info, event) {
   }
   const { layer } = info;
   const lines = [`${layer.title ?? layer.name} · ${layer.type}`, `shape (${layer.shape.join(", ")})`];
-  if (info.channel !== undefined) lines.push(`channel ${info.channel} at (${info.x}, ${info.y}): ${formatNumber(info.value)}`);
+  if (info.rgb) lines.push(`pixel (${info.x}, ${info.y}): RGB ${info.rgb.join(", ")}`);
+  else if (info.channel !== undefined) lines.push(`channel ${info.channel} at (${info.x}, ${info.y}): ${formatNumber(info.value)}`);
   else if (info.unit !== undefined) lines.push(`${layer.labels ? "class" : "unit"} ${info.unit}: ${formatNumber(info.value)}`);
   else if (info.value !== undefined) lines.push(`mean over channels at (${info.x}, ${info.y}): ${formatNumber(info.value)}`);
   tip.textContent = lines.join("\n");
