@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the web app into dist/: the convscope library compiled to wasm32, its
 # wasm-bindgen JS glue (dist/pkg/), optimised with wasm-opt when available, plus the
-# static files from www/. Installs the wasm32 target and wasm-bindgen-cli (at the
-# version pinned in Cargo.lock) if they are missing. Usage: scripts/build-web.sh
+# static files from www/ and three.js from node_modules/. Installs the wasm32 target,
+# wasm-bindgen-cli (at the version pinned in Cargo.lock) and the npm packages if they
+# are missing. Usage: scripts/build-web.sh
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -71,6 +72,23 @@ else
 fi
 
 cp -R "$root/www/." "$dist/"
+
+# three.js from npm, served from dist/ (no CDN): the module build and OrbitControls,
+# whose bare `from 'three'` import is pointed at the copied file, because an import map
+# would be an inline script and the page's Content-Security-Policy forbids those.
+three="$root/node_modules/three"
+if [[ ! -f "$three/build/three.module.js" ]]; then
+    echo "build-web: installing JS dependencies (npm ci) for three.js"
+    npm ci --no-audit --no-fund
+fi
+mkdir -p "$dist/vendor/three"
+cp "$three/build/three.module.js" "$three/build/three.core.js" "$three/LICENSE" "$dist/vendor/three/"
+sed "s#from 'three'#from './three.module.js'#" "$three/examples/jsm/controls/OrbitControls.js" \
+    > "$dist/vendor/three/OrbitControls.js"
+if grep -q "from 'three'" "$dist/vendor/three/OrbitControls.js"; then
+    echo "build-web: could not rewrite OrbitControls' import of three" >&2
+    exit 1
+fi
 
 size="$(wc -c < "$wasm_out")"
 echo "build-web: $wasm_out is $size bytes ($(( size / 1024 )) KiB)"

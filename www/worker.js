@@ -1,46 +1,123 @@
-// The model worker: owns the wasm module and the model, so the page stays responsive
-// while the network runs. Protocol: the page posts {id, type, ...args}; the worker
-// answers {id, ok: true, result} or {id, ok: false, error: message}.
-import init, { Model } from "./pkg/convscope.js";
+// The model worker: owns the wasm module, the model and the current image, so the page
+// stays responsive while the network runs. Protocol (docs/web.md): the page posts
+// {id, type, ...args}; the worker answers {id, progress, detail?} while it works, then
+// {id, ok: true, result} or {id, ok: false, error, fatal?}. Large arrays are moved, not
+// copied (transferable buffers).
+import init, { Model, validateCard } from "./pkg/convscope.js";
+import { PENDING_REQUESTS } from "./views/pending.js";
 
 const ready = init();
 let model = null;
+// The current image, prepared for the current model: {input, shape}.
+let image = null;
+// Layer outputs of the current image, by layer name; emptied when model or image change.
+let outputs = new Map();
+let outputsSize = 0;
+// 128 MB: every layer the 3D view shows for VGG16 at 224 px (about 15 M values) several
+// times over; beyond it the cache starts again.
+const OUTPUT_CACHE_FLOATS = 32 * 1024 * 1024;
 
 const handlers = {
-  // Builds a model with deterministic synthetic weights; answers its description.
-  async synthetic({ arch, seed }) {
-    replace(Model.synthetic(arch, seed));
+  // Checks a model card (JSON text) and answers it with its defaults filled in.
+  async validateCard({ card }) {
+    return validateCard(card);
+  },
+  // A model with the fixtures' deterministic weights.
+  async loadSynthetic({ arch, seed, name }) {
+    replaceModel(Model.synthetic(arch, seed), name);
     return describe();
   },
-  // Loads safetensors weights (an ArrayBuffer) for arch; answers its description.
-  async load({ arch, weights }) {
-    replace(Model.load(arch, new Uint8Array(weights)));
+  // A model from a card (JSON text) and its safetensors bytes (an ArrayBuffer).
+  async loadCard({ card, weights }) {
+    replaceModel(Model.fromCard(card, new Uint8Array(weights)));
     return describe();
   },
-  // Top-k classes for a float32 NCHW input.
-  async predict({ input, shape, k }) {
+  // Decodes and preprocesses image bytes for the current model; answers the picture
+  // the model sees.
+  async setImage({ bytes }) {
+    const prepared = current().prepareImage(new Uint8Array(bytes));
+    image = { input: prepared.input, shape: prepared.shape };
+    clearOutputs();
+    return { rgba: prepared.rgba, width: prepared.width, height: prepared.height, shape: prepared.shape };
+  },
+  async predict({ k }, progress) {
+    const { input, shape } = currentImage();
+    progress(0);
     return current().predict(input, Uint32Array.from(shape), k);
   },
-  async logits({ input, shape }) {
-    return current().logits(input, Uint32Array.from(shape));
+  // Config and weight statistics of one layer, plus weight histograms.
+  async inspect({ layer, bins = 64 }) {
+    return { ...current().inspect(layer), histogram: current().weightHistogram(layer, bins) };
   },
-  async activations({ input, shape, layer }) {
-    return current().activations(input, Uint32Array.from(shape), layer);
+  // Outputs of layers for the current image: {layers: [{name, shape, data}]}.
+  async trace({ layers }, progress) {
+    const shapes = outputShapes();
+    const missing = layers.filter((name) => !outputs.has(name));
+    if (missing.length) {
+      const { input, shape } = currentImage();
+      const flat = current().trace(input, Uint32Array.from(shape), missing, (done, total) => {
+        progress(done / total, `layer ${done} of ${total}`);
+        return true;
+      });
+      let offset = 0;
+      for (const name of missing) {
+        const size = shapes.get(name).reduce((a, b) => a * b, 1);
+        remember(name, flat.slice(offset, offset + size));
+        offset += size;
+      }
+    }
+    return {
+      layers: layers.map((name) => ({ name, shape: shapes.get(name), data: outputs.get(name).slice() })),
+    };
   },
 };
 
-function replace(next) {
+// Views still waiting for their wasm bindings: known requests with a clear answer.
+for (const [type, exportName] of Object.entries(PENDING_REQUESTS)) {
+  handlers[type] = async () => {
+    throw new Error(`${type} is not available in this build (it needs the wasm export ${exportName})`);
+  };
+}
+
+function replaceModel(next, name) {
   if (model) model.free();
   model = next;
+  model.displayName = name;
+  image = null;
+  clearOutputs();
 }
 
 function current() {
-  if (!model) throw new Error("no model loaded yet");
+  if (!model) throw new Error("no model is loaded yet");
   return model;
 }
 
+function currentImage() {
+  if (!image) throw new Error("no image is loaded yet");
+  return image;
+}
+
+function clearOutputs() {
+  outputs = new Map();
+  outputsSize = 0;
+}
+
+function remember(name, data) {
+  if (outputsSize + data.length > OUTPUT_CACHE_FLOATS) clearOutputs();
+  outputs.set(name, data);
+  outputsSize += data.length;
+}
+
+// Output shape of each layer ([C, H, W] or [F]), from the summary at the model's size.
+function outputShapes() {
+  return new Map(current().summary().layers.map((l) => [l.name, l.output_shape]));
+}
+
 function describe() {
+  const card = model.card();
   return {
+    name: model.displayName ?? card.name,
+    card,
     summary: model.summary(),
     layerNames: model.layerNames(),
     inChannels: model.inChannels,
@@ -49,16 +126,27 @@ function describe() {
   };
 }
 
+// Every ArrayBuffer inside a result, so it can be moved rather than copied.
+function transferables(value, out = []) {
+  if (ArrayBuffer.isView(value)) out.push(value.buffer);
+  else if (value instanceof ArrayBuffer) out.push(value);
+  else if (Array.isArray(value)) for (const v of value) transferables(v, out);
+  else if (value && typeof value === "object") for (const v of Object.values(value)) transferables(v, out);
+  return [...new Set(out)];
+}
+
 self.onmessage = async (event) => {
   const { id, type, ...args } = event.data;
+  const progress = (fraction, detail) => self.postMessage({ id, progress: fraction, detail });
   try {
     await ready;
-    const handler = handlers[type];
+    const handler = Object.hasOwn(handlers, type) ? handlers[type] : null;
     if (!handler) throw new Error(`unknown request type ${type}`);
-    const result = await handler(args);
-    const transfer = ArrayBuffer.isView(result) ? [result.buffer] : [];
-    self.postMessage({ id, ok: true, result }, transfer);
+    const result = await handler(args, progress);
+    self.postMessage({ id, ok: true, result }, transferables(result));
   } catch (err) {
-    self.postMessage({ id, ok: false, error: err instanceof Error ? err.message : String(err) });
+    const fatal = err instanceof WebAssembly.RuntimeError;
+    const message = err instanceof Error ? err.message : String(err);
+    self.postMessage({ id, ok: false, error: fatal ? `the model crashed: ${message}` : message, fatal });
   }
 };

@@ -3,13 +3,16 @@
 //! A thin face over the core. Every fallible call returns `Result<_, JsError>` carrying
 //! the core error's message, so the page can show it as it is; nothing here panics on
 //! bad input (and if something does, the panic hook prints it to the console).
+//! The page's worker protocol and the bindings still to come are in docs/web.md.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use candle_core::{DType, Device, Tensor};
+use image::DynamicImage;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::model::{ArchSpec, Vgg};
+use crate::model::summary::{LayerConfig, WeightStats};
+use crate::model::{ArchSpec, ModelCard, Vgg};
 
 /// Runs once when the module is instantiated.
 #[wasm_bindgen(start)]
@@ -29,10 +32,40 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
         .map_err(js_err)
 }
 
-/// A loaded VGG-family model.
+/// Parses and validates a model card (JSON text) and answers it with its defaults
+/// filled in: `labels` as the full list of names and `preprocessing` as the one the
+/// model will get. The page calls this before downloading any weights.
+#[wasm_bindgen(js_name = validateCard)]
+pub fn validate_card(card_json: &str) -> Result<JsValue, JsError> {
+    let card = ModelCard::from_json(card_json).map_err(js_err)?;
+    to_js(&resolved(&card))
+}
+
+/// The card as the page uses it: every default made explicit.
+fn resolved(card: &ModelCard) -> serde_json::Value {
+    let mut value = serde_json::to_value(card).unwrap_or_default();
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("labels".into(), serde_json::json!(card.labels()));
+        obj.insert(
+            "preprocessing".into(),
+            serde_json::to_value(card.preprocessing()).unwrap_or_default(),
+        );
+    }
+    value
+}
+
+/// A loaded VGG-family model with its card (labels, preprocessing).
 #[wasm_bindgen]
 pub struct Model {
     inner: Vgg,
+    card: ModelCard,
+}
+
+#[derive(Serialize)]
+struct Inspection {
+    config: LayerConfig,
+    /// `None` for layers without parameters.
+    weights: Option<WeightStats>,
 }
 
 #[wasm_bindgen]
@@ -41,20 +74,63 @@ impl Model {
     pub fn load(arch: &str, weights: Vec<u8>) -> Result<Model, JsError> {
         let spec = ArchSpec::parse(arch).map_err(js_err)?;
         let inner = Vgg::from_safetensors_bytes(&spec, weights).map_err(js_err)?;
-        Ok(Model { inner })
+        let card = ModelCard::for_arch(&spec, "(bytes)");
+        Ok(Model { inner, card })
+    }
+
+    /// Loads safetensors `weights` described by a model card (JSON text); the card's
+    /// `weights` field is where the page fetched them from and is not read here.
+    #[wasm_bindgen(js_name = fromCard)]
+    pub fn from_card(card_json: &str, weights: Vec<u8>) -> Result<Model, JsError> {
+        let card = ModelCard::from_json(card_json).map_err(js_err)?;
+        let inner = Vgg::from_safetensors_bytes(&card.arch, weights).map_err(js_err)?;
+        Ok(Model { inner, card })
     }
 
     /// Deterministic test weights for `arch` (the shared fixtures' generator).
     pub fn synthetic(arch: &str, seed: u32) -> Result<Model, JsError> {
         let spec = ArchSpec::parse(arch).map_err(js_err)?;
         let inner = Vgg::synthetic(&spec, u64::from(seed)).map_err(js_err)?;
-        Ok(Model { inner })
+        let card = ModelCard::for_arch(&spec, &format!("synthetic seed {seed}"));
+        Ok(Model { inner, card })
+    }
+
+    /// The card with its defaults filled in (see `validateCard`).
+    pub fn card(&self) -> Result<JsValue, JsError> {
+        to_js(&resolved(&self.card))
     }
 
     /// The layer table and totals, as a plain object.
     pub fn summary(&self) -> Result<JsValue, JsError> {
-        let summary = crate::model::summary::summarize(self.inner.spec(), None).map_err(js_err)?;
+        let summary = crate::model::summary::summarize(self.inner.spec(), Some(self.size()))
+            .map_err(js_err)?;
         to_js(&summary)
+    }
+
+    /// `{config, weights}` of one layer: its Keras-style `get_config()` at this model's
+    /// input size and, for layers with parameters, `{weight, bias}` statistics
+    /// (`shape, count, min, max, mean, std, zero_fraction`), else `null`.
+    pub fn inspect(&self, layer: &str) -> Result<JsValue, JsError> {
+        let (config, weights) =
+            crate::model::summary::inspect(&self.inner, layer, Some(self.size()))
+                .map_err(js_err)?;
+        to_js(&Inspection { config, weights })
+    }
+
+    /// Histograms of a layer's weight and bias values, `{weight, bias}` each
+    /// `{min, max, counts}` with `bins` equal-width bins over [min, max]; `null` for a
+    /// layer without parameters.
+    #[wasm_bindgen(js_name = weightHistogram)]
+    pub fn weight_histogram(&self, layer: &str, bins: usize) -> Result<JsValue, JsError> {
+        let idx = self.inner.layer_index(layer).map_err(js_err)?;
+        let Some((weight, bias)) = self.inner.layers()[idx].params() else {
+            return Ok(JsValue::NULL);
+        };
+        let bins = bins.clamp(1, 1024);
+        to_js(&Histograms {
+            weight: histogram(&flat(weight)?, bins),
+            bias: histogram(&flat(bias)?, bins),
+        })
     }
 
     /// Input channels the model expects.
@@ -69,16 +145,58 @@ impl Model {
         self.inner.spec().classes
     }
 
-    /// The input side length the architecture was designed for (224 for VGG16).
+    /// The side of the square picture the model receives (from the card's
+    /// preprocessing; 224 for VGG16).
     #[wasm_bindgen(getter, js_name = inputSize)]
     pub fn input_size(&self) -> usize {
-        self.inner.spec().size
+        self.card.preprocessing().input_size() as usize
     }
 
     /// Names of the layers, in order (torchvision module paths such as "features.0").
     #[wasm_bindgen(js_name = layerNames)]
     pub fn layer_names(&self) -> Vec<String> {
         self.inner.layers().iter().map(|l| l.name.clone()).collect()
+    }
+
+    /// Decodes image `bytes` (PNG, JPEG or WebP) and preprocesses them as the card says.
+    /// Answers `{input: Float32Array, shape: [1, C, H, W], rgba: Uint8ClampedArray,
+    /// width, height}`, where `rgba` is the picture the model sees (after resize and
+    /// crop, before normalisation; grey for one-channel models).
+    #[wasm_bindgen(js_name = prepareImage)]
+    pub fn prepare_image(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
+        let img = crate::image::decode(bytes).map_err(js_err)?;
+        let pre = self.card.preprocessing();
+        let channels = self.inner.spec().in_channels;
+        let input = crate::image::preprocess(&img, &pre, channels).map_err(js_err)?;
+        let shown = if channels == 1 {
+            // Luminance first, as preprocessing does, so the grey picture shown is the
+            // one the model gets.
+            DynamicImage::ImageLuma8(img.to_luma8())
+        } else {
+            img
+        };
+        let view = crate::image::model_view(&shown, &pre).map_err(js_err)?;
+        let (width, height) = view.dimensions();
+        let rgba = DynamicImage::ImageRgb8(view).to_rgba8().into_raw();
+
+        let out = js_sys::Object::new();
+        let set = |key: &str, value: JsValue| {
+            js_sys::Reflect::set(&out, &JsValue::from_str(key), &value)
+                .map(|_| ())
+                .map_err(|_| js_err("could not build the prepared image object"))
+        };
+        set(
+            "input",
+            js_sys::Float32Array::from(flat(&input)?.as_slice()).into(),
+        )?;
+        set("shape", to_js(input.dims())?)?;
+        set(
+            "rgba",
+            js_sys::Uint8ClampedArray::from(rgba.as_slice()).into(),
+        )?;
+        set("width", width.into())?;
+        set("height", height.into())?;
+        Ok(out.into())
     }
 
     /// Logits for an NCHW float32 `input` of the given `shape`, flattened row-major.
@@ -88,15 +206,14 @@ impl Model {
     }
 
     /// The `k` most likely classes for the first image of `input`, as an array of
-    /// `{class, label, prob, logit}`.
+    /// `{class, label, prob, logit}`, labelled by the model card.
     pub fn predict(&self, input: &[f32], shape: Vec<usize>, k: usize) -> Result<JsValue, JsError> {
         let logits = self.logits(input, shape)?;
         let classes = self.inner.spec().classes;
         let first = logits
             .get(..classes)
             .ok_or_else(|| js_err("model returned too few logits"))?;
-        let labels = crate::labels::default_labels(classes);
-        to_js(&crate::predict::top_k(first, &labels, k))
+        to_js(&crate::predict::top_k(first, &self.card.labels(), k))
     }
 
     /// The output of layer `layer` (a name from `layerNames`), flattened row-major.
@@ -110,6 +227,91 @@ impl Model {
         let x = input_tensor(input, shape)?;
         flat(&self.inner.forward_range(&x, 0, idx + 1).map_err(js_err)?)
     }
+
+    /// The outputs of several layers from one forward pass, concatenated in the order of
+    /// `layers` (each flattened row-major; their shapes are the summary's). The pass
+    /// stops at the deepest layer asked for and keeps only the outputs asked for.
+    /// `progress(done, total)` is called after each layer; if it returns `false` the
+    /// run stops with the error "cancelled".
+    pub fn trace(
+        &self,
+        input: &[f32],
+        shape: Vec<usize>,
+        layers: Vec<String>,
+        progress: Option<js_sys::Function>,
+    ) -> Result<Vec<f32>, JsError> {
+        let wanted = layers
+            .iter()
+            .map(|name| self.inner.layer_index(name))
+            .collect::<crate::Result<Vec<usize>>>()
+            .map_err(js_err)?;
+        let Some(&last) = wanted.iter().max() else {
+            return Ok(Vec::new());
+        };
+        let mut x = input_tensor(input, shape)?;
+        let mut kept: Vec<Option<Vec<f32>>> = vec![None; last + 1];
+        for (i, slot) in kept.iter_mut().enumerate() {
+            x = self.inner.forward_range(&x, i, i + 1).map_err(js_err)?;
+            if wanted.contains(&i) {
+                *slot = Some(flat(&x)?);
+            }
+            if let Some(f) = &progress {
+                let go_on = f
+                    .call2(&JsValue::NULL, &(i + 1).into(), &(last + 1).into())
+                    .map_err(|_| js_err("the progress callback threw"))?;
+                if go_on.as_bool() == Some(false) {
+                    return Err(js_err("cancelled"));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for i in wanted {
+            out.extend_from_slice(kept[i].as_deref().unwrap_or_default());
+        }
+        Ok(out)
+    }
+}
+
+impl Model {
+    /// (height, width) of the model's input.
+    fn size(&self) -> (usize, usize) {
+        let s = self.input_size();
+        (s, s)
+    }
+}
+
+#[derive(Serialize)]
+struct Histograms {
+    weight: Histogram,
+    bias: Histogram,
+}
+
+#[derive(Serialize)]
+struct Histogram {
+    min: f32,
+    max: f32,
+    counts: Vec<u32>,
+}
+
+/// Equal-width bins over the values' range; non-finite values are left out.
+fn histogram(values: &[f32], bins: usize) -> Histogram {
+    let finite = || values.iter().copied().filter(|v| v.is_finite());
+    let min = finite().fold(f32::INFINITY, f32::min);
+    let max = finite().fold(f32::NEG_INFINITY, f32::max);
+    let mut counts = vec![0u32; bins];
+    if min <= max {
+        let width = (max - min) as f64;
+        for v in finite() {
+            let t = if width > 0.0 {
+                (v - min) as f64 / width
+            } else {
+                0.0
+            };
+            let bin = ((t * bins as f64) as usize).min(bins - 1);
+            counts[bin] += 1;
+        }
+    }
+    Histogram { min, max, counts }
 }
 
 /// A CPU tensor over `input`, checking that `shape` covers it exactly.

@@ -16,11 +16,20 @@ const TYPES = {
   ".svg": "image/svg+xml",
 };
 
-export async function serveStatic(dir) {
+export async function serveStatic(dir, { extra = {} } = {}) {
   const root = path.resolve(dir);
+  // Requests per path, so tests can tell whether something was fetched (again).
+  const hits = new Map();
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url, "http://127.0.0.1");
+      hits.set(url.pathname, (hits.get(url.pathname) ?? 0) + 1);
+      // Extra files given as bytes: {"/path": Buffer}.
+      if (Object.hasOwn(extra, url.pathname)) {
+        res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": extra[url.pathname].length, "Cache-Control": "no-store" });
+        res.end(extra[url.pathname]);
+        return;
+      }
       let file = path.normalize(path.join(root, decodeURIComponent(url.pathname)));
       if (file !== root && !file.startsWith(root + path.sep)) {
         res.writeHead(403).end();
@@ -44,6 +53,7 @@ export async function serveStatic(dir) {
   const { port } = server.address();
   return {
     url: `http://127.0.0.1:${port}/`,
+    hits,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }

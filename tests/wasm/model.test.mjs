@@ -124,3 +124,109 @@ test("bad weights throw a readable Error and the module keeps working", () => {
     model.free();
   }
 });
+
+// ---- the bindings the page's worker uses ---------------------------------------
+
+test("prepareImage decodes a PNG into the fixture's tensor and the picture the model sees", async () => {
+  const { readFileSync: read } = await import("node:fs");
+  const { ROOT } = await import("../support/paths.mjs");
+  const png = read(`${ROOT}/crate/tests/fixtures/astronaut32.png`);
+  const model = Model.synthetic("tiny", ref.seed);
+  try {
+    const prepared = model.prepareImage(png);
+    assert.deepEqual(Array.from(prepared.shape), [1, 3, 32, 32]);
+    assert.ok(prepared.input instanceof Float32Array);
+    // A 32x32 picture passes resize/crop untouched, so the tensor is the .npy's.
+    assertClose(prepared.input, Array.from(input), 1e-6, "prepared input");
+    assert.equal(prepared.width, 32);
+    assert.equal(prepared.height, 32);
+    assert.ok(prepared.rgba instanceof Uint8ClampedArray);
+    assert.equal(prepared.rgba.length, 32 * 32 * 4);
+    // Pixel 0's red, recovered from the normalised value: (v * std + mean) * 255.
+    assert.equal(prepared.rgba[0], Math.round((input[0] * 0.229 + 0.485) * 255));
+    assert.equal(prepared.rgba[3], 255);
+    assert.throws(() => model.prepareImage(new Uint8Array([1, 2, 3])), /image: not a PNG, JPEG or WebP/);
+  } finally {
+    model.free();
+  }
+});
+
+test("validateCard fills in defaults and names what is wrong", async () => {
+  const { validateCard } = await import(pathToFileURL(PKG_JS).href);
+  const card = validateCard(JSON.stringify({ name: "t", arch: "tiny", weights: "w.safetensors" }));
+  assert.equal(card.labels.length, 10);
+  assert.equal(card.labels[0], "class 0");
+  assert.equal(card.preprocessing.kind, "torchvision");
+  assert.equal(card.preprocessing.crop, 32);
+  assert.throws(() => validateCard('{"name":"t","arch":"tiny","weights":"w","labels":["a"]}'), /1 labels for a model with 10 classes/);
+  assert.throws(() => validateCard("not json"), /model card/);
+});
+
+test("fromCard labels predictions with the card's names", async () => {
+  const { safetensors, vggParams } = await import("../support/safetensors.mjs");
+  const spec = { cfg: [4, "M"], inChannels: 1, pool: 1, hidden: 4, classes: 3, size: 8 };
+  const tensors = vggParams(spec).map(([name, shape]) => [name, shape, new Float32Array(shape.reduce((a, b) => a * b, 1))]);
+  // Zero weights, classifier.6 bias 0, 2, 1: the logits are the bias, class 1 wins.
+  tensors.find(([n]) => n === "classifier.6.bias")[2].set([0, 2, 1]);
+  const card = JSON.stringify({ name: "t", arch: "cfg=4,M;in=1;pool=1;hidden=4;classes=3;size=8", weights: "w", labels: ["cat", "dog", "eel"] });
+  const model = Model.fromCard(card, safetensors(tensors));
+  try {
+    assert.equal(model.inputSize, 8);
+    assert.equal(model.inChannels, 1);
+    const top = model.predict(new Float32Array(64), [1, 1, 8, 8], 3);
+    assert.deepEqual(top.map((p) => p.label), ["dog", "eel", "cat"]);
+    assert.deepEqual(top.map((p) => p.logit), [2, 1, 0]);
+    assert.equal(model.card().name, "t");
+  } finally {
+    model.free();
+  }
+  assert.throws(() => Model.fromCard(card, new Uint8Array(16)), /weights/i);
+});
+
+test("inspect and weightHistogram describe a layer's parameters", () => {
+  const model = Model.synthetic("tiny", ref.seed);
+  try {
+    const conv = model.inspect("features.0");
+    assert.equal(conv.config.type, "Conv2d");
+    assert.equal(conv.config.filters, 8);
+    assert.deepEqual(conv.config.input_shape, [3, 32, 32]);
+    assert.equal(conv.weights.weight.count, 8 * 3 * 3 * 3);
+    assert.deepEqual(conv.weights.bias.shape, [8]);
+    const relu = model.inspect("features.1");
+    assert.equal(relu.weights, null);
+    const hist = model.weightHistogram("features.0", 16);
+    assert.equal(hist.weight.counts.length, 16);
+    assert.equal(hist.weight.counts.reduce((a, b) => a + b, 0), 216);
+    assert.equal(hist.bias.counts.reduce((a, b) => a + b, 0), 8);
+    assert.equal(hist.weight.min, conv.weights.weight.min);
+    assert.equal(hist.weight.max, conv.weights.weight.max);
+    assert.equal(model.weightHistogram("features.1", 16), null);
+    assert.throws(() => model.inspect("features.99"), /features\.99/);
+  } finally {
+    model.free();
+  }
+});
+
+test("trace returns the asked layers' outputs from one pass, with progress", () => {
+  const model = Model.synthetic("tiny", ref.seed);
+  try {
+    const calls = [];
+    const out = model.trace(input, ref.shape, ["features.4", "features.1"], (done, total) => {
+      calls.push([done, total]);
+      return true;
+    });
+    const a4 = model.activations(input, ref.shape, "features.4");
+    const a1 = model.activations(input, ref.shape, "features.1");
+    assert.equal(out.length, a4.length + a1.length);
+    assert.deepEqual(Array.from(out.subarray(0, a4.length)), Array.from(a4));
+    assert.deepEqual(Array.from(out.subarray(a4.length)), Array.from(a1));
+    // One call per layer up to the deepest asked for (features.4 is layer 5 of 5).
+    assert.deepEqual(calls, [[1, 5], [2, 5], [3, 5], [4, 5], [5, 5]]);
+    // A callback answering false stops the pass.
+    let seen = 0;
+    assert.throws(() => model.trace(input, ref.shape, ["classifier.6"], () => ++seen < 2), /cancelled/);
+    assert.equal(seen, 2);
+  } finally {
+    model.free();
+  }
+});

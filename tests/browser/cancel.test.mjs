@@ -1,0 +1,70 @@
+// Cancelling a long run: the worker is stopped (a new one takes its place), the page
+// returns to "ready" with the same model and image, and the next run works. The long
+// run is a network of six convolutions fed 384-px pictures (about 45 GFLOP, seconds in
+// wasm), given to the page as a weights file with its model card, as a user would.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { openBrowser, markStale, watchedPage, waitForDone, waitForState } from "../support/browser.mjs";
+import { randomVgg, specString } from "../support/safetensors.mjs";
+
+const SPEC = { cfg: [64, 64, "M", 128, 128, "M", 256, 256, "M"], inChannels: 3, pool: 2, hidden: 32, classes: 10, size: 224 };
+const CARD = {
+  name: "medium test VGG",
+  arch: specString(SPEC),
+  weights: "medium.safetensors",
+  labels: ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
+  preprocessing: { kind: "torchvision", resize: 384, crop: 384, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  input: [3, 384, 384],
+};
+
+let env;
+before(async () => {
+  env = await openBrowser();
+});
+after(async () => {
+  await env?.close();
+});
+
+test("a cancelled long run stops, and the next run works", async () => {
+  const w = await watchedPage(env.browser);
+  const { page } = w;
+  try {
+    await page.goto(`${env.server.url}index.html?view=summary&image=coffee`);
+    await waitForDone(page, "first load");
+    await markStale(page);
+    await page.setInputFiles("[data-testid=weights-file]", [
+      { name: "medium.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(CARD)) },
+      { name: "medium.safetensors", mimeType: "application/octet-stream", buffer: randomVgg(SPEC, 7) },
+    ]);
+    await waitForDone(page, "loading the medium model", 180_000);
+    assert.match(await page.textContent("#model-name"), /medium test VGG/);
+    const generation = await page.evaluate(() => window.convscope.generation);
+
+    // The deepest feature maps: a whole forward pass, reported layer by layer.
+    await markStale(page);
+    await page.click('[data-testid="view-features"]');
+    await waitForDone(page, "features.1", 180_000);
+    await markStale(page);
+    await page.selectOption("[data-testid=layer-select]", "features.13");
+    await page.waitForFunction(() => Number(document.querySelector("[data-testid=progress]").value) > 0, null, { timeout: 120_000, polling: 20 });
+    const progressAtCancel = await page.evaluate(() => Number(document.querySelector("[data-testid=progress]").value));
+    await page.click("[data-testid=cancel]");
+    assert.equal(await waitForState(page, ["ready", "error", "done"], 120_000), "ready");
+    assert.ok(progressAtCancel < 1, `the run had finished (${progressAtCancel}) before the cancel`);
+    assert.match(await page.textContent("[data-testid=status]"), /Cancelled/);
+    assert.equal(await page.evaluate(() => window.convscope.generation), generation + 1, "the worker was not replaced");
+    assert.ok(!(await page.textContent("#panel")).includes("features.13"), "the cancelled run still painted");
+
+    // The next run works, on the same model and image (restored into the new worker).
+    await markStale(page);
+    await page.click('[data-testid="view-predictions"]');
+    await waitForDone(page, "predictions after the cancel", 180_000);
+    const labels = await page.$$eval("[data-testid=predictions] tbody tr td:nth-child(3)", (tds) => tds.map((td) => td.textContent));
+    assert.equal(labels.length, 5);
+    assert.ok(labels.every((l) => CARD.labels.includes(l)), `labels ${labels} are not the card's`);
+    assert.match(await page.textContent("#model-view-caption"), /coffee.*384×384/);
+    assert.deepEqual(w.problems, [], w.problems.join("\n"));
+  } finally {
+    await w.close();
+  }
+});

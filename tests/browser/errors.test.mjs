@@ -1,0 +1,90 @@
+// Bad files a user can give the page: each puts it in "error" with a message that names
+// the problem, and the page keeps working with what it had loaded before.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { openBrowser, markStale, watchedPage, waitForDone, waitForState, screenshot } from "../support/browser.mjs";
+import { ROOT } from "../support/paths.mjs";
+
+let env;
+before(async () => {
+  env = await openBrowser();
+});
+after(async () => {
+  await env?.close();
+});
+
+const errorText = (page) => page.textContent("[data-testid=error]");
+const topClasses = (page) => page.$$eval("[data-testid=predictions] tbody tr", (rows) => rows.map((r) => r.dataset.class).join(","));
+
+test("a broken weights file is an error; an image picked afterwards uses the previous model", async () => {
+  const w = await watchedPage(env.browser);
+  const { page } = w;
+  try {
+    await page.goto(`${env.server.url}index.html`);
+    await waitForDone(page, "first load");
+    const modelName = await page.textContent("#model-name");
+    assert.match(modelName, /tiny/);
+
+    await markStale(page);
+    await page.setInputFiles("[data-testid=weights-file]", { name: "broken.safetensors", mimeType: "application/octet-stream", buffer: Buffer.from([7, 1, 99, 42, 0, 13, 255, 8, 1, 2]) });
+    assert.equal(await waitForState(page, ["error", "done"]), "error");
+    const message = await errorText(page);
+    assert.match(message, /weights/i, message);
+    assert.ok(await page.isVisible("[data-testid=error]"));
+    assert.equal(await page.textContent("#model-name"), modelName, "the model in use changed");
+    await screenshot(page, "error");
+
+    // An image now: the tiny model classifies it, and the error is gone.
+    await markStale(page);
+    await page.setInputFiles("[data-testid=image-file]", { name: "coffee.png", mimeType: "image/png", buffer: readFileSync(`${ROOT}/www/samples/coffee.png`) });
+    await waitForDone(page, "image after the error");
+    assert.ok(await page.isHidden("[data-testid=error]"));
+    assert.equal(await page.$$eval("[data-testid=predictions] tbody tr", (r) => r.length), 5);
+    assert.match(await page.textContent("#model-view-caption"), /coffee\.png.*32×32/);
+    assert.deepEqual(w.problems, [], w.problems.join("\n"));
+  } finally {
+    await w.close();
+  }
+});
+
+test("a file that is not an image, weights for another architecture, and a bad URL are named as such", async () => {
+  const w = await watchedPage(env.browser);
+  const { page } = w;
+  try {
+    await page.goto(`${env.server.url}index.html`);
+    await waitForDone(page, "first load");
+    const before = await topClasses(page);
+
+    await markStale(page);
+    await page.setInputFiles("[data-testid=image-file]", { name: "notes.png", mimeType: "image/png", buffer: Buffer.from("hello, this is text") });
+    assert.equal(await waitForState(page, ["error", "done"]), "error");
+    assert.match(await errorText(page), /image: not a PNG, JPEG or WebP/);
+
+    // The sample's tiny weights offered as VGG16 (the arch field's default).
+    const { safetensors, vggParams } = await import("../support/safetensors.mjs");
+    const tiny = vggParams({ cfg: [8, "M", 16, "M", 32, "M"], inChannels: 3, pool: 2, hidden: 32, classes: 10 })
+      .map(([n, s]) => [n, s, new Float32Array(s.reduce((a, b) => a * b, 1))]);
+    await markStale(page);
+    await page.setInputFiles("[data-testid=weights-file]", { name: "tiny.safetensors", mimeType: "application/octet-stream", buffer: safetensors(tiny) });
+    assert.equal(await waitForState(page, ["error", "done"]), "error");
+    assert.match(await errorText(page), /vgg16|architecture|shape/i);
+
+    // Only http(s): nothing is fetched for another scheme.
+    await page.selectOption("[data-testid=model-select]", "vgg16");
+    await page.fill("[data-testid=weights-url]", "file:///etc/passwd");
+    await markStale(page);
+    await page.click("[data-testid=load-url]");
+    assert.equal(await waitForState(page, ["error", "done"]), "error");
+    assert.match(await errorText(page), /http\(s\)/);
+
+    // Still the first model and image.
+    await markStale(page);
+    await page.click('[data-testid="view-predictions"]');
+    await waitForDone(page, "predictions after the errors");
+    assert.equal(await topClasses(page), before);
+    assert.deepEqual(w.problems, [], w.problems.join("\n"));
+  } finally {
+    await w.close();
+  }
+});

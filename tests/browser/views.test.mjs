@@ -1,0 +1,179 @@
+// Every view of the page with the embedded model, in headless Chromium: the available
+// views reach "done" and paint (the summary a table), the waiting ones say so; no
+// console errors, no request beyond 127.0.0.1. Screenshots go to docs/images/web-*.png.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { openBrowser, markStale, watchedPage, waitForDone, waitForState, canvasColours, screenshot } from "../support/browser.mjs";
+import { TINY_REF } from "../support/paths.mjs";
+
+const ref = JSON.parse(readFileSync(TINY_REF, "utf8"));
+const AVAILABLE = ["summary", "layers", "features", "predictions", "3d"];
+const PENDING = ["filters", "saliency", "guided-backprop", "smoothgrad", "integrated-gradients", "grad-cam", "grad-cam++", "score-cam", "guided-grad-cam", "occlusion", "maximize", "sanity"];
+
+let env;
+before(async () => {
+  env = await openBrowser();
+});
+after(async () => {
+  await env?.close();
+});
+
+async function withPage(fn) {
+  const w = await watchedPage(env.browser);
+  try {
+    await fn(w);
+    assert.deepEqual(w.problems, [], w.problems.join("\n"));
+    const foreign = w.requests.filter((u) => !u.startsWith(env.server.url) && !u.startsWith("blob:") && !u.startsWith("data:"));
+    assert.deepEqual(foreign, [], "requests beyond the test server");
+  } finally {
+    await w.close();
+  }
+}
+
+async function open(page, query) {
+  await page.goto(`${env.server.url}index.html${query}`);
+}
+
+async function switchTo(page, view) {
+  await markStale(page);
+  await page.click(`[data-testid="view-${view}"]`);
+  await waitForDone(page, view);
+  assert.equal(await page.getAttribute("#panel", "data-view"), view);
+}
+
+async function assertPainted(page, view, { minColours = 2 } = {}) {
+  const canvases = await canvasColours(page);
+  assert.ok(canvases.length > 0, `${view}: no canvas in the panel`);
+  for (const c of canvases) assert.ok(c.colours >= minColours, `${view}: canvas ${c.name} (${c.width}x${c.height}) shows ${c.colours} colour(s)`);
+  return canvases;
+}
+
+test("the page opens on the predictions of the bundled sample, matching the reference", async () => {
+  await withPage(async ({ page }) => {
+    await open(page, "");
+    await waitForDone(page, "first load");
+    assert.equal(await page.getAttribute("#panel", "data-view"), "predictions");
+    const preds = await page.$$eval("[data-testid=predictions] tbody tr", (rows) =>
+      rows.map((r) => ({ cls: Number(r.dataset.class), prob: Number(r.dataset.prob) })),
+    );
+    assert.equal(preds.length, 5);
+    for (let i = 1; i < preds.length; i++) assert.ok(preds[i - 1].prob >= preds[i].prob, "predictions not sorted");
+    // The sample PNG's pixels are the reference .npy's, so the numbers match PyTorch's.
+    const order = ref.probs.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]);
+    preds.forEach((p, i) => {
+      assert.equal(p.cls, order[i][1], `rank ${i + 1}`);
+      assert.ok(Math.abs(p.prob - order[i][0]) < 1e-4, `rank ${i + 1}: prob ${p.prob} vs reference ${order[i][0]}`);
+    });
+    assert.ok(await page.isVisible("[data-testid=privacy]"), "privacy note hidden");
+    // The Content-Security-Policy: own scripts and wasm only, so no inline code anywhere.
+    const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', "content");
+    assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/);
+    assert.doesNotMatch(csp, /'unsafe-inline'|'unsafe-eval'|\*/);
+    const inline = await page.evaluate(() => ({
+      scripts: document.querySelectorAll("script:not([src])").length,
+      handlers: [...document.querySelectorAll("*")].filter((e) => [...e.attributes].some((a) => a.name.startsWith("on"))).length,
+    }));
+    assert.deepEqual(inline, { scripts: 0, handlers: 0 });
+    assert.ok(await page.isHidden("[data-testid=error]"), "error box visible");
+    // The picture as the model sees it, in the side bar.
+    const [side] = await canvasColours(page, "#model-view");
+    assert.equal(side.width, 32);
+    assert.ok(side.colours > 100, `model view shows ${side.colours} colours`);
+  });
+});
+
+test("every available view reaches done and paints", async () => {
+  await withPage(async ({ page }) => {
+    await open(page, "?view=summary");
+    await waitForDone(page, "summary");
+
+    // Summary: one row per layer of the tiny model, and the totals.
+    const rows = await page.$$eval("[data-testid=summary-table] tbody tr", (trs) => trs.map((tr) => tr.dataset.layer));
+    assert.deepEqual(rows.slice(0, 9), Array.from({ length: 9 }, (_, i) => `features.${i}`));
+    assert.equal(rows.at(-1), "classifier.6");
+    assert.match(await page.textContent("#panel dl.totals"), /Total params/);
+    await screenshot(page, "summary");
+
+    // Layer inspector: features.0 of tiny is a conv of 8 filters of 3x3x3.
+    await switchTo(page, "layers");
+    const config = JSON.parse(await page.textContent("[data-testid=layer-config]"));
+    assert.equal(config.name, "features.0");
+    assert.equal(config.filters, 8);
+    assert.match(await page.textContent("#panel table.stats"), /216/);
+    await assertPainted(page, "layers");
+    await screenshot(page, "layers");
+
+    // Feature maps of the first ReLU: 8 maps of 32x32 in 3 columns with 1-pixel gaps.
+    await switchTo(page, "features");
+    const canvases = await assertPainted(page, "features");
+    const grid = canvases.find((c) => c.name === "features.1-maps");
+    assert.ok(grid, `no tile canvas among ${JSON.stringify(canvases)}`);
+    assert.deepEqual([grid.width, grid.height], [3 * 33 - 1, 3 * 33 - 1]);
+    assert.ok(await page.isVisible("#panel figure.colour-bar"), "no colour bar");
+    // Clicking the middle tile of the top row (channel 1) lays it over the image.
+    const tiles = await page.locator("[data-testid=feature-tiles]").boundingBox();
+    await page.mouse.click(tiles.x + tiles.width / 2, tiles.y + tiles.height / 6);
+    await page.waitForFunction(() => document.querySelector(".overlay-slot figcaption")?.textContent.startsWith("channel 1 "));
+    const overlay = await canvasColours(page, ".overlay-slot canvas");
+    assert.equal(overlay[0].name, "features.1-channel-1");
+    assert.ok(overlay[0].colours > 100, `overlay shows ${overlay[0].colours} colours`);
+    assert.equal(await page.locator(".overlay-slot button.export").count(), 1, "the new overlay has no Save PNG button");
+    await screenshot(page, "features");
+
+    await switchTo(page, "predictions");
+    await assertPainted(page, "predictions");
+    await screenshot(page, "predictions");
+
+    // 3D: a WebGL picture with many colours, and hovering a layer names it.
+    await switchTo(page, "3d");
+    const [gl] = await assertPainted(page, "3d", { minColours: 20 });
+    assert.ok(gl.width >= 300, `3D canvas is ${gl.width} wide`);
+    const box = await page.locator("[data-testid=canvas3d]").boundingBox();
+    let tip = "";
+    for (let y = 0.2; y <= 0.8 && !tip; y += 0.1) {
+      for (let x = 0.1; x <= 0.9 && !tip; x += 0.05) {
+        await page.mouse.move(box.x + x * box.width, box.y + y * box.height);
+        if (await page.isVisible(".tip3d")) tip = await page.textContent(".tip3d");
+      }
+    }
+    assert.match(tip, /shape \(/, "hovering the 3D view showed no layer");
+    await page.mouse.move(0, 0);
+    await screenshot(page, "3d");
+
+    // Every canvas can be saved.
+    const exports = await page.$$eval("#panel button.export", (bs) => bs.map((b) => b.dataset.filename));
+    assert.ok(exports.length >= 1 && exports.every((n) => n.endsWith(".png")), JSON.stringify(exports));
+  });
+});
+
+test("views that wait for other work say they are not available, and the page stays usable", async () => {
+  await withPage(async ({ page }) => {
+    await open(page, "?view=predictions");
+    await waitForDone(page, "predictions");
+    for (const view of PENDING) {
+      await markStale(page);
+      await page.click(`[data-testid="view-${view}"]`);
+      await waitForState(page, "ready");
+      assert.equal(await page.getAttribute("#panel", "data-view"), view);
+      assert.match(await page.textContent("[data-testid=unavailable]"), /not available in this build/);
+    }
+    await markStale(page);
+    await page.click('[data-testid="view-grad-cam"]');
+    await waitForState(page, "ready");
+    await screenshot(page, "pending");
+    await switchTo(page, "predictions");
+  });
+});
+
+test("saving a canvas downloads a PNG", async () => {
+  await withPage(async ({ page }) => {
+    await open(page, "?view=features");
+    await waitForDone(page, "features");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#panel button.export")]);
+    assert.match(download.suggestedFilename(), /^convscope-features-.*\.png$/);
+    const path = await download.path();
+    const head = readFileSync(path).subarray(0, 8);
+    assert.deepEqual([...head], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  });
+});

@@ -1,0 +1,136 @@
+// Headless Chromium (Debian's, driven by playwright-core) against the built site served
+// on 127.0.0.1 by the test itself, with a watch on everything a page must not do:
+// console errors, uncaught exceptions, failed responses and requests to any other host.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { serveStatic } from "./server.mjs";
+import { DIST, ROOT } from "./paths.mjs";
+
+export const SCREENSHOTS = path.join(ROOT, "docs", "images");
+
+function chromiumPath() {
+  if (process.env.CHROMIUM) return process.env.CHROMIUM;
+  try {
+    return execFileSync("sh", ["-c", "command -v chromium || command -v chromium-browser"], { encoding: "utf8" }).trim();
+  } catch {
+    throw new Error("chromium not found on PATH (apt-get install chromium)");
+  }
+}
+
+/** Starts the server (with `extra` files, see server.mjs) and the browser; `close()` stops both. */
+export async function openBrowser({ extra } = {}) {
+  assert.ok(existsSync(path.join(DIST, "index.html")), `${DIST} is not built: run scripts/build-web.sh first`);
+  const server = await serveStatic(DIST, { extra });
+  const browser = await chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: [
+      "--no-sandbox",
+      // WebGL (the 3D view) on the CPU: no GPU on this machine or in CI.
+      "--use-angle=swiftshader",
+      "--enable-unsafe-swiftshader",
+      "--disable-quic",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-default-apps",
+      "--no-first-run",
+      "--no-default-browser-check",
+    ],
+  });
+  return {
+    server,
+    browser,
+    close: async () => {
+      await browser.close();
+      await server.close();
+    },
+  };
+}
+
+/**
+ * A page that records problems: console errors, page errors, HTTP errors, and any
+ * request to a host other than 127.0.0.1 (which is also blocked).
+ */
+export async function watchedPage(browser, { width = 1280, height = 900 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  const problems = [];
+  const requests = [];
+  await context.route("**/*", (route) => {
+    const url = new URL(route.request().url());
+    requests.push(url.href);
+    if (url.protocol === "blob:" || url.protocol === "data:") return route.continue();
+    if (url.hostname !== "127.0.0.1") {
+      problems.push(`request left 127.0.0.1: ${url.href}`);
+      return route.abort();
+    }
+    return route.continue();
+  });
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(`console error: ${msg.text()} (${msg.location().url})`);
+  });
+  page.on("response", (res) => {
+    if (res.status() >= 400) problems.push(`HTTP ${res.status()} for ${res.url()}`);
+  });
+  // Not "requestfailed": Chromium reports a fetch whose body was read to the end as
+  // ERR_ABORTED now and then (the loader races its completion message); a real failure
+  // shows as an HTTP status, a console error or an error state of the page.
+  return { page, context, problems, requests, close: () => context.close() };
+}
+
+/** Waits until <html data-state> is one of `states`; answers the state. */
+export async function waitForState(page, states, timeout = 120_000) {
+  const list = [states].flat();
+  await page.waitForFunction((want) => want.includes(document.documentElement.dataset.state), list, { timeout, polling: 50 });
+  return page.evaluate(() => document.documentElement.dataset.state);
+}
+
+/** Waits for done (or fails with the page's error message). */
+export async function waitForDone(page, what, timeout) {
+  const state = await waitForState(page, ["done", "error"], timeout);
+  if (state !== "done") assert.fail(`${what}: page reached "${state}": ${await page.textContent("[data-testid=error]")}`);
+}
+
+/**
+ * For every canvas in `selector`: its size and how many distinct colours it shows
+ * (read back through a 2D canvas, so WebGL canvases count too).
+ */
+export async function canvasColours(page, selector = "#panel canvas") {
+  return page.$$eval(selector, (canvases) =>
+    canvases.map((c) => {
+      const probe = document.createElement("canvas");
+      probe.width = Math.min(c.width, 512);
+      probe.height = Math.min(c.height, 512);
+      const ctx = probe.getContext("2d", { willReadFrequently: true });
+      ctx.drawImage(c, 0, 0, probe.width, probe.height);
+      const { data } = ctx.getImageData(0, 0, probe.width, probe.height);
+      const seen = new Set();
+      for (let i = 0; i < data.length && seen.size < 4096; i += 4) seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+      return { name: c.dataset.name ?? c.id, width: c.width, height: c.height, colours: seen.size };
+    }),
+  );
+}
+
+/** Saves a screenshot of the page as docs/images/web-NAME.png. */
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `web-${name}.png`);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: file, fullPage: false });
+  return file;
+}
+
+/**
+ * Marks the page's state as "stale" before an action, so that a wait afterwards sees the
+ * state the action leads to, not the one before it (the page overwrites the mark).
+ */
+export async function markStale(page) {
+  await page.evaluate(() => {
+    document.documentElement.dataset.state = "stale";
+  });
+}

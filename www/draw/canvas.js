@@ -1,0 +1,146 @@
+// Pictures on canvases: RGBA buffers, tiles of feature maps, overlays and colour bars.
+// Pure drawing; no knowledge of the worker or of the page's controls.
+import { lut, colour } from "./colormap.js";
+
+/** A canvas showing an RGBA buffer at its own size (scaled up by CSS, pixelated). */
+export function rgbaCanvas(rgba, width, height, className = "picture") {
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  canvas.className = className;
+  canvas.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), 0, 0);
+  return canvas;
+}
+
+/** Min and max of the finite values of `data[start..start+count]`. */
+export function range(data, start = 0, count = data.length - start) {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = start; i < start + count; i++) {
+    const v = data[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return min <= max ? { min, max } : { min: 0, max: 0 };
+}
+
+/**
+ * Feature maps as a grid of tiles: `data` is [C, h, w] row-major. `scaling` "channel"
+ * stretches each map to its own min..max; "shared" uses one range for all maps.
+ * Answers {canvas, columns, tile: {w, h, gap}, range} (range of a shared scale).
+ */
+export function tiles(data, [channels, h, w], { colormap, scaling = "channel", gap = 1, background = 255 } = {}) {
+  const table = lut(colormap);
+  const columns = Math.max(1, Math.ceil(Math.sqrt((channels * h) / w)));
+  const rows = Math.ceil(channels / columns);
+  const width = columns * (w + gap) - gap;
+  const height = rows * (h + gap) - gap;
+  const image = new ImageData(width, height);
+  // White gaps, or transparent ones with background null.
+  if (background !== null) image.data.fill(background);
+  const plane = h * w;
+  const shared = scaling === "shared" ? range(data, 0, channels * plane) : null;
+  for (let c = 0; c < channels; c++) {
+    const { min, max } = shared ?? range(data, c * plane, plane);
+    const span = max - min;
+    const x0 = (c % columns) * (w + gap);
+    const y0 = Math.floor(c / columns) * (h + gap);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const v = data[c * plane + y * w + x];
+        const [r, g, b] = colour(table, span > 0 ? (v - min) / span : 0);
+        const o = 4 * ((y0 + y) * width + x0 + x);
+        image.data[o] = r;
+        image.data[o + 1] = g;
+        image.data[o + 2] = b;
+        image.data[o + 3] = 255;
+      }
+    }
+  }
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  canvas.className = "tiles";
+  canvas.getContext("2d").putImageData(image, 0, 0);
+  return { canvas, columns, tile: { w, h, gap }, range: shared };
+}
+
+/**
+ * The picture `rgba` (width x height) with a map of values in [0, 1] (mw x mh,
+ * stretched bilinearly to the picture) drawn over it in `colormap` at `opacity`.
+ */
+export function overlay(rgba, width, height, map, mw, mh, { colormap, opacity }) {
+  const canvas = rgbaCanvas(rgba, width, height, "picture overlay");
+  const table = lut(colormap);
+  const heat = new ImageData(mw, mh);
+  for (let i = 0; i < mw * mh; i++) {
+    const [r, g, b] = colour(table, map[i]);
+    heat.data.set([r, g, b, 255], 4 * i);
+  }
+  const small = document.createElement("canvas");
+  small.width = mw;
+  small.height = mh;
+  small.getContext("2d").putImageData(heat, 0, 0);
+  const ctx = canvas.getContext("2d");
+  ctx.globalAlpha = opacity;
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(small, 0, 0, width, height);
+  return canvas;
+}
+
+/** A horizontal colour bar with its end labels (numbers or text). */
+export function colourBar(colormap, low, high, width = 256, height = 14) {
+  const table = lut(colormap);
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  canvas.className = "colour-bar";
+  const ctx = canvas.getContext("2d");
+  for (let x = 0; x < width; x++) {
+    const [r, g, b] = colour(table, x / (width - 1));
+    ctx.fillStyle = `rgb(${r},${g},${b})`;
+    ctx.fillRect(x, 0, 1, height);
+  }
+  const figure = document.createElement("figure");
+  figure.className = "colour-bar";
+  const labels = document.createElement("div");
+  labels.className = "colour-bar-labels";
+  for (const v of [low, high]) {
+    const span = document.createElement("span");
+    span.textContent = typeof v === "number" ? formatNumber(v) : String(v);
+    labels.append(span);
+  }
+  figure.append(canvas, labels);
+  return figure;
+}
+
+export function formatNumber(v) {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a >= 1e4 || a < 1e-3 ? v.toExponential(2) : Number(v.toPrecision(4)).toString();
+}
+
+/** A histogram {min, max, counts} as bars on a canvas. */
+export function histogram({ min, max, counts }, width = 320, height = 90, fill = "#3b6fd4") {
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  canvas.className = "histogram";
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, width, height);
+  const top = Math.max(1, ...counts);
+  const bw = width / counts.length;
+  ctx.fillStyle = fill;
+  counts.forEach((n, i) => {
+    const bh = n > 0 ? Math.max(1, (n / top) * (height - 2)) : 0;
+    ctx.fillRect(i * bw, height - bh, Math.max(1, bw - 1), bh);
+  });
+  if (min < 0 && max > 0) {
+    ctx.fillStyle = "#a40000";
+    ctx.fillRect(((0 - min) / (max - min)) * width, 0, 1, height);
+  }
+  return canvas;
+}

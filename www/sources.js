@@ -1,0 +1,176 @@
+// Where models and images come from: the embedded models, model cards with their
+// weights, weights from a URL (downloaded once, then kept with the Cache API) or from a
+// file, and the bundled samples. A model "source" is a small plain object that says how
+// to load a model again, so a restarted worker can get the same model back without the
+// page holding hundreds of megabytes of weights.
+
+// The models built into the page. A card-based entry is {id, name, card: "models/x.json"}
+// (its weights path is relative to the card); the Fashion-MNIST models plug in here.
+export const EMBEDDED_MODELS = [
+  { id: "tiny", name: "tiny VGG (synthetic weights)", synthetic: { arch: "tiny", seed: 3 } },
+];
+
+// timm's VGG16 trained on ImageNet-1k, as safetensors on the Hugging Face hub (553 MB).
+export const VGG16_URL = "https://huggingface.co/timm/vgg16.tv_in1k/resolve/main/model.safetensors";
+export const VGG16_CARD = {
+  name: "VGG16 (timm vgg16.tv_in1k)",
+  arch: "vgg16",
+  labels: "imagenet",
+  preprocessing: { kind: "torchvision", resize: 256, crop: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  input: [3, 224, 224],
+};
+
+const CACHE_NAME = "convscope-weights-v1";
+
+/** The source object for an embedded model id, or null. */
+export function embeddedSource(id) {
+  const entry = EMBEDDED_MODELS.find((m) => m.id === id);
+  if (!entry) return null;
+  if (entry.synthetic) return { kind: "synthetic", id, name: entry.name, ...entry.synthetic };
+  return { kind: "card", id, name: entry.name, cardUrl: new URL(entry.card, document.baseURI).href };
+}
+
+/** An http(s) URL, resolved against the page; anything else is refused with a reason. */
+export function checkUrl(text, what = "URL") {
+  let url;
+  try {
+    url = new URL(String(text).trim(), document.baseURI);
+  } catch {
+    throw new Error(`${what} "${text}" is not a valid URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new Error(`${what} must be an http(s) address, not ${url.protocol} (${text})`);
+  }
+  return url;
+}
+
+/**
+ * Loads a model from `source` into the worker (`send(type, args, transfer)`); answers the
+ * worker's model description. `onProgress(fraction, text)` follows downloads.
+ */
+export async function loadModel(send, source, onProgress = () => {}) {
+  switch (source.kind) {
+    case "synthetic":
+      return send("loadSynthetic", { arch: source.arch, seed: source.seed, name: source.name });
+    case "card": {
+      const cardText = await fetchText(source.cardUrl, "model card");
+      await send("validateCard", { card: cardText });
+      const card = JSON.parse(cardText);
+      const weightsUrl = new URL(card.weights, source.cardUrl).href;
+      const weights = await fetchBytes(weightsUrl, { cache: false, onProgress });
+      return send("loadCard", { card: cardText, weights }, [weights]);
+    }
+    case "url": {
+      const card = JSON.stringify({ ...(source.card ?? VGG16_CARD), weights: source.url });
+      await send("validateCard", { card });
+      const weights = await fetchBytes(source.url, { cache: true, onProgress });
+      return send("loadCard", { card, weights }, [weights]);
+    }
+    case "file": {
+      const card = source.cardText ?? JSON.stringify({ name: source.file.name, arch: source.arch, weights: source.file.name });
+      await send("validateCard", { card });
+      onProgress(0, `reading ${source.file.name}`);
+      const weights = await source.file.arrayBuffer();
+      return send("loadCard", { card, weights }, [weights]);
+    }
+    default:
+      throw new Error(`unknown model source ${source.kind}`);
+  }
+}
+
+/** Whether the weights at `url` are already kept in this browser. */
+export async function isCached(url) {
+  if (!globalThis.caches) return false;
+  try {
+    const cache = await caches.open(CACHE_NAME);
+    return Boolean(await cache.match(url));
+  } catch {
+    return false;
+  }
+}
+
+async function fetchText(url, what) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new Error(`could not fetch the ${what} ${url}: ${err.message}`);
+  }
+  if (!response.ok) throw new Error(`could not fetch the ${what} ${url}: HTTP ${response.status}`);
+  return response.text();
+}
+
+/**
+ * The bytes at `url` as an ArrayBuffer, with download progress; with `cache`, read from
+ * and stored in the Cache API so a large file downloads once.
+ */
+export async function fetchBytes(url, { cache = false, onProgress = () => {} } = {}) {
+  const store = cache && globalThis.caches ? await caches.open(CACHE_NAME).catch(() => null) : null;
+  const hit = store ? await store.match(url) : null;
+  if (hit) {
+    onProgress(1, "from this browser's cache");
+    return hit.arrayBuffer();
+  }
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new Error(`could not download ${url}: ${err.message} (offline, or the server does not allow this page to read it)`);
+  }
+  if (!response.ok) throw new Error(`could not download ${url}: HTTP ${response.status} ${response.statusText}`);
+  const bytes = await readWithProgress(response, onProgress);
+  if (store) {
+    try {
+      await store.put(url, new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
+    } catch (err) {
+      console.warn(`weights not cached (${err.message}); they will be downloaded again next time`);
+    }
+  }
+  return bytes.buffer;
+}
+
+async function readWithProgress(response, onProgress) {
+  const total = Number(response.headers.get("Content-Length")) || 0;
+  // Small files (images, embedded weights) in one go; a stream only where progress shows.
+  if (!response.body || (total > 0 && total < 4 << 20)) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    onProgress(1, `${(bytes.length / 1e6).toFixed(1)} MB`);
+    return bytes;
+  }
+  const reader = response.body.getReader();
+  // With a known length, one buffer and no copies (VGG16 is 553 MB).
+  let buffer = new Uint8Array(total);
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (received + value.length > buffer.length) {
+      const grown = new Uint8Array(Math.max(buffer.length * 2, received + value.length, 1 << 20));
+      grown.set(buffer.subarray(0, received));
+      buffer = grown;
+    }
+    buffer.set(value, received);
+    received += value.length;
+    const mb = (received / 1e6).toFixed(1);
+    onProgress(total ? received / total : NaN, total ? `${mb} of ${(total / 1e6).toFixed(1)} MB` : `${mb} MB`);
+  }
+  return received === buffer.length ? buffer : buffer.slice(0, received);
+}
+
+// ---- images ----------------------------------------------------------------------
+
+/** The bundled samples: [{name, file, caption}] from samples/index.json. */
+export async function loadSamples() {
+  const text = await fetchText(new URL("samples/index.json", document.baseURI).href, "sample list");
+  const parsed = JSON.parse(text);
+  const list = Array.isArray(parsed) ? parsed : parsed.samples;
+  if (!Array.isArray(list)) throw new Error("samples/index.json: expected a list of samples");
+  return list.map((s) => ({ ...s, url: new URL(s.file, new URL("samples/", document.baseURI)).href }));
+}
+
+/** Bytes of an image given by sample name or http(s) URL. */
+export async function imageBytes(spec, samples) {
+  const sample = samples.find((s) => s.name === spec);
+  const url = sample ? sample.url : checkUrl(spec, "image address").href;
+  return fetchBytes(url);
+}

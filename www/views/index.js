@@ -1,0 +1,39 @@
+// Every view of the page, in the order of the view list. A view is {id, title, group,
+// needs, run(ctx)}; `needs` names the controls it uses (layer, target, colormap,
+// opacity, scaling); `layers(model)` and `defaultLayer(model)` narrow the layer list.
+import summary from "./summary.js";
+import layers from "./layers.js";
+import predictions from "./predictions.js";
+import features from "./features.js";
+import layers3d from "./layers3d.js";
+import { placeholder } from "./placeholder.js";
+import { PENDING } from "./pending.js";
+
+const pending = Object.fromEntries(PENDING.map((v) => [v.id, placeholder(v)]));
+
+// The issue's order: model, inside the network, attributions, checks.
+export const VIEWS = [
+  summary,
+  layers,
+  pending.filters,
+  features,
+  predictions,
+  pending.saliency,
+  pending["guided-backprop"],
+  pending.smoothgrad,
+  pending["integrated-gradients"],
+  pending["grad-cam"],
+  pending["grad-cam++"],
+  pending["score-cam"],
+  pending["guided-grad-cam"],
+  pending.occlusion,
+  pending.maximize,
+  pending.sanity,
+  layers3d,
+];
+
+export const GROUPS = { model: "The model", inside: "Inside the network", attribution: "Why this class?" };
+
+export function viewById(id) {
+  return VIEWS.find((v) => v.id === id) ?? null;
+}

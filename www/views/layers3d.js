@@ -1,0 +1,99 @@
+// The 3D layer view's page side: chooses the layers, asks the worker for their outputs
+// and the top classes, and wires buttons and the hover box to the drawing in
+// layers3d/scene.js.
+import { el } from "./dom.js";
+import { formatNumber } from "../draw/canvas.js";
+
+/**
+ * The layers worth a slab, in order: each convolution shown after its ReLU (as Keras
+ * does), the pools, the adaptive pool when it changes the shape, the classifier's
+ * ReLUs and the output.
+ */
+export function shownLayers(summary) {
+  const layers = summary.layers;
+  const out = [];
+  layers.forEach((l, i) => {
+    const prev = layers[i - 1];
+    const last = i === layers.length - 1;
+    if (l.type === "ReLU") out.push({ ...l, title: prev?.keras_name ? `${prev.keras_name} (${l.name})` : l.name });
+    else if (l.type === "MaxPool2d") out.push({ ...l, title: `${l.keras_name ?? "pool"} (${l.name})` });
+    else if (l.type === "AdaptiveAvgPool2d" && String(prev?.output_shape) !== String(l.output_shape)) out.push({ ...l, title: l.name });
+    else if (last) out.push({ ...l, title: `output (${l.name})` });
+  });
+  return out;
+}
+
+let scene = null;
+
+export default {
+  id: "3d",
+  title: "3D layers",
+  group: "inside",
+  needs: ["colormap"],
+  async run({ call, panel, image, model, params }) {
+    const chosen = shownLayers(model.summary);
+    const { layers } = await call("trace", { layers: chosen.map((l) => l.name) });
+    const top = await call("predict", { k: Math.min(5, model.classes) });
+    const input = {
+      name: "input",
+      title: `input ${image.width}×${image.height}`,
+      type: "Input",
+      shape: [model.inChannels, image.height, image.width],
+      picture: image,
+    };
+    const drawn = [
+      input,
+      ...layers.map((l, i) => ({ ...chosen[i], ...l, labels: i === layers.length - 1 ? top : undefined })),
+    ];
+
+    const stage = el("div", { className: "stage3d", dataset: { testid: "stage3d" } });
+    const tip = el("div", { className: "tip3d", hidden: true, role: "status" });
+    const toolbar = el("div", { className: "toolbar3d" }, [
+      el("button", { type: "button", on: { click: () => scene?.setAll(true) } }, "Expand all"),
+      el("button", { type: "button", on: { click: () => scene?.setAll(false) } }, "Collapse all"),
+      el("button", { type: "button", on: { click: () => scene?.frame() } }, "Reset camera"),
+      el("span", { className: "hint" }, "Drag to orbit, scroll to zoom, click a layer to open or close it, hover for values."),
+    ]);
+    panel.replaceChildren(el("h2", {}, `${model.name}: ${drawn.length} layers in 3D`), toolbar, stage, tip);
+
+    // three.js (2 MB) is loaded with the first 3D view, not with the page.
+    const { LayerScene } = await import("../layers3d/scene.js");
+    scene?.dispose();
+    try {
+      scene = new LayerScene(stage, {
+        colormap: params.colormap,
+        onHover: (info, event) => showTip(tip, stage, info, event),
+      });
+    } catch (err) {
+      scene = null;
+      throw new Error(`the 3D view needs WebGL, which this browser did not provide (${err.message})`);
+    }
+    scene.canvas.dataset.name = "3d";
+    scene.canvas.dataset.testid = "canvas3d";
+    // Open the first feature layer so channels are visible from the start.
+    const firstMaps = drawn.findIndex((l, i) => i > 0 && l.shape.length === 3);
+    scene.assemble(drawn, firstMaps > 0 ? [firstMaps] : []);
+  },
+  dispose() {
+    scene?.dispose();
+    scene = null;
+  },
+};
+
+function showTip(tip, stage, info, event) {
+  if (!info) {
+    tip.hidden = true;
+    return;
+  }
+  const { layer } = info;
+  const lines = [`${layer.title ?? layer.name} · ${layer.type}`, `shape (${layer.shape.join(", ")})`];
+  if (info.rgb) lines.push(`pixel (${info.x}, ${info.y}): RGB ${info.rgb.join(", ")}`);
+  else if (info.channel !== undefined) lines.push(`channel ${info.channel} at (${info.x}, ${info.y}): ${formatNumber(info.value)}`);
+  else if (info.unit !== undefined) lines.push(`${layer.labels ? "class" : "unit"} ${info.unit}: ${formatNumber(info.value)}`);
+  else if (info.value !== undefined) lines.push(`mean over channels at (${info.x}, ${info.y}): ${formatNumber(info.value)}`);
+  tip.textContent = lines.join("\n");
+  const rect = stage.getBoundingClientRect();
+  tip.style.left = `${event.clientX - rect.left + 14}px`;
+  tip.style.top = `${event.clientY - rect.top + 14}px`;
+  tip.hidden = false;
+}
