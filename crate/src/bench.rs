@@ -3,6 +3,7 @@
 
 use crate::error::Result;
 use crate::model::{ReluGrad, Vgg};
+use crate::probes::maximize::{maximize, InputSpace, MaximizeOptions, Objective};
 use candle_core::{Device, Tensor};
 use serde::Serialize;
 use std::time::Instant;
@@ -17,6 +18,11 @@ pub struct BenchReport {
     pub forward_ms: f64,
     /// Forward pass with every layer kept, then the reverse pass to the input.
     pub saliency_ms: f64,
+    /// One activation-maximization step (forward to `maximize_layer`, reverse pass,
+    /// update) on a `maximize_size` picture.
+    pub maximize_step_ms: f64,
+    pub maximize_layer: String,
+    pub maximize_size: usize,
     /// Resident-set high-water mark of the whole process so far.
     pub peak_rss_mb: f64,
 }
@@ -67,6 +73,7 @@ pub fn run(model: &Vgg, runs: usize) -> Result<BenchReport> {
     let saliency_ms = median_ms(runs, || {
         model.input_gradient(&x, 0, ReluGrad::Plain).map(drop)
     })?;
+    let (maximize_layer, maximize_size, maximize_step_ms) = maximize_step(model, runs)?;
     Ok(BenchReport {
         arch: model.spec().to_string(),
         input: x.dims().to_vec(),
@@ -74,6 +81,47 @@ pub fn run(model: &Vgg, runs: usize) -> Result<BenchReport> {
         runs,
         forward_ms,
         saliency_ms,
+        maximize_step_ms,
+        maximize_layer,
+        maximize_size,
         peak_rss_mb: peak_rss_mb(),
     })
+}
+
+/// Median time of one activation-maximization step for channel 0 of `features.22`
+/// (VGG16's conv4_3 ReLU) or, in models without it, of the last layer before the
+/// average pool, at the default size (128 px for VGG16). Steps are timed between
+/// progress reports, so the start and end evaluations are left out.
+pub fn maximize_step(model: &Vgg, runs: usize) -> Result<(String, usize, f64)> {
+    let layers = model.layers();
+    let layer = match model.layer_index("features.22") {
+        Ok(_) => "features.22".to_string(),
+        Err(_) => {
+            let pool = model.layer_index("avgpool")?;
+            layers[pool.saturating_sub(1)].name.clone()
+        }
+    };
+    let mut opts = MaximizeOptions::for_model(model.spec());
+    opts.steps = runs.max(1) + 1; // the first step is the warm-up
+    let space = InputSpace::from_preprocessing(
+        &crate::model::card::default_preprocessing(model.spec()),
+        model.spec().in_channels,
+    )?;
+    let mut stamps = Vec::with_capacity(opts.steps);
+    maximize(
+        model,
+        &Objective::channels(&layer, vec![0]),
+        &space,
+        &opts,
+        |_| {
+            stamps.push(Instant::now());
+            std::ops::ControlFlow::Continue(())
+        },
+    )?;
+    let mut times: Vec<f64> = stamps
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs_f64() * 1e3)
+        .collect();
+    times.sort_by(|a, b| a.total_cmp(b));
+    Ok((layer, opts.size, times[times.len() / 2]))
 }

@@ -446,8 +446,16 @@ fn cli_filters_writes_the_grid_and_its_scaling() {
     assert_eq!(json["grid"]["tiles"].as_array().unwrap().len(), 8);
     assert!(json["caption"].as_str().unwrap().contains("shared scaling"));
     let img = image::open(&png_path).unwrap();
-    // 8 tiles of 3x3 at zoom 16 in 3 columns, 1-pixel gaps: 1 + 3 * 49 = 148 wide, 3 rows.
-    assert_eq!((img.width(), img.height()), (148, 148));
+    // 8 tiles of 3x3 at zoom 21 in 3 columns, 3-pixel gaps: 3 + 3 * (63 + 3) = 201
+    // wide, 3 rows.
+    assert_eq!((img.width(), img.height()), (201, 201));
+    assert_eq!(
+        (
+            json["layout"]["zoom"].as_u64(),
+            json["layout"]["gap"].as_u64()
+        ),
+        (Some(21), Some(3))
+    );
 }
 
 #[test]
@@ -464,6 +472,8 @@ fn cli_features_writes_the_grid_and_the_activation() {
         "4",
         "--sort",
         "index",
+        "--zoom",
+        "2",
         "--png",
         png_path.to_str().unwrap(),
         "--out",
@@ -488,7 +498,8 @@ fn cli_features_writes_the_grid_and_the_activation() {
         .unwrap();
     assert!(diff < 1e-5, "{diff}");
     let img = image::open(&png_path).unwrap();
-    assert_eq!((img.width(), img.height()), (2 * 49 + 1, 2 * 49 + 1)); // 4 tiles of 16x16 at zoom 3
+    // 4 tiles of 16x16 at zoom 2 in 2 columns: 1 + 2 * (32 + 1) = 67.
+    assert_eq!((img.width(), img.height()), (67, 67));
 }
 
 #[test]

@@ -146,7 +146,11 @@ impl TileGrid {
 
     /// Draws the grid with its automatic layout.
     pub fn render(&self, colormap: Colormap) -> Result<RgbaImage> {
-        grid::render(&self.as_tiles(), &self.layout(), colormap)
+        self.render_with(&self.layout(), colormap)
+    }
+
+    pub fn render_with(&self, layout: &Layout, colormap: Colormap) -> Result<RgbaImage> {
+        grid::render(&self.as_tiles(), layout, colormap)
     }
 }
 

@@ -58,14 +58,16 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// A near-square grid whose tiles are at least 48 pixels on a side (a 3x3 kernel
-    /// is drawn 16x larger), with a 1-pixel dark grey gap.
+    /// A near-square grid whose tiles are at least 64 pixels on a side when zoom can
+    /// make them so (a 3x3 kernel is drawn 21x larger), with a dark grey gap that grows
+    /// with the zoom so that blocky tiles stay apart (1 pixel, 3 at zoom 21).
     pub fn auto(count: usize, height: usize, width: usize) -> Layout {
         let side = height.max(width).max(1);
+        let zoom = (64 / side).max(1);
         Layout {
             columns: (count as f64).sqrt().ceil().max(1.0) as usize,
-            zoom: (48 / side).max(1),
-            gap: 1,
+            zoom,
+            gap: 1 + zoom / 8,
             background: [40, 40, 40, 255],
         }
     }
@@ -194,8 +196,10 @@ mod tests {
             height: 1,
             width: 1,
         };
-        let img = render(&tiles, &Layout::auto(1, 1, 1), grayscale).unwrap();
-        assert_eq!(img.get_pixel(1, 1).0, [255, 0, 128, 255]);
+        let layout = Layout::auto(1, 1, 1);
+        let img = render(&tiles, &layout, grayscale).unwrap();
+        let (x, y) = layout.origin(0, 1, 1);
+        assert_eq!(img.get_pixel(x as u32, y as u32).0, [255, 0, 128, 255]);
     }
 
     #[test]

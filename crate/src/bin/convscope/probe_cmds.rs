@@ -7,7 +7,7 @@ use convscope::probes::feature_maps::{self, FeatureMapOptions, Order};
 use convscope::probes::filters::{filters, FilterOptions};
 use convscope::probes::maximize::{maximize, InputSpace, MaximizeOptions, Objective};
 use convscope::probes::{Scaling, TileGrid};
-use convscope::render::grid::{grayscale, png};
+use convscope::render::grid::{grayscale, png, Layout};
 use convscope::{npy, Error, Result};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -51,6 +51,9 @@ pub enum ProbeCommand {
         channel: Option<usize>,
         #[arg(long, value_enum, default_value = "tile")]
         scale: TileScale,
+        /// draw each value as an N x N block (default: tiles at least 64 px)
+        #[arg(long)]
+        zoom: Option<usize>,
         #[arg(long)]
         png: PathBuf,
         /// print the grid's scaling per tile as JSON
@@ -72,6 +75,9 @@ pub enum ProbeCommand {
         /// show at most this many channels
         #[arg(long)]
         max: Option<usize>,
+        /// draw each value as an N x N block (default: tiles at least 64 px)
+        #[arg(long)]
+        zoom: Option<usize>,
         #[arg(long)]
         png: PathBuf,
         /// also write the layer's output as a [C,h,w] float32 .npy
@@ -125,6 +131,9 @@ pub enum ProbeCommand {
         /// optimise lucid's decorrelated Fourier parameterisation
         #[arg(long)]
         fourier: bool,
+        /// draw each value as an N x N block (default: tiles at least 64 px)
+        #[arg(long)]
+        zoom: Option<usize>,
         #[arg(long)]
         png: PathBuf,
         #[arg(long)]
@@ -132,24 +141,33 @@ pub enum ProbeCommand {
     },
 }
 
-fn write_png(grid: &TileGrid, path: &Path) -> Result<()> {
-    let bytes = png(&grid.render(grayscale)?)?;
+/// The grid's automatic layout, with `--zoom` if given.
+fn layout(grid: &TileGrid, zoom: Option<usize>) -> Result<Layout> {
+    let mut layout = grid.layout();
+    match zoom {
+        Some(0) => return Err(Error::Input("--zoom must be at least 1".into())),
+        Some(z) => layout.zoom = z,
+        None => {}
+    }
+    Ok(layout)
+}
+
+fn write_png(grid: &TileGrid, layout: &Layout, path: &Path) -> Result<()> {
+    let bytes = png(&grid.render_with(layout, grayscale)?)?;
     std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
 }
 
-/// The grid's caption and per-tile scaling (what a reader needs to undo the picture).
-fn grid_json(grid: &TileGrid) -> Result<String> {
-    to_json(&serde_json::json!({
-        "caption": grid.caption(),
-        "grid": grid,
-        "layout": grid.layout(),
-    }))
-}
-
-fn report(grid: &TileGrid, path: &Path, json: bool) -> Result<()> {
-    write_png(grid, path)?;
+/// Writes the picture; with `json`, prints its caption, per-tile scaling and layout
+/// (what a reader needs to find a tile and undo its scaling).
+fn report(grid: &TileGrid, zoom: Option<usize>, path: &Path, json: bool) -> Result<()> {
+    let layout = layout(grid, zoom)?;
+    write_png(grid, &layout, path)?;
     if json {
-        println!("{}", grid_json(grid)?);
+        let caption = grid.caption();
+        println!(
+            "{}",
+            to_json(&serde_json::json!({ "caption": caption, "grid": grid, "layout": layout }))?
+        );
     }
     eprintln!("wrote {}: {}", path.display(), grid.caption());
     Ok(())
@@ -163,6 +181,7 @@ impl ProbeCommand {
                 layer,
                 channel,
                 scale,
+                zoom,
                 png,
                 json,
             } => {
@@ -175,7 +194,7 @@ impl ProbeCommand {
                     },
                     bgr: matches!(card.preprocessing(), Preprocessing::Caffe { .. }),
                 };
-                report(&filters(&vgg, &layer, &opts)?, &png, json)
+                report(&filters(&vgg, &layer, &opts)?, zoom, &png, json)
             }
             ProbeCommand::Features {
                 model,
@@ -184,6 +203,7 @@ impl ProbeCommand {
                 sort,
                 scale,
                 max,
+                zoom,
                 png,
                 out,
                 json,
@@ -205,7 +225,12 @@ impl ProbeCommand {
                     },
                     max,
                 };
-                report(&feature_maps::feature_maps(&a, &layer, &opts)?, &png, json)
+                report(
+                    &feature_maps::feature_maps(&a, &layer, &opts)?,
+                    zoom,
+                    &png,
+                    json,
+                )
             }
             ProbeCommand::Maximize {
                 model,
@@ -222,6 +247,7 @@ impl ProbeCommand {
                 blur_every,
                 blur_sigma,
                 fourier,
+                zoom,
                 png,
                 json,
             } => {
@@ -252,7 +278,7 @@ impl ProbeCommand {
                 })?;
                 let ms = start.elapsed().as_secs_f64() * 1e3;
                 let grid = result.grid()?;
-                write_png(&grid, &png)?;
+                write_png(&grid, &layout(&grid, zoom)?, &png)?;
                 let mean = |v: &[f32]| v.iter().map(|x| *x as f64).sum::<f64>() / v.len() as f64;
                 let (before, after) = (mean(&result.objective_start), mean(&result.objective_end));
                 if json {
