@@ -9,7 +9,11 @@ import { chromium } from "playwright-core";
 import { serveStatic } from "./server.mjs";
 import { DIST, ROOT } from "./paths.mjs";
 
-export const SCREENSHOTS = path.join(ROOT, "docs", "images");
+// Screenshots refresh the README's pictures only when asked (UPDATE_SCREENSHOTS=1), so a
+// plain test run leaves the tree clean; otherwise they go under target/ (ignored).
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
+  ? path.join(ROOT, "docs", "images")
+  : path.join(ROOT, "target", "screenshots");
 
 function chromiumPath() {
   if (process.env.CHROMIUM) return process.env.CHROMIUM;
