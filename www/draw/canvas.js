@@ -178,9 +178,10 @@ const LINES = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
 
 /**
  * A line per unit over steps 1..steps: `values` is [step][unit] (as many steps as done
- * so far), drawn onto `canvas` with its value range and step axis labelled.
+ * so far), drawn onto `canvas` with its value range and step axis labelled, and a key
+ * of `labels` (one per unit) when there are several lines.
  */
-export function drawCurve(canvas, values, units, steps, { width = 360, height = 200 } = {}) {
+export function drawCurve(canvas, values, units, steps, { width = 360, height = 200, labels = [] } = {}) {
   canvas.width = width;
   canvas.height = height;
   const ctx = canvas.getContext("2d");
@@ -220,5 +221,12 @@ export function drawCurve(canvas, values, units, steps, { width = 360, height = 
   ctx.fillText("step", (box.left + box.right) / 2, box.bottom + 4);
   ctx.textAlign = "right";
   ctx.fillText(String(steps), box.right, box.bottom + 4);
+  if (units > 1) {
+    ctx.textAlign = "left";
+    labels.slice(0, 10).forEach((label, u) => {
+      ctx.fillStyle = LINES[u % LINES.length];
+      ctx.fillText(u === 9 && labels.length > 10 ? "…" : label, box.left + 6, box.top + 4 + 13 * u);
+    });
+  }
   return canvas;
 }

@@ -71,6 +71,7 @@ export default {
       what = `${layer}, ${noun}${channels.length > 1 ? "s" : ""} ${channels.join(", ")} (mean activation)`;
     }
     const units = isOutput ? 1 : objective.channels.length;
+    const keys = isOutput ? [] : objective.channels.map((k) => `${shape.length === 1 ? "unit" : "channel"} ${k}`);
 
     const picture = drawPictures(document.createElement("canvas"), null, [units, model.inChannels, size]);
     picture.className = "maximized";
@@ -99,7 +100,7 @@ export default {
       latest = partial;
       drawPictures(picture, partial.pictures, [units, model.inChannels, size]);
       picture.dataset.step = String(partial.step);
-      drawCurve(chart, partial.curve, units, partial.steps);
+      drawCurve(chart, partial.curve, units, partial.steps, { labels: keys });
       state.textContent = `Step ${partial.step} of ${partial.steps}: objective ${describe(partial.curve.subarray(-units))}`;
     };
     let result;
@@ -111,7 +112,7 @@ export default {
     }
     drawPictures(picture, result.pictures, [result.units.length, result.channels, result.size]);
     picture.dataset.step = String(result.steps);
-    drawCurve(chart, result.curve, units, result.steps);
+    drawCurve(chart, result.curve, units, result.steps, { labels: keys });
     state.textContent = `Objective ${describe(result.objectiveStart)} at the start, ${describe(result.objectiveEnd)} after ${result.steps} steps${result.cancelled ? " (stopped early)" : ""}.`;
     // A ReLU that is off for every pixel passes no gradient, so nothing moves.
     const dead = result.units.filter((_, i) => result.objectiveStart[i] === 0 && result.objectiveEnd[i] === 0);
