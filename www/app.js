@@ -70,8 +70,16 @@ async function task(label, fn) {
   status(label);
   progress(NaN, "");
   $("progress-row").hidden = false;
+  // A view may follow a run itself (opts.onProgress), e.g. to draw its partial results.
   const call = (type, args, opts = {}) =>
-    app.worker.call(type, args, { ...opts, onProgress: (p, detail) => token === app.token && progress(p, detail ?? "") });
+    app.worker.call(type, args, {
+      ...opts,
+      onProgress: (p, detail, partial) => {
+        if (token !== app.token) return;
+        progress(p, detail ?? "");
+        opts.onProgress?.(p, detail, partial);
+      },
+    });
   try {
     // One computation at a time: a new task stops the one still running.
     if (app.worker.busy) await app.worker.cancel();
@@ -281,6 +289,9 @@ async function runView() {
       image: app.image,
       params: { ...app.params, layer: layerFor(view) },
       setParams,
+      // For views that show something while they run (a live picture): these nodes go
+      // into the page's panel now; `panel` still receives the finished view.
+      show: (...nodes) => token === app.token && panel.replaceChildren(...nodes),
     };
     await view.run(ctx);
     if (token !== app.token) return;

@@ -4,8 +4,8 @@
 // interrupted from outside: cancelling terminates the worker and starts a fresh one,
 // which `restore` brings back to the last good state (model and image) before any new
 // request is sent. Protocol (docs/web.md): the page posts {id, type, ...args}; the
-// worker answers {id, progress, detail?} any number of times, then {id, ok: true,
-// result} or {id, ok: false, error, fatal?}.
+// worker answers {id, progress, detail?, partial?} any number of times, then {id, ok:
+// true, result} or {id, ok: false, error, fatal?}.
 
 export class CancelledError extends Error {
   constructor() {
@@ -46,7 +46,7 @@ export class ModelWorker {
     const entry = this.pending.get(data.id);
     if (!entry) return;
     if ("progress" in data) {
-      entry.onProgress?.(data.progress, data.detail);
+      entry.onProgress?.(data.progress, data.detail, data.partial);
       return;
     }
     this.pending.delete(data.id);

@@ -1,10 +1,11 @@
 // The model worker: owns the wasm module, the model and the current image, so the page
 // stays responsive while the network runs. Protocol (docs/web.md): the page posts
-// {id, type, ...args}; the worker answers {id, progress, detail?} while it works, then
-// {id, ok: true, result} or {id, ok: false, error, fatal?}. Large arrays are moved, not
-// copied (transferable buffers).
+// {id, type, ...args}; the worker answers {id, progress, detail?, partial?} while it
+// works, then {id, ok: true, result} or {id, ok: false, error, fatal?}. Large arrays are
+// moved, not copied (transferable buffers).
 import init, { Model, validateCard } from "./pkg/convscope.js";
 import { PENDING_REQUESTS } from "./views/pending.js";
+import { lut } from "./draw/colormap.js";
 
 const ready = init();
 let model = null;
@@ -16,6 +17,9 @@ let outputsSize = 0;
 // 128 MB: every layer the 3D view shows for VGG16 at 224 px (about 15 M values) several
 // times over; beyond it the cache starts again.
 const OUTPUT_CACHE_FLOATS = 32 * 1024 * 1024;
+// The live picture of a maximization goes to the page at most this often (and at the
+// last step): the tiny model takes a step in about a millisecond.
+const LIVE_INTERVAL_MS = 50;
 
 const handlers = {
   // Checks a model card (JSON text) and answers it with its defaults filled in.
@@ -70,6 +74,27 @@ const handlers = {
       layers: layers.map((name) => ({ name, shape: shapes.get(name), data: outputs.get(name).slice() })),
     };
   },
+  // A conv layer's kernels as one picture: {rgba, width, height, caption, tiles, ...}.
+  async filters({ layer, channel, scaling, colormap }) {
+    return current().filters(layer, { channel, scaling, colormap: colormap ? lut(colormap) : undefined });
+  },
+  // Activation maximization. Progress carries the live state as `partial`: {step,
+  // steps, curve: Float32Array (objective per step and unit), pictures}. The result is
+  // the export's plus the whole curve.
+  async maximize({ objective, options }, progress) {
+    const curve = [];
+    let posted = -Infinity;
+    const result = current().maximize(objective, options, (step, steps, values, pictures) => {
+      curve.push(...values);
+      const now = performance.now();
+      if (now - posted >= LIVE_INTERVAL_MS || step === steps) {
+        posted = now;
+        progress(step / steps, `step ${step} of ${steps}`, { step, steps, curve: Float32Array.from(curve), pictures }, [pictures.buffer]);
+      }
+      return true;
+    });
+    return { ...result, curve: Float32Array.from(curve) };
+  },
 };
 
 // Views still waiting for their wasm bindings: known requests with a clear answer.
@@ -123,6 +148,7 @@ function describe() {
     inChannels: model.inChannels,
     classes: model.classes,
     inputSize: model.inputSize,
+    maximizeDefaults: model.maximizeDefaults(),
   };
 }
 
@@ -137,7 +163,7 @@ function transferables(value, out = []) {
 
 self.onmessage = async (event) => {
   const { id, type, ...args } = event.data;
-  const progress = (fraction, detail) => self.postMessage({ id, progress: fraction, detail });
+  const progress = (fraction, detail, partial, transfer = []) => self.postMessage({ id, progress: fraction, detail, partial }, transfer);
   try {
     await ready;
     const handler = Object.hasOwn(handlers, type) ? handlers[type] : null;

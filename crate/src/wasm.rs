@@ -14,6 +14,9 @@ use wasm_bindgen::prelude::*;
 use crate::model::summary::{LayerConfig, WeightStats};
 use crate::model::{ArchSpec, ModelCard, Vgg};
 
+// Filters and activation maximization, in their own file (wasm/probes.rs).
+mod probes;
+
 /// Runs once when the module is instantiated.
 #[wasm_bindgen(start)]
 pub fn start() {

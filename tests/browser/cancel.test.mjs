@@ -1,10 +1,11 @@
 // Cancelling a long run: the worker is stopped (a new one takes its place), the page
-// returns to "ready" with the same model and image, and the next run works. The long
+// returns to "ready" with the same model and image, and the next run works. One long
 // run is a network of six convolutions fed 384-px pictures (about 45 GFLOP, seconds in
-// wasm), given to the page as a weights file with its model card, as a user would.
+// wasm), given to the page as a weights file with its model card, as a user would; the
+// other a 10,000-step activation maximization with the embedded model.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, markStale, watchedPage, waitForDone, waitForState } from "../support/browser.mjs";
+import { openBrowser, markStale, watchedPage, waitForDone, waitForState, canvasColours } from "../support/browser.mjs";
 import { randomVgg, specString } from "../support/safetensors.mjs";
 
 const SPEC = { cfg: [64, 64, "M", 128, 128, "M", 256, 256, "M"], inChannels: 3, pool: 2, hidden: 32, classes: 10, size: 224 };
@@ -63,6 +64,43 @@ test("a cancelled long run stops, and the next run works", async () => {
     assert.equal(labels.length, 5);
     assert.ok(labels.every((l) => CARD.labels.includes(l)), `labels ${labels} are not the card's`);
     assert.match(await page.textContent("#model-view-caption"), /coffee.*384×384/);
+    assert.deepEqual(w.problems, [], w.problems.join("\n"));
+  } finally {
+    await w.close();
+  }
+});
+
+test("a cancelled activation maximization stops with its live picture, and the next run works", async () => {
+  const w = await watchedPage(env.browser);
+  const { page } = w;
+  try {
+    await page.goto(`${env.server.url}index.html?view=maximize`);
+    await waitForDone(page, "first maximization");
+    const generation = await page.evaluate(() => window.convscope.generation);
+
+    // A long run (10,000 steps); cancelled once the live picture has been drawn.
+    await markStale(page);
+    await page.fill("[data-testid=maximize-steps]", "10000");
+    await page.click("[data-testid=maximize-run]");
+    await page.waitForFunction(() => Number(document.querySelector("[data-testid=maximize-picture]")?.dataset.step) > 0, null, { timeout: 120_000, polling: 20 });
+    const [live] = await canvasColours(page, "[data-testid=maximize-picture]");
+    assert.ok(live.colours > 50, `the live picture shows ${live.colours} colours`);
+    await page.click("[data-testid=cancel]");
+    assert.equal(await waitForState(page, ["ready", "error", "done"], 120_000), "ready");
+    const step = Number(await page.getAttribute("[data-testid=maximize-picture]", "data-step"));
+    assert.ok(step > 0 && step < 10000, `cancelled at step ${step}`);
+    assert.match(await page.textContent("[data-testid=status]"), /Cancelled/);
+    assert.match(await page.textContent("[data-testid=maximize-state]"), new RegExp(`^Cancelled at step ${step};`));
+    assert.equal(await page.evaluate(() => window.convscope.generation), generation + 1, "the worker was not replaced");
+
+    // The next run works in the new worker, with the same model and image.
+    await markStale(page);
+    await page.fill("[data-testid=maximize-steps]", "12");
+    await page.click("[data-testid=maximize-run]");
+    await waitForDone(page, "maximization after the cancel");
+    assert.equal(await page.getAttribute("[data-testid=maximize-picture]", "data-step"), "12");
+    const [after] = await canvasColours(page, "[data-testid=maximize-picture]");
+    assert.ok(after.colours > 50, `the new picture shows ${after.colours} colours`);
     assert.deepEqual(w.problems, [], w.problems.join("\n"));
   } finally {
     await w.close();

@@ -8,8 +8,8 @@ import { openBrowser, markStale, watchedPage, waitForDone, waitForState, canvasC
 import { TINY_REF } from "../support/paths.mjs";
 
 const ref = JSON.parse(readFileSync(TINY_REF, "utf8"));
-const AVAILABLE = ["summary", "layers", "features", "predictions", "3d"];
-const PENDING = ["filters", "saliency", "guided-backprop", "smoothgrad", "integrated-gradients", "grad-cam", "grad-cam++", "score-cam", "guided-grad-cam", "occlusion", "maximize", "sanity"];
+const AVAILABLE = ["summary", "layers", "filters", "features", "predictions", "maximize", "3d"];
+const PENDING = ["saliency", "guided-backprop", "smoothgrad", "integrated-gradients", "grad-cam", "grad-cam++", "score-cam", "guided-grad-cam", "occlusion", "sanity"];
 
 let env;
 before(async () => {
@@ -104,6 +104,16 @@ test("every available view reaches done and paints", async () => {
     await assertPainted(page, "layers");
     await screenshot(page, "layers");
 
+    // Filters of features.0: 8 RGB kernels drawn by the core, 3 columns of 3x3 cells.
+    await switchTo(page, "filters");
+    const [filters] = await assertPainted(page, "filters", { minColours: 20 });
+    assert.equal(filters.name, "features.0-filters");
+    assert.match(await page.textContent("#panel figcaption"), /features\.0 filters, RGB = input channels 0,1,2; 8 tiles; per-tile scaling/);
+    const filterBox = await page.locator("[data-testid=filter-grid]").boundingBox();
+    await page.mouse.move(filterBox.x + filterBox.width / 6, filterBox.y + filterBox.height / 6);
+    assert.match(await page.textContent("[data-testid=filter-readout]"), /^filter 0: -?[\d.e-]+ \(black\) to -?[\d.e-]+ \(white\)/);
+    await screenshot(page, "filters");
+
     // Feature maps of the first ReLU: 8 maps of 32x32 in 3 columns with 1-pixel gaps.
     await switchTo(page, "features");
     const canvases = await assertPainted(page, "features");
@@ -125,6 +135,19 @@ test("every available view reaches done and paints", async () => {
     await assertPainted(page, "predictions");
     await screenshot(page, "predictions");
 
+    // Activation maximization of the top class (the output layer is the default), with
+    // its live picture and objective curve, finished after the default 128 steps.
+    await switchTo(page, "maximize");
+    const top = ref.probs.indexOf(Math.max(...ref.probs));
+    assert.match(await page.textContent("#panel h2"), new RegExp(`class ${top}, the top class of this image`));
+    const [picture] = await assertPainted(page, "maximize", { minColours: 50 });
+    assert.deepEqual([picture.name, picture.width, picture.height], ["pictures", 32, 32]);
+    assert.equal(await page.getAttribute("[data-testid=maximize-picture]", "data-step"), "128");
+    const start = Number(await page.getAttribute("[data-testid=maximize-state]", "data-start"));
+    const end = Number(await page.getAttribute("[data-testid=maximize-state]", "data-end"));
+    assert.ok(start > 0 ? end >= 2 * start : end > 0, `objective ${start} -> ${end} not raised`);
+    await screenshot(page, "maximize");
+
     // 3D: a WebGL picture with many colours, and hovering a layer names it.
     await switchTo(page, "3d");
     const [gl] = await assertPainted(page, "3d", { minColours: 20 });
@@ -144,6 +167,48 @@ test("every available view reaches done and paints", async () => {
     // Every canvas can be saved.
     const exports = await page.$$eval("#panel button.export", (bs) => bs.map((b) => b.dataset.filename));
     assert.ok(exports.length >= 1 && exports.every((n) => n.endsWith(".png")), JSON.stringify(exports));
+  });
+});
+
+test("filters of a deeper layer, and maximization of several channels with the form's options", async () => {
+  await withPage(async ({ page }) => {
+    await open(page, "?view=filters&layer=features.3&colormap=magma");
+    await waitForDone(page, "filters of features.3");
+    assert.match(await page.textContent("#panel figcaption"), /features\.3 filters, input channel 0; 16 tiles/);
+    // Another input channel, in the chosen colormap with its bar.
+    await markStale(page);
+    await page.selectOption("[data-testid=filter-channel]", "2");
+    await waitForDone(page, "filters of features.3, input channel 2");
+    assert.match(await page.textContent("#panel figcaption"), /features\.3 filters, input channel 2; 16 tiles/);
+    await assertPainted(page, "filters of features.3", { minColours: 20 });
+    assert.ok(await page.isVisible("#panel figure.colour-bar"), "no colour bar for one-channel filters");
+
+    await markStale(page);
+    await page.click('[data-testid="view-maximize"]');
+    await waitForDone(page, "maximize features.3");
+    // features.3 is kept as the layer: a channel objective, channel 0 by default.
+    assert.match(await page.textContent("#panel h2"), /features\.3, channel 0 \(mean activation\)/);
+    await markStale(page);
+    await page.selectOption("[data-testid=layer-select]", "features.4");
+    await waitForDone(page, "maximize features.4");
+    // Four channels of a conv layer in one batch, with the form's options.
+    await markStale(page);
+    await page.fill("[data-testid=maximize-channels]", "0-3");
+    await page.fill("[data-testid=maximize-steps]", "20");
+    await page.click("[data-testid=maximize-run]");
+    await waitForDone(page, "maximize features.4 channels 0-3");
+    assert.match(await page.textContent("#panel h2"), /features\.4, channels 0, 1, 2, 3/);
+    const [four] = await assertPainted(page, "maximize 4 channels", { minColours: 50 });
+    assert.deepEqual([four.width, four.height], [2 * 34 - 2, 2 * 34 - 2]);
+    assert.equal(await page.getAttribute("[data-testid=maximize-picture]", "data-step"), "20");
+    await screenshot(page, "maximize-channels");
+    // A bad channel list is refused with a message and the form stays to correct it.
+    await markStale(page);
+    await page.fill("[data-testid=maximize-channels]", "3-1");
+    await page.click("[data-testid=maximize-run]");
+    assert.equal(await waitForState(page, ["error", "done"]), "error");
+    assert.match(await page.textContent("[data-testid=error]"), /channels: the range 3-1 runs backwards/);
+    assert.ok(await page.isVisible("[data-testid=maximize-form]"), "the form is gone");
   });
 });
 

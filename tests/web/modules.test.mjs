@@ -40,3 +40,14 @@ test("colour tables run from the first stop to the last", () => {
   assert.deepEqual(colour(lut("gray"), NaN), [0, 0, 0]);
   assert.throws(() => lut("rainbow"), /unknown colormap rainbow/);
 });
+
+test("the maximization view reads channel lists and ranges", async () => {
+  const { parseUnits } = await import("../../www/views/maximize.js");
+  assert.deepEqual(parseUnits("3"), [3]);
+  assert.deepEqual(parseUnits(" 0-3, 7 ,9-9"), [0, 1, 2, 3, 7, 9]);
+  assert.throws(() => parseUnits("3-1"), /the range 3-1 runs backwards/);
+  assert.throws(() => parseUnits("a"), /"a" is not a number or a range like 0-7/);
+  assert.throws(() => parseUnits(" , "), /at least one channel/);
+  // No endless lists: one more than the core's limit of 64 is enough for its message.
+  assert.equal(parseUnits("0-100000").length, 65);
+});

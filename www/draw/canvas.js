@@ -144,3 +144,89 @@ export function histogram({ min, max, counts }, width = 320, height = 90, fill =
   }
   return canvas;
 }
+
+/**
+ * Pictures in [0, 1] (`data` is [units, channels, size, size], channels 3 = RGB or 1 =
+ * gray) drawn onto `canvas` as a near-square grid with `gap` pixels between them;
+ * `data` null draws them mid-grey (before the first step).
+ */
+export function drawPictures(canvas, data, [units, channels, size], { gap = 2 } = {}) {
+  const columns = Math.max(1, Math.ceil(Math.sqrt(units)));
+  const rows = Math.ceil(units / columns);
+  canvas.width = columns * (size + gap) - gap;
+  canvas.height = rows * (size + gap) - gap;
+  const image = new ImageData(canvas.width, canvas.height);
+  image.data.fill(255);
+  const plane = size * size;
+  const byte = (v) => (Number.isFinite(v) ? Math.round(Math.min(1, Math.max(0, v)) * 255) : 0);
+  for (let u = 0; u < units; u++) {
+    const x0 = (u % columns) * (size + gap);
+    const y0 = Math.floor(u / columns) * (size + gap);
+    const base = u * channels * plane;
+    for (let i = 0; i < plane; i++) {
+      const o = 4 * ((y0 + Math.floor(i / size)) * canvas.width + x0 + (i % size));
+      for (let c = 0; c < 3; c++) image.data[o + c] = data ? byte(data[base + (channels === 3 ? c * plane : 0) + i]) : 128;
+      image.data[o + 3] = 255;
+    }
+  }
+  canvas.getContext("2d").putImageData(image, 0, 0);
+  return canvas;
+}
+
+// Line colours of the units on a chart (Tableau 10).
+const LINES = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+
+/**
+ * A line per unit over steps 1..steps: `values` is [step][unit] (as many steps as done
+ * so far), drawn onto `canvas` with its value range and step axis labelled, and a key
+ * of `labels` (one per unit) when there are several lines.
+ */
+export function drawCurve(canvas, values, units, steps, { width = 360, height = 200, labels = [] } = {}) {
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, width, height);
+  const box = { left: 52, right: width - 10, top: 10, bottom: height - 24 };
+  ctx.strokeStyle = "#999";
+  ctx.strokeRect(box.left, box.top, box.right - box.left, box.bottom - box.top);
+  const done = Math.floor(values.length / Math.max(1, units));
+  let { min, max } = range(values);
+  if (min === max) [min, max] = [min - 1, max + 1];
+  const x = (step) => box.left + ((box.right - box.left) * (step - 1)) / Math.max(1, steps - 1);
+  const y = (v) => box.bottom - ((box.bottom - box.top) * (v - min)) / (max - min);
+  ctx.lineWidth = 1.5;
+  for (let u = 0; u < units; u++) {
+    ctx.strokeStyle = LINES[u % LINES.length];
+    ctx.beginPath();
+    for (let s = 0; s < done; s++) {
+      const v = values[s * units + u];
+      if (s === 0) ctx.moveTo(x(s + 1), y(v));
+      else ctx.lineTo(x(s + 1), y(v));
+    }
+    if (done === 1) ctx.arc(x(1), y(values[u]), 1.5, 0, 2 * Math.PI);
+    ctx.stroke();
+  }
+  ctx.fillStyle = "#333";
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.textAlign = "right";
+  ctx.textBaseline = "top";
+  ctx.fillText(formatNumber(max), box.left - 4, box.top);
+  ctx.textBaseline = "bottom";
+  ctx.fillText(formatNumber(min), box.left - 4, box.bottom);
+  ctx.textBaseline = "top";
+  ctx.textAlign = "left";
+  ctx.fillText("1", box.left, box.bottom + 4);
+  ctx.textAlign = "center";
+  ctx.fillText("step", (box.left + box.right) / 2, box.bottom + 4);
+  ctx.textAlign = "right";
+  ctx.fillText(String(steps), box.right, box.bottom + 4);
+  if (units > 1) {
+    ctx.textAlign = "left";
+    labels.slice(0, 10).forEach((label, u) => {
+      ctx.fillStyle = LINES[u % LINES.length];
+      ctx.fillText(u === 9 && labels.length > 10 ? "…" : label, box.left + 6, box.top + 4 + 13 * u);
+    });
+  }
+  return canvas;
+}

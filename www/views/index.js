@@ -5,6 +5,8 @@ import summary from "./summary.js";
 import layers from "./layers.js";
 import predictions from "./predictions.js";
 import features from "./features.js";
+import filters from "./filters.js";
+import maximize from "./maximize.js";
 import layers3d from "./layers3d.js";
 import { placeholder } from "./placeholder.js";
 import { PENDING } from "./pending.js";
@@ -15,7 +17,7 @@ const pending = Object.fromEntries(PENDING.map((v) => [v.id, placeholder(v)]));
 export const VIEWS = [
   summary,
   layers,
-  pending.filters,
+  filters,
   features,
   predictions,
   pending.saliency,
@@ -27,7 +29,7 @@ export const VIEWS = [
   pending["score-cam"],
   pending["guided-grad-cam"],
   pending.occlusion,
-  pending.maximize,
+  maximize,
   pending.sanity,
   layers3d,
 ];

@@ -1,15 +1,13 @@
-// The views that wait for bindings from the attribution-methods and
-// feature-visualization work. Each has its worker request name and the wasm export it
-// will call (documented in docs/web.md), so wiring one later means: add the export to
-// crate/src/wasm.rs, a handler of that name to worker.js, and a view file that draws the
-// result, then drop the entry here. Used by the view list and by the worker.
+// The views that wait for bindings from the attribution-methods work. Each has its
+// worker request name and the wasm export it will call (documented in docs/web.md), so
+// wiring one later means: add the export to crate/src/wasm.rs, a handler of that name to
+// worker.js, and a view file that draws the result, then drop the entry here. Used by
+// the view list and by the worker.
 
 const ATTRIBUTE = "Model.attribute(method, input, shape, target, options, progress)";
-// Layer choices: "cam" = layers with maps, the last features ReLU first (pytorch-grad-cam's
-// default for VGG); "conv" = convolutions, the first one first; "any" = all, the output first.
+// Layer choices (layerKind): see layerkinds.js.
 
 export const PENDING = [
-  { id: "filters", layerKind: "conv", title: "Filters", group: "inside", needs: ["layer"], request: "filters", wasm: "Model.filters(layer, options)" },
   { id: "saliency", title: "Saliency", group: "attribution", needs: ["target"], request: "saliency", wasm: ATTRIBUTE },
   { id: "guided-backprop", title: "Guided backprop", group: "attribution", needs: ["target"], request: "guided-backprop", wasm: ATTRIBUTE },
   { id: "smoothgrad", title: "SmoothGrad", group: "attribution", needs: ["target"], request: "smoothgrad", wasm: ATTRIBUTE },
@@ -19,7 +17,6 @@ export const PENDING = [
   { id: "score-cam", layerKind: "cam", title: "Score-CAM", group: "attribution", needs: ["target", "layer"], request: "score-cam", wasm: ATTRIBUTE },
   { id: "guided-grad-cam", layerKind: "cam", title: "Guided Grad-CAM", group: "attribution", needs: ["target", "layer"], request: "guided-grad-cam", wasm: ATTRIBUTE },
   { id: "occlusion", title: "Occlusion", group: "attribution", needs: ["target"], request: "occlusion", wasm: ATTRIBUTE },
-  { id: "maximize", layerKind: "any", title: "Activation maximization", group: "inside", needs: ["target", "layer"], request: "maximize", wasm: "Model.maximize(objective, options, progress)" },
   { id: "sanity", title: "Sanity check", group: "attribution", needs: ["target"], request: "sanity", wasm: "Model.sanity(method, input, shape, target, options, seed, progress)" },
 ];
 

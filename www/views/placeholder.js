@@ -1,21 +1,7 @@
 // A view whose computation is not in this build yet: it is listed, can be chosen and
 // linked to, and says plainly that it is not available (see pending.js).
 import { el } from "./dom.js";
-
-const LAYERS = {
-  cam: {
-    layers: (model) => model.summary.layers.filter((l) => l.output_shape.length === 3).map((l) => l.name),
-    defaultLayer: (model) => model.summary.layers.filter((l) => l.type === "ReLU" && l.output_shape.length === 3).at(-1)?.name,
-  },
-  conv: {
-    layers: (model) => model.summary.layers.filter((l) => l.type === "Conv2d").map((l) => l.name),
-    defaultLayer: (model) => model.summary.layers.find((l) => l.type === "Conv2d")?.name,
-  },
-  any: {
-    layers: (model) => model.layerNames,
-    defaultLayer: (model) => model.layerNames.at(-1),
-  },
-};
+import { LAYER_KINDS } from "./layerkinds.js";
 
 export function placeholder({ id, title, group, needs, request, wasm, layerKind }) {
   return {
@@ -25,7 +11,7 @@ export function placeholder({ id, title, group, needs, request, wasm, layerKind 
     needs,
     request,
     pending: true,
-    ...(layerKind ? LAYERS[layerKind] : {}),
+    ...(layerKind ? LAYER_KINDS[layerKind] : {}),
     async run({ panel }) {
       panel.replaceChildren(
         el("h2", {}, title),

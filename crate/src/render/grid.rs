@@ -92,8 +92,13 @@ impl Layout {
     }
 }
 
-/// Draws the tiles; one-channel tiles through `colormap`, three-channel tiles as RGB.
-pub fn render(tiles: &Tiles, layout: &Layout, colormap: Colormap) -> Result<RgbaImage> {
+/// Draws the tiles; one-channel tiles through `colormap` (a [`Colormap`] or any closure,
+/// such as the page's lookup tables), three-channel tiles as RGB.
+pub fn render(
+    tiles: &Tiles,
+    layout: &Layout,
+    colormap: impl Fn(f32) -> [u8; 3],
+) -> Result<RgbaImage> {
     let (c, h, w) = (tiles.channels, tiles.height, tiles.width);
     if c != 1 && c != 3 {
         return Err(Error::Input(format!(

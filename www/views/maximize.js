@@ -1,0 +1,167 @@
+// Activation maximization (Erhan et al. 2009; with Olah et al. 2017's jitter and
+// penalties): the picture that most raises a class logit, or a channel's mean activation
+// at any layer, found by gradient ascent in the worker (probes::maximize). The picture
+// and the objective curve are drawn live from the worker's progress messages.
+import { el, figure } from "./dom.js";
+import { drawPictures, drawCurve, formatNumber } from "../draw/canvas.js";
+import { LAYER_KINDS } from "./layerkinds.js";
+import { CancelledError } from "../rpc.js";
+
+// The core's options (MaximizeOptions, camelCase); blank fields take the model's
+// defaults (model.maximizeDefaults), shown as placeholders.
+const FIELDS = [
+  { key: "size", label: "Size (px)", min: 1, max: 512, step: 1 },
+  { key: "steps", label: "Steps", min: 1, max: 10000, step: 1 },
+  { key: "seed", label: "Seed", min: 0, step: 1 },
+  { key: "lr", label: "Learning rate", min: 0, step: "any" },
+  { key: "jitter", label: "Jitter (px)", min: 0, step: 1 },
+  { key: "tv", label: "TV penalty", min: 0, step: "any" },
+  { key: "l2", label: "L2 penalty", min: 0, step: "any" },
+  { key: "blurEvery", label: "Blur every (steps)", min: 0, step: 1 },
+  { key: "blurSigma", label: "Blur σ (px)", min: 0, step: "any" },
+];
+
+/** "0-3, 7" -> [0, 1, 2, 3, 7]; throws on anything else. */
+export function parseUnits(text) {
+  const units = [];
+  for (const part of String(text).split(",").map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(part);
+    if (!m) throw new Error(`channels: "${part}" is not a number or a range like 0-7`);
+    const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])];
+    if (b < a) throw new Error(`channels: the range ${part} runs backwards`);
+    for (let k = a; k <= b && units.length <= 64; k++) units.push(k);
+  }
+  if (!units.length) throw new Error("channels: give at least one channel, e.g. 0 or 0-7");
+  return units;
+}
+
+export default {
+  id: "maximize",
+  title: "Activation maximization",
+  group: "inside",
+  needs: ["target", "layer"],
+  ...LAYER_KINDS.any,
+  async run({ call, panel, model, params, setParams, show }) {
+    const defaults = model.maximizeDefaults;
+    const { channels: unitsText = "0", ...options } = params.maximize ?? {};
+    const { layer } = params;
+    const shape = model.summary.layers.find((l) => l.name === layer)?.output_shape ?? [];
+    const isOutput = layer === model.layerNames.at(-1);
+
+    const size = options.size ?? defaults.size;
+    const form = optionsForm({ defaults, options, unitsText, isOutput, size, setParams });
+
+    let objective;
+    let what;
+    if (isOutput) {
+      const cls = params.target ?? (await call("predict", { k: 1 }))[0].class;
+      objective = { kind: "class", classes: [cls] };
+      const label = model.card.labels[cls];
+      what = `class ${cls}${label === `class ${cls}` ? "" : ` (${label})`}${params.target === undefined ? ", the top class of this image" : ""}`;
+    } else {
+      let channels;
+      try {
+        channels = parseUnits(unitsText);
+      } catch (err) {
+        show(el("h2", {}, "Activation maximization"), form); // to correct the field
+        throw err;
+      }
+      objective = { kind: "channel", layer, channels };
+      const noun = shape.length === 1 ? "unit" : "channel";
+      what = `${layer}, ${noun}${channels.length > 1 ? "s" : ""} ${channels.join(", ")} (mean activation)`;
+    }
+    const units = isOutput ? 1 : objective.channels.length;
+    const keys = isOutput ? [] : objective.channels.map((k) => `${shape.length === 1 ? "unit" : "channel"} ${k}`);
+
+    const picture = drawPictures(document.createElement("canvas"), null, [units, model.inChannels, size]);
+    picture.className = "maximized";
+    Object.assign(picture.dataset, { name: "pictures", testid: "maximize-picture", step: "0" });
+    picture.style.width = `${Math.min(448, Math.max(224, picture.width))}px`;
+    const chart = drawCurve(document.createElement("canvas"), [], units, options.steps ?? defaults.steps);
+    chart.className = "curve";
+    Object.assign(chart.dataset, { name: "objective", testid: "maximize-curve" });
+    const state = el("p", { className: "hint", dataset: { testid: "maximize-state" } }, "Starting…");
+    const last = model.layerNames.at(-1);
+    const nodes = [
+      el("h2", {}, `Activation maximization: ${what}`),
+      el("p", { className: "hint" }, isOutput ? "Choose another layer to maximise its channels." : `The class applies to the output layer (${last}) only.`),
+      form,
+      el("div", { className: "side-by-side" }, [
+        figure(picture, `${units > 1 ? `${units} pictures` : "The picture"}, ${size}×${size} px`),
+        figure(chart, isOutput ? "Class logit per step" : "Mean activation per step (one line per channel)"),
+      ]),
+      state,
+    ];
+    show(...nodes);
+
+    let latest = null;
+    const onProgress = (_fraction, _detail, partial) => {
+      if (!partial) return;
+      latest = partial;
+      drawPictures(picture, partial.pictures, [units, model.inChannels, size]);
+      picture.dataset.step = String(partial.step);
+      drawCurve(chart, partial.curve, units, partial.steps, { labels: keys });
+      state.textContent = `Step ${partial.step} of ${partial.steps}: objective ${describe(partial.curve.subarray(-units))}`;
+    };
+    let result;
+    try {
+      result = await call("maximize", { objective, options }, { onProgress });
+    } catch (err) {
+      if (err instanceof CancelledError) state.textContent = `Cancelled at step ${latest?.step ?? 0}; the picture is that step's.`;
+      throw err;
+    }
+    drawPictures(picture, result.pictures, [result.units.length, result.channels, result.size]);
+    picture.dataset.step = String(result.steps);
+    drawCurve(chart, result.curve, units, result.steps, { labels: keys });
+    state.textContent = `Objective ${describe(result.objectiveStart)} at the start, ${describe(result.objectiveEnd)} after ${result.steps} steps${result.cancelled ? " (stopped early)" : ""}.`;
+    // A ReLU that is off for every pixel passes no gradient, so nothing moves.
+    const dead = result.units.filter((_, i) => result.objectiveStart[i] === 0 && result.objectiveEnd[i] === 0);
+    if (dead.length) {
+      const index = model.layerNames.indexOf(layer);
+      const source = model.summary.layers.slice(0, index).reverse().find((l) => l.type === "Conv2d" || l.type === "Linear")?.name;
+      state.textContent += ` Channel${dead.length > 1 ? "s" : ""} ${dead.join(", ")} stayed at 0: a ReLU that is off everywhere passes no gradient${source ? `; try the layer that feeds it (${source})` : ""}.`;
+    }
+    state.dataset.start = String(result.objectiveStart[0]);
+    state.dataset.end = String(result.objectiveEnd[0]);
+    panel.replaceChildren(...nodes);
+  },
+};
+
+function describe(values) {
+  return Array.from(values, formatNumber).join(", ");
+}
+
+/** The options as a form: Run applies them (and reruns), Defaults clears them. */
+function optionsForm({ defaults, options, unitsText, isOutput, size, setParams }) {
+  const inputs = FIELDS.map((f) => {
+    const placeholder = f.key === "jitter" && options.size !== undefined ? `${Math.floor(size / 16)} (size / 16)` : formatNumber(defaults[f.key]);
+    return el("label", {}, [
+      `${f.label} `,
+      el("input", { type: "number", name: f.key, min: f.min, max: f.max ?? "", step: f.step, placeholder, value: options[f.key] ?? "", dataset: { testid: `maximize-${f.key}` } }),
+    ]);
+  });
+  const fourier = el("input", { type: "checkbox", name: "fourier", checked: options.fourier ?? defaults.fourier, dataset: { testid: "maximize-fourier" } });
+  const channels = isOutput
+    ? null
+    : el("label", {}, ["Channels ", el("input", { type: "text", name: "channels", value: unitsText, placeholder: "0 or 0-7", size: 8, dataset: { testid: "maximize-channels" } })]);
+  const form = el("form", { className: "options", dataset: { testid: "maximize-form" } }, [
+    channels,
+    ...inputs,
+    el("label", {}, [fourier, " Fourier parameterisation (lucid)"]),
+    el("button", { type: "submit", dataset: { testid: "maximize-run" } }, "Run"),
+    el("button", { type: "button", on: { click: () => setParams({ maximize: undefined }) } }, "Defaults"),
+  ]);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!form.reportValidity()) return;
+    const next = {};
+    for (const f of FIELDS) {
+      const v = form.elements[f.key].value;
+      if (v !== "") next[f.key] = Number(v);
+    }
+    if (fourier.checked !== defaults.fourier) next.fourier = fourier.checked;
+    if (channels) next.channels = form.elements.channels.value;
+    setParams({ maximize: next });
+  });
+  return form;
+}
