@@ -2,6 +2,7 @@
 //! print numbers; nothing asserts on time.
 
 use crate::error::Result;
+use crate::model::conv::{self, ConvImpl};
 use crate::model::{ReluGrad, Vgg};
 use crate::probes::maximize::{maximize, InputSpace, MaximizeOptions, Objective};
 use candle_core::{Device, Tensor};
@@ -25,6 +26,28 @@ pub struct BenchReport {
     pub maximize_size: usize,
     /// Resident-set high-water mark of the whole process so far.
     pub peak_rss_mb: f64,
+    /// The 3x3 convolution code timed above: "stock" (candle's conv2d) or our
+    /// micro-kernel's name (`avx512`, `avx2+fma`, ...).
+    pub conv: String,
+    /// candle's stock conv2d path timed in the same run, alternating with ours run by
+    /// run so both see the same machine load (`--conv both`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stock: Option<StockTimes>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StockTimes {
+    pub forward_ms: f64,
+    pub saliency_ms: f64,
+}
+
+/// Which convolution code a benchmark times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvChoice {
+    Stock,
+    Fast,
+    /// Ours and the stock path, alternating.
+    Both,
 }
 
 /// Median wall time in milliseconds of `runs` calls after one warm-up call.
@@ -38,6 +61,31 @@ pub fn median_ms(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> 
     }
     times.sort_by(|a, b| a.total_cmp(b));
     Ok(times[times.len() / 2])
+}
+
+/// Medians (ms) of `runs` rounds in which each of `fs` runs once, in turn, after one
+/// warm-up round: an A/B comparison that shares the machine's load evenly.
+pub fn median_ms_alternating(
+    runs: usize,
+    fs: &mut [&mut dyn FnMut() -> Result<()>],
+) -> Result<Vec<f64>> {
+    let mut times = vec![Vec::with_capacity(runs); fs.len()];
+    for round in 0..=runs.max(1) {
+        for (f, t) in fs.iter_mut().zip(&mut times) {
+            let start = Instant::now();
+            f()?;
+            if round > 0 {
+                t.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    Ok(times
+        .into_iter()
+        .map(|mut t| {
+            t.sort_by(|a, b| a.total_cmp(b));
+            t[t.len() / 2]
+        })
+        .collect())
 }
 
 /// Peak resident memory (VmHWM) in MB, 0 where /proc is unavailable.
@@ -67,12 +115,28 @@ pub fn sample_input(model: &Vgg) -> Result<Tensor> {
     Ok(Tensor::from_vec(values, (1, c, h, w), &Device::Cpu)?)
 }
 
-pub fn run(model: &Vgg, runs: usize) -> Result<BenchReport> {
+pub fn run(model: &Vgg, runs: usize, choice: ConvChoice) -> Result<BenchReport> {
     let x = sample_input(model)?;
-    let forward_ms = median_ms(runs, || model.forward(&x).map(drop))?;
-    let saliency_ms = median_ms(runs, || {
-        model.input_gradient(&x, 0, ReluGrad::Plain).map(drop)
-    })?;
+    let forward = || model.forward(&x).map(drop);
+    let saliency = || model.input_gradient(&x, 0, ReluGrad::Plain).map(drop);
+    let ours = if choice == ConvChoice::Stock {
+        ConvImpl::Stock
+    } else {
+        ConvImpl::Fast
+    };
+    let (forward_ms, saliency_ms, stock) = if choice == ConvChoice::Both {
+        let f = alternate(runs, &forward)?;
+        let s = alternate(runs, &saliency)?;
+        let stock = StockTimes {
+            forward_ms: f[1],
+            saliency_ms: s[1],
+        };
+        (f[0], s[0], Some(stock))
+    } else {
+        conv::set_conv_impl(ours);
+        (median_ms(runs, forward)?, median_ms(runs, saliency)?, None)
+    };
+    conv::set_conv_impl(ConvImpl::default());
     let (maximize_layer, maximize_size, maximize_step_ms) = maximize_step(model, runs)?;
     Ok(BenchReport {
         arch: model.spec().to_string(),
@@ -85,6 +149,11 @@ pub fn run(model: &Vgg, runs: usize) -> Result<BenchReport> {
         maximize_layer,
         maximize_size,
         peak_rss_mb: peak_rss_mb(),
+        conv: match ours {
+            ConvImpl::Stock => "stock".into(),
+            ConvImpl::Fast => conv::kernel_name().into(),
+        },
+        stock,
     })
 }
 
@@ -124,4 +193,17 @@ pub fn maximize_step(model: &Vgg, runs: usize) -> Result<(String, usize, f64)> {
         .collect();
     times.sort_by(|a, b| a.total_cmp(b));
     Ok((layer, opts.size, times[times.len() / 2]))
+}
+
+/// `[ours, stock]` medians of `f`, the two convolution paths alternating.
+fn alternate(runs: usize, f: &dyn Fn() -> Result<()>) -> Result<Vec<f64>> {
+    let mut fast = || {
+        conv::set_conv_impl(ConvImpl::Fast);
+        f()
+    };
+    let mut stock = || {
+        conv::set_conv_impl(ConvImpl::Stock);
+        f()
+    };
+    median_ms_alternating(runs, &mut [&mut fast, &mut stock])
 }

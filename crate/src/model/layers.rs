@@ -1,6 +1,7 @@
 //! The layers of a VGG-family network, each with its forward pass and the gradient of
 //! its input (never of its weights: explanations need only input/activation gradients).
 
+use super::conv::{self, ConvImpl, Winograd3x3};
 use super::pool;
 use crate::error::Result;
 use candle_core::{DType, Tensor};
@@ -50,6 +51,16 @@ pub struct Conv2d {
     /// The input gradient of this conv is a conv with the spatially flipped, transposed
     /// kernel `[in, out, 3, 3]`; built on first use, then kept.
     flipped: OnceLock<Tensor>,
+    /// Our kernels' packed weights (boxed, so that `Op` stays small).
+    packed: Box<Packed>,
+}
+
+#[derive(Debug)]
+struct Packed {
+    /// The weights and bias, packed once, at load.
+    forward: Winograd3x3,
+    /// The flipped kernel packed likewise, on the first reverse pass.
+    reverse: OnceLock<Winograd3x3>,
 }
 
 #[derive(Debug)]
@@ -64,12 +75,16 @@ pub const KERNEL: usize = 3;
 pub const PADDING: usize = 1;
 
 impl Conv2d {
-    pub fn new(weight: Tensor, bias: Tensor) -> Self {
-        Conv2d {
+    pub fn new(weight: Tensor, bias: Tensor) -> Result<Self> {
+        Ok(Conv2d {
+            packed: Box::new(Packed {
+                forward: conv::pack(&weight, Some(&bias))?,
+                reverse: OnceLock::new(),
+            }),
             weight,
             bias,
             flipped: OnceLock::new(),
-        }
+        })
     }
 
     pub fn out_channels(&self) -> usize {
@@ -81,6 +96,9 @@ impl Conv2d {
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if conv::conv_impl() == ConvImpl::Fast {
+            return conv::forward(&self.packed.forward, x);
+        }
         let y = x.conv2d(&self.weight, PADDING, 1, 1, 1)?;
         Ok(y.broadcast_add(&self.bias.reshape((1, self.out_channels(), 1, 1))?)?)
     }
@@ -95,6 +113,17 @@ impl Conv2d {
 
     fn backward(&self, grad: &Tensor) -> Result<Tensor> {
         // Stride 1, "same" padding: dx = conv(dy, flip(W)^T) with padding k - 1 - p.
+        if conv::conv_impl() == ConvImpl::Fast {
+            let packed = match self.packed.reverse.get() {
+                Some(p) => p,
+                None => {
+                    let flipped = self.weight.flip(&[2, 3])?.transpose(0, 1)?;
+                    let p = conv::pack(&flipped, None)?;
+                    self.packed.reverse.get_or_init(|| p)
+                }
+            };
+            return conv::forward(packed, grad);
+        }
         Ok(grad.conv2d(self.flipped_kernel()?, KERNEL - 1 - PADDING, 1, 1, 1)?)
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod arch;
 pub mod card;
+pub mod conv;
 pub mod layers;
 pub mod params;
 mod pool;

@@ -56,7 +56,7 @@ impl Vgg {
                     let conv = Conv2d::new(
                         take(format!("features.{idx}.weight"))?,
                         take(format!("features.{idx}.bias"))?,
-                    );
+                    )?;
                     layers.push(named(format!("features.{idx}"), Op::Conv2d(conv)));
                     layers.push(named(format!("features.{}", idx + 1), Op::Relu));
                     idx += 2;

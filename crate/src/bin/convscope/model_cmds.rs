@@ -60,7 +60,17 @@ pub enum ModelCommand {
         runs: usize,
         #[arg(long)]
         json: bool,
+        /// 3x3 convolution code: ours (fast), candle's (stock), or both alternating
+        #[arg(long, value_enum, default_value_t = ConvArg::Fast)]
+        conv: ConvArg,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ConvArg {
+    Stock,
+    Fast,
+    Both,
 }
 
 impl ModelCommand {
@@ -135,9 +145,19 @@ impl ModelCommand {
                 npy::write(&out, &a)?;
                 eprintln!("wrote {} {:?} to {}", layer, a.dims(), out.display());
             }
-            ModelCommand::Bench { model, runs, json } => {
+            ModelCommand::Bench {
+                model,
+                runs,
+                json,
+                conv,
+            } => {
                 let (vgg, _) = load(&model)?;
-                let r = bench::run(&vgg, runs)?;
+                let choice = match conv {
+                    ConvArg::Stock => bench::ConvChoice::Stock,
+                    ConvArg::Fast => bench::ConvChoice::Fast,
+                    ConvArg::Both => bench::ConvChoice::Both,
+                };
+                let r = bench::run(&vgg, runs, choice)?;
                 if json {
                     println!("{}", to_json(&r)?);
                 } else {
@@ -152,6 +172,13 @@ impl ModelCommand {
                         r.maximize_size,
                         r.maximize_layer
                     );
+                    println!("  conv      {}", r.conv);
+                    if let Some(s) = &r.stock {
+                        println!(
+                            "  stock conv2d, same run: forward {:.1} ms, saliency {:.1} ms",
+                            s.forward_ms, s.saliency_ms
+                        );
+                    }
                 }
             }
         }

@@ -1,0 +1,97 @@
+//! Our own 3x3 convolutions (stride 1, padding 1: every VGG conv and its input
+//! gradient), and the switch between them and candle's stock `conv2d`, kept callable
+//! so benchmarks compare the two in one run.
+
+mod kernel;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod kernel_wasm;
+#[cfg(target_arch = "x86_64")]
+mod kernel_x86;
+mod transform;
+mod winograd;
+
+pub use winograd::Winograd3x3;
+
+use crate::error::{Error, Result};
+use candle_core::{DType, Storage, Tensor};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Which code computes the 3x3 convolutions (forward and reverse).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConvImpl {
+    /// candle's `conv2d` (im2col + gemm).
+    Stock,
+    /// Winograd F(2x2, 3x3) with weights packed at load ([`Winograd3x3`]).
+    #[default]
+    Fast,
+}
+
+static CURRENT: AtomicU8 = AtomicU8::new(ConvImpl::Fast as u8);
+
+/// Chooses the convolution code for the whole process (the benchmarks' A/B switch).
+pub fn set_conv_impl(choice: ConvImpl) {
+    CURRENT.store(choice as u8, Ordering::Relaxed);
+}
+
+pub fn conv_impl() -> ConvImpl {
+    if CURRENT.load(Ordering::Relaxed) == ConvImpl::Stock as u8 {
+        ConvImpl::Stock
+    } else {
+        ConvImpl::Fast
+    }
+}
+
+/// Name of the micro-kernel this process uses (`avx512`, `wasm-simd128`, ...).
+pub fn kernel_name() -> &'static str {
+    kernel::best().name
+}
+
+/// Packs a `[out, in, 3, 3]` weight tensor and optional `[out]` bias.
+pub fn pack(weight: &Tensor, bias: Option<&Tensor>) -> Result<Winograd3x3> {
+    let (out_channels, in_channels, _, _) = weight.dims4()?;
+    let w = weight
+        .flatten_all()?
+        .to_dtype(DType::F32)?
+        .to_vec1::<f32>()?;
+    let b = bias
+        .map(|b| b.to_dtype(DType::F32)?.to_vec1::<f32>())
+        .transpose()?;
+    Ok(Winograd3x3::new(
+        &w,
+        out_channels,
+        in_channels,
+        b.as_deref(),
+    ))
+}
+
+/// `conv` applied to an `[n, in, h, w]` tensor, read in place when it is a contiguous
+/// f32 CPU tensor.
+pub fn forward(conv: &Winograd3x3, x: &Tensor) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    if c != conv.in_channels() {
+        return Err(Error::Input(format!(
+            "a 3x3 convolution over {} channels got a tensor of shape {:?}",
+            conv.in_channels(),
+            x.dims()
+        )));
+    }
+    let x = x.to_dtype(DType::F32)?.contiguous()?;
+    let y = {
+        let (storage, layout) = x.storage_and_layout();
+        match &*storage {
+            Storage::Cpu(cpu) => {
+                let data = &cpu.as_slice::<f32>()?[layout.start_offset()..][..x.elem_count()];
+                conv.forward(data, n, h, w)
+            }
+            _ => {
+                drop(storage);
+                conv.forward(&x.flatten_all()?.to_vec1::<f32>()?, n, h, w)
+            }
+        }
+    };
+    Ok(Tensor::from_vec(
+        y,
+        (n, conv.out_channels(), h, w),
+        x.device(),
+    )?)
+}
