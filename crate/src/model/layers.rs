@@ -8,13 +8,13 @@ use std::sync::OnceLock;
 
 /// A named layer; names are torchvision module paths (`features.0`, `avgpool`,
 /// `classifier.6`).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Layer {
     pub name: String,
     pub op: Op,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Op {
     Conv2d(Conv2d),
     Relu,
@@ -41,7 +41,7 @@ pub enum ReluGrad {
 }
 
 /// 3x3 convolution, padding 1, stride 1.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Conv2d {
     /// `[out, in, 3, 3]`
     pub weight: Tensor,
@@ -52,7 +52,7 @@ pub struct Conv2d {
     flipped: OnceLock<Tensor>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Linear {
     /// `[out, in]`
     pub weight: Tensor,
