@@ -13,6 +13,7 @@ pub mod methods;
 pub mod model;
 pub mod npy;
 pub mod predict;
+pub mod render;
 pub mod rng;
 
 #[cfg(target_arch = "wasm32")]
