@@ -9,6 +9,7 @@ pub mod bench;
 pub mod error;
 pub mod image;
 pub mod labels;
+pub mod methods;
 pub mod model;
 pub mod npy;
 pub mod predict;

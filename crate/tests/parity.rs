@@ -80,7 +80,8 @@ fn input_gradient_agrees_with_pytorch_saliency() {
                 .input_gradient(&input(&case.image), case.target, ReluGrad::Plain)
                 .unwrap();
             let what = format!("{npz} case {i} saliency");
-            let (median, within, l2) = assert_tie_robust(&what, &flat(&grad), &reference(npz, i, "saliency"));
+            let (median, within, l2) =
+                assert_tie_robust(&what, &flat(&grad), &reference(npz, i, "saliency"));
             eprintln!(
                 "{npz} case {i} saliency: median {median:.1e}, within 1e-3 {:.3}%, rel L2 {l2:.2e}",
                 within * 100.0

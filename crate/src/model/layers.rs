@@ -9,13 +9,13 @@ use std::sync::OnceLock;
 
 /// A named layer; names are torchvision module paths (`features.0`, `avgpool`,
 /// `classifier.6`).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Layer {
     pub name: String,
     pub op: Op,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Op {
     Conv2d(Conv2d),
     Relu,
@@ -42,7 +42,7 @@ pub enum ReluGrad {
 }
 
 /// 3x3 convolution, padding 1, stride 1.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Conv2d {
     /// `[out, in, 3, 3]`
     pub weight: Tensor,
@@ -51,8 +51,9 @@ pub struct Conv2d {
     /// The input gradient of this conv is a conv with the spatially flipped, transposed
     /// kernel `[in, out, 3, 3]`; built on first use, then kept.
     flipped: OnceLock<Tensor>,
-    /// Our kernels' packed weights (boxed, so that `Op` stays small).
-    packed: Box<Packed>,
+    /// Our kernels' packed weights (shared, so that copies of a model for the sanity
+    /// checks reuse them, and `Op` stays small).
+    packed: std::sync::Arc<Packed>,
 }
 
 #[derive(Debug)]
@@ -63,7 +64,7 @@ struct Packed {
     reverse: OnceLock<Winograd3x3>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Linear {
     /// `[out, in]`
     pub weight: Tensor,
@@ -77,7 +78,7 @@ pub const PADDING: usize = 1;
 impl Conv2d {
     pub fn new(weight: Tensor, bias: Tensor) -> Result<Self> {
         Ok(Conv2d {
-            packed: Box::new(Packed {
+            packed: std::sync::Arc::new(Packed {
                 forward: conv::pack(&weight, Some(&bias))?,
                 reverse: OnceLock::new(),
             }),

@@ -108,6 +108,39 @@ impl Vgg {
         Self::from_params(spec, p)
     }
 
+    /// A copy in which the layers named in `new` get new `(weight, bias)` tensors of the
+    /// same shapes (the sanity checks' cascading randomisation); every other layer shares
+    /// its tensors with `self`.
+    pub fn with_params(&self, new: &HashMap<String, (Tensor, Tensor)>) -> Result<Vgg> {
+        let mut layers = self.layers.clone();
+        for (name, (weight, bias)) in new {
+            let layer = &mut layers[self.layer_index(name)?];
+            let Some((w0, b0)) = layer.params() else {
+                return Err(Error::Input(format!("layer `{name}` has no parameters")));
+            };
+            for (what, new, old) in [("weight", weight, w0), ("bias", bias, b0)] {
+                if new.dims() != old.dims() {
+                    return Err(Error::TensorShape {
+                        name: format!("{name}.{what}"),
+                        expected: old.dims().to_vec(),
+                        found: new.dims().to_vec(),
+                    });
+                }
+            }
+            layer.op = match &layer.op {
+                Op::Conv2d(_) => Op::Conv2d(Conv2d::new(weight.clone(), bias.clone())?),
+                _ => Op::Linear(Linear {
+                    weight: weight.clone(),
+                    bias: bias.clone(),
+                }),
+            };
+        }
+        Ok(Vgg {
+            spec: self.spec.clone(),
+            layers,
+        })
+    }
+
     pub fn spec(&self) -> &ArchSpec {
         &self.spec
     }

@@ -6,6 +6,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod args;
 #[cfg(not(target_arch = "wasm32"))]
+mod explain_cmds;
+#[cfg(not(target_arch = "wasm32"))]
 mod model_cmds;
 #[cfg(not(target_arch = "wasm32"))]
 mod probe_cmds;
@@ -45,6 +47,8 @@ enum Command {
     Model(model_cmds::ModelCommand),
     #[command(flatten)]
     Probe(probe_cmds::ProbeCommand),
+    #[command(flatten)]
+    Explain(explain_cmds::ExplainCommand),
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -53,6 +57,7 @@ impl Command {
         match self {
             Command::Model(c) => c.run(),
             Command::Probe(c) => c.run(),
+            Command::Explain(c) => c.run(),
         }
     }
 }

@@ -1,0 +1,312 @@
+//! Incremental inference for locally changed copies of an input (Krypton: Nakandala,
+//! Kumar and Papakonstantinou, "Incremental and Approximate Inference for Faster
+//! Occlusion-based Deep CNN Explanations", SIGMOD 2019).
+//!
+//! A copy that differs from the traced input only inside a rectangle differs, after each
+//! local layer (3x3 conv, ReLU, 2x2 max pool), only inside that rectangle's footprint,
+//! which grows by one pixel a side per conv and halves per pool. So each layer
+//! recomputes just the footprint, from the base pass's activations around it, while the
+//! footprint stays a small part of the map; the remaining layers then run whole on the
+//! patched maps. Exact, not approximate: only values that cannot change are reused.
+
+use super::Forward;
+use crate::error::Result;
+use crate::model::layers::PADDING;
+use crate::model::Op;
+use candle_core::{Device, Tensor};
+use std::cell::OnceCell;
+
+/// Beyond this share of a layer's map, recomputing the footprint is no cheaper than
+/// the whole layer (crops overlap and copying costs), so the rest runs whole.
+const FULL_FRACTION: f64 = 0.5;
+
+/// A rectangle of a `[C, H, W]` map: rows `y..y + h`, columns `x..x + w`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rect {
+    pub y: usize,
+    pub x: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+/// A base map, flattened, with its `(C, H, W)`.
+type BaseMap<'a> = (&'a [f32], (usize, usize, usize));
+
+/// The traced input's activations, flattened on first use, shared by every batch.
+pub struct Incremental<'f, 'm> {
+    fwd: &'f Forward<'m>,
+    base: Vec<OnceCell<Vec<f32>>>,
+}
+
+/// A batch of copies at one layer: copy `b` equals the base map except inside
+/// `rects[b]`, whose values are `values[b]` (`[C, h, w]`, all copies the same size).
+struct Patches {
+    rects: Vec<Rect>,
+    values: Vec<f32>,
+}
+
+/// Where a change inside `r` can reach in the layer's `oh x ow` output; `None` for
+/// layers that mix the whole map (average pool, linear).
+fn footprint(op: &Op, r: Rect, oh: usize, ow: usize) -> Option<Rect> {
+    let grow = |lo: usize, len: usize, max: usize| {
+        let a = lo.saturating_sub(PADDING);
+        (a, (lo + len + PADDING).min(max) - a)
+    };
+    let halve = |lo: usize, len: usize, max: usize| {
+        let a = (lo / 2).min(max - 1);
+        (a, ((lo + len - 1) / 2).clamp(a, max - 1) + 1 - a)
+    };
+    let ((y, h), (x, w)) = match op {
+        Op::Conv2d(_) => (grow(r.y, r.h, oh), grow(r.x, r.w, ow)),
+        Op::Relu | Op::Dropout => ((r.y, r.h), (r.x, r.w)),
+        Op::MaxPool2d => (halve(r.y, r.h, oh), halve(r.x, r.w, ow)),
+        Op::AdaptiveAvgPool2d { .. } | Op::Linear(_) => return None,
+    };
+    Some(Rect { y, x, h, w })
+}
+
+/// Footprints of a batch, made one size (the largest) so the batch is one tensor: each
+/// grows to that size, shifted inside the map, which only adds unchanged values.
+fn uniform_footprints(op: &Op, rects: &[Rect], oh: usize, ow: usize) -> Option<Vec<Rect>> {
+    let fp = rects
+        .iter()
+        .map(|r| footprint(op, *r, oh, ow))
+        .collect::<Option<Vec<_>>>()?;
+    let h = fp.iter().map(|r| r.h).max()?;
+    let w = fp.iter().map(|r| r.w).max()?;
+    Some(
+        fp.into_iter()
+            .map(|r| Rect {
+                y: r.y.min(oh - h),
+                x: r.x.min(ow - w),
+                h,
+                w,
+            })
+            .collect(),
+    )
+}
+
+impl<'f, 'm> Incremental<'f, 'm> {
+    pub fn new(fwd: &'f Forward<'m>) -> Self {
+        let n = fwd.model().layers().len();
+        Incremental {
+            fwd,
+            base: (0..n).map(|_| OnceCell::new()).collect(),
+        }
+    }
+
+    /// The base input of layer `i`, `[C, H, W]` flattened, with its dims.
+    fn base(&self, i: usize) -> Result<BaseMap<'_>> {
+        let t = self.fwd.trace().input_of(i);
+        let (_, c, h, w) = t.dims4()?;
+        if self.base[i].get().is_none() {
+            let v = t.flatten_all()?.to_vec1::<f32>()?;
+            let _ = self.base[i].set(v);
+        }
+        let v = self.base[i].get().map_or(&[][..], |v| v.as_slice());
+        Ok((v, (c, h, w)))
+    }
+
+    /// Logits `[B, classes]` of copies of the traced input in which every channel of
+    /// `rects[b]` (all the same size) is set to `fill`.
+    pub fn logits(&self, rects: &[Rect], fill: f32) -> Result<Tensor> {
+        let layers = self.fwd.model().layers();
+        let c = self.fwd.input().dims()[1];
+        let n = rects.first().map_or(0, |r| c * r.h * r.w);
+        let mut patches = Patches {
+            rects: rects.to_vec(),
+            values: vec![fill; n * rects.len()],
+        };
+        let mut i = 0;
+        while let Some(next) = self.plan(i, &patches.rects) {
+            patches = self.step(i, patches, next)?;
+            i += 1;
+        }
+        let full = self.patched(i, &patches)?;
+        self.fwd.model().forward_range(&full, i, layers.len())
+    }
+
+    /// The footprints at layer `i`'s output, or `None` where the rest should run whole.
+    fn plan(&self, i: usize, rects: &[Rect]) -> Option<Vec<Rect>> {
+        let layer = self.fwd.model().layers().get(i)?;
+        let (_, _, oh, ow) = self.fwd.output(i).dims4().ok()?;
+        let next = uniform_footprints(&layer.op, rects, oh, ow)?;
+        let area = next.first().map_or(0, |r| r.h * r.w);
+        (area as f64 <= FULL_FRACTION * (oh * ow) as f64).then_some(next)
+    }
+
+    /// Runs layer `i` on the footprints `next` only.
+    fn step(&self, i: usize, p: Patches, next: Vec<Rect>) -> Result<Patches> {
+        let layer = &self.fwd.model().layers()[i];
+        let (h, w) = (next[0].h, next[0].w);
+        let values = match (&layer.op, layer.params()) {
+            (Op::Conv2d(_), Some((weight, bias))) => {
+                // The footprint plus the kernel's halo, zero outside the map ("same" padding).
+                let origins: Vec<(isize, isize)> = next
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.y as isize - PADDING as isize,
+                            r.x as isize - PADDING as isize,
+                        )
+                    })
+                    .collect();
+                let x = self.crops(i, &p, &origins, (h + 2 * PADDING, w + 2 * PADDING))?;
+                let out = weight.dims()[0];
+                let y = x
+                    .conv2d(weight, 0, 1, 1, 1)?
+                    .broadcast_add(&bias.reshape((1, out, 1, 1))?)?;
+                y.flatten_all()?.to_vec1::<f32>()?
+            }
+            (Op::MaxPool2d, _) => {
+                let origins: Vec<(isize, isize)> = next
+                    .iter()
+                    .map(|r| (2 * r.y as isize, 2 * r.x as isize))
+                    .collect();
+                let x = self.crops(i, &p, &origins, (2 * h, 2 * w))?;
+                x.max_pool2d(2)?.flatten_all()?.to_vec1::<f32>()?
+            }
+            // ReLU (and dropout, the identity) act elementwise: same rectangle.
+            _ => {
+                let mut v = p.values;
+                if matches!(layer.op, Op::Relu) {
+                    super::steps::relu(&mut v);
+                }
+                v
+            }
+        };
+        Ok(Patches {
+            rects: next,
+            values,
+        })
+    }
+
+    /// Whole input maps of layer `i`, `[B, C, H, W]`, each the base with its patch.
+    fn patched(&self, i: usize, p: &Patches) -> Result<Tensor> {
+        let (_, (_, h, w)) = self.base(i)?;
+        self.crops(i, p, &vec![(0, 0); p.rects.len()], (h, w))
+    }
+
+    /// For each copy `b`, the `ch x cw` window at `origins[b]` of layer `i`'s input map
+    /// (zeros outside the map), with copy `b`'s patch laid over it: `[B, C, ch, cw]`.
+    fn crops(
+        &self,
+        i: usize,
+        p: &Patches,
+        origins: &[(isize, isize)],
+        (ch, cw): (usize, usize),
+    ) -> Result<Tensor> {
+        let (base, (c, h, w)) = self.base(i)?;
+        let b = origins.len();
+        let mut out = vec![0f32; b * c * ch * cw];
+        for (k, ((oy, ox), r)) in origins.iter().zip(&p.rects).enumerate() {
+            let patch = &p.values[k * c * r.h * r.w..(k + 1) * c * r.h * r.w];
+            // Columns of the crop that fall inside the map.
+            let x0 = (-ox).max(0) as usize;
+            let x1 = ((w as isize - ox).min(cw as isize)).max(0) as usize;
+            for ch_i in 0..c {
+                let plane = &base[ch_i * h * w..(ch_i + 1) * h * w];
+                let dst = &mut out[(k * c + ch_i) * ch * cw..(k * c + ch_i + 1) * ch * cw];
+                for row in 0..ch {
+                    let sy = oy + row as isize;
+                    if sy < 0 || sy >= h as isize || x0 >= x1 {
+                        continue;
+                    }
+                    let sy = sy as usize;
+                    let src_x = (ox + x0 as isize) as usize;
+                    dst[row * cw + x0..row * cw + x1]
+                        .copy_from_slice(&plane[sy * w + src_x..sy * w + src_x + (x1 - x0)]);
+                    // The patch's part of this row, if any.
+                    if sy >= r.y && sy < r.y + r.h {
+                        let lo = (r.x as isize).max(ox + x0 as isize);
+                        let hi = ((r.x + r.w) as isize).min(ox + x1 as isize);
+                        if lo < hi {
+                            let pr = &patch[(ch_i * r.h + sy - r.y) * r.w..];
+                            let (plo, phi) =
+                                ((lo - r.x as isize) as usize, (hi - r.x as isize) as usize);
+                            let (dlo, dhi) = ((lo - ox) as usize, (hi - ox) as usize);
+                            dst[row * cw + dlo..row * cw + dhi].copy_from_slice(&pr[plo..phi]);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Tensor::from_vec(out, (b, c, ch, cw), &Device::Cpu)?)
+    }
+
+    /// Bytes one copy needs at its largest step, for a rectangle of `h x w` (planned at
+    /// the centre of the input, where footprints are largest): the batch-size guide.
+    pub fn bytes_per_copy(&self, h: usize, w: usize) -> usize {
+        let (_, _, ih, iw) = self.fwd.input().dims4().unwrap_or((1, 1, h, w));
+        let mut rects = vec![Rect {
+            y: (ih - h) / 2,
+            x: (iw - w) / 2,
+            h,
+            w,
+        }];
+        let mut i = 0;
+        let mut largest = 0;
+        while let Some(next) = self.plan(i, &rects) {
+            let c_in = self.fwd.trace().input_of(i).dims()[1];
+            let c_out = self.fwd.output(i).dims()[1];
+            let r = next[0];
+            largest = largest.max(c_in * (r.h + 2) * (r.w + 2) * 9 + c_out * r.h * r.w);
+            rects = next;
+            i += 1;
+        }
+        // The rest runs whole: the input map and a few temporaries of each later layer.
+        let rest = self.fwd.trace().outputs[i.saturating_sub(1)..]
+            .iter()
+            .map(|t| t.elem_count())
+            .max()
+            .unwrap_or(0);
+        4 * largest.max(4 * rest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(y: usize, x: usize, h: usize, w: usize) -> Rect {
+        Rect { y, x, h, w }
+    }
+
+    #[test]
+    fn footprints_grow_by_the_halo_and_halve_at_pools() {
+        let zeros = |d: &[usize]| Tensor::zeros(d, candle_core::DType::F32, &Device::Cpu).unwrap();
+        let conv = Op::Conv2d(crate::model::layers::Conv2d::new(
+            zeros(&[1, 1, 3, 3]),
+            zeros(&[1]),
+        ));
+        assert_eq!(footprint(&conv, r(3, 4, 2, 2), 8, 8), Some(r(2, 3, 4, 4)));
+        assert_eq!(footprint(&conv, r(0, 6, 2, 2), 8, 8), Some(r(0, 5, 3, 3)));
+        assert_eq!(
+            footprint(&Op::Relu, r(3, 4, 2, 2), 8, 8),
+            Some(r(3, 4, 2, 2))
+        );
+        // A pool maps rows 3..5 to 1..3 (rows 2-3 -> 1, row 4 -> 2).
+        assert_eq!(
+            footprint(&Op::MaxPool2d, r(3, 4, 2, 2), 4, 4),
+            Some(r(1, 2, 2, 1))
+        );
+        // Floor mode: the last odd row feeds no output; the footprint stays in the map.
+        assert_eq!(
+            footprint(&Op::MaxPool2d, r(4, 0, 1, 1), 2, 2),
+            Some(r(1, 0, 1, 1))
+        );
+        assert_eq!(
+            footprint(&Op::AdaptiveAvgPool2d { size: 1 }, r(0, 0, 1, 1), 1, 1),
+            None
+        );
+    }
+
+    #[test]
+    fn uniform_footprints_shift_inside_the_map() {
+        // At the border a footprint is clipped; the batch takes the largest size and the
+        // clipped one shifts inward, still covering its own changes.
+        let rects = [r(0, 0, 2, 2), r(6, 6, 2, 2)];
+        let fp = uniform_footprints(&Op::MaxPool2d, &rects, 4, 4).unwrap();
+        assert_eq!(fp, [r(0, 0, 1, 1), r(3, 3, 1, 1)]);
+    }
+}

@@ -1,0 +1,255 @@
+//! Attribution methods: which input pixels, or which places in a layer, made the model
+//! give its score to a class.
+//!
+//! The shape follows the libraries people check their maps with: captum's one verb,
+//! [`Method::attribute`]`(forward, class)`, and pytorch-grad-cam's `BaseCAM`, where a
+//! class-activation method only supplies channel weights ([`cam`]). Every method runs
+//! on one shared [`Forward`] pass, so several methods on one image pay for one forward
+//! pass. The steps they share (ReLU, min-max, resizing, display maps) live once in
+//! [`steps`]. Definitions and tolerances: the project's METHODS.md.
+
+pub mod cam;
+pub mod grad_cam;
+pub mod grad_cam_pp;
+pub mod guided_backprop;
+pub mod guided_grad_cam;
+pub mod incremental;
+pub mod integrated_gradients;
+pub mod occlusion;
+pub mod saliency;
+pub mod sanity;
+pub mod score_cam;
+pub mod select;
+pub mod smoothgrad;
+pub mod steps;
+
+pub use occlusion::{OcclusionGrid, Score, View};
+pub use select::{build, Options, METHOD_NAMES};
+
+use crate::error::{Error, Result};
+use crate::model::{one_hot, ReluGrad, Trace, Vgg};
+use candle_core::Tensor;
+
+/// Which class's score to explain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Target {
+    /// The class with the highest logit (the first one on ties), as pytorch-grad-cam.
+    #[default]
+    Top,
+    Class(usize),
+}
+
+/// What a method returns.
+#[derive(Debug)]
+pub enum Attribution {
+    /// `[C, H, W]`, the input's shape: saliency, guided backprop, integrated gradients,
+    /// SmoothGrad, guided Grad-CAM. Signed.
+    Input(Tensor),
+    /// `[h, w]` at the chosen layer, not normalised: Grad-CAM, Grad-CAM++, Score-CAM.
+    Layer(Tensor),
+    /// The grid of score drops, with the tutorial's probability views.
+    Occlusion(OcclusionGrid),
+}
+
+impl Attribution {
+    /// The numbers a method computes: the `[C, H, W]` input map, the raw `[h, w]` layer
+    /// map, or the `[rows, cols]` grid of score drops.
+    pub fn raw(&self) -> Result<Tensor> {
+        match self {
+            Attribution::Input(t) | Attribution::Layer(t) => Ok(t.clone()),
+            Attribution::Occlusion(g) => g.tensor(g.drops()),
+        }
+    }
+
+    /// Input-sized numbers: input maps as they are; a layer map as pytorch-grad-cam's
+    /// `[H, W]` output ([`steps::full_map`]); occlusion drops spread over the pixels each
+    /// window covers (`[H, W]`, [`OcclusionGrid::to_pixels`]).
+    pub fn full(&self, size: (usize, usize)) -> Result<Tensor> {
+        let map = match self {
+            Attribution::Input(t) => return Ok(t.clone()),
+            Attribution::Layer(t) => {
+                steps::full_map(&t.flatten_all()?.to_vec1()?, t.dims2()?, size)
+            }
+            Attribution::Occlusion(g) => g.to_pixels(&g.drops()),
+        };
+        Ok(Tensor::from_vec(map, size, &candle_core::Device::Cpu)?)
+    }
+
+    /// The `H * W` map in [0, 1] a person looks at: signed input maps as absolute value,
+    /// channel maximum, clipped at the 99th percentile; layer maps as their full map;
+    /// occlusion drops per pixel, negative drops (covering helped the class) as 0,
+    /// min-max normalised.
+    pub fn display(&self, size: (usize, usize)) -> Result<Vec<f32>> {
+        match self {
+            Attribution::Input(t) => Ok(steps::input_display(
+                &t.flatten_all()?.to_vec1()?,
+                t.dims()[0],
+            )),
+            Attribution::Layer(_) => Ok(self.full(size)?.flatten_all()?.to_vec1()?),
+            Attribution::Occlusion(g) => Ok(g.display(occlusion::View::Drop)),
+        }
+    }
+}
+
+/// An attribution method: captum's `attribute(input, target)`, with the input's forward
+/// pass already done.
+pub trait Method {
+    fn attribute(&self, fwd: &Forward, class: usize) -> Result<Attribution>;
+}
+
+/// Bytes a batched method may hold for one batch of copies (activations and their
+/// temporaries); bounds memory natively and in the browser.
+pub const BATCH_BYTES: usize = 256 << 20;
+
+/// One forward pass of one image with every layer's output kept. The methods reuse it:
+/// saliency, guided backprop and the CAMs need no other pass, and occlusion reuses its
+/// activations outside each window.
+pub struct Forward<'m> {
+    model: &'m Vgg,
+    trace: Trace,
+}
+
+impl<'m> Forward<'m> {
+    /// Runs `model` on `x` (`[1, C, H, W]`), keeping every layer's output.
+    pub fn new(model: &'m Vgg, x: &Tensor) -> Result<Self> {
+        model.check_input(x)?;
+        if x.dims()[0] != 1 {
+            return Err(Error::Input(format!(
+                "explanations take one image at a time, got a batch of {}",
+                x.dims()[0]
+            )));
+        }
+        let trace = model.trace(x, model.layers().len())?;
+        Ok(Forward { model, trace })
+    }
+
+    pub fn model(&self) -> &'m Vgg {
+        self.model
+    }
+
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// The input, `[1, C, H, W]`.
+    pub fn input(&self) -> &Tensor {
+        &self.trace.input
+    }
+
+    /// Input height and width.
+    pub fn size(&self) -> (usize, usize) {
+        let d = self.trace.input.dims();
+        (d[2], d[3])
+    }
+
+    /// Output of layer `layer` (batch of one).
+    pub fn output(&self, layer: usize) -> &Tensor {
+        &self.trace.outputs[layer]
+    }
+
+    fn last(&self) -> usize {
+        self.trace.outputs.len() - 1
+    }
+
+    /// The logits of the image.
+    pub fn logits(&self) -> Result<Vec<f32>> {
+        Ok(self.trace.outputs[self.last()].flatten_all()?.to_vec1()?)
+    }
+
+    /// The class index a [`Target`] names, checked against the model's classes.
+    pub fn class(&self, target: Target) -> Result<usize> {
+        let logits = self.logits()?;
+        match target {
+            Target::Top => {
+                Ok(logits
+                    .iter()
+                    .enumerate()
+                    .fold(0, |best, (i, v)| if *v > logits[best] { i } else { best }))
+            }
+            Target::Class(c) if c < logits.len() => Ok(c),
+            Target::Class(c) => Err(Error::Input(format!(
+                "target class {c} is out of range: the model has {} classes (0..{})",
+                logits.len(),
+                logits.len() - 1
+            ))),
+        }
+    }
+
+    /// `d logit[class] / d input`, `[1, C, H, W]`, with the given ReLU rule.
+    pub fn input_gradient(&self, class: usize, relu: ReluGrad) -> Result<Tensor> {
+        let seed = one_hot(&self.trace.outputs[self.last()], class)?;
+        self.model
+            .backward(&self.trace, self.last(), &seed, 0, relu)
+    }
+
+    /// `d logit[class] / d (output of layer)`, the output's shape.
+    pub fn layer_gradient(&self, class: usize, layer: usize) -> Result<Tensor> {
+        let seed = one_hot(&self.trace.outputs[self.last()], class)?;
+        self.model
+            .backward(&self.trace, self.last(), &seed, layer + 1, ReluGrad::Plain)
+    }
+
+    /// Bytes of the kept outputs: what a traced copy of this image costs.
+    pub fn trace_bytes(&self) -> usize {
+        4 * self
+            .trace
+            .outputs
+            .iter()
+            .map(|t| t.elem_count())
+            .sum::<usize>()
+    }
+
+    /// Bytes of the largest single activation.
+    pub fn largest_activation_bytes(&self) -> usize {
+        4 * self
+            .trace
+            .outputs
+            .iter()
+            .map(|t| t.elem_count())
+            .max()
+            .unwrap_or(0)
+            .max(self.trace.input.elem_count())
+    }
+}
+
+/// Copies per batch so that a batch of items of `item_bytes` stays within [`BATCH_BYTES`].
+pub fn batch_size(item_bytes: usize) -> usize {
+    (BATCH_BYTES / item_bytes.max(1)).max(1)
+}
+
+/// `d logit[class] / d x` for every row of a batch `xs` (`[B, C, H, W]`): the rows do not
+/// interact, so one reverse pass of the summed scores gives each row its own gradient.
+pub fn batch_input_gradient(
+    model: &Vgg,
+    xs: &Tensor,
+    class: usize,
+    relu: ReluGrad,
+) -> Result<Tensor> {
+    let last = model.layers().len() - 1;
+    let trace = model.trace(xs, last + 1)?;
+    let seed = one_hot(&trace.outputs[last], class)?;
+    model.backward(&trace, last, &seed, 0, relu)
+}
+
+/// Sum over rows of `weights[i] * d logit[class] / d inputs[i]`, the inputs made by
+/// `make(i)` and run in batches that fit [`BATCH_BYTES`]: the shared loop of integrated
+/// gradients and SmoothGrad. Returns `[1, C, H, W]`.
+pub fn weighted_gradient_sum(
+    fwd: &Forward,
+    class: usize,
+    weights: &[f64],
+    mut make: impl FnMut(usize) -> Result<Tensor>,
+) -> Result<Tensor> {
+    let batch = batch_size(fwd.trace_bytes() * 2);
+    let mut total = fwd.input().zeros_like()?;
+    for start in (0..weights.len()).step_by(batch) {
+        let end = (start + batch).min(weights.len());
+        let xs = (start..end).map(&mut make).collect::<Result<Vec<_>>>()?;
+        let grads =
+            batch_input_gradient(fwd.model(), &Tensor::cat(&xs, 0)?, class, ReluGrad::Plain)?;
+        for (row, w) in weights[start..end].iter().enumerate() {
+            total = (total + (grads.narrow(0, row, 1)? * *w)?)?;
+        }
+    }
+    Ok(total)
+}

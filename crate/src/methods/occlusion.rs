@@ -1,0 +1,249 @@
+//! Occlusion (Zeiler and Fergus, "Visualizing and Understanding Convolutional Networks",
+//! 2014): cover one window of the input at a time with `fill` (all channels, in normalised
+//! space: 0 is the dataset's mean colour) and record how much the class score drops.
+//! Windows start at multiples of `stride` and lie fully inside the image, so the grid is
+//! `((H - window) / stride + 1, (W - window) / stride + 1)`. The occluded copies run in
+//! batches through [`Incremental`], which recomputes only what each window can change.
+//!
+//! Besides the drops, the grid keeps the occluded probabilities for the tutorial's views
+//! (the heatmap of the class probability with each window covered, as plotted with
+//! `vmax` = the unoccluded probability, and the mask of windows whose probability falls
+//! below a share of it, 0.85 by default).
+
+use super::incremental::{Incremental, Rect};
+use super::{batch_size, Attribution, Forward, Method};
+use crate::error::{Error, Result};
+use crate::predict::softmax;
+use candle_core::{Device, Tensor};
+
+/// Which score the drop is measured in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Score {
+    /// The raw logit of the class.
+    #[default]
+    Logit,
+    /// Its softmax probability.
+    Prob,
+}
+
+impl Score {
+    pub fn parse(s: &str) -> Result<Score> {
+        match s {
+            "logit" => Ok(Score::Logit),
+            "prob" => Ok(Score::Prob),
+            other => Err(Error::Input(format!(
+                "unknown occlusion score `{other}`; use logit or prob"
+            ))),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Occlusion {
+    /// Side of the square window, in input pixels.
+    pub window: usize,
+    pub stride: usize,
+    /// The value written into every channel of the window (normalised space).
+    pub fill: f32,
+    pub score: Score,
+}
+
+/// The ways to look at a sweep: the drops (the attribution), the tutorial's heatmap of
+/// occluded probabilities, or its mask of the windows the class depends on.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum View {
+    #[default]
+    Drop,
+    Prob,
+    /// Windows whose occluded probability is below this share of the unoccluded one.
+    Mask(f32),
+}
+
+impl View {
+    /// `drop`, `prob` or `mask` (with the mask's threshold, 0.85 in the tutorial).
+    pub fn parse(name: &str, threshold: f32) -> Result<View> {
+        match name {
+            "drop" => Ok(View::Drop),
+            "prob" => Ok(View::Prob),
+            "mask" => Ok(View::Mask(threshold)),
+            other => Err(Error::Input(format!(
+                "unknown occlusion view `{other}`; use drop, prob or mask"
+            ))),
+        }
+    }
+}
+
+/// The result of an occlusion sweep over a `rows x cols` grid of windows.
+#[derive(Clone, Debug)]
+pub struct OcclusionGrid {
+    pub rows: usize,
+    pub cols: usize,
+    pub window: usize,
+    pub stride: usize,
+    /// Input height and width.
+    pub size: (usize, usize),
+    pub score: Score,
+    /// Logit and probability of the class without occlusion.
+    pub base_logit: f32,
+    pub base_prob: f32,
+    /// Logit and probability of the class with each window covered, row-major.
+    pub logits: Vec<f32>,
+    pub probs: Vec<f32>,
+}
+
+impl OcclusionGrid {
+    /// `score(x) - score(x occluded)` per window, in the chosen score.
+    pub fn drops(&self) -> Vec<f32> {
+        match self.score {
+            Score::Logit => self.logits.iter().map(|v| self.base_logit - v).collect(),
+            Score::Prob => self.probs.iter().map(|v| self.base_prob - v).collect(),
+        }
+    }
+
+    /// The tutorial's normalised heatmap: each window's occluded probability as a share
+    /// of the unoccluded one (1 = covering it changes nothing).
+    pub fn relative_probs(&self) -> Vec<f32> {
+        let base = self.base_prob.max(f32::MIN_POSITIVE);
+        self.probs.iter().map(|p| p / base).collect()
+    }
+
+    /// The tutorial's mask: 1 for windows whose relative probability is below `threshold`
+    /// (the regions the class depends on), 0 elsewhere.
+    pub fn mask(&self, threshold: f32) -> Vec<f32> {
+        self.relative_probs()
+            .iter()
+            .map(|p| (*p < threshold) as u8 as f32)
+            .collect()
+    }
+
+    /// The grid a view shows: drops, occluded probabilities, or the 0/1 mask.
+    pub fn view(&self, view: View) -> Vec<f32> {
+        match view {
+            View::Drop => self.drops(),
+            View::Prob => self.probs.clone(),
+            View::Mask(threshold) => self.mask(threshold),
+        }
+    }
+
+    /// The view per pixel in [0, 1]: drops with negative ones (covering helped the class)
+    /// as 0, min-max normalised; probabilities as a share of the unoccluded one (the
+    /// tutorial's colour scale, `vmax` = that probability), clipped; the mask as 0/1.
+    pub fn display(&self, view: View) -> Vec<f32> {
+        match view {
+            View::Drop => {
+                let mut m = self.to_pixels(&self.drops());
+                super::steps::relu(&mut m);
+                super::steps::min_max(&m)
+            }
+            View::Prob => {
+                let rel = self.relative_probs();
+                self.to_pixels(&rel)
+                    .iter()
+                    .map(|v| v.clamp(0.0, 1.0))
+                    .collect()
+            }
+            View::Mask(threshold) => self.to_pixels(&self.mask(threshold)),
+        }
+    }
+
+    /// A grid as a `[rows, cols]` tensor.
+    pub fn tensor(&self, grid: Vec<f32>) -> Result<Tensor> {
+        Ok(Tensor::from_vec(
+            grid,
+            (self.rows, self.cols),
+            &Device::Cpu,
+        )?)
+    }
+
+    /// A per-pixel map of a grid, as captum's `Occlusion` spreads it: each pixel gets the
+    /// mean value of the windows covering it (0 where none does). `H * W` values.
+    pub fn to_pixels(&self, grid: &[f32]) -> Vec<f32> {
+        let (h, w) = self.size;
+        let (mut sum, mut count) = (vec![0f64; h * w], vec![0u32; h * w]);
+        for r in 0..self.rows {
+            for c in 0..self.cols {
+                let (y, x) = (r * self.stride, c * self.stride);
+                for yy in y..y + self.window {
+                    for xx in x..x + self.window {
+                        sum[yy * w + xx] += grid[r * self.cols + c] as f64;
+                        count[yy * w + xx] += 1;
+                    }
+                }
+            }
+        }
+        sum.iter()
+            .zip(&count)
+            .map(|(s, n)| if *n > 0 { (s / *n as f64) as f32 } else { 0.0 })
+            .collect()
+    }
+}
+
+impl Occlusion {
+    /// The windows' top-left corners as a `rows x cols` grid, checked against the input.
+    fn windows(&self, (h, w): (usize, usize)) -> Result<(usize, usize)> {
+        if self.window == 0 || self.stride == 0 {
+            return Err(Error::Input(format!(
+                "occlusion window and stride must be at least 1 pixel (got window {}, stride {})",
+                self.window, self.stride
+            )));
+        }
+        if self.window > h || self.window > w {
+            return Err(Error::Input(format!(
+                "occlusion window {} is larger than the {h}x{w} input",
+                self.window
+            )));
+        }
+        if !self.fill.is_finite() {
+            return Err(Error::Input(format!(
+                "occlusion fill must be a finite number, got {}",
+                self.fill
+            )));
+        }
+        Ok((
+            (h - self.window) / self.stride + 1,
+            (w - self.window) / self.stride + 1,
+        ))
+    }
+
+    pub fn grid(&self, fwd: &Forward, class: usize) -> Result<OcclusionGrid> {
+        let size = fwd.size();
+        let (rows, cols) = self.windows(size)?;
+        let base = fwd.logits()?;
+        let rects: Vec<Rect> = (0..rows * cols)
+            .map(|i| Rect {
+                y: (i / cols) * self.stride,
+                x: (i % cols) * self.stride,
+                h: self.window,
+                w: self.window,
+            })
+            .collect();
+        let engine = Incremental::new(fwd);
+        let batch = batch_size(engine.bytes_per_copy(self.window, self.window));
+        let (mut logits, mut probs) = (Vec::new(), Vec::new());
+        for chunk in rects.chunks(batch) {
+            let out = engine.logits(chunk, self.fill)?;
+            for row in out.to_vec2::<f32>()? {
+                logits.push(row[class]);
+                probs.push(softmax(&row)[class]);
+            }
+        }
+        Ok(OcclusionGrid {
+            rows,
+            cols,
+            window: self.window,
+            stride: self.stride,
+            size,
+            score: self.score,
+            base_logit: base[class],
+            base_prob: softmax(&base)[class],
+            logits,
+            probs,
+        })
+    }
+}
+
+impl Method for Occlusion {
+    fn attribute(&self, fwd: &Forward, class: usize) -> Result<Attribution> {
+        Ok(Attribution::Occlusion(self.grid(fwd, class)?))
+    }
+}

@@ -1,0 +1,16 @@
+//! Vanilla gradient saliency (Simonyan, Vedaldi and Zisserman, "Deep Inside Convolutional
+//! Networks", 2014): `d logit[t] / d x`.
+
+use super::{Attribution, Forward, Method};
+use crate::error::Result;
+use crate::model::ReluGrad;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Saliency;
+
+impl Method for Saliency {
+    fn attribute(&self, fwd: &Forward, class: usize) -> Result<Attribution> {
+        let grad = fwd.input_gradient(class, ReluGrad::Plain)?;
+        Ok(Attribution::Input(grad.squeeze(0)?))
+    }
+}

@@ -1,0 +1,79 @@
+//! Score-CAM (Wang et al., "Score-CAM: Score-Weighted Visual Explanations for
+//! Convolutional Neural Networks", 2020), as pytorch-grad-cam computes it: each channel
+//! `A_k`, upsampled to the input (corner-aligned bilinear) and min-max normalised
+//! (eps 1e-8), masks the input; the masked input's logit is the channel's score, and the
+//! weights are `softmax(scores)`. No gradients; one forward pass per channel, batched.
+
+use super::cam::{class_activation_map, ChannelWeights, LayerMaps};
+use super::steps::resize_bilinear_corners;
+use super::{batch_size, Attribution, Forward, Method};
+use crate::error::Result;
+use candle_core::{Device, Tensor};
+
+#[derive(Clone, Copy, Debug)]
+pub struct ScoreCam {
+    pub layer: usize,
+}
+
+/// The input mask of one channel: upsampled, then `(u - min) / (max - min + 1e-8)`.
+fn mask(a: &[f32], hw: (usize, usize), size: (usize, usize)) -> Vec<f32> {
+    let up = resize_bilinear_corners(a, hw, size);
+    let (lo, hi) = up
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
+    up.iter().map(|v| (v - lo) / (hi - lo + 1e-8)).collect()
+}
+
+impl ChannelWeights for ScoreCam {
+    fn uses_gradient(&self) -> bool {
+        false
+    }
+
+    fn weights(&self, fwd: &Forward, class: usize, maps: &LayerMaps) -> Result<Vec<f64>> {
+        let x = fwd.input();
+        let size = fwd.size();
+        let score_of = |xs: &Tensor| -> Result<Vec<f32>> {
+            let logits = fwd.model().forward(xs)?;
+            Ok(logits.narrow(1, class, 1)?.flatten_all()?.to_vec1()?)
+        };
+        // A constant channel (often all zero after a ReLU) gives an all-zero mask, so its
+        // masked input is the zero image for every such channel: score it once.
+        let constant = |k: usize| {
+            let a = maps.activation(k);
+            a.iter().all(|v| *v == a[0])
+        };
+        let (flat, varying): (Vec<usize>, Vec<usize>) =
+            (0..maps.channels).partition(|&k| constant(k));
+        let mut scores = vec![0f64; maps.channels];
+        if !flat.is_empty() {
+            let zero = score_of(&x.zeros_like()?)?[0] as f64;
+            for k in flat {
+                scores[k] = zero;
+            }
+        }
+        for chunk in varying.chunks(batch_size(4 * fwd.largest_activation_bytes())) {
+            let mut m = Vec::with_capacity(chunk.len() * size.0 * size.1);
+            for &k in chunk {
+                m.extend(mask(maps.activation(k), (maps.h, maps.w), size));
+            }
+            let m = Tensor::from_vec(m, (chunk.len(), 1, size.0, size.1), &Device::Cpu)?;
+            for (k, s) in chunk.iter().zip(score_of(&x.broadcast_mul(&m)?)?) {
+                scores[*k] = s as f64;
+            }
+        }
+        let top = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let exp: Vec<f64> = scores.iter().map(|s| (s - top).exp()).collect();
+        let sum: f64 = exp.iter().sum();
+        Ok(exp.into_iter().map(|e| e / sum).collect())
+    }
+}
+
+impl Method for ScoreCam {
+    fn attribute(&self, fwd: &Forward, class: usize) -> Result<Attribution> {
+        Ok(Attribution::Layer(class_activation_map(
+            self, fwd, self.layer, class,
+        )?))
+    }
+}

@@ -1,0 +1,239 @@
+//! `convscope explain` and `convscope sanity` end to end on the tiny fixture model
+//! (`--synthetic 3`): the written maps match the reference fixtures, and bad options exit
+//! with status 1 and one clear line on stderr.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn convscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_convscope"))
+        .args(args)
+        .output()
+        .expect("the convscope binary runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("explain_cli_{name}"))
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Runs `explain` on the tiny model and astronaut32 (case 0 of tiny_dev: target 9;
+/// the .npy input unless `extra` gives `--image`), returning the written map.
+fn explain(name: &str, extra: &[&str]) -> Vec<f64> {
+    let out = tmp(&format!("{name}.npy"));
+    let input = fixture("astronaut32.npy");
+    let mut args = vec![
+        "explain",
+        extra[0],
+        "--arch",
+        "tiny",
+        "--synthetic",
+        "3",
+        "--target",
+        "9",
+        "--out",
+        path_str(&out),
+    ];
+    if !extra.contains(&"--image") {
+        args.extend(["--input", path_str(&input)]);
+    }
+    args.extend(&extra[1..]);
+    let run = convscope(&args);
+    assert!(
+        run.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    flat(&convscope::npy::read(&out).unwrap())
+}
+
+#[test]
+fn explain_writes_the_reference_maps() {
+    let npz = "tiny_dev.npz";
+    let raw = explain("gradcam", &["grad-cam", "--layer", "features.7"]);
+    assert_close(
+        "CLI grad-cam raw",
+        &raw,
+        &reference(npz, 0, "gradcam_raw__features_7"),
+        1e-3,
+    );
+    let full = explain(
+        "gradcam_full",
+        &["grad-cam", "--layer", "features.7", "--full"],
+    );
+    assert_close(
+        "CLI grad-cam full",
+        &full,
+        &reference(npz, 0, "gradcam_full__features_7"),
+        2e-3,
+    );
+    let drops = explain(
+        "occlusion",
+        &[
+            "occlusion",
+            "--window",
+            "4",
+            "--stride",
+            "4",
+            "--score",
+            "prob",
+        ],
+    );
+    assert_close(
+        "CLI occlusion prob",
+        &drops,
+        &reference(npz, 0, "occlusion_prob"),
+        1e-3,
+    );
+    let sal = explain("saliency", &["saliency"]);
+    assert_tie_robust("CLI saliency", &sal, &reference(npz, 0, "saliency"));
+}
+
+#[test]
+fn explain_draws_the_overlay_with_a_colour_bar() {
+    let png = tmp("overlay.png");
+    let image = fixture("astronaut32.png");
+    explain(
+        "overlay",
+        &[
+            "grad-cam++",
+            "--image",
+            path_str(&image),
+            "--png",
+            path_str(&png),
+            "--colormap",
+            "turbo",
+        ],
+    );
+    let pic = image::open(&png).unwrap().to_rgba8();
+    // The 32x32 picture plus the bar (6 + 16 + 6 pixels) on its right.
+    assert_eq!(pic.dimensions(), (32 + 28, 32));
+}
+
+#[test]
+fn occlusion_mask_view_writes_the_tutorials_mask() {
+    // The mask keeps windows whose occluded probability is below a share of the original
+    // (0.85 by default; on this random model no window goes below 0.876, so 0.95 here,
+    // which keeps 4 of 64): recompute it from the reference (drop = p - p_occluded).
+    let args = [
+        "occlusion",
+        "--window",
+        "4",
+        "--stride",
+        "4",
+        "--view",
+        "mask",
+        "--mask-threshold",
+        "0.95",
+    ];
+    let mask = explain("mask", &args);
+    let p = reference("tiny_dev.npz", 0, "probs")[9];
+    let expect: Vec<f64> = reference("tiny_dev.npz", 0, "occlusion_prob")
+        .iter()
+        .map(|drop| (((p - drop) / p) < 0.95) as u8 as f64)
+        .collect();
+    assert_eq!(mask, expect);
+    assert_eq!(mask.iter().sum::<f64>(), 4.0);
+}
+
+#[test]
+fn sanity_reports_one_correlation_per_parameterised_layer() {
+    let input = fixture("astronaut32.npy");
+    let run = convscope(&[
+        "sanity",
+        "grad-cam",
+        "--arch",
+        "tiny",
+        "--synthetic",
+        "3",
+        "--input",
+        path_str(&input),
+        "--json",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let steps = report["steps"].as_array().unwrap();
+    // tiny has 3 convs and 3 linears, re-initialised from the top.
+    let layers: Vec<&str> = steps.iter().map(|s| s["layer"].as_str().unwrap()).collect();
+    assert_eq!(
+        layers,
+        [
+            "classifier.6",
+            "classifier.3",
+            "classifier.0",
+            "features.6",
+            "features.3",
+            "features.0"
+        ]
+    );
+    for s in steps {
+        let r = s["spearman"].as_f64().unwrap();
+        assert!((-1.0..=1.0).contains(&r), "{r}");
+    }
+}
+
+/// A failing run: exit status 1, exactly one stderr line `convscope: error: ...`
+/// containing `needle`, and no panic.
+fn fails_with(args: &[&str], needle: &str) {
+    let input = fixture("astronaut32.npy");
+    let out = tmp("never.npy");
+    let mut all = vec!["explain"];
+    all.extend(args);
+    all.extend([
+        "--arch",
+        "tiny",
+        "--synthetic",
+        "3",
+        "--input",
+        path_str(&input),
+        "--out",
+        path_str(&out),
+    ]);
+    let run = convscope(&all);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{all:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("convscope: error: ") && stderr.contains(needle),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_options_exit_1_with_one_clear_line() {
+    fails_with(&["gradcam"], "unknown method `gradcam`; known: saliency");
+    fails_with(
+        &["saliency", "--target", "10"],
+        "target class 10 is out of range: the model has 10 classes",
+    );
+    fails_with(
+        &["grad-cam", "--layer", "features.99"],
+        "unknown layer `features.99`",
+    );
+    fails_with(
+        &["occlusion", "--window", "40"],
+        "occlusion window 40 is larger than the 32x32 input",
+    );
+    fails_with(
+        &["occlusion", "--score", "rank"],
+        "unknown occlusion score `rank`",
+    );
+    fails_with(
+        &["saliency", "--colormap", "rainbow"],
+        "unknown colormap `rainbow`",
+    );
+    fails_with(
+        &["grad-cam", "--view", "mask"],
+        "--view and --mask-threshold apply to occlusion",
+    );
+}

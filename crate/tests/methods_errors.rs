@@ -1,0 +1,108 @@
+//! Bad choices a user can make give one clear error naming the problem, never a panic.
+
+mod common;
+use common::*;
+use convscope::methods::{build, Forward, Options, Target};
+
+fn error_of(method: &str, options: Options) -> String {
+    let model = tiny();
+    let fwd = Forward::new(model, &input("astronaut32")).unwrap();
+    match build(method, model, &options).and_then(|m| m.attribute(&fwd, 0)) {
+        Ok(_) => panic!("{method} with {options:?} should fail"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn unknown_method_lists_the_known_ones() {
+    let e = error_of("gradcam", Options::default());
+    assert!(
+        e.contains("unknown method `gradcam`") && e.contains("grad-cam++, score-cam"),
+        "{e}"
+    );
+}
+
+#[test]
+fn target_out_of_range_names_the_class_count() {
+    let fwd = Forward::new(tiny(), &input("astronaut32")).unwrap();
+    let e = fwd.class(Target::Class(10)).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "input: target class 10 is out of range: the model has 10 classes (0..9)"
+    );
+    assert_eq!(fwd.class(Target::Class(9)).unwrap(), 9);
+}
+
+#[test]
+fn unknown_or_flat_layer_is_refused() {
+    let layer = |name: &str| Options {
+        layer: Some(name.into()),
+        ..Options::default()
+    };
+    let e = error_of("grad-cam", layer("features.99"));
+    assert!(
+        e.starts_with(
+            "unknown layer `features.99`; this model's layers are features.0..features.8"
+        ),
+        "{e}"
+    );
+    let e = error_of("score-cam", layer("classifier.0"));
+    assert!(e.contains("layer `classifier.0` has no spatial map"), "{e}");
+}
+
+#[test]
+fn occlusion_window_larger_than_the_image_is_refused() {
+    let e = error_of(
+        "occlusion",
+        Options {
+            window: Some(40),
+            ..Options::default()
+        },
+    );
+    assert_eq!(
+        e,
+        "input: occlusion window 40 is larger than the 32x32 input"
+    );
+    let e = error_of(
+        "occlusion",
+        Options {
+            stride: Some(0),
+            ..Options::default()
+        },
+    );
+    assert!(e.contains("window and stride must be at least 1"), "{e}");
+}
+
+#[test]
+fn options_that_do_not_apply_or_do_not_fit_are_refused() {
+    let e = error_of(
+        "saliency",
+        Options {
+            steps: Some(8),
+            ..Options::default()
+        },
+    );
+    assert_eq!(
+        e,
+        "input: option --steps does not apply to saliency (it takes no options)"
+    );
+    let e = error_of(
+        "grad-cam",
+        Options {
+            window: Some(4),
+            ..Options::default()
+        },
+    );
+    assert_eq!(
+        e,
+        "input: option --window does not apply to grad-cam (it takes --layer)"
+    );
+    let e = error_of(
+        "integrated-gradients",
+        Options {
+            steps: Some(1),
+            ..Options::default()
+        },
+    );
+    assert!(e.contains("at least 2 steps"), "{e}");
+}
