@@ -90,6 +90,18 @@ if grep -q "from 'three'" "$dist/vendor/three/OrbitControls.js"; then
     exit 1
 fi
 
+# The benchmark page's competitors (bench.html), from npm (package.json), never a CDN.
+ort="$root/node_modules/onnxruntime-web/dist"
+tfjs="$root/node_modules/@tensorflow"
+if [[ -d "$ort" && -d "$tfjs/tfjs/dist" && -d "$tfjs/tfjs-backend-wasm/dist" ]]; then
+    mkdir -p "$dist/ort" "$dist/tfjs"
+    cp "$ort/ort.wasm.min.mjs" "$ort/ort-wasm-simd-threaded.mjs" "$ort/ort-wasm-simd-threaded.wasm" "$dist/ort/"
+    cp "$tfjs/tfjs/dist/tf.min.js" "$tfjs/tfjs-backend-wasm/dist/tf-backend-wasm.min.js" \
+        "$tfjs/tfjs-backend-wasm/dist/"tfjs-backend-wasm*.wasm "$dist/tfjs/"
+else
+    echo "build-web: onnxruntime-web / TensorFlow.js not in node_modules (npm ci): bench.html will not run"
+fi
+
 size="$(wc -c < "$wasm_out")"
 echo "build-web: $wasm_out is $size bytes ($(( size / 1024 )) KiB)"
 echo "build-web: site in $dist (serve with scripts/serve.sh)"

@@ -29,16 +29,26 @@ pub struct BenchReport {
     /// The 3x3 convolution code timed above: "stock" (candle's conv2d) or our
     /// micro-kernel's name (`avx512`, `avx2+fma`, ...).
     pub conv: String,
-    /// candle's stock conv2d path timed in the same run, alternating with ours run by
-    /// run so both see the same machine load (`--conv both`).
+    /// Ours against candle's stock conv2d path in the same run, alternating run by run
+    /// so both see the same machine load (`--conv both`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stock: Option<StockTimes>,
+    pub conv_ab: Option<ConvAb>,
+}
+
+/// Medians of wall time and of process CPU time (all threads; on a shared machine it
+/// counts only the time this process ran), ours and stock.
+#[derive(Debug, Serialize)]
+pub struct ConvAb {
+    pub forward_ms: Ab,
+    pub forward_cpu_ms: Ab,
+    pub saliency_ms: Ab,
+    pub saliency_cpu_ms: Ab,
 }
 
 #[derive(Debug, Serialize)]
-pub struct StockTimes {
-    pub forward_ms: f64,
-    pub saliency_ms: f64,
+pub struct Ab {
+    pub ours: f64,
+    pub stock: f64,
 }
 
 /// Which convolution code a benchmark times.
@@ -63,29 +73,46 @@ pub fn median_ms(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> 
     Ok(times[times.len() / 2])
 }
 
-/// Medians (ms) of `runs` rounds in which each of `fs` runs once, in turn, after one
-/// warm-up round: an A/B comparison that shares the machine's load evenly.
+/// Medians (ms) of wall and CPU time over `runs` rounds in which each of `fs` runs
+/// once, in turn, after one warm-up round: an A/B comparison that shares the machine's
+/// load evenly. Returns `(wall, cpu)` per function.
 pub fn median_ms_alternating(
     runs: usize,
     fs: &mut [&mut dyn FnMut() -> Result<()>],
-) -> Result<Vec<f64>> {
-    let mut times = vec![Vec::with_capacity(runs); fs.len()];
+) -> Result<Vec<(f64, f64)>> {
+    let mut times = vec![(Vec::with_capacity(runs), Vec::with_capacity(runs)); fs.len()];
     for round in 0..=runs.max(1) {
-        for (f, t) in fs.iter_mut().zip(&mut times) {
-            let start = Instant::now();
+        for (f, (wall, cpu)) in fs.iter_mut().zip(&mut times) {
+            let (start, cpu_start) = (Instant::now(), process_cpu_ms());
             f()?;
             if round > 0 {
-                t.push(start.elapsed().as_secs_f64() * 1e3);
+                wall.push(start.elapsed().as_secs_f64() * 1e3);
+                cpu.push(process_cpu_ms() - cpu_start);
             }
         }
     }
+    let median = |mut t: Vec<f64>| {
+        t.sort_by(|a, b| a.total_cmp(b));
+        t[t.len() / 2]
+    };
     Ok(times
         .into_iter()
-        .map(|mut t| {
-            t.sort_by(|a, b| a.total_cmp(b));
-            t[t.len() / 2]
-        })
+        .map(|(wall, cpu)| (median(wall), median(cpu)))
         .collect())
+}
+
+/// CPU time of all this process's threads so far, in ms (Linux `schedstat`, ns
+/// resolution); 0 where /proc is unavailable.
+pub fn process_cpu_ms() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    let ns: u64 = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    ns as f64 / 1e6
 }
 
 /// Peak resident memory (VmHWM) in MB, 0 where /proc is unavailable.
@@ -124,14 +151,20 @@ pub fn run(model: &Vgg, runs: usize, choice: ConvChoice) -> Result<BenchReport> 
     } else {
         ConvImpl::Fast
     };
-    let (forward_ms, saliency_ms, stock) = if choice == ConvChoice::Both {
+    let (forward_ms, saliency_ms, conv_ab) = if choice == ConvChoice::Both {
         let f = alternate(runs, &forward)?;
         let s = alternate(runs, &saliency)?;
-        let stock = StockTimes {
-            forward_ms: f[1],
-            saliency_ms: s[1],
+        let ab = |i: fn(&(f64, f64)) -> f64, t: &[(f64, f64)]| Ab {
+            ours: i(&t[0]),
+            stock: i(&t[1]),
         };
-        (f[0], s[0], Some(stock))
+        let times = ConvAb {
+            forward_ms: ab(|t| t.0, &f),
+            forward_cpu_ms: ab(|t| t.1, &f),
+            saliency_ms: ab(|t| t.0, &s),
+            saliency_cpu_ms: ab(|t| t.1, &s),
+        };
+        (f[0].0, s[0].0, Some(times))
     } else {
         conv::set_conv_impl(ours);
         (median_ms(runs, forward)?, median_ms(runs, saliency)?, None)
@@ -153,7 +186,7 @@ pub fn run(model: &Vgg, runs: usize, choice: ConvChoice) -> Result<BenchReport> 
             ConvImpl::Stock => "stock".into(),
             ConvImpl::Fast => conv::kernel_name().into(),
         },
-        stock,
+        conv_ab,
     })
 }
 
@@ -195,8 +228,8 @@ pub fn maximize_step(model: &Vgg, runs: usize) -> Result<(String, usize, f64)> {
     Ok((layer, opts.size, times[times.len() / 2]))
 }
 
-/// `[ours, stock]` medians of `f`, the two convolution paths alternating.
-fn alternate(runs: usize, f: &dyn Fn() -> Result<()>) -> Result<Vec<f64>> {
+/// `[ours, stock]` medians (wall, CPU) of `f`, the two convolution paths alternating.
+fn alternate(runs: usize, f: &dyn Fn() -> Result<()>) -> Result<Vec<(f64, f64)>> {
     let mut fast = || {
         conv::set_conv_impl(ConvImpl::Fast);
         f()

@@ -173,11 +173,21 @@ impl ModelCommand {
                         r.maximize_layer
                     );
                     println!("  conv      {}", r.conv);
-                    if let Some(s) = &r.stock {
-                        println!(
-                            "  stock conv2d, same run: forward {:.1} ms, saliency {:.1} ms",
-                            s.forward_ms, s.saliency_ms
-                        );
+                    if let Some(ab) = &r.conv_ab {
+                        println!("  same run, alternating      ours     candle conv2d");
+                        for (what, t) in [
+                            ("forward wall", &ab.forward_ms),
+                            ("forward CPU", &ab.forward_cpu_ms),
+                            ("saliency wall", &ab.saliency_ms),
+                            ("saliency CPU", &ab.saliency_cpu_ms),
+                        ] {
+                            println!(
+                                "  {what:<14} {:>9.1} ms {:>9.1} ms  ({:.2}x)",
+                                t.ours,
+                                t.stock,
+                                t.ours / t.stock
+                            );
+                        }
                     }
                 }
             }

@@ -63,29 +63,30 @@ pub fn input(rows: &[(&[f32], &[f32]); ALPHA], n: usize, v: &mut [f32], stride: 
     }
 }
 
-/// `A^T m A` plus `bias` for one tile and `n` channels: `m(xi)` is point `xi` of the
-/// channels (contiguous), `y[2 i + j]` receives output `(i, j)` of every channel.
-pub fn output<'a>(m: impl Fn(usize) -> &'a [f32], bias: &[f32], n: usize, y: &mut [Vec<f32>; 4]) {
-    let [y00, y01, y10, y11] = y;
-    let (y00, y01, y10, y11) = (&mut y00[..n], &mut y01[..n], &mut y10[..n], &mut y11[..n]);
-    let p: [&[f32]; POINTS] = std::array::from_fn(|xi| &m(xi)[..n]);
-    let bias = &bias[..n];
-    for k in 0..n {
+/// `A^T m A` plus `bias` for `n` tiles side by side of one channel: `m[xi][q]` is point
+/// `xi` of tile `q`; `row0`/`row1` receive the two output rows (`2 n` values each,
+/// tile `q` at columns `2 q` and `2 q + 1`). Vectorised across tiles.
+pub fn output(m: &[&[f32]; POINTS], bias: f32, n: usize, row0: &mut [f32], row1: &mut [f32]) {
+    let m: [&[f32]; POINTS] = std::array::from_fn(|xi| &m[xi][..n]);
+    let rows = row0[..2 * n]
+        .chunks_exact_mut(2)
+        .zip(row1[..2 * n].chunks_exact_mut(2));
+    for (q, (r0, r1)) in rows.enumerate() {
         // S[p][0] = M[p][0] + M[p][1] + M[p][2], S[p][1] = M[p][1] - M[p][2] - M[p][3].
-        let s = |r: usize| {
+        let s = |p: usize| {
             let (a, b, c, d) = (
-                p[r * 4][k],
-                p[r * 4 + 1][k],
-                p[r * 4 + 2][k],
-                p[r * 4 + 3][k],
+                m[p * 4][q],
+                m[p * 4 + 1][q],
+                m[p * 4 + 2][q],
+                m[p * 4 + 3][q],
             );
             (a + b + c, b - c - d)
         };
         let (s0, s1, s2, s3) = (s(0), s(1), s(2), s(3));
-        y00[k] = bias[k] + s0.0 + s1.0 + s2.0;
-        y01[k] = bias[k] + s0.1 + s1.1 + s2.1;
-        y10[k] = bias[k] + s1.0 - s2.0 - s3.0;
-        y11[k] = bias[k] + s1.1 - s2.1 - s3.1;
+        r0[0] = bias + s0.0 + s1.0 + s2.0;
+        r0[1] = bias + s0.1 + s1.1 + s2.1;
+        r1[0] = bias + s1.0 - s2.0 - s3.0;
+        r1[1] = bias + s1.1 - s2.1 - s3.1;
     }
 }
 
@@ -110,8 +111,10 @@ mod tests {
         let mut v = [0f32; POINTS];
         input(&rows, 1, &mut v, 1);
         let m: Vec<[f32; 1]> = (0..POINTS).map(|xi| [u[xi] * v[xi]]).collect();
-        let mut y = [vec![0f32; 1], vec![0f32; 1], vec![0f32; 1], vec![0f32; 1]];
-        output(|xi| &m[xi][..], &[0.5], 1, &mut y);
+        let m: [&[f32]; POINTS] = std::array::from_fn(|xi| &m[xi][..]);
+        let (mut row0, mut row1) = ([0f32; 2], [0f32; 2]);
+        output(&m, 0.5, 1, &mut row0, &mut row1);
+        let y = [row0, row1];
         for i in 0..2 {
             for j in 0..2 {
                 let mut want = 0.5f32;
@@ -121,9 +124,9 @@ mod tests {
                     }
                 }
                 assert!(
-                    (y[2 * i + j][0] - want).abs() < 1e-4,
+                    (y[i][j] - want).abs() < 1e-4,
                     "({i},{j}): {} vs {want}",
-                    y[2 * i + j][0]
+                    y[i][j]
                 );
             }
         }

@@ -149,66 +149,69 @@ impl Winograd3x3 {
         let groups = (last - first).div_ceil(nr);
         let padded_tiles = groups * nr;
         let segments = g.segments(first, last);
-
-        // V: point xi, tile group, channel, tile in group (the micro-kernel's b panels).
-        let mut v = vec![0f32; POINTS * groups * c_in * nr];
         let widest = segments.iter().map(|s| s.len).max().unwrap_or(0);
-        let mut rows = vec![0f32; ALPHA * 2 * (widest + 1)];
+
+        // V: point, tile group, channel, tile in group (the micro-kernel's b panels).
+        let mut v = vec![0f32; POINTS * groups * c_in * nr];
+        let stride = widest + 1;
+        let mut rows = vec![0f32; ALPHA * 2 * stride];
         let mut points = vec![0f32; POINTS * widest];
         for s in &segments {
             for c in 0..c_in {
                 let plane = &x[(s.image * c_in + c) * g.h * g.w..][..g.h * g.w];
                 g.gather_rows(plane, s, &mut rows);
-                let stride = widest + 1;
                 let halves: [(&[f32], &[f32]); ALPHA] =
                     std::array::from_fn(|i| rows[2 * i * stride..][..2 * stride].split_at(stride));
                 transform::input(&halves, s.len, &mut points, widest);
-                for xi in 0..POINTS {
-                    for q in 0..s.len {
-                        let t = s.at + q;
-                        v[((xi * groups + t / nr) * c_in + c) * nr + t % nr] =
-                            points[xi * widest + q];
+                // Copy each point's run of tiles into its groups, a group at a time.
+                let mut q = 0;
+                while q < s.len {
+                    let t = s.at + q;
+                    let (group, lane) = (t / nr, t % nr);
+                    let run = (nr - lane).min(s.len - q);
+                    for xi in 0..POINTS {
+                        let dst = ((xi * groups + group) * c_in + c) * nr + lane;
+                        v[dst..dst + run].copy_from_slice(&points[xi * widest + q..][..run]);
                     }
+                    q += run;
                 }
             }
         }
 
-        // M: point xi, tile, output channel.
+        // M: point, output channel, tile.
         let ko = self.padded_out;
         let panels = ko / kr;
-        let mut m = vec![0f32; POINTS * padded_tiles * ko];
+        let mut m = vec![0f32; POINTS * ko * padded_tiles];
         for xi in 0..POINTS {
             for panel in 0..panels {
                 let a = &self.u[(xi * panels + panel) * c_in * kr..][..c_in * kr];
+                let rows = &mut m[(xi * ko + panel * kr) * padded_tiles..];
                 for group in 0..groups {
                     let b = &v[(xi * groups + group) * c_in * nr..][..c_in * nr];
-                    let o = &mut m[(xi * padded_tiles + group * nr) * ko + panel * kr..];
-                    self.micro.run(c_in, a, b, o, ko);
+                    self.micro
+                        .run(c_in, a, b, &mut rows[group * nr..], padded_tiles);
                 }
             }
         }
 
-        // Back to pixels, one tile at a time, all output channels at once.
-        let k_out = self.out_channels;
-        let mut y: [Vec<f32>; 4] = std::array::from_fn(|_| vec![0f32; k_out]);
+        // Back to pixels: per channel, a row of tiles at a time.
+        let (mut row0, mut row1) = (vec![0f32; 2 * widest], vec![0f32; 2 * widest]);
+        let plane = g.h * g.w;
         for s in &segments {
-            for q in 0..s.len {
-                let t = s.at + q;
-                transform::output(
-                    |xi| &m[(xi * padded_tiles + t) * ko..][..k_out],
-                    &self.bias,
-                    k_out,
-                    &mut y,
-                );
-                let (y0, x0) = (s.tile_row * TILE, (s.first_col + q) * TILE);
-                for i in 0..TILE.min(g.h - y0) {
-                    for j in 0..TILE.min(g.w - x0) {
-                        let base = s.image * k_out * g.h * g.w + (y0 + i) * g.w + x0 + j;
-                        for (k, value) in y[i * TILE + j].iter().enumerate() {
-                            // SAFETY: inside the output (k < out, pixel inside h x w), and
-                            // this pixel belongs to this block's tile only.
-                            unsafe { *out.0.add(base + k * g.h * g.w) = *value };
-                        }
+            let y0 = s.tile_row * TILE;
+            let x0 = s.first_col * TILE;
+            let cols = (2 * s.len).min(g.w - x0);
+            for k in 0..self.out_channels {
+                let p: [&[f32]; POINTS] =
+                    std::array::from_fn(|xi| &m[(xi * ko + k) * padded_tiles + s.at..][..s.len]);
+                transform::output(&p, self.bias[k], s.len, &mut row0, &mut row1);
+                let base = (s.image * self.out_channels + k) * plane + y0 * g.w + x0;
+                // SAFETY: rows y0, y0 + 1 (if inside) and columns x0..x0 + cols of this
+                // channel are inside the output and belong to this block's tiles only.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(row0.as_ptr(), out.0.add(base), cols);
+                    if y0 + 1 < g.h {
+                        std::ptr::copy_nonoverlapping(row1.as_ptr(), out.0.add(base + g.w), cols);
                     }
                 }
             }
@@ -250,26 +253,107 @@ impl Geometry {
     /// padding): `rows[i]` = `[even; stride][odd; stride]` with `stride = rows.len() / 8`.
     fn gather_rows(&self, plane: &[f32], s: &Segment, rows: &mut [f32]) {
         let stride = rows.len() / (2 * ALPHA);
+        let n = s.len + 1;
+        // Column of even[q] is x0 + 2 q, of odd[q] one more: x0 = 2 first_col - 1.
+        let x0 = 2 * s.first_col as isize - 1;
+        // q in inner.. have both columns inside the image.
+        let first_inner = usize::from(x0 < 0);
+        let inner_end = ((self.w as isize - x0) / 2).clamp(0, n as isize) as usize;
         for (i, r) in rows.chunks_exact_mut(2 * stride).enumerate() {
             let (even, odd) = r.split_at_mut(stride);
             let y = (s.tile_row * TILE + i) as isize - 1;
             if y < 0 || y as usize >= self.h {
-                even[..=s.len].fill(0.0);
-                odd[..=s.len].fill(0.0);
+                even[..n].fill(0.0);
+                odd[..n].fill(0.0);
                 continue;
             }
             let line = &plane[y as usize * self.w..][..self.w];
-            // Column of even[q] is 2 (first_col + q) - 1, of odd[q] one more.
-            let x0 = 2 * s.first_col as isize - 1;
-            for q in 0..=s.len {
-                let xe = x0 + 2 * q as isize;
-                even[q] = if xe >= 0 && (xe as usize) < self.w {
-                    line[xe as usize]
+            let pixel = |x: isize| {
+                if x >= 0 && (x as usize) < self.w {
+                    line[x as usize]
                 } else {
                     0.0
-                };
-                let xo = (xe + 1) as usize;
-                odd[q] = if xo < self.w { line[xo] } else { 0.0 };
+                }
+            };
+            for q in (0..first_inner).chain(inner_end.max(first_inner)..n) {
+                even[q] = pixel(x0 + 2 * q as isize);
+                odd[q] = pixel(x0 + 2 * q as isize + 1);
+            }
+            if first_inner < inner_end {
+                let from = (x0 + 2 * first_inner as isize) as usize;
+                let pairs = line[from..from + 2 * (inner_end - first_inner)].chunks_exact(2);
+                let dst = even[first_inner..inner_end]
+                    .iter_mut()
+                    .zip(&mut odd[first_inner..inner_end]);
+                for ((e, o), pair) in dst.zip(pairs) {
+                    *e = pair[0];
+                    *o = pair[1];
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct 3x3 cross-correlation, padding 1, in f64.
+    fn direct(
+        x: &[f32],
+        w: &[f32],
+        bias: &[f32],
+        (n, c, k, h, wd): (usize, usize, usize, usize, usize),
+    ) -> Vec<f64> {
+        let mut y = vec![0f64; n * k * h * wd];
+        for b in 0..n {
+            for o in 0..k {
+                for r in 0..h {
+                    for s in 0..wd {
+                        let mut acc = f64::from(bias[o]);
+                        for i in 0..c {
+                            for (p, q) in (0..3).flat_map(|p| (0..3).map(move |q| (p, q))) {
+                                let (yy, xx) =
+                                    (r as isize + p as isize - 1, s as isize + q as isize - 1);
+                                if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < wd {
+                                    let xv = x[((b * c + i) * h + yy as usize) * wd + xx as usize];
+                                    acc +=
+                                        f64::from(xv) * f64::from(w[((o * c + i) * 3 + p) * 3 + q]);
+                                }
+                            }
+                        }
+                        y[((b * k + o) * h + r) * wd + s] = acc;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    /// Every micro-kernel (its own panel shapes and padding) gives the direct sum.
+    #[test]
+    fn each_kernel_matches_a_direct_convolution() {
+        let value = |i: usize| ((i * 2654435761) % 1000) as f32 / 500.0 - 1.0;
+        for micro in [kernel::PORTABLE, kernel::best()] {
+            for (n, c, k, h, w) in [
+                (2, 3, 5, 7, 9),
+                (1, 9, 33, 6, 1),
+                (1, 1, 1, 1, 1),
+                (3, 4, 8, 5, 4),
+            ] {
+                let x: Vec<f32> = (0..n * c * h * w).map(value).collect();
+                let wt: Vec<f32> = (0..k * c * 9).map(|i| value(i + 7)).collect();
+                let bias: Vec<f32> = (0..k).map(|i| value(i + 3)).collect();
+                let conv = Winograd3x3::with_kernel(&wt, k, c, Some(&bias), micro);
+                let ours = conv.forward(&x, n, h, w);
+                let want = direct(&x, &wt, &bias, (n, c, k, h, w));
+                let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
+                for (i, (a, b)) in ours.iter().zip(&want).enumerate() {
+                    assert!(
+                        (f64::from(*a) - b).abs() <= 1e-5 * scale,
+                        "{micro:?} {n}x{c}x{h}x{w}->{k} at {i}: {a} vs {b}"
+                    );
+                }
             }
         }
     }

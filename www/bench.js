@@ -1,0 +1,131 @@
+// The browser benchmark: one VGG forward pass in our wasm, onnxruntime-web and
+// TensorFlow.js (wasm backend), same weights, same input, single thread, alternating
+// engine by engine each round so all see the same machine load; medians go into
+// <pre id="result"> as JSON and <html data-state> becomes "done" (or "error").
+import init, { Model } from "./pkg/convscope.js";
+import * as ort from "./ort/ort.wasm.min.mjs";
+import { CFGS, IMAGENET, sampleInput } from "./bench/synthetic.js";
+import { vggOnnx } from "./bench/onnx.js";
+import { vggTfjs } from "./bench/tfjs-model.js";
+
+const params = new URLSearchParams(location.search);
+const arch = params.get("arch") ?? "vgg16";
+const runs = Math.max(1, Number(params.get("runs") ?? 5));
+const seed = Number(params.get("seed") ?? 1);
+const engines = (params.get("engines") ?? "ours,ort,tfjs").split(",");
+const status = document.getElementById("status");
+
+const say = (text) => {
+  status.textContent = text;
+  console.log(text);
+};
+const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+const mb = (bytes) => Math.round((bytes / 2 ** 20) * 10) / 10;
+
+// Largest |a - b| relative to the largest |b|.
+function relDiff(a, b) {
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return err / scale;
+}
+
+// Each engine: { name, setup() -> run(x) returning the logits }.
+const ENGINES = {
+  async ours() {
+    const wasm = await init();
+    say(`convscope: building ${arch} (seed ${seed})`);
+    const model = Model.synthetic(arch, seed);
+    const size = model.inputSize;
+    return {
+      size,
+      channels: model.inChannels,
+      run: (x) => model.logits(x, [1, model.inChannels, size, size]),
+      memory: () => wasm.memory.buffer.byteLength,
+    };
+  },
+  async ort() {
+    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.wasmPaths = new URL("ort/", location.href).href;
+    say("onnxruntime-web: writing the ONNX model");
+    const bytes = vggOnnx(cfg(), seed, IMAGENET);
+    say(`onnxruntime-web: creating the session (${mb(bytes.length)} MB model)`);
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+    const dims = [1, IMAGENET.inChannels, IMAGENET.size, IMAGENET.size];
+    return {
+      run: async (x) => (await session.run({ x: new ort.Tensor("float32", x, dims) })).logits.data,
+    };
+  },
+  async tfjs() {
+    const tf = globalThis.tf;
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+    tf.wasm.setThreadsCount(1);
+    tf.wasm.setWasmPaths(new URL("tfjs/", location.href).href);
+    await tf.setBackend("wasm");
+    await tf.ready();
+    say("TensorFlow.js: uploading the weights");
+    const model = vggTfjs(tf, cfg(), seed, IMAGENET);
+    return {
+      run: (x) => model.predict(x),
+      simd: tf.env().getAsync ? await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT") : null,
+    };
+  },
+};
+
+function cfg() {
+  if (!CFGS[arch]) throw new Error(`onnxruntime-web and TensorFlow.js run only ${Object.keys(CFGS).join(", ")} here, not "${arch}"`);
+  return CFGS[arch];
+}
+
+async function main() {
+  const ready = {};
+  for (const name of engines) {
+    if (!ENGINES[name]) throw new Error(`unknown engine "${name}" (ours, ort, tfjs)`);
+    ready[name] = await ENGINES[name]();
+  }
+  const size = ready.ours?.size ?? IMAGENET.size;
+  const channels = ready.ours?.channels ?? IMAGENET.inChannels;
+  const x = sampleInput(channels, size);
+  const times = Object.fromEntries(engines.map((n) => [n, []]));
+  const logits = {};
+  for (let round = 0; round <= runs; round++) {
+    for (const name of engines) {
+      say(`round ${round}/${runs}: ${name}`);
+      const start = performance.now();
+      const y = await ready[name].run(x);
+      const ms = performance.now() - start;
+      if (round === 0) logits[name] = Float32Array.from(y); // warm-up round
+      else times[name].push(ms);
+    }
+  }
+  const result = { arch, runs, input: [1, channels, size, size] };
+  const key = { ours: "forward_ms", ort: "ort_forward_ms", tfjs: "tfjs_forward_ms" };
+  for (const name of engines) result[key[name]] = Math.round(median(times[name]) * 10) / 10;
+  if (ready.ours) {
+    result.wasm_memory_mb = mb(ready.ours.memory());
+    for (const name of ["ort", "tfjs"]) {
+      if (logits[name]) result[`${name}_logits_rel_diff`] = Number(relDiff(logits[name], logits.ours).toExponential(2));
+    }
+  }
+  const others = ["ort_forward_ms", "tfjs_forward_ms"].map((k) => result[k]).filter((v) => v !== undefined);
+  if (result.forward_ms && others.length) result.ratio_to_fastest_other = Math.round((result.forward_ms / Math.min(...others)) * 1000) / 1000;
+  result.times_ms = Object.fromEntries(engines.map((n) => [n, times[n].map((v) => Math.round(v))]));
+  result.user_agent = navigator.userAgent;
+  return result;
+}
+
+main().then(
+  (result) => {
+    document.getElementById("result").textContent = JSON.stringify(result, null, 2);
+    say("done");
+    document.documentElement.dataset.state = "done";
+  },
+  (err) => {
+    document.getElementById("result").textContent = JSON.stringify({ error: String(err?.message ?? err) });
+    say(`error: ${err?.message ?? err}`);
+    document.documentElement.dataset.state = "error";
+  },
+);
