@@ -110,6 +110,15 @@ for (const method of ATTRIBUTION_METHODS) {
   };
 }
 
+// The sanity check of one method: {method, class, seed, steps: [{layer, spearman}]}.
+handlers.sanity = async ({ method, target, options, seed }, progress) => {
+  const { input, shape } = currentImage();
+  return current().sanity(method, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, seed ?? 0, (done, total) => {
+    progress(done / total, done < total ? `re-initialising the layers (${method})` : "drawing");
+    return true;
+  });
+};
+
 // Views still waiting for their wasm bindings: known requests with a clear answer.
 for (const [type, exportName] of Object.entries(PENDING_REQUESTS)) {
   handlers[type] = async () => {

@@ -10,7 +10,7 @@ import { TINY_REF } from "../support/paths.mjs";
 const ref = JSON.parse(readFileSync(TINY_REF, "utf8"));
 const AVAILABLE = ["summary", "layers", "filters", "features", "predictions", "maximize", "3d"];
 const ATTRIBUTION = ["saliency", "guided-backprop", "smoothgrad", "integrated-gradients", "grad-cam", "grad-cam++", "score-cam", "guided-grad-cam", "occlusion"];
-const PENDING = ["sanity"];
+const PENDING = [];
 
 let env;
 before(async () => {
@@ -243,6 +243,13 @@ test("every attribution view reaches done and paints its map over the image", as
     await waitForDone(page, "grad-cam of class 3");
     assert.match(await page.textContent("#panel h2"), /^Grad-CAM: class 3\b/);
     await page.selectOption("#target-select", "");
+
+    // The sanity check of Grad-CAM: one bar per re-initialised layer (5 for tiny).
+    await switchTo(page, "sanity");
+    await assertPainted(page, "sanity", { minColours: 3 });
+    const rows = await page.$$eval("[data-testid=sanity-table] tbody tr", (trs) => trs.map((tr) => tr.cells[0].textContent));
+    assert.deepEqual(rows, ["classifier.6", "classifier.3", "classifier.0", "features.6", "features.3", "features.0"]);
+    await screenshot(page, "sanity");
 
     // Occlusion with the form's window and stride: an 8x8 grid, its probability heatmap
     // and the mask.

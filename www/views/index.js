@@ -8,11 +8,13 @@ import features from "./features.js";
 import filters from "./filters.js";
 import maximize from "./maximize.js";
 import layers3d from "./layers3d.js";
+import sanity from "./sanity.js";
 import { ATTRIBUTION_VIEWS } from "./attribution.js";
 import { placeholder } from "./placeholder.js";
 import { PENDING } from "./pending.js";
 
-const pending = Object.fromEntries(PENDING.map((v) => [v.id, placeholder(v)]));
+// Views waiting for bindings (none at the moment) are listed after the others.
+const pending = PENDING.map(placeholder);
 const attribution = Object.fromEntries(ATTRIBUTION_VIEWS.map((v) => [v.id, v]));
 
 // The order: model, inside the network, attributions, checks.
@@ -32,8 +34,9 @@ export const VIEWS = [
   attribution["guided-grad-cam"],
   attribution.occlusion,
   maximize,
-  pending.sanity,
+  sanity,
   layers3d,
+  ...pending,
 ];
 
 export const GROUPS = { model: "The model", inside: "Inside the network", attribution: "Why this class?" };

@@ -4,12 +4,10 @@
 // worker.js, and a view file that draws the result, then drop the entry here. Used by
 // the view list and by the worker.
 
-// Layer choices (layerKind): see layerkinds.js. The attribution methods are wired
-// (attribution.js); the sanity check still waits.
+// Layer choices (layerKind): see layerkinds.js. None waits at the moment: the
+// attribution methods (attribution.js) and the sanity check (sanity.js) are wired.
 
-export const PENDING = [
-  { id: "sanity", title: "Sanity check", group: "attribution", needs: ["target"], request: "sanity", wasm: "Model.sanity(method, input, shape, target, options, seed, progress)" },
-];
+export const PENDING = [];
 
 /** Worker request name -> the wasm export it waits for. */
 export const PENDING_REQUESTS = Object.fromEntries(PENDING.map((v) => [v.request, v.wasm]));
