@@ -5,6 +5,7 @@
 // moved, not copied (transferable buffers).
 import init, { Model, validateCard } from "./pkg/convscope.js";
 import { PENDING_REQUESTS } from "./views/pending.js";
+import { ATTRIBUTION_METHODS } from "./views/methods.js";
 import { lut } from "./draw/colormap.js";
 
 const ready = init();
@@ -95,6 +96,27 @@ const handlers = {
     });
     return { ...result, curve: Float32Array.from(curve) };
   },
+};
+
+// The attribution methods, one request per method (docs/web.md): `Model.attribute` on
+// the current image, `target` undefined = the top class, `options` the method's own.
+for (const method of ATTRIBUTION_METHODS) {
+  handlers[method] = async ({ target, options }, progress) => {
+    const { input, shape } = currentImage();
+    return current().attribute(method, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, (done, total) => {
+      progress(done / total, done < total ? `running ${method}` : "drawing");
+      return true;
+    });
+  };
+}
+
+// The sanity check of one method: {method, class, seed, steps: [{layer, spearman}]}.
+handlers.sanity = async ({ method, target, options, seed }, progress) => {
+  const { input, shape } = currentImage();
+  return current().sanity(method, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, seed ?? 0, (done, total) => {
+    progress(done / total, done < total ? `re-initialising the layers (${method})` : "drawing");
+    return true;
+  });
 };
 
 // Views still waiting for their wasm bindings: known requests with a clear answer.

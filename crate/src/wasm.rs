@@ -16,6 +16,8 @@ use crate::model::{ArchSpec, ModelCard, Vgg};
 
 // Filters and activation maximization, in their own file (wasm/probes.rs).
 mod probes;
+// Attribution methods and the sanity check (wasm/attribute.rs).
+mod attribute;
 
 /// Runs once when the module is instantiated.
 #[wasm_bindgen(start)]

@@ -2,6 +2,7 @@
 // returns to "ready" with the same model and image, and the next run works. One long
 // run is a network of six convolutions fed 384-px pictures (about 45 GFLOP, seconds in
 // wasm), given to the page as a weights file with its model card, as a user would; the
+// first also runs an occlusion sweep of that network, cancelled; the
 // other a 10,000-step activation maximization with the embedded model.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -55,6 +56,18 @@ test("a cancelled long run stops, and the next run works", async () => {
     assert.match(await page.textContent("[data-testid=status]"), /Cancelled/);
     assert.equal(await page.evaluate(() => window.convscope.generation), generation + 1, "the worker was not replaced");
     assert.ok(!(await page.textContent("#panel")).includes("features.13"), "the cancelled run still painted");
+
+    // An occlusion sweep of this model (a 16x16 grid of covered 384-px copies): cancelled
+    // while it runs, the worker is replaced and nothing of it is drawn.
+    await markStale(page);
+    await page.click('[data-testid="view-occlusion"]');
+    assert.equal(await waitForState(page, ["busy", "done", "error"], 120_000), "busy");
+    await page.waitForFunction(() => document.querySelector("[data-testid=status]")?.textContent.includes("occlusion"), null, { timeout: 120_000, polling: 20 });
+    await page.click("[data-testid=cancel]");
+    assert.equal(await waitForState(page, ["ready", "error", "done"], 120_000), "ready");
+    assert.match(await page.textContent("[data-testid=status]"), /Cancelled/);
+    assert.equal(await page.evaluate(() => window.convscope.generation), generation + 2, "the worker was not replaced after the occlusion cancel");
+    assert.ok(!(await page.textContent("#panel")).includes("covered copies"), "the cancelled occlusion still painted");
 
     // The next run works, on the same model and image (restored into the new worker).
     await markStale(page);

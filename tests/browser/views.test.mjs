@@ -9,7 +9,8 @@ import { TINY_REF } from "../support/paths.mjs";
 
 const ref = JSON.parse(readFileSync(TINY_REF, "utf8"));
 const AVAILABLE = ["summary", "layers", "filters", "features", "predictions", "maximize", "3d"];
-const PENDING = ["saliency", "guided-backprop", "smoothgrad", "integrated-gradients", "grad-cam", "grad-cam++", "score-cam", "guided-grad-cam", "occlusion", "sanity"];
+const ATTRIBUTION = ["saliency", "guided-backprop", "smoothgrad", "integrated-gradients", "grad-cam", "grad-cam++", "score-cam", "guided-grad-cam", "occlusion"];
+const PENDING = [];
 
 let env;
 before(async () => {
@@ -212,6 +213,62 @@ test("filters of a deeper layer, and maximization of several channels with the f
   });
 });
 
+test("every attribution view reaches done and paints its map over the image", async () => {
+  await withPage(async ({ page }) => {
+    await open(page, "?view=predictions");
+    await waitForDone(page, "predictions");
+    const top = ref.probs.indexOf(Math.max(...ref.probs));
+    for (const view of ATTRIBUTION) {
+      await switchTo(page, view);
+      assert.match(await page.textContent("#panel h2"), new RegExp(`class ${top}\\b.*the top class of this image`), view);
+      const canvases = await assertPainted(page, view, { minColours: 3 });
+      assert.ok(canvases.length >= 2, `${view}: ${canvases.length} canvases`);
+      const [overlay] = await canvasColours(page, "[data-testid=attribution-overlay]");
+      assert.ok(overlay.colours > 100, `${view}: the overlay shows ${overlay.colours} colours`);
+      assert.deepEqual([overlay.width, overlay.height], [32, 32], view);
+      assert.ok(await page.isVisible("#panel figure.colour-bar"), `${view}: no colour bar`);
+      await screenshot(page, view);
+    }
+    // CAM views name their layer, the last ReLU of features by default, and follow the
+    // layer select; the target select changes the class.
+    await switchTo(page, "grad-cam");
+    assert.match(await page.textContent("#panel h2"), /at features\.7$/);
+    await markStale(page);
+    await page.selectOption("[data-testid=layer-select]", "features.8");
+    await waitForDone(page, "grad-cam at features.8");
+    assert.match(await page.textContent("#panel h2"), /at features\.8$/);
+    assert.match(await page.textContent("#panel"), /4×4 raw values, upsampled to 32×32/);
+    await markStale(page);
+    await page.selectOption("#target-select", "3");
+    await waitForDone(page, "grad-cam of class 3");
+    assert.match(await page.textContent("#panel h2"), /^Grad-CAM: class 3\b/);
+    await page.selectOption("#target-select", "");
+
+    // The sanity check of Grad-CAM: one bar per re-initialised layer (5 for tiny).
+    await switchTo(page, "sanity");
+    await assertPainted(page, "sanity", { minColours: 3 });
+    const rows = await page.$$eval("[data-testid=sanity-table] tbody tr", (trs) => trs.map((tr) => tr.cells[0].textContent));
+    assert.deepEqual(rows, ["classifier.6", "classifier.3", "classifier.0", "features.6", "features.3", "features.0"]);
+    await screenshot(page, "sanity");
+
+    // Occlusion with the form's window and stride: an 8x8 grid, its probability heatmap
+    // and the mask.
+    await switchTo(page, "occlusion");
+    await markStale(page);
+    await page.fill("[data-testid=occlusion-window]", "4");
+    await page.fill("[data-testid=occlusion-stride]", "4");
+    await page.click("[data-testid=occlusion-run]");
+    await waitForDone(page, "occlusion 4x4");
+    assert.match(await page.textContent("#panel"), /A 4×4 grey window .* stride 4: 8×8 covered copies/);
+    const [probs] = await canvasColours(page, "[data-testid=occlusion-probs]");
+    assert.deepEqual([probs.width, probs.height], [8, 8]);
+    assert.ok(probs.colours > 3, `probability heatmap shows ${probs.colours} colours`);
+    const [mask] = await canvasColours(page, "[data-testid=occlusion-mask]");
+    assert.ok(mask.colours > 50, `mask view shows ${mask.colours} colours`);
+    await screenshot(page, "occlusion-4x4");
+  });
+});
+
 test("views that wait for other work say they are not available, and the page stays usable", async () => {
   await withPage(async ({ page }) => {
     await open(page, "?view=predictions");
@@ -223,9 +280,6 @@ test("views that wait for other work say they are not available, and the page st
       assert.equal(await page.getAttribute("#panel", "data-view"), view);
       assert.match(await page.textContent("[data-testid=unavailable]"), /not available in this build/);
     }
-    await markStale(page);
-    await page.click('[data-testid="view-grad-cam"]');
-    await waitForState(page, "ready");
     await screenshot(page, "pending");
     await switchTo(page, "predictions");
   });

@@ -8,10 +8,14 @@ import features from "./features.js";
 import filters from "./filters.js";
 import maximize from "./maximize.js";
 import layers3d from "./layers3d.js";
+import sanity from "./sanity.js";
+import { ATTRIBUTION_VIEWS } from "./attribution.js";
 import { placeholder } from "./placeholder.js";
 import { PENDING } from "./pending.js";
 
-const pending = Object.fromEntries(PENDING.map((v) => [v.id, placeholder(v)]));
+// Views waiting for bindings (none at the moment) are listed after the others.
+const pending = PENDING.map(placeholder);
+const attribution = Object.fromEntries(ATTRIBUTION_VIEWS.map((v) => [v.id, v]));
 
 // The order: model, inside the network, attributions, checks.
 export const VIEWS = [
@@ -20,18 +24,19 @@ export const VIEWS = [
   filters,
   features,
   predictions,
-  pending.saliency,
-  pending["guided-backprop"],
-  pending.smoothgrad,
-  pending["integrated-gradients"],
-  pending["grad-cam"],
-  pending["grad-cam++"],
-  pending["score-cam"],
-  pending["guided-grad-cam"],
-  pending.occlusion,
+  attribution.saliency,
+  attribution["guided-backprop"],
+  attribution.smoothgrad,
+  attribution["integrated-gradients"],
+  attribution["grad-cam"],
+  attribution["grad-cam++"],
+  attribution["score-cam"],
+  attribution["guided-grad-cam"],
+  attribution.occlusion,
   maximize,
-  pending.sanity,
+  sanity,
   layers3d,
+  ...pending,
 ];
 
 export const GROUPS = { model: "The model", inside: "Inside the network", attribution: "Why this class?" };

@@ -284,7 +284,7 @@ impl Model {
 /// A plain JS object (or nothing: the defaults) as `T`, errors naming `what`. Keys
 /// outside `keys` are refused (serde_wasm_bindgen reads only the fields it knows, so a
 /// misspelt option would otherwise be ignored without a word).
-fn options_from<T: DeserializeOwned + Default>(
+pub(super) fn options_from<T: DeserializeOwned + Default>(
     value: JsValue,
     what: &str,
     keys: &[&str],
@@ -311,7 +311,7 @@ fn options_from<T: DeserializeOwned + Default>(
 }
 
 /// The message of a thrown JS value (an `Error`'s message, or the value as text).
-fn message_of(e: &JsValue) -> String {
+pub(super) fn message_of(e: &JsValue) -> String {
     e.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| e.as_string())
@@ -320,7 +320,7 @@ fn message_of(e: &JsValue) -> String {
 
 /// `object` with `key` set to `value` (typed arrays go in this way, not through serde,
 /// which would make them plain arrays).
-fn with(object: JsValue, key: &str, value: JsValue) -> Result<JsValue, JsError> {
+pub(super) fn with(object: JsValue, key: &str, value: JsValue) -> Result<JsValue, JsError> {
     js_sys::Reflect::set(&object, &JsValue::from_str(key), &value)
         .map_err(|_| js_err(format!("could not set {key} on the result")))?;
     Ok(object)
