@@ -275,10 +275,9 @@ mod tests {
     #[test]
     fn footprints_grow_by_the_halo_and_halve_at_pools() {
         let zeros = |d: &[usize]| Tensor::zeros(d, candle_core::DType::F32, &Device::Cpu).unwrap();
-        let conv = Op::Conv2d(crate::model::layers::Conv2d::new(
-            zeros(&[1, 1, 3, 3]),
-            zeros(&[1]),
-        ));
+        let conv = Op::Conv2d(
+            crate::model::layers::Conv2d::new(zeros(&[1, 1, 3, 3]), zeros(&[1])).unwrap(),
+        );
         assert_eq!(footprint(&conv, r(3, 4, 2, 2), 8, 8), Some(r(2, 3, 4, 4)));
         assert_eq!(footprint(&conv, r(0, 6, 2, 2), 8, 8), Some(r(0, 5, 3, 3)));
         assert_eq!(
