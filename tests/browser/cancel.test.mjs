@@ -95,7 +95,8 @@ test("a cancelled activation maximization stops with its live picture, and the n
     await markStale(page);
     await page.fill("[data-testid=maximize-steps]", "10000");
     await page.click("[data-testid=maximize-run]");
-    await page.waitForFunction(() => Number(document.querySelector("[data-testid=maximize-picture]")?.dataset.step) > 0, null, { timeout: 120_000, polling: 20 });
+    // This run's own live state (the finished run's picture is still there at first).
+    await page.waitForFunction(() => /^Step \d+ of 10000/.test(document.querySelector("[data-testid=maximize-state]")?.textContent), null, { timeout: 120_000, polling: 20 });
     const [live] = await canvasColours(page, "[data-testid=maximize-picture]");
     assert.ok(live.colours > 50, `the live picture shows ${live.colours} colours`);
     await page.click("[data-testid=cancel]");

@@ -153,8 +153,7 @@ export function histogram({ min, max, counts }, width = 320, height = 90, fill =
 export function drawPictures(canvas, data, [units, channels, size], { gap = 2 } = {}) {
   const columns = Math.max(1, Math.ceil(Math.sqrt(units)));
   const rows = Math.ceil(units / columns);
-  canvas.width = columns * (size + gap) - gap;
-  canvas.height = rows * (size + gap) - gap;
+  resize(canvas, columns * (size + gap) - gap, rows * (size + gap) - gap);
   const image = new ImageData(canvas.width, canvas.height);
   image.data.fill(255);
   const plane = size * size;
@@ -182,8 +181,7 @@ const LINES = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
  * of `labels` (one per unit) when there are several lines.
  */
 export function drawCurve(canvas, values, units, steps, { width = 360, height = 200, labels = [] } = {}) {
-  canvas.width = width;
-  canvas.height = height;
+  resize(canvas, width, height);
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, width, height);
@@ -229,4 +227,10 @@ export function drawCurve(canvas, values, units, steps, { width = 360, height = 
     });
   }
   return canvas;
+}
+
+/** Sets a canvas' size only when it changes (a new size reallocates it: slow to redo live). */
+function resize(canvas, width, height) {
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
 }

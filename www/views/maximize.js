@@ -94,22 +94,37 @@ export default {
     ];
     show(...nodes);
 
+    // Progress can come faster than frames: keep the newest and draw it once per frame.
     let latest = null;
-    const onProgress = (_fraction, _detail, partial) => {
-      if (!partial) return;
-      latest = partial;
+    let frame = 0;
+    const started = performance.now();
+    const drawLatest = () => {
+      frame = 0;
+      const partial = latest;
       drawPictures(picture, partial.pictures, [units, model.inChannels, size]);
       picture.dataset.step = String(partial.step);
       drawCurve(chart, partial.curve, units, partial.steps, { labels: keys });
-      state.textContent = `Step ${partial.step} of ${partial.steps}: objective ${describe(partial.curve.subarray(-units))}`;
+      const left = (((performance.now() - started) / partial.step) * (partial.steps - partial.step)) / 1000;
+      const eta = left < 2 ? "" : left < 90 ? ` (about ${Math.round(left)} s left)` : ` (about ${Math.round(left / 60)} min left)`;
+      state.textContent = `Step ${partial.step} of ${partial.steps}: objective ${describe(partial.curve.subarray(-units))}${eta}`;
+    };
+    const onProgress = (_fraction, _detail, partial) => {
+      if (!partial) return;
+      latest = partial;
+      frame ||= requestAnimationFrame(drawLatest);
     };
     let result;
     try {
       result = await call("maximize", { objective, options }, { onProgress });
     } catch (err) {
+      if (frame) {
+        cancelAnimationFrame(frame);
+        drawLatest(); // the last step that came in
+      }
       if (err instanceof CancelledError) state.textContent = `Cancelled at step ${latest?.step ?? 0}; the picture is that step's.`;
       throw err;
     }
+    cancelAnimationFrame(frame);
     drawPictures(picture, result.pictures, [result.units.length, result.channels, result.size]);
     picture.dataset.step = String(result.steps);
     drawCurve(chart, result.curve, units, result.steps, { labels: keys });
