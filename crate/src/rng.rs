@@ -11,7 +11,10 @@ pub struct Rng {
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng { state: seed, spare: None }
+        Rng {
+            state: seed,
+            spare: None,
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -67,7 +70,10 @@ mod tests {
         let v = Rng::new(1).normals(100_000, 1.0);
         let mean = v.iter().map(|x| *x as f64).sum::<f64>() / v.len() as f64;
         let var = v.iter().map(|x| (*x as f64 - mean).powi(2)).sum::<f64>() / v.len() as f64;
-        assert!(mean.abs() < 0.01 && (var - 1.0).abs() < 0.02, "mean {mean}, var {var}");
+        assert!(
+            mean.abs() < 0.01 && (var - 1.0).abs() < 0.02,
+            "mean {mean}, var {var}"
+        );
         assert!((0..1000).map(|_| Rng::new(3).below(10)).all(|k| k < 10));
     }
 }

@@ -53,10 +53,12 @@ pub fn load(args: &ModelArgs) -> Result<(Vgg, ModelCard)> {
     let model = match (card_weights.or(args.weights.clone()), args.synthetic) {
         (Some(path), _) => Vgg::from_safetensors_file(&card.arch, &path)?,
         (None, Some(seed)) => Vgg::synthetic(&card.arch, seed)?,
-        (None, None) => return Err(Error::Input(format!(
+        (None, None) => {
+            return Err(Error::Input(format!(
             "{} needs weights: --weights FILE.safetensors, --synthetic SEED, or --model CARD.json",
             card.arch
-        ))),
+        )))
+        }
     };
     Ok((model, card))
 }
