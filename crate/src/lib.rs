@@ -14,6 +14,8 @@ pub mod model;
 pub mod npy;
 pub mod predict;
 pub mod rng;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -4,7 +4,7 @@ pub mod arch;
 pub mod card;
 pub mod layers;
 pub mod params;
-mod pool;
+pub(crate) mod pool;
 pub mod summary;
 pub mod synthetic;
 pub mod vgg;

@@ -4,6 +4,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod args;
 #[cfg(not(target_arch = "wasm32"))]
+mod data_cmds;
+#[cfg(not(target_arch = "wasm32"))]
 mod model_cmds;
 
 #[cfg(target_arch = "wasm32")]
@@ -39,6 +41,8 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Model(model_cmds::ModelCommand),
+    #[command(flatten)]
+    Data(data_cmds::DataCommand),
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -46,6 +50,7 @@ impl Command {
     fn run(self) -> convscope::Result<()> {
         match self {
             Command::Model(c) => c.run(),
+            Command::Data(c) => c.run(),
         }
     }
 }
