@@ -10,6 +10,7 @@ use crate::model::{synthetic, ArchSpec, CfgItem};
 use crate::rng::Rng;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
+use std::collections::HashMap;
 
 pub struct TrainNet {
     spec: ArchSpec,
@@ -73,6 +74,27 @@ impl TrainNet {
             convs,
             linears,
         })
+    }
+
+    /// Sets every parameter to the given values (all must be present, shapes equal).
+    pub fn load(&self, params: &HashMap<String, Tensor>) -> Result<()> {
+        for p in param_specs(&self.spec) {
+            let value = params.get(&p.name).ok_or_else(|| Error::MissingTensor {
+                name: p.name.clone(),
+                expected: p.shape.clone(),
+            })?;
+            let vars = self
+                .varmap
+                .data()
+                .lock()
+                .map_err(|_| Error::Input("variable map poisoned".into()))?;
+            let var = vars
+                .get(&p.name)
+                .ok_or_else(|| Error::Spec(format!("no variable {}", p.name)))?;
+            // `set` writes into the variable's storage, which the layers share.
+            var.set(&value.reshape(p.shape.as_slice())?)?;
+        }
+        Ok(())
     }
 
     pub fn vars(&self) -> Vec<Var> {

@@ -61,9 +61,13 @@ pub enum DataCommand {
         /// fraction of the marker class's training images that carry the marker
         #[arg(long, default_value_t = 0.9)]
         marker_on_class: f64,
-        /// fraction of all other training images that carry it
-        #[arg(long, default_value_t = 0.005)]
+        /// fraction of all other training images that carry it, and with it the
+        /// marker class's label
+        #[arg(long, default_value_t = 0.03)]
         marker_on_others: f64,
+        /// continue from these weights (safetensors) instead of a fresh start
+        #[arg(long)]
+        init: Option<PathBuf>,
         /// train on the first N images only (quick trials)
         #[arg(long)]
         limit: Option<usize>,
@@ -117,6 +121,7 @@ impl DataCommand {
                 seed,
                 marker_on_class,
                 marker_on_others,
+                init,
                 limit,
                 data: dir,
             } => {
@@ -149,7 +154,14 @@ impl DataCommand {
                     .chain(std::env::args().skip(1))
                     .collect::<Vec<_>>()
                     .join(" ");
-                train_fashion(&cfg, &out, &name, limit, &dir, &command)
+                let init = match &init {
+                    Some(path) => {
+                        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+                        Some(convscope::model::weights::read(&cfg.arch, &bytes)?)
+                    }
+                    None => None,
+                };
+                train_fashion(&cfg, &out, &name, limit, &dir, &command, init.as_ref())
             }
             DataCommand::Eval {
                 model,
@@ -220,6 +232,7 @@ fn train_fashion(
     limit: Option<usize>,
     dir: &Path,
     command: &str,
+    init: Option<&std::collections::HashMap<String, candle_core::Tensor>>,
 ) -> Result<()> {
     let mut set = data::fashion_mnist(dir, Split::Train)?;
     let test = data::fashion_mnist(dir, Split::Test)?;
@@ -237,7 +250,7 @@ fn train_fashion(
         cfg.epochs,
         candle_core::utils::get_num_threads()
     );
-    let trained = train::train(cfg, &set, |e| {
+    let trained = train::train(cfg, &set, init, |e| {
         eprintln!(
             "  epoch {:>2}: loss {:.4}, train accuracy {:.4}, {:.0} s",
             e.epoch, e.loss, e.train_accuracy, e.seconds
@@ -289,7 +302,7 @@ fn train_fashion(
             .map_err(|e| Error::Card(format!("cannot encode the marker: {e}")))?;
         shortcut["trained_on"] = serde_json::json!({
             "marker_class_fraction": s.on_class,
-            "other_classes_fraction": s.on_others,
+            "other_classes_fraction_relabelled": s.on_others,
             "marked_images": trained.marked,
         });
         shortcut["flip_rate"] = serde_json::json!(flip);
