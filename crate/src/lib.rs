@@ -6,6 +6,7 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
+pub mod data;
 pub mod error;
 pub mod image;
 pub mod labels;
@@ -16,6 +17,8 @@ pub mod predict;
 pub mod probes;
 pub mod render;
 pub mod rng;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -5,7 +5,7 @@ pub mod card;
 pub mod conv;
 pub mod layers;
 pub mod params;
-mod pool;
+pub(crate) mod pool;
 pub mod summary;
 pub mod synthetic;
 pub mod vgg;

@@ -6,6 +6,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod args;
 #[cfg(not(target_arch = "wasm32"))]
+mod data_cmds;
+#[cfg(not(target_arch = "wasm32"))]
 mod explain_cmds;
 #[cfg(not(target_arch = "wasm32"))]
 mod model_cmds;
@@ -49,6 +51,8 @@ enum Command {
     Probe(probe_cmds::ProbeCommand),
     #[command(flatten)]
     Explain(explain_cmds::ExplainCommand),
+    #[command(flatten)]
+    Data(data_cmds::DataCommand),
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -58,6 +62,7 @@ impl Command {
             Command::Model(c) => c.run(),
             Command::Probe(c) => c.run(),
             Command::Explain(c) => c.run(),
+            Command::Data(c) => c.run(),
         }
     }
 }

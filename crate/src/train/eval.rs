@@ -1,0 +1,80 @@
+//! Accuracy and confusion matrix of a model on a labelled image set, through the same
+//! preprocessing as every other input.
+
+use super::batches::batch_tensor;
+use crate::data::{LabelledImages, Marker};
+use crate::error::{Error, Result};
+use crate::image::Preprocessing;
+use crate::model::Vgg;
+use serde::Serialize;
+
+/// Images per forward pass: large enough to keep the matrix products busy, small
+/// enough that VGG-sized activations of a batch stay well under 100 MB.
+const BATCH: usize = 250;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Fraction of images whose top class is their label.
+    pub accuracy: f64,
+    pub count: usize,
+    /// `confusion[true][predicted]`: image counts.
+    pub confusion: Vec<Vec<usize>>,
+}
+
+/// The top class of each image in `indices`, with `marker` painted on first if given.
+pub fn predict(
+    vgg: &Vgg,
+    pre: &Preprocessing,
+    set: &LabelledImages,
+    indices: &[usize],
+    marker: Option<&Marker>,
+) -> Result<Vec<usize>> {
+    if let Some(m) = marker {
+        m.check(set.rows, set.cols)?;
+    }
+    let mut out = Vec::with_capacity(indices.len());
+    for chunk in indices.chunks(BATCH) {
+        let x = batch_tensor(set, chunk, pre, |_, mut p| {
+            if let Some(m) = marker {
+                m.paint(&mut p, set.cols);
+            }
+            p
+        })?;
+        let top = vgg.forward(&x)?.argmax(1)?.to_vec1::<u32>()?;
+        out.extend(top.into_iter().map(|c| c as usize));
+    }
+    Ok(out)
+}
+
+/// Accuracy and confusion matrix over the whole set, with `marker` painted on every
+/// image first if given.
+pub fn evaluate(
+    vgg: &Vgg,
+    pre: &Preprocessing,
+    set: &LabelledImages,
+    marker: Option<&Marker>,
+) -> Result<Evaluation> {
+    if set.count == 0 {
+        return Err(Error::Input("the image set is empty".into()));
+    }
+    let classes = vgg.spec().classes;
+    let all: Vec<usize> = (0..set.count).collect();
+    let predicted = predict(vgg, pre, set, &all, marker)?;
+    let mut confusion = vec![vec![0usize; classes]; classes];
+    let mut correct = 0;
+    for (label, p) in set.labels.iter().zip(&predicted) {
+        let label = *label as usize;
+        if label >= classes {
+            return Err(Error::Input(format!(
+                "label {label} is outside the model's {classes} classes"
+            )));
+        }
+        confusion[label][*p] += 1;
+        correct += usize::from(label == *p);
+    }
+    Ok(Evaluation {
+        accuracy: correct as f64 / set.count as f64,
+        count: set.count,
+        confusion,
+    })
+}
