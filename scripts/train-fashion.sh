@@ -6,8 +6,9 @@
 #   scripts/train-fashion.sh            # both models, seed 1, then the samples
 #
 # Everything is seeded: the same command on the same machine gives the same files.
-# Takes about 75 minutes of wall time on this project's shared 2-core machine under
-# load (about 20 CPU-minutes of work; see docs/fashion.md). Extra arguments go to every
+# Took about 85 minutes of wall time on this project's shared 2-core machine under
+# heavy load (about 22 CPU-minutes of work: expect ~12 minutes on an idle 2-core
+# machine; see docs/fashion.md). Extra arguments go to every
 # `convscope train` run (e.g. --limit 5000 for a quick trial).
 set -euo pipefail
 

@@ -72,8 +72,7 @@ pub struct EpochLog {
 }
 
 pub struct Trained {
-    /// `(torchvision name, shape, f32 values)` in state_dict order.
-    pub params: Vec<(String, Vec<usize>, Vec<f32>)>,
+    pub params: net::NamedParams,
     /// What training fed the model: the card must say the same.
     pub preprocessing: Preprocessing,
     /// Training images that carried the marker.
@@ -102,7 +101,7 @@ impl TrainConfig {
                 "epochs, batch size and the number of images must be positive".into(),
             ));
         }
-        if !(0.0..1.0).contains(&self.dropout) || !(self.lr > 0.0 && self.lr.is_finite()) {
+        if !((0.0..1.0).contains(&self.dropout) && self.lr > 0.0 && self.lr.is_finite()) {
             return Err(Error::Input(format!(
                 "dropout must be in [0, 1) and the learning rate positive (got {} and {})",
                 self.dropout, self.lr

@@ -12,6 +12,9 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use std::collections::HashMap;
 
+/// `(torchvision name, shape, f32 values)` of every parameter, in state_dict order.
+pub type NamedParams = Vec<(String, Vec<usize>, Vec<f32>)>;
+
 pub struct TrainNet {
     spec: ArchSpec,
     varmap: VarMap,
@@ -134,7 +137,7 @@ impl TrainNet {
 
     /// Every parameter as `(torchvision name, shape, values)`, in state_dict order,
     /// ready for [`crate::model::weights::to_safetensors`].
-    pub fn export(&self) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
+    pub fn export(&self) -> Result<NamedParams> {
         let vars = self
             .varmap
             .data()
