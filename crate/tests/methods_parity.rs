@@ -59,21 +59,7 @@ fn size(case: &Case) -> (usize, usize) {
 /// distance to the float64 reference (6.5e-6, 1.6e-5). So the median bound is 5e-5 here
 /// (METHODS.md's 1e-5 elsewhere); the 95%-within-1e-3 and relative-L2 bounds are kept.
 fn integrated_gradients_on_vgg16(what: &str, ours: &[f64], reference: &[f64]) {
-    let scale = reference.iter().fold(0f64, |m, v| m.max(v.abs()));
-    let mut errs: Vec<f64> = ours
-        .iter()
-        .zip(reference)
-        .map(|(a, b)| (a - b).abs() / scale)
-        .collect();
-    let within = errs.iter().filter(|e| **e <= 1e-3).count() as f64 / errs.len() as f64;
-    let diff2: f64 = ours
-        .iter()
-        .zip(reference)
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum();
-    let l2 = (diff2 / reference.iter().map(|b| b * b).sum::<f64>()).sqrt();
-    errs.sort_by(|a, b| a.total_cmp(b));
-    let median = errs[errs.len() / 2];
+    let (median, within, l2) = tie_robust_stats(what, ours, reference);
     eprintln!(
         "{what}: median {median:.1e}, within 1e-3 {:.3}%, rel L2 {l2:.2e}",
         within * 100.0

@@ -87,6 +87,19 @@ pub fn assert_tie_robust_with(
     reference: &[f64],
     min_within: f64,
 ) -> (f64, f64, f64) {
+    let (median, within, rel_l2) = tie_robust_stats(what, ours, reference);
+    assert!(
+        median <= 1e-5 && within >= min_within && rel_l2 <= 3e-2,
+        "{what}: median error {median:.2e} (<= 1e-5), within 1e-3: {:.2}% (>= {:.0}%), relative L2 {rel_l2:.2e} (<= 3e-2)",
+        within * 100.0,
+        min_within * 100.0
+    );
+    (median, within, rel_l2)
+}
+
+/// METHODS.md's three agreement figures: (median error, fraction of elements within
+/// 1e-3, relative L2), errors relative to the largest reference magnitude.
+pub fn tie_robust_stats(what: &str, ours: &[f64], reference: &[f64]) -> (f64, f64, f64) {
     assert_eq!(ours.len(), reference.len(), "{what}: length mismatch");
     let scale = reference.iter().fold(0f64, |m, v| m.max(v.abs()));
     assert!(scale > 0.0, "{what}: reference is all zero");
@@ -102,16 +115,8 @@ pub fn assert_tie_robust_with(
         .map(|(a, b)| (a - b) * (a - b))
         .sum();
     let ref2: f64 = reference.iter().map(|b| b * b).sum();
-    let rel_l2 = (diff2 / ref2).sqrt();
     errs.sort_by(|a, b| a.total_cmp(b));
-    let median = errs[errs.len() / 2];
-    assert!(
-        median <= 1e-5 && within >= min_within && rel_l2 <= 3e-2,
-        "{what}: median error {median:.2e} (<= 1e-5), within 1e-3: {:.2}% (>= {:.0}%), relative L2 {rel_l2:.2e} (<= 3e-2)",
-        within * 100.0,
-        min_within * 100.0
-    );
-    (median, within, rel_l2)
+    (errs[errs.len() / 2], within, (diff2 / ref2).sqrt())
 }
 
 /// The fixtures' VGG16 (seed 1), rebuilt once per test binary.
