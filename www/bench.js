@@ -2,8 +2,8 @@
 // TensorFlow.js (wasm backend), same weights, same input, single thread, alternating
 // engine by engine each round so all see the same machine load; medians go into
 // <pre id="result"> as JSON and <html data-state> becomes "done" (or "error").
-import init, { Model } from "./pkg/convscope.js";
 import * as ort from "./ort/ort.wasm.min.mjs";
+import { wasmBuild } from "./bench/features.js";
 import { CFGS, IMAGENET, sampleInput } from "./bench/synthetic.js";
 import { vggOnnx } from "./bench/onnx.js";
 import { vggTfjs } from "./bench/tfjs-model.js";
@@ -14,6 +14,8 @@ const runs = Math.max(1, Number(params.get("runs") ?? 5));
 const seed = Number(params.get("seed") ?? 1);
 const engines = (params.get("engines") ?? "ours,ort,tfjs").split(",");
 const status = document.getElementById("status");
+// ?pkg=pkg forces the plain-SIMD build; by default relaxed-simd where the browser has it.
+const build = await wasmBuild(params.get("pkg"));
 
 const say = (text) => {
   status.textContent = text;
@@ -36,6 +38,7 @@ function relDiff(a, b) {
 // Each engine: { name, setup() -> run(x) returning the logits }.
 const ENGINES = {
   async ours() {
+    const { default: init, Model } = await import(`./${build}/convscope.js`);
     const wasm = await init();
     say(`convscope: building ${arch} (seed ${seed})`);
     const model = Model.synthetic(arch, seed);
@@ -91,17 +94,22 @@ async function main() {
   const x = sampleInput(channels, size);
   const times = Object.fromEntries(engines.map((n) => [n, []]));
   const logits = {};
+  // scripts/bench-browser.sh exposes this to read the main thread's CPU time (DevTools
+  // ThreadTime) around each run: on a shared machine it counts only the time we ran.
+  const cpuProbe = globalThis.benchCpuProbe ?? (async () => {});
   for (let round = 0; round <= runs; round++) {
     for (const name of engines) {
       say(`round ${round}/${runs}: ${name}`);
+      await cpuProbe(name, "start", round);
       const start = performance.now();
       const y = await ready[name].run(x);
       const ms = performance.now() - start;
+      await cpuProbe(name, "end", round);
       if (round === 0) logits[name] = Float32Array.from(y); // warm-up round
       else times[name].push(ms);
     }
   }
-  const result = { arch, runs, input: [1, channels, size, size] };
+  const result = { arch, runs, input: [1, channels, size, size], wasm_build: build };
   const key = { ours: "forward_ms", ort: "ort_forward_ms", tfjs: "tfjs_forward_ms" };
   for (const name of engines) result[key[name]] = Math.round(median(times[name]) * 10) / 10;
   if (ready.ours) {
