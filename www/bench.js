@@ -13,6 +13,7 @@ const arch = params.get("arch") ?? "vgg16";
 const runs = Math.max(1, Number(params.get("runs") ?? 5));
 const seed = Number(params.get("seed") ?? 1);
 const engines = (params.get("engines") ?? "ours,ort,tfjs").split(",");
+const memory = params.get("memory") !== "0";
 const status = document.getElementById("status");
 // ?pkg=pkg forces the plain-SIMD build; by default relaxed-simd where the browser has it.
 const build = await wasmBuild(params.get("pkg"));
@@ -78,6 +79,24 @@ const ENGINES = {
   },
 };
 
+// Our wasm memory after loading `arch` from an f32 or f16 safetensors file and one
+// forward pass, in a fresh instance in a worker.
+function fileMemory(dtype) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./bench/memory-worker.js", import.meta.url), { type: "module" });
+    worker.onmessage = ({ data }) => {
+      worker.terminate();
+      if (data.error) reject(new Error(`${dtype} file: ${data.error}`));
+      else resolve(data);
+    };
+    worker.onerror = (e) => {
+      worker.terminate();
+      reject(new Error(`${dtype} file: ${e.message}`));
+    };
+    worker.postMessage({ build, arch, seed, dtype });
+  });
+}
+
 function cfg() {
   if (!CFGS[arch]) throw new Error(`onnxruntime-web and TensorFlow.js run only ${Object.keys(CFGS).join(", ")} here, not "${arch}"`);
   return CFGS[arch];
@@ -116,6 +135,17 @@ async function main() {
     result.wasm_memory_mb = mb(ready.ours.memory());
     for (const name of ["ort", "tfjs"]) {
       if (logits[name]) result[`${name}_logits_rel_diff`] = Number(relDiff(logits[name], logits.ours).toExponential(2));
+    }
+  }
+  if (memory && engines.includes("ours")) {
+    cfg(); // the file is written from the named architectures only
+    for (const dtype of ["F32", "F16"]) {
+      say(`memory: loading ${arch} from an ${dtype} safetensors file in a fresh instance`);
+      const m = await fileMemory(dtype);
+      const key = dtype.toLowerCase();
+      result[`wasm_memory_${key}_file_mb`] = Math.round(m.memory_mb * 10) / 10;
+      result[`${key}_file_mb`] = Math.round(m.file_mb * 10) / 10;
+      result[`${key}_load_ms`] = Math.round(m.load_ms);
     }
   }
   const others = ["ort_forward_ms", "tfjs_forward_ms"].map((k) => result[k]).filter((v) => v !== undefined);
