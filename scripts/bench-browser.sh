@@ -33,10 +33,26 @@ try {
   const page = await browser.newPage();
   page.on("console", (m) => console.error(`[page] ${m.text()}`));
   page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
+  // CPU time of the page's main thread around each timed run (DevTools ThreadTime):
+  // wall time on a loaded machine includes waiting for a core, this does not.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Performance.enable", { timeDomain: "threadTicks" });
+  const threadMs = async () => (await cdp.send("Performance.getMetrics")).metrics.find((m) => m.name === "ThreadTime").value * 1e3;
+  const cpu = {};
+  const open = {};
+  await page.exposeFunction("benchCpuProbe", async (engine, phase, round) => {
+    const now = await threadMs();
+    if (phase === "start") open[engine] = now;
+    else if (round > 0) (cpu[engine] ??= []).push(now - open[engine]);
+  });
   await page.goto(`${server.url}bench.html?${process.env.QUERY}`);
   await page.waitForFunction(() => ["done", "error"].includes(document.documentElement.dataset.state), null, { timeout: 30 * 60_000, polling: 1000 });
   failed = (await page.evaluate(() => document.documentElement.dataset.state)) !== "done";
-  console.log(await page.textContent("#result"));
+  const result = JSON.parse(await page.textContent("#result"));
+  const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+  const key = { ours: "forward_cpu_ms", ort: "ort_forward_cpu_ms", tfjs: "tfjs_forward_cpu_ms" };
+  for (const [engine, v] of Object.entries(cpu)) result[key[engine]] = Math.round(median(v) * 10) / 10;
+  console.log(JSON.stringify(result, null, 2));
 } finally {
   await browser.close();
   await server.close();

@@ -2,8 +2,8 @@
 // TensorFlow.js (wasm backend), same weights, same input, single thread, alternating
 // engine by engine each round so all see the same machine load; medians go into
 // <pre id="result"> as JSON and <html data-state> becomes "done" (or "error").
-import init, { Model } from "./pkg/convscope.js";
 import * as ort from "./ort/ort.wasm.min.mjs";
+import { wasmBuild } from "./bench/features.js";
 import { CFGS, IMAGENET, sampleInput } from "./bench/synthetic.js";
 import { vggOnnx } from "./bench/onnx.js";
 import { vggTfjs } from "./bench/tfjs-model.js";
@@ -13,7 +13,10 @@ const arch = params.get("arch") ?? "vgg16";
 const runs = Math.max(1, Number(params.get("runs") ?? 5));
 const seed = Number(params.get("seed") ?? 1);
 const engines = (params.get("engines") ?? "ours,ort,tfjs").split(",");
+const memory = params.get("memory") !== "0";
 const status = document.getElementById("status");
+// ?pkg=pkg forces the plain-SIMD build; by default relaxed-simd where the browser has it.
+const build = await wasmBuild(params.get("pkg"));
 
 const say = (text) => {
   status.textContent = text;
@@ -36,6 +39,7 @@ function relDiff(a, b) {
 // Each engine: { name, setup() -> run(x) returning the logits }.
 const ENGINES = {
   async ours() {
+    const { default: init, Model } = await import(`./${build}/convscope.js`);
     const wasm = await init();
     say(`convscope: building ${arch} (seed ${seed})`);
     const model = Model.synthetic(arch, seed);
@@ -75,6 +79,24 @@ const ENGINES = {
   },
 };
 
+// Our wasm memory after loading `arch` from an f32 or f16 safetensors file and one
+// forward pass, in a fresh instance in a worker.
+function fileMemory(dtype) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./bench/memory-worker.js", import.meta.url), { type: "module" });
+    worker.onmessage = ({ data }) => {
+      worker.terminate();
+      if (data.error) reject(new Error(`${dtype} file: ${data.error}`));
+      else resolve(data);
+    };
+    worker.onerror = (e) => {
+      worker.terminate();
+      reject(new Error(`${dtype} file: ${e.message}`));
+    };
+    worker.postMessage({ build, arch, seed, dtype });
+  });
+}
+
 function cfg() {
   if (!CFGS[arch]) throw new Error(`onnxruntime-web and TensorFlow.js run only ${Object.keys(CFGS).join(", ")} here, not "${arch}"`);
   return CFGS[arch];
@@ -91,23 +113,39 @@ async function main() {
   const x = sampleInput(channels, size);
   const times = Object.fromEntries(engines.map((n) => [n, []]));
   const logits = {};
+  // scripts/bench-browser.sh exposes this to read the main thread's CPU time (DevTools
+  // ThreadTime) around each run: on a shared machine it counts only the time we ran.
+  const cpuProbe = globalThis.benchCpuProbe ?? (async () => {});
   for (let round = 0; round <= runs; round++) {
     for (const name of engines) {
       say(`round ${round}/${runs}: ${name}`);
+      await cpuProbe(name, "start", round);
       const start = performance.now();
       const y = await ready[name].run(x);
       const ms = performance.now() - start;
+      await cpuProbe(name, "end", round);
       if (round === 0) logits[name] = Float32Array.from(y); // warm-up round
       else times[name].push(ms);
     }
   }
-  const result = { arch, runs, input: [1, channels, size, size] };
+  const result = { arch, runs, input: [1, channels, size, size], wasm_build: build };
   const key = { ours: "forward_ms", ort: "ort_forward_ms", tfjs: "tfjs_forward_ms" };
   for (const name of engines) result[key[name]] = Math.round(median(times[name]) * 10) / 10;
   if (ready.ours) {
     result.wasm_memory_mb = mb(ready.ours.memory());
     for (const name of ["ort", "tfjs"]) {
       if (logits[name]) result[`${name}_logits_rel_diff`] = Number(relDiff(logits[name], logits.ours).toExponential(2));
+    }
+  }
+  if (memory && engines.includes("ours")) {
+    cfg(); // the file is written from the named architectures only
+    for (const dtype of ["F32", "F16"]) {
+      say(`memory: loading ${arch} from an ${dtype} safetensors file in a fresh instance`);
+      const m = await fileMemory(dtype);
+      const key = dtype.toLowerCase();
+      result[`wasm_memory_${key}_file_mb`] = Math.round(m.memory_mb * 10) / 10;
+      result[`${key}_file_mb`] = Math.round(m.file_mb * 10) / 10;
+      result[`${key}_load_ms`] = Math.round(m.load_ms);
     }
   }
   const others = ["ort_forward_ms", "tfjs_forward_ms"].map((k) => result[k]).filter((v) => v !== undefined);

@@ -8,6 +8,8 @@ use core::arch::wasm32::*;
 
 /// Broadcast filter values (channels) per step.
 const KR: usize = 4;
+/// Tile vectors (4 lanes each) per step.
+const NV: usize = 2;
 /// 4 channels x 8 tiles: 8 accumulators + 2 tile vectors + broadcasts stay within the
 /// 15 xmm registers V8 gives wasm code on x64 (10 accumulators spilled: measured).
 pub const SIMD128: Micro = Micro {
@@ -17,7 +19,7 @@ pub const SIMD128: Micro = Micro {
         "wasm-simd128"
     },
     kr: KR,
-    nr: 8,
+    nr: 4 * NV,
     f: simd128,
 };
 
@@ -34,25 +36,21 @@ fn madd(a: v128, b: v128, acc: v128) -> v128 {
 }
 
 unsafe fn simd128(c: usize, a: *const f32, b: *const f32, out: *mut f32, ldo: usize) {
-    let mut acc = [[f32x4_splat(0.0); 2]; KR];
+    let mut acc = [[f32x4_splat(0.0); NV]; KR];
     for p in 0..c {
         // SAFETY (all pointer accesses): `Micro::run` checked the panels and `out`.
-        let (b0, b1) = unsafe {
-            (
-                v128_load(b.add(p * 8) as *const v128),
-                v128_load(b.add(p * 8 + 4) as *const v128),
-            )
-        };
+        let bv: [v128; NV] =
+            std::array::from_fn(|v| unsafe { v128_load(b.add((p * NV + v) * 4) as *const v128) });
         for (l, row) in acc.iter_mut().enumerate() {
             let al = unsafe { v128_load32_splat(a.add(p * KR + l) as *const u32) };
-            row[0] = madd(al, b0, row[0]);
-            row[1] = madd(al, b1, row[1]);
+            for (r, bv) in row.iter_mut().zip(&bv) {
+                *r = madd(al, *bv, *r);
+            }
         }
     }
     for (l, row) in acc.iter().enumerate() {
-        unsafe {
-            v128_store(out.add(l * ldo) as *mut v128, row[0]);
-            v128_store(out.add(l * ldo + 4) as *mut v128, row[1]);
+        for (v, r) in row.iter().enumerate() {
+            unsafe { v128_store(out.add(l * ldo + v * 4) as *mut v128, *r) };
         }
     }
 }

@@ -144,19 +144,31 @@ impl Winograd3x3 {
 
     /// Transform, multiply and transform back the tiles `first..last`.
     fn block(&self, x: &[f32], g: &Geometry, first: usize, last: usize, out: Out) {
-        let Micro { kr, nr, .. } = self.micro;
-        let c_in = self.in_channels;
+        let nr = self.micro.nr;
         let groups = (last - first).div_ceil(nr);
-        let padded_tiles = groups * nr;
         let segments = g.segments(first, last);
-        let widest = segments.iter().map(|s| s.len).max().unwrap_or(0);
+        let v = self.transform_input(x, g, &segments, groups);
+        let m = self.multiply(&v, groups);
+        self.transform_output(&m, g, &segments, groups * nr, out);
+    }
 
-        // V: point, tile group, channel, tile in group (the micro-kernel's b panels).
+    /// V: point, tile group, channel, tile in group (the micro-kernel's b panels).
+    #[inline(never)]
+    fn transform_input(
+        &self,
+        x: &[f32],
+        g: &Geometry,
+        segments: &[Segment],
+        groups: usize,
+    ) -> Vec<f32> {
+        let nr = self.micro.nr;
+        let c_in = self.in_channels;
+        let widest = segments.iter().map(|s| s.len).max().unwrap_or(0);
         let mut v = vec![0f32; POINTS * groups * c_in * nr];
         let stride = widest + 1;
         let mut rows = vec![0f32; ALPHA * 2 * stride];
         let mut points = vec![0f32; POINTS * widest];
-        for s in &segments {
+        for s in segments {
             for c in 0..c_in {
                 let plane = &x[(s.image * c_in + c) * g.h * g.w..][..g.h * g.w];
                 g.gather_rows(plane, s, &mut rows);
@@ -177,33 +189,51 @@ impl Winograd3x3 {
                 }
             }
         }
+        v
+    }
 
-        // M: point, output channel, tile.
-        let ko = self.padded_out;
+    /// M: point, output channel, tile; one GEMM per point, in micro-kernel panels.
+    #[inline(never)]
+    fn multiply(&self, v: &[f32], groups: usize) -> Vec<f32> {
+        let Micro { kr, nr, .. } = self.micro;
+        let c_in = self.in_channels;
+        let (ko, tiles) = (self.padded_out, groups * nr);
         let panels = ko / kr;
-        let mut m = vec![0f32; POINTS * ko * padded_tiles];
+        let mut m = vec![0f32; POINTS * ko * tiles];
         for xi in 0..POINTS {
             for panel in 0..panels {
                 let a = &self.u[(xi * panels + panel) * c_in * kr..][..c_in * kr];
-                let rows = &mut m[(xi * ko + panel * kr) * padded_tiles..];
+                let rows = &mut m[(xi * ko + panel * kr) * tiles..];
                 for group in 0..groups {
                     let b = &v[(xi * groups + group) * c_in * nr..][..c_in * nr];
-                    self.micro
-                        .run(c_in, a, b, &mut rows[group * nr..], padded_tiles);
+                    self.micro.run(c_in, a, b, &mut rows[group * nr..], tiles);
                 }
             }
         }
+        m
+    }
 
-        // Back to pixels: per channel, a row of tiles at a time.
+    /// Back to pixels: per channel, a row of tiles at a time.
+    #[inline(never)]
+    fn transform_output(
+        &self,
+        m: &[f32],
+        g: &Geometry,
+        segments: &[Segment],
+        tiles: usize,
+        out: Out,
+    ) {
+        let ko = self.padded_out;
+        let widest = segments.iter().map(|s| s.len).max().unwrap_or(0);
         let (mut row0, mut row1) = (vec![0f32; 2 * widest], vec![0f32; 2 * widest]);
         let plane = g.h * g.w;
-        for s in &segments {
+        for s in segments {
             let y0 = s.tile_row * TILE;
             let x0 = s.first_col * TILE;
             let cols = (2 * s.len).min(g.w - x0);
             for k in 0..self.out_channels {
                 let p: [&[f32]; POINTS] =
-                    std::array::from_fn(|xi| &m[(xi * ko + k) * padded_tiles + s.at..][..s.len]);
+                    std::array::from_fn(|xi| &m[(xi * ko + k) * tiles + s.at..][..s.len]);
                 transform::output(&p, self.bias[k], s.len, &mut row0, &mut row1);
                 let base = (s.image * self.out_channels + k) * plane + y0 * g.w + x0;
                 // SAFETY: rows y0, y0 + 1 (if inside) and columns x0..x0 + cols of this
