@@ -2,6 +2,7 @@
 //! print numbers; nothing asserts on time.
 
 use crate::error::Result;
+use crate::methods::{build, Forward, Method, Options};
 use crate::model::conv::{self, ConvImpl};
 use crate::model::{ReluGrad, Vgg};
 use crate::probes::maximize::{maximize, InputSpace, MaximizeOptions, Objective};
@@ -19,6 +20,15 @@ pub struct BenchReport {
     pub forward_ms: f64,
     /// Forward pass with every layer kept, then the reverse pass to the input.
     pub saliency_ms: f64,
+    /// The same kept forward pass, then Grad-CAM at the default layer (the reverse pass
+    /// stops there).
+    pub grad_cam_ms: f64,
+    /// Occlusion with window and stride a 16th of the input (14 at 224: a 16x16 grid of
+    /// 256 occluded copies), incremental and batched.
+    pub occlusion_ms: f64,
+    /// Score-CAM at the default layer: one masked forward pass per channel, batched.
+    /// Timed once (it is hundreds of forward passes), not a median.
+    pub score_cam_ms: f64,
     /// One activation-maximization step (forward to `maximize_layer`, reverse pass,
     /// update) on a `maximize_size` picture.
     pub maximize_step_ms: f64,
@@ -58,6 +68,38 @@ pub enum ConvChoice {
     Fast,
     /// Ours and the stock path, alternating.
     Both,
+}
+
+impl BenchReport {
+    /// The report as text, each method also as a multiple of one forward pass.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "{} input {:?}, {} thread(s), median of {} runs (occlusion of up to 3, Score-CAM one run)\n",
+            self.arch, self.input, self.threads, self.runs
+        );
+        for (name, ms) in [
+            ("forward", self.forward_ms),
+            ("saliency", self.saliency_ms),
+            ("grad-cam", self.grad_cam_ms),
+            ("occlusion", self.occlusion_ms),
+            ("score-cam", self.score_cam_ms),
+        ] {
+            out += &format!(
+                "  {name:<10} {ms:>10.1} ms  {:>7.2}x forward\n",
+                ms / self.forward_ms
+            );
+        }
+        out += &format!(
+            "  maximize   {:>10.1} ms per step ({:.2} steps/s; {} px, up to {})\n",
+            self.maximize_step_ms,
+            1e3 / self.maximize_step_ms,
+            self.maximize_size,
+            self.maximize_layer
+        );
+        out += &format!("  peak RSS   {:>10.1} MB\n", self.peak_rss_mb);
+        out += &format!("  conv       {}\n", self.conv);
+        out
+    }
 }
 
 /// Median wall time in milliseconds of `runs` calls after one warm-up call.
@@ -171,6 +213,19 @@ pub fn run(model: &Vgg, runs: usize, choice: ConvChoice) -> Result<BenchReport> 
     };
     conv::set_conv_impl(ConvImpl::default());
     let (maximize_layer, maximize_size, maximize_step_ms) = maximize_step(model, runs)?;
+    // Each method timed from the image: its own forward pass included.
+    let explain = |method: &dyn Method| -> Result<()> {
+        let fwd = Forward::new(model, &x)?;
+        method.attribute(&fwd, 0).map(drop)
+    };
+    let grad_cam = build("grad-cam", model, &Options::default())?;
+    let grad_cam_ms = median_ms(runs, || explain(grad_cam.as_ref()))?;
+    let occlusion = build("occlusion", model, &Options::default())?;
+    let occlusion_ms = median_ms(runs.min(3), || explain(occlusion.as_ref()))?;
+    let score_cam = build("score-cam", model, &Options::default())?;
+    let start = Instant::now();
+    explain(score_cam.as_ref())?;
+    let score_cam_ms = start.elapsed().as_secs_f64() * 1e3;
     Ok(BenchReport {
         arch: model.spec().to_string(),
         input: x.dims().to_vec(),
@@ -178,6 +233,9 @@ pub fn run(model: &Vgg, runs: usize, choice: ConvChoice) -> Result<BenchReport> 
         runs,
         forward_ms,
         saliency_ms,
+        grad_cam_ms,
+        occlusion_ms,
+        score_cam_ms,
         maximize_step_ms,
         maximize_layer,
         maximize_size,

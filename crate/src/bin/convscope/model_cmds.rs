@@ -161,18 +161,7 @@ impl ModelCommand {
                 if json {
                     println!("{}", to_json(&r)?);
                 } else {
-                    println!(
-                        "{} input {:?}, {} thread(s), median of {} runs\n  forward   {:>9.1} ms\n  saliency  {:>9.1} ms\n  peak RSS  {:>9.1} MB",
-                        r.arch, r.input, r.threads, r.runs, r.forward_ms, r.saliency_ms, r.peak_rss_mb
-                    );
-                    println!(
-                        "  maximize  {:>9.1} ms per step ({:.2} steps/s; {} px, up to {})",
-                        r.maximize_step_ms,
-                        1e3 / r.maximize_step_ms,
-                        r.maximize_size,
-                        r.maximize_layer
-                    );
-                    println!("  conv      {}", r.conv);
+                    print!("{}", r.table());
                     if let Some(ab) = &r.conv_ab {
                         println!("  same run, alternating      ours     candle conv2d");
                         for (what, t) in [
