@@ -106,3 +106,21 @@ fn options_that_do_not_apply_or_do_not_fit_are_refused() {
     );
     assert!(e.contains("at least 2 steps"), "{e}");
 }
+
+#[test]
+fn replacing_parameters_checks_names_and_shapes() {
+    use candle_core::{DType, Device, Tensor};
+    use std::collections::HashMap;
+    let zeros = |d: &[usize]| Tensor::zeros(d, DType::F32, &Device::Cpu).unwrap();
+    let replace = |name: &str, w: &[usize], b: &[usize]| {
+        let new = HashMap::from([(name.to_string(), (zeros(w), zeros(b)))]);
+        tiny().with_params(&new).map(drop).unwrap_err().to_string()
+    };
+    let e = replace("features.0", &[8, 3, 3, 3], &[9]);
+    assert!(
+        e.contains("`features.0.bias` has shape [9], expected [8]"),
+        "{e}"
+    );
+    assert!(replace("features.1", &[1], &[1]).contains("layer `features.1` has no parameters"));
+    assert!(replace("features.42", &[1], &[1]).contains("unknown layer `features.42`"));
+}
