@@ -104,6 +104,16 @@ impl Conv2d {
         Ok(y.broadcast_add(&self.bias.reshape((1, self.out_channels(), 1, 1))?)?)
     }
 
+    /// The convolution without padding ("valid"): `[n, in, h + 2, w + 2]` to
+    /// `[n, out, h, w]`. Incremental inference convolves crops that carry their own halo.
+    pub fn forward_valid(&self, x: &Tensor) -> Result<Tensor> {
+        if conv::conv_impl() == ConvImpl::Fast {
+            return conv::forward_valid(&self.packed.forward, x);
+        }
+        let y = x.conv2d(&self.weight, 0, 1, 1, 1)?;
+        Ok(y.broadcast_add(&self.bias.reshape((1, self.out_channels(), 1, 1))?)?)
+    }
+
     fn flipped_kernel(&self) -> Result<&Tensor> {
         if let Some(k) = self.flipped.get() {
             return Ok(k);

@@ -64,34 +64,50 @@ pub fn pack(weight: &Tensor, bias: Option<&Tensor>) -> Result<Winograd3x3> {
     ))
 }
 
-/// `conv` applied to an `[n, in, h, w]` tensor, read in place when it is a contiguous
-/// f32 CPU tensor.
+/// `conv` applied to an `[n, in, h, w]` tensor ("same" padding), read in place when it
+/// is a contiguous f32 CPU tensor.
 pub fn forward(conv: &Winograd3x3, x: &Tensor) -> Result<Tensor> {
+    apply(conv, x, 1)
+}
+
+/// `conv` without padding: `[n, in, h, w]` to `[n, out, h - 2, w - 2]`.
+pub fn forward_valid(conv: &Winograd3x3, x: &Tensor) -> Result<Tensor> {
+    apply(conv, x, 0)
+}
+
+fn apply(conv: &Winograd3x3, x: &Tensor, pad: usize) -> Result<Tensor> {
     let (n, c, h, w) = x.dims4()?;
-    if c != conv.in_channels() {
+    if c != conv.in_channels() || h + 2 * pad < 3 || w + 2 * pad < 3 {
         return Err(Error::Input(format!(
             "a 3x3 convolution over {} channels got a tensor of shape {:?}",
             conv.in_channels(),
             x.dims()
         )));
     }
+    let run = |data: &[f32]| {
+        if pad == 1 {
+            conv.forward(data, n, h, w)
+        } else {
+            conv.forward_valid(data, n, h, w)
+        }
+    };
     let x = x.to_dtype(DType::F32)?.contiguous()?;
     let y = {
         let (storage, layout) = x.storage_and_layout();
         match &*storage {
             Storage::Cpu(cpu) => {
-                let data = &cpu.as_slice::<f32>()?[layout.start_offset()..][..x.elem_count()];
-                conv.forward(data, n, h, w)
+                run(&cpu.as_slice::<f32>()?[layout.start_offset()..][..x.elem_count()])
             }
             _ => {
                 drop(storage);
-                conv.forward(&x.flatten_all()?.to_vec1::<f32>()?, n, h, w)
+                run(&x.flatten_all()?.to_vec1::<f32>()?)
             }
         }
     };
+    let (oh, ow) = (h + 2 * pad - 2, w + 2 * pad - 2);
     Ok(Tensor::from_vec(
         y,
-        (n, conv.out_channels(), h, w),
+        (n, conv.out_channels(), oh, ow),
         x.device(),
     )?)
 }

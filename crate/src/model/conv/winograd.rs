@@ -109,7 +109,20 @@ impl Winograd3x3 {
 
     /// Convolves `x` (`[n, in, h, w]`, row-major) into `[n, out, h, w]`.
     pub fn forward(&self, x: &[f32], n: usize, h: usize, w: usize) -> Vec<f32> {
-        assert_eq!(x.len(), n * self.in_channels * h * w, "input shape");
+        self.run(x, n, (h, w), 1)
+    }
+
+    /// Convolves without padding: `x` (`[n, in, h, w]`) into `[n, out, h - 2, w - 2]`.
+    pub fn forward_valid(&self, x: &[f32], n: usize, h: usize, w: usize) -> Vec<f32> {
+        self.run(x, n, (h, w), 0)
+    }
+
+    fn run(&self, x: &[f32], n: usize, (ih, iw): (usize, usize), pad: usize) -> Vec<f32> {
+        assert_eq!(x.len(), n * self.in_channels * ih * iw, "input shape");
+        let (h, w) = (
+            (ih + 2 * pad).saturating_sub(2),
+            (iw + 2 * pad).saturating_sub(2),
+        );
         let mut y = vec![0f32; n * self.out_channels * h * w];
         if y.is_empty() {
             return y;
@@ -119,6 +132,9 @@ impl Winograd3x3 {
         let block = self.block_tiles(tiles);
         let out = Out(y.as_mut_ptr());
         let geometry = Geometry {
+            ih,
+            iw,
+            pad,
             h,
             w,
             tiles_h,
@@ -170,7 +186,7 @@ impl Winograd3x3 {
         let mut points = vec![0f32; POINTS * widest];
         for s in segments {
             for c in 0..c_in {
-                let plane = &x[(s.image * c_in + c) * g.h * g.w..][..g.h * g.w];
+                let plane = &x[(s.image * c_in + c) * g.ih * g.iw..][..g.ih * g.iw];
                 g.gather_rows(plane, s, &mut rows);
                 let halves: [(&[f32], &[f32]); ALPHA] =
                     std::array::from_fn(|i| rows[2 * i * stride..][..2 * stride].split_at(stride));
@@ -249,8 +265,12 @@ impl Winograd3x3 {
     }
 }
 
-/// Spatial size and tiling of one call.
+/// Spatial size and tiling of one call: the input is `ih x iw`, read with `pad` zeros
+/// around it (1: "same", 0: "valid"), the output `h x w`.
 struct Geometry {
+    ih: usize,
+    iw: usize,
+    pad: usize,
     h: usize,
     w: usize,
     tiles_h: usize,
@@ -279,27 +299,27 @@ impl Geometry {
     }
 
     /// The 4 input rows under a segment's tiles (zero outside the image), each split
-    /// into even and odd columns counted from the tiles' left edge (one pixel of
+    /// into even and odd columns counted from the tiles' left edge (`pad` pixels of
     /// padding): `rows[i]` = `[even; stride][odd; stride]` with `stride = rows.len() / 8`.
     fn gather_rows(&self, plane: &[f32], s: &Segment, rows: &mut [f32]) {
         let stride = rows.len() / (2 * ALPHA);
         let n = s.len + 1;
-        // Column of even[q] is x0 + 2 q, of odd[q] one more: x0 = 2 first_col - 1.
-        let x0 = 2 * s.first_col as isize - 1;
+        // Column of even[q] is x0 + 2 q, of odd[q] one more: x0 = 2 first_col - pad.
+        let x0 = 2 * s.first_col as isize - self.pad as isize;
         // q in inner.. have both columns inside the image.
         let first_inner = usize::from(x0 < 0);
-        let inner_end = ((self.w as isize - x0) / 2).clamp(0, n as isize) as usize;
+        let inner_end = ((self.iw as isize - x0) / 2).clamp(0, n as isize) as usize;
         for (i, r) in rows.chunks_exact_mut(2 * stride).enumerate() {
             let (even, odd) = r.split_at_mut(stride);
-            let y = (s.tile_row * TILE + i) as isize - 1;
-            if y < 0 || y as usize >= self.h {
+            let y = (s.tile_row * TILE + i) as isize - self.pad as isize;
+            if y < 0 || y as usize >= self.ih {
                 even[..n].fill(0.0);
                 odd[..n].fill(0.0);
                 continue;
             }
-            let line = &plane[y as usize * self.w..][..self.w];
+            let line = &plane[y as usize * self.iw..][..self.iw];
             let pixel = |x: isize| {
-                if x >= 0 && (x as usize) < self.w {
+                if x >= 0 && (x as usize) < self.iw {
                     line[x as usize]
                 } else {
                     0.0
@@ -382,6 +402,39 @@ mod tests {
                     assert!(
                         (f64::from(*a) - b).abs() <= 1e-5 * scale,
                         "{micro:?} {n}x{c}x{h}x{w}->{k} at {i}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Without padding, the output is the padded convolution's interior: every output
+    /// pixel whose window lies inside the input.
+    #[test]
+    fn valid_convolution_is_the_interior_of_the_padded_one() {
+        let value = |i: usize| ((i * 2654435761) % 1000) as f32 / 500.0 - 1.0;
+        for micro in [kernel::PORTABLE, kernel::best()] {
+            for (n, c, k, h, w) in [
+                (2, 3, 5, 7, 9),
+                (1, 9, 33, 6, 3),
+                (1, 2, 3, 3, 3),
+                (3, 4, 8, 8, 5),
+            ] {
+                let x: Vec<f32> = (0..n * c * h * w).map(value).collect();
+                let wt: Vec<f32> = (0..k * c * 9).map(|i| value(i + 7)).collect();
+                let bias: Vec<f32> = (0..k).map(|i| value(i + 3)).collect();
+                let conv = Winograd3x3::with_kernel(&wt, k, c, Some(&bias), micro);
+                let ours = conv.forward_valid(&x, n, h, w);
+                let full = direct(&x, &wt, &bias, (n, c, k, h, w));
+                let (vh, vw) = (h - 2, w - 2);
+                assert_eq!(ours.len(), n * k * vh * vw);
+                let scale = full.iter().fold(0f64, |m, v| m.max(v.abs()));
+                for (i, a) in ours.iter().enumerate() {
+                    let (plane, r, s) = (i / (vh * vw), i / vw % vh, i % vw);
+                    let want = full[(plane * h + r + 1) * w + s + 1];
+                    assert!(
+                        (f64::from(*a) - want).abs() <= 1e-5 * scale,
+                        "{micro:?} {n}x{c}x{h}x{w}->{k} at {i}: {a} vs {want}"
                     );
                 }
             }
