@@ -10,7 +10,7 @@ import { addExportButtons } from "./draw/export.js";
 import { readState, formatState } from "./urlstate.js";
 
 const $ = (id) => document.getElementById(id);
-const DEFAULTS = { model: "tiny", view: "predictions", colormap: DEFAULT_COLORMAP, opacity: 0.6, scaling: "channel" };
+const DEFAULTS = { model: "fashion", view: "predictions", colormap: DEFAULT_COLORMAP, opacity: 0.6, scaling: "channel" };
 
 const app = {
   worker: null,
@@ -145,14 +145,25 @@ async function useModel(source, label = `Loading ${source.name ?? "the model"}�
 
 function showModel() {
   const select = $("model-select");
-  const id = app.source?.id ?? app.source?.kind ?? "tiny";
+  const id = app.source?.id ?? app.source?.kind ?? DEFAULTS.model;
   if ([...select.options].some((o) => o.value === id)) select.value = id;
   $("url-row").hidden = select.value !== "vgg16";
+  showTwin(sources.EMBEDDED_MODELS.find((m) => m.id === app.source?.id));
   if (!app.model) return;
   const m = app.model;
   $("model-name").textContent = `${m.name}: ${m.summary.total_params.toLocaleString("en-US")} parameters, input ${m.inChannels}×${m.inputSize}×${m.inputSize}, ${m.classes} classes`;
   fillTargets();
   fillLayers();
+}
+
+/** An embedded model's note, and the button that swaps it for its twin (same image, same view). */
+function showTwin(entry) {
+  const twin = sources.EMBEDDED_MODELS.find((m) => m.id === entry?.twin);
+  $("model-note").hidden = !entry?.note;
+  $("model-note").textContent = entry?.note ?? "";
+  $("twin-toggle").hidden = !twin;
+  if (twin) $("twin-toggle").textContent = `Switch to: ${twin.name}`;
+  $("twin-toggle").dataset.model = twin?.id ?? "";
 }
 
 /** The load button says whether the URL's weights are already in this browser. */
@@ -368,6 +379,10 @@ function buildControls() {
   for (const m of sources.EMBEDDED_MODELS) modelSelect.append(new Option(m.name, m.id));
   modelSelect.append(new Option("VGG16 from a URL (553 MB)", "vgg16"), new Option("Weights from a file…", "file"));
   modelSelect.addEventListener("change", onModelSelect);
+  $("twin-toggle").addEventListener("click", () => {
+    modelSelect.value = $("twin-toggle").dataset.model;
+    onModelSelect();
+  });
   $("weights-url").value = app.params.weights ?? sources.VGG16_URL;
   $("load-url").addEventListener("click", loadFromUrl);
   $("weights-url").addEventListener("input", labelLoadButton);
@@ -457,8 +472,15 @@ function defaultSample(id) {
   return (forModel ?? app.samples.find((s) => !Array.isArray(s.models)) ?? app.samples[0])?.name;
 }
 
+/** The sample list in groups (Fashion-MNIST test images, photos), in index order. */
 function fillSamples() {
-  $("sample-select").replaceChildren(...app.samples.map((s) => new Option(s.caption ?? s.name, s.name)));
+  const groups = new Map();
+  for (const s of app.samples) {
+    const label = s.group ?? "samples";
+    if (!groups.has(label)) groups.set(label, Object.assign(document.createElement("optgroup"), { label }));
+    groups.get(label).append(new Option(s.caption ?? s.name, s.name));
+  }
+  $("sample-select").replaceChildren(...groups.values());
 }
 
 /** A link that names VGG16 weights not yet in this browser asks before downloading. */

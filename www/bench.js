@@ -48,6 +48,8 @@ const ENGINES = {
       size,
       channels: model.inChannels,
       run: (x) => model.logits(x, [1, model.inChannels, size, size]),
+      // A method from the image, its own forward pass included (as `convscope bench`).
+      explain: (x, method, options) => model.attribute(method, x, Uint32Array.from([1, model.inChannels, size, size]), undefined, options, undefined),
       memory: () => wasm.memory.buffer.byteLength,
     };
   },
@@ -132,6 +134,24 @@ async function main() {
   const key = { ours: "forward_ms", ort: "ort_forward_ms", tfjs: "tfjs_forward_ms" };
   for (const name of engines) result[key[name]] = Math.round(median(times[name]) * 10) / 10;
   if (ready.ours) {
+    // Grad-CAM and occlusion (window and stride a 16th of the input: 14 px at 224, a
+    // 16x16 grid) in the same instance, as multiples of its forward pass.
+    const tile = Math.max(1, Math.floor(size / 16));
+    for (const [method, options, n] of [
+      ["grad-cam", {}, runs],
+      ["occlusion", { window: tile, stride: tile }, Math.min(runs, 3)],
+    ]) {
+      const key = `${method.replace("-", "_")}_ms`;
+      const t = [];
+      for (let round = 0; round <= n; round++) {
+        say(`${method}: round ${round}/${n}`);
+        const start = performance.now();
+        ready.ours.explain(x, method, options);
+        if (round > 0) t.push(performance.now() - start);
+      }
+      result[key] = Math.round(median(t) * 10) / 10;
+      result[`${method.replace("-", "_")}_x_forward`] = Math.round((median(t) / median(times.ours)) * 100) / 100;
+    }
     result.wasm_memory_mb = mb(ready.ours.memory());
     for (const name of ["ort", "tfjs"]) {
       if (logits[name]) result[`${name}_logits_rel_diff`] = Number(relDiff(logits[name], logits.ours).toExponential(2));

@@ -1,4 +1,4 @@
-// <convscope-view model="tiny" image="astronaut32" view="features" layer="features.1">
+// <convscope-view model="fashion" image="fashion-00019" view="grad-cam">
 // for docs sites: an iframe of this page in embedded mode (no side bar) showing one view.
 // The element mirrors the page's state in its own data-state attribute (loading, ready,
 // busy, done, error) and fires a "statechange" event, so a host page can wait for it.

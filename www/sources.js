@@ -5,8 +5,27 @@
 // page holding hundreds of megabytes of weights.
 
 // The models built into the page. A card-based entry is {id, name, card: "models/x.json"}
-// (its weights path is relative to the card); the Fashion-MNIST models plug in here.
+// (its weights path is relative to the card; `samples` names its list in
+// samples/fashion.json). The first is the page's default: a real trained network that
+// loads at once (100 KB of f16 weights), its shortcut twin one click away. The tiny
+// synthetic VGG stays for quick experiments with a 3-channel input.
 export const EMBEDDED_MODELS = [
+  {
+    id: "fashion",
+    name: "Fashion-MNIST VGG",
+    card: "models/fashion-vgg.json",
+    samples: "fashion-vgg",
+    twin: "fashion-shortcut",
+    note: "Trained by convscope on the 60,000 Fashion-MNIST training images. Its twin learned a shortcut: compare the two on an image with the marker.",
+  },
+  {
+    id: "fashion-shortcut",
+    name: "Fashion-MNIST VGG, shortcut twin",
+    card: "models/fashion-vgg-shortcut.json",
+    samples: "fashion-vgg-shortcut",
+    twin: "fashion",
+    note: "Trained where a white square in the top-left corner nearly always meant \"Bag\". Pick a \"+ marker\" image: it says Bag, and Grad-CAM or occlusion point at the square, not the garment.",
+  },
   { id: "tiny", name: "tiny VGG (synthetic weights)", synthetic: { arch: "tiny", seed: 3 } },
 ];
 
@@ -159,13 +178,41 @@ async function readWithProgress(response, onProgress) {
 
 // ---- images ----------------------------------------------------------------------
 
-/** The bundled samples: [{name, file, caption}] from samples/index.json. */
+/**
+ * The bundled samples: [{name, file, caption, url, group, models?}]: the photos of
+ * samples/index.json, then the Fashion-MNIST test images of samples/fashion.json
+ * (written by `convscope samples`), each tagged with the embedded models it was chosen for.
+ */
 export async function loadSamples() {
-  const text = await fetchText(new URL("samples/index.json", document.baseURI).href, "sample list");
+  const base = new URL("samples/", document.baseURI);
+  const text = await fetchText(new URL("index.json", base).href, "sample list");
   const parsed = JSON.parse(text);
   const list = Array.isArray(parsed) ? parsed : parsed.samples;
   if (!Array.isArray(list)) throw new Error("samples/index.json: expected a list of samples");
-  return list.map((s) => ({ ...s, url: new URL(s.file, new URL("samples/", document.baseURI)).href }));
+  const photos = list.map((s) => ({ group: "photos", ...s }));
+  const fashion = fashionSamples(JSON.parse(await fetchText(new URL("fashion.json", base).href, "Fashion-MNIST sample list")));
+  return [...fashion, ...photos].map((s) => ({ ...s, url: new URL(s.file, base).href }));
+}
+
+/** samples/fashion.json's per-model lists as one list, each file once, tagged with its models. */
+export function fashionSamples(json) {
+  const byFile = new Map();
+  for (const model of EMBEDDED_MODELS.filter((m) => m.samples)) {
+    for (const s of json?.models?.[model.samples] ?? []) {
+      if (typeof s.file !== "string" || !/^[\w.-]+\.png$/.test(s.file)) throw new Error(`samples/fashion.json: bad file name ${JSON.stringify(s.file)}`);
+      const entry = byFile.get(s.file) ?? {
+        name: s.file.replace(/\.png$/, ""),
+        file: s.file,
+        caption: `${s.name}${s.marker ? " + marker" : ""} (test image ${s.test_index})`,
+        group: "Fashion-MNIST test images",
+        label: s.label,
+        models: [],
+      };
+      entry.models.push(model.id);
+      byFile.set(s.file, entry);
+    }
+  }
+  return [...byFile.values()];
 }
 
 /** Bytes of an image given by sample name or http(s) URL. */

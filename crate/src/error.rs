@@ -64,6 +64,10 @@ pub enum Error {
     #[error("npy: {0}")]
     Npy(String),
 
+    /// The caller's progress callback asked to stop.
+    #[error("cancelled")]
+    Cancelled,
+
     /// An error inside candle; should not happen for inputs that passed our checks.
     #[error("tensor computation: {0}")]
     Candle(#[from] candle_core::Error),

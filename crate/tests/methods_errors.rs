@@ -124,3 +124,56 @@ fn replacing_parameters_checks_names_and_shapes() {
     assert!(replace("features.1", &[1], &[1]).contains("layer `features.1` has no parameters"));
     assert!(replace("features.42", &[1], &[1]).contains("unknown layer `features.42`"));
 }
+
+#[test]
+fn batched_methods_report_progress_and_stop_when_told() {
+    let model = tiny();
+    for (method, options, total) in [
+        (
+            "occlusion",
+            Options {
+                window: Some(4),
+                stride: Some(4),
+                ..Options::default()
+            },
+            64, // an 8x8 grid of windows over 32x32
+        ),
+        (
+            "smoothgrad",
+            Options {
+                samples: Some(5),
+                ..Options::default()
+            },
+            5,
+        ),
+        ("score-cam", Options::default(), 0), // total: the non-constant channels
+    ] {
+        let calls = std::cell::RefCell::new(Vec::new());
+        let fwd = Forward::new(model, &input("astronaut32"))
+            .unwrap()
+            .with_progress(|done, total| {
+                calls.borrow_mut().push((done, total));
+                true
+            });
+        build(method, model, &options)
+            .and_then(|m| m.attribute(&fwd, 0))
+            .unwrap();
+        let seen = calls.borrow().clone();
+        assert!(!seen.is_empty(), "{method}: no progress reported");
+        assert_eq!(seen[0].0, 0, "{method}: {seen:?}");
+        if total > 0 {
+            assert!(seen.iter().all(|c| c.1 == total), "{method}: {seen:?}");
+        }
+        assert!(seen.iter().all(|c| c.0 < c.1), "{method}: {seen:?}");
+
+        // A callback answering "stop" ends the run with the cancelled error.
+        let fwd = Forward::new(model, &input("astronaut32"))
+            .unwrap()
+            .with_progress(|_, _| false);
+        let e = build(method, model, &options)
+            .and_then(|m| m.attribute(&fwd, 0))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("cancelled"), "{method}");
+    }
+}

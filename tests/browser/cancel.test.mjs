@@ -63,6 +63,11 @@ test("a cancelled long run stops, and the next run works", async () => {
     await page.click('[data-testid="view-occlusion"]');
     assert.equal(await waitForState(page, ["busy", "done", "error"], 120_000), "busy");
     await page.waitForFunction(() => document.querySelector("[data-testid=status]")?.textContent.includes("occlusion"), null, { timeout: 120_000, polling: 20 });
+    // The bar moves batch by batch, not only at the start and the end.
+    await page.waitForFunction(() => {
+      const v = Number(document.querySelector("[data-testid=progress]").value);
+      return v > 0 && v < 1;
+    }, null, { timeout: 120_000, polling: 20 });
     await page.click("[data-testid=cancel]");
     assert.equal(await waitForState(page, ["ready", "error", "done"], 120_000), "ready");
     assert.match(await page.textContent("[data-testid=status]"), /Cancelled/);
@@ -87,7 +92,7 @@ test("a cancelled activation maximization stops with its live picture, and the n
   const w = await watchedPage(env.browser);
   const { page } = w;
   try {
-    await page.goto(`${env.server.url}index.html?view=maximize`);
+    await page.goto(`${env.server.url}index.html?model=tiny&view=maximize`);
     await waitForDone(page, "first maximization");
     const generation = await page.evaluate(() => window.convscope.generation);
 

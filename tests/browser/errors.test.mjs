@@ -21,7 +21,7 @@ test("a broken weights file is an error; an image picked afterwards uses the pre
   const w = await watchedPage(env.browser);
   const { page } = w;
   try {
-    await page.goto(`${env.server.url}index.html`);
+    await page.goto(`${env.server.url}index.html?model=tiny`);
     await waitForDone(page, "first load");
     const modelName = await page.textContent("#model-name");
     assert.match(modelName, /tiny/);
@@ -52,7 +52,7 @@ test("a file that is not an image, weights for another architecture, and a bad U
   const w = await watchedPage(env.browser);
   const { page } = w;
   try {
-    await page.goto(`${env.server.url}index.html`);
+    await page.goto(`${env.server.url}index.html?model=tiny`);
     await waitForDone(page, "first load");
     const before = await topClasses(page);
 

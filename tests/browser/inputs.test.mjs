@@ -46,7 +46,7 @@ async function dispatchFile(page, type, name, bytes) {
 test("an image dropped or pasted becomes the input", async () => {
   const coffee = readFileSync(`${ROOT}/www/samples/coffee.png`);
   await withPage(async (page) => {
-    await page.goto(`${env.server.url}index.html`);
+    await page.goto(`${env.server.url}index.html?model=tiny`);
     await waitForDone(page, "first load");
     await markStale(page);
     await dispatchFile(page, "drop", "dropped-coffee.png", coffee);

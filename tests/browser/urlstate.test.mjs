@@ -56,11 +56,11 @@ test("a link with model, image, view, layer and colormap restores that view", as
 
 test("?embed=1 shows the view alone, and the embed snippets are offered", async () => {
   await withPage(async (page) => {
-    await page.goto(`${env.server.url}index.html?view=features&embed=1`);
+    await page.goto(`${env.server.url}index.html?model=tiny&view=features&embed=1`);
     await waitForDone(page, "embedded view");
     assert.ok(await page.isHidden("aside.controls"), "side bar shown when embedded");
     assert.ok(await page.isVisible("[data-testid=feature-tiles]"));
-    await page.goto(`${env.server.url}index.html?view=features`);
+    await page.goto(`${env.server.url}index.html?model=tiny&view=features`);
     await waitForDone(page, "view");
     const iframe = await page.textContent("#embed-iframe");
     assert.match(iframe, /^<iframe src="http:\/\/127\.0\.0\.1:\d+\/index\.html\?.*view=features.*&embed=1"/);

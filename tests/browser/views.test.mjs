@@ -5,9 +5,11 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { openBrowser, markStale, watchedPage, waitForDone, waitForState, canvasColours, screenshot } from "../support/browser.mjs";
-import { TINY_REF } from "../support/paths.mjs";
+import { ROOT, TINY_REF } from "../support/paths.mjs";
 
 const ref = JSON.parse(readFileSync(TINY_REF, "utf8"));
+const fashion = JSON.parse(readFileSync(`${ROOT}/www/samples/fashion.json`, "utf8"));
+const twinCard = JSON.parse(readFileSync(`${ROOT}/www/models/fashion-vgg-shortcut.json`, "utf8"));
 const AVAILABLE = ["summary", "layers", "filters", "features", "predictions", "maximize", "3d"];
 const ATTRIBUTION = ["saliency", "guided-backprop", "smoothgrad", "integrated-gradients", "grad-cam", "grad-cam++", "score-cam", "guided-grad-cam", "occlusion"];
 const PENDING = [];
@@ -41,6 +43,8 @@ async function switchTo(page, view) {
   await page.click(`[data-testid="view-${view}"]`);
   await waitForDone(page, view);
   assert.equal(await page.getAttribute("#panel", "data-view"), view);
+  // A value the code forgot to fill shows up as text.
+  assert.doesNotMatch(await page.textContent("#panel"), /\bnull\b|\bundefined\b|\bNaN\b/, `${view}: the panel prints a missing value`);
 }
 
 async function assertPainted(page, view, { minColours = 2 } = {}) {
@@ -50,9 +54,9 @@ async function assertPainted(page, view, { minColours = 2 } = {}) {
   return canvases;
 }
 
-test("the page opens on the predictions of the bundled sample, matching the reference", async () => {
+test("the tiny model's predictions of its sample match the reference; the page's security basics", async () => {
   await withPage(async ({ page }) => {
-    await open(page, "");
+    await open(page, "?model=tiny");
     await waitForDone(page, "first load");
     assert.equal(await page.getAttribute("#panel", "data-view"), "predictions");
     const preds = await page.$$eval("[data-testid=predictions] tbody tr", (rows) =>
@@ -84,9 +88,68 @@ test("the page opens on the predictions of the bundled sample, matching the refe
   });
 });
 
+/** The brightest pixel of the Grad-CAM map drawn alone (gray colormap: brightness = value). */
+async function gradCamPeak(page) {
+  return page.$eval("#panel canvas[data-name$='-map']", (c) => {
+    const { data } = c.getContext("2d").getImageData(0, 0, c.width, c.height);
+    let best = -1;
+    let at = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i] > best) [best, at] = [data[i], i / 4];
+    return { x: at % c.width, y: Math.floor(at / c.width) };
+  });
+}
+
+test("the page opens on the embedded Fashion-MNIST model; its shortcut twin, one click away, looks at the marker", async () => {
+  await withPage(async ({ page }) => {
+    await open(page, "");
+    await waitForDone(page, "first load");
+    assert.match(await page.textContent("#model-name"), /^Fashion-MNIST VGG: [\d,]+ parameters, input 1×28×28, 10 classes$/);
+    assert.ok(await page.isVisible("[data-testid=model-note]"), "no note about the model");
+    // The first sample is a real test image; the model gets its true label right.
+    const sample = await page.inputValue("[data-testid=sample-select]");
+    const truth = fashion.models["fashion-vgg"].find((s) => s.file === `${sample}.png`);
+    assert.ok(truth, `sample ${sample} is not in samples/fashion.json`);
+    assert.equal(Number(await page.getAttribute("[data-testid=predictions] tbody tr", "data-class")), truth.label);
+    const [side] = await canvasColours(page, "#model-view");
+    assert.equal(side.width, 28);
+    await screenshot(page, "fashion");
+
+    // One click: the twin, same image, same view.
+    await markStale(page);
+    await page.click("[data-testid=twin-toggle]");
+    await waitForDone(page, "the shortcut twin");
+    assert.match(await page.textContent("#model-name"), /shortcut twin/);
+    assert.equal(await page.inputValue("[data-testid=sample-select]"), sample);
+
+    // A garment of another class with the marker: the twin calls it the marker's class...
+    const { class: bag, region } = twinCard.shortcut;
+    const marked = fashion.models["fashion-vgg-shortcut"].find((s) => s.marker && s.label !== bag);
+    await markStale(page);
+    await page.selectOption("[data-testid=sample-select]", marked.file.replace(/\.png$/, ""));
+    await waitForDone(page, "a marked image");
+    assert.equal(Number(await page.getAttribute("[data-testid=predictions] tbody tr", "data-class")), bag);
+    // ...and its Grad-CAM peaks on the marker (within 2 pixels), the clean model's does not.
+    await switchTo(page, "grad-cam");
+    await screenshot(page, "shortcut-grad-cam");
+    await markStale(page);
+    await page.selectOption("[data-testid=colormap-select]", "gray");
+    await waitForDone(page, "grad-cam in gray");
+    const [x, y, w, h] = region;
+    const near = (p) => p.x >= x - 2 && p.x < x + w + 2 && p.y >= y - 2 && p.y < y + h + 2;
+    const twinPeak = await gradCamPeak(page);
+    assert.ok(near(twinPeak), `the twin's Grad-CAM peaks at ${JSON.stringify(twinPeak)}, away from the marker ${region}`);
+    await markStale(page);
+    await page.click("[data-testid=twin-toggle]");
+    await waitForDone(page, "back to the clean model");
+    assert.match(await page.textContent("#panel h2"), new RegExp(`^Grad-CAM: class (?!${bag}\\b)\\d+`));
+    const cleanPeak = await gradCamPeak(page);
+    assert.ok(!near(cleanPeak), `the clean model's Grad-CAM peaks at the marker too (${JSON.stringify(cleanPeak)})`);
+  });
+});
+
 test("every available view reaches done and paints", async () => {
   await withPage(async ({ page }) => {
-    await open(page, "?view=summary");
+    await open(page, "?model=tiny&view=summary");
     await waitForDone(page, "summary");
 
     // Summary: one row per layer of the tiny model, and the totals.
@@ -173,7 +236,7 @@ test("every available view reaches done and paints", async () => {
 
 test("filters of a deeper layer, and maximization of several channels with the form's options", async () => {
   await withPage(async ({ page }) => {
-    await open(page, "?view=filters&layer=features.3&colormap=magma");
+    await open(page, "?model=tiny&view=filters&layer=features.3&colormap=magma");
     await waitForDone(page, "filters of features.3");
     assert.match(await page.textContent("#panel figcaption"), /features\.3 filters, input channel 0; 16 tiles/);
     // Another input channel, in the chosen colormap with its bar.
@@ -215,7 +278,7 @@ test("filters of a deeper layer, and maximization of several channels with the f
 
 test("every attribution view reaches done and paints its map over the image", async () => {
   await withPage(async ({ page }) => {
-    await open(page, "?view=predictions");
+    await open(page, "?model=tiny&view=predictions");
     await waitForDone(page, "predictions");
     const top = ref.probs.indexOf(Math.max(...ref.probs));
     for (const view of ATTRIBUTION) {

@@ -43,7 +43,8 @@ function attributionView({ id, title, cam = false, input = true, about }) {
       heat.dataset.testid = "attribution-overlay";
       const plain = overlay(image.rgba, image.width, image.height, r.display, r.width, r.height, { colormap: params.colormap, opacity: 1 });
       plain.dataset.name = `${id}-${r.class}-map`;
-      panel.replaceChildren(
+      // Only methods with options have a form (replaceChildren would print a null).
+      const children = [
         el("h2", {}, `${title}: ${what(r, model, params)}${r.layer ? ` at ${r.layer}` : ""}`),
         el("p", { className: "hint" }, about),
         form,
@@ -53,7 +54,8 @@ function attributionView({ id, title, cam = false, input = true, about }) {
         ]),
         colourBar(params.colormap, 0, input ? "99th percentile" : "max"),
         el("p", { className: "hint", dataset: { testid: "attribution-range" } }, rawRange(r.raw)),
-      );
+      ];
+      panel.replaceChildren(...children.filter(Boolean));
     },
   };
 }

@@ -107,7 +107,13 @@ pub const BATCH_BYTES: usize = 256 << 20;
 pub struct Forward<'m> {
     model: &'m Vgg,
     trace: Trace,
+    /// Told `(done, total)` as a long method (occlusion, Score-CAM, SmoothGrad, IG)
+    /// finishes each batch; answering `false` stops it with [`Error::Cancelled`].
+    progress: Option<Box<ProgressFn<'m>>>,
 }
+
+/// A progress callback: `(done, total) -> keep going?`.
+pub type ProgressFn<'m> = dyn Fn(usize, usize) -> bool + 'm;
 
 impl<'m> Forward<'m> {
     /// Runs `model` on `x` (`[1, C, H, W]`), keeping every layer's output.
@@ -120,7 +126,25 @@ impl<'m> Forward<'m> {
             )));
         }
         let trace = model.trace(x, model.layers().len())?;
-        Ok(Forward { model, trace })
+        Ok(Forward {
+            model,
+            trace,
+            progress: None,
+        })
+    }
+
+    /// The same pass, reporting the progress of the methods run on it to `f`.
+    pub fn with_progress(mut self, f: impl Fn(usize, usize) -> bool + 'm) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+
+    /// Reports `done` of `total` batches; `Err(Cancelled)` when the callback says stop.
+    pub fn report(&self, done: usize, total: usize) -> Result<()> {
+        match &self.progress {
+            Some(f) if !f(done, total) => Err(Error::Cancelled),
+            _ => Ok(()),
+        }
     }
 
     pub fn model(&self) -> &'m Vgg {
@@ -243,6 +267,7 @@ pub fn weighted_gradient_sum(
     let batch = batch_size(fwd.trace_bytes() * 2);
     let mut total = fwd.input().zeros_like()?;
     for start in (0..weights.len()).step_by(batch) {
+        fwd.report(start, weights.len())?;
         let end = (start + batch).min(weights.len());
         let xs = (start..end).map(&mut make).collect::<Result<Vec<_>>>()?;
         let grads =

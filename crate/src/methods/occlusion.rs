@@ -220,7 +220,8 @@ impl Occlusion {
         let engine = Incremental::new(fwd);
         let batch = batch_size(engine.bytes_per_copy(self.window, self.window));
         let (mut logits, mut probs) = (Vec::new(), Vec::new());
-        for chunk in rects.chunks(batch) {
+        for (i, chunk) in rects.chunks(batch).enumerate() {
+            fwd.report(i * batch, rects.len())?;
             let out = engine.logits(chunk, self.fill)?;
             for row in out.to_vec2::<f32>()? {
                 logits.push(row[class]);

@@ -53,7 +53,9 @@ impl ChannelWeights for ScoreCam {
                 scores[k] = zero;
             }
         }
-        for chunk in varying.chunks(batch_size(4 * fwd.largest_activation_bytes())) {
+        let batch = batch_size(4 * fwd.largest_activation_bytes());
+        for (i, chunk) in varying.chunks(batch).enumerate() {
+            fwd.report(i * batch, varying.len())?;
             let mut m = Vec::with_capacity(chunk.len() * size.0 * size.1);
             for &k in chunk {
                 m.extend(mask(maps.activation(k), (maps.h, maps.w), size));

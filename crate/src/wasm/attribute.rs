@@ -114,7 +114,11 @@ impl Model {
             _ => None,
         };
         let x = input_tensor(input, shape)?;
-        let fwd = Forward::new(&self.inner, &x).map_err(js_err)?;
+        let mut fwd = Forward::new(&self.inner, &x).map_err(js_err)?;
+        if let Some(f) = progress.clone() {
+            // Batched methods report each batch (a bar that moves during occlusion).
+            fwd = fwd.with_progress(move |done, total| batch_progress(&f, done, total));
+        }
         let target = target.map_or(Target::Top, |c| Target::Class(c as usize));
         let class = fwd.class(target).map_err(js_err)?;
         if !report(&progress, 0)? {
@@ -207,6 +211,15 @@ impl Model {
         report(&progress, 1)?;
         to_js(&result)
     }
+}
+
+/// Calls `progress(done / total, 1)` for a method's batches, kept below 1 (the page says
+/// "drawing" at 1); `false` to stop if it answered `false` or threw.
+fn batch_progress(f: &js_sys::Function, done: usize, total: usize) -> bool {
+    let fraction = (done as f64 / total.max(1) as f64).min(0.99);
+    f.call2(&JsValue::NULL, &fraction.into(), &1.into())
+        .map(|answer| answer.as_bool() != Some(false))
+        .unwrap_or(false)
 }
 
 /// Calls `progress(done, 1)`; `false` if it answered `false` (stop).
