@@ -96,6 +96,7 @@ pub enum ExplainCommand {
         #[arg(long)]
         out: PathBuf,
         /// also write the heatmap over the picture the model saw, with a colour bar
+        /// (pictures under 224 px are enlarged by a whole factor, nearest neighbour)
         #[arg(long)]
         png: Option<PathBuf>,
         /// jet, turbo, viridis, inferno or gray
@@ -250,6 +251,9 @@ fn occlusion_view(
     View::parse(name, threshold).map(Some)
 }
 
+/// The shorter side of a `--png` picture, at least (whole-pixel enlargement).
+const MIN_PICTURE_SIDE: usize = 224;
+
 /// The picture a person looks at: the map in colour over the picture the model saw (or
 /// alone, for a tensor input), with a colour bar; the occlusion mask dims the rest.
 fn picture(
@@ -276,15 +280,15 @@ fn picture(
         }
         None => None,
     };
-    match (seen, view) {
-        (Some(seen), Some(View::Mask(_))) => overlay::mask(&seen, &display, 0.3),
-        (Some(seen), _) => Ok(colorbar::with_colorbar(
-            &overlay::overlay(&seen, &display, cmap, alpha)?,
-            cmap,
-        )),
-        (None, _) => Ok(colorbar::with_colorbar(
-            &overlay::heatmap(&display, w, h, cmap)?,
-            cmap,
-        )),
-    }
+    let picture = match (seen, view) {
+        (Some(seen), Some(View::Mask(_))) => overlay::mask(&seen, &display, 0.3)?,
+        (Some(seen), _) => overlay::overlay(&seen, &display, cmap, alpha)?,
+        (None, _) => overlay::heatmap(&display, w, h, cmap)?,
+    };
+    // Small inputs (28-pixel Fashion-MNIST) are enlarged to a size a person can read.
+    let picture = picture.upscaled(picture.factor_for(MIN_PICTURE_SIDE));
+    Ok(match view {
+        Some(View::Mask(_)) => picture,
+        _ => colorbar::with_colorbar(&picture, cmap),
+    })
 }
