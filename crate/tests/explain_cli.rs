@@ -111,8 +111,18 @@ fn explain_draws_the_overlay_with_a_colour_bar() {
         ],
     );
     let pic = image::open(&png).unwrap().to_rgba8();
-    // The 32x32 picture plus the bar (6 + 16 + 6 pixels) on its right.
-    assert_eq!(pic.dimensions(), (32 + 28, 32));
+    // The 32x32 picture enlarged 7x (to 224 px, whole pixels) plus the bar (6 + 16 + 6
+    // pixels) on its right.
+    assert_eq!(pic.dimensions(), (224 + 28, 224));
+    // Nearest neighbour: each 7x7 block is one colour.
+    for (by, bx) in [(0, 0), (10, 20), (31, 31)] {
+        let first = pic.get_pixel(bx * 7, by * 7);
+        for dy in 0..7 {
+            for dx in 0..7 {
+                assert_eq!(pic.get_pixel(bx * 7 + dx, by * 7 + dy), first);
+            }
+        }
+    }
 }
 
 #[test]
