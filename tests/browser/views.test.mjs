@@ -138,6 +138,14 @@ test("the page opens on the embedded Fashion-MNIST model; its shortcut twin, one
     const near = (p) => p.x >= x - 2 && p.x < x + w + 2 && p.y >= y - 2 && p.y < y + h + 2;
     const twinPeak = await gradCamPeak(page);
     assert.ok(near(twinPeak), `the twin's Grad-CAM peaks at ${JSON.stringify(twinPeak)}, away from the marker ${region}`);
+    // Occlusion's default 4-pixel window covers the marker: the tutorial's mask keeps it.
+    await switchTo(page, "occlusion");
+    const text = await page.textContent("#panel");
+    assert.match(text, /A 4×4 grey window .* stride 4: 7×7 covered copies/);
+    const kept = Number(/less than 0\.85 of it \((\d+)% of the pixels\)/.exec(text)?.[1]);
+    assert.ok(kept > 0, `no window of the marked image matters to the twin: ${text}`);
+    await screenshot(page, "shortcut-occlusion");
+    await switchTo(page, "grad-cam");
     await markStale(page);
     await page.click("[data-testid=twin-toggle]");
     await waitForDone(page, "back to the clean model");
@@ -314,21 +322,21 @@ test("every attribution view reaches done and paints its map over the image", as
     assert.deepEqual(rows, ["classifier.6", "classifier.3", "classifier.0", "features.6", "features.3", "features.0"]);
     await screenshot(page, "sanity");
 
-    // Occlusion with the form's window and stride: an 8x8 grid, its probability heatmap
+    // Occlusion with the form's window and stride (not the default 4): a 7x7 grid, its probability heatmap
     // and the mask.
     await switchTo(page, "occlusion");
     await markStale(page);
-    await page.fill("[data-testid=occlusion-window]", "4");
+    await page.fill("[data-testid=occlusion-window]", "8");
     await page.fill("[data-testid=occlusion-stride]", "4");
     await page.click("[data-testid=occlusion-run]");
-    await waitForDone(page, "occlusion 4x4");
-    assert.match(await page.textContent("#panel"), /A 4×4 grey window .* stride 4: 8×8 covered copies/);
+    await waitForDone(page, "occlusion 8x8");
+    assert.match(await page.textContent("#panel"), /A 8×8 grey window .* stride 4: 7×7 covered copies/);
     const [probs] = await canvasColours(page, "[data-testid=occlusion-probs]");
-    assert.deepEqual([probs.width, probs.height], [8, 8]);
+    assert.deepEqual([probs.width, probs.height], [7, 7]);
     assert.ok(probs.colours > 3, `probability heatmap shows ${probs.colours} colours`);
     const [mask] = await canvasColours(page, "[data-testid=occlusion-mask]");
     assert.ok(mask.colours > 50, `mask view shows ${mask.colours} colours`);
-    await screenshot(page, "occlusion-4x4");
+    await screenshot(page, "occlusion-form");
   });
 });
 

@@ -18,7 +18,7 @@ const FIELDS = {
   ],
   "integrated-gradients": [{ key: "steps", label: "Steps", min: 1, max: 1000, step: 1, placeholder: "16" }],
   occlusion: [
-    { key: "window", label: "Window (px)", min: 1, step: 1, placeholder: "size / 16" },
+    { key: "window", label: "Window (px)", min: 1, step: 1, placeholder: "size / 16, at least 4" },
     { key: "stride", label: "Stride (px)", min: 1, step: 1, placeholder: "the window" },
   ],
 };
@@ -104,7 +104,7 @@ const occlusion = {
       el("div", { className: "side-by-side" }, [
         figure(drops, "drop of the class logit, over the input"),
         figure(probs, "class probability with each window covered, as a share of the unoccluded one"),
-        figure(masked, `the windows whose covering leaves less than ${r.threshold} of it (${Math.round((100 * kept) / r.mask.length)}% of the pixels)`),
+        figure(masked, `the windows whose covering leaves less than ${formatNumber(r.threshold)} of it (${Math.round((100 * kept) / r.mask.length)}% of the pixels)`),
       ]),
       colourBar(params.colormap, 0, 1),
     );

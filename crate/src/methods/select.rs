@@ -42,7 +42,8 @@ pub struct Options {
     pub noise: Option<f32>,
     /// SmoothGrad: random seed (default 0).
     pub seed: Option<u64>,
-    /// Occlusion: window side in pixels (default: a 16th of the model's input size).
+    /// Occlusion: window side in pixels (default: a 16th of the model's input size, at
+    /// least 4 pixels).
     pub window: Option<usize>,
     /// Occlusion: stride (default: the window).
     pub stride: Option<usize>,
@@ -130,7 +131,9 @@ pub fn build(name: &str, model: &Vgg, options: &Options) -> Result<Box<dyn Metho
         "score-cam" => Box::new(ScoreCam { layer: layer()? }),
         "guided-grad-cam" => Box::new(GuidedGradCam { layer: layer()? }),
         _ => {
-            let window = options.window.unwrap_or((model.spec().size / 16).max(1));
+            let window = options
+                .window
+                .unwrap_or_else(|| default_window(model.spec().size));
             Box::new(Occlusion {
                 window,
                 stride: options.stride.unwrap_or(window),
@@ -139,4 +142,25 @@ pub fn build(name: &str, model: &Vgg, options: &Options) -> Result<Box<dyn Metho
             })
         }
     })
+}
+
+/// Occlusion's default window: a 16th of the input (14 px at 224, a 16x16 grid), but at
+/// least 4 pixels (or the whole input, if smaller): a 1-pixel window over a 28-pixel
+/// Fashion-MNIST image covers too little to move any class.
+pub fn default_window(size: usize) -> usize {
+    (size / 16).max(4).min(size.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_window;
+
+    #[test]
+    fn occlusion_window_is_a_sixteenth_of_the_input_but_at_least_4_pixels() {
+        assert_eq!(default_window(224), 14);
+        assert_eq!(default_window(384), 24);
+        assert_eq!(default_window(32), 4);
+        assert_eq!(default_window(28), 4);
+        assert_eq!(default_window(3), 3);
+    }
 }

@@ -35,7 +35,7 @@ pub struct MethodArgs {
     /// SmoothGrad: random seed [default: 0]
     #[arg(long)]
     pub seed: Option<u64>,
-    /// occlusion: window side in pixels [default: a 16th of the model's input size]
+    /// occlusion: window side in pixels [default: a 16th of the model's input size, at least 4]
     #[arg(long)]
     pub window: Option<usize>,
     /// occlusion: stride in pixels [default: the window]
