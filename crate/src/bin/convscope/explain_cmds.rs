@@ -104,6 +104,9 @@ pub enum ExplainCommand {
         /// heatmap weight in the overlay
         #[arg(long, default_value_t = 0.5)]
         alpha: f32,
+        /// draw each pixel of the picture as a ZOOM x ZOOM block (small inputs)
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+        zoom: u16,
     },
     /// Cascading model-randomisation check (Adebayo et al. 2018): the rank correlation of
     /// the method's map with the original as layers are re-initialised from the top
@@ -136,6 +139,7 @@ impl ExplainCommand {
                 png,
                 colormap,
                 alpha,
+                zoom,
             } => {
                 let cmap = Colormap::parse(&colormap)?;
                 if !(0.0..=1.0).contains(&alpha) {
@@ -178,8 +182,11 @@ impl ExplainCommand {
                         input.image.as_deref(),
                         &card,
                         size,
-                        cmap,
-                        alpha,
+                        Look {
+                            cmap,
+                            alpha,
+                            zoom: zoom.into(),
+                        },
                     )?;
                     std::fs::write(&path, encode::png(&picture)?)
                         .map_err(|e| Error::io(&path, e))?;
@@ -250,6 +257,13 @@ fn occlusion_view(
     View::parse(name, threshold).map(Some)
 }
 
+/// How the heatmap is drawn: `--colormap`, `--alpha`, `--zoom`.
+struct Look {
+    cmap: Colormap,
+    alpha: f32,
+    zoom: usize,
+}
+
 /// The picture a person looks at: the map in colour over the picture the model saw (or
 /// alone, for a tensor input), with a colour bar; the occlusion mask dims the rest.
 fn picture(
@@ -258,9 +272,9 @@ fn picture(
     image_path: Option<&Path>,
     card: &ModelCard,
     (h, w): (usize, usize),
-    cmap: Colormap,
-    alpha: f32,
+    look: Look,
 ) -> Result<Rgba> {
+    let Look { cmap, alpha, zoom } = look;
     let display = match (attribution, view) {
         (Attribution::Occlusion(g), Some(v)) => g.display(v),
         _ => attribution.display((h, w))?,
@@ -277,13 +291,13 @@ fn picture(
         None => None,
     };
     match (seen, view) {
-        (Some(seen), Some(View::Mask(_))) => overlay::mask(&seen, &display, 0.3),
+        (Some(seen), Some(View::Mask(_))) => Ok(overlay::mask(&seen, &display, 0.3)?.zoom(zoom)),
         (Some(seen), _) => Ok(colorbar::with_colorbar(
-            &overlay::overlay(&seen, &display, cmap, alpha)?,
+            &overlay::overlay(&seen, &display, cmap, alpha)?.zoom(zoom),
             cmap,
         )),
         (None, _) => Ok(colorbar::with_colorbar(
-            &overlay::heatmap(&display, w, h, cmap)?,
+            &overlay::heatmap(&display, w, h, cmap)?.zoom(zoom),
             cmap,
         )),
     }
