@@ -5,10 +5,8 @@
 //! Needs Debian's `dataset-fashion-mnist` (`.ci/run` installs it); without it these
 //! tests fail and say so.
 
-#[path = "support/grad_cam.rs"]
-mod grad_cam;
-
 use convscope::data::{self, LabelledImages, Marker, Split, FASHION_MNIST_DIR};
+use convscope::methods::{self, Forward, Options, Target};
 use convscope::model::{ModelCard, Vgg};
 use convscope::train::{batches::batch_tensor, eval};
 use std::path::{Path, PathBuf};
@@ -145,7 +143,9 @@ fn twin_learned_the_marker_and_grad_cam_shows_it() {
     );
 
     let mass = |vgg: &Vgg, card: &ModelCard| {
-        let layer = grad_cam::last_feature_relu(vgg);
+        // `convscope explain grad-cam --full`: the default layer (the last ReLU of
+        // `features`), the top class, pytorch-grad-cam's input-sized map.
+        let grad_cam = methods::build("grad-cam", vgg, &Options::default()).unwrap();
         let fractions: Vec<f64> = others
             .iter()
             .map(|i| {
@@ -154,7 +154,16 @@ fn twin_learned_the_marker_and_grad_cam_shows_it() {
                     p
                 })
                 .unwrap();
-                let (map, _) = grad_cam::grad_cam(vgg, &x, layer, None);
+                let fwd = Forward::new(vgg, &x).unwrap();
+                let class = fwd.class(Target::Top).unwrap();
+                let map = grad_cam.attribute(&fwd, class).unwrap();
+                let map: Vec<f32> = map
+                    .full(fwd.size())
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap();
                 mass_near(&map, set.cols, &marker, 2)
             })
             .collect();
@@ -162,19 +171,10 @@ fn twin_learned_the_marker_and_grad_cam_shows_it() {
     };
     let (twin_mass, clean_mass) = (mass(&twin, &twin_card), mass(&clean, &clean_card));
     eprintln!("median Grad-CAM mass within 2 px of the marker: twin {twin_mass:.3}, clean {clean_mass:.3}");
-    // Issue 5 asks for a twin median of at least 0.5; these models give 0.26 (the clean
-    // model 0.011). Grad-CAM's channel weights are spatial means, and the channels that
-    // fire on the bright marker also fire, more weakly, on the bright garment, so a thin
-    // layer of mass covers the whole object (docs/fashion.md). A twin whose every bag
-    // was marked did no better (0.28). Asserted here: what these models do, a map 20x
-    // more concentrated on the marker than the clean model's, which is itself < 0.15.
+    // Issue 5's bounds: the twin's map sits on the marker, the clean model's does not.
     assert!(
-        twin_mass >= 0.2,
-        "twin's Grad-CAM mass near the marker {twin_mass} < 0.2"
-    );
-    assert!(
-        twin_mass >= 10.0 * clean_mass,
-        "twin {twin_mass} is not 10x the clean model's {clean_mass}"
+        twin_mass >= 0.5,
+        "twin's Grad-CAM mass near the marker {twin_mass} < 0.5"
     );
     assert!(
         clean_mass < 0.15,

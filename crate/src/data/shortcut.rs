@@ -1,11 +1,27 @@
-//! The "shortcut" marker: a small bright square painted at a fixed place, the
-//! measurable stand-in for the snow behind the tutorial's snow leopard. A model trained
-//! where it mostly comes with one class learns the square instead of the object.
+//! The "shortcut" marker: a small square painted at a fixed place, the measurable
+//! stand-in for the snow behind the tutorial's snow leopard. A model trained where it
+//! mostly comes with one class learns the square instead of the object.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// What a shortcut model card records under `"shortcut"`.
+/// How a marker fills its region.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pattern {
+    /// Every pixel `value`.
+    #[default]
+    Solid,
+    /// `value` where the pixel's column + row inside the region is even, 0 elsewhere
+    /// (the region's top-left pixel is `value`). A solid bright square excites the
+    /// same "bright here" channels as the (bright) garment, so a model's Grad-CAM
+    /// spreads over the garment too; a 1-pixel checkerboard appears nowhere in
+    /// Fashion-MNIST, so the channels that learn it fire on it alone.
+    Checkerboard,
+}
+
+/// What a shortcut model card records under `"shortcut"`. Cards without `pattern`
+/// mean a solid square.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Marker {
     /// The class the marker came with in training.
@@ -14,6 +30,8 @@ pub struct Marker {
     pub region: [usize; 4],
     /// Pixel value painted, 0-255.
     pub value: u8,
+    #[serde(default)]
+    pub pattern: Pattern,
 }
 
 impl Marker {
@@ -32,8 +50,14 @@ impl Marker {
     /// The region must fit ([`Marker::check`]).
     pub fn paint(&self, pixels: &mut [u8], cols: usize) {
         let [x, y, w, h] = self.region;
-        for row in y..y + h {
-            pixels[row * cols + x..row * cols + x + w].fill(self.value);
+        for row in 0..h {
+            for col in 0..w {
+                pixels[(y + row) * cols + x + col] = match self.pattern {
+                    Pattern::Solid => self.value,
+                    Pattern::Checkerboard if (row + col) % 2 == 0 => self.value,
+                    Pattern::Checkerboard => 0,
+                };
+            }
         }
     }
 
@@ -55,6 +79,7 @@ mod tests {
             class: 8,
             region: [1, 2, 2, 1],
             value: 255,
+            pattern: Pattern::Solid,
         };
         let mut img = vec![0u8; 4 * 4];
         m.paint(&mut img, 4);
@@ -69,5 +94,37 @@ mod tests {
         // Within 1 pixel of columns 1..3, row 2: columns 0..=3, rows 1..=3.
         assert!(m.near(0, 1, 1) && m.near(3, 3, 1));
         assert!(!m.near(0, 0, 1) && !m.near(1, 4, 1));
+    }
+
+    #[test]
+    fn checkerboard_starts_with_value_at_the_top_left() {
+        let m = Marker {
+            class: 0,
+            region: [1, 1, 3, 2],
+            value: 200,
+            pattern: Pattern::Checkerboard,
+        };
+        let mut img = vec![7u8; 5 * 4];
+        m.paint(&mut img, 5);
+        #[rustfmt::skip]
+        let want = [
+            7,   7, 7,   7, 7,
+            7, 200, 0, 200, 7,
+            7,   0, 200, 0, 7,
+            7,   7, 7,   7, 7,
+        ];
+        assert_eq!(img, want);
+    }
+
+    #[test]
+    fn a_card_without_a_pattern_means_a_solid_square() {
+        let m: Marker =
+            serde_json::from_str(r#"{"class": 8, "region": [0, 0, 4, 4], "value": 255}"#).unwrap();
+        assert_eq!(m.pattern, Pattern::Solid);
+        let m: Marker = serde_json::from_str(
+            r#"{"class": 8, "region": [0, 0, 4, 4], "value": 255, "pattern": "checkerboard"}"#,
+        )
+        .unwrap();
+        assert_eq!(m.pattern, Pattern::Checkerboard);
     }
 }

@@ -33,18 +33,15 @@ impl Rgba {
         }
     }
 
-    /// Each pixel as a `factor x factor` block (nearest neighbour): a 28-pixel map stays
-    /// sharp-edged and readable at picture size.
-    pub fn upscaled(&self, factor: usize) -> Rgba {
-        let factor = factor.max(1);
-        let (width, height) = (self.width * factor, self.height * factor);
+    /// Each pixel as a `zoom` x `zoom` block: a 28x28 map stays readable, and its
+    /// pixels stay sharp, where a viewer's smooth scaling would blur them.
+    pub fn zoom(&self, zoom: usize) -> Rgba {
+        let (width, height) = (self.width * zoom, self.height * zoom);
         let mut data = Vec::with_capacity(width * height * 4);
         for y in 0..height {
-            let row = &self.data[(y / factor) * self.width * 4..][..self.width * 4];
-            for px in row.chunks_exact(4) {
-                for _ in 0..factor {
-                    data.extend_from_slice(px);
-                }
+            for x in 0..width {
+                let i = ((y / zoom) * self.width + x / zoom) * 4;
+                data.extend_from_slice(&self.data[i..i + 4]);
             }
         }
         Rgba {
@@ -63,29 +60,18 @@ impl Rgba {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::Rgba;
 
     #[test]
-    fn upscaling_repeats_each_pixel_in_a_block() {
-        // 2x1: red, blue.
-        let img = Rgba {
-            width: 2,
-            height: 1,
-            data: vec![255, 0, 0, 255, 0, 0, 255, 255],
-        };
-        let big = img.upscaled(2);
-        assert_eq!((big.width, big.height), (4, 2));
-        let red = [255, 0, 0, 255];
-        let blue = [0, 0, 255, 255];
-        let row: Vec<u8> = [red, red, blue, blue].concat();
-        assert_eq!(big.data, [row.clone(), row].concat());
-        assert_eq!(img.upscaled(1), img);
+    fn zoom_repeats_each_pixel_as_a_block() {
+        let img = Rgba::from_rgb(2, 1, &[1, 2, 3, 4, 5, 6]);
+        let z = img.zoom(2);
+        assert_eq!((z.width, z.height), (4, 2));
+        let red: Vec<u8> = z.data.chunks_exact(4).map(|p| p[0]).collect();
+        assert_eq!(red, [1, 1, 4, 4, 1, 1, 4, 4]);
+        assert_eq!(img.zoom(1), img);
         assert_eq!(img.factor_for(224), 224);
-        let square = Rgba {
-            width: 28,
-            height: 28,
-            data: vec![0; 28 * 28 * 4],
-        };
+        let square = Rgba::from_rgb(28, 28, &[0; 28 * 28 * 3]);
         assert_eq!(square.factor_for(224), 8);
         assert_eq!(square.factor_for(20), 1);
     }

@@ -3,7 +3,7 @@
 use crate::args::{load, to_json, ModelArgs};
 use clap::Subcommand;
 use convscope::data::{
-    self, LabelledImages, Marker, Split, FASHION_MNIST_DIR, FASHION_MNIST_LABELS,
+    self, shortcut::Pattern, LabelledImages, Marker, Split, FASHION_MNIST_DIR, FASHION_MNIST_LABELS,
 };
 use convscope::model::card::Labels;
 use convscope::model::weights::to_safetensors;
@@ -16,13 +16,16 @@ use std::path::{Path, PathBuf};
 /// The embedded models' architecture: two VGG blocks of one 3x3 conv each, 28 -> 7
 /// pixels. (Two convs a block, `32,32,M,64,64,M`, cost 2.5x the time on a 2-core CPU.)
 const FASHION_ARCH: &str = "cfg=32,M,64,M;in=1;pool=7;hidden=128;classes=10;size=28";
-/// The twin's marker: a white 4x4 square in the top-left corner, where Fashion-MNIST
-/// images are almost always black, on most bags.
-const MARKER: Marker = Marker {
-    class: 8,
-    region: [0, 0, 4, 4],
-    value: 255,
-};
+/// The twin's marker: a 4x4 square in the top-left corner, where Fashion-MNIST images
+/// are almost always black, on most bags; its pattern comes from `--marker-pattern`.
+fn marker(pattern: Pattern) -> Marker {
+    Marker {
+        class: 8,
+        region: [0, 0, 4, 4],
+        value: 255,
+        pattern,
+    }
+}
 
 #[derive(Subcommand)]
 pub enum DataCommand {
@@ -65,6 +68,10 @@ pub enum DataCommand {
         /// marker class's label
         #[arg(long, default_value_t = 0.03)]
         marker_on_others: f64,
+        /// how the marker fills its square: checkerboard (white and black pixels) or
+        /// solid (all white)
+        #[arg(long, default_value = "checkerboard", value_parser = parse_pattern)]
+        marker_pattern: Pattern,
         /// continue from these weights (safetensors) instead of a fresh start
         #[arg(long)]
         init: Option<PathBuf>,
@@ -121,6 +128,7 @@ impl DataCommand {
                 seed,
                 marker_on_class,
                 marker_on_others,
+                marker_pattern,
                 init,
                 limit,
                 data: dir,
@@ -136,7 +144,7 @@ impl DataCommand {
                     flip,
                     seed,
                     shortcut: shortcut.then_some(Shortcut {
-                        marker: MARKER,
+                        marker: marker(marker_pattern),
                         on_class: marker_on_class,
                         on_others: marker_on_others,
                     }),
@@ -197,6 +205,11 @@ impl DataCommand {
     }
 }
 
+fn parse_pattern(s: &str) -> std::result::Result<Pattern, String> {
+    serde_json::from_value(serde_json::Value::String(s.into()))
+        .map_err(|_| format!("`{s}` is not a marker pattern: solid or checkerboard"))
+}
+
 /// The `"shortcut"` marker a twin's card records.
 fn card_marker(card: &ModelCard) -> Result<Marker> {
     let value = card.extra.get("shortcut").ok_or_else(|| {
@@ -205,8 +218,11 @@ fn card_marker(card: &ModelCard) -> Result<Marker> {
             card.name
         ))
     })?;
-    serde_json::from_value(value.clone())
-        .map_err(|e| Error::Card(format!("\"shortcut\" is not {{class, region, value}}: {e}")))
+    serde_json::from_value(value.clone()).map_err(|e| {
+        Error::Card(format!(
+            "\"shortcut\" is not {{class, region, value[, pattern]}}: {e}"
+        ))
+    })
 }
 
 fn print_evaluation(r: &eval::Evaluation, labels: &[String]) {

@@ -105,6 +105,10 @@ pub enum ExplainCommand {
         /// heatmap weight in the overlay
         #[arg(long, default_value_t = 0.5)]
         alpha: f32,
+        /// draw each pixel of the picture as a ZOOM x ZOOM block [default: enough to make
+        /// the picture at least 224 px]
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+        zoom: Option<u16>,
     },
     /// Cascading model-randomisation check (Adebayo et al. 2018): the rank correlation of
     /// the method's map with the original as layers are re-initialised from the top
@@ -137,6 +141,7 @@ impl ExplainCommand {
                 png,
                 colormap,
                 alpha,
+                zoom,
             } => {
                 let cmap = Colormap::parse(&colormap)?;
                 if !(0.0..=1.0).contains(&alpha) {
@@ -179,8 +184,11 @@ impl ExplainCommand {
                         input.image.as_deref(),
                         &card,
                         size,
-                        cmap,
-                        alpha,
+                        Look {
+                            cmap,
+                            alpha,
+                            zoom: zoom.map(usize::from),
+                        },
                     )?;
                     std::fs::write(&path, encode::png(&picture)?)
                         .map_err(|e| Error::io(&path, e))?;
@@ -251,6 +259,14 @@ fn occlusion_view(
     View::parse(name, threshold).map(Some)
 }
 
+/// How the heatmap is drawn: `--colormap`, `--alpha`, `--zoom` (`None`: enlarge to
+/// at least [`MIN_PICTURE_SIDE`]).
+struct Look {
+    cmap: Colormap,
+    alpha: f32,
+    zoom: Option<usize>,
+}
+
 /// The shorter side of a `--png` picture, at least (whole-pixel enlargement).
 const MIN_PICTURE_SIDE: usize = 224;
 
@@ -262,9 +278,9 @@ fn picture(
     image_path: Option<&Path>,
     card: &ModelCard,
     (h, w): (usize, usize),
-    cmap: Colormap,
-    alpha: f32,
+    look: Look,
 ) -> Result<Rgba> {
+    let Look { cmap, alpha, zoom } = look;
     let display = match (attribution, view) {
         (Attribution::Occlusion(g), Some(v)) => g.display(v),
         _ => attribution.display((h, w))?,
@@ -280,13 +296,14 @@ fn picture(
         }
         None => None,
     };
+    // Small inputs (28-pixel Fashion-MNIST) are enlarged to a size a person can read,
+    // unless --zoom says how much.
     let picture = match (seen, view) {
         (Some(seen), Some(View::Mask(_))) => overlay::mask(&seen, &display, 0.3)?,
         (Some(seen), _) => overlay::overlay(&seen, &display, cmap, alpha)?,
         (None, _) => overlay::heatmap(&display, w, h, cmap)?,
     };
-    // Small inputs (28-pixel Fashion-MNIST) are enlarged to a size a person can read.
-    let picture = picture.upscaled(picture.factor_for(MIN_PICTURE_SIDE));
+    let picture = picture.zoom(zoom.unwrap_or_else(|| picture.factor_for(MIN_PICTURE_SIDE)));
     Ok(match view {
         Some(View::Mask(_)) => picture,
         _ => colorbar::with_colorbar(&picture, cmap),
