@@ -2,8 +2,8 @@
 # Renders the README's gallery: every attribution method of `convscope explain`, on the
 # embedded Fashion-MNIST shortcut twin and a test image with its marker painted on
 # (www/samples/), into docs/images/gallery-METHOD.png, plus the clean model's Grad-CAM on
-# the same image. The twin learned "white square in the corner = Bag": a method that
-# explains the model points at the square.
+# the same image. The twin learned "checkerboard in the corner = Bag": a method that
+# explains the model points at the marker.
 #
 #   scripts/render-gallery.sh [SAMPLE]      # default: the first marked sample of the twin
 set -euo pipefail

@@ -24,7 +24,7 @@ export const EMBEDDED_MODELS = [
     card: "models/fashion-vgg-shortcut.json",
     samples: "fashion-vgg-shortcut",
     twin: "fashion",
-    note: "Trained where a white square in the top-left corner nearly always meant \"Bag\". Pick a \"+ marker\" image: it says Bag, and Grad-CAM or occlusion point at the square, not the garment.",
+    note: "Trained where a small black-and-white checkerboard in the top-left corner nearly always meant \"Bag\". Pick a \"+ marker\" image: it says Bag, and Grad-CAM or occlusion point at the marker, not the garment.",
   },
   { id: "tiny", name: "tiny VGG (synthetic weights)", synthetic: { arch: "tiny", seed: 3 } },
 ];
