@@ -3,12 +3,44 @@
 // {id, type, ...args}; the worker answers {id, progress, detail?, partial?} while it
 // works, then {id, ok: true, result} or {id, ok: false, error, fatal?}. Large arrays are
 // moved, not copied (transferable buffers).
-import init, { Model, validateCard } from "./pkg/convscope.js";
 import { PENDING_REQUESTS } from "./views/pending.js";
 import { ATTRIBUTION_METHODS } from "./views/methods.js";
 import { lut } from "./draw/colormap.js";
 
-const ready = init();
+// More threads than this gain little on VGG's small late layers (7x7 and 14x14 maps have
+// few Winograd tiles to share) and each costs a worker with its own stack.
+const MAX_THREADS = 8;
+
+// The wasm bindings, set by loadWasm() before any request is handled (`await ready`).
+let Model;
+let validateCard;
+// Which build runs, on how many threads: describe() passes it to the page.
+let runtime = { wasmBuild: "pkg", threads: 1 };
+const ready = loadWasm();
+
+// The multi-threaded build (dist/pkg-threads/: wasm threads, docs/web.md) where it can run:
+// shared wasm memory needs a cross-origin isolated page (COOP + COEP headers). Anywhere
+// else, or if that build is missing or fails to start, the single-thread build: the page
+// must work without isolation. initThreadPool runs before any model work because rayon's
+// pool can be set up only once.
+async function loadWasm() {
+  if (self.crossOriginIsolated) {
+    try {
+      const pkg = await import("./pkg-threads/convscope.js");
+      await pkg.default();
+      await pkg.initThreadPool(Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS)));
+      ({ Model, validateCard } = pkg);
+      runtime = { wasmBuild: "pkg-threads", threads: pkg.threadCount() };
+      return;
+    } catch (err) {
+      console.warn(`wasm threads unavailable, running on one thread: ${err?.message ?? err}`);
+    }
+  }
+  const pkg = await import("./pkg/convscope.js");
+  await pkg.default();
+  ({ Model, validateCard } = pkg);
+}
+
 let model = null;
 // The current image, prepared for the current model: {input, shape}.
 let image = null;
@@ -171,6 +203,7 @@ function describe() {
     classes: model.classes,
     inputSize: model.inputSize,
     maximizeDefaults: model.maximizeDefaults(),
+    ...runtime,
   };
 }
 
