@@ -17,6 +17,10 @@ const memory = params.get("memory") !== "0";
 const status = document.getElementById("status");
 // ?pkg=pkg forces the plain-SIMD build; by default relaxed-simd where the browser has it.
 const build = await wasmBuild(params.get("pkg"));
+// ?threads=N: our engine is the wasm threads build (dist/pkg-threads/, needs a cross-origin
+// isolated page) on N threads, in a worker. Without it, one thread on `build`, so the
+// comparison with onnxruntime-web and TensorFlow.js (both single-threaded here) is fair.
+const threads = params.has("threads") ? Math.max(1, Math.floor(Number(params.get("threads")) || 1)) : null;
 
 const say = (text) => {
   status.textContent = text;
@@ -39,6 +43,7 @@ function relDiff(a, b) {
 // Each engine: { name, setup() -> run(x) returning the logits }.
 const ENGINES = {
   async ours() {
+    if (threads) return oursThreaded();
     const { default: init, Model } = await import(`./${build}/convscope.js`);
     const wasm = await init();
     say(`convscope: building ${arch} (seed ${seed})`);
@@ -80,6 +85,40 @@ const ENGINES = {
     };
   },
 };
+
+// Our engine on the threads build in bench/threads-worker.js: the same face, async.
+async function oursThreaded() {
+  if (!self.crossOriginIsolated) throw new Error("?threads needs a cross-origin isolated page (COOP and COEP headers, docs/web.md)");
+  const worker = new Worker(new URL("./bench/threads-worker.js", import.meta.url), { type: "module" });
+  const pending = new Map();
+  let next = 0;
+  worker.onmessage = ({ data }) => {
+    const { resolve, reject } = pending.get(data.id);
+    pending.delete(data.id);
+    if (data.ok) resolve(data.result);
+    else reject(new Error(`threads worker: ${data.error}`));
+  };
+  worker.onerror = (e) => {
+    for (const { reject } of pending.values()) reject(new Error(`threads worker failed: ${e.message}`));
+    pending.clear();
+  };
+  const call = (type, args = {}) =>
+    new Promise((resolve, reject) => {
+      pending.set(++next, { resolve, reject });
+      worker.postMessage({ id: next, type, ...args });
+    });
+  say(`convscope: building ${arch} (seed ${seed}) on the threads build, ${threads} thread(s)`);
+  const info = await call("setup", { arch, seed, threads });
+  const shape = [1, info.channels, info.size, info.size];
+  return {
+    size: info.size,
+    channels: info.channels,
+    threads: info.threads,
+    run: (x) => call("run", { x, shape }),
+    explain: (x, method, options) => call("explain", { x, shape, method, options }),
+    memory: () => call("memory"),
+  };
+}
 
 // Our wasm memory after loading `arch` from an f32 or f16 safetensors file and one
 // forward pass, in a fresh instance in a worker.
@@ -130,7 +169,13 @@ async function main() {
       else times[name].push(ms);
     }
   }
-  const result = { arch, runs, input: [1, channels, size, size], wasm_build: build };
+  const result = {
+    arch,
+    runs,
+    input: [1, channels, size, size],
+    wasm_build: threads ? "pkg-threads" : build,
+    threads: ready.ours?.threads ?? 1,
+  };
   const key = { ours: "forward_ms", ort: "ort_forward_ms", tfjs: "tfjs_forward_ms" };
   for (const name of engines) result[key[name]] = Math.round(median(times[name]) * 10) / 10;
   if (ready.ours) {
@@ -145,14 +190,16 @@ async function main() {
       const t = [];
       for (let round = 0; round <= n; round++) {
         say(`${method}: round ${round}/${n}`);
+        await cpuProbe(method, "start", round);
         const start = performance.now();
-        ready.ours.explain(x, method, options);
+        await ready.ours.explain(x, method, options);
         if (round > 0) t.push(performance.now() - start);
+        await cpuProbe(method, "end", round);
       }
       result[key] = Math.round(median(t) * 10) / 10;
       result[`${method.replace("-", "_")}_x_forward`] = Math.round((median(t) / median(times.ours)) * 100) / 100;
     }
-    result.wasm_memory_mb = mb(ready.ours.memory());
+    result.wasm_memory_mb = mb(await ready.ours.memory());
     for (const name of ["ort", "tfjs"]) {
       if (logits[name]) result[`${name}_logits_rel_diff`] = Number(relDiff(logits[name], logits.ours).toExponential(2));
     }
