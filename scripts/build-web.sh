@@ -120,6 +120,12 @@ elif ! build_threads; then
     rm -rf "$dist/pkg-threads"
     echo "build-web: WARNING: the wasm threads build (dist/pkg-threads/) failed; the site is built single-threaded only" >&2
 fi
+# Tells the worker which builds exist, so it never requests a missing one.
+if [[ -f "$dist/pkg-threads/convscope_bg.wasm" ]]; then
+    echo '{"threads": true}' > "$dist/wasm-builds.json"
+else
+    echo '{"threads": false}' > "$dist/wasm-builds.json"
+fi
 
 cp -R "$root/www/." "$dist/"
 

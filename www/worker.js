@@ -21,10 +21,12 @@ const ready = loadWasm();
 // The multi-threaded build (dist/pkg-threads/: wasm threads, docs/web.md) where it can run:
 // shared wasm memory needs a cross-origin isolated page (COOP + COEP headers). Anywhere
 // else, or if that build is missing or fails to start, the single-thread build: the page
-// must work without isolation. initThreadPool runs before any model work because rayon's
-// pool can be set up only once.
+// must work without isolation. build-web.sh says in wasm-builds.json whether it made the
+// threads build, so a site without it never requests it (no 404). initThreadPool runs
+// before any model work because rayon's pool can be set up only once.
 async function loadWasm() {
-  if (self.crossOriginIsolated) {
+  const builds = self.crossOriginIsolated ? await fetch("./wasm-builds.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({})) : {};
+  if (builds.threads) {
     try {
       const pkg = await import("./pkg-threads/convscope.js");
       await pkg.default();
