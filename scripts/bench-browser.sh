@@ -3,7 +3,8 @@
 # TensorFlow.js, single thread) in headless Debian Chromium via playwright-core, served
 # on 127.0.0.1 (cross-origin isolated, so "threads=N" can run the wasm threads build), and
 # prints its JSON. Build first with scripts/build-web.sh (after npm ci).
-# Usage: scripts/bench-browser.sh ["arch=vgg16&runs=5[&threads=2]"]
+# Usage: scripts/bench-browser.sh ["arch=vgg16&runs=5[&threads=2]"]; "threads=1,2&engines=ours"
+# compares thread counts round by round in one page (fair on a shared machine).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -91,8 +92,10 @@ try {
   // *_cpu_ms: the page's main thread only (with ?threads=N our engine runs in a worker,
   // so read the next); *_renderer_cpu_ms: all the page's threads (10 ms resolution).
   const key = { ours: "forward", ort: "ort_forward", tfjs: "tfjs_forward", "grad-cam": "grad_cam", occlusion: "occlusion" };
-  for (const [engine, v] of Object.entries(cpu)) result[`${key[engine]}_cpu_ms`] = Math.round(median(v) * 10) / 10;
-  for (const [engine, v] of Object.entries(all)) result[`${key[engine]}_renderer_cpu_ms`] = Math.round(median(v));
+  // "name@N": N threads (threads=1,2 compares counts): forward_cpu_ms@2 and so on.
+  const name = (probe) => probe.replace(/^([^@]+)(@\d+)?$/, (_, e, n = "") => `${key[e]}_cpu_ms${n}`);
+  for (const [engine, v] of Object.entries(cpu)) result[name(engine)] = Math.round(median(v) * 10) / 10;
+  for (const [engine, v] of Object.entries(all)) result[name(engine).replace("_cpu_ms", "_renderer_cpu_ms")] = Math.round(median(v));
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await browser.close();

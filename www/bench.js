@@ -7,6 +7,7 @@ import { wasmBuild } from "./bench/features.js";
 import { CFGS, IMAGENET, sampleInput } from "./bench/synthetic.js";
 import { vggOnnx } from "./bench/onnx.js";
 import { vggTfjs } from "./bench/tfjs-model.js";
+import { compareThreads, threadedEngine } from "./bench/threads.js";
 
 const params = new URLSearchParams(location.search);
 const arch = params.get("arch") ?? "vgg16";
@@ -20,7 +21,9 @@ const build = await wasmBuild(params.get("pkg"));
 // ?threads=N: our engine is the wasm threads build (dist/pkg-threads/, needs a cross-origin
 // isolated page) on N threads, in a worker. Without it, one thread on `build`, so the
 // comparison with onnxruntime-web and TensorFlow.js (both single-threaded here) is fair.
-const threads = params.has("threads") ? Math.max(1, Math.floor(Number(params.get("threads")) || 1)) : null;
+// ?threads=1,2: only our engine, the counts compared round by round (bench/threads.js).
+const threadCounts = params.has("threads") ? params.get("threads").split(",").map((n) => Math.max(1, Math.floor(Number(n)) || 1)) : [];
+const threads = threadCounts[0] ?? null;
 
 const say = (text) => {
   status.textContent = text;
@@ -43,7 +46,10 @@ function relDiff(a, b) {
 // Each engine: { name, setup() -> run(x) returning the logits }.
 const ENGINES = {
   async ours() {
-    if (threads) return oursThreaded();
+    if (threads) {
+      say(`convscope: building ${arch} (seed ${seed}) on the threads build, ${threads} thread(s)`);
+      return threadedEngine(arch, seed, threads);
+    }
     const { default: init, Model } = await import(`./${build}/convscope.js`);
     const wasm = await init();
     say(`convscope: building ${arch} (seed ${seed})`);
@@ -86,40 +92,6 @@ const ENGINES = {
   },
 };
 
-// Our engine on the threads build in bench/threads-worker.js: the same face, async.
-async function oursThreaded() {
-  if (!self.crossOriginIsolated) throw new Error("?threads needs a cross-origin isolated page (COOP and COEP headers, docs/web.md)");
-  const worker = new Worker(new URL("./bench/threads-worker.js", import.meta.url), { type: "module" });
-  const pending = new Map();
-  let next = 0;
-  worker.onmessage = ({ data }) => {
-    const { resolve, reject } = pending.get(data.id);
-    pending.delete(data.id);
-    if (data.ok) resolve(data.result);
-    else reject(new Error(`threads worker: ${data.error}`));
-  };
-  worker.onerror = (e) => {
-    for (const { reject } of pending.values()) reject(new Error(`threads worker failed: ${e.message}`));
-    pending.clear();
-  };
-  const call = (type, args = {}) =>
-    new Promise((resolve, reject) => {
-      pending.set(++next, { resolve, reject });
-      worker.postMessage({ id: next, type, ...args });
-    });
-  say(`convscope: building ${arch} (seed ${seed}) on the threads build, ${threads} thread(s)`);
-  const info = await call("setup", { arch, seed, threads });
-  const shape = [1, info.channels, info.size, info.size];
-  return {
-    size: info.size,
-    channels: info.channels,
-    threads: info.threads,
-    run: (x) => call("run", { x, shape }),
-    explain: (x, method, options) => call("explain", { x, shape, method, options }),
-    memory: () => call("memory"),
-  };
-}
-
 // Our wasm memory after loading `arch` from an f32 or f16 safetensors file and one
 // forward pass, in a fresh instance in a worker.
 function fileMemory(dtype) {
@@ -144,6 +116,10 @@ function cfg() {
 }
 
 async function main() {
+  if (threadCounts.length > 1) {
+    const probe = globalThis.benchCpuProbe ?? (async () => {});
+    return { ...(await compareThreads({ arch, seed, counts: threadCounts, runs, say, probe })), user_agent: navigator.userAgent };
+  }
   const ready = {};
   for (const name of engines) {
     if (!ENGINES[name]) throw new Error(`unknown engine "${name}" (ours, ort, tfjs)`);
