@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the browser benchmark (dist/bench.html: our wasm vs onnxruntime-web vs
 # TensorFlow.js, single thread) in headless Debian Chromium via playwright-core, served
-# on 127.0.0.1, and prints its JSON. Build first with scripts/build-web.sh (after npm ci).
-# Usage: scripts/bench-browser.sh ["arch=vgg16&runs=5"]
+# on 127.0.0.1 (cross-origin isolated, so "threads=N" can run the wasm threads build), and
+# prints its JSON. Build first with scripts/build-web.sh (after npm ci).
+# Usage: scripts/bench-browser.sh ["arch=vgg16&runs=5[&threads=2]"]; "threads=1,2&engines=ours"
+# compares thread counts round by round in one page (fair on a shared machine).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,12 +24,45 @@ CHROMIUM="$chromium" QUERY="$query" node --input-type=module - <<'JS'
 import { chromium } from "playwright-core";
 import { serveStatic } from "./tests/support/server.mjs";
 
+import { readFileSync, readdirSync } from "node:fs";
+
 const server = await serveStatic("dist");
-const browser = await chromium.launch({
+// A browser server rather than launch(): its process id lets us find its renderers.
+const browserServer = await chromium.launchServer({
   executablePath: process.env.CHROMIUM,
   headless: true,
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
 });
+const browser = await chromium.connect(browserServer.wsEndpoint());
+
+// CPU time (ms) of this browser's renderer processes, every thread: the page's main
+// thread and its workers, so the wasm threads too (/proc/PID/stat utime + stime, in
+// clock ticks of 10 ms). Other Chromiums on the machine are not counted.
+function rendererCpuMs() {
+  const procs = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8");
+      procs.push({ pid: Number(name), ppid: Number(fields[1]), cpu: Number(fields[11]) + Number(fields[12]), renderer: cmdline.includes("--type=renderer") });
+    } catch {
+      // the process ended while we read it
+    }
+  }
+  const ours = new Set([browserServer.process().pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) {
+      if (!ours.has(p.pid) && ours.has(p.ppid)) {
+        ours.add(p.pid);
+        grew = true;
+      }
+    }
+  }
+  return procs.filter((p) => p.renderer && ours.has(p.pid)).reduce((sum, p) => sum + p.cpu, 0) * 10;
+}
 let failed = false;
 try {
   const page = await browser.newPage();
@@ -39,22 +74,32 @@ try {
   await cdp.send("Performance.enable", { timeDomain: "threadTicks" });
   const threadMs = async () => (await cdp.send("Performance.getMetrics")).metrics.find((m) => m.name === "ThreadTime").value * 1e3;
   const cpu = {};
+  const all = {};
   const open = {};
   await page.exposeFunction("benchCpuProbe", async (engine, phase, round) => {
-    const now = await threadMs();
+    const now = [await threadMs(), rendererCpuMs()];
     if (phase === "start") open[engine] = now;
-    else if (round > 0) (cpu[engine] ??= []).push(now - open[engine]);
+    else if (round > 0) {
+      (cpu[engine] ??= []).push(now[0] - open[engine][0]);
+      (all[engine] ??= []).push(now[1] - open[engine][1]);
+    }
   });
   await page.goto(`${server.url}bench.html?${process.env.QUERY}`);
   await page.waitForFunction(() => ["done", "error"].includes(document.documentElement.dataset.state), null, { timeout: 30 * 60_000, polling: 1000 });
   failed = (await page.evaluate(() => document.documentElement.dataset.state)) !== "done";
   const result = JSON.parse(await page.textContent("#result"));
   const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
-  const key = { ours: "forward_cpu_ms", ort: "ort_forward_cpu_ms", tfjs: "tfjs_forward_cpu_ms" };
-  for (const [engine, v] of Object.entries(cpu)) result[key[engine]] = Math.round(median(v) * 10) / 10;
+  // *_cpu_ms: the page's main thread only (with ?threads=N our engine runs in a worker,
+  // so read the next); *_renderer_cpu_ms: all the page's threads (10 ms resolution).
+  const key = { ours: "forward", ort: "ort_forward", tfjs: "tfjs_forward", "grad-cam": "grad_cam", occlusion: "occlusion" };
+  // "name@N": N threads (threads=1,2 compares counts): forward_cpu_ms@2 and so on.
+  const name = (probe) => probe.replace(/^([^@]+)(@\d+)?$/, (_, e, n = "") => `${key[e]}_cpu_ms${n}`);
+  for (const [engine, v] of Object.entries(cpu)) result[name(engine)] = Math.round(median(v) * 10) / 10;
+  for (const [engine, v] of Object.entries(all)) result[name(engine).replace("_cpu_ms", "_renderer_cpu_ms")] = Math.round(median(v));
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await browser.close();
+  await browserServer.close();
   await server.close();
 }
 process.exit(failed ? 1 : 0);

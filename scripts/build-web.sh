@@ -3,7 +3,9 @@
 # wasm-bindgen JS glue (dist/pkg/), optimised with wasm-opt when available, plus the
 # static files from www/ and three.js from node_modules/. Installs the wasm32 target,
 # wasm-bindgen-cli (at the version pinned in Cargo.lock) and the npm packages if they
-# are missing. Usage: scripts/build-web.sh
+# are missing. A second build with wasm threads (dist/pkg-threads/, nightly toolchain,
+# see build_threads below) is added when it can be made; without it the site still works
+# on one thread. CONVSCOPE_THREADS=0 skips it. Usage: scripts/build-web.sh
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -58,17 +60,71 @@ elif command -v wasm-opt >/dev/null 2>&1; then
         echo "build-web: ignoring $(command -v wasm-opt) (binaryen ${v:-?}, needs 116+; run npm ci for binaryen from npm)"
     fi
 fi
-if [[ -n "$wasm_opt" ]]; then
-    echo "build-web: $("$wasm_opt" --version) -O3"
-    before="$(wc -c < "$wasm_out")"
+
+# optimise FILE [FLAG...]: wasm-opt -O3 in place (extra flags: more wasm features).
+optimise() {
+    local file="$1"
+    shift
+    if [[ -z "$wasm_opt" ]]; then
+        echo "build-web: no usable wasm-opt, skipping optimisation of $file"
+        return 0
+    fi
+    echo "build-web: $("$wasm_opt" --version) -O3 $file"
+    local before
+    before="$(wc -c < "$file")"
     "$wasm_opt" -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
         --enable-sign-ext --enable-mutable-globals --enable-reference-types \
-        --enable-multivalue \
-        "$wasm_out" -o "$wasm_out.opt"
-    mv "$wasm_out.opt" "$wasm_out"
-    echo "build-web: wasm-opt: $before -> $(wc -c < "$wasm_out") bytes"
+        --enable-multivalue "$@" \
+        "$file" -o "$file.opt" || return 1
+    mv "$file.opt" "$file"
+    echo "build-web: wasm-opt: $before -> $(wc -c < "$file") bytes"
+}
+optimise "$wasm_out"
+
+# The wasm threads build, dist/pkg-threads/: the same library with rayon's pool on Web
+# Workers (wasm-bindgen-rayon, cargo feature `threads`). Threads need atomics in every
+# crate, std included, so it is nightly with -Z build-std (and rust-src); since Rust's
+# wasm atomics no longer imply a shared memory, the linker is asked for one (imported,
+# so every thread's instance shares it; 4 GiB maximum, as VGG16 needs over 1 GB) and for
+# the TLS symbols wasm-bindgen's thread start-up uses. Only the final link gets those
+# flags (cargo rustc), so they do not rebuild every dependency. Its own target dir: the
+# nightly artifacts never disturb the stable build's. The page falls back to dist/pkg/
+# where it is missing or the page is not cross-origin isolated, so a failure here is a
+# warning, never a failed build.
+build_threads() {
+    if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+        echo "build-web: installing the nightly toolchain (wasm threads)"
+        timeout 300 rustup toolchain install nightly --profile minimal --component rust-src || return 1
+    elif ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
+        echo "build-web: rustup component add rust-src --toolchain nightly"
+        timeout 300 rustup component add rust-src --toolchain nightly || return 1
+    fi
+    local started=$SECONDS
+    echo "build-web: cargo +nightly build (release, $target, feature threads; $(rustup run nightly rustc --version))"
+    RUSTFLAGS='-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 --cfg getrandom_backend="wasm_js"' \
+        cargo +nightly rustc --lib --release --target "$target" -p convscope --features threads \
+        -Z build-std=panic_abort,std --target-dir "$threads_target" -- \
+        -C link-arg=--shared-memory -C link-arg=--max-memory=4294967296 -C link-arg=--import-memory \
+        -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
+        -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base || return 1
+    mkdir -p "$dist/pkg-threads" || return 1
+    wasm-bindgen --target web --no-typescript --out-dir "$dist/pkg-threads" \
+        "$threads_target/$target/release/convscope.wasm" || return 1
+    optimise "$dist/pkg-threads/convscope_bg.wasm" --enable-threads || return 1
+    echo "build-web: threads build done in $(( SECONDS - started )) s"
+}
+threads_target="${target_dir:-$root/target}/threads"
+if [[ "${CONVSCOPE_THREADS:-1}" == "0" ]]; then
+    echo "build-web: CONVSCOPE_THREADS=0: no wasm threads build, the site runs on one thread"
+elif ! build_threads; then
+    rm -rf "$dist/pkg-threads"
+    echo "build-web: WARNING: the wasm threads build (dist/pkg-threads/) failed; the site is built single-threaded only" >&2
+fi
+# Tells the worker which builds exist, so it never requests a missing one.
+if [[ -f "$dist/pkg-threads/convscope_bg.wasm" ]]; then
+    echo '{"threads": true}' > "$dist/wasm-builds.json"
 else
-    echo "build-web: no usable wasm-opt, skipping optimisation"
+    echo '{"threads": false}' > "$dist/wasm-builds.json"
 fi
 
 cp -R "$root/www/." "$dist/"
@@ -104,4 +160,9 @@ fi
 
 size="$(wc -c < "$wasm_out")"
 echo "build-web: $wasm_out is $size bytes ($(( size / 1024 )) KiB)"
+if [[ -f "$dist/pkg-threads/convscope_bg.wasm" ]]; then
+    echo "build-web: with wasm threads: dist/pkg-threads/ (used where the page is cross-origin isolated)"
+else
+    echo "build-web: no dist/pkg-threads/: one thread everywhere"
+fi
 echo "build-web: site in $dist (serve with scripts/serve.sh)"

@@ -152,6 +152,7 @@ function showModel() {
   if (!app.model) return;
   const m = app.model;
   $("model-name").textContent = `${m.name}: ${m.summary.total_params.toLocaleString("en-US")} parameters, input ${m.inChannels}×${m.inputSize}×${m.inputSize}, ${m.classes} classes`;
+  Object.assign($("model-name"), { title: `wasm build ${m.wasmBuild}, ${m.threads} thread(s)` }).dataset.threads = m.threads;
   fillTargets();
   fillLayers();
 }

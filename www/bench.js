@@ -7,6 +7,7 @@ import { wasmBuild } from "./bench/features.js";
 import { CFGS, IMAGENET, sampleInput } from "./bench/synthetic.js";
 import { vggOnnx } from "./bench/onnx.js";
 import { vggTfjs } from "./bench/tfjs-model.js";
+import { compareThreads, threadedEngine } from "./bench/threads.js";
 
 const params = new URLSearchParams(location.search);
 const arch = params.get("arch") ?? "vgg16";
@@ -17,6 +18,12 @@ const memory = params.get("memory") !== "0";
 const status = document.getElementById("status");
 // ?pkg=pkg forces the plain-SIMD build; by default relaxed-simd where the browser has it.
 const build = await wasmBuild(params.get("pkg"));
+// ?threads=N: our engine is the wasm threads build (dist/pkg-threads/, needs a cross-origin
+// isolated page) on N threads, in a worker. Without it, one thread on `build`, so the
+// comparison with onnxruntime-web and TensorFlow.js (both single-threaded here) is fair.
+// ?threads=1,2: only our engine, the counts compared round by round (bench/threads.js).
+const threadCounts = params.has("threads") ? params.get("threads").split(",").map((n) => Math.max(1, Math.floor(Number(n)) || 1)) : [];
+const threads = threadCounts[0] ?? null;
 
 const say = (text) => {
   status.textContent = text;
@@ -39,6 +46,10 @@ function relDiff(a, b) {
 // Each engine: { name, setup() -> run(x) returning the logits }.
 const ENGINES = {
   async ours() {
+    if (threads) {
+      say(`convscope: building ${arch} (seed ${seed}) on the threads build, ${threads} thread(s)`);
+      return threadedEngine(arch, seed, threads);
+    }
     const { default: init, Model } = await import(`./${build}/convscope.js`);
     const wasm = await init();
     say(`convscope: building ${arch} (seed ${seed})`);
@@ -105,6 +116,10 @@ function cfg() {
 }
 
 async function main() {
+  if (threadCounts.length > 1) {
+    const probe = globalThis.benchCpuProbe ?? (async () => {});
+    return { ...(await compareThreads({ arch, seed, counts: threadCounts, runs, say, probe })), user_agent: navigator.userAgent };
+  }
   const ready = {};
   for (const name of engines) {
     if (!ENGINES[name]) throw new Error(`unknown engine "${name}" (ours, ort, tfjs)`);
@@ -130,7 +145,13 @@ async function main() {
       else times[name].push(ms);
     }
   }
-  const result = { arch, runs, input: [1, channels, size, size], wasm_build: build };
+  const result = {
+    arch,
+    runs,
+    input: [1, channels, size, size],
+    wasm_build: threads ? "pkg-threads" : build,
+    threads: ready.ours?.threads ?? 1,
+  };
   const key = { ours: "forward_ms", ort: "ort_forward_ms", tfjs: "tfjs_forward_ms" };
   for (const name of engines) result[key[name]] = Math.round(median(times[name]) * 10) / 10;
   if (ready.ours) {
@@ -145,14 +166,16 @@ async function main() {
       const t = [];
       for (let round = 0; round <= n; round++) {
         say(`${method}: round ${round}/${n}`);
+        await cpuProbe(method, "start", round);
         const start = performance.now();
-        ready.ours.explain(x, method, options);
+        await ready.ours.explain(x, method, options);
         if (round > 0) t.push(performance.now() - start);
+        await cpuProbe(method, "end", round);
       }
       result[key] = Math.round(median(t) * 10) / 10;
       result[`${method.replace("-", "_")}_x_forward`] = Math.round((median(t) / median(times.ours)) * 100) / 100;
     }
-    result.wasm_memory_mb = mb(ready.ours.memory());
+    result.wasm_memory_mb = mb(await ready.ours.memory());
     for (const name of ["ort", "tfjs"]) {
       if (logits[name]) result[`${name}_logits_rel_diff`] = Number(relDiff(logits[name], logits.ours).toExponential(2));
     }

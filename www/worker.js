@@ -3,12 +3,46 @@
 // {id, type, ...args}; the worker answers {id, progress, detail?, partial?} while it
 // works, then {id, ok: true, result} or {id, ok: false, error, fatal?}. Large arrays are
 // moved, not copied (transferable buffers).
-import init, { Model, validateCard } from "./pkg/convscope.js";
 import { PENDING_REQUESTS } from "./views/pending.js";
 import { ATTRIBUTION_METHODS } from "./views/methods.js";
 import { lut } from "./draw/colormap.js";
 
-const ready = init();
+// More threads than this gain little on VGG's small late layers (7x7 and 14x14 maps have
+// few Winograd tiles to share) and each costs a worker with its own stack.
+const MAX_THREADS = 8;
+
+// The wasm bindings, set by loadWasm() before any request is handled (`await ready`).
+let Model;
+let validateCard;
+// Which build runs, on how many threads: describe() passes it to the page.
+let runtime = { wasmBuild: "pkg", threads: 1 };
+const ready = loadWasm();
+
+// The multi-threaded build (dist/pkg-threads/: wasm threads, docs/web.md) where it can run:
+// shared wasm memory needs a cross-origin isolated page (COOP + COEP headers). Anywhere
+// else, or if that build is missing or fails to start, the single-thread build: the page
+// must work without isolation. build-web.sh says in wasm-builds.json whether it made the
+// threads build, so a site without it never requests it (no 404). initThreadPool runs
+// before any model work because rayon's pool can be set up only once.
+async function loadWasm() {
+  const builds = self.crossOriginIsolated ? await fetch("./wasm-builds.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({})) : {};
+  if (builds.threads) {
+    try {
+      const pkg = await import("./pkg-threads/convscope.js");
+      await pkg.default();
+      await pkg.initThreadPool(Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS)));
+      ({ Model, validateCard } = pkg);
+      runtime = { wasmBuild: "pkg-threads", threads: pkg.threadCount() };
+      return;
+    } catch (err) {
+      console.warn(`wasm threads unavailable, running on one thread: ${err?.message ?? err}`);
+    }
+  }
+  const pkg = await import("./pkg/convscope.js");
+  await pkg.default();
+  ({ Model, validateCard } = pkg);
+}
+
 let model = null;
 // The current image, prepared for the current model: {input, shape}.
 let image = null;
@@ -171,6 +205,7 @@ function describe() {
     classes: model.classes,
     inputSize: model.inputSize,
     maximizeDefaults: model.maximizeDefaults(),
+    ...runtime,
   };
 }
 

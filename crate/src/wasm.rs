@@ -25,6 +25,20 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+// The threads build's `initThreadPool(n)`: the JS must await it once, after `init()`
+// and before any model work, since rayon's global pool can be built only once (a
+// parallel loop run earlier would fix it at the calling thread alone).
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
+/// Threads our parallel loops run on: the pool `initThreadPool` started in the threads
+/// build, 1 in the plain build (rayon then runs everything on the calling thread). The
+/// page shows it, so it reports what runs, not what was asked for.
+#[wasm_bindgen(js_name = threadCount)]
+pub fn thread_count() -> usize {
+    rayon::current_num_threads()
+}
+
 /// Any core (or candle) error as a JS `Error` with the same message.
 fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())

@@ -24,10 +24,13 @@ function chromiumPath() {
   }
 }
 
-/** Starts the server (with `extra` files, see server.mjs) and the browser; `close()` stops both. */
-export async function openBrowser({ extra } = {}) {
+/**
+ * Starts the server (with `extra` files and, unless `isolated: false`, the cross-origin
+ * isolation headers; see server.mjs) and the browser; `close()` stops both.
+ */
+export async function openBrowser({ extra, isolated } = {}) {
   assert.ok(existsSync(path.join(DIST, "index.html")), `${DIST} is not built: run scripts/build-web.sh first`);
-  const server = await serveStatic(DIST, { extra });
+  const server = await serveStatic(DIST, { extra, isolated });
   const browser = await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,

@@ -1,5 +1,7 @@
 // A tiny static file server for tests: serves a folder on 127.0.0.1 at a free port,
-// with the MIME types the page needs (.wasm as application/wasm).
+// with the MIME types the page needs (.wasm as application/wasm) and, unless
+// `isolated: false`, the two headers that make the page cross-origin isolated (so it may
+// use shared wasm memory and run the wasm threads build; docs/web.md).
 import http from "node:http";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -16,8 +18,13 @@ const TYPES = {
   ".svg": "image/svg+xml",
 };
 
-export async function serveStatic(dir, { extra = {} } = {}) {
+// Cross-origin isolation: every resource the page loads is same-origin, so require-corp
+// blocks nothing of ours.
+const ISOLATION = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
+
+export async function serveStatic(dir, { extra = {}, isolated = true } = {}) {
   const root = path.resolve(dir);
+  const common = { "Cache-Control": "no-store", ...(isolated ? ISOLATION : {}) };
   // Requests per path, so tests can tell whether something was fetched (again).
   const hits = new Map();
   const server = http.createServer(async (req, res) => {
@@ -26,7 +33,7 @@ export async function serveStatic(dir, { extra = {} } = {}) {
       hits.set(url.pathname, (hits.get(url.pathname) ?? 0) + 1);
       // Extra files given as bytes: {"/path": Buffer}.
       if (Object.hasOwn(extra, url.pathname)) {
-        res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": extra[url.pathname].length, "Cache-Control": "no-store" });
+        res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": extra[url.pathname].length, ...common });
         res.end(extra[url.pathname]);
         return;
       }
@@ -39,7 +46,7 @@ export async function serveStatic(dir, { extra = {} } = {}) {
       const body = await readFile(file);
       res.writeHead(200, {
         "Content-Type": TYPES[path.extname(file)] ?? "application/octet-stream",
-        "Cache-Control": "no-store",
+        ...common,
       });
       res.end(body);
     } catch {
