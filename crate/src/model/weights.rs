@@ -245,8 +245,14 @@ pub fn infer_spec(st: &SafeTensors<'_>) -> Option<ArchSpec> {
             .and_then(|r| r.strip_suffix(".weight"))
         {
             let shape = view.shape();
+            let idx: usize = idx.parse().ok()?;
+            // The guess walks every index up to the last conv: a VGG's are below 100,
+            // so a name such as `features.99999999999.weight` is no VGG at all.
+            if idx > MAX_TENSORS {
+                return None;
+            }
             if shape.len() == 4 {
-                convs.push((idx.parse().ok()?, shape[1], shape[0]));
+                convs.push((idx, shape[1], shape[0]));
             }
         } else if name.starts_with("classifier.") && name.ends_with(".weight") {
             linear.insert(name, view.shape().to_vec());
@@ -265,8 +271,13 @@ pub fn infer_spec(st: &SafeTensors<'_>) -> Option<ArchSpec> {
         next = idx + 2;
     }
     cfg.push("M".into()); // torchvision's VGGs end their features with a pool
-    let fc1 = linear.get("classifier.0.weight")?;
-    let fc3 = linear.get("classifier.6.weight")?;
+                          // Shapes as stored: a scalar has no first dimension.
+    let fc1 = linear
+        .get("classifier.0.weight")
+        .filter(|s| !s.is_empty())?;
+    let fc3 = linear
+        .get("classifier.6.weight")
+        .filter(|s| !s.is_empty())?;
     let per_channel = fc1.iter().skip(1).product::<usize>() / last.2.max(1);
     let pool = (per_channel as f64).sqrt().round() as usize;
     let text = format!(
