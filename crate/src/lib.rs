@@ -10,6 +10,7 @@ pub mod data;
 pub mod error;
 pub mod image;
 pub mod labels;
+pub mod limits;
 pub mod methods;
 pub mod model;
 pub mod npy;
