@@ -41,8 +41,11 @@ fn describe(e: SafeTensorError, len: usize) -> Error {
         SafeTensorError::HeaderTooSmall => format!("file is too short to be safetensors ({len} bytes; it needs at least an 8-byte header length)"),
         SafeTensorError::HeaderTooLarge => "header length is absurd (over 100 MB): not a safetensors file, or a corrupt one".into(),
         SafeTensorError::InvalidHeaderLength => format!("header length points past the end of the file ({len} bytes): the file is truncated or not safetensors"),
-        SafeTensorError::InvalidHeader(_) | SafeTensorError::InvalidHeaderDeserialization(_) | SafeTensorError::JsonError(_) => {
-            "header is not valid safetensors JSON: not a safetensors file, or a corrupt one".into()
+        SafeTensorError::InvalidHeader(_) => "header is not UTF-8 text: not a safetensors file, or a corrupt one".into(),
+        // serde's detail says which value did not fit (in wasm32 an offset or size over
+        // 4 GiB is not a number the page can hold).
+        SafeTensorError::InvalidHeaderDeserialization(e) | SafeTensorError::JsonError(e) => {
+            format!("header is not valid safetensors JSON ({e}): not a safetensors file, or a corrupt one")
         }
         SafeTensorError::MetadataIncompleteBuffer | SafeTensorError::InvalidOffset(_) | SafeTensorError::TensorInvalidInfo => {
             format!("tensor data does not match the header ({len} bytes): the file is truncated or corrupt")
