@@ -3,12 +3,16 @@
 // {id, type, ...args}; the worker answers {id, progress, detail?, partial?} while it
 // works, then {id, ok: true, result} or {id, ok: false, error, fatal?}. Large arrays are
 // moved, not copied (transferable buffers).
-import init, { Model, validateCard } from "./pkg/convscope.js";
+import init, { Model, validateCard, failedAllocation, debugExhaustMemory } from "./pkg/convscope.js";
 import { PENDING_REQUESTS } from "./views/pending.js";
 import { ATTRIBUTION_METHODS } from "./views/methods.js";
 import { lut } from "./draw/colormap.js";
 
+// Resolves to the wasm exports (their `memory` tells how much the module holds).
 const ready = init();
+// Opened as worker.js?debug (rpc.js does so on a page opened with ?debug): test-only
+// requests are offered.
+const DEBUG = new URL(self.location.href).searchParams.has("debug");
 let model = null;
 // The current image, prepared for the current model: {input, shape}.
 let image = null;
@@ -119,6 +123,14 @@ handlers.sanity = async ({ method, target, options, seed }, progress) => {
   });
 };
 
+// Test-only: allocates until the wasm memory is exhausted, to exercise the crash path
+// (report, restart, restore) that a real out-of-memory takes.
+if (DEBUG) {
+  handlers.debugExhaustMemory = async () => {
+    debugExhaustMemory();
+  };
+}
+
 // Views still waiting for their wasm bindings: known requests with a clear answer.
 for (const [type, exportName] of Object.entries(PENDING_REQUESTS)) {
   handlers[type] = async () => {
@@ -193,8 +205,26 @@ self.onmessage = async (event) => {
     const result = await handler(args, progress);
     self.postMessage({ id, ok: true, result }, transferables(result));
   } catch (err) {
+    // A trap (RuntimeError) leaves the wasm instance unusable: the page restarts us.
     const fatal = err instanceof WebAssembly.RuntimeError;
     const message = err instanceof Error ? err.message : String(err);
-    self.postMessage({ id, ok: false, error: fatal ? `the model crashed: ${message}` : message, fatal });
+    self.postMessage({ id, ok: false, error: fatal ? await crashMessage(message) : message, fatal });
   }
 };
+
+const MIB = 1024 * 1024;
+
+// What to tell the user about a trap: out of memory (with the numbers) when the
+// allocator saw a request fail, else the trap's own message.
+async function crashMessage(trap) {
+  try {
+    const failed = failedAllocation();
+    if (failed > 0) {
+      const held = (await ready).memory.buffer.byteLength;
+      return `out of memory: the model needed ${Math.ceil(failed / MIB)} MiB more with ${Math.round(held / MIB)} MiB already in use (a page's WebAssembly memory ends at 4096 MiB)`;
+    }
+  } catch {
+    // The instance is broken beyond reading one number: fall back to the trap.
+  }
+  return `the model crashed: ${trap}`;
+}
