@@ -32,7 +32,7 @@ export class ModelWorker {
 
   start() {
     this.generation += 1;
-    const worker = new Worker(this.url, { type: "module" });
+    const worker = new Worker(workerUrl(this.url), { type: "module" });
     worker.onmessage = ({ data }) => this.receive(data);
     worker.onerror = (event) => {
       event.preventDefault();
@@ -51,11 +51,12 @@ export class ModelWorker {
     }
     this.pending.delete(data.id);
     if (data.ok) entry.resolve(data.result);
-    else {
-      entry.reject(new Error(data.error));
-      // A trap inside wasm can leave its memory inconsistent: start afresh.
-      if (data.fatal) this.restart().catch(() => {});
-    }
+    else if (data.fatal) {
+      // A trap inside wasm (out of memory, a bug) leaves its memory inconsistent: start
+      // afresh with the last good model and image, and say so with the error.
+      entry.reject(new Error(`${data.error}. The model worker was restarted with the last model and image.`));
+      this.restart().catch((err) => console.warn("restoring the model worker failed", err));
+    } else entry.reject(new Error(data.error));
   }
 
   failAll(message) {
@@ -101,4 +102,14 @@ export class ModelWorker {
     });
     return this.restoring;
   }
+}
+
+// The worker's address; a page opened with ?debug opens worker.js?debug, which offers
+// test-only requests (worker.js).
+function workerUrl(url) {
+  const debug = typeof location !== "undefined" && new URLSearchParams(location.search).has("debug");
+  if (!debug) return url;
+  const withFlag = new URL(url, location.href);
+  withFlag.searchParams.set("debug", "");
+  return withFlag;
 }

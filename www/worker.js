@@ -14,9 +14,15 @@ const MAX_THREADS = 8;
 // The wasm bindings, set by loadWasm() before any request is handled (`await ready`).
 let Model;
 let validateCard;
+let failedAllocation;
+let debugExhaustMemory;
 // Which build runs, on how many threads: describe() passes it to the page.
 let runtime = { wasmBuild: "pkg", threads: 1 };
+// Resolves to the wasm exports (their `memory` tells how much the module holds).
 const ready = loadWasm();
+// Opened as worker.js?debug (rpc.js does so on a page opened with ?debug): test-only
+// requests are offered.
+const DEBUG = new URL(self.location.href).searchParams.has("debug");
 
 // The multi-threaded build (dist/pkg-threads/: wasm threads, docs/web.md) where it can run:
 // shared wasm memory needs a cross-origin isolated page (COOP + COEP headers). Anywhere
@@ -29,18 +35,19 @@ async function loadWasm() {
   if (builds.threads) {
     try {
       const pkg = await import("./pkg-threads/convscope.js");
-      await pkg.default();
+      const wasm = await pkg.default();
       await pkg.initThreadPool(Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS)));
-      ({ Model, validateCard } = pkg);
+      ({ Model, validateCard, failedAllocation, debugExhaustMemory } = pkg);
       runtime = { wasmBuild: "pkg-threads", threads: pkg.threadCount() };
-      return;
+      return wasm;
     } catch (err) {
       console.warn(`wasm threads unavailable, running on one thread: ${err?.message ?? err}`);
     }
   }
   const pkg = await import("./pkg/convscope.js");
-  await pkg.default();
-  ({ Model, validateCard } = pkg);
+  const wasm = await pkg.default();
+  ({ Model, validateCard, failedAllocation, debugExhaustMemory } = pkg);
+  return wasm;
 }
 
 let model = null;
@@ -153,6 +160,14 @@ handlers.sanity = async ({ method, target, options, seed }, progress) => {
   });
 };
 
+// Test-only: allocates until the wasm memory is exhausted, to exercise the crash path
+// (report, restart, restore) that a real out-of-memory takes.
+if (DEBUG) {
+  handlers.debugExhaustMemory = async () => {
+    debugExhaustMemory();
+  };
+}
+
 // Views still waiting for their wasm bindings: known requests with a clear answer.
 for (const [type, exportName] of Object.entries(PENDING_REQUESTS)) {
   handlers[type] = async () => {
@@ -228,8 +243,26 @@ self.onmessage = async (event) => {
     const result = await handler(args, progress);
     self.postMessage({ id, ok: true, result }, transferables(result));
   } catch (err) {
+    // A trap (RuntimeError) leaves the wasm instance unusable: the page restarts us.
     const fatal = err instanceof WebAssembly.RuntimeError;
     const message = err instanceof Error ? err.message : String(err);
-    self.postMessage({ id, ok: false, error: fatal ? `the model crashed: ${message}` : message, fatal });
+    self.postMessage({ id, ok: false, error: fatal ? await crashMessage(message) : message, fatal });
   }
 };
+
+const MIB = 1024 * 1024;
+
+// What to tell the user about a trap: out of memory (with the numbers) when the
+// allocator saw a request fail, else the trap's own message.
+async function crashMessage(trap) {
+  try {
+    const failed = failedAllocation();
+    if (failed > 0) {
+      const held = (await ready).memory.buffer.byteLength;
+      return `out of memory: the model needed ${Math.ceil(failed / MIB)} MiB more with ${Math.round(held / MIB)} MiB already in use (a page's WebAssembly memory ends at 4096 MiB)`;
+    }
+  } catch {
+    // The instance is broken beyond reading one number: fall back to the trap.
+  }
+  return `the model crashed: ${trap}`;
+}

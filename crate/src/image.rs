@@ -79,14 +79,20 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
     let mut header_limits = Limits::default();
     header_limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(header_limits);
-    let mut decoder = reader.into_decoder().map_err(|e| decode_error(name, e))?;
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| match (&e, png_size(bytes)) {
+            // On wasm32 the PNG decoder's own size arithmetic overflows for such a header
+            // and fails before we see the dimensions: read them from IHDR to name them.
+            (ImageError::Limits(_), Some((w, h))) if name == "PNG" && too_large(w, h) => {
+                too_large_error(name, w, h)
+            }
+            _ => decode_error(name, e),
+        })?;
 
     let (w, h) = decoder.dimensions();
-    if w > MAX_DIMENSION || h > MAX_DIMENSION {
-        return Err(Error::Image(format!(
-            "{name} image claims {w}x{h} pixels, over the limit of \
-             {MAX_DIMENSION}x{MAX_DIMENSION}"
-        )));
+    if too_large(w, h) {
+        return Err(too_large_error(name, w, h));
     }
     if w == 0 || h == 0 {
         return Err(Error::Image(format!(
@@ -115,6 +121,29 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
         ));
     }
     Ok(img)
+}
+
+fn too_large(w: u32, h: u32) -> bool {
+    w > MAX_DIMENSION || h > MAX_DIMENSION
+}
+
+fn too_large_error(name: &str, w: u32, h: u32) -> Error {
+    Error::Image(format!(
+        "{name} image claims {w}x{h} pixels, over the limit of {MAX_DIMENSION}x{MAX_DIMENSION}"
+    ))
+}
+
+/// Width and height from a PNG's IHDR chunk (right after the 8-byte signature).
+fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    if bytes.get(12..16)? != b"IHDR" {
+        return None;
+    }
+    let be = |at: usize| {
+        Some(u32::from_be_bytes(
+            *bytes.get(at..at + 4)?.first_chunk::<4>()?,
+        ))
+    };
+    Some((be(16)?, be(20)?))
 }
 
 /// Whether an end-of-image marker (FF D9) follows the first start-of-scan (FF DA).
@@ -475,6 +504,16 @@ mod tests {
         assert_eq!(resized_size(400, 300, &pre), (341, 256));
         assert_eq!(resized_size(224, 224, &pre), (224, 224));
         assert_eq!(resized_size(500, 500, &pre), (256, 256));
+    }
+
+    #[test]
+    fn png_size_reads_ihdr() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&100_000u32.to_be_bytes());
+        png.extend_from_slice(&7u32.to_be_bytes());
+        assert_eq!(png_size(&png), Some((100_000, 7)));
+        assert_eq!(png_size(&png[..22]), None);
+        assert_eq!(png_size(b"GIF89a"), None);
     }
 
     #[test]

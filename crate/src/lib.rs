@@ -4,12 +4,17 @@
 //! thin faces: the `convscope` command line (`src/bin/convscope.rs`) and the
 //! WebAssembly bindings (`src/wasm.rs`, compiled only for `wasm32`).
 
+// No unwrap/expect in library code: every failure on user data is an `Error` that names
+// it (tests may unwrap). The CLI and the wasm bindings deny them again, with `panic!`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 pub mod data;
 pub mod error;
 pub mod image;
 pub mod labels;
+pub mod limits;
 pub mod methods;
 pub mod model;
 pub mod npy;

@@ -58,11 +58,15 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Tensor> {
             "Fortran-order arrays are not supported; save a C-order array".into(),
         ));
     }
+    // A tuple: `(` first, then entries up to the first `)`.
     let shape_text = field(header, "shape")?;
-    let close = shape_text
-        .find(')')
-        .ok_or_else(|| Error::Npy("malformed shape".into()))?;
-    let shape = shape_text[1..close]
+    let inner = shape_text
+        .strip_prefix('(')
+        .and_then(|t| t.find(')').map(|close| &t[..close]))
+        .ok_or_else(|| {
+            Error::Npy("malformed shape (expected a tuple such as (1, 3, 224, 224))".into())
+        })?;
+    let shape = inner
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())

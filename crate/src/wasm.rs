@@ -18,6 +18,8 @@ use crate::model::{ArchSpec, ModelCard, Vgg};
 mod probes;
 // Attribution methods and the sanity check (wasm/attribute.rs).
 mod attribute;
+// The allocator that notices out-of-memory, and a way to cause it (wasm/memory.rs).
+mod memory;
 
 /// Runs once when the module is instantiated.
 #[wasm_bindgen(start)]

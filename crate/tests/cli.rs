@@ -290,7 +290,7 @@ fn bad_inputs_give_one_clear_line() {
     )
     .unwrap();
     let truncated = temp("truncated.safetensors");
-    std::fs::write(&truncated, &1_000u64.to_le_bytes()).unwrap();
+    std::fs::write(&truncated, 1_000u64.to_le_bytes()).unwrap();
     let card = temp("orphan.json");
     std::fs::write(
         &card,

@@ -313,3 +313,63 @@ fn models_too_large_for_memory_are_refused_before_allocating() {
         "{err}"
     );
 }
+
+#[test]
+fn files_with_too_many_tensors_are_refused() {
+    // A header listing more tensors than any VGG could use: refused by count, before the
+    // per-tensor work (one byte each, so the file itself stays small).
+    let data = [0u8; 4];
+    let names: Vec<String> = (0..=weights::MAX_TENSORS)
+        .map(|i| format!("t{i}"))
+        .collect();
+    let views = names.iter().map(|n| {
+        (
+            n.clone(),
+            safetensors::tensor::TensorView::new(Dtype::F32, vec![1], &data).unwrap(),
+        )
+    });
+    let bytes = safetensors::serialize(views, None).unwrap();
+    let err = error_of("tiny", bytes);
+    assert!(
+        err.contains(&format!("holds {} tensors", weights::MAX_TENSORS + 1))
+            && err.contains(&format!("at most {}", weights::MAX_TENSORS)),
+        "{err}"
+    );
+}
+
+#[test]
+fn guessing_the_architecture_of_odd_files_neither_panics_nor_hangs() {
+    // Shapes and names no VGG has, in a file that fits nothing: the mismatch is named,
+    // and the guess is skipped instead of walking 10^17 layer indices or reading the
+    // first dimension of a scalar.
+    let scalar = || (vec![], vec![1.0]);
+    for (what, odd) in [
+        (
+            "a huge layer index",
+            (
+                "features.99999999999999999.weight",
+                vec![8, 8, 3, 3],
+                vec![0.0; 576],
+            ),
+        ),
+        (
+            "a scalar classifier",
+            ("classifier.0.weight", scalar().0, scalar().1),
+        ),
+    ] {
+        let bytes = weights::to_safetensors(
+            &[
+                ("features.0.weight".into(), vec![8, 3, 3, 3], vec![0.0; 216]),
+                (odd.0.into(), odd.1, odd.2),
+                ("classifier.6.weight".into(), vec![], vec![1.0]),
+            ],
+            Dtype::F32,
+        )
+        .unwrap();
+        let err = error_of("tiny", bytes);
+        assert!(
+            err.contains("another architecture") && !err.contains("looks like"),
+            "{what}: {err}"
+        );
+    }
+}

@@ -42,6 +42,11 @@ impl Method for IntegratedGradients {
                 self.steps
             )));
         }
+        crate::limits::check_passes(
+            self.steps,
+            &format!("integrated gradients with {} steps", self.steps),
+            "use fewer steps (captum's default is 50)",
+        )?;
         let x = fwd.input();
         let base = x.ones_like()?.affine(self.baseline as f64, 0.0)?;
         let path = (x - &base)?;

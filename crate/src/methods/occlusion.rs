@@ -199,10 +199,19 @@ impl Occlusion {
                 self.fill
             )));
         }
-        Ok((
+        let (rows, cols) = (
             (h - self.window) / self.stride + 1,
             (w - self.window) / self.stride + 1,
-        ))
+        );
+        crate::limits::check_passes(
+            rows.saturating_mul(cols),
+            &format!(
+                "occlusion with window {} and stride {} on the {h}x{w} input ({rows}x{cols} windows)",
+                self.window, self.stride
+            ),
+            "use a larger stride or window",
+        )?;
+        Ok((rows, cols))
     }
 
     pub fn grid(&self, fwd: &Forward, class: usize) -> Result<OcclusionGrid> {

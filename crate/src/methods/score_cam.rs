@@ -32,6 +32,11 @@ impl ChannelWeights for ScoreCam {
     }
 
     fn weights(&self, fwd: &Forward, class: usize, maps: &LayerMaps) -> Result<Vec<f64>> {
+        crate::limits::check_passes(
+            maps.channels,
+            &format!("Score-CAM of a layer with {} channels", maps.channels),
+            "pick a layer with fewer channels",
+        )?;
         let x = fwd.input();
         let size = fwd.size();
         let score_of = |xs: &Tensor| -> Result<Vec<f32>> {

@@ -37,6 +37,11 @@ impl Method for SmoothGrad {
                 self.noise
             )));
         }
+        crate::limits::check_passes(
+            self.samples,
+            &format!("SmoothGrad with {} samples", self.samples),
+            "use fewer samples (the paper's default is 50)",
+        )?;
         let x = fwd.input();
         let values = x.flatten_all()?.to_vec1::<f32>()?;
         let (lo, hi) = values

@@ -163,7 +163,7 @@ mod tests {
         // <pool(x), g> == <x, pool_backward(g)> for every x and g.
         let xs: Vec<f32> = (0..20).map(|i| (i as f32 * 0.37).sin()).collect();
         let gs: Vec<f32> = (0..18).map(|i| (i as f32 * 0.91).cos()).collect();
-        for (h, w, out) in [(4usize, 5usize, 3usize)] {
+        for (h, w, out) in [(4usize, 5usize, 3usize), (5, 4, 2)] {
             let x = t(&xs[..h * w], (1, 1, h, w));
             let g = t(&gs[..out * out], (1, 1, out, out));
             let y = flat(&adaptive_avg_pool2d(&x, out).unwrap());

@@ -192,7 +192,15 @@ impl Vgg {
                 x.dtype()
             )));
         }
-        Ok(())
+        // Every layer's output at this size, for every image: what a traced pass keeps.
+        let per_image: u64 = super::summary::summarize(&self.spec, Some((*h, *w)))?
+            .layers
+            .iter()
+            .map(|l| l.output_shape.iter().map(|d| *d as u64).product::<u64>())
+            .fold(0u64, u64::saturating_add);
+        crate::limits::check_trace(per_image.saturating_mul(4 * *n as u64), || {
+            format!("a batch of {n} {c}x{h}x{w} input(s)")
+        })
     }
 
     /// Runs layers `from..to` on `x` (the input of layer `from`).

@@ -41,8 +41,11 @@ fn describe(e: SafeTensorError, len: usize) -> Error {
         SafeTensorError::HeaderTooSmall => format!("file is too short to be safetensors ({len} bytes; it needs at least an 8-byte header length)"),
         SafeTensorError::HeaderTooLarge => "header length is absurd (over 100 MB): not a safetensors file, or a corrupt one".into(),
         SafeTensorError::InvalidHeaderLength => format!("header length points past the end of the file ({len} bytes): the file is truncated or not safetensors"),
-        SafeTensorError::InvalidHeader(_) | SafeTensorError::InvalidHeaderDeserialization(_) | SafeTensorError::JsonError(_) => {
-            "header is not valid safetensors JSON: not a safetensors file, or a corrupt one".into()
+        SafeTensorError::InvalidHeader(_) => "header is not UTF-8 text: not a safetensors file, or a corrupt one".into(),
+        // serde's detail says which value did not fit (in wasm32 an offset or size over
+        // 4 GiB is not a number the page can hold).
+        SafeTensorError::InvalidHeaderDeserialization(e) | SafeTensorError::JsonError(e) => {
+            format!("header is not valid safetensors JSON ({e}): not a safetensors file, or a corrupt one")
         }
         SafeTensorError::MetadataIncompleteBuffer | SafeTensorError::InvalidOffset(_) | SafeTensorError::TensorInvalidInfo => {
             format!("tensor data does not match the header ({len} bytes): the file is truncated or corrupt")
@@ -245,8 +248,14 @@ pub fn infer_spec(st: &SafeTensors<'_>) -> Option<ArchSpec> {
             .and_then(|r| r.strip_suffix(".weight"))
         {
             let shape = view.shape();
+            let idx: usize = idx.parse().ok()?;
+            // The guess walks every index up to the last conv: a VGG's are below 100,
+            // so a name such as `features.99999999999.weight` is no VGG at all.
+            if idx > MAX_TENSORS {
+                return None;
+            }
             if shape.len() == 4 {
-                convs.push((idx.parse().ok()?, shape[1], shape[0]));
+                convs.push((idx, shape[1], shape[0]));
             }
         } else if name.starts_with("classifier.") && name.ends_with(".weight") {
             linear.insert(name, view.shape().to_vec());
@@ -265,8 +274,13 @@ pub fn infer_spec(st: &SafeTensors<'_>) -> Option<ArchSpec> {
         next = idx + 2;
     }
     cfg.push("M".into()); // torchvision's VGGs end their features with a pool
-    let fc1 = linear.get("classifier.0.weight")?;
-    let fc3 = linear.get("classifier.6.weight")?;
+                          // Shapes as stored: a scalar has no first dimension.
+    let fc1 = linear
+        .get("classifier.0.weight")
+        .filter(|s| !s.is_empty())?;
+    let fc3 = linear
+        .get("classifier.6.weight")
+        .filter(|s| !s.is_empty())?;
     let per_channel = fc1.iter().skip(1).product::<usize>() / last.2.max(1);
     let pool = (per_channel as f64).sqrt().round() as usize;
     let text = format!(

@@ -69,15 +69,14 @@ impl Winograd3x3 {
         let panels = out_channels.div_ceil(kr);
         let padded_out = panels * kr;
         let mut u = vec![0f32; POINTS * padded_out * in_channels];
-        for k in 0..out_channels {
-            for c in 0..in_channels {
-                let at = (k * in_channels + c) * 9;
-                let g: &[f32; 9] = weight[at..at + 9].try_into().expect("9 taps");
-                let t = transform::filter(g);
-                let (panel, l) = (k / kr, k % kr);
-                for (xi, v) in t.iter().enumerate() {
-                    u[((xi * panels + panel) * in_channels + c) * kr + l] = *v;
-                }
+        // Filter (k, c) is the 9 taps at (k * in_channels + c) * 9.
+        for (i, taps) in weight.chunks_exact(9).enumerate() {
+            let (k, c) = (i / in_channels, i % in_channels);
+            let g: [f32; 9] = std::array::from_fn(|j| taps[j]);
+            let t = transform::filter(&g);
+            let (panel, l) = (k / kr, k % kr);
+            for (xi, v) in t.iter().enumerate() {
+                u[((xi * panels + panel) * in_channels + c) * kr + l] = *v;
             }
         }
         let mut padded_bias = vec![0f32; padded_out];
