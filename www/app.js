@@ -233,9 +233,10 @@ async function loadFromFiles(files) {
 
 // ---- images --------------------------------------------------------------------
 
-async function prepareImage(call, image) {
+async function prepareImage(call, image, current = () => true) {
   const prepared = await call("setImage", { bytes: image.bytes.slice(0) });
   Object.assign(image, prepared);
+  if (!current()) return; // a newer task owns the picture in the side bar
   const canvas = $("model-view");
   canvas.width = prepared.width;
   canvas.height = prepared.height;
@@ -244,9 +245,12 @@ async function prepareImage(call, image) {
 }
 
 async function useImage(load, label, { keepTarget = false } = {}) {
-  const ok = await task(label, async (call) => {
+  const ok = await task(label, async (call, token) => {
     const image = await load();
-    await prepareImage(call, image);
+    // A newer task started while this image was fetched: it owns the page now.
+    if (token !== app.token) return;
+    await prepareImage(call, image, () => token === app.token);
+    if (token !== app.token) return;
     app.image = image;
     app.params.image = image.name;
     // A new picture has its own top class: let the views pick it again (a link's
