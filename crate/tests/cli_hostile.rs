@@ -131,3 +131,21 @@ fn model_cards_that_are_not_cards_are_named() {
         );
     }
 }
+
+#[test]
+fn a_card_whose_weights_file_is_missing_names_the_path() {
+    let card = temp("orphan.json");
+    std::fs::write(
+        &card,
+        r#"{"name":"orphan","arch":"tiny","weights":"gone.safetensors"}"#,
+    )
+    .unwrap();
+    let err = failure(&["predict", "--model", s(&card), "--image", "any.png"]);
+    // The card, the name it gives, and where that was looked for (next to the card).
+    assert!(
+        err.contains("orphan.json")
+            && err.contains("weights file `gone.safetensors` does not exist")
+            && err.contains(s(&temp("gone.safetensors"))),
+        "{err}"
+    );
+}
