@@ -73,8 +73,8 @@ impl Options {
     }
 }
 
-/// The options each method takes.
-fn takes(name: &str) -> &'static [&'static str] {
+/// The options each method takes (`takes(m).contains(&"layer")`: a CAM method).
+pub fn takes(name: &str) -> &'static [&'static str] {
     match name {
         "integrated-gradients" => &["steps"],
         "smoothgrad" => &["samples", "noise", "seed"],

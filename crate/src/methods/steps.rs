@@ -25,18 +25,21 @@ type Taps = Vec<(usize, usize, f32)>;
 fn taps_half_pixel(out: usize, len: usize) -> Taps {
     let scale = len as f64 / out as f64;
     (0..out)
-        .map(|d| {
-            let src = ((d as f64 + 0.5) * scale - 0.5).max(0.0);
-            let i0 = (src.floor() as usize).min(len - 1);
-            let i1 = (i0 + 1).min(len - 1);
-            let t = if i1 > i0 {
-                (src - i0 as f64) as f32
-            } else {
-                0.0
-            };
-            (i0, i1, t)
-        })
+        .map(|d| tap(((d as f64 + 0.5) * scale - 0.5).max(0.0), len))
         .collect()
+}
+
+/// The two input pixels around source position `src` and the weight of the second
+/// (0 at the last pixel, which has no right neighbour).
+fn tap(src: f64, len: usize) -> (usize, usize, f32) {
+    let i0 = (src.floor() as usize).min(len - 1);
+    let i1 = (i0 + 1).min(len - 1);
+    let t = if i1 > i0 {
+        (src - i0 as f64) as f32
+    } else {
+        0.0
+    };
+    (i0, i1, t)
 }
 
 /// Corner-aligned: torch `align_corners=True` (`UpsamplingBilinear2d`), the first and
@@ -47,19 +50,7 @@ fn taps_corners(out: usize, len: usize) -> Taps {
     } else {
         0.0
     };
-    (0..out)
-        .map(|d| {
-            let src = d as f64 * scale;
-            let i0 = (src.floor() as usize).min(len - 1);
-            let i1 = (i0 + 1).min(len - 1);
-            let t = if i1 > i0 {
-                (src - i0 as f64) as f32
-            } else {
-                0.0
-            };
-            (i0, i1, t)
-        })
-        .collect()
+    (0..out).map(|d| tap(d as f64 * scale, len)).collect()
 }
 
 fn resize_with(src: &[f32], w: usize, rows: &Taps, cols: &Taps) -> Vec<f32> {

@@ -106,12 +106,12 @@ impl Model {
         let args: AttributeArgs = options_from(options, "attribute options", AttributeArgs::KEYS)?;
         let options = args.options()?;
         let chosen = methods::build(method, &self.inner, &options).map_err(js_err)?;
-        let layer = match method {
-            "grad-cam" | "grad-cam++" | "score-cam" | "guided-grad-cam" => {
-                let idx = layer_for_cam(&self.inner, options.layer.as_deref()).map_err(js_err)?;
-                Some(self.inner.layers()[idx].name.clone())
-            }
-            _ => None,
+        // The methods that work at a layer (the CAMs) name the one they used.
+        let layer = if methods::select::takes(method).contains(&"layer") {
+            let idx = layer_for_cam(&self.inner, options.layer.as_deref()).map_err(js_err)?;
+            Some(self.inner.layers()[idx].name.clone())
+        } else {
+            None
         };
         let x = input_tensor(input, shape)?;
         let mut fwd = Forward::new(&self.inner, &x).map_err(js_err)?;
