@@ -2,9 +2,10 @@
 //! its input (never of its weights: explanations need only input/activation gradients).
 
 use super::conv::{self, ConvImpl, Winograd3x3};
-use super::pool;
+use super::{cpu, pool};
 use crate::error::Result;
 use candle_core::{DType, Tensor};
+use rayon::prelude::*;
 use std::sync::OnceLock;
 
 /// A named layer; names are torchvision module paths (`features.0`, `avgpool`,
@@ -103,6 +104,15 @@ impl Conv2d {
         self.stock(x, PADDING)
     }
 
+    /// The convolution and the ReLU after it in one pass (the plain forward pass keeps no
+    /// pre-activation, so there is nothing to store in between).
+    pub fn forward_relu(&self, x: &Tensor) -> Result<Tensor> {
+        if conv::conv_impl() == ConvImpl::Fast {
+            return conv::forward_relu(&self.packed.forward, x);
+        }
+        Ok(self.stock(x, PADDING)?.relu()?)
+    }
+
     /// candle's conv2d plus the bias: the path the benchmarks compare ours against.
     fn stock(&self, x: &Tensor, padding: usize) -> Result<Tensor> {
         let y = x.conv2d(&self.weight, padding, 1, 1, 1)?;
@@ -158,12 +168,27 @@ impl Linear {
     }
 }
 
+/// `max(x, 0)`, split over threads (candle's runs on one).
+fn relu(x: &Tensor) -> Result<Tensor> {
+    const CHUNK: usize = 1 << 15;
+    let mut y = vec![0f32; x.elem_count()];
+    cpu::with_f32(x, |v| {
+        let pairs = y.par_chunks_mut(CHUNK).zip(v.par_chunks(CHUNK));
+        pairs.for_each(|(dst, src)| {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = s.max(0.0);
+            }
+        });
+    })?;
+    Ok(Tensor::from_vec(y, x.shape(), x.device())?)
+}
+
 impl Layer {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match &self.op {
             Op::Conv2d(c) => c.forward(x),
-            Op::Relu => Ok(x.relu()?),
-            Op::MaxPool2d => Ok(x.max_pool2d(2)?),
+            Op::Relu => relu(x),
+            Op::MaxPool2d => pool::max_pool2x2(x),
             Op::AdaptiveAvgPool2d { size } => pool::adaptive_avg_pool2d(x, *size),
             Op::Dropout => Ok(x.clone()),
             Op::Linear(l) => l.forward(x),

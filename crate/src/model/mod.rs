@@ -3,6 +3,7 @@
 pub mod arch;
 pub mod card;
 pub mod conv;
+pub(crate) mod cpu;
 pub mod layers;
 pub mod params;
 pub(crate) mod pool;

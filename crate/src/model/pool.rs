@@ -2,8 +2,10 @@
 //! candle lacks) and the max-pool gradient with PyTorch's tie rule (candle's own is
 //! wrong, see METHODS.md).
 
+use super::cpu::with_f32;
 use crate::error::Result;
 use candle_core::{Device, Tensor};
+use rayon::prelude::*;
 
 /// PyTorch's adaptive-pool bin of output cell `i` out of `out` over `len` inputs:
 /// `[floor(i*len/out), ceil((i+1)*len/out))`. Works when `out > len` (bins repeat).
@@ -65,6 +67,35 @@ pub fn adaptive_avg_pool2d_backward(input: &Tensor, grad: &Tensor, out: usize) -
     Ok(Tensor::from_vec(dx, (n, c, h, w), &Device::Cpu)?)
 }
 
+/// 2x2, stride-2 max pool (floor mode), planes split over threads: candle's took a
+/// twentieth of VGG16's forward pass. Each window keeps its first maximal element, the
+/// one [`max_pool2x2_backward`] routes the gradient to.
+pub fn max_pool2x2(x: &Tensor) -> Result<Tensor> {
+    let (n, c, h, w) = dims(x)?;
+    let (oh, ow) = (h / 2, w / 2);
+    let mut y = vec![0f32; n * c * oh * ow];
+    if !y.is_empty() {
+        with_f32(x, |data| {
+            let planes = y.par_chunks_mut(oh * ow).zip(data.par_chunks(h * w));
+            planes.for_each(|(dst, plane)| {
+                for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
+                    let (r0, r1) = plane[2 * oy * w..][..2 * w].split_at(w);
+                    for (ox, v) in out.iter_mut().enumerate() {
+                        let mut best = r0[2 * ox];
+                        for c in [r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]] {
+                            if c > best {
+                                best = c;
+                            }
+                        }
+                        *v = best;
+                    }
+                }
+            });
+        })?;
+    }
+    Ok(Tensor::from_vec(y, (n, c, oh, ow), &Device::Cpu)?)
+}
+
 /// Gradient of a 2x2, stride-2 max pool (floor mode): each window's gradient goes to
 /// its first maximal element in row-major order, as PyTorch routes it.
 pub fn max_pool2x2_backward(input: &Tensor, grad: &Tensor) -> Result<Tensor> {
@@ -105,6 +136,16 @@ mod tests {
 
     fn flat(x: &Tensor) -> Vec<f32> {
         x.flatten_all().unwrap().to_vec1().unwrap()
+    }
+
+    #[test]
+    fn max_pool_matches_candle_in_floor_mode() {
+        // Odd sides drop the last row and column; batches and channels stay apart.
+        let v: Vec<f32> = (0..2 * 3 * 5 * 7).map(|i| ((i * 37 % 23) as f32).sin()).collect();
+        let x = t(&v, (2, 3, 5, 7));
+        assert_eq!(flat(&max_pool2x2(&x).unwrap()), flat(&x.max_pool2d(2).unwrap()));
+        let one = t(&[3.], (1, 1, 1, 1));
+        assert_eq!(max_pool2x2(&one).unwrap().dims(), [1, 1, 0, 0]);
     }
 
     #[test]

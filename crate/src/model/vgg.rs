@@ -215,8 +215,19 @@ impl Vgg {
             self.check_input(x)?;
         }
         let mut x = x.clone();
-        for layer in &self.layers[from..to] {
-            x = layer.forward(&x)?;
+        let mut i = from;
+        while i < to {
+            // A conv and the ReLU after it run as one pass: no pre-activation is kept here.
+            if let (Op::Conv2d(conv), Some(Op::Relu)) = (
+                &self.layers[i].op,
+                self.layers[i + 1..to].first().map(|l| &l.op),
+            ) {
+                x = conv.forward_relu(&x)?;
+                i += 2;
+                continue;
+            }
+            x = self.layers[i].forward(&x)?;
+            i += 1;
         }
         Ok(x)
     }

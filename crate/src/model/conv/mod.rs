@@ -13,7 +13,7 @@ mod winograd;
 pub use winograd::Winograd3x3;
 
 use crate::error::{Error, Result};
-use candle_core::{DType, Storage, Tensor};
+use candle_core::{DType, Tensor};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Which code computes the 3x3 convolutions (forward and reverse).
@@ -67,15 +67,20 @@ pub fn pack(weight: &Tensor, bias: Option<&Tensor>) -> Result<Winograd3x3> {
 /// `conv` applied to an `[n, in, h, w]` tensor ("same" padding), read in place when it
 /// is a contiguous f32 CPU tensor.
 pub fn forward(conv: &Winograd3x3, x: &Tensor) -> Result<Tensor> {
-    apply(conv, x, 1)
+    apply(conv, x, 1, false)
+}
+
+/// [`forward`] with the ReLU that follows every VGG conv fused into it.
+pub fn forward_relu(conv: &Winograd3x3, x: &Tensor) -> Result<Tensor> {
+    apply(conv, x, 1, true)
 }
 
 /// `conv` without padding: `[n, in, h, w]` to `[n, out, h - 2, w - 2]`.
 pub fn forward_valid(conv: &Winograd3x3, x: &Tensor) -> Result<Tensor> {
-    apply(conv, x, 0)
+    apply(conv, x, 0, false)
 }
 
-fn apply(conv: &Winograd3x3, x: &Tensor, pad: usize) -> Result<Tensor> {
+fn apply(conv: &Winograd3x3, x: &Tensor, pad: usize, relu: bool) -> Result<Tensor> {
     let (n, c, h, w) = x.dims4()?;
     if c != conv.in_channels() || h + 2 * pad < 3 || w + 2 * pad < 3 {
         return Err(Error::Input(format!(
@@ -85,25 +90,15 @@ fn apply(conv: &Winograd3x3, x: &Tensor, pad: usize) -> Result<Tensor> {
         )));
     }
     let run = |data: &[f32]| {
-        if pad == 1 {
+        if pad == 1 && relu {
+            conv.forward_relu(data, n, h, w)
+        } else if pad == 1 {
             conv.forward(data, n, h, w)
         } else {
             conv.forward_valid(data, n, h, w)
         }
     };
-    let x = x.to_dtype(DType::F32)?.contiguous()?;
-    let y = {
-        let (storage, layout) = x.storage_and_layout();
-        match &*storage {
-            Storage::Cpu(cpu) => {
-                run(&cpu.as_slice::<f32>()?[layout.start_offset()..][..x.elem_count()])
-            }
-            _ => {
-                drop(storage);
-                run(&x.flatten_all()?.to_vec1::<f32>()?)
-            }
-        }
-    };
+    let y = super::cpu::with_f32(x, run)?;
     let (oh, ow) = (h + 2 * pad - 2, w + 2 * pad - 2);
     Ok(Tensor::from_vec(
         y,
