@@ -10,6 +10,8 @@ mod data_cmds;
 #[cfg(not(target_arch = "wasm32"))]
 mod explain_cmds;
 #[cfg(not(target_arch = "wasm32"))]
+mod heap;
+#[cfg(not(target_arch = "wasm32"))]
 mod model_cmds;
 #[cfg(not(target_arch = "wasm32"))]
 mod probe_cmds;
@@ -20,6 +22,7 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
     use clap::Parser;
+    heap::keep_freed_memory();
     let cli = Cli::parse();
     match cli.command.run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
