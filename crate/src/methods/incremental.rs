@@ -109,23 +109,41 @@ impl<'f, 'm> Incremental<'f, 'm> {
         Ok((v, (c, h, w)))
     }
 
-    /// Logits `[B, classes]` of copies of the traced input in which every channel of
-    /// `rects[b]` (all the same size) is set to `fill`.
-    pub fn logits(&self, rects: &[Rect], fill: f32) -> Result<Tensor> {
+    /// The first layer that mixes the whole map (average pool or linear): where the
+    /// features end and the classifier head begins.
+    pub fn head_start(&self) -> usize {
         let layers = self.fwd.model().layers();
+        layers
+            .iter()
+            .position(|l| matches!(l.op, Op::AdaptiveAvgPool2d { .. } | Op::Linear(_)))
+            .unwrap_or(layers.len())
+    }
+
+    /// The input of the head ([`Self::head_start`]), `[B, ...]`, of copies of the traced
+    /// input in which every channel of `rects[b]` (all the same size) is set to `fill`.
+    /// The head runs apart ([`Self::head`]) so that it sees many copies at once: its
+    /// first linear layer reads 400 MB of VGG16 weights per call, whatever the batch.
+    pub fn features(&self, rects: &[Rect], fill: f32) -> Result<Tensor> {
         let c = self.fwd.input().dims()[1];
         let n = rects.first().map_or(0, |r| c * r.h * r.w);
         let mut patches = Patches {
             rects: rects.to_vec(),
             values: vec![fill; n * rects.len()],
         };
+        let end = self.head_start();
         let mut i = 0;
         while let Some(next) = self.plan(i, &patches.rects) {
             patches = self.step(i, patches, next)?;
             i += 1;
         }
         let full = self.patched(i, &patches)?;
-        self.fwd.model().forward_range(&full, i, layers.len())
+        self.fwd.model().forward_range(&full, i, end)
+    }
+
+    /// Logits `[B, classes]` from a batch of [`Self::features`].
+    pub fn head(&self, features: &Tensor) -> Result<Tensor> {
+        let model = self.fwd.model();
+        model.forward_range(features, self.head_start(), model.layers().len())
     }
 
     /// The footprints at layer `i`'s output, or `None` where the rest should run whole.
@@ -162,7 +180,7 @@ impl<'f, 'm> Incremental<'f, 'm> {
                     .map(|r| (2 * r.y as isize, 2 * r.x as isize))
                     .collect();
                 let x = self.crops(i, &p, &origins, (2 * h, 2 * w))?;
-                x.max_pool2d(2)?.flatten_all()?.to_vec1::<f32>()?
+                crate::model::pool::max_pool2x2(&x)?.flatten_all()?.to_vec1::<f32>()?
             }
             // ReLU (and dropout, the identity) act elementwise: same rectangle.
             _ => {

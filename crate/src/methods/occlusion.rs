@@ -16,6 +16,9 @@ use crate::error::{Error, Result};
 use crate::predict::softmax;
 use candle_core::{Device, Tensor};
 
+/// Copies per call of the classifier head: enough to read its weights once for many.
+const HEAD_BATCH: usize = 256;
+
 /// Which score the drop is measured in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Score {
@@ -228,11 +231,14 @@ impl Occlusion {
             .collect();
         let engine = Incremental::new(fwd);
         let batch = batch_size(engine.bytes_per_copy(self.window, self.window));
-        let (mut logits, mut probs) = (Vec::new(), Vec::new());
+        let mut features = Vec::with_capacity(rects.len().div_ceil(batch));
         for (i, chunk) in rects.chunks(batch).enumerate() {
             fwd.report(i * batch, rects.len())?;
-            let out = engine.logits(chunk, self.fill)?;
-            for row in out.to_vec2::<f32>()? {
+            features.push(engine.features(chunk, self.fill)?);
+        }
+        let (mut logits, mut probs) = (Vec::new(), Vec::new());
+        for group in features.chunks(HEAD_BATCH.div_ceil(batch)) {
+            for row in engine.head(&Tensor::cat(group, 0)?)?.to_vec2::<f32>()? {
                 logits.push(row[class]);
                 probs.push(softmax(&row)[class]);
             }
