@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::model::layers::PADDING;
 use crate::model::Op;
 use candle_core::{Device, Tensor};
+use rayon::prelude::*;
 use std::cell::OnceCell;
 
 /// Beyond this share of a layer's map, recomputing the footprint is no cheaper than
@@ -109,17 +110,7 @@ impl<'f, 'm> Incremental<'f, 'm> {
         Ok((v, (c, h, w)))
     }
 
-    /// The first layer that mixes the whole map (average pool or linear): where the
-    /// features end and the classifier head begins.
-    pub fn head_start(&self) -> usize {
-        let layers = self.fwd.model().layers();
-        layers
-            .iter()
-            .position(|l| matches!(l.op, Op::AdaptiveAvgPool2d { .. } | Op::Linear(_)))
-            .unwrap_or(layers.len())
-    }
-
-    /// The input of the head ([`Self::head_start`]), `[B, ...]`, of copies of the traced
+    /// The input of the head ([`crate::model::Vgg::head_start`]), `[B, ...]`, of copies of the traced
     /// input in which every channel of `rects[b]` (all the same size) is set to `fill`.
     /// The head runs apart ([`Self::head`]) so that it sees many copies at once: its
     /// first linear layer reads 400 MB of VGG16 weights per call, whatever the batch.
@@ -130,7 +121,7 @@ impl<'f, 'm> Incremental<'f, 'm> {
             rects: rects.to_vec(),
             values: vec![fill; n * rects.len()],
         };
-        let end = self.head_start();
+        let end = self.fwd.model().head_start();
         let mut i = 0;
         while let Some(next) = self.plan(i, &patches.rects) {
             patches = self.step(i, patches, next)?;
@@ -142,8 +133,7 @@ impl<'f, 'm> Incremental<'f, 'm> {
 
     /// Logits `[B, classes]` from a batch of [`Self::features`].
     pub fn head(&self, features: &Tensor) -> Result<Tensor> {
-        let model = self.fwd.model();
-        model.forward_range(features, self.head_start(), model.layers().len())
+        self.fwd.model().head(features)
     }
 
     /// The footprints at layer `i`'s output, or `None` where the rest should run whole.
@@ -171,8 +161,9 @@ impl<'f, 'm> Incremental<'f, 'm> {
                         )
                     })
                     .collect();
-                let x = self.crops(i, &p, &origins, (h + 2 * PADDING, w + 2 * PADDING))?;
-                conv.forward_valid(&x)?.flatten_all()?.to_vec1::<f32>()?
+                let (ch, cw) = (h + 2 * PADDING, w + 2 * PADDING);
+                let x = self.crops(i, &p, &origins, (ch, cw))?;
+                conv.forward_valid_values(x, next.len(), ch, cw)?
             }
             (Op::MaxPool2d, _) => {
                 let origins: Vec<(isize, isize)> = next
@@ -180,7 +171,7 @@ impl<'f, 'm> Incremental<'f, 'm> {
                     .map(|r| (2 * r.y as isize, 2 * r.x as isize))
                     .collect();
                 let x = self.crops(i, &p, &origins, (2 * h, 2 * w))?;
-                crate::model::pool::max_pool2x2(&x)?.flatten_all()?.to_vec1::<f32>()?
+                crate::model::pool::max_pool2x2_values(&x, 2 * h, 2 * w)
             }
             // ReLU (and dropout, the identity) act elementwise: same rectangle.
             _ => {
@@ -199,30 +190,34 @@ impl<'f, 'm> Incremental<'f, 'm> {
 
     /// Whole input maps of layer `i`, `[B, C, H, W]`, each the base with its patch.
     fn patched(&self, i: usize, p: &Patches) -> Result<Tensor> {
-        let (_, (_, h, w)) = self.base(i)?;
-        self.crops(i, p, &vec![(0, 0); p.rects.len()], (h, w))
+        let (_, (c, h, w)) = self.base(i)?;
+        let values = self.crops(i, p, &vec![(0, 0); p.rects.len()], (h, w))?;
+        Ok(Tensor::from_vec(values, (p.rects.len(), c, h, w), &Device::Cpu)?)
     }
 
     /// For each copy `b`, the `ch x cw` window at `origins[b]` of layer `i`'s input map
-    /// (zeros outside the map), with copy `b`'s patch laid over it: `[B, C, ch, cw]`.
+    /// (zeros outside the map), with copy `b`'s patch laid over it: `[B, C, ch, cw]`
+    /// values.
     fn crops(
         &self,
         i: usize,
         p: &Patches,
         origins: &[(isize, isize)],
         (ch, cw): (usize, usize),
-    ) -> Result<Tensor> {
+    ) -> Result<Vec<f32>> {
         let (base, (c, h, w)) = self.base(i)?;
         let b = origins.len();
         let mut out = vec![0f32; b * c * ch * cw];
-        for (k, ((oy, ox), r)) in origins.iter().zip(&p.rects).enumerate() {
+        // Copies are independent: one per task (a VGG16 batch copies ~25 MB per layer).
+        let copies = out.par_chunks_mut(c * ch * cw).zip(origins).zip(&p.rects);
+        copies.enumerate().for_each(|(k, ((crop, (oy, ox)), r))| {
             let patch = &p.values[k * c * r.h * r.w..(k + 1) * c * r.h * r.w];
             // Columns of the crop that fall inside the map.
             let x0 = (-ox).max(0) as usize;
             let x1 = ((w as isize - ox).min(cw as isize)).max(0) as usize;
             for ch_i in 0..c {
                 let plane = &base[ch_i * h * w..(ch_i + 1) * h * w];
-                let dst = &mut out[(k * c + ch_i) * ch * cw..(k * c + ch_i + 1) * ch * cw];
+                let dst = &mut crop[ch_i * ch * cw..(ch_i + 1) * ch * cw];
                 for row in 0..ch {
                     let sy = oy + row as isize;
                     if sy < 0 || sy >= h as isize || x0 >= x1 {
@@ -246,8 +241,8 @@ impl<'f, 'm> Incremental<'f, 'm> {
                     }
                 }
             }
-        }
-        Ok(Tensor::from_vec(out, (b, c, ch, cw), &Device::Cpu)?)
+        });
+        Ok(out)
     }
 
     /// Bytes one copy needs at its largest step, for a rectangle of `h x w` (planned at

@@ -101,6 +101,11 @@ pub trait Method {
 /// temporaries); bounds memory natively and in the browser.
 pub const BATCH_BYTES: usize = 256 << 20;
 
+/// Copies per call of the classifier head when a method runs many (occlusion,
+/// Score-CAM): enough that its weights are read once for many copies, while the head's
+/// input stays small (VGG16's is 100 KB a copy).
+pub const HEAD_BATCH: usize = 256;
+
 /// One forward pass of one image with every layer's output kept. The methods reuse it:
 /// saliency, guided backprop and the CAMs need no other pass, and occlusion reuses its
 /// activations outside each window.

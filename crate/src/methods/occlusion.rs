@@ -11,13 +11,10 @@
 //! below a share of it, 0.85 by default).
 
 use super::incremental::{Incremental, Rect};
-use super::{batch_size, Attribution, Forward, Method};
+use super::{batch_size, Attribution, Forward, Method, HEAD_BATCH};
 use crate::error::{Error, Result};
 use crate::predict::softmax;
 use candle_core::{Device, Tensor};
-
-/// Copies per call of the classifier head: enough to read its weights once for many.
-const HEAD_BATCH: usize = 256;
 
 /// Which score the drop is measured in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 
 use super::cam::{class_activation_map, ChannelWeights, LayerMaps};
 use super::steps::resize_bilinear_corners;
-use super::{batch_size, Attribution, Forward, Method};
+use super::{batch_size, Attribution, Forward, Method, HEAD_BATCH};
 use crate::error::Result;
 use candle_core::{Device, Tensor};
 
@@ -59,6 +59,8 @@ impl ChannelWeights for ScoreCam {
             }
         }
         let batch = batch_size(4 * fwd.largest_activation_bytes());
+        let model = fwd.model();
+        let mut features = Vec::with_capacity(varying.len().div_ceil(batch));
         for (i, chunk) in varying.chunks(batch).enumerate() {
             fwd.report(i * batch, varying.len())?;
             let mut m = Vec::with_capacity(chunk.len() * size.0 * size.1);
@@ -66,9 +68,17 @@ impl ChannelWeights for ScoreCam {
                 m.extend(mask(maps.activation(k), (maps.h, maps.w), size));
             }
             let m = Tensor::from_vec(m, (chunk.len(), 1, size.0, size.1), &Device::Cpu)?;
-            for (k, s) in chunk.iter().zip(score_of(&x.broadcast_mul(&m)?)?) {
-                scores[*k] = s as f64;
-            }
+            let masked = x.broadcast_mul(&m)?;
+            features.push(model.forward_range(&masked, 0, model.head_start())?);
+        }
+        // The head over many masked copies at once (see `Vgg::head_start`).
+        let mut logits = Vec::with_capacity(varying.len());
+        for group in features.chunks(HEAD_BATCH.div_ceil(batch)) {
+            let out = model.head(&Tensor::cat(group, 0)?)?;
+            logits.extend(out.narrow(1, class, 1)?.flatten_all()?.to_vec1::<f32>()?);
+        }
+        for (k, s) in varying.iter().zip(logits) {
+            scores[*k] = s as f64;
         }
         let top = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let exp: Vec<f64> = scores.iter().map(|s| (s - top).exp()).collect();

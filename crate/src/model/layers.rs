@@ -128,6 +128,19 @@ impl Conv2d {
         self.stock(x, 0)
     }
 
+    /// [`Self::forward_valid`] on plain values, `[n, in, h, w]` to `[n, out, h - 2, w - 2]`
+    /// (incremental inference keeps its crops as vectors, not tensors).
+    pub fn forward_valid_values(&self, x: Vec<f32>, n: usize, h: usize, w: usize) -> Result<Vec<f32>> {
+        if conv::conv_impl() == ConvImpl::Fast
+            && x.len() == n * self.in_channels() * h * w
+            && h.min(w) >= KERNEL
+        {
+            return Ok(self.packed.forward.forward_valid(&x, n, h, w));
+        }
+        let x = Tensor::from_vec(x, (n, self.in_channels(), h, w), &candle_core::Device::Cpu)?;
+        Ok(self.forward_valid(&x)?.flatten_all()?.to_vec1::<f32>()?)
+    }
+
     fn flipped_kernel(&self) -> Result<&Tensor> {
         if let Some(k) = self.flipped.get() {
             return Ok(k);

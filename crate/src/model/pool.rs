@@ -72,28 +72,33 @@ pub fn adaptive_avg_pool2d_backward(input: &Tensor, grad: &Tensor, out: usize) -
 /// one [`max_pool2x2_backward`] routes the gradient to.
 pub fn max_pool2x2(x: &Tensor) -> Result<Tensor> {
     let (n, c, h, w) = dims(x)?;
+    let y = with_f32(x, |data| max_pool2x2_values(data, h, w))?;
+    Ok(Tensor::from_vec(y, (n, c, h / 2, w / 2), &Device::Cpu)?)
+}
+
+/// [`max_pool2x2`] of `h x w` planes stored one after another.
+pub fn max_pool2x2_values(data: &[f32], h: usize, w: usize) -> Vec<f32> {
     let (oh, ow) = (h / 2, w / 2);
-    let mut y = vec![0f32; n * c * oh * ow];
-    if !y.is_empty() {
-        with_f32(x, |data| {
-            let planes = y.par_chunks_mut(oh * ow).zip(data.par_chunks(h * w));
-            planes.for_each(|(dst, plane)| {
-                for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
-                    let (r0, r1) = plane[2 * oy * w..][..2 * w].split_at(w);
-                    for (ox, v) in out.iter_mut().enumerate() {
-                        let mut best = r0[2 * ox];
-                        for c in [r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]] {
-                            if c > best {
-                                best = c;
-                            }
-                        }
-                        *v = best;
+    let mut y = vec![0f32; data.len() / (h * w).max(1) * oh * ow];
+    if y.is_empty() {
+        return y;
+    }
+    let planes = y.par_chunks_mut(oh * ow).zip(data.par_chunks(h * w));
+    planes.for_each(|(dst, plane)| {
+        for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
+            let (r0, r1) = plane[2 * oy * w..][..2 * w].split_at(w);
+            for (ox, v) in out.iter_mut().enumerate() {
+                let mut best = r0[2 * ox];
+                for c in [r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]] {
+                    if c > best {
+                        best = c;
                     }
                 }
-            });
-        })?;
-    }
-    Ok(Tensor::from_vec(y, (n, c, oh, ow), &Device::Cpu)?)
+                *v = best;
+            }
+        }
+    });
+    y
 }
 
 /// Gradient of a 2x2, stride-2 max pool (floor mode): each window's gradient goes to

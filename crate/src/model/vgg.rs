@@ -232,6 +232,22 @@ impl Vgg {
         Ok(x)
     }
 
+    /// The first layer that mixes the whole map (average pool or linear): where the
+    /// features end and the classifier head begins. Methods that run many copies of an
+    /// input run the head apart, on many copies at once: its first linear layer reads
+    /// all its weights (400 MB in VGG16) per call, whatever the batch.
+    pub fn head_start(&self) -> usize {
+        self.layers
+            .iter()
+            .position(|l| matches!(l.op, Op::AdaptiveAvgPool2d { .. } | Op::Linear(_)))
+            .unwrap_or(self.layers.len())
+    }
+
+    /// Logits `[N, classes]` from the head's input (the output of the features).
+    pub fn head(&self, features: &Tensor) -> Result<Tensor> {
+        self.forward_range(features, self.head_start(), self.layers.len())
+    }
+
     /// Logits `[N, classes]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.forward_range(x, 0, self.layers.len())
