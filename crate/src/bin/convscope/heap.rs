@@ -4,7 +4,7 @@
 //! which glibc serves with mmap and unmaps again on free, so the next layer's map
 //! page-faults all over again: 15 s of system time in a 60 s `bench` run. Keeping freed
 //! memory in the heap for reuse brought that to 1 s and made batched passes (Score-CAM,
-//! occlusion) about 15% faster, at the same peak memory (docs/perf.md).
+//! occlusion) about 15% faster, at the same peak memory (README, "Performance").
 
 /// Serve large blocks from the heap and never trim it.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
