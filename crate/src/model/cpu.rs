@@ -10,7 +10,9 @@ pub fn with_f32<R>(x: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
     let x = x.to_dtype(DType::F32)?.contiguous()?;
     let (storage, layout) = x.storage_and_layout();
     if let Storage::Cpu(cpu) = &*storage {
-        return Ok(f(&cpu.as_slice::<f32>()?[layout.start_offset()..][..x.elem_count()]));
+        return Ok(f(
+            &cpu.as_slice::<f32>()?[layout.start_offset()..][..x.elem_count()]
+        ));
     }
     drop(storage);
     Ok(f(&x.flatten_all()?.to_vec1::<f32>()?))

@@ -128,14 +128,26 @@ impl Conv2d {
         self.stock(x, 0)
     }
 
-    /// [`Self::forward_valid`] on plain values, `[n, in, h, w]` to `[n, out, h - 2, w - 2]`
-    /// (incremental inference keeps its crops as vectors, not tensors).
-    pub fn forward_valid_values(&self, x: Vec<f32>, n: usize, h: usize, w: usize) -> Result<Vec<f32>> {
+    /// [`Self::forward_valid`] on plain values, `[n, in, h, w]` to `[n, out, h - 2, w - 2]`,
+    /// of which image `b` needs only the top-left `extents[b]` (our kernels compute just
+    /// that; candle's computes everything). Incremental inference keeps its crops as
+    /// vectors, not tensors.
+    pub fn forward_valid_within(
+        &self,
+        x: Vec<f32>,
+        n: usize,
+        (h, w): (usize, usize),
+        extents: &[(usize, usize)],
+    ) -> Result<Vec<f32>> {
         if conv::conv_impl() == ConvImpl::Fast
             && x.len() == n * self.in_channels() * h * w
+            && extents.len() == n
             && h.min(w) >= KERNEL
         {
-            return Ok(self.packed.forward.forward_valid(&x, n, h, w));
+            return Ok(self
+                .packed
+                .forward
+                .forward_valid_within(&x, n, (h, w), extents));
         }
         let x = Tensor::from_vec(x, (n, self.in_channels(), h, w), &candle_core::Device::Cpu)?;
         Ok(self.forward_valid(&x)?.flatten_all()?.to_vec1::<f32>()?)

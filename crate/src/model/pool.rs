@@ -146,9 +146,14 @@ mod tests {
     #[test]
     fn max_pool_matches_candle_in_floor_mode() {
         // Odd sides drop the last row and column; batches and channels stay apart.
-        let v: Vec<f32> = (0..2 * 3 * 5 * 7).map(|i| ((i * 37 % 23) as f32).sin()).collect();
+        let v: Vec<f32> = (0..2 * 3 * 5 * 7)
+            .map(|i| ((i * 37 % 23) as f32).sin())
+            .collect();
         let x = t(&v, (2, 3, 5, 7));
-        assert_eq!(flat(&max_pool2x2(&x).unwrap()), flat(&x.max_pool2d(2).unwrap()));
+        assert_eq!(
+            flat(&max_pool2x2(&x).unwrap()),
+            flat(&x.max_pool2d(2).unwrap())
+        );
         let one = t(&[3.], (1, 1, 1, 1));
         assert_eq!(max_pool2x2(&one).unwrap().dims(), [1, 1, 0, 0]);
     }

@@ -108,18 +108,32 @@ impl Winograd3x3 {
 
     /// Convolves `x` (`[n, in, h, w]`, row-major) into `[n, out, h, w]`.
     pub fn forward(&self, x: &[f32], n: usize, h: usize, w: usize) -> Vec<f32> {
-        self.run(x, n, (h, w), 1, false)
+        self.run(x, n, (h, w), 1, false, None)
     }
 
     /// [`Self::forward`] followed by a ReLU, applied while each output row is still in
     /// cache (a separate pass over a 224-px map costs about a tenth of the conv).
     pub fn forward_relu(&self, x: &[f32], n: usize, h: usize, w: usize) -> Vec<f32> {
-        self.run(x, n, (h, w), 1, true)
+        self.run(x, n, (h, w), 1, true, None)
     }
 
     /// Convolves without padding: `x` (`[n, in, h, w]`) into `[n, out, h - 2, w - 2]`.
     pub fn forward_valid(&self, x: &[f32], n: usize, h: usize, w: usize) -> Vec<f32> {
-        self.run(x, n, (h, w), 0, false)
+        self.run(x, n, (h, w), 0, false, None)
+    }
+
+    /// [`Self::forward_valid`] computing, for image `b`, only the top-left `extents[b]`
+    /// (rows, columns) of its output (rounded up to whole 2x2 tiles; the rest is left
+    /// zero). Incremental inference batches copies whose changed regions differ in size.
+    pub fn forward_valid_within(
+        &self,
+        x: &[f32],
+        n: usize,
+        (h, w): (usize, usize),
+        extents: &[(usize, usize)],
+    ) -> Vec<f32> {
+        assert_eq!(extents.len(), n, "one extent per image");
+        self.run(x, n, (h, w), 0, false, Some(extents))
     }
 
     fn run(
@@ -129,6 +143,7 @@ impl Winograd3x3 {
         (ih, iw): (usize, usize),
         pad: usize,
         relu: bool,
+        extents: Option<&[(usize, usize)]>,
     ) -> Vec<f32> {
         assert_eq!(x.len(), n * self.in_channels * ih * iw, "input shape");
         let (h, w) = (
@@ -139,19 +154,10 @@ impl Winograd3x3 {
         if y.is_empty() {
             return y;
         }
-        let (tiles_h, tiles_w) = (h.div_ceil(TILE), w.div_ceil(TILE));
-        let tiles = n * tiles_h * tiles_w;
+        let geometry = Geometry::new((ih, iw), pad, (h, w), n, extents);
+        let tiles = geometry.tiles();
         let block = self.block_tiles(tiles);
         let out = Out(y.as_mut_ptr());
-        let geometry = Geometry {
-            ih,
-            iw,
-            pad,
-            h,
-            w,
-            tiles_h,
-            tiles_w,
-        };
         (0..tiles.div_ceil(block)).into_par_iter().for_each(|b| {
             let first = b * block;
             let last = (first + block).min(tiles);
@@ -284,34 +290,91 @@ impl Winograd3x3 {
 }
 
 /// Spatial size and tiling of one call: the input is `ih x iw`, read with `pad` zeros
-/// around it (1: "same", 0: "valid"), the output `h x w`.
+/// around it (1: "same", 0: "valid"), the output `h x w`, of which the call computes the
+/// tile rows listed in `rows` (every row of every image, or each image's extent).
 struct Geometry {
     ih: usize,
     iw: usize,
     pad: usize,
     h: usize,
     w: usize,
-    tiles_h: usize,
-    tiles_w: usize,
+    rows: Vec<TileRow>,
+    /// `starts[k]`: number of the first tile of `rows[k]` (tiles are numbered in order).
+    starts: Vec<usize>,
+}
+
+/// A run of tiles from the left edge of one tile row of one image.
+struct TileRow {
+    image: usize,
+    tile_row: usize,
+    tiles: usize,
 }
 
 impl Geometry {
+    fn new(
+        (ih, iw): (usize, usize),
+        pad: usize,
+        (h, w): (usize, usize),
+        n: usize,
+        extents: Option<&[(usize, usize)]>,
+    ) -> Geometry {
+        let mut rows = Vec::new();
+        for image in 0..n {
+            let (eh, ew) = extents.map_or((h, w), |e| (e[image].0.min(h), e[image].1.min(w)));
+            let tiles = ew.div_ceil(TILE);
+            if tiles > 0 {
+                rows.extend((0..eh.div_ceil(TILE)).map(|tile_row| TileRow {
+                    image,
+                    tile_row,
+                    tiles,
+                }));
+            }
+        }
+        let starts = rows
+            .iter()
+            .scan(0, |next, r| {
+                let at = *next;
+                *next += r.tiles;
+                Some(at)
+            })
+            .collect();
+        Geometry {
+            ih,
+            iw,
+            pad,
+            h,
+            w,
+            rows,
+            starts,
+        }
+    }
+
+    fn tiles(&self) -> usize {
+        self.rows.last().map_or(0, |r| r.tiles) + self.starts.last().copied().unwrap_or(0)
+    }
+
     /// Splits tiles `first..last` (numbered image, tile row, tile column) into runs
     /// within one row of tiles.
     fn segments(&self, first: usize, last: usize) -> Vec<Segment> {
         let mut out = Vec::new();
+        let mut k = self
+            .starts
+            .partition_point(|s| *s <= first)
+            .saturating_sub(1);
         let mut t = first;
-        while t < last {
-            let (row, col) = (t / self.tiles_w, t % self.tiles_w);
-            let len = (self.tiles_w - col).min(last - t);
+        while t < last && k < self.rows.len() {
+            let row = &self.rows[k];
+            let col = t - self.starts[k];
+            let len = (row.tiles - col).min(last - t);
             out.push(Segment {
-                image: row / self.tiles_h,
-                tile_row: row % self.tiles_h,
+                image: row.image,
+                tile_row: row.tile_row,
                 first_col: col,
                 len,
                 at: t - first,
             });
             t += len;
+            k += 1;
         }
         out
     }
@@ -473,5 +536,33 @@ mod tests {
         assert!(plain.iter().any(|v| *v < 0.0) && plain.iter().any(|v| *v > 0.0));
         let want: Vec<f32> = plain.iter().map(|v| v.max(0.0)).collect();
         assert_eq!(conv.forward_relu(&x, n, h, w), want);
+    }
+
+    /// Computing only each image's extent gives the same values there as the whole
+    /// valid convolution (tiles are independent), for odd, even, empty and full extents.
+    #[test]
+    fn valid_within_extents_matches_the_whole_valid_convolution() {
+        let value = |i: usize| ((i * 2654435761) % 1000) as f32 / 500.0 - 1.0;
+        let (n, c, k, h, w) = (4, 3, 9, 9, 11);
+        let x: Vec<f32> = (0..n * c * h * w).map(value).collect();
+        let wt: Vec<f32> = (0..k * c * 9).map(|i| value(i + 7)).collect();
+        let bias: Vec<f32> = (0..k).map(|i| value(i + 3)).collect();
+        let conv = Winograd3x3::new(&wt, k, c, Some(&bias));
+        let whole = conv.forward_valid(&x, n, h, w);
+        let extents = [(3, 5), (7, 9), (0, 4), (4, 2)];
+        let part = conv.forward_valid_within(&x, n, (h, w), &extents);
+        let (vh, vw) = (h - 2, w - 2);
+        for (i, (a, b)) in part.iter().zip(&whole).enumerate() {
+            let (image, r, col) = (i / (k * vh * vw), i / vw % vh, i % vw);
+            let (eh, ew) = extents[image];
+            if r < eh && col < ew {
+                assert_eq!(a, b, "image {image} row {r} column {col}");
+            } else if r >= eh.div_ceil(2) * 2 || col >= ew.div_ceil(2) * 2 {
+                assert_eq!(
+                    *a, 0.0,
+                    "outside the extent's tiles: image {image} row {r} column {col}"
+                );
+            }
+        }
     }
 }
