@@ -429,6 +429,18 @@ impl Geometry {
 mod tests {
     use super::*;
 
+    /// A deterministic input `[n, c, h, w]`, weights `[k, c, 3, 3]` and bias `[k]`, values
+    /// in [-1, 1).
+    fn sample(
+        (n, c, k, h, w): (usize, usize, usize, usize, usize),
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let value = |i: usize| ((i * 2654435761) % 1000) as f32 / 500.0 - 1.0;
+        let x = (0..n * c * h * w).map(value).collect();
+        let wt = (0..k * c * 9).map(|i| value(i + 7)).collect();
+        let bias = (0..k).map(|i| value(i + 3)).collect();
+        (x, wt, bias)
+    }
+
     /// Direct 3x3 cross-correlation, padding 1, in f64.
     fn direct(
         x: &[f32],
@@ -464,7 +476,6 @@ mod tests {
     /// Every micro-kernel (its own panel shapes and padding) gives the direct sum.
     #[test]
     fn each_kernel_matches_a_direct_convolution() {
-        let value = |i: usize| ((i * 2654435761) % 1000) as f32 / 500.0 - 1.0;
         for micro in [kernel::PORTABLE, kernel::best()] {
             for (n, c, k, h, w) in [
                 (2, 3, 5, 7, 9),
@@ -472,9 +483,7 @@ mod tests {
                 (1, 1, 1, 1, 1),
                 (3, 4, 8, 5, 4),
             ] {
-                let x: Vec<f32> = (0..n * c * h * w).map(value).collect();
-                let wt: Vec<f32> = (0..k * c * 9).map(|i| value(i + 7)).collect();
-                let bias: Vec<f32> = (0..k).map(|i| value(i + 3)).collect();
+                let (x, wt, bias) = sample((n, c, k, h, w));
                 let conv = Winograd3x3::with_kernel(&wt, k, c, Some(&bias), micro);
                 let ours = conv.forward(&x, n, h, w);
                 let want = direct(&x, &wt, &bias, (n, c, k, h, w));
@@ -493,7 +502,6 @@ mod tests {
     /// pixel whose window lies inside the input.
     #[test]
     fn valid_convolution_is_the_interior_of_the_padded_one() {
-        let value = |i: usize| ((i * 2654435761) % 1000) as f32 / 500.0 - 1.0;
         for micro in [kernel::PORTABLE, kernel::best()] {
             for (n, c, k, h, w) in [
                 (2, 3, 5, 7, 9),
@@ -501,9 +509,7 @@ mod tests {
                 (1, 2, 3, 3, 3),
                 (3, 4, 8, 8, 5),
             ] {
-                let x: Vec<f32> = (0..n * c * h * w).map(value).collect();
-                let wt: Vec<f32> = (0..k * c * 9).map(|i| value(i + 7)).collect();
-                let bias: Vec<f32> = (0..k).map(|i| value(i + 3)).collect();
+                let (x, wt, bias) = sample((n, c, k, h, w));
                 let conv = Winograd3x3::with_kernel(&wt, k, c, Some(&bias), micro);
                 let ours = conv.forward_valid(&x, n, h, w);
                 let full = direct(&x, &wt, &bias, (n, c, k, h, w));
@@ -526,11 +532,8 @@ mod tests {
     /// of this case are negative, so the clamp is exercised.
     #[test]
     fn fused_relu_is_the_plain_output_clamped() {
-        let value = |i: usize| ((i * 2654435761) % 1000) as f32 / 500.0 - 1.0;
         let (n, c, k, h, w) = (2, 5, 7, 9, 6);
-        let x: Vec<f32> = (0..n * c * h * w).map(value).collect();
-        let wt: Vec<f32> = (0..k * c * 9).map(|i| value(i + 7)).collect();
-        let bias: Vec<f32> = (0..k).map(|i| value(i + 3)).collect();
+        let (x, wt, bias) = sample((n, c, k, h, w));
         let conv = Winograd3x3::new(&wt, k, c, Some(&bias));
         let plain = conv.forward(&x, n, h, w);
         assert!(plain.iter().any(|v| *v < 0.0) && plain.iter().any(|v| *v > 0.0));
@@ -542,11 +545,8 @@ mod tests {
     /// valid convolution (tiles are independent), for odd, even, empty and full extents.
     #[test]
     fn valid_within_extents_matches_the_whole_valid_convolution() {
-        let value = |i: usize| ((i * 2654435761) % 1000) as f32 / 500.0 - 1.0;
         let (n, c, k, h, w) = (4, 3, 9, 9, 11);
-        let x: Vec<f32> = (0..n * c * h * w).map(value).collect();
-        let wt: Vec<f32> = (0..k * c * 9).map(|i| value(i + 7)).collect();
-        let bias: Vec<f32> = (0..k).map(|i| value(i + 3)).collect();
+        let (x, wt, bias) = sample((n, c, k, h, w));
         let conv = Winograd3x3::new(&wt, k, c, Some(&bias));
         let whole = conv.forward_valid(&x, n, h, w);
         let extents = [(3, 5), (7, 9), (0, 4), (4, 2)];
