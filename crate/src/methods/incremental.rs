@@ -116,8 +116,8 @@ impl<'f, 'm> Incremental<'f, 'm> {
 
     /// The input of the head ([`crate::model::Vgg::head_start`]), `[B, ...]`, of copies of the traced
     /// input in which every channel of `rects[b]` is set to `fill`.
-    /// The head runs apart ([`Self::head`]) so that it sees many copies at once: its
-    /// first linear layer reads 400 MB of VGG16 weights per call, whatever the batch.
+    /// The head runs apart ([`super::head_logits`]) so that it sees many copies at once:
+    /// its first linear layer reads 400 MB of VGG16 weights per call, whatever the batch.
     pub fn features(&self, rects: &[Rect], fill: f32) -> Result<Tensor> {
         let c = self.fwd.input().dims()[1];
         let size = (
@@ -137,11 +137,6 @@ impl<'f, 'm> Incremental<'f, 'm> {
         }
         let full = self.patched(i, &patches)?;
         self.fwd.model().forward_range(&full, i, end)
-    }
-
-    /// Logits `[B, classes]` from a batch of [`Self::features`].
-    pub fn head(&self, features: &Tensor) -> Result<Tensor> {
-        self.fwd.model().head(features)
     }
 
     /// The footprints at layer `i`'s output and the batch's block size, or `None` where

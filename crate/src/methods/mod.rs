@@ -104,7 +104,24 @@ pub const BATCH_BYTES: usize = 256 << 20;
 /// Copies per call of the classifier head when a method runs many (occlusion,
 /// Score-CAM): enough that its weights are read once for many copies, while the head's
 /// input stays small (VGG16's is 100 KB a copy).
-pub const HEAD_BATCH: usize = 256;
+const HEAD_BATCH: usize = 256;
+
+/// Logits `[copies][classes]` of many copies from their features (the head's input,
+/// one tensor per batch, in order; see `Vgg::head_start`), the head run on at least
+/// [`HEAD_BATCH`] copies a call (fewer only for the last).
+pub fn head_logits(model: &Vgg, features: &[Tensor]) -> Result<Vec<Vec<f32>>> {
+    let mut rows = Vec::new();
+    let mut group = Vec::new();
+    for (k, f) in features.iter().enumerate() {
+        group.push(f.clone());
+        let copies: usize = group.iter().map(|t: &Tensor| t.dims()[0]).sum();
+        if copies >= HEAD_BATCH || k + 1 == features.len() {
+            rows.extend(model.head(&Tensor::cat(&group, 0)?)?.to_vec2::<f32>()?);
+            group.clear();
+        }
+    }
+    Ok(rows)
+}
 
 /// One forward pass of one image with every layer's output kept. The methods reuse it:
 /// saliency, guided backprop and the CAMs need no other pass, and occlusion reuses its

@@ -11,7 +11,7 @@
 //! below a share of it, 0.85 by default).
 
 use super::incremental::{Incremental, Rect};
-use super::{batch_size, Attribution, Forward, Method, HEAD_BATCH};
+use super::{batch_size, head_logits, Attribution, Forward, Method};
 use crate::error::{Error, Result};
 use crate::predict::softmax;
 use candle_core::{Device, Tensor};
@@ -234,11 +234,9 @@ impl Occlusion {
             features.push(engine.features(chunk, self.fill)?);
         }
         let (mut logits, mut probs) = (Vec::new(), Vec::new());
-        for group in features.chunks(HEAD_BATCH.div_ceil(batch)) {
-            for row in engine.head(&Tensor::cat(group, 0)?)?.to_vec2::<f32>()? {
-                logits.push(row[class]);
-                probs.push(softmax(&row)[class]);
-            }
+        for row in head_logits(fwd.model(), &features)? {
+            logits.push(row[class]);
+            probs.push(softmax(&row)[class]);
         }
         Ok(OcclusionGrid {
             rows,

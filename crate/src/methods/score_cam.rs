@@ -6,7 +6,7 @@
 
 use super::cam::{class_activation_map, ChannelWeights, LayerMaps};
 use super::steps::resize_bilinear_corners;
-use super::{batch_size, Attribution, Forward, Method, HEAD_BATCH};
+use super::{batch_size, head_logits, Attribution, Forward, Method};
 use crate::error::Result;
 use candle_core::{Device, Tensor};
 
@@ -71,14 +71,9 @@ impl ChannelWeights for ScoreCam {
             let masked = x.broadcast_mul(&m)?;
             features.push(model.forward_range(&masked, 0, model.head_start())?);
         }
-        // The head over many masked copies at once (see `Vgg::head_start`).
-        let mut logits = Vec::with_capacity(varying.len());
-        for group in features.chunks(HEAD_BATCH.div_ceil(batch)) {
-            let out = model.head(&Tensor::cat(group, 0)?)?;
-            logits.extend(out.narrow(1, class, 1)?.flatten_all()?.to_vec1::<f32>()?);
-        }
-        for (k, s) in varying.iter().zip(logits) {
-            scores[*k] = s as f64;
+        // The head over many masked copies at once.
+        for (k, row) in varying.iter().zip(head_logits(model, &features)?) {
+            scores[*k] = row[class] as f64;
         }
         let top = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let exp: Vec<f64> = scores.iter().map(|s| (s - top).exp()).collect();

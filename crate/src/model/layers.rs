@@ -3,7 +3,7 @@
 
 use super::conv::{self, ConvImpl, Winograd3x3};
 use super::{cpu, pool};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use candle_core::{DType, Tensor};
 use rayon::prelude::*;
 use std::sync::OnceLock;
@@ -119,19 +119,10 @@ impl Conv2d {
         Ok(y.broadcast_add(&self.bias.reshape((1, self.out_channels(), 1, 1))?)?)
     }
 
-    /// The convolution without padding ("valid"): `[n, in, h + 2, w + 2]` to
-    /// `[n, out, h, w]`. Incremental inference convolves crops that carry their own halo.
-    pub fn forward_valid(&self, x: &Tensor) -> Result<Tensor> {
-        if conv::conv_impl() == ConvImpl::Fast {
-            return conv::forward_valid(&self.packed.forward, x);
-        }
-        self.stock(x, 0)
-    }
-
-    /// [`Self::forward_valid`] on plain values, `[n, in, h, w]` to `[n, out, h - 2, w - 2]`,
-    /// of which image `b` needs only the top-left `extents[b]` (our kernels compute just
-    /// that; candle's computes everything). Incremental inference keeps its crops as
-    /// vectors, not tensors.
+    /// The convolution without padding ("valid") on plain values, `[n, in, h, w]` to
+    /// `[n, out, h - 2, w - 2]`, of which image `b` needs only the top-left `extents[b]`
+    /// (our kernels compute just that; candle's computes everything). Incremental
+    /// inference convolves crops that carry their own halo, kept as vectors.
     pub fn forward_valid_within(
         &self,
         x: Vec<f32>,
@@ -139,18 +130,22 @@ impl Conv2d {
         (h, w): (usize, usize),
         extents: &[(usize, usize)],
     ) -> Result<Vec<f32>> {
-        if conv::conv_impl() == ConvImpl::Fast
-            && x.len() == n * self.in_channels() * h * w
-            && extents.len() == n
-            && h.min(w) >= KERNEL
-        {
+        let c = self.in_channels();
+        if x.len() != n * c * h * w || extents.len() != n || h.min(w) < KERNEL {
+            return Err(Error::Input(format!(
+                "a valid 3x3 convolution over {c} channels got {} values and {} extents for {n} image(s) of {h}x{w}",
+                x.len(),
+                extents.len()
+            )));
+        }
+        if conv::conv_impl() == ConvImpl::Fast {
             return Ok(self
                 .packed
                 .forward
                 .forward_valid_within(&x, n, (h, w), extents));
         }
-        let x = Tensor::from_vec(x, (n, self.in_channels(), h, w), &candle_core::Device::Cpu)?;
-        Ok(self.forward_valid(&x)?.flatten_all()?.to_vec1::<f32>()?)
+        let x = Tensor::from_vec(x, (n, c, h, w), &candle_core::Device::Cpu)?;
+        Ok(self.stock(&x, 0)?.flatten_all()?.to_vec1::<f32>()?)
     }
 
     fn flipped_kernel(&self) -> Result<&Tensor> {

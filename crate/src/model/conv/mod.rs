@@ -67,22 +67,17 @@ pub fn pack(weight: &Tensor, bias: Option<&Tensor>) -> Result<Winograd3x3> {
 /// `conv` applied to an `[n, in, h, w]` tensor ("same" padding), read in place when it
 /// is a contiguous f32 CPU tensor.
 pub fn forward(conv: &Winograd3x3, x: &Tensor) -> Result<Tensor> {
-    apply(conv, x, 1, false)
+    apply(conv, x, false)
 }
 
 /// [`forward`] with the ReLU that follows every VGG conv fused into it.
 pub fn forward_relu(conv: &Winograd3x3, x: &Tensor) -> Result<Tensor> {
-    apply(conv, x, 1, true)
+    apply(conv, x, true)
 }
 
-/// `conv` without padding: `[n, in, h, w]` to `[n, out, h - 2, w - 2]`.
-pub fn forward_valid(conv: &Winograd3x3, x: &Tensor) -> Result<Tensor> {
-    apply(conv, x, 0, false)
-}
-
-fn apply(conv: &Winograd3x3, x: &Tensor, pad: usize, relu: bool) -> Result<Tensor> {
+fn apply(conv: &Winograd3x3, x: &Tensor, relu: bool) -> Result<Tensor> {
     let (n, c, h, w) = x.dims4()?;
-    if c != conv.in_channels() || h + 2 * pad < 3 || w + 2 * pad < 3 {
+    if c != conv.in_channels() || h.min(w) == 0 {
         return Err(Error::Input(format!(
             "a 3x3 convolution over {} channels got a tensor of shape {:?}",
             conv.in_channels(),
@@ -90,19 +85,16 @@ fn apply(conv: &Winograd3x3, x: &Tensor, pad: usize, relu: bool) -> Result<Tenso
         )));
     }
     let run = |data: &[f32]| {
-        if pad == 1 && relu {
+        if relu {
             conv.forward_relu(data, n, h, w)
-        } else if pad == 1 {
-            conv.forward(data, n, h, w)
         } else {
-            conv.forward_valid(data, n, h, w)
+            conv.forward(data, n, h, w)
         }
     };
     let y = super::cpu::with_f32(x, run)?;
-    let (oh, ow) = (h + 2 * pad - 2, w + 2 * pad - 2);
     Ok(Tensor::from_vec(
         y,
-        (n, conv.out_channels(), oh, ow),
+        (n, conv.out_channels(), h, w),
         x.device(),
     )?)
 }
