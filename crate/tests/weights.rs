@@ -23,7 +23,7 @@ fn to_timm(spec: &ArchSpec, params: Params) -> Params {
         .map(|(name, shape, values)| match name.as_str() {
             "classifier.0.weight" => (
                 "pre_logits.fc1.weight".into(),
-                vec![shape[0], spec.last_channels(), spec.pool, spec.pool],
+                vec![shape[0], spec.last_channels(), spec.pool(), spec.pool()],
                 values,
             ),
             "classifier.0.bias" => ("pre_logits.fc1.bias".into(), shape, values),

@@ -1,12 +1,14 @@
-//! Architecture specs of the VGG family: torchvision's four named models and any
-//! model of the same shape from a spec string such as
-//! `cfg=8,M,16,M,32,M;in=3;pool=2;hidden=32;classes=10`.
+//! Architecture specs: torchvision's named models (`vgg16`, `resnet50`, `mobilenet_v2`,
+//! `efficientnet_b0`, `densenet121`, `convnext_tiny`, ...), a named base with overrides
+//! (`resnet50;classes=10`, `vgg16;classes=2`), or any VGG-family model from a spec
+//! string such as `cfg=8,M,16,M,32,M;in=3;pool=2;hidden=32;classes=10`.
 
+use super::families;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// One entry of torchvision's `make_layers` config list.
+/// One entry of torchvision's VGG `make_layers` config list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CfgItem {
     /// 3x3 convolution (padding 1) to this many channels, followed by a ReLU.
@@ -15,23 +17,56 @@ pub enum CfgItem {
     Pool,
 }
 
-/// Everything needed to build the layer list of a VGG-family network.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ArchSpec {
-    /// The named architecture this came from (`vgg16`), or `custom`.
-    pub name: String,
+/// What only a VGG-family spec has: the convolutions and the classifier's shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VggCfg {
     pub cfg: Vec<CfgItem>,
-    pub in_channels: usize,
     /// Output size of the adaptive average pool (7 for ImageNet VGGs).
     pub pool: usize,
     pub hidden: usize,
+}
+
+impl VggCfg {
+    /// Number of 2x2 max-pool stages.
+    pub fn pool_stages(&self) -> usize {
+        self.cfg.iter().filter(|c| **c == CfgItem::Pool).count()
+    }
+
+    /// Channels out of the last convolution (`in_channels` if there is none).
+    pub fn last_channels(&self, in_channels: usize) -> usize {
+        self.cfg
+            .iter()
+            .rev()
+            .find_map(|c| match c {
+                CfgItem::Conv(n) => Some(*n),
+                CfgItem::Pool => None,
+            })
+            .unwrap_or(in_channels)
+    }
+}
+
+/// Which builder makes the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Family {
+    Vgg(VggCfg),
+    /// A torchvision model by its name (`resnet50`), built by `families::TORCHVISION`.
+    Torchvision(&'static str),
+}
+
+/// Everything needed to build a network's graph.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ArchSpec {
+    /// The named architecture this came from (`vgg16`, `resnet50`), or `custom`.
+    pub name: String,
+    pub family: Family,
+    pub in_channels: usize,
     pub classes: usize,
-    /// The input size the model was trained at (224 for ImageNet VGGs).
+    /// The input size the model was trained at (224 for ImageNet models).
     pub size: usize,
 }
 
-const NAMED: &[(&str, &str)] = &[
+const VGG_NAMED: &[(&str, &str)] = &[
     ("vgg11", "64,M,128,M,256,256,M,512,512,M,512,512,M"),
     ("vgg13", "64,64,M,128,128,M,256,256,M,512,512,M,512,512,M"),
     (
@@ -47,56 +82,55 @@ const NAMED: &[(&str, &str)] = &[
 ];
 
 /// Largest channel count or width we accept from a spec string; far beyond any real
-/// VGG, small enough that shape arithmetic cannot overflow.
+/// network, small enough that shape arithmetic cannot overflow.
 const MAX_WIDTH: usize = 1 << 16;
 
+/// Keys that only a VGG-family spec takes.
+const VGG_KEYS: &[&str] = &["cfg", "pool", "hidden"];
+
 impl ArchSpec {
-    /// Names of the built-in architectures.
+    /// Names of the built-in architectures: the VGG family, then torchvision's others.
     pub fn named() -> impl Iterator<Item = &'static str> {
-        NAMED.iter().map(|(n, _)| *n)
+        VGG_NAMED
+            .iter()
+            .map(|(n, _)| *n)
+            .chain(families::TORCHVISION.iter().map(|f| f.name))
     }
 
-    /// Parses `vgg16`, a spec string, or a named base with overrides
-    /// (`vgg16;classes=2` for a fine-tuned VGG16 with two classes).
+    /// Parses a name, a spec string, or a named base with overrides.
     pub fn parse(text: &str) -> Result<ArchSpec> {
         let text = text.trim();
-        if text.is_empty() {
-            return Err(Error::Spec("empty architecture; use vgg11, vgg13, vgg16, vgg19 or a spec like `cfg=8,M,16,M;in=3;pool=2;hidden=32;classes=10`".into()));
-        }
-        let mut spec = ArchSpec {
-            name: "custom".into(),
-            cfg: Vec::new(),
-            in_channels: 3,
-            pool: 7,
-            hidden: 4096,
-            classes: 1000,
-            size: 0,
+        let known = || {
+            format!(
+                "known: {}, or a VGG spec like `cfg=8,M,16,M;in=3;pool=2;hidden=32;classes=10`",
+                Self::named().collect::<Vec<_>>().join(", ")
+            )
         };
+        if text.is_empty() {
+            return Err(Error::Spec(format!("empty architecture; {}", known())));
+        }
+        let mut spec = ArchSpec::blank();
         for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
             let Some((key, value)) = part.split_once('=') else {
-                let cfg = NAMED.iter().find(|(n, _)| n.eq_ignore_ascii_case(part)).ok_or_else(|| {
-                    Error::Spec(format!(
-                        "unknown architecture `{part}`; known: {}, or a spec like `cfg=8,M,16,M;in=3;pool=2;hidden=32;classes=10`",
-                        Self::named().collect::<Vec<_>>().join(", ")
-                    ))
+                spec.set_base(part).ok_or_else(|| {
+                    Error::Spec(format!("unknown architecture `{part}`; {}", known()))
                 })?;
-                spec.name = cfg.0.to_string();
-                spec.cfg = parse_cfg(cfg.1)?;
-                if spec.name == "tiny" {
-                    (spec.pool, spec.hidden, spec.classes, spec.size) = (2, 32, 10, 32);
-                } else {
-                    spec.size = 224;
-                }
                 continue;
             };
             let (key, value) = (key.trim(), value.trim());
-            match key {
-                "cfg" => spec.cfg = parse_cfg(value)?,
-                "in" => spec.in_channels = parse_number(key, value)?,
-                "pool" => spec.pool = parse_number(key, value)?,
-                "hidden" => spec.hidden = parse_number(key, value)?,
-                "classes" => spec.classes = parse_number(key, value)?,
-                "size" => spec.size = parse_number(key, value)?,
+            if VGG_KEYS.contains(&key) && !matches!(spec.family, Family::Vgg(_)) {
+                return Err(Error::Spec(format!(
+                    "`{part}`: {key} applies to VGG-family specs only, not to {}",
+                    spec.name
+                )));
+            }
+            match (key, &mut spec.family) {
+                ("cfg", Family::Vgg(v)) => v.cfg = parse_cfg(value)?,
+                ("pool", Family::Vgg(v)) => v.pool = parse_number(key, value)?,
+                ("hidden", Family::Vgg(v)) => v.hidden = parse_number(key, value)?,
+                ("in", _) => spec.in_channels = parse_number(key, value)?,
+                ("classes", _) => spec.classes = parse_number(key, value)?,
+                ("size", _) => spec.size = parse_number(key, value)?,
                 _ => {
                     return Err(Error::Spec(format!(
                         "unknown key `{key}` in `{part}`; keys are cfg, in, pool, hidden, classes, size"
@@ -104,55 +138,110 @@ impl ArchSpec {
                 }
             }
         }
-        if let Some((_, cfg)) = NAMED.iter().find(|(n, _)| *n == spec.name) {
-            if parse_cfg(cfg)? != spec.cfg {
-                spec.name = "custom".into(); // a named base whose convolutions were replaced
+        if let Family::Vgg(v) = &spec.family {
+            if let Some((_, cfg)) = VGG_NAMED.iter().find(|(n, _)| *n == spec.name) {
+                if parse_cfg(cfg)? != v.cfg {
+                    spec.name = "custom".into(); // a named base whose convolutions were replaced
+                }
             }
-        }
-        if spec.cfg.is_empty() {
-            return Err(Error::Spec(format!(
-                "`{text}` has no `cfg=` list of convolutions"
-            )));
-        }
-        if !spec.cfg.iter().any(|c| matches!(c, CfgItem::Conv(_))) {
-            return Err(Error::Spec(format!(
-                "`{text}`: cfg needs at least one convolution"
-            )));
-        }
-        if spec.size == 0 {
-            spec.size = spec.min_input_size().max(spec.pool << spec.pool_stages());
-        }
-        if spec.size < spec.min_input_size() {
-            return Err(Error::Spec(format!(
-                "size={} is too small for {} max-pool stages (needs at least {})",
-                spec.size,
-                spec.pool_stages(),
-                spec.min_input_size()
-            )));
+            if v.cfg.is_empty() {
+                return Err(Error::Spec(format!(
+                    "`{text}` has no `cfg=` list of convolutions"
+                )));
+            }
+            if !v.cfg.iter().any(|c| matches!(c, CfgItem::Conv(_))) {
+                return Err(Error::Spec(format!(
+                    "`{text}`: cfg needs at least one convolution"
+                )));
+            }
+            let min = 1usize << v.pool_stages();
+            if spec.size == 0 {
+                spec.size = min.max(v.pool << v.pool_stages());
+            }
+            if spec.size < min {
+                return Err(Error::Spec(format!(
+                    "size={} is too small for {} max-pool stages (needs at least {min})",
+                    spec.size,
+                    v.pool_stages()
+                )));
+            }
+        } else {
+            let min = families::graph(&spec)?.min_size();
+            if spec.size < min {
+                return Err(Error::Spec(format!(
+                    "size={} is too small for {} (needs at least {min})",
+                    spec.size, spec.name
+                )));
+            }
         }
         Ok(spec)
     }
 
-    /// Number of 2x2 max-pool stages.
-    pub fn pool_stages(&self) -> usize {
-        self.cfg.iter().filter(|c| **c == CfgItem::Pool).count()
+    /// A custom VGG spec with ImageNet defaults and no convolutions yet.
+    fn blank() -> ArchSpec {
+        ArchSpec {
+            name: "custom".into(),
+            family: Family::Vgg(VggCfg {
+                cfg: Vec::new(),
+                pool: 7,
+                hidden: 4096,
+            }),
+            in_channels: 3,
+            classes: 1000,
+            size: 0,
+        }
     }
 
-    /// Smallest input side for which every max pool still has an output.
-    pub fn min_input_size(&self) -> usize {
-        1usize << self.pool_stages()
+    /// The named architecture `name` with its defaults, unchecked.
+    fn base(name: &str) -> Option<ArchSpec> {
+        let mut spec = ArchSpec::blank();
+        spec.set_base(name)?;
+        Some(spec)
     }
 
-    /// Channels out of the last convolution.
-    pub fn last_channels(&self) -> usize {
-        self.cfg
+    /// Sets the named base `part` (a VGG or another torchvision model); `None` if unknown.
+    fn set_base(&mut self, part: &str) -> Option<()> {
+        if let Some((name, cfg)) = VGG_NAMED.iter().find(|(n, _)| n.eq_ignore_ascii_case(part)) {
+            let mut v = VggCfg {
+                cfg: parse_cfg(cfg).ok()?,
+                pool: 7,
+                hidden: 4096,
+            };
+            self.name = name.to_string();
+            if *name == "tiny" {
+                (v.pool, v.hidden, self.classes, self.size) = (2, 32, 10, 32);
+            } else {
+                self.size = 224;
+            }
+            self.family = Family::Vgg(v);
+            return Some(());
+        }
+        let named = families::TORCHVISION
             .iter()
-            .rev()
-            .find_map(|c| match c {
-                CfgItem::Conv(n) => Some(*n),
-                CfgItem::Pool => None,
-            })
-            .unwrap_or(self.in_channels)
+            .find(|f| f.name.eq_ignore_ascii_case(part))?;
+        self.name = named.name.to_string();
+        self.family = Family::Torchvision(named.name);
+        self.size = 224;
+        Some(())
+    }
+
+    /// The VGG-specific part, if this is a VGG-family spec.
+    pub fn vgg(&self) -> Option<&VggCfg> {
+        match &self.family {
+            Family::Vgg(v) => Some(v),
+            Family::Torchvision(_) => None,
+        }
+    }
+
+    /// torchvision's family name: `vgg`, `resnet`, `mobilenet_v2`, ...
+    pub fn family_name(&self) -> &'static str {
+        match &self.family {
+            Family::Vgg(_) => "vgg",
+            Family::Torchvision(name) => families::TORCHVISION
+                .iter()
+                .find(|f| f.name == *name)
+                .map_or("", |f| f.family),
+        }
     }
 
     /// The input shape `[C, H, W]` the model was trained at.
@@ -192,38 +281,35 @@ fn parse_cfg(value: &str) -> Result<Vec<CfgItem>> {
 
 impl fmt::Display for ArchSpec {
     /// The canonical spec string, which parses back to the same spec: the base name
-    /// with the keys that differ from it (`vgg16;classes=2`), or the full spec.
+    /// with the keys that differ from it (`vgg16;classes=2`), or the full VGG spec.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let base = NAMED
-            .iter()
-            .find(|(n, _)| *n == self.name)
-            .and_then(|(n, _)| ArchSpec::parse(n).ok());
-        let keys = [
-            ("in", self.in_channels),
-            ("pool", self.pool),
-            ("hidden", self.hidden),
-            ("classes", self.classes),
-            ("size", self.size),
-        ];
-        match base {
-            Some(base) if base.cfg == self.cfg => {
+        let base = Self::named()
+            .find(|n| *n == self.name)
+            .and_then(ArchSpec::base);
+        // (key, value) pairs that describe a spec beyond its base name.
+        let keys = |s: &ArchSpec| {
+            let v = s.vgg().map_or((0, 0), |v| (v.pool, v.hidden));
+            [
+                ("in", s.in_channels),
+                ("pool", v.0),
+                ("hidden", v.1),
+                ("classes", s.classes),
+                ("size", s.size),
+            ]
+        };
+        let same_convs = |b: &ArchSpec| b.vgg().map(|v| &v.cfg) == self.vgg().map(|v| &v.cfg);
+        match (&base, &self.family) {
+            (Some(base), _) if same_convs(base) => {
                 write!(f, "{}", self.name)?;
-                let base_keys = [
-                    base.in_channels,
-                    base.pool,
-                    base.hidden,
-                    base.classes,
-                    base.size,
-                ];
-                for ((key, value), base_value) in keys.iter().zip(base_keys) {
+                for ((key, value), (_, base_value)) in keys(self).iter().zip(keys(base)) {
                     if *value != base_value {
                         write!(f, ";{key}={value}")?;
                     }
                 }
                 Ok(())
             }
-            _ => {
-                let cfg: Vec<String> = self
+            (_, Family::Vgg(v)) => {
+                let cfg: Vec<String> = v
                     .cfg
                     .iter()
                     .map(|c| match c {
@@ -232,11 +318,12 @@ impl fmt::Display for ArchSpec {
                     })
                     .collect();
                 write!(f, "cfg={}", cfg.join(","))?;
-                for (key, value) in keys {
+                for (key, value) in keys(self) {
                     write!(f, ";{key}={value}")?;
                 }
                 Ok(())
             }
+            (_, Family::Torchvision(name)) => write!(f, "{name}"),
         }
     }
 }
@@ -268,16 +355,14 @@ mod tests {
     #[test]
     fn vgg16_has_thirteen_convs_and_five_pools() {
         let s = ArchSpec::parse("vgg16").unwrap();
+        let v = s.vgg().unwrap();
         assert_eq!(
-            s.cfg
-                .iter()
-                .filter(|c| matches!(c, CfgItem::Conv(_)))
-                .count(),
+            v.cfg.iter().filter(|c| matches!(c, CfgItem::Conv(_))).count(),
             13
         );
-        assert_eq!(s.pool_stages(), 5);
+        assert_eq!(v.pool_stages(), 5);
         assert_eq!(
-            (s.in_channels, s.pool, s.hidden, s.classes, s.size),
+            (s.in_channels, v.pool, v.hidden, s.classes, s.size),
             (3, 7, 4096, 1000, 224)
         );
     }
@@ -292,10 +377,20 @@ mod tests {
         let fine_tuned = ArchSpec::parse("vgg16;classes=2").unwrap();
         assert_eq!(fine_tuned.classes, 2);
         assert_eq!(fine_tuned.to_string(), "vgg16;classes=2");
-        assert_eq!(
-            ArchSpec::parse(&fine_tuned.to_string()).unwrap(),
-            fine_tuned
-        );
+        assert_eq!(ArchSpec::parse(&fine_tuned.to_string()).unwrap(), fine_tuned);
+        let hidden = ArchSpec::parse("vgg16;hidden=512").unwrap();
+        assert_eq!(hidden.to_string(), "vgg16;hidden=512");
+        assert_eq!(ArchSpec::parse(&hidden.to_string()).unwrap(), hidden);
+    }
+
+    #[test]
+    fn torchvision_names_and_overrides_round_trip() {
+        let r = ArchSpec::parse("ResNet50;classes=10").unwrap();
+        assert_eq!((r.name.as_str(), r.classes, r.size), ("resnet50", 10, 224));
+        assert_eq!(r.family_name(), "resnet");
+        assert_eq!(r.to_string(), "resnet50;classes=10");
+        assert_eq!(ArchSpec::parse(&r.to_string()).unwrap(), r);
+        assert_eq!(ArchSpec::parse("densenet121").unwrap().to_string(), "densenet121");
     }
 
     #[test]
@@ -310,6 +405,8 @@ mod tests {
             ("cfg=8,M;classes=0", "between 1 and"),
             ("", "empty architecture"),
             ("cfg=8,M,8,M;size=2", "too small"),
+            ("resnet50;cfg=8,M", "VGG-family specs only"),
+            ("densenet121;size=8", "too small for densenet121"),
         ] {
             let err = ArchSpec::parse(text).unwrap_err().to_string();
             assert!(
@@ -317,5 +414,31 @@ mod tests {
                 "`{text}` gave `{err}`, expected it to mention `{needle}`"
             );
         }
+    }
+}
+
+/// Transitional accessors for the VGG-only code that predates the layer graph
+/// (removed as that code moves onto `model::graph`).
+impl ArchSpec {
+    pub fn cfg(&self) -> &[CfgItem] {
+        self.vgg().map_or(&[], |v| v.cfg.as_slice())
+    }
+    pub fn pool(&self) -> usize {
+        self.vgg().map_or(1, |v| v.pool)
+    }
+    pub fn hidden(&self) -> usize {
+        self.vgg().map_or(0, |v| v.hidden)
+    }
+    pub fn pool_stages(&self) -> usize {
+        self.vgg().map_or(0, |v| v.pool_stages())
+    }
+    pub fn min_input_size(&self) -> usize {
+        match self.vgg() {
+            Some(v) => 1 << v.pool_stages(),
+            None => families::graph(self).map_or(1, |g| g.min_size()),
+        }
+    }
+    pub fn last_channels(&self) -> usize {
+        self.vgg().map_or(self.in_channels, |v| v.last_channels(self.in_channels))
     }
 }

@@ -3,8 +3,11 @@
 pub mod arch;
 pub mod card;
 pub mod conv;
+pub mod families;
+pub mod graph;
 pub(crate) mod cpu;
 pub mod layers;
+pub mod ops;
 pub mod params;
 pub(crate) mod pool;
 pub mod summary;

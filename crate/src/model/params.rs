@@ -14,7 +14,7 @@ pub struct ParamSpec {
 /// Module path of every conv (`features.N`) with its `(in, out)` channels, in order.
 pub fn convs(spec: &ArchSpec) -> Vec<(String, usize, usize)> {
     let (mut idx, mut c, mut out) = (0, spec.in_channels, Vec::new());
-    for item in &spec.cfg {
+    for item in spec.cfg() {
         match item {
             CfgItem::Pool => idx += 1,
             CfgItem::Conv(v) => {
@@ -29,11 +29,11 @@ pub fn convs(spec: &ArchSpec) -> Vec<(String, usize, usize)> {
 
 /// The three linears of the classifier: `(module path, in, out)`.
 pub fn linears(spec: &ArchSpec) -> [(String, usize, usize); 3] {
-    let flat = spec.last_channels() * spec.pool * spec.pool;
+    let flat = spec.last_channels() * spec.pool() * spec.pool();
     [
-        ("classifier.0".into(), flat, spec.hidden),
-        ("classifier.3".into(), spec.hidden, spec.hidden),
-        ("classifier.6".into(), spec.hidden, spec.classes),
+        ("classifier.0".into(), flat, spec.hidden()),
+        ("classifier.3".into(), spec.hidden(), spec.hidden()),
+        ("classifier.6".into(), spec.hidden(), spec.classes),
     ]
 }
 

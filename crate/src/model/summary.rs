@@ -118,7 +118,7 @@ fn plan(spec: &ArchSpec, (h, w): (usize, usize)) -> Result<Vec<Planned>> {
             trainable: params > 0,
         },
     };
-    for item in &spec.cfg {
+    for item in spec.cfg() {
         match item {
             CfgItem::Conv(c) => {
                 conv_in_block += 1;
@@ -171,7 +171,7 @@ fn plan(spec: &ArchSpec, (h, w): (usize, usize)) -> Result<Vec<Planned>> {
             }
         }
     }
-    let pooled = vec![shape[0], spec.pool, spec.pool];
+    let pooled = vec![shape[0], spec.pool(), spec.pool()];
     let mut a = base(
         "avgpool".into(),
         "AdaptiveAvgPool2d",
@@ -180,7 +180,7 @@ fn plan(spec: &ArchSpec, (h, w): (usize, usize)) -> Result<Vec<Planned>> {
         pooled.clone(),
         0,
     );
-    a.config.output_size = Some([spec.pool, spec.pool]);
+    a.config.output_size = Some([spec.pool(), spec.pool()]);
     out.push(a);
     shape = vec![pooled.iter().product()];
     for (i, (module, fin, fout)) in params::linears(spec).into_iter().enumerate() {

@@ -46,7 +46,7 @@ impl Vgg {
         let mut layers = Vec::new();
         let mut idx = 0;
         let named = |name: String, op: Op| Layer { name, op };
-        for item in &spec.cfg {
+        for item in spec.cfg() {
             match item {
                 CfgItem::Pool => {
                     layers.push(named(format!("features.{idx}"), Op::MaxPool2d));
@@ -65,7 +65,7 @@ impl Vgg {
         }
         layers.push(named(
             "avgpool".into(),
-            Op::AdaptiveAvgPool2d { size: spec.pool },
+            Op::AdaptiveAvgPool2d { size: spec.pool() },
         ));
         for (i, (module, _, _)) in params::linears(spec).into_iter().enumerate() {
             let weight = take(format!("{module}.weight"))?;

@@ -85,8 +85,8 @@ fn shape_fits(p: &ParamSpec, found: &[usize], spec: &ArchSpec) -> bool {
         return true;
     }
     let timm = match p.name.as_str() {
-        "classifier.0.weight" => vec![spec.hidden, spec.last_channels(), spec.pool, spec.pool],
-        "classifier.3.weight" => vec![spec.hidden, spec.hidden, 1, 1],
+        "classifier.0.weight" => vec![spec.hidden(), spec.last_channels(), spec.pool(), spec.pool()],
+        "classifier.3.weight" => vec![spec.hidden(), spec.hidden(), 1, 1],
         _ => return false,
     };
     found == timm.as_slice()
@@ -296,10 +296,10 @@ pub fn infer_spec(st: &SafeTensors<'_>) -> Option<ArchSpec> {
         ArchSpec::named()
             .filter_map(|n| ArchSpec::parse(n).ok())
             .find(|named| {
-                named.cfg == spec.cfg
+                named.cfg() == spec.cfg()
                     && named.in_channels == spec.in_channels
-                    && named.pool == spec.pool
-                    && named.hidden == spec.hidden
+                    && named.pool() == spec.pool()
+                    && named.hidden() == spec.hidden()
                     && named.classes == spec.classes
             })
             .unwrap_or(spec),

@@ -29,12 +29,12 @@ impl TrainNet {
     /// (uniform, `sqrt(6 / fan_in)` bounds: He initialisation, which suits ReLU nets).
     pub fn new(spec: &ArchSpec, seed: u64) -> Result<TrainNet> {
         let feature_size = spec.size >> spec.pool_stages();
-        if feature_size != spec.pool {
+        if feature_size != spec.pool() {
             return Err(Error::Spec(format!(
                 "training needs the features to come out at the pool size: size {} after {} pools is {feature_size}, but pool={}",
                 spec.size,
                 spec.pool_stages(),
-                spec.pool
+                spec.pool()
             )));
         }
         let varmap = VarMap::new();
@@ -110,7 +110,7 @@ impl TrainNet {
     pub fn forward(&self, x: &Tensor, mut dropout: Option<(f64, &mut Rng)>) -> Result<Tensor> {
         let mut x = x.clone();
         let mut convs = self.convs.iter();
-        for item in &self.spec.cfg {
+        for item in self.spec.cfg() {
             x = match item {
                 CfgItem::Pool => max_pool2x2(&x)?,
                 CfgItem::Conv(_) => {

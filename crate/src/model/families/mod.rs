@@ -1,0 +1,194 @@
+//! The families of torchvision CNNs, each a builder from an [`ArchSpec`] to a
+//! [`GraphSpec`] whose node and tensor names are torchvision's: `vgg`, `resnet` (with
+//! ResNeXt and Wide ResNet), `mobilenet` (v2 and v3), `efficientnet`, `densenet`,
+//! `convnext`. A builder reads like torchvision's module: modules are created in
+//! `__init__`'s order (that is the state dict's order), then applied as `forward` does.
+
+mod convnext;
+mod densenet;
+mod efficientnet;
+mod mobilenet;
+mod resnet;
+mod vgg;
+
+use super::arch::{ArchSpec, Family};
+use super::graph::builder::Builder;
+use super::graph::kind::{Activation, ConvCfg};
+use super::graph::spec::{GraphSpec, Src};
+use crate::error::{Error, Result};
+
+/// A named torchvision model.
+pub struct Named {
+    pub name: &'static str,
+    /// torchvision's module of the family (`resnet`, `mobilenet_v3`, ...).
+    pub family: &'static str,
+    pub build: fn(&ArchSpec) -> GraphSpec,
+}
+
+/// Every torchvision model beyond VGG that we build, by its torchvision name.
+pub const TORCHVISION: &[Named] = &[
+    Named { name: "resnet18", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Basic([2, 2, 2, 2]), 1, 64) },
+    Named { name: "resnet34", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Basic([3, 4, 6, 3]), 1, 64) },
+    Named { name: "resnet50", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 1, 64) },
+    Named { name: "resnet101", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 23, 3]), 1, 64) },
+    Named { name: "resnet152", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 8, 36, 3]), 1, 64) },
+    Named { name: "resnext50_32x4d", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 32, 4) },
+    Named { name: "wide_resnet50_2", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 1, 128) },
+    Named { name: "mobilenet_v2", family: "mobilenet_v2", build: mobilenet::v2 },
+    Named { name: "mobilenet_v3_small", family: "mobilenet_v3", build: |s| mobilenet::v3(s, mobilenet::V3::Small) },
+    Named { name: "mobilenet_v3_large", family: "mobilenet_v3", build: |s| mobilenet::v3(s, mobilenet::V3::Large) },
+    Named { name: "efficientnet_b0", family: "efficientnet", build: |s| efficientnet::build(s, 1.0, 1.0, 0.2) },
+    Named { name: "efficientnet_b1", family: "efficientnet", build: |s| efficientnet::build(s, 1.0, 1.1, 0.2) },
+    Named { name: "efficientnet_b2", family: "efficientnet", build: |s| efficientnet::build(s, 1.1, 1.2, 0.3) },
+    Named { name: "efficientnet_b3", family: "efficientnet", build: |s| efficientnet::build(s, 1.2, 1.4, 0.3) },
+    Named { name: "densenet121", family: "densenet", build: |s| densenet::build(s, 32, [6, 12, 24, 16], 64) },
+    Named { name: "densenet169", family: "densenet", build: |s| densenet::build(s, 32, [6, 12, 32, 32], 64) },
+    Named { name: "convnext_tiny", family: "convnext", build: |s| convnext::build(s, [3, 3, 9, 3]) },
+    Named { name: "convnext_small", family: "convnext", build: |s| convnext::build(s, [3, 3, 27, 3]) },
+];
+
+/// The graph of `spec`, checked.
+pub fn graph(spec: &ArchSpec) -> Result<GraphSpec> {
+    let g = match &spec.family {
+        Family::Vgg(cfg) => vgg::build(spec, cfg),
+        Family::Torchvision(name) => {
+            let named = TORCHVISION
+                .iter()
+                .find(|f| f.name == *name)
+                .ok_or_else(|| Error::Spec(format!("unknown architecture `{name}`")))?;
+            (named.build)(spec)
+        }
+    };
+    g.validate()?;
+    Ok(g)
+}
+
+/// torchvision's `Conv2dNormActivation` at `name`: conv (`name.0`, no bias), batch norm
+/// (`name.1`) and, if given, the activation (`name.2`), padding `(k - 1) / 2`; its
+/// output is the block node `name`.
+pub(crate) fn conv_norm_act(
+    b: &mut Builder,
+    name: &str,
+    x: Src,
+    cfg: ConvCfg,
+    eps: f64,
+    act: Option<Activation>,
+) -> Src {
+    let conv = b.conv(&format!("{name}.0"), cfg);
+    let bn = b.batch_norm(&format!("{name}.1"), cfg.out_channels, eps);
+    let mut y = b.then(conv, x);
+    y = b.then(bn, y);
+    if let Some(a) = act {
+        let m = b.act(&format!("{name}.2"), a);
+        y = b.then(m, y);
+    }
+    b.block(name, "Conv2dNormActivation", y)
+}
+
+/// A `k x k` convolution with torchvision's "same" padding `(k - 1) / 2` (dilation 1).
+pub(crate) fn conv_same(cin: usize, cout: usize, k: usize, stride: usize) -> ConvCfg {
+    ConvCfg::square(cin, cout, k, stride, (k - 1) / 2)
+}
+
+/// torchvision's `_make_divisible`: the nearest multiple of `divisor` at or above
+/// `min_value`, not more than 10% below `v`.
+pub(crate) fn make_divisible(v: f64, divisor: usize, min_value: Option<usize>) -> usize {
+    let min_value = min_value.unwrap_or(divisor);
+    let d = divisor as f64;
+    let mut new_v = min_value.max(((v + d / 2.0) as usize / divisor) * divisor);
+    if (new_v as f64) < 0.9 * v {
+        new_v += divisor;
+    }
+    new_v
+}
+
+/// torchvision's `SqueezeExcitation` at `name` (avgpool, fc1, activation, fc2,
+/// scale_activation, then the product with its input); its output is the block node.
+pub(crate) fn squeeze_excitation(
+    b: &mut Builder,
+    name: &str,
+    x: Src,
+    channels: usize,
+    squeeze: usize,
+    act: Activation,
+    scale_act: Activation,
+) -> Src {
+    use super::graph::kind::Kind;
+    let pool = b.module(&format!("{name}.avgpool"), Kind::AdaptiveAvgPool2d { out: (1, 1) });
+    let fc1 = b.conv(&format!("{name}.fc1"), ConvCfg::square(channels, squeeze, 1, 1, 0).bias(true));
+    let fc2 = b.conv(&format!("{name}.fc2"), ConvCfg::square(squeeze, channels, 1, 1, 0).bias(true));
+    let a = b.act(&format!("{name}.activation"), act);
+    let s = b.act(&format!("{name}.scale_activation"), scale_act);
+    let mut scale = b.then(pool, x);
+    scale = b.then(fc1, scale);
+    scale = b.then(a, scale);
+    scale = b.then(fc2, scale);
+    scale = b.then(s, scale);
+    let y = b.op(&format!("{name}.mul"), Kind::Mul, &[x, scale]);
+    b.block(name, "SqueezeExcitation", y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str) -> GraphSpec {
+        graph(&ArchSpec::parse(name).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn parameter_totals_match_torchvision() {
+        // torchvision's `num_params` of each model's weights entry.
+        for (name, total) in [
+            ("vgg16", 138_357_544),
+            ("resnet18", 11_689_512),
+            ("resnet34", 21_797_672),
+            ("resnet50", 25_557_032),
+            ("resnet101", 44_549_160),
+            ("resnet152", 60_192_808),
+            ("resnext50_32x4d", 25_028_904),
+            ("wide_resnet50_2", 68_883_240),
+            ("mobilenet_v2", 3_504_872),
+            ("mobilenet_v3_small", 2_542_856),
+            ("mobilenet_v3_large", 5_483_032),
+            ("efficientnet_b0", 5_288_548),
+            ("efficientnet_b1", 7_794_184),
+            ("efficientnet_b2", 9_109_994),
+            ("efficientnet_b3", 12_233_232),
+            ("densenet121", 7_978_856),
+            ("densenet169", 14_149_480),
+            ("convnext_tiny", 28_589_128),
+            ("convnext_small", 50_223_688),
+        ] {
+            assert_eq!(spec(name).param_count(), total, "{name}");
+        }
+    }
+
+    #[test]
+    fn make_divisible_is_torchvisions() {
+        assert_eq!(make_divisible(32.0 * 1.1, 8, None), 32); // 35.2 -> 32, within 10%
+        assert_eq!(make_divisible(16.0, 8, None), 16);
+        assert_eq!(make_divisible(72.0 / 4.0, 8, None), 24); // 18 -> 16 < 16.2 -> 24
+        assert_eq!(make_divisible(3.0, 8, None), 8);
+    }
+
+    #[test]
+    fn shapes_at_224_end_in_the_logits_and_cam_layers_are_the_usual_ones() {
+        for (name, cam, cam_shape) in [
+            ("resnet18", "layer4.1", vec![512, 7, 7]),
+            ("resnet50", "layer4.2", vec![2048, 7, 7]),
+            ("mobilenet_v2", "features.18", vec![1280, 7, 7]),
+            ("mobilenet_v3_small", "features.12", vec![576, 7, 7]),
+            ("efficientnet_b0", "features.8", vec![1280, 7, 7]),
+            ("densenet121", "features.norm5", vec![1024, 7, 7]),
+            ("convnext_tiny", "features.7", vec![768, 7, 7]),
+            ("vgg16", "features.29", vec![512, 14, 14]),
+        ] {
+            let g = spec(name);
+            let shapes = g.shapes((224, 224)).unwrap();
+            assert_eq!(shapes[g.output()], [1000], "{name}");
+            assert_eq!(g.nodes[g.cam_layer].name, cam, "{name}");
+            assert_eq!(shapes[g.cam_layer], cam_shape, "{name}");
+        }
+    }
+}

@@ -1,0 +1,559 @@
+//! A graph bound to its weights, runnable: forward passes from the input or from any
+//! node that cuts the graph (the classifier head), traces that keep every node's output
+//! for the reverse pass, and the reverse pass itself (input and activation gradients
+//! only, accumulated where a value feeds several nodes, in PyTorch's conventions).
+//!
+//! Speed without losing any node: a convolution followed by a batch norm that nothing
+//! else reads runs as one convolution with folded weights, and an activation after a
+//! convolution runs inside it; the skipped nodes' outputs are computed only if someone
+//! asks for them ([`Trace::value`]). A trace fuses only activations whose derivative can
+//! be read from their output (ReLU, ReLU6, sigmoids), so the reverse pass never needs a
+//! skipped value.
+
+use super::spec::{GraphSpec, NodeId, Src};
+use super::Activation;
+use crate::error::{Error, Result};
+use crate::model::arch::ArchSpec;
+use crate::model::ops::conv::ConvKernel;
+use crate::model::ops::{act, Op, Params, ReluGrad, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+/// A node's output: its values (shared, never copied between nodes) and its shape with
+/// the batch first.
+#[derive(Clone, Debug)]
+pub struct Val {
+    pub data: Arc<Vec<f32>>,
+    pub shape: Vec<usize>,
+}
+
+impl Val {
+    pub fn new(data: Vec<f32>, shape: Vec<usize>) -> Self {
+        Val {
+            data: Arc::new(data),
+            shape,
+        }
+    }
+
+    fn view(&self) -> Value<'_> {
+        Value {
+            data: &self.data,
+            shape: &self.shape,
+        }
+    }
+
+    pub fn to_tensor(&self) -> Result<candle_core::Tensor> {
+        Ok(candle_core::Tensor::from_slice(
+            &self.data,
+            self.shape.as_slice(),
+            &candle_core::Device::Cpu,
+        )?)
+    }
+
+    pub fn from_tensor(t: &candle_core::Tensor) -> Result<Self> {
+        let data = t.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        Ok(Val::new(data, t.dims().to_vec()))
+    }
+}
+
+/// Where the reverse pass stops: the gradient with respect to the model's input, or to
+/// the output of a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    Input,
+    Node(NodeId),
+}
+
+/// A node computed together with its producer(s).
+#[derive(Debug)]
+enum Fused {
+    /// This batch norm, computed straight from its convolution's input with folded
+    /// weights (the convolution's own output is then not computed).
+    ConvBn { conv: NodeId, kernel: ConvKernel },
+}
+
+#[derive(Debug)]
+pub struct Graph {
+    arch: ArchSpec,
+    spec: GraphSpec,
+    ops: Vec<Op>,
+    consumers: Vec<Vec<NodeId>>,
+    fused: Vec<Option<Fused>>,
+}
+
+/// One forward pass with the outputs it kept.
+#[derive(Debug)]
+pub struct Trace {
+    pub input: Val,
+    values: Vec<OnceLock<Val>>,
+    /// Output shapes of every node (batch first).
+    shapes: Vec<Vec<usize>>,
+    /// The last node computed.
+    pub last: NodeId,
+}
+
+/// How a pass treats the nodes that can be fused.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Keep only what is asked for; fuse every activation.
+    Plain,
+    /// Keep everything computed; fuse only output-derivable activations.
+    Trace,
+}
+
+impl Graph {
+    /// Binds `params` (by state-dict name, f32, shapes already checked) to `spec`.
+    pub fn new(arch: ArchSpec, spec: GraphSpec, mut params: HashMap<String, Vec<f32>>) -> Result<Graph> {
+        let mut ops = Vec::with_capacity(spec.nodes.len());
+        for n in &spec.nodes {
+            let p: Params = n
+                .params
+                .iter()
+                .map(|name| {
+                    // A module applied twice shares its tensors: clone for the later uses.
+                    params.get(name).cloned().ok_or_else(|| Error::MissingTensor {
+                        name: name.clone(),
+                        expected: spec.state.iter().find(|e| &e.name == name).map_or(vec![], |e| e.shape.clone()),
+                    })
+                })
+                .collect::<Result<_>>()?;
+            ops.push(Op::bind(&n.kind, p)?);
+        }
+        params.clear();
+        let consumers = spec.consumers();
+        let mut fused: Vec<Option<Fused>> = (0..spec.nodes.len()).map(|_| None).collect();
+        for (j, n) in spec.nodes.iter().enumerate() {
+            let (Op::BatchNorm { affine, .. }, [Src::Node(i)]) = (&ops[j], n.inputs.as_slice()) else {
+                continue;
+            };
+            if let (Op::Conv(conv), [only]) = (&ops[*i], consumers[*i].as_slice()) {
+                if *only == j {
+                    fused[j] = Some(Fused::ConvBn {
+                        conv: *i,
+                        kernel: conv.fold(affine)?,
+                    });
+                }
+            }
+        }
+        Ok(Graph {
+            arch,
+            spec,
+            ops,
+            consumers,
+            fused,
+        })
+    }
+
+    pub fn arch(&self) -> &ArchSpec {
+        &self.arch
+    }
+
+    pub fn spec(&self) -> &GraphSpec {
+        &self.spec
+    }
+
+    pub fn len(&self) -> usize {
+        self.spec.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spec.nodes.is_empty()
+    }
+
+    pub fn op(&self, node: NodeId) -> &Op {
+        &self.ops[node]
+    }
+
+    /// The node called `name`, or an error listing the layers.
+    pub fn node(&self, name: &str) -> Result<NodeId> {
+        self.spec.node(name)
+    }
+
+    pub fn name(&self, node: NodeId) -> &str {
+        &self.spec.nodes[node].name
+    }
+
+    /// The output node (logits).
+    pub fn output(&self) -> NodeId {
+        self.spec.output()
+    }
+
+    /// Checks that `x` is `[N, C, H, W]` f32 with this model's channels, a size every
+    /// node can take, and kept outputs within the platform's budget.
+    pub fn check_input(&self, x: &[usize]) -> Result<Vec<Vec<usize>>> {
+        let [n, c, h, w] = x else {
+            return Err(Error::Input(format!("expected a [N, C, H, W] tensor, got shape {x:?}")));
+        };
+        if *n == 0 {
+            return Err(Error::Input("the batch is empty (N = 0)".into()));
+        }
+        if *c != self.spec.in_channels {
+            return Err(Error::Input(format!(
+                "input has {c} channel(s), but the model takes {} (shape {x:?})",
+                self.spec.in_channels
+            )));
+        }
+        let shapes = self.spec.shapes((*h, *w))?;
+        let per_image: u64 = shapes
+            .iter()
+            .map(|s| s.iter().map(|d| *d as u64).product::<u64>())
+            .fold(0u64, u64::saturating_add);
+        crate::limits::check_trace(per_image.saturating_mul(4 * *n as u64), || {
+            format!("a batch of {n} {c}x{h}x{w} input(s)")
+        })?;
+        Ok(shapes
+            .into_iter()
+            .map(|s| std::iter::once(*n).chain(s).collect())
+            .collect())
+    }
+
+    /// Whether node `i` is computed inside a later node under `mode`, given what must be
+    /// kept: a convolution absorbed by its batch norm, or an activation's producer.
+    fn skipped(&self, i: NodeId, keep: &[bool], mode: Mode) -> bool {
+        if keep[i] {
+            return false;
+        }
+        let [only] = self.consumers[i].as_slice() else {
+            return false;
+        };
+        match (&self.ops[i], &self.ops[*only]) {
+            (Op::Conv(_), _) if matches!(self.fused[*only], Some(Fused::ConvBn { conv, .. }) if conv == i) => true,
+            (Op::Conv(_) | Op::BatchNorm { .. }, Op::Act(a)) => {
+                let producer_runs_conv = matches!(self.ops[i], Op::Conv(_)) || self.fused[i].is_some();
+                producer_runs_conv && (mode == Mode::Plain || !act::needs_input(*a))
+            }
+            _ => false,
+        }
+    }
+
+    /// Computes node `i` (or, when it absorbs its producers, the whole fused run) from the
+    /// values available. Returns the value of node `i`.
+    fn compute(&self, i: NodeId, get: &dyn Fn(Src) -> Result<Val>, fuse_act: bool) -> Result<Val> {
+        let node = &self.spec.nodes[i];
+        // An activation whose producer was skipped runs inside that producer's kernel.
+        if let (Op::Act(a), [Src::Node(p)]) = (&self.ops[i], node.inputs.as_slice()) {
+            if fuse_act {
+                return self.conv_run(*p, get, Some(*a));
+            }
+        }
+        if matches!(self.fused[i], Some(Fused::ConvBn { .. })) || matches!(self.ops[i], Op::Conv(_)) {
+            return self.conv_run(i, get, None);
+        }
+        let inputs = node.inputs.iter().map(|s| get(*s)).collect::<Result<Vec<_>>>()?;
+        let views: Vec<Value> = inputs.iter().map(Val::view).collect();
+        let (data, shape) = self.ops[i].forward(&views).map_err(|e| self.at(i, e))?;
+        Ok(Val::new(data, shape))
+    }
+
+    /// Node `i` (a convolution, or a batch norm that absorbs one) from the convolution's
+    /// input, with `act` applied inside.
+    fn conv_run(&self, i: NodeId, get: &dyn Fn(Src) -> Result<Val>, act: Option<Activation>) -> Result<Val> {
+        let (conv, kernel) = match (&self.fused[i], &self.ops[i]) {
+            (Some(Fused::ConvBn { conv, kernel }), _) => (*conv, Some(kernel)),
+            (None, Op::Conv(_)) => (i, None),
+            _ => return Err(Error::Input(format!("{} is not a convolution", self.name(i)))),
+        };
+        let x = get(self.spec.nodes[conv].inputs[0])?;
+        let v = x.view();
+        let [n, _, h, w] = x.shape[..] else {
+            return Err(self.at(conv, Error::Input(format!("needs a [N, C, H, W] input, got {:?}", x.shape))));
+        };
+        let (data, (oh, ow), out) = match (kernel, &self.ops[conv]) {
+            (Some(k), _) => {
+                let (y, hw) = k.forward(v.data, n, (h, w), act).map_err(|e| self.at(i, e))?;
+                (y, hw, k.cfg.out_channels)
+            }
+            (None, Op::Conv(c)) => {
+                let (y, hw) = c.forward(v.data, n, (h, w), act).map_err(|e| self.at(i, e))?;
+                (y, hw, c.cfg.out_channels)
+            }
+            _ => unreachable!("conv_run is called on convolutions only"),
+        };
+        Ok(Val::new(data, vec![n, out, oh, ow]))
+    }
+
+    fn at(&self, i: NodeId, e: Error) -> Error {
+        match e {
+            Error::Input(m) => Error::Input(format!("{} ({}): {m}", self.name(i), self.spec.nodes[i].kind.class())),
+            other => other,
+        }
+    }
+
+    /// Runs nodes `from..=to` given `sources` (the input and/or a node that cuts the
+    /// graph), keeping the nodes marked in `keep` (everything computed, in a trace).
+    fn execute(&self, sources: &[(Src, Val)], from: NodeId, to: NodeId, keep: &[bool], mode: Mode) -> Result<Vec<Option<Val>>> {
+        let mut values: Vec<Option<Val>> = vec![None; self.len()];
+        let mut input = None;
+        for (src, v) in sources {
+            match src {
+                Src::Input => input = Some(v.clone()),
+                Src::Node(i) => values[*i] = Some(v.clone()),
+            }
+        }
+        // Plain passes free a value once its last reader has run.
+        let mut readers: Vec<usize> = self.consumers.iter().map(Vec::len).collect();
+        for i in from..=to {
+            if values[i].is_some() || self.skipped(i, keep, mode) {
+                continue;
+            }
+            let get = |s: Src| -> Result<Val> {
+                match s {
+                    Src::Input => input.clone().ok_or_else(|| Error::Input("this pass starts after the input".into())),
+                    Src::Node(j) => values[j].clone().ok_or_else(|| {
+                        Error::Input(format!(
+                            "{} reads {}, which this pass does not compute (a range must start at a node that cuts the graph)",
+                            self.name(i),
+                            self.name(j)
+                        ))
+                    }),
+                }
+            };
+            // An activation whose producer was skipped runs inside the producer's kernel.
+            let fuse_act = matches!(self.spec.nodes[i].inputs.as_slice(), [Src::Node(p)] if self.skipped(*p, keep, mode));
+            let v = self.compute(i, &get, fuse_act)?;
+            values[i] = Some(v);
+            if mode == Mode::Plain {
+                for s in &self.spec.nodes[i].inputs {
+                    if let Src::Node(j) = s {
+                        readers[*j] = readers[*j].saturating_sub(1);
+                        if readers[*j] == 0 && !keep[*j] && *j != to {
+                            values[*j] = None;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(values)
+    }
+
+    fn keep_mask(&self, keep: &[NodeId]) -> Vec<bool> {
+        let mut mask = vec![false; self.len()];
+        for k in keep {
+            if *k < mask.len() {
+                mask[*k] = true;
+            }
+        }
+        mask
+    }
+
+    /// The outputs of `nodes` for the input `x` (`[N, C, H, W]`).
+    pub fn forward_nodes(&self, x: &Val, nodes: &[NodeId]) -> Result<Vec<Val>> {
+        self.check_input(&x.shape)?;
+        let to = nodes.iter().copied().max().unwrap_or(0).min(self.len() - 1);
+        let mut keep = self.keep_mask(nodes);
+        keep[to] = true;
+        let values = self.execute(&[(Src::Input, x.clone())], 0, to, &keep, Mode::Plain)?;
+        nodes
+            .iter()
+            .map(|n| values[*n].clone().ok_or_else(|| Error::Input(format!("{} was not computed", self.name(*n)))))
+            .collect()
+    }
+
+    /// The output of `node` for the input `x`.
+    pub fn forward_to(&self, x: &Val, node: NodeId) -> Result<Val> {
+        Ok(self.forward_nodes(x, &[node])?.remove(0))
+    }
+
+    /// Logits `[N, classes]`.
+    pub fn forward(&self, x: &Val) -> Result<Val> {
+        self.forward_to(x, self.output())
+    }
+
+    /// The output of `to`, given the output of `start` (a node that cuts the graph:
+    /// nothing after it reads anything before it).
+    pub fn forward_from(&self, start: NodeId, value: Val, to: NodeId) -> Result<Val> {
+        let mut keep = vec![false; self.len()];
+        keep[to] = true;
+        let values = self.execute(&[(Src::Node(start), value)], start + 1, to, &keep, Mode::Plain)?;
+        values[to].clone().ok_or_else(|| Error::Input(format!("{} was not computed", self.name(to))))
+    }
+
+    /// The first node of the classifier head (global pooling, flatten or linear).
+    pub fn head_start(&self) -> NodeId {
+        self.spec.head_start()
+    }
+
+    /// The node whose output the head reads: the end of the features.
+    pub fn features_end(&self) -> NodeId {
+        match self.spec.nodes.get(self.head_start()).map(|n| n.inputs.as_slice()) {
+            Some([Src::Node(i)]) => *i,
+            _ => self.head_start().saturating_sub(1),
+        }
+    }
+
+    /// Logits `[N, classes]` from the output of the features ([`Self::features_end`]).
+    pub fn head(&self, features: Val) -> Result<Val> {
+        self.forward_from(self.features_end(), features, self.output())
+    }
+
+    /// A forward pass through `to`, keeping every node's output for the reverse pass.
+    pub fn trace(&self, x: &Val, to: NodeId) -> Result<Trace> {
+        let shapes = self.check_input(&x.shape)?;
+        let to = to.min(self.len() - 1);
+        let keep = vec![false; self.len()];
+        let values = self.execute(&[(Src::Input, x.clone())], 0, to, &keep, Mode::Trace)?;
+        Ok(Trace {
+            input: x.clone(),
+            values: values.into_iter().map(|v| v.map_or_else(OnceLock::new, OnceLock::from)).collect(),
+            shapes,
+            last: to,
+        })
+    }
+
+    /// Reverse pass: given `seed`, the gradient of a score with respect to the output of
+    /// `top`, the gradient with respect to `stop` (the input, or a node's output), in its
+    /// shape. Nodes whose output does not lead to `top` get no gradient (zeros at `stop`).
+    pub fn backward(&self, trace: &Trace, top: NodeId, seed: Vec<f32>, stop: Stop, rule: ReluGrad) -> Result<Val> {
+        if top > trace.last {
+            return Err(Error::Input(format!(
+                "reverse pass from {} beyond the traced nodes (up to {})",
+                self.name(top),
+                self.name(trace.last)
+            )));
+        }
+        let low = match stop {
+            Stop::Input => 0,
+            Stop::Node(l) if l <= top => l + 1,
+            Stop::Node(l) => {
+                return Err(Error::Input(format!("{} comes after {}", self.name(l), self.name(top))));
+            }
+        };
+        if seed.len() != trace.shapes[top].iter().product::<usize>() {
+            return Err(Error::Input(format!(
+                "the gradient seed has {} values, {} has shape {:?}",
+                seed.len(),
+                self.name(top),
+                trace.shapes[top]
+            )));
+        }
+        let mut grads: Vec<Option<Vec<f32>>> = vec![None; top + 1];
+        grads[top] = Some(seed);
+        let mut input_grad: Option<Vec<f32>> = None;
+        let empty: Vec<f32> = Vec::new();
+        for i in (low..=top).rev() {
+            let Some(g) = grads[i].take() else { continue };
+            let op = &self.ops[i];
+            let node = &self.spec.nodes[i];
+            let reads = op.backward_reads_inputs();
+            let mut inputs = Vec::with_capacity(node.inputs.len());
+            for s in &node.inputs {
+                let shape = match s {
+                    Src::Input => trace.input.shape.clone(),
+                    Src::Node(j) => trace.shapes[*j].clone(),
+                };
+                let data = if reads { Some(self.value(trace, *s)?) } else { None };
+                inputs.push((data, shape));
+            }
+            // Output-derivable activations read their output; pass it as their input too.
+            let out = if matches!(op, Op::Act(_)) { Some(self.value(trace, Src::Node(i))?) } else { None };
+            let views: Vec<Value> = inputs
+                .iter()
+                .map(|(d, shape)| Value {
+                    data: d.as_ref().map_or_else(|| out.as_ref().map_or(empty.as_slice(), |o| o.data.as_slice()), |v| v.data.as_slice()),
+                    shape,
+                })
+                .collect();
+            let y = out.as_ref().map_or(empty.as_slice(), |o| o.data.as_slice());
+            let gin = op.backward(&views, y, &g, rule).map_err(|e| self.at(i, e))?;
+            drop(g);
+            for (s, gi) in node.inputs.iter().zip(gin) {
+                let slot = match s {
+                    Src::Input => &mut input_grad,
+                    Src::Node(j) if *j >= low || matches!(stop, Stop::Node(l) if l == *j) => &mut grads[*j],
+                    Src::Node(_) => continue,
+                };
+                match slot {
+                    Some(acc) => acc.iter_mut().zip(&gi).for_each(|(a, b)| *a += b),
+                    None => *slot = Some(gi),
+                }
+            }
+        }
+        let (grad, shape) = match stop {
+            Stop::Input => (input_grad, trace.input.shape.clone()),
+            Stop::Node(l) => (grads[l].take(), trace.shapes[l].clone()),
+        };
+        let len = shape.iter().product();
+        Ok(Val::new(grad.unwrap_or_else(|| vec![0.0; len]), shape))
+    }
+
+    /// The value of `s` in `trace`, computing a skipped node from its inputs on demand.
+    pub fn value(&self, trace: &Trace, s: Src) -> Result<Val> {
+        let i = match s {
+            Src::Input => return Ok(trace.input.clone()),
+            Src::Node(i) => i,
+        };
+        if i > trace.last {
+            return Err(Error::Input(format!("{} comes after the traced nodes", self.name(i))));
+        }
+        if let Some(v) = trace.values[i].get() {
+            return Ok(v.clone());
+        }
+        // Computed alone: no fusion, so each input is its own value.
+        let v = match &self.ops[i] {
+            Op::Conv(c) => {
+                let x = self.value(trace, self.spec.nodes[i].inputs[0])?;
+                let [n, _, h, w] = x.shape[..] else {
+                    return Err(Error::Input(format!("{} needs a [N, C, H, W] input", self.name(i))));
+                };
+                let (y, (oh, ow)) = c.forward(&x.data, n, (h, w), None)?;
+                Val::new(y, vec![n, c.cfg.out_channels, oh, ow])
+            }
+            op => {
+                let inputs = self.spec.nodes[i]
+                    .inputs
+                    .iter()
+                    .map(|s| self.value(trace, *s))
+                    .collect::<Result<Vec<_>>>()?;
+                let views: Vec<Value> = inputs.iter().map(Val::view).collect();
+                let (data, shape) = op.forward(&views).map_err(|e| self.at(i, e))?;
+                Val::new(data, shape)
+            }
+        };
+        Ok(trace.values[i].get_or_init(|| v).clone())
+    }
+
+    /// A copy whose nodes in `new` get new tensors (the sanity check's randomisation);
+    /// the others share nothing but are rebuilt from their tensors.
+    pub fn with_params(&self, new: &HashMap<NodeId, Params>) -> Result<Graph> {
+        let mut params = HashMap::new();
+        for (i, n) in self.spec.nodes.iter().enumerate() {
+            let tensors: Vec<Vec<f32>> = match new.get(&i) {
+                Some(p) => p.clone(),
+                None => self.ops[i].tensors().into_iter().map(|(_, v)| v.to_vec()).collect(),
+            };
+            for (name, v) in n.params.iter().zip(tensors) {
+                params.insert(name.clone(), v);
+            }
+        }
+        Graph::new(self.arch.clone(), self.spec.clone(), params)
+    }
+}
+
+impl Trace {
+    /// Bytes of the values kept.
+    pub fn bytes(&self) -> usize {
+        4 * self
+            .values
+            .iter()
+            .filter_map(|v| v.get())
+            .map(|v| v.data.len())
+            .sum::<usize>()
+    }
+
+    /// The shape of node `i`'s output (batch first).
+    pub fn shape(&self, i: NodeId) -> &[usize] {
+        &self.shapes[i]
+    }
+
+    /// Bytes of the largest value kept (or of the input).
+    pub fn largest_bytes(&self) -> usize {
+        4 * self
+            .values
+            .iter()
+            .filter_map(|v| v.get())
+            .map(|v| v.data.len())
+            .max()
+            .unwrap_or(0)
+            .max(self.input.data.len())
+    }
+}

@@ -1,0 +1,378 @@
+//! `nn.Conv2d` with any kernel, stride, padding, dilation and groups, each shape on the
+//! path that suits it: 3x3 stride-1 "same" convolutions on our Winograd kernels (VGG's
+//! and ResNet's), 1x1 convolutions as one matrix product, depthwise convolutions
+//! (MobileNet, EfficientNet, ConvNeXt) by a direct loop per channel, the rest (stems,
+//! strided and grouped 3x3) by im2col and a matrix product per group. The input
+//! gradient follows the same split. A batch norm after the convolution can be folded
+//! into a second kernel with scaled weights ([`ConvKernel::folded`]).
+
+mod depthwise;
+mod im2col;
+mod pointwise;
+
+use super::super::conv::{conv_impl, ConvImpl, Winograd3x3};
+use super::super::graph::{Activation, ConvCfg};
+use super::act;
+use super::norm::ChannelAffine;
+use crate::error::{Error, Result};
+use std::sync::OnceLock;
+
+/// A convolution's weights packed for its path, with its bias.
+#[derive(Debug)]
+pub struct ConvKernel {
+    pub cfg: ConvCfg,
+    path: Path,
+    /// `[out]` (zeros when the convolution has none).
+    bias: Vec<f32>,
+}
+
+#[derive(Debug)]
+enum Path {
+    Winograd(Winograd3x3),
+    /// `[out, in]` weights; strided 1x1 convolutions subsample first.
+    Pointwise(Vec<f32>),
+    /// `[channels, kh * kw]`.
+    Depthwise(Vec<f32>),
+    /// `[out, in / groups * kh * kw]`: each group's filters as the rows of a matrix.
+    General(Vec<f32>),
+    /// candle's conv2d (the benchmarks' stock path for 3x3 convolutions).
+    Stock(candle_core::Tensor),
+}
+
+fn is_winograd(cfg: &ConvCfg) -> bool {
+    cfg.kernel == (3, 3)
+        && cfg.stride == (1, 1)
+        && cfg.padding == (1, 1)
+        && cfg.dilation == (1, 1)
+        && cfg.groups == 1
+}
+
+fn is_pointwise(cfg: &ConvCfg) -> bool {
+    cfg.kernel == (1, 1) && cfg.padding == (0, 0) && cfg.groups == 1
+}
+
+/// Output height and width of `cfg` over an `h x w` input.
+pub fn out_size(cfg: &ConvCfg, h: usize, w: usize) -> Option<(usize, usize)> {
+    let len = |len: usize, k: usize, s: usize, p: usize, d: usize| {
+        (len + 2 * p).checked_sub(d * (k - 1) + 1).map(|v| v / s + 1)
+    };
+    Some((
+        len(h, cfg.kernel.0, cfg.stride.0, cfg.padding.0, cfg.dilation.0)?,
+        len(w, cfg.kernel.1, cfg.stride.1, cfg.padding.1, cfg.dilation.1)?,
+    ))
+}
+
+impl ConvKernel {
+    /// Packs `weight` (`[out, in / groups, kh, kw]`, row-major) and an optional bias.
+    pub fn new(cfg: ConvCfg, weight: &[f32], bias: Option<&[f32]>) -> Result<Self> {
+        let expected: usize = cfg.weight_shape().iter().product();
+        if weight.len() != expected || bias.is_some_and(|b| b.len() != cfg.out_channels) {
+            return Err(Error::Input(format!(
+                "a convolution {:?} got {} weights (expected {expected})",
+                cfg.weight_shape(),
+                weight.len()
+            )));
+        }
+        let path = if is_winograd(&cfg) {
+            if conv_impl() == ConvImpl::Stock {
+                let w = candle_core::Tensor::from_slice(weight, cfg.weight_shape(), &candle_core::Device::Cpu)?;
+                Path::Stock(w)
+            } else {
+                Path::Winograd(Winograd3x3::new(weight, cfg.out_channels, cfg.in_channels, bias))
+            }
+        } else if is_pointwise(&cfg) {
+            Path::Pointwise(weight.to_vec())
+        } else if cfg.is_depthwise() {
+            Path::Depthwise(weight.to_vec())
+        } else {
+            Path::General(weight.to_vec())
+        };
+        Ok(ConvKernel {
+            cfg,
+            path,
+            bias: bias.map_or_else(|| vec![0.0; cfg.out_channels], <[f32]>::to_vec),
+        })
+    }
+
+    /// The convolution followed by the per-channel affine map `bn` (an eval-mode batch
+    /// norm), as one convolution: weights scaled by `bn.scale[o]`, bias `b * scale + shift`.
+    pub fn folded(cfg: ConvCfg, weight: &[f32], bias: Option<&[f32]>, bn: &ChannelAffine) -> Result<Self> {
+        let per_out = weight.len() / cfg.out_channels.max(1);
+        let w: Vec<f32> = weight
+            .chunks(per_out.max(1))
+            .zip(&bn.scale)
+            .flat_map(|(row, s)| row.iter().map(move |v| v * s))
+            .collect();
+        let b: Vec<f32> = (0..cfg.out_channels)
+            .map(|o| bias.map_or(0.0, |b| b[o]) * bn.scale[o] + bn.shift[o])
+            .collect();
+        let cfg = ConvCfg { bias: true, ..cfg };
+        Self::new(cfg, &w, Some(&b))
+    }
+
+    /// Convolves `x` (`[n, in, h, w]`) into `[n, out, oh, ow]`, then applies `act`.
+    pub fn forward(&self, x: &[f32], n: usize, (h, w): (usize, usize), act: Option<Activation>) -> Result<(Vec<f32>, (usize, usize))> {
+        let cfg = &self.cfg;
+        if x.len() != n * cfg.in_channels * h * w {
+            return Err(Error::Input(format!(
+                "a convolution over {} channels got {} values for {n} image(s) of {h}x{w}",
+                cfg.in_channels,
+                x.len()
+            )));
+        }
+        let (oh, ow) = out_size(cfg, h, w).ok_or_else(|| {
+            Error::Input(format!(
+                "a {}x{} convolution does not fit a {h}x{w} input",
+                cfg.kernel.0, cfg.kernel.1
+            ))
+        })?;
+        let mut y = match &self.path {
+            Path::Winograd(k) => {
+                return Ok((
+                    if act == Some(Activation::Relu) {
+                        k.forward_relu(x, n, h, w)
+                    } else {
+                        let mut y = k.forward(x, n, h, w);
+                        if let Some(a) = act {
+                            act::apply_in_place(a, &mut y);
+                        }
+                        y
+                    },
+                    (oh, ow),
+                ));
+            }
+            Path::Stock(weight) => {
+                let t = candle_core::Tensor::from_slice(x, (n, cfg.in_channels, h, w), &candle_core::Device::Cpu)?;
+                let y = t.conv2d(weight, 1, 1, 1, 1)?;
+                let mut y: Vec<f32> = y.flatten_all()?.to_vec1()?;
+                add_bias(&mut y, &self.bias, oh * ow);
+                y
+            }
+            Path::Pointwise(wt) => pointwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow)),
+            Path::Depthwise(wt) => depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow)),
+            Path::General(wt) => im2col::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow)),
+        };
+        if let Some(a) = act {
+            act::apply_in_place(a, &mut y);
+        }
+        Ok((y, (oh, ow)))
+    }
+}
+
+/// `y[n, o, :] += bias[o]`.
+fn add_bias(y: &mut [f32], bias: &[f32], plane: usize) {
+    if plane == 0 {
+        return;
+    }
+    for (i, p) in y.chunks_mut(plane).enumerate() {
+        let b = bias[i % bias.len()];
+        p.iter_mut().for_each(|v| *v += b);
+    }
+}
+
+/// A convolution node: its weights as loaded (what the layer inspector and the filters
+/// view show), packed on first use for a plain forward pass, and its input gradient.
+#[derive(Debug)]
+pub struct Conv {
+    pub cfg: ConvCfg,
+    /// `[out, in / groups, kh, kw]`.
+    pub weight: Vec<f32>,
+    pub bias: Option<Vec<f32>>,
+    plain: OnceLock<ConvKernel>,
+    reverse: OnceLock<Reverse>,
+}
+
+/// What the input gradient of a convolution runs on.
+#[derive(Debug)]
+enum Reverse {
+    /// 3x3, stride 1, "same": a convolution with the flipped, transposed kernel.
+    Winograd(Winograd3x3),
+    /// Everything else: the transposed matrix product and a scatter back to pixels
+    /// (the weights as they are, read transposed).
+    Direct,
+}
+
+impl Conv {
+    pub fn new(cfg: ConvCfg, weight: Vec<f32>, bias: Option<Vec<f32>>) -> Result<Self> {
+        // Packing checks the shapes once, at load, rather than at the first forward pass.
+        let plain = ConvKernel::new(cfg, &weight, bias.as_deref())?;
+        Ok(Conv {
+            cfg,
+            weight,
+            bias,
+            plain: OnceLock::from(plain),
+            reverse: OnceLock::new(),
+        })
+    }
+
+    /// The convolution as loaded (bias included), with `act` after it.
+    pub fn forward(&self, x: &[f32], n: usize, hw: (usize, usize), act: Option<Activation>) -> Result<(Vec<f32>, (usize, usize))> {
+        let k = match self.plain.get() {
+            Some(k) => k,
+            None => {
+                let k = ConvKernel::new(self.cfg, &self.weight, self.bias.as_deref())?;
+                self.plain.get_or_init(|| k)
+            }
+        };
+        k.forward(x, n, hw, act)
+    }
+
+    /// The folded convolution + batch norm.
+    pub fn fold(&self, bn: &ChannelAffine) -> Result<ConvKernel> {
+        ConvKernel::folded(self.cfg, &self.weight, self.bias.as_deref(), bn)
+    }
+
+    /// The gradient with respect to the input (`[n, in, h, w]`) from `g`, the gradient
+    /// with respect to the output (`[n, out, oh, ow]`).
+    pub fn backward(&self, g: &[f32], n: usize, (h, w): (usize, usize)) -> Result<Vec<f32>> {
+        let cfg = &self.cfg;
+        let (oh, ow) = out_size(cfg, h, w).ok_or_else(|| Error::Input("convolution gradient of an input it does not fit".into()))?;
+        if g.len() != n * cfg.out_channels * oh * ow {
+            return Err(Error::Input(format!(
+                "convolution gradient: {} values for {n} image(s) of {} x {oh}x{ow}",
+                g.len(),
+                cfg.out_channels
+            )));
+        }
+        let reverse = match self.reverse.get() {
+            Some(r) => r,
+            None => {
+                let r = if is_winograd(cfg) && conv_impl() == ConvImpl::Fast {
+                    Reverse::Winograd(Winograd3x3::new(&flip_transpose(&self.weight, cfg), cfg.in_channels, cfg.out_channels, None))
+                } else {
+                    Reverse::Direct
+                };
+                self.reverse.get_or_init(|| r)
+            }
+        };
+        Ok(match reverse {
+            // Stride 1, "same" padding: dx = conv(dy, flip(W)^T) with padding k - 1 - p.
+            Reverse::Winograd(k) => k.forward(g, n, oh, ow),
+            Reverse::Direct if is_pointwise(cfg) => pointwise::backward(&self.weight, cfg, g, n, (h, w), (oh, ow)),
+            Reverse::Direct if cfg.is_depthwise() => depthwise::backward(&self.weight, cfg, g, n, (h, w), (oh, ow)),
+            Reverse::Direct => im2col::backward(&self.weight, cfg, g, n, (h, w), (oh, ow)),
+        })
+    }
+}
+
+/// `[out, in, 3, 3]` -> `[in, out, 3, 3]` with each kernel rotated by 180 degrees.
+fn flip_transpose(w: &[f32], cfg: &ConvCfg) -> Vec<f32> {
+    let (o, i, kk) = (cfg.out_channels, cfg.in_channels, cfg.kernel.0 * cfg.kernel.1);
+    let mut out = vec![0f32; w.len()];
+    for a in 0..o {
+        for b in 0..i {
+            for t in 0..kk {
+                out[(b * o + a) * kk + (kk - 1 - t)] = w[(a * i + b) * kk + t];
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The convolution by its definition, in f64: the reference for every path.
+    fn naive(cfg: &ConvCfg, w: &[f32], b: &[f32], x: &[f32], n: usize, (h, wd): (usize, usize)) -> Vec<f32> {
+        let (oh, ow) = out_size(cfg, h, wd).unwrap();
+        let (cin_g, cout_g) = (cfg.in_channels / cfg.groups, cfg.out_channels / cfg.groups);
+        let (kh, kw) = cfg.kernel;
+        let mut y = vec![0f32; n * cfg.out_channels * oh * ow];
+        for img in 0..n {
+            for o in 0..cfg.out_channels {
+                let g = o / cout_g;
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut s = b[o] as f64;
+                        for ci in 0..cin_g {
+                            let c = g * cin_g + ci;
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let iy = (oy * cfg.stride.0 + ky * cfg.dilation.0) as isize - cfg.padding.0 as isize;
+                                    let ix = (ox * cfg.stride.1 + kx * cfg.dilation.1) as isize - cfg.padding.1 as isize;
+                                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                                        continue;
+                                    }
+                                    let xv = x[((img * cfg.in_channels + c) * h + iy as usize) * wd + ix as usize];
+                                    s += w[((o * cin_g + ci) * kh + ky) * kw + kx] as f64 * xv as f64;
+                                }
+                            }
+                        }
+                        y[((img * cfg.out_channels + o) * oh + oy) * ow + ox] = s as f32;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn values(len: usize, seed: f32) -> Vec<f32> {
+        (0..len).map(|i| ((i as f32 * 0.731 + seed).sin() * 1.7).fract()).collect()
+    }
+
+    fn cases() -> Vec<ConvCfg> {
+        let mut dilated = ConvCfg::square(4, 6, 3, 1, 2);
+        dilated.dilation = (2, 2);
+        vec![
+            ConvCfg::square(3, 5, 3, 1, 1).bias(true),          // Winograd
+            ConvCfg::square(4, 6, 1, 1, 0),                     // pointwise
+            ConvCfg::square(4, 6, 1, 2, 0),                     // strided pointwise (ResNet downsample)
+            ConvCfg::square(6, 6, 3, 2, 1).groups(6),           // depthwise, stride 2
+            ConvCfg::square(5, 5, 5, 1, 2).groups(5).bias(true), // depthwise 5x5
+            ConvCfg::square(6, 6, 7, 1, 3).groups(6).bias(true), // ConvNeXt's 7x7 depthwise
+            ConvCfg::square(3, 4, 7, 2, 3),                     // ResNet's stem
+            ConvCfg::square(3, 4, 4, 4, 0).bias(true),          // ConvNeXt's patchify stem
+            ConvCfg::square(8, 8, 3, 2, 1).groups(4),           // grouped, strided (ResNeXt)
+            dilated,                                            // dilation 2
+        ]
+    }
+
+    #[test]
+    fn every_path_matches_the_definition() {
+        let (n, hw) = (2, (9, 7));
+        for cfg in cases() {
+            let w = values(cfg.weight_shape().iter().product(), 0.3);
+            let b = if cfg.bias { values(cfg.out_channels, 1.1) } else { vec![0.0; cfg.out_channels] };
+            let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
+            let conv = Conv::new(cfg, w.clone(), cfg.bias.then(|| b.clone())).unwrap();
+            let (y, _) = conv.forward(&x, n, hw, None).unwrap();
+            let want = naive(&cfg, &w, &b, &x, n, hw);
+            let err = y.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(err < 1e-4, "{cfg:?}: max error {err}");
+        }
+    }
+
+    #[test]
+    fn every_input_gradient_is_the_adjoint() {
+        // <conv(x) - bias, g> == <x, conv_backward(g)>: the input gradient of a linear map.
+        let (n, hw) = (2, (9, 7));
+        for cfg in cases() {
+            let cfg = ConvCfg { bias: false, ..cfg };
+            let w = values(cfg.weight_shape().iter().product(), 0.3);
+            let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
+            let conv = Conv::new(cfg, w, None).unwrap();
+            let (y, (oh, ow)) = conv.forward(&x, n, hw, None).unwrap();
+            let g = values(n * cfg.out_channels * oh * ow, 5.1);
+            let dx = conv.backward(&g, n, hw).unwrap();
+            let lhs: f64 = y.iter().zip(&g).map(|(a, b)| *a as f64 * *b as f64).sum();
+            let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| *a as f64 * *b as f64).sum();
+            assert!((lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0), "{cfg:?}: {lhs} vs {rhs}");
+        }
+    }
+
+    #[test]
+    fn folding_a_batch_norm_equals_applying_it() {
+        let cfg = ConvCfg::square(4, 3, 1, 1, 0);
+        let w = values(12, 0.5);
+        let bn = ChannelAffine::batch_norm(&[1.5, 0.5, -2.0], &[0.1, 0.2, 0.3], &[0.3, -0.2, 0.0], &[2.0, 0.5, 1.0], 1e-5);
+        let x = values(4 * 5, 1.0);
+        let conv = Conv::new(cfg, w, None).unwrap();
+        let (plain, _) = conv.forward(&x, 1, (1, 5), None).unwrap();
+        let then_bn = bn.forward(&plain, 5);
+        let (folded, _) = conv.fold(&bn).unwrap().forward(&x, 1, (1, 5), None).unwrap();
+        for (a, b) in folded.iter().zip(&then_bn) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+    }
+}

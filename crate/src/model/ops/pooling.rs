@@ -1,0 +1,273 @@
+//! Max and average pooling with any kernel, stride, padding and ceil mode, as PyTorch
+//! computes them: a max pool's padding is minus infinity (never the maximum) and its
+//! gradient goes to the first maximal element of each window in row-major order; an
+//! average pool counts padded zeros in the divisor unless told otherwise. Adaptive
+//! average pooling uses PyTorch's bins. VGG's 2x2 max pool keeps its own fast loop.
+
+use super::super::graph::PoolCfg;
+use super::super::pool;
+use rayon::prelude::*;
+
+/// One axis of a pooling window: for output index `o`, the input range it covers
+/// (clipped to the input) and the divisor's span (clipped to input + padding).
+fn window(o: usize, k: usize, s: usize, p: usize, len: usize) -> (usize, usize, usize) {
+    let start = (o * s) as isize - p as isize;
+    let end = (start + k as isize).min((len + p) as isize);
+    let span = (end - start) as usize;
+    let (a, b) = (start.max(0) as usize, end.min(len as isize).max(0) as usize);
+    (a, b.max(a), span)
+}
+
+/// The output size of `cfg` over an `h x w` plane.
+pub fn out_size(cfg: &PoolCfg, h: usize, w: usize) -> (usize, usize) {
+    let oh = PoolCfg::out_len(h, cfg.kernel.0, cfg.stride.0, cfg.padding.0, cfg.ceil_mode).unwrap_or(0);
+    let ow = PoolCfg::out_len(w, cfg.kernel.1, cfg.stride.1, cfg.padding.1, cfg.ceil_mode).unwrap_or(0);
+    (oh, ow)
+}
+
+fn is_plain_2x2(cfg: &PoolCfg) -> bool {
+    cfg.kernel == (2, 2) && cfg.stride == (2, 2) && cfg.padding == (0, 0) && !cfg.ceil_mode
+}
+
+/// The flat index (within the plane) of the first maximum of each output cell's window.
+fn argmax(plane: &[f32], cfg: &PoolCfg, (h, w): (usize, usize), (oh, ow): (usize, usize)) -> Vec<usize> {
+    let mut out = Vec::with_capacity(oh * ow);
+    for oy in 0..oh {
+        let (y0, y1, _) = window(oy, cfg.kernel.0, cfg.stride.0, cfg.padding.0, h);
+        for ox in 0..ow {
+            let (x0, x1, _) = window(ox, cfg.kernel.1, cfg.stride.1, cfg.padding.1, w);
+            let mut best = y0 * w + x0;
+            let mut best_v = f32::NEG_INFINITY;
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    // Strictly greater keeps the first maximum (PyTorch's tie rule).
+                    if plane[y * w + x] > best_v {
+                        best_v = plane[y * w + x];
+                        best = y * w + x;
+                    }
+                }
+            }
+            out.push(best);
+        }
+    }
+    out
+}
+
+/// Max pool of `[planes, h, w]` values.
+pub fn max_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32> {
+    if is_plain_2x2(cfg) {
+        return pool::max_pool2x2_values(x, h, w);
+    }
+    let (oh, ow) = out_size(cfg, h, w);
+    let mut y = vec![0f32; x.len() / (h * w).max(1) * oh * ow];
+    if y.is_empty() {
+        return y;
+    }
+    y.par_chunks_mut(oh * ow).zip(x.par_chunks(h * w)).for_each(|(dst, plane)| {
+        for (d, i) in dst.iter_mut().zip(argmax(plane, cfg, (h, w), (oh, ow))) {
+            *d = plane[i];
+        }
+    });
+    y
+}
+
+/// Gradient of [`max_forward`]: each cell's gradient added at its window's first maximum.
+pub fn max_backward(x: &[f32], g: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32> {
+    let (oh, ow) = out_size(cfg, h, w);
+    let mut dx = vec![0f32; x.len()];
+    if oh * ow == 0 || h * w == 0 {
+        return dx;
+    }
+    dx.par_chunks_mut(h * w)
+        .zip(x.par_chunks(h * w).zip(g.par_chunks(oh * ow)))
+        .for_each(|(dst, (plane, gp))| {
+            for (i, gv) in argmax(plane, cfg, (h, w), (oh, ow)).into_iter().zip(gp) {
+                dst[i] += gv;
+            }
+        });
+    dx
+}
+
+/// Average pool of `[planes, h, w]` values.
+pub fn avg_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32> {
+    let (oh, ow) = out_size(cfg, h, w);
+    let mut y = vec![0f32; x.len() / (h * w).max(1) * oh * ow];
+    if y.is_empty() {
+        return y;
+    }
+    y.par_chunks_mut(oh * ow).zip(x.par_chunks(h * w)).for_each(|(dst, plane)| {
+        for oy in 0..oh {
+            let (y0, y1, sy) = window(oy, cfg.kernel.0, cfg.stride.0, cfg.padding.0, h);
+            for ox in 0..ow {
+                let (x0, x1, sx) = window(ox, cfg.kernel.1, cfg.stride.1, cfg.padding.1, w);
+                let div = divisor(cfg, (y0, y1, sy), (x0, x1, sx));
+                let mut sum = 0f32;
+                for row in y0..y1 {
+                    sum += plane[row * w + x0..row * w + x1].iter().sum::<f32>();
+                }
+                dst[oy * ow + ox] = if div > 0 { sum / div as f32 } else { 0.0 };
+            }
+        }
+    });
+    y
+}
+
+fn divisor(cfg: &PoolCfg, (y0, y1, sy): (usize, usize, usize), (x0, x1, sx): (usize, usize, usize)) -> usize {
+    if cfg.count_include_pad {
+        sy * sx
+    } else {
+        (y1 - y0) * (x1 - x0)
+    }
+}
+
+/// Gradient of [`avg_forward`]: each cell's gradient shared by its window's inputs.
+pub fn avg_backward(g: &[f32], cfg: &PoolCfg, (h, w): (usize, usize), planes: usize) -> Vec<f32> {
+    let (oh, ow) = out_size(cfg, h, w);
+    let mut dx = vec![0f32; planes * h * w];
+    if oh * ow == 0 || h * w == 0 {
+        return dx;
+    }
+    dx.par_chunks_mut(h * w).zip(g.par_chunks(oh * ow)).for_each(|(dst, gp)| {
+        for oy in 0..oh {
+            let (y0, y1, sy) = window(oy, cfg.kernel.0, cfg.stride.0, cfg.padding.0, h);
+            for ox in 0..ow {
+                let (x0, x1, sx) = window(ox, cfg.kernel.1, cfg.stride.1, cfg.padding.1, w);
+                let div = divisor(cfg, (y0, y1, sy), (x0, x1, sx));
+                if div == 0 {
+                    continue;
+                }
+                let share = gp[oy * ow + ox] / div as f32;
+                for row in y0..y1 {
+                    for v in &mut dst[row * w + x0..row * w + x1] {
+                        *v += share;
+                    }
+                }
+            }
+        }
+    });
+    dx
+}
+
+/// PyTorch's adaptive-pool bin of output cell `i` out of `out` over `len` inputs.
+fn bin(i: usize, out: usize, len: usize) -> (usize, usize) {
+    (i * len / out, ((i + 1) * len).div_ceil(out))
+}
+
+/// `AdaptiveAvgPool2d((oh, ow))` of `[planes, h, w]` values.
+pub fn adaptive_forward(x: &[f32], (h, w): (usize, usize), (oh, ow): (usize, usize)) -> Vec<f32> {
+    if (h, w) == (oh, ow) {
+        return x.to_vec();
+    }
+    let mut y = vec![0f32; x.len() / (h * w).max(1) * oh * ow];
+    if y.is_empty() {
+        return y;
+    }
+    y.par_chunks_mut(oh * ow).zip(x.par_chunks(h * w)).for_each(|(dst, plane)| {
+        for oy in 0..oh {
+            let (y0, y1) = bin(oy, oh, h);
+            for ox in 0..ow {
+                let (x0, x1) = bin(ox, ow, w);
+                let mut sum = 0f32;
+                for row in y0..y1 {
+                    sum += plane[row * w + x0..row * w + x1].iter().sum::<f32>();
+                }
+                dst[oy * ow + ox] = sum / ((y1 - y0) * (x1 - x0)) as f32;
+            }
+        }
+    });
+    y
+}
+
+/// Gradient of [`adaptive_forward`] (bins may overlap, so contributions add).
+pub fn adaptive_backward(g: &[f32], (h, w): (usize, usize), (oh, ow): (usize, usize), planes: usize) -> Vec<f32> {
+    if (h, w) == (oh, ow) {
+        return g.to_vec();
+    }
+    let mut dx = vec![0f32; planes * h * w];
+    if oh * ow == 0 || h * w == 0 {
+        return dx;
+    }
+    dx.par_chunks_mut(h * w).zip(g.par_chunks(oh * ow)).for_each(|(dst, gp)| {
+        for oy in 0..oh {
+            let (y0, y1) = bin(oy, oh, h);
+            for ox in 0..ow {
+                let (x0, x1) = bin(ox, ow, w);
+                let share = gp[oy * ow + ox] / ((y1 - y0) * (x1 - x0)) as f32;
+                for row in y0..y1 {
+                    for v in &mut dst[row * w + x0..row * w + x1] {
+                        *v += share;
+                    }
+                }
+            }
+        }
+    });
+    dx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_pool_3x3_stride_2_pad_1_is_resnets() {
+        // torch.nn.MaxPool2d(3, 2, 1) on arange(16).reshape(4, 4) -> [[5, 7], [13, 15]].
+        let x: Vec<f32> = (0..16).map(|v| v as f32).collect();
+        let cfg = PoolCfg::square(3, 2, 1);
+        assert_eq!(max_forward(&x, &cfg, (4, 4)), [5.0, 7.0, 13.0, 15.0]);
+        // Overlapping windows: 5 is the maximum of the first window only; the gradient
+        // of the others goes to 7, 13 and 15.
+        let dx = max_backward(&x, &[1.0, 2.0, 3.0, 4.0], &cfg, (4, 4));
+        let mut want = vec![0f32; 16];
+        (want[5], want[7], want[13], want[15]) = (1.0, 2.0, 3.0, 4.0);
+        assert_eq!(dx, want);
+    }
+
+    #[test]
+    fn max_pool_padding_never_wins_and_ties_go_first() {
+        // All-negative input: the padded border (-inf) must not be chosen.
+        let x = [-3.0, -1.0, -2.0, -1.0];
+        let cfg = PoolCfg::square(3, 2, 1);
+        assert_eq!(max_forward(&x, &cfg, (2, 2)), [-1.0]);
+        assert_eq!(max_backward(&x, &[1.0], &cfg, (2, 2)), [0.0, 1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn avg_pool_counts_padding_as_pytorch() {
+        // torch.nn.AvgPool2d(3, 2, 1) (count_include_pad=True) on ones(4, 4): corners see
+        // 4 of 9 -> 4/9, the others 6/9 and 9/9.
+        let x = vec![1f32; 16];
+        let cfg = PoolCfg::square(3, 2, 1);
+        let y = avg_forward(&x, &cfg, (4, 4));
+        assert_eq!(y, [4.0 / 9.0, 6.0 / 9.0, 6.0 / 9.0, 1.0]);
+        let no_pad = PoolCfg {
+            count_include_pad: false,
+            ..cfg
+        };
+        assert_eq!(avg_forward(&x, &no_pad, (4, 4)), [1.0, 1.0, 1.0, 1.0]);
+        // DenseNet's transition pool: 2x2, stride 2.
+        let t = PoolCfg::square(2, 2, 0);
+        assert_eq!(avg_forward(&[1.0, 2.0, 3.0, 6.0], &t, (2, 2)), [3.0]);
+        assert_eq!(avg_backward(&[4.0], &t, (2, 2), 1), [1.0, 1.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn pool_gradients_are_adjoints() {
+        // <pool(x), g> == <x, pool_backward(g)> for the linear (average) pools.
+        let x: Vec<f32> = (0..35).map(|i| (i as f32 * 0.37).sin()).collect();
+        for cfg in [PoolCfg::square(3, 2, 1), PoolCfg { ceil_mode: true, ..PoolCfg::square(2, 2, 0) }] {
+            let (oh, ow) = out_size(&cfg, 5, 7);
+            let g: Vec<f32> = (0..oh * ow).map(|i| (i as f32 * 0.91).cos()).collect();
+            let y = avg_forward(&x, &cfg, (5, 7));
+            let dx = avg_backward(&g, &cfg, (5, 7), 1);
+            let lhs: f32 = y.iter().zip(&g).map(|(a, b)| a * b).sum();
+            let rhs: f32 = x.iter().zip(&dx).map(|(a, b)| a * b).sum();
+            assert!((lhs - rhs).abs() < 1e-5, "{cfg:?}: {lhs} vs {rhs}");
+        }
+        let g: Vec<f32> = (0..6).map(|i| i as f32 - 2.5).collect();
+        let y = adaptive_forward(&x, (5, 7), (2, 3));
+        let dx = adaptive_backward(&g, (5, 7), (2, 3), 1);
+        let lhs: f32 = y.iter().zip(&g).map(|(a, b)| a * b).sum();
+        let rhs: f32 = x.iter().zip(&dx).map(|(a, b)| a * b).sum();
+        assert!((lhs - rhs).abs() < 1e-5);
+    }
+}
