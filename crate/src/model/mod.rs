@@ -4,6 +4,7 @@ pub mod arch;
 pub mod card;
 pub mod conv;
 pub(crate) mod cpu;
+pub mod formats;
 pub mod layers;
 pub mod params;
 pub(crate) mod pool;
