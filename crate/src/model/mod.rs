@@ -6,6 +6,7 @@ pub mod conv;
 pub mod families;
 pub mod graph;
 pub(crate) mod cpu;
+pub mod formats;
 pub mod layers;
 pub mod ops;
 pub mod params;
