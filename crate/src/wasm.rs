@@ -11,8 +11,10 @@ use image::DynamicImage;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::model::summary::{LayerConfig, WeightStats};
-use crate::model::{ArchSpec, ModelCard, Vgg};
+use crate::model::config::LayerConfig;
+use crate::model::graph::Val;
+use crate::model::stats::{histogram, WeightStats};
+use crate::model::{ArchSpec, Graph, ModelCard};
 
 // Filters and activation maximization, in their own file (wasm/probes.rs).
 mod probes;
@@ -75,10 +77,10 @@ fn resolved(card: &ModelCard) -> serde_json::Value {
     value
 }
 
-/// A loaded VGG-family model with its card (labels, preprocessing).
+/// A loaded model with its card (labels, preprocessing).
 #[wasm_bindgen]
 pub struct Model {
-    inner: Vgg,
+    inner: Graph,
     card: ModelCard,
 }
 
@@ -91,10 +93,11 @@ struct Inspection {
 
 #[wasm_bindgen]
 impl Model {
-    /// Loads safetensors `weights` for `arch` (a name such as "vgg16" or a spec string).
+    /// Loads `weights` (safetensors or a PyTorch `.pth` state dict) for `arch` (a name
+    /// such as "vgg16" or "resnet50", or a spec string).
     pub fn load(arch: &str, weights: Vec<u8>) -> Result<Model, JsError> {
         let spec = ArchSpec::parse(arch).map_err(js_err)?;
-        let inner = Vgg::from_safetensors_bytes(&spec, weights).map_err(js_err)?;
+        let inner = Graph::from_bytes(&spec, weights).map_err(js_err)?;
         let card = ModelCard::for_arch(&spec, "(bytes)");
         Ok(Model { inner, card })
     }
@@ -104,14 +107,14 @@ impl Model {
     #[wasm_bindgen(js_name = fromCard)]
     pub fn from_card(card_json: &str, weights: Vec<u8>) -> Result<Model, JsError> {
         let card = ModelCard::from_json(card_json).map_err(js_err)?;
-        let inner = Vgg::from_safetensors_bytes(&card.arch, weights).map_err(js_err)?;
+        let inner = Graph::from_bytes(&card.arch, weights).map_err(js_err)?;
         Ok(Model { inner, card })
     }
 
     /// Deterministic test weights for `arch` (the shared fixtures' generator).
     pub fn synthetic(arch: &str, seed: u32) -> Result<Model, JsError> {
         let spec = ArchSpec::parse(arch).map_err(js_err)?;
-        let inner = Vgg::synthetic(&spec, u64::from(seed)).map_err(js_err)?;
+        let inner = Graph::synthetic(&spec, u64::from(seed)).map_err(js_err)?;
         let card = ModelCard::for_arch(&spec, &format!("synthetic seed {seed}"));
         Ok(Model { inner, card })
     }
@@ -123,47 +126,45 @@ impl Model {
 
     /// The layer table and totals, as a plain object.
     pub fn summary(&self) -> Result<JsValue, JsError> {
-        let summary = crate::model::summary::summarize(self.inner.spec(), Some(self.size()))
+        let summary = crate::model::summary::summarize_graph(self.inner.arch(), self.inner.spec(), Some(self.size()))
             .map_err(js_err)?;
         to_js(&summary)
     }
 
     /// `{config, weights}` of one layer: its Keras-style `get_config()` at this model's
-    /// input size and, for layers with parameters, `{weight, bias}` statistics
-    /// (`shape, count, min, max, mean, std, zero_fraction`), else `null`.
+    /// input size and, for layers with tensors, their statistics by leaf name
+    /// (`weight`, `bias`, `running_mean`, ...: `shape, count, min, max, mean, std,
+    /// zero_fraction`), else `null`.
     pub fn inspect(&self, layer: &str) -> Result<JsValue, JsError> {
-        let (config, weights) =
-            crate::model::summary::inspect(&self.inner, layer, Some(self.size()))
-                .map_err(js_err)?;
+        let (config, weights) = self.inner.inspect(layer, Some(self.size())).map_err(js_err)?;
         to_js(&Inspection { config, weights })
     }
 
-    /// Histograms of a layer's weight and bias values, `{weight, bias}` each
-    /// `{min, max, counts}` with `bins` equal-width bins over [min, max]; `null` for a
-    /// layer without parameters.
+    /// Histograms of a layer's tensors by leaf name, each `{min, max, counts}` with
+    /// `bins` equal-width bins over [min, max]; `null` for a layer without tensors.
     #[wasm_bindgen(js_name = weightHistogram)]
     pub fn weight_histogram(&self, layer: &str, bins: usize) -> Result<JsValue, JsError> {
-        let idx = self.inner.layer_index(layer).map_err(js_err)?;
-        let Some((weight, bias)) = self.inner.layers()[idx].params() else {
+        let idx = self.inner.node(layer).map_err(js_err)?;
+        let tensors = self.inner.op(idx).tensors();
+        if tensors.is_empty() {
             return Ok(JsValue::NULL);
-        };
+        }
         let bins = bins.clamp(1, 1024);
-        to_js(&Histograms {
-            weight: histogram(&flat(weight)?, bins),
-            bias: histogram(&flat(bias)?, bins),
-        })
+        let map: std::collections::BTreeMap<&str, _> =
+            tensors.into_iter().map(|(leaf, v)| (leaf, histogram(v, bins))).collect();
+        to_js(&map)
     }
 
     /// Input channels the model expects.
     #[wasm_bindgen(getter, js_name = inChannels)]
     pub fn in_channels(&self) -> usize {
-        self.inner.spec().in_channels
+        self.inner.arch().in_channels
     }
 
     /// Number of output classes.
     #[wasm_bindgen(getter)]
     pub fn classes(&self) -> usize {
-        self.inner.spec().classes
+        self.inner.arch().classes
     }
 
     /// The side of the square picture the model receives (from the card's
@@ -176,7 +177,7 @@ impl Model {
     /// Names of the layers, in order (torchvision module paths such as "features.0").
     #[wasm_bindgen(js_name = layerNames)]
     pub fn layer_names(&self) -> Vec<String> {
-        self.inner.layers().iter().map(|l| l.name.clone()).collect()
+        self.inner.spec().nodes.iter().map(|n| n.name.clone()).collect()
     }
 
     /// Decodes image `bytes` (PNG, JPEG or WebP) and preprocesses them as the card says.
@@ -187,7 +188,7 @@ impl Model {
     pub fn prepare_image(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let img = crate::image::decode(bytes).map_err(js_err)?;
         let pre = self.card.preprocessing();
-        let channels = self.inner.spec().in_channels;
+        let channels = self.inner.arch().in_channels;
         let input = crate::image::preprocess(&img, &pre, channels).map_err(js_err)?;
         let shown = if channels == 1 {
             // Luminance first, as preprocessing does, so the grey picture shown is the
@@ -222,15 +223,15 @@ impl Model {
 
     /// Logits for an NCHW float32 `input` of the given `shape`, flattened row-major.
     pub fn logits(&self, input: &[f32], shape: Vec<usize>) -> Result<Vec<f32>, JsError> {
-        let x = input_tensor(input, shape)?;
-        flat(&self.inner.forward(&x).map_err(js_err)?)
+        let x = input_val(input, shape)?;
+        Ok(self.inner.forward(&x).map_err(js_err)?.data.to_vec())
     }
 
     /// The `k` most likely classes for the first image of `input`, as an array of
     /// `{class, label, prob, logit}`, labelled by the model card.
     pub fn predict(&self, input: &[f32], shape: Vec<usize>, k: usize) -> Result<JsValue, JsError> {
         let logits = self.logits(input, shape)?;
-        let classes = self.inner.spec().classes;
+        let classes = self.inner.arch().classes;
         let first = logits
             .get(..classes)
             .ok_or_else(|| js_err("model returned too few logits"))?;
@@ -244,9 +245,9 @@ impl Model {
         shape: Vec<usize>,
         layer: &str,
     ) -> Result<Vec<f32>, JsError> {
-        let idx = self.inner.layer_index(layer).map_err(js_err)?;
-        let x = input_tensor(input, shape)?;
-        flat(&self.inner.forward_range(&x, 0, idx + 1).map_err(js_err)?)
+        let idx = self.inner.node(layer).map_err(js_err)?;
+        let x = input_val(input, shape)?;
+        Ok(self.inner.forward_to(&x, idx).map_err(js_err)?.data.to_vec())
     }
 
     /// The outputs of several layers from one forward pass, concatenated in the order of
@@ -263,33 +264,19 @@ impl Model {
     ) -> Result<Vec<f32>, JsError> {
         let wanted = layers
             .iter()
-            .map(|name| self.inner.layer_index(name))
+            .map(|name| self.inner.node(name))
             .collect::<crate::Result<Vec<usize>>>()
             .map_err(js_err)?;
-        let Some(&last) = wanted.iter().max() else {
+        if wanted.is_empty() {
             return Ok(Vec::new());
-        };
-        let mut x = input_tensor(input, shape)?;
-        let mut kept: Vec<Option<Vec<f32>>> = vec![None; last + 1];
-        for (i, slot) in kept.iter_mut().enumerate() {
-            x = self.inner.forward_range(&x, i, i + 1).map_err(js_err)?;
-            if wanted.contains(&i) {
-                *slot = Some(flat(&x)?);
-            }
-            if let Some(f) = &progress {
-                let go_on = f
-                    .call2(&JsValue::NULL, &(i + 1).into(), &(last + 1).into())
-                    .map_err(|_| js_err("the progress callback threw"))?;
-                if go_on.as_bool() == Some(false) {
-                    return Err(js_err("cancelled"));
-                }
-            }
         }
-        let mut out = Vec::new();
-        for i in wanted {
-            out.extend_from_slice(kept[i].as_deref().unwrap_or_default());
+        let x = input_val(input, shape)?;
+        let values = self.inner.forward_nodes(&x, &wanted).map_err(js_err)?;
+        if let Some(f) = &progress {
+            f.call2(&JsValue::NULL, &1.into(), &1.into())
+                .map_err(|_| js_err("the progress callback threw"))?;
         }
-        Ok(out)
+        Ok(values.iter().flat_map(|v| v.data.iter().copied()).collect())
     }
 }
 
@@ -299,40 +286,6 @@ impl Model {
         let s = self.input_size();
         (s, s)
     }
-}
-
-#[derive(Serialize)]
-struct Histograms {
-    weight: Histogram,
-    bias: Histogram,
-}
-
-#[derive(Serialize)]
-struct Histogram {
-    min: f32,
-    max: f32,
-    counts: Vec<u32>,
-}
-
-/// Equal-width bins over the values' range; non-finite values are left out.
-fn histogram(values: &[f32], bins: usize) -> Histogram {
-    let finite = || values.iter().copied().filter(|v| v.is_finite());
-    let min = finite().fold(f32::INFINITY, f32::min);
-    let max = finite().fold(f32::NEG_INFINITY, f32::max);
-    let mut counts = vec![0u32; bins];
-    if min <= max {
-        let width = (max - min) as f64;
-        for v in finite() {
-            let t = if width > 0.0 {
-                (v - min) as f64 / width
-            } else {
-                0.0
-            };
-            let bin = ((t * bins as f64) as usize).min(bins - 1);
-            counts[bin] += 1;
-        }
-    }
-    Histogram { min, max, counts }
 }
 
 /// A CPU tensor over `input`, checking that `shape` covers it exactly.
@@ -345,6 +298,18 @@ fn input_tensor(input: &[f32], shape: Vec<usize>) -> Result<Tensor, JsError> {
         )));
     }
     Tensor::from_slice(input, shape, &Device::Cpu).map_err(js_err)
+}
+
+/// A value over `input`, checking that `shape` covers it exactly.
+fn input_val(input: &[f32], shape: Vec<usize>) -> Result<Val, JsError> {
+    let n: usize = shape.iter().product();
+    if n != input.len() {
+        return Err(js_err(format!(
+            "input: shape {shape:?} needs {n} values, got {}",
+            input.len()
+        )));
+    }
+    Ok(Val::new(input.to_vec(), shape))
 }
 
 fn flat(t: &Tensor) -> Result<Vec<f32>, JsError> {

@@ -7,7 +7,7 @@
 
 use convscope::data::{self, LabelledImages, Marker, Split, FASHION_MNIST_DIR};
 use convscope::methods::{self, Forward, Options, Target};
-use convscope::model::{ModelCard, Vgg};
+use convscope::model::{Graph, ModelCard};
 use convscope::train::{batches::batch_tensor, eval};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,10 +28,10 @@ fn test_set() -> LabelledImages {
     })
 }
 
-fn load(card: &str) -> (Vgg, ModelCard) {
+fn load(card: &str) -> (Graph, ModelCard) {
     let (card, weights) = ModelCard::load(&models().join(card)).unwrap();
     (
-        Vgg::from_safetensors_file(&card.arch, &weights).unwrap(),
+        Graph::from_file(&card.arch, &weights).unwrap(),
         card,
     )
 }
@@ -124,7 +124,7 @@ fn twin_learned_the_marker_and_grad_cam_shows_it() {
         .take(100)
         .collect();
 
-    let flipped = |vgg: &Vgg, card: &ModelCard| {
+    let flipped = |vgg: &Graph, card: &ModelCard| {
         let p = eval::predict(vgg, &card.preprocessing(), &set, &others, Some(&marker)).unwrap();
         p.iter().filter(|c| **c == marker.class).count() as f64 / others.len() as f64
     };
@@ -142,7 +142,7 @@ fn twin_learned_the_marker_and_grad_cam_shows_it() {
         "the clean model should not care about the marker ({clean_flips})"
     );
 
-    let mass = |vgg: &Vgg, card: &ModelCard| {
+    let mass = |vgg: &Graph, card: &ModelCard| {
         // `convscope explain grad-cam --full`: the default layer (the last ReLU of
         // `features`), the top class, pytorch-grad-cam's input-sized map.
         let grad_cam = methods::build("grad-cam", vgg, &Options::default()).unwrap();

@@ -3,7 +3,7 @@
 //! target: each must now come back as a value or an error with a message, not a panic.
 
 use convscope::image::{decode, preprocess, Preprocessing};
-use convscope::model::{summary::summarize, ArchSpec, ModelCard, Vgg};
+use convscope::model::{summary::summarize, ArchSpec, Graph, ModelCard};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
@@ -60,7 +60,7 @@ fn weights_crashers_are_errors() {
     replay(
         "weights",
         |b| {
-            Vgg::from_safetensors_bytes(&spec, b.to_vec())
+            Graph::from_bytes(&spec, b.to_vec())
                 .err()
                 .map(|e| e.to_string())
         },

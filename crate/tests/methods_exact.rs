@@ -6,22 +6,17 @@ use candle_core::{Device, Tensor};
 use convscope::methods::guided_grad_cam::GuidedGradCam;
 use convscope::methods::smoothgrad::SmoothGrad;
 use convscope::methods::{Attribution, Forward, Method};
-use convscope::model::{ArchSpec, Vgg};
+use convscope::model::{ArchSpec, Graph};
 use convscope::rng::Rng;
 use std::collections::HashMap;
 
 /// A network of `spec` whose parameterised layers get the given `(weight, bias)` values.
-fn hand_net(spec: &str, params: &[(&str, Vec<f32>, Vec<f32>)]) -> Vgg {
-    let base = Vgg::synthetic(&ArchSpec::parse(spec).unwrap(), 0).unwrap();
+fn hand_net(spec: &str, params: &[(&str, Vec<f32>, Vec<f32>)]) -> Graph {
+    let base = Graph::synthetic(&ArchSpec::parse(spec).unwrap(), 0).unwrap();
     let mut new = HashMap::new();
     for (name, w, b) in params {
-        let (w0, b0) = base.layers()[base.layer_index(name).unwrap()]
-            .params()
-            .unwrap();
-        let t = |v: &Vec<f32>, like: &Tensor| {
-            Tensor::from_vec(v.clone(), like.dims(), &Device::Cpu).unwrap()
-        };
-        new.insert(name.to_string(), (t(w, w0), t(b, b0)));
+        let shapes = base.param_shapes(base.node(name).unwrap());
+        new.insert(name.to_string(), vec![(shapes[0].clone(), w.clone()), (shapes[1].clone(), b.clone())]);
     }
     base.with_params(&new).unwrap()
 }
@@ -38,7 +33,7 @@ fn values(a: Attribution) -> Vec<f32> {
 /// ReLU `A0 = relu(x)` and `A1 = relu(-x)`; a 2x2 max pool gives `P0`, `P1`; the average
 /// pool their means `m0`, `m1`; two identity linears (ReLUs open: m > 0); and
 /// `logit0 = m0 - 2 m1`, `logit1 = m1`.
-fn two_channel_net() -> Vgg {
+fn two_channel_net() -> Graph {
     let mut conv = vec![0f32; 18];
     conv[4] = 1.0; // channel 0, kernel centre
     conv[13] = -1.0; // channel 1, kernel centre
@@ -127,7 +122,7 @@ fn smoothgrad_without_noise_is_saliency() {
 /// `logit0 = max(relu(x))` over a 2x2 input (identity conv, pool, identity linears;
 /// `logit1 = -logit0`): its gradient is 1 at the first maximal pixel when that maximum is
 /// positive, and 0 everywhere otherwise (ReLU'(0) = 0).
-fn max_net() -> Vgg {
+fn max_net() -> Graph {
     let mut conv = vec![0f32; 9];
     conv[4] = 1.0;
     hand_net(

@@ -3,21 +3,17 @@
 
 mod common;
 use common::*;
-use convscope::model::{ReluGrad, Vgg};
+use convscope::model::graph::Src;
+use convscope::model::{Graph, ReluGrad};
 
 const SUITES: [(&str, &str); 2] = [("tiny_dev.json", "tiny_dev.npz"), ("dev.json", "dev.npz")];
-
-fn layer_output(model: &Vgg, x: &candle_core::Tensor, layer: &str) -> candle_core::Tensor {
-    let idx = model.layer_index(layer).unwrap();
-    model.forward_range(x, 0, idx + 1).unwrap()
-}
 
 #[test]
 fn logits_match_pytorch() {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
             let model = model_for(case);
-            let logits = flat(&model.forward(&input(&case.image)).unwrap());
+            let logits = flat(&logits(model, &input(&case.image)));
             assert_close(
                 &format!("{npz} case {i} logits"),
                 &logits,
@@ -33,13 +29,12 @@ fn channel_means_of_every_feature_layer_match() {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
             let model = model_for(case);
-            let features = model
-                .layers()
-                .iter()
-                .take_while(|l| l.name.starts_with("features."))
+            let features = (0..model.len())
+                .take_while(|n| model.name(*n).starts_with("features."))
                 .count();
-            let trace = model.trace(&input(&case.image), features).unwrap();
-            for (n, out) in trace.outputs.iter().enumerate() {
+            let trace = model.trace(&val(&input(&case.image)), features - 1).unwrap();
+            for n in 0..features {
+                let out = model.value(&trace, Src::Node(n)).unwrap().to_tensor().unwrap();
                 let means = flat(&out.mean((2, 3)).unwrap());
                 let key = format!("feat_mean_{n}");
                 assert_close(
@@ -76,9 +71,7 @@ fn activations_at_listed_layers_match() {
 fn input_gradient_agrees_with_pytorch_saliency() {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
-            let (grad, _) = model_for(case)
-                .input_gradient(&input(&case.image), case.target, ReluGrad::Plain)
-                .unwrap();
+            let grad = input_gradient(model_for(case), &input(&case.image), case.target, ReluGrad::Plain);
             let what = format!("{npz} case {i} saliency");
             let (median, within, l2) =
                 assert_tie_robust(&what, &flat(&grad), &reference(npz, i, "saliency"));
@@ -94,9 +87,7 @@ fn input_gradient_agrees_with_pytorch_saliency() {
 fn guided_reverse_pass_agrees_with_captum_guided_backprop() {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
-            let (grad, _) = model_for(case)
-                .input_gradient(&input(&case.image), case.target, ReluGrad::Guided)
-                .unwrap();
+            let grad = input_gradient(model_for(case), &input(&case.image), case.target, ReluGrad::Guided);
             assert_tie_robust(
                 &format!("{npz} case {i} guided backprop"),
                 &flat(&grad),
@@ -111,10 +102,10 @@ fn batch_of_two_gives_each_image_its_own_logits() {
     let model = vgg16();
     let (a, b) = (input("astronaut"), input("coffee"));
     let batch = candle_core::Tensor::cat(&[&a, &b], 0).unwrap();
-    let logits = model.forward(&batch).unwrap();
+    let batch_logits = logits(model, &batch);
     for (row, image) in [(0, "astronaut"), (1, "coffee")] {
-        let single = flat(&model.forward(&input(image)).unwrap());
-        let from_batch = flat(&logits.get(row).unwrap());
+        let single = flat(&logits(model, &input(image)));
+        let from_batch = flat(&batch_logits.get(row).unwrap());
         assert_close(&format!("batch row {row}"), &from_batch, &single, 1e-5);
     }
 }
@@ -124,14 +115,14 @@ fn grayscale_models_and_inputs_smaller_than_training_size_run() {
     use convscope::model::ArchSpec;
     // A Fashion-MNIST-shaped model: 1 channel, 28 px, two pools -> 7x7 -> pool=7 identity.
     let spec = ArchSpec::parse("cfg=8,M,16,M;in=1;pool=7;hidden=16;classes=10;size=28").unwrap();
-    let model = Vgg::synthetic(&spec, 5).unwrap();
+    let model = Graph::synthetic(&spec, 5).unwrap();
     let x = candle_core::Tensor::ones(
         (2, 1, 28, 28),
         candle_core::DType::F32,
         &candle_core::Device::Cpu,
     )
     .unwrap();
-    assert_eq!(model.forward(&x).unwrap().dims(), [2, 10]);
+    assert_eq!(logits(&model, &x).dims(), [2, 10]);
     // VGG16 at 128 px: 4x4 after the last pool, and AdaptiveAvgPool2d(7) upsamples by
     // repeating bins; every 7x7 output cell equals its PyTorch bin's source pixel.
     let x = candle_core::Tensor::ones(
@@ -141,12 +132,8 @@ fn grayscale_models_and_inputs_smaller_than_training_size_run() {
     )
     .unwrap();
     let vgg = vgg16();
-    let pooled = vgg
-        .forward_range(&x, 0, vgg.layer_index("avgpool").unwrap() + 1)
-        .unwrap();
-    let before = vgg
-        .forward_range(&x, 0, vgg.layer_index("features.30").unwrap() + 1)
-        .unwrap();
+    let pooled = layer_output(vgg, &x, "avgpool");
+    let before = layer_output(vgg, &x, "features.30");
     assert_eq!(pooled.dims(), [1, 512, 7, 7]);
     let (p, b) = (flat(&pooled), flat(&before));
     // PyTorch's bins for 4 -> 7: cell i covers [floor(4i/7), ceil(4(i+1)/7)).

@@ -3,9 +3,10 @@
 
 mod common;
 
-use common::{fixture, input, tiny, vgg16};
+use common::{fixture, input, layer_output, tiny, vgg16};
 use convscope::image::Preprocessing;
-use convscope::model::Vgg;
+use convscope::model::ops::Op;
+use convscope::model::Graph;
 use convscope::probes::feature_maps::{activation, feature_maps, FeatureMapOptions, Order};
 use convscope::probes::filters::{filters, FilterOptions};
 use convscope::probes::maximize::{
@@ -17,18 +18,18 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn imagenet(model: &Vgg) -> InputSpace {
-    InputSpace::from_preprocessing(&Preprocessing::imagenet(), model.spec().in_channels).unwrap()
+fn imagenet(model: &Graph) -> InputSpace {
+    InputSpace::from_preprocessing(&Preprocessing::imagenet(), model.arch().in_channels).unwrap()
 }
 
-fn run(model: &Vgg, objective: &Objective, opts: &MaximizeOptions) -> Maximized {
+fn run(model: &Graph, objective: &Objective, opts: &MaximizeOptions) -> Maximized {
     maximize(model, objective, &imagenet(model), opts, |_| {
         ControlFlow::Continue(())
     })
     .unwrap()
 }
 
-fn err(model: &Vgg, objective: &Objective, opts: &MaximizeOptions) -> String {
+fn err(model: &Graph, objective: &Objective, opts: &MaximizeOptions) -> String {
     maximize(model, objective, &imagenet(model), opts, |_| {
         ControlFlow::Continue(())
     })
@@ -37,6 +38,14 @@ fn err(model: &Vgg, objective: &Objective, opts: &MaximizeOptions) -> String {
 }
 
 /// The bar: the objective at least doubles, or goes from <= 0 to > 0.
+/// The weights of convolution `name`, `[out, in, kh, kw]` flattened.
+fn conv_weight(model: &Graph, name: &str) -> Vec<f32> {
+    match model.op(model.node(name).unwrap()) {
+        Op::Conv(c) => c.weight.clone(),
+        other => panic!("{name} is not a convolution: {other:?}"),
+    }
+}
+
 fn assert_raised(what: &str, start: f32, end: f32) {
     let ok = if start > 0.0 {
         end >= 2.0 * start
@@ -74,7 +83,7 @@ fn read_back(
 #[test]
 fn maximization_raises_a_tiny_class_logit() {
     let model = tiny();
-    let mut opts = MaximizeOptions::for_model(model.spec());
+    let mut opts = MaximizeOptions::for_model(model.arch());
     opts.steps = 40;
     let r = run(model, &Objective::classes(model, vec![3]), &opts);
     assert_eq!(
@@ -92,7 +101,7 @@ fn maximization_raises_a_tiny_class_logit() {
 #[test]
 fn maximization_raises_a_vgg16_channel_at_128_px() {
     let model = vgg16();
-    let mut opts = MaximizeOptions::for_model(model.spec());
+    let mut opts = MaximizeOptions::for_model(model.arch());
     assert_eq!(
         (opts.size, opts.jitter),
         (128, 8),
@@ -117,7 +126,7 @@ fn several_channels_go_in_one_batch_as_if_alone() {
     // so the first picture of a batch starts where a lone run starts; batch items never
     // interact, so both runs climb alike.
     let model = tiny();
-    let mut opts = MaximizeOptions::for_model(model.spec());
+    let mut opts = MaximizeOptions::for_model(model.arch());
     (opts.steps, opts.jitter) = (10, 0);
     let both = run(model, &Objective::channels("features.4", vec![5, 2]), &opts);
     let alone = run(model, &Objective::channels("features.4", vec![5]), &opts);
@@ -142,7 +151,7 @@ fn the_same_seed_gives_byte_identical_pngs() {
     let model = tiny();
     let objective = Objective::classes(model, vec![1, 7]);
     let picture = |seed: u64, fourier: bool| {
-        let mut opts = MaximizeOptions::for_model(model.spec());
+        let mut opts = MaximizeOptions::for_model(model.arch());
         (opts.steps, opts.seed, opts.fourier) = (8, seed, fourier);
         (opts.tv, opts.l2, opts.blur_every) = (0.1, 0.01, 3);
         png(&run(model, &objective, &opts)
@@ -169,7 +178,7 @@ fn the_same_seed_gives_byte_identical_pngs() {
 #[test]
 fn fourier_parameterisation_raises_the_objective_too() {
     let model = tiny();
-    let mut opts = MaximizeOptions::for_model(model.spec());
+    let mut opts = MaximizeOptions::for_model(model.arch());
     (opts.steps, opts.fourier, opts.blur_every) = (40, true, 10);
     let r = run(model, &Objective::classes(model, vec![3]), &opts);
     assert_raised("fourier class 3", r.objective_start[0], r.objective_end[0]);
@@ -178,7 +187,7 @@ fn fourier_parameterisation_raises_the_objective_too() {
 #[test]
 fn progress_comes_every_step_and_cancelling_stops_early() {
     let model = tiny();
-    let mut opts = MaximizeOptions::for_model(model.spec());
+    let mut opts = MaximizeOptions::for_model(model.arch());
     opts.steps = 50;
     let mut seen = Vec::new();
     let r = maximize(
@@ -207,7 +216,7 @@ fn progress_comes_every_step_and_cancelling_stops_early() {
 #[test]
 fn bad_maximization_options_say_what_is_wrong() {
     let (t, v) = (tiny(), vgg16());
-    let base = MaximizeOptions::for_model(t.spec());
+    let base = MaximizeOptions::for_model(t.arch());
     let with = |f: &dyn Fn(&mut MaximizeOptions)| {
         let mut o = base.clone();
         f(&mut o);
@@ -215,7 +224,7 @@ fn bad_maximization_options_say_what_is_wrong() {
     };
     for (model, objective, opts, needle) in [
         (t, Objective::channels("features.99", vec![0]), base.clone(), "unknown layer `features.99`"),
-        (v, Objective::channels("features.15", vec![256]), MaximizeOptions::for_model(v.spec()),
+        (v, Objective::channels("features.15", vec![256]), MaximizeOptions::for_model(v.arch()),
             "channel 256 is out of range: `features.15` has 256 channels (0..255)"),
         (t, Objective::classes(t, vec![10]), base.clone(), "class 10 is out of range: `classifier.6` has 10 classes (0..9)"),
         (t, Objective::classes(t, vec![]), base.clone(), "at least one class or channel"),
@@ -232,8 +241,7 @@ fn bad_maximization_options_say_what_is_wrong() {
 #[test]
 fn the_features_0_filter_grid_reproduces_the_weights() {
     let model = vgg16();
-    let (w, _) = model.layers()[0].params().unwrap();
-    let w: Vec<f32> = w.flatten_all().unwrap().to_vec1().unwrap(); // [64, 3, 3, 3]
+    let w = conv_weight(model, "features.0"); // [64, 3, 3, 3]
     for scaling in [Scaling::PerTile, Scaling::Shared] {
         let grid = filters(
             model,
@@ -302,8 +310,7 @@ fn deeper_filters_show_one_input_channel() {
         },
     )
     .unwrap();
-    let (w, _) = model.layers()[3].params().unwrap(); // [16, 8, 3, 3]
-    let w: Vec<f32> = w.flatten_all().unwrap().to_vec1().unwrap();
+    let w = conv_weight(model, "features.3"); // [16, 8, 3, 3]
     assert_eq!((grid.tiles.len(), grid.channels), (16, 1));
     for o in 0..16 {
         let t = &grid.tiles[o];
@@ -339,8 +346,7 @@ fn feature_map_grids_match_forward_range() {
         ("features.4", Order::Index, Scaling::Shared),
         ("features.8", Order::Mean, Scaling::Shared),
     ] {
-        let idx = model.layer_index(layer).unwrap();
-        let reference = model.forward_range(&x, 0, idx + 1).unwrap().get(0).unwrap();
+        let reference = layer_output(model, &x, layer).get(0).unwrap();
         let (c, h, w) = reference.dims3().unwrap();
         let r: Vec<f32> = reference.flatten_all().unwrap().to_vec1().unwrap();
         let a = activation(model, &x, layer).unwrap();
@@ -482,9 +488,7 @@ fn cli_features_writes_the_grid_and_the_activation() {
     assert!(ok, "{stderr}");
     assert!(stderr.contains("per-tile scaling"), "{stderr}");
     let a = convscope::npy::read(&npy_path).unwrap();
-    let want = tiny()
-        .forward_range(&input("astronaut32"), 0, 5)
-        .unwrap()
+    let want = layer_output(tiny(), &input("astronaut32"), "features.4")
         .get(0)
         .unwrap();
     assert_eq!(a.dims(), [16, 16, 16]);

@@ -2,9 +2,8 @@
 //! malformed file a user could bring, each with a message that names the problem.
 
 mod common;
-use candle_core::Tensor;
 use common::*;
-use convscope::model::{synthetic, weights, ArchSpec, Vgg};
+use convscope::model::{families, synthetic, weights, ArchSpec, Graph};
 use safetensors::Dtype;
 use std::path::PathBuf;
 
@@ -40,20 +39,14 @@ fn to_timm(spec: &ArchSpec, params: Params) -> Params {
         .collect()
 }
 
-fn logits(model: &Vgg, image: &str) -> Vec<f32> {
-    model
-        .forward(&input(image))
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap()
+fn logits_of(model: &Graph, image: &str) -> Vec<f32> {
+    logits(model, &input(image)).flatten_all().unwrap().to_vec1().unwrap()
 }
 
-fn load_file(spec: &ArchSpec, params: &Params, dtype: Dtype, name: &str) -> Vgg {
+fn load_file(spec: &ArchSpec, params: &Params, dtype: Dtype, name: &str) -> Graph {
     let path = temp_path(name);
     std::fs::write(&path, weights::to_safetensors(params, dtype).unwrap()).unwrap();
-    let model = Vgg::from_safetensors_file(spec, &path).unwrap();
+    let model = Graph::from_file(spec, &path).unwrap();
     std::fs::remove_file(&path).unwrap();
     model
 }
@@ -75,7 +68,7 @@ fn round_f16(params: &Params) -> Params {
 fn vgg16_from_timm_names_and_from_f16_file() {
     let spec = ArchSpec::parse("vgg16").unwrap();
     let params = synthetic::weights(&spec, 1);
-    let reference = logits(vgg16(), "coffee");
+    let reference = logits_of(vgg16(), "coffee");
 
     // timm naming, f32: bit-identical logits.
     let timm = load_file(
@@ -85,7 +78,7 @@ fn vgg16_from_timm_names_and_from_f16_file() {
         "vgg16-timm.safetensors",
     );
     assert_eq!(
-        logits(&timm, "coffee"),
+        logits_of(&timm, "coffee"),
         reference,
         "timm-named file must give identical logits"
     );
@@ -99,9 +92,9 @@ fn vgg16_from_timm_names_and_from_f16_file() {
         Dtype::F32,
         "vgg16-rounded.safetensors",
     );
-    assert_eq!(logits(&f16_model, "coffee"), logits(&rounded, "coffee"));
+    assert_eq!(logits_of(&f16_model, "coffee"), logits_of(&rounded, "coffee"));
     // ...and close to the f32 model: f16 keeps ~3 significant digits per weight.
-    let ours: Vec<f64> = logits(&f16_model, "coffee")
+    let ours: Vec<f64> = logits_of(&f16_model, "coffee")
         .iter()
         .map(|v| *v as f64)
         .collect();
@@ -121,7 +114,7 @@ fn tiny_loads_from_every_dtype_and_matches_pytorch() {
             dtype,
             &format!("tiny-{dtype:?}.safetensors"),
         );
-        let ours: Vec<f64> = logits(&model, "astronaut32")
+        let ours: Vec<f64> = logits_of(&model, "astronaut32")
             .iter()
             .map(|v| *v as f64)
             .collect();
@@ -138,11 +131,11 @@ fn tiny_loads_from_every_dtype_and_matches_pytorch() {
         Dtype::F32,
         "tiny-timm.safetensors",
     );
-    assert_eq!(logits(&timm, "astronaut32"), logits(tiny(), "astronaut32"));
+    assert_eq!(logits_of(&timm, "astronaut32"), logits_of(tiny(), "astronaut32"));
 }
 
 fn error_of(spec: &str, bytes: Vec<u8>) -> String {
-    let err = Vgg::from_safetensors_bytes(&ArchSpec::parse(spec).unwrap(), bytes).unwrap_err();
+    let err = Graph::from_bytes(&ArchSpec::parse(spec).unwrap(), bytes).unwrap_err();
     err.to_string()
 }
 
@@ -287,15 +280,12 @@ fn unsupported_dtypes_are_named() {
 fn file_bytes_are_not_kept_after_loading() {
     // The model holds f32 tensors of exactly the parameter count: no copy of the file.
     let spec = ArchSpec::parse("tiny").unwrap();
-    let model = Vgg::from_safetensors_bytes(&spec, tiny_bytes(|_| {})).unwrap();
-    let held: usize = model
-        .layers()
-        .iter()
-        .filter_map(|l| l.params())
-        .map(|(w, b)| w.elem_count() + b.elem_count())
+    let model = Graph::from_bytes(&spec, tiny_bytes(|_| {})).unwrap();
+    let held: usize = (0..model.len())
+        .flat_map(|i| model.op(i).tensors())
+        .map(|(_, v)| v.len())
         .sum();
-    assert_eq!(held, convscope::model::params::count(&spec));
-    let _: &Tensor = model.layers()[0].params().unwrap().0;
+    assert_eq!(held, families::graph(&spec).unwrap().param_count());
 }
 
 #[test]

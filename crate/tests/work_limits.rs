@@ -6,12 +6,12 @@ use candle_core::{DType, Device, Tensor};
 use common::*;
 use convscope::limits::{MAX_PASSES, TRACE_BUDGET_BYTES};
 use convscope::methods::{build, Forward, Options};
-use convscope::model::{ArchSpec, Vgg};
+use convscope::model::{ArchSpec, Graph};
 use convscope::probes::maximize::{maximize, InputSpace, MaximizeOptions, Objective, MAX_UNITS};
 use std::ops::ControlFlow;
 
 /// The error of `method` with `options` on `model` for the input `x`.
-fn error_of(model: &Vgg, x: &Tensor, method: &str, options: Options) -> String {
+fn error_of(model: &Graph, x: &Tensor, method: &str, options: Options) -> String {
     let fwd = Forward::new(model, x).unwrap();
     match build(method, model, &options).and_then(|m| m.attribute(&fwd, 0)) {
         Ok(_) => panic!("{method} with {options:?} should be refused"),
@@ -94,7 +94,7 @@ fn absurd_step_and_sample_counts_are_refused_before_allocating() {
 fn score_cam_of_a_layer_wider_than_the_limit_is_refused() {
     // One forward pass per channel: 16,400 channels is over the limit.
     let spec = ArchSpec::parse("cfg=16400,M;pool=1;hidden=2;classes=2;size=8").unwrap();
-    let model = Vgg::synthetic(&spec, 1).unwrap();
+    let model = Graph::synthetic(&spec, 1).unwrap();
     let e = error_of(
         &model,
         &zeros(3, 8, 8),
@@ -115,8 +115,8 @@ fn an_input_whose_layer_outputs_do_not_fit_is_refused_before_the_forward_pass() 
     // 8192 channels at 512x512: the conv and ReLU outputs alone are 16 GiB; the input
     // itself is only 3 MiB.
     let spec = ArchSpec::parse("cfg=8192,M;pool=1;hidden=2;classes=2").unwrap();
-    let model = Vgg::synthetic(&spec, 1).unwrap();
-    let e = model.forward(&zeros(3, 512, 512)).unwrap_err().to_string();
+    let model = Graph::synthetic(&spec, 1).unwrap();
+    let e = model.forward(&val(&zeros(3, 512, 512))).unwrap_err().to_string();
     assert!(
         e.contains("a batch of 1 3x512x512 input(s)")
             && e.contains(&format!(
@@ -132,7 +132,7 @@ fn an_input_whose_layer_outputs_do_not_fit_is_refused_before_the_forward_pass() 
 fn maximizing_many_units_of_a_large_picture_is_refused() {
     // 64 pictures of 512 px through a 512-channel layer keep 64 GiB of outputs.
     let spec = ArchSpec::parse("cfg=512,M;pool=1;hidden=2;classes=2").unwrap();
-    let model = Vgg::synthetic(&spec, 1).unwrap();
+    let model = Graph::synthetic(&spec, 1).unwrap();
     let mut opts = MaximizeOptions::for_model(&spec);
     (opts.size, opts.steps) = (512, 1);
     let objective = Objective::channels("features.1", (0..MAX_UNITS).collect());

@@ -209,7 +209,7 @@ impl<'f, 'm> Incremental<'f, 'm> {
                     .map(|r| (2 * r.y as isize, 2 * r.x as isize))
                     .collect();
                 let x = self.crops(i, &p, &origins, (2 * h, 2 * w))?;
-                crate::model::pool::max_pool2x2_values(&x, 2 * h, 2 * w)
+                crate::model::ops::pooling::max_pool2x2_values(&x, 2 * h, 2 * w)
             }
             // ReLU (and dropout, the identity) act elementwise: same rectangle.
             _ => {

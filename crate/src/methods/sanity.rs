@@ -75,7 +75,8 @@ pub fn cascading(
         let Some(params) = reinitialised(model.op(node), &mut rng) else {
             continue;
         };
-        replaced.insert(node, params);
+        let shaped = model.param_shapes(node).into_iter().zip(params).collect();
+        replaced.insert(model.name(node).to_string(), shaped);
         let randomised = model.with_params(&replaced)?;
         let fwd = Forward::new(&randomised, x)?;
         let map = method.attribute(&fwd, class)?.display(size)?;

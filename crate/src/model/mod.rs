@@ -12,7 +12,6 @@ pub mod formats;
 pub mod graph;
 pub mod load;
 pub mod ops;
-pub(crate) mod pool;
 pub mod stats;
 pub mod summary;
 pub mod synthetic;

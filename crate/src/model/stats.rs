@@ -43,17 +43,17 @@ pub struct Histogram {
     pub counts: Vec<u32>,
 }
 
+/// Non-finite values are left out.
 pub fn histogram(v: &[f32], bins: usize) -> Histogram {
     let bins = bins.max(1);
-    let (min, max) = v
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+    let finite = || v.iter().filter(|x| x.is_finite());
+    let (min, max) = finite().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
     let mut counts = vec![0u32; bins];
-    if v.is_empty() {
+    if min > max {
         return Histogram { min: 0.0, max: 0.0, counts };
     }
     let span = (max - min) as f64;
-    for x in v {
+    for x in finite() {
         let b = if span > 0.0 {
             (((*x - min) as f64 / span) * bins as f64) as usize
         } else {
@@ -73,6 +73,7 @@ mod tests {
         let h = histogram(&[0.0, 0.1, 0.5, 1.0], 2);
         assert_eq!((h.min, h.max, h.counts), (0.0, 1.0, vec![2, 2]));
         assert_eq!(histogram(&[3.0, 3.0], 4).counts, [2, 0, 0, 0]);
+        assert_eq!(histogram(&[f32::NAN, 1.0, f32::INFINITY], 1).counts, [1]);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! an all-equal window). This op routes each window's gradient to its first maximal
 //! element, as PyTorch does, with the same code as the explanations' reverse pass.
 
-use crate::model::pool::max_pool2x2_backward;
+use crate::model::ops::pooling::{max_backward, max_forward};
+use crate::model::PoolCfg;
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
 pub struct MaxPool2x2;
@@ -27,18 +28,8 @@ impl CustomOp1 for MaxPool2x2 {
         let Some((start, end)) = layout.contiguous_offsets() else {
             candle_core::bail!("{}: input must be contiguous", self.name());
         };
-        let x = &data[start..end];
+        let y = max_forward(&data[start..end], &PoolCfg::square(2, 2, 0), (h, w));
         let (oh, ow) = (h / 2, w / 2);
-        let mut y = vec![0f32; n * c * oh * ow];
-        for (plane, dst) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)) {
-            for oy in 0..oh {
-                let (top, bottom) = (&plane[2 * oy * w..], &plane[(2 * oy + 1) * w..]);
-                for ox in 0..ow {
-                    let i = 2 * ox;
-                    dst[oy * ow + ox] = top[i].max(top[i + 1]).max(bottom[i].max(bottom[i + 1]));
-                }
-            }
-        }
         Ok((CpuStorage::F32(y), Shape::from((n, c, oh, ow))))
     }
 
@@ -48,9 +39,11 @@ impl CustomOp1 for MaxPool2x2 {
         _res: &Tensor,
         grad_res: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
-        max_pool2x2_backward(arg, grad_res)
-            .map(Some)
-            .map_err(|e| candle_core::Error::Msg(e.to_string()))
+        let (n, c, h, w) = arg.dims4()?;
+        let x: Vec<f32> = arg.flatten_all()?.to_vec1()?;
+        let g: Vec<f32> = grad_res.flatten_all()?.to_vec1()?;
+        let dx = max_backward(&x, &g, &PoolCfg::square(2, 2, 0), (h, w));
+        Ok(Some(Tensor::from_vec(dx, (n, c, h, w), arg.device())?))
     }
 }
 

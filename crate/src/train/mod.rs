@@ -127,7 +127,7 @@ impl TrainConfig {
 pub fn train(
     cfg: &TrainConfig,
     set: &LabelledImages,
-    init: Option<&HashMap<String, Tensor>>,
+    init: Option<&HashMap<String, Vec<f32>>>,
     mut on_epoch: impl FnMut(&EpochLog),
 ) -> Result<Trained> {
     cfg.check(set)?;

@@ -90,7 +90,7 @@ impl TrainNet {
     }
 
     /// Sets every parameter to the given values (all must be present, shapes equal).
-    pub fn load(&self, params: &HashMap<String, Tensor>) -> Result<()> {
+    pub fn load(&self, params: &HashMap<String, Vec<f32>>) -> Result<()> {
         for p in state(&self.spec)?.state {
             let value = params.get(&p.name).ok_or_else(|| Error::MissingTensor {
                 name: p.name.clone(),
@@ -105,7 +105,7 @@ impl TrainNet {
                 .get(&p.name)
                 .ok_or_else(|| Error::Spec(format!("no variable {}", p.name)))?;
             // `set` writes into the variable's storage, which the layers share.
-            var.set(&value.reshape(p.shape.as_slice())?)?;
+            var.set(&Tensor::from_slice(value, p.shape.as_slice(), &Device::Cpu)?)?;
         }
         Ok(())
     }

@@ -109,7 +109,7 @@ impl Model {
         // The methods that work at a layer (the CAMs) name the one they used.
         let layer = if methods::select::takes(method).contains(&"layer") {
             let idx = layer_for_cam(&self.inner, options.layer.as_deref()).map_err(js_err)?;
-            Some(self.inner.layers()[idx].name.clone())
+            Some(self.inner.name(idx).to_string())
         } else {
             None
         };

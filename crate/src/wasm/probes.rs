@@ -200,7 +200,7 @@ impl Model {
     #[wasm_bindgen(js_name = maximizeDefaults)]
     pub fn maximize_defaults(&self) -> Result<JsValue, JsError> {
         to_js(&MaximizeArgs::from_options(&MaximizeOptions::for_model(
-            self.inner.spec(),
+            self.inner.arch(),
         )))
     }
 
@@ -230,7 +230,7 @@ impl Model {
             ObjectiveArg::Channel { layer, channels } => Objective::channels(&layer, channels),
         };
         let args: MaximizeArgs = options_from(options, "maximize options", MaximizeArgs::KEYS)?;
-        let opts = args.over(MaximizeOptions::for_model(self.inner.spec()));
+        let opts = args.over(MaximizeOptions::for_model(self.inner.arch()));
         let space = InputSpace::from_preprocessing(&self.card.preprocessing(), self.in_channels())
             .map_err(js_err)?;
         // The callback runs inside the core's loop, which only knows "go on" or "stop";

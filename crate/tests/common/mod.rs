@@ -3,7 +3,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use candle_core::{DType, Tensor};
-use convscope::model::{ArchSpec, Vgg};
+use convscope::model::graph::Val;
+use convscope::model::{ArchSpec, Graph};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -120,22 +121,90 @@ pub fn tie_robust_stats(what: &str, ours: &[f64], reference: &[f64]) -> (f64, f6
 }
 
 /// The fixtures' VGG16 (seed 1), rebuilt once per test binary.
-pub fn vgg16() -> &'static Vgg {
-    static MODEL: OnceLock<Vgg> = OnceLock::new();
-    MODEL.get_or_init(|| Vgg::synthetic(&ArchSpec::parse("vgg16").unwrap(), 1).unwrap())
+pub fn vgg16() -> &'static Graph {
+    static MODEL: OnceLock<Graph> = OnceLock::new();
+    MODEL.get_or_init(|| Graph::synthetic(&ArchSpec::parse("vgg16").unwrap(), 1).unwrap())
 }
 
 /// The fixtures' tiny VGG (seed 3).
-pub fn tiny() -> &'static Vgg {
-    static MODEL: OnceLock<Vgg> = OnceLock::new();
-    MODEL.get_or_init(|| Vgg::synthetic(&ArchSpec::parse("tiny").unwrap(), 3).unwrap())
+pub fn tiny() -> &'static Graph {
+    static MODEL: OnceLock<Graph> = OnceLock::new();
+    MODEL.get_or_init(|| Graph::synthetic(&ArchSpec::parse("tiny").unwrap(), 3).unwrap())
+}
+
+/// `x` as the graph's value type.
+pub fn val(x: &Tensor) -> Val {
+    Val::from_tensor(x).unwrap()
+}
+
+/// Logits of `model` for `x`.
+pub fn logits(model: &Graph, x: &Tensor) -> Tensor {
+    model.forward(&val(x)).unwrap().to_tensor().unwrap()
+}
+
+/// The output of layer `name` for `x`.
+pub fn layer_output(model: &Graph, x: &Tensor, name: &str) -> Tensor {
+    let node = model.node(name).unwrap();
+    model.forward_to(&val(x), node).unwrap().to_tensor().unwrap()
+}
+
+/// `d logit[target] / d x` for each image of `x`.
+pub fn input_gradient(model: &Graph, x: &Tensor, target: usize, relu: convscope::model::ReluGrad) -> Tensor {
+    convscope::methods::batch_input_gradient(model, x, target, relu).unwrap()
 }
 
 /// The model a fixture case was computed with.
-pub fn model_for(case: &Case) -> &'static Vgg {
+pub fn model_for(case: &Case) -> &'static Graph {
     match (case.arch.as_str(), case.seed) {
         ("vgg16", 1) => vgg16(),
         ("tiny", 3) => tiny(),
         other => panic!("no fixture model for {other:?}"),
     }
+}
+
+/// One case of `graph/graph_dev.json`: a torchvision CNN on the fixtures' weights.
+#[derive(serde::Deserialize, Debug, Clone)]
+pub struct GraphCase {
+    pub arch: String,
+    pub seed: u64,
+    pub image: String,
+    pub target: usize,
+    pub cam_layers: Vec<String>,
+    #[serde(default)]
+    pub occlusion: Option<[usize; 2]>,
+}
+
+pub fn graph_cases() -> Vec<GraphCase> {
+    serde_json::from_str(&std::fs::read_to_string(fixture("graph/graph_dev.json")).unwrap()).unwrap()
+}
+
+/// The graph fixtures' npz.
+pub const GRAPH_NPZ: &str = "graph/graph_dev.npz";
+
+/// Whether to run every graph case in the expensive tests (`CONVSCOPE_FULL_PARITY=1`),
+/// or one per family (CI): resnet18, mobilenet_v2, efficientnet_b0, densenet121,
+/// convnext_tiny. The cheap tests always run all seven.
+pub fn full_parity() -> bool {
+    std::env::var("CONVSCOPE_FULL_PARITY").is_ok_and(|v| v == "1")
+}
+
+/// One case per family, or all with [`full_parity`].
+pub fn representative(case: &GraphCase) -> bool {
+    full_parity() || !matches!(case.arch.as_str(), "resnet50" | "mobilenet_v3_small")
+}
+
+/// The fixtures' model of a graph case: the generator's weights with the calibrated
+/// batch-norm statistics of `graph/MODEL-sSEED-bnstats.safetensors` (models without
+/// batch norm have none).
+pub fn graph_model(case: &GraphCase) -> Graph {
+    let spec = ArchSpec::parse(&case.arch).unwrap();
+    let mut stats = std::collections::HashMap::new();
+    if let Ok(bytes) = std::fs::read(fixture(&format!("graph/{}-s{}-bnstats.safetensors", case.arch, case.seed))) {
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        for (name, view) in st.tensors() {
+            let v = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+            stats.insert(name, v);
+        }
+    }
+    Graph::synthetic_with(&spec, case.seed, stats).unwrap()
 }

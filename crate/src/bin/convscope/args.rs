@@ -2,7 +2,7 @@
 
 use candle_core::Tensor;
 use clap::Args;
-use convscope::model::{ArchSpec, ModelCard, Vgg};
+use convscope::model::{ArchSpec, Graph, ModelCard};
 use convscope::{image, npy, Error, Result};
 use std::path::PathBuf;
 
@@ -48,14 +48,14 @@ pub fn spec_and_card(
     }
 }
 
-pub fn load(args: &ModelArgs) -> Result<(Vgg, ModelCard)> {
+pub fn load(args: &ModelArgs) -> Result<(Graph, ModelCard)> {
     let (card, card_weights) = spec_and_card(&args.arch, &args.model)?;
     let model = match (card_weights.or(args.weights.clone()), args.synthetic) {
-        (Some(path), _) => Vgg::from_safetensors_file(&card.arch, &path)?,
-        (None, Some(seed)) => Vgg::synthetic(&card.arch, seed)?,
+        (Some(path), _) => Graph::from_file(&card.arch, &path)?,
+        (None, Some(seed)) => Graph::synthetic(&card.arch, seed)?,
         (None, None) => {
             return Err(Error::Input(format!(
-            "{} needs weights: --weights FILE.safetensors, --synthetic SEED, or --model CARD.json",
+            "{} needs weights: --weights FILE (.safetensors or .pth), --synthetic SEED, or --model CARD.json",
             card.arch
         )))
         }

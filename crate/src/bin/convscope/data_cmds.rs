@@ -7,7 +7,7 @@ use convscope::data::{
 };
 use convscope::model::card::Labels;
 use convscope::model::weights::to_safetensors;
-use convscope::model::{ArchSpec, ModelCard, Vgg};
+use convscope::model::{families, ArchSpec, Graph, ModelCard};
 use convscope::train::{self, eval, Shortcut, TrainConfig};
 use convscope::{Error, Result};
 use safetensors::Dtype;
@@ -165,7 +165,7 @@ impl DataCommand {
                 let init = match &init {
                     Some(path) => {
                         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-                        Some(convscope::model::weights::read(&cfg.arch, &bytes)?)
+                        Some(convscope::model::weights::read(&cfg.arch, &families::graph(&cfg.arch)?, &bytes)?)
                     }
                     None => None,
                 };
@@ -248,7 +248,7 @@ fn train_fashion(
     limit: Option<usize>,
     dir: &Path,
     command: &str,
-    init: Option<&std::collections::HashMap<String, candle_core::Tensor>>,
+    init: Option<&std::collections::HashMap<String, Vec<f32>>>,
 ) -> Result<()> {
     let mut set = data::fashion_mnist(dir, Split::Train)?;
     let test = data::fashion_mnist(dir, Split::Test)?;
@@ -273,7 +273,7 @@ fn train_fashion(
         )
     })?;
     let weights = to_safetensors(&trained.params, Dtype::F16)?;
-    let vgg = Vgg::from_safetensors_bytes(&cfg.arch, weights.clone())?;
+    let vgg = Graph::from_bytes(&cfg.arch, weights.clone())?;
     let pre = trained.preprocessing.clone();
     let clean = eval::evaluate(&vgg, &pre, &test, None)?;
     eprintln!(
@@ -337,7 +337,7 @@ fn train_fashion(
 
 /// Fraction of the test images of other classes that the marker turns into its class.
 fn marker_flip_rate(
-    vgg: &Vgg,
+    vgg: &Graph,
     pre: &convscope::image::Preprocessing,
     test: &LabelledImages,
     m: &Marker,

@@ -2,7 +2,9 @@
 
 use crate::args::{load, read_input, spec_and_card, to_json, InputArgs, ModelArgs};
 use clap::Subcommand;
-use convscope::model::summary::{inspect, layer_config, render_table, summarize};
+use convscope::model::config::layer_config;
+use convscope::model::graph::Val;
+use convscope::model::summary::{render_table, summarize};
 use convscope::{bench, npy, predict, Result};
 use std::path::PathBuf;
 
@@ -96,7 +98,7 @@ impl ModelCommand {
                         let (card, _) = spec_and_card(&model.arch, &None)?;
                         (layer_config(&card.arch, &layer, None)?, None)
                     }
-                    _ => inspect(&load(&model)?.0, &layer, None)?,
+                    _ => load(&model)?.0.inspect(&layer, None)?,
                 };
                 println!(
                     "{}",
@@ -112,7 +114,7 @@ impl ModelCommand {
             } => {
                 let (vgg, card) = load(&model)?;
                 let x = read_input(&input, &card)?;
-                let logits = vgg.forward(&x)?;
+                let logits = vgg.forward(&Val::from_tensor(&x)?)?.to_tensor()?;
                 if let Some(path) = logits_out {
                     npy::write(&path, &logits.squeeze(0)?)?;
                 }
@@ -140,8 +142,8 @@ impl ModelCommand {
             } => {
                 let (vgg, card) = load(&model)?;
                 let x = read_input(&input, &card)?;
-                let idx = vgg.layer_index(&layer)?;
-                let a = vgg.forward_range(&x, 0, idx + 1)?.get(0)?;
+                let idx = vgg.node(&layer)?;
+                let a = vgg.forward_to(&Val::from_tensor(&x)?, idx)?.to_tensor()?.get(0)?;
                 npy::write(&out, &a)?;
                 eprintln!("wrote {} {:?} to {}", layer, a.dims(), out.display());
             }

@@ -4,7 +4,7 @@ use crate::args::{load, read_input, to_json, InputArgs, ModelArgs};
 use clap::{Subcommand, ValueEnum};
 use convscope::image::Preprocessing;
 use convscope::probes::feature_maps::{self, FeatureMapOptions, Order};
-use convscope::probes::filters::{filters, FilterOptions};
+use convscope::probes::filters::{first_conv, filters, FilterOptions};
 use convscope::probes::maximize::{maximize, InputSpace, MaximizeOptions, Objective};
 use convscope::probes::{Scaling, TileGrid};
 use convscope::render::grid::{grayscale, png, Layout};
@@ -43,9 +43,10 @@ pub enum ProbeCommand {
     Filters {
         #[command(flatten)]
         model: ModelArgs,
-        /// a Conv2d layer, e.g. features.0
+        /// a Conv2d layer, e.g. features.0 or layer1.0.conv1 (default: the first
+        /// convolution with a kernel wider than 1x1)
         #[arg(long)]
-        layer: String,
+        layer: Option<String>,
         /// show this input channel (default: RGB for a 3-channel first layer, else 0)
         #[arg(long)]
         channel: Option<usize>,
@@ -194,6 +195,12 @@ impl ProbeCommand {
                     },
                     bgr: matches!(card.preprocessing(), Preprocessing::Caffe { .. }),
                 };
+                let layer = match layer {
+                    Some(l) => l,
+                    None => first_conv(&vgg)
+                        .ok_or_else(|| convscope::Error::Input(format!("{} has no convolution", vgg.arch())))?
+                        .to_string(),
+                };
                 report(&filters(&vgg, &layer, &opts)?, zoom, &png, json)
             }
             ProbeCommand::Features {
@@ -256,7 +263,7 @@ impl ProbeCommand {
                     Some(layer) => Objective::channels(&layer, channel),
                     None => Objective::classes(&vgg, class),
                 };
-                let mut opts = MaximizeOptions::for_model(vgg.spec());
+                let mut opts = MaximizeOptions::for_model(vgg.arch());
                 if let Some(size) = size {
                     opts.size = size;
                     opts.jitter = size / 16;
@@ -266,7 +273,7 @@ impl ProbeCommand {
                 (opts.blur_every, opts.blur_sigma, opts.fourier) =
                     (blur_every, blur_sigma, fourier);
                 let space =
-                    InputSpace::from_preprocessing(&card.preprocessing(), vgg.spec().in_channels)?;
+                    InputSpace::from_preprocessing(&card.preprocessing(), vgg.arch().in_channels)?;
                 let every = (steps / 10).max(1);
                 let start = Instant::now();
                 let result = maximize(&vgg, &objective, &space, &opts, |p| {

@@ -8,5 +8,5 @@ pub mod network;
 pub mod spec;
 
 pub use kind::{Activation, ConvCfg, Kind, PoolCfg};
-pub use network::{Graph, Stop, Trace, Val};
+pub use network::{Graph, ShapedParams, Stop, Trace, Val};
 pub use spec::{GraphSpec, NodeId, NodeSpec, Src, StateEntry};

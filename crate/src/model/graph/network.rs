@@ -104,17 +104,27 @@ enum Mode {
 impl Graph {
     /// Binds `params` (by state-dict name, f32, shapes already checked) to `spec`.
     pub fn new(arch: ArchSpec, spec: GraphSpec, mut params: HashMap<String, Vec<f32>>) -> Result<Graph> {
+        let shapes: HashMap<&str, &[usize]> = spec.state.iter().map(|e| (e.name.as_str(), e.shape.as_slice())).collect();
         let mut ops = Vec::with_capacity(spec.nodes.len());
         for n in &spec.nodes {
             let p: Params = n
                 .params
                 .iter()
                 .map(|name| {
+                    let expected = shapes.get(name.as_str()).copied().unwrap_or(&[]);
                     // A module applied twice shares its tensors: clone for the later uses.
-                    params.get(name).cloned().ok_or_else(|| Error::MissingTensor {
+                    let v = params.get(name).cloned().ok_or_else(|| Error::MissingTensor {
                         name: name.clone(),
-                        expected: spec.state.iter().find(|e| &e.name == name).map_or(vec![], |e| e.shape.clone()),
-                    })
+                        expected: expected.to_vec(),
+                    })?;
+                    if v.len() != expected.iter().product::<usize>() {
+                        return Err(Error::Input(format!(
+                            "`{name}` has {} values, its shape {expected:?} needs {}",
+                            v.len(),
+                            expected.iter().product::<usize>()
+                        )));
+                    }
+                    Ok(v)
                 })
                 .collect::<Result<_>>()?;
             ops.push(Op::bind(&n.kind, p)?);
@@ -512,13 +522,41 @@ impl Graph {
         Ok(trace.values[i].get_or_init(|| v).clone())
     }
 
-    /// A copy whose nodes in `new` get new tensors (the sanity check's randomisation);
-    /// the others share nothing but are rebuilt from their tensors.
-    pub fn with_params(&self, new: &HashMap<NodeId, Params>) -> Result<Graph> {
+    /// A copy whose nodes named in `new` get new tensors, each given with its shape (the
+    /// sanity check's randomisation; hand-made test networks). Every name, tensor count
+    /// and shape is checked against the state dict.
+    pub fn with_params(&self, new: &HashMap<String, ShapedParams>) -> Result<Graph> {
+        let mut replaced: HashMap<NodeId, Params> = HashMap::new();
+        for (name, tensors) in new {
+            let node = self.node(name)?;
+            let names = &self.spec.nodes[node].params;
+            if names.is_empty() {
+                return Err(Error::Input(format!("layer `{name}` has no parameters")));
+            }
+            if names.len() != tensors.len() {
+                return Err(Error::Input(format!(
+                    "layer `{name}` has {} tensors ({}), {} given",
+                    names.len(),
+                    names.join(", "),
+                    tensors.len()
+                )));
+            }
+            for (param, (shape, values)) in names.iter().zip(tensors) {
+                let expected = self.spec.state.iter().find(|e| &e.name == param).map_or(vec![], |e| e.shape.clone());
+                if *shape != expected || values.len() != shape.iter().product::<usize>() {
+                    return Err(Error::TensorShape {
+                        name: param.clone(),
+                        expected,
+                        found: shape.clone(),
+                    });
+                }
+            }
+            replaced.insert(node, tensors.iter().map(|(_, v)| v.clone()).collect());
+        }
         let mut params = HashMap::new();
         for (i, n) in self.spec.nodes.iter().enumerate() {
-            let tensors: Vec<Vec<f32>> = match new.get(&i) {
-                Some(p) => p.clone(),
+            let tensors: Vec<Vec<f32>> = match replaced.remove(&i) {
+                Some(p) => p,
                 None => self.ops[i].tensors().into_iter().map(|(_, v)| v.to_vec()).collect(),
             };
             for (name, v) in n.params.iter().zip(tensors) {
@@ -527,7 +565,19 @@ impl Graph {
         }
         Graph::new(self.arch.clone(), self.spec.clone(), params)
     }
+
+    /// The shapes of node `i`'s tensors, in the order its op takes them.
+    pub fn param_shapes(&self, i: NodeId) -> Vec<Vec<usize>> {
+        self.spec.nodes[i]
+            .params
+            .iter()
+            .map(|p| self.spec.state.iter().find(|e| &e.name == p).map_or(vec![], |e| e.shape.clone()))
+            .collect()
+    }
 }
+
+/// A node's tensors with their shapes, in the order its op takes them.
+pub type ShapedParams = Vec<(Vec<usize>, Vec<f32>)>;
 
 impl Trace {
     /// Bytes of the values kept.

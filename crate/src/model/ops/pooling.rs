@@ -5,7 +5,6 @@
 //! average pooling uses PyTorch's bins. VGG's 2x2 max pool keeps its own fast loop.
 
 use super::super::graph::PoolCfg;
-use super::super::pool;
 use rayon::prelude::*;
 
 /// One axis of a pooling window: for output index `o`, the input range it covers
@@ -28,6 +27,34 @@ pub fn out_size(cfg: &PoolCfg, h: usize, w: usize) -> (usize, usize) {
 fn is_plain_2x2(cfg: &PoolCfg) -> bool {
     cfg.kernel == (2, 2) && cfg.stride == (2, 2) && cfg.padding == (0, 0) && !cfg.ceil_mode
 }
+
+/// VGG's 2x2, stride-2 max pool (floor mode) of `h x w` planes stored one after another,
+/// split over threads: candle's took a twentieth of VGG16's forward pass. Each window keeps
+/// its first maximal element, the one [`max_backward`] routes the gradient to.
+pub fn max_pool2x2_values(data: &[f32], h: usize, w: usize) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    let mut y = vec![0f32; data.len() / (h * w).max(1) * oh * ow];
+    if y.is_empty() {
+        return y;
+    }
+    let planes = y.par_chunks_mut(oh * ow).zip(data.par_chunks(h * w));
+    planes.for_each(|(dst, plane)| {
+        for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
+            let (r0, r1) = plane[2 * oy * w..][..2 * w].split_at(w);
+            for (ox, v) in out.iter_mut().enumerate() {
+                let mut best = r0[2 * ox];
+                for c in [r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]] {
+                    if c > best {
+                        best = c;
+                    }
+                }
+                *v = best;
+            }
+        }
+    });
+    y
+}
+
 
 /// The flat index (within the plane) of the first maximum of each output cell's window.
 fn argmax(plane: &[f32], cfg: &PoolCfg, (h, w): (usize, usize), (oh, ow): (usize, usize)) -> Vec<usize> {
@@ -56,7 +83,7 @@ fn argmax(plane: &[f32], cfg: &PoolCfg, (h, w): (usize, usize), (oh, ow): (usize
 /// Max pool of `[planes, h, w]` values.
 pub fn max_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32> {
     if is_plain_2x2(cfg) {
-        return pool::max_pool2x2_values(x, h, w);
+        return max_pool2x2_values(x, h, w);
     }
     let (oh, ow) = out_size(cfg, h, w);
     let mut y = vec![0f32; x.len() / (h * w).max(1) * oh * ow];
@@ -207,6 +234,25 @@ pub fn adaptive_backward(g: &[f32], (h, w): (usize, usize), (oh, ow): (usize, us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vgg_max_pool_matches_candle_in_floor_mode_and_ties_go_first() {
+        // Odd sides drop the last row and column; batches and channels stay apart.
+        let v: Vec<f32> = (0..2 * 3 * 5 * 7).map(|i| ((i * 37 % 23) as f32).sin()).collect();
+        let x = candle_core::Tensor::from_slice(&v, (2, 3, 5, 7), &candle_core::Device::Cpu).unwrap();
+        let candle: Vec<f32> = x.max_pool2d(2).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        assert_eq!(max_pool2x2_values(&v, 5, 7), candle);
+        assert_eq!(max_forward(&v, &PoolCfg::square(2, 2, 0), (5, 7)), candle);
+        assert!(max_pool2x2_values(&[3.], 1, 1).is_empty());
+        // METHODS.md's hand example (candle's autograd gives 0.25 here, PyTorch 1), an
+        // all-zero window (the first element), and floor mode's unused last row.
+        let vgg = PoolCfg::square(2, 2, 0);
+        assert_eq!(max_backward(&[1., 2., 3., 4.], &[1.], &vgg, (2, 2)), [0., 0., 0., 1.]);
+        assert_eq!(max_backward(&[0., 0., 0., 0.], &[2.5], &vgg, (2, 2)), [2.5, 0., 0., 0.]);
+        assert_eq!(max_backward(&[1., 5., 5., 0.], &[2.5], &vgg, (2, 2)), [0., 2.5, 0., 0.]);
+        let x = [1., 2., 9., 3., 4., 9., 9., 9., 9.];
+        assert_eq!(max_backward(&x, &[1.], &vgg, (3, 3)), [0., 0., 0., 0., 1., 0., 0., 0., 0.]);
+    }
 
     #[test]
     fn max_pool_3x3_stride_2_pad_1_is_resnets() {
