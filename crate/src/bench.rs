@@ -258,7 +258,7 @@ pub fn maximize_step(model: &Graph, runs: usize) -> Result<(String, usize, f64)>
         Ok(_) if model.arch().vgg().is_some() => "features.22".to_string(),
         _ => model.name(model.features_end()).to_string(),
     };
-    let mut opts = MaximizeOptions::for_model(model.arch());
+    let mut opts = MaximizeOptions::for_model(model);
     opts.steps = runs.max(1) + 1; // the first step is the warm-up
     let space = InputSpace::from_preprocessing(
         &crate::model::card::default_preprocessing(model.arch()),

@@ -83,7 +83,7 @@ fn read_back(
 #[test]
 fn maximization_raises_a_tiny_class_logit() {
     let model = tiny();
-    let mut opts = MaximizeOptions::for_model(model.arch());
+    let mut opts = MaximizeOptions::for_model(model);
     opts.steps = 40;
     let r = run(model, &Objective::classes(model, vec![3]), &opts);
     assert_eq!(
@@ -101,7 +101,7 @@ fn maximization_raises_a_tiny_class_logit() {
 #[test]
 fn maximization_raises_a_vgg16_channel_at_128_px() {
     let model = vgg16();
-    let mut opts = MaximizeOptions::for_model(model.arch());
+    let mut opts = MaximizeOptions::for_model(model);
     assert_eq!(
         (opts.size, opts.jitter),
         (128, 8),
@@ -126,7 +126,7 @@ fn several_channels_go_in_one_batch_as_if_alone() {
     // so the first picture of a batch starts where a lone run starts; batch items never
     // interact, so both runs climb alike.
     let model = tiny();
-    let mut opts = MaximizeOptions::for_model(model.arch());
+    let mut opts = MaximizeOptions::for_model(model);
     (opts.steps, opts.jitter) = (10, 0);
     let both = run(model, &Objective::channels("features.4", vec![5, 2]), &opts);
     let alone = run(model, &Objective::channels("features.4", vec![5]), &opts);
@@ -151,7 +151,7 @@ fn the_same_seed_gives_byte_identical_pngs() {
     let model = tiny();
     let objective = Objective::classes(model, vec![1, 7]);
     let picture = |seed: u64, fourier: bool| {
-        let mut opts = MaximizeOptions::for_model(model.arch());
+        let mut opts = MaximizeOptions::for_model(model);
         (opts.steps, opts.seed, opts.fourier) = (8, seed, fourier);
         (opts.tv, opts.l2, opts.blur_every) = (0.1, 0.01, 3);
         png(&run(model, &objective, &opts)
@@ -178,7 +178,7 @@ fn the_same_seed_gives_byte_identical_pngs() {
 #[test]
 fn fourier_parameterisation_raises_the_objective_too() {
     let model = tiny();
-    let mut opts = MaximizeOptions::for_model(model.arch());
+    let mut opts = MaximizeOptions::for_model(model);
     (opts.steps, opts.fourier, opts.blur_every) = (40, true, 10);
     let r = run(model, &Objective::classes(model, vec![3]), &opts);
     assert_raised("fourier class 3", r.objective_start[0], r.objective_end[0]);
@@ -187,7 +187,7 @@ fn fourier_parameterisation_raises_the_objective_too() {
 #[test]
 fn progress_comes_every_step_and_cancelling_stops_early() {
     let model = tiny();
-    let mut opts = MaximizeOptions::for_model(model.arch());
+    let mut opts = MaximizeOptions::for_model(model);
     opts.steps = 50;
     let mut seen = Vec::new();
     let r = maximize(
@@ -216,7 +216,7 @@ fn progress_comes_every_step_and_cancelling_stops_early() {
 #[test]
 fn bad_maximization_options_say_what_is_wrong() {
     let (t, v) = (tiny(), vgg16());
-    let base = MaximizeOptions::for_model(t.arch());
+    let base = MaximizeOptions::for_model(t);
     let with = |f: &dyn Fn(&mut MaximizeOptions)| {
         let mut o = base.clone();
         f(&mut o);
@@ -224,7 +224,7 @@ fn bad_maximization_options_say_what_is_wrong() {
     };
     for (model, objective, opts, needle) in [
         (t, Objective::channels("features.99", vec![0]), base.clone(), "unknown layer `features.99`"),
-        (v, Objective::channels("features.15", vec![256]), MaximizeOptions::for_model(v.arch()),
+        (v, Objective::channels("features.15", vec![256]), MaximizeOptions::for_model(v),
             "channel 256 is out of range: `features.15` has 256 channels (0..255)"),
         (t, Objective::classes(t, vec![10]), base.clone(), "class 10 is out of range: `classifier.6` has 10 classes (0..9)"),
         (t, Objective::classes(t, vec![]), base.clone(), "at least one class or channel"),

@@ -133,7 +133,7 @@ fn maximizing_many_units_of_a_large_picture_is_refused() {
     // 64 pictures of 512 px through a 512-channel layer keep 64 GiB of outputs.
     let spec = ArchSpec::parse("cfg=512,M;pool=1;hidden=2;classes=2").unwrap();
     let model = Graph::synthetic(&spec, 1).unwrap();
-    let mut opts = MaximizeOptions::for_model(&spec);
+    let mut opts = MaximizeOptions::for_model(&model);
     (opts.size, opts.steps) = (512, 1);
     let objective = Objective::channels("features.1", (0..MAX_UNITS).collect());
     let space =

@@ -12,7 +12,7 @@ use super::tiles::TileGrid;
 use crate::error::{Error, Result};
 use crate::image::{Preprocessing, CAFFE_MEAN_BGR};
 use crate::model::graph::Val;
-use crate::model::{families, ArchSpec, Graph, ReluGrad, Stop};
+use crate::model::{Graph, ReluGrad, Stop};
 use crate::rng::Rng;
 use serde::Serialize;
 use std::ops::ControlFlow;
@@ -163,9 +163,9 @@ pub struct MaximizeOptions {
 impl MaximizeOptions {
     /// Defaults for a model: its own input size up to 128 px (VGG16 runs at 128 to stay
     /// fast), 128 steps of Adam at lr 0.05, jitter of 1/16 of the side, no penalties.
-    pub fn for_model(spec: &ArchSpec) -> MaximizeOptions {
-        let min = families::graph(spec).map_or(1, |g| g.min_size());
-        let size = spec.size.min(128).max(min);
+    pub fn for_model(model: &Graph) -> MaximizeOptions {
+        let min = model.spec().min_size();
+        let size = model.arch().size.min(128).max(min);
         MaximizeOptions {
             size,
             steps: 128,
@@ -180,12 +180,13 @@ impl MaximizeOptions {
         }
     }
 
-    fn check(&self, spec: &ArchSpec) -> Result<()> {
-        let min = families::graph(spec)?.min_size();
+    fn check(&self, model: &Graph) -> Result<()> {
+        let min = model.spec().min_size();
         if self.size < min {
             return Err(Error::Input(format!(
-                "image size {} is too small: {spec} needs at least {min} px",
-                self.size
+                "image size {} is too small: {} needs at least {min} px",
+                self.size,
+                model.arch()
             )));
         }
         if self.size > MAX_SIZE {
@@ -368,7 +369,7 @@ pub fn maximize(
     mut on_step: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<Maximized> {
     let spec = model.arch();
-    opts.check(spec)?;
+    opts.check(model)?;
     let c = spec.in_channels;
     if input.mean.len() != c {
         return Err(Error::Input(format!(

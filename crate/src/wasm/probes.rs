@@ -199,9 +199,7 @@ impl Model {
     /// `{size, steps, lr, seed, jitter, tv, l2, blurEvery, blurSigma, fourier}`.
     #[wasm_bindgen(js_name = maximizeDefaults)]
     pub fn maximize_defaults(&self) -> Result<JsValue, JsError> {
-        to_js(&MaximizeArgs::from_options(&MaximizeOptions::for_model(
-            self.inner.arch(),
-        )))
+        to_js(&MaximizeArgs::from_options(&MaximizeOptions::for_model(&self.inner)))
     }
 
     /// Activation maximization (`probes::maximize`): gradient ascent on pictures that
@@ -230,7 +228,7 @@ impl Model {
             ObjectiveArg::Channel { layer, channels } => Objective::channels(&layer, channels),
         };
         let args: MaximizeArgs = options_from(options, "maximize options", MaximizeArgs::KEYS)?;
-        let opts = args.over(MaximizeOptions::for_model(self.inner.arch()));
+        let opts = args.over(MaximizeOptions::for_model(&self.inner));
         let space = InputSpace::from_preprocessing(&self.card.preprocessing(), self.in_channels())
             .map_err(js_err)?;
         // The callback runs inside the core's loop, which only knows "go on" or "stop";

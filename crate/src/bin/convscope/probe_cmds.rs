@@ -263,7 +263,7 @@ impl ProbeCommand {
                     Some(layer) => Objective::channels(&layer, channel),
                     None => Objective::classes(&vgg, class),
                 };
-                let mut opts = MaximizeOptions::for_model(vgg.arch());
+                let mut opts = MaximizeOptions::for_model(&vgg);
                 if let Some(size) = size {
                     opts.size = size;
                     opts.jitter = size / 16;
