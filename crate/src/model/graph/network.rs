@@ -282,6 +282,19 @@ impl Graph {
     /// Runs nodes `from..=to` given `sources` (the input and/or a node that cuts the
     /// graph), keeping the nodes marked in `keep` (everything computed, in a trace).
     fn execute(&self, sources: &[(Src, Val)], from: NodeId, to: NodeId, keep: &[bool], mode: Mode) -> Result<Vec<Option<Val>>> {
+        self.execute_observed(sources, from, to, keep, mode, &mut |_| {})
+    }
+
+    /// [`Self::execute`], calling `on_node` after each node (or fused run) is computed.
+    fn execute_observed(
+        &self,
+        sources: &[(Src, Val)],
+        from: NodeId,
+        to: NodeId,
+        keep: &[bool],
+        mode: Mode,
+        on_node: &mut dyn FnMut(NodeId),
+    ) -> Result<Vec<Option<Val>>> {
         let mut values: Vec<Option<Val>> = vec![None; self.len()];
         let mut input = None;
         for (src, v) in sources {
@@ -312,6 +325,7 @@ impl Graph {
             let fuse_act = matches!(self.spec.nodes[i].inputs.as_slice(), [Src::Node(p)] if self.skipped(*p, keep, mode));
             let v = self.compute(i, &get, fuse_act)?;
             values[i] = Some(v);
+            on_node(i);
             if mode == Mode::Plain {
                 for s in &self.spec.nodes[i].inputs {
                     if let Src::Node(j) = s {
@@ -347,6 +361,17 @@ impl Graph {
             .iter()
             .map(|n| values[*n].clone().ok_or_else(|| Error::Input(format!("{} was not computed", self.name(*n)))))
             .collect()
+    }
+
+    /// Logits for `x`, calling `on_node(i)` right after node `i` (or the fused run that
+    /// ends at it) is computed: benchmarks time the nodes by the gaps between calls.
+    pub fn forward_observed(&self, x: &Val, on_node: &mut dyn FnMut(NodeId)) -> Result<Val> {
+        self.check_input(&x.shape)?;
+        let to = self.output();
+        let mut keep = vec![false; self.len()];
+        keep[to] = true;
+        let mut values = self.execute_observed(&[(Src::Input, x.clone())], 0, to, &keep, Mode::Plain, on_node)?;
+        values[to].take().ok_or_else(|| Error::Input(format!("{} was not computed", self.name(to))))
     }
 
     /// The output of `node` for the input `x`.
@@ -404,6 +429,20 @@ impl Graph {
     /// `top`, the gradient with respect to `stop` (the input, or a node's output), in its
     /// shape. Nodes whose output does not lead to `top` get no gradient (zeros at `stop`).
     pub fn backward(&self, trace: &Trace, top: NodeId, seed: Vec<f32>, stop: Stop, rule: ReluGrad) -> Result<Val> {
+        self.backward_observed(trace, top, seed, stop, rule, &mut |_| {})
+    }
+
+    /// [`Self::backward`], calling `on_node(i)` right after node `i`'s input gradients are
+    /// computed and accumulated.
+    pub fn backward_observed(
+        &self,
+        trace: &Trace,
+        top: NodeId,
+        seed: Vec<f32>,
+        stop: Stop,
+        rule: ReluGrad,
+        on_node: &mut dyn FnMut(NodeId),
+    ) -> Result<Val> {
         if top > trace.last {
             return Err(Error::Input(format!(
                 "reverse pass from {} beyond the traced nodes (up to {})",
@@ -467,6 +506,7 @@ impl Graph {
                     None => *slot = Some(gi),
                 }
             }
+            on_node(i);
         }
         let (grad, shape) = match stop {
             Stop::Input => (input_grad, trace.input.shape.clone()),
