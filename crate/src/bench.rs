@@ -4,7 +4,8 @@
 use crate::error::Result;
 use crate::methods::{build, Forward, Method, Options};
 use crate::model::conv::{self, ConvImpl};
-use crate::model::{ReluGrad, Vgg};
+use crate::model::graph::Val;
+use crate::model::{Graph, ReluGrad};
 use crate::probes::maximize::{maximize, InputSpace, MaximizeOptions, Objective};
 use candle_core::{Device, Tensor};
 use serde::Serialize;
@@ -176,18 +177,19 @@ pub fn peak_rss_mb() -> f64 {
 
 /// A deterministic input of the model's own size (values in [-2, 2], like normalised
 /// images), so runs compare across machines.
-pub fn sample_input(model: &Vgg) -> Result<Tensor> {
-    let [c, h, w] = model.spec().input_shape();
+pub fn sample_input(model: &Graph) -> Result<Tensor> {
+    let [c, h, w] = model.arch().input_shape();
     let values: Vec<f32> = (0..c * h * w)
         .map(|i| ((i as f32 * 0.618_034).fract() * 4.0) - 2.0)
         .collect();
     Ok(Tensor::from_vec(values, (1, c, h, w), &Device::Cpu)?)
 }
 
-pub fn run(model: &Vgg, runs: usize, choice: ConvChoice) -> Result<BenchReport> {
+pub fn run(model: &Graph, runs: usize, choice: ConvChoice) -> Result<BenchReport> {
     let x = sample_input(model)?;
-    let forward = || model.forward(&x).map(drop);
-    let saliency = || model.input_gradient(&x, 0, ReluGrad::Plain).map(drop);
+    let xv = Val::from_tensor(&x)?;
+    let forward = || model.forward(&xv).map(drop);
+    let saliency = || crate::methods::batch_input_gradient(model, &x, 0, ReluGrad::Plain).map(drop);
     let ours = if choice == ConvChoice::Stock {
         ConvImpl::Stock
     } else {
@@ -227,7 +229,7 @@ pub fn run(model: &Vgg, runs: usize, choice: ConvChoice) -> Result<BenchReport> 
     explain(score_cam.as_ref())?;
     let score_cam_ms = start.elapsed().as_secs_f64() * 1e3;
     Ok(BenchReport {
-        arch: model.spec().to_string(),
+        arch: model.arch().to_string(),
         input: x.dims().to_vec(),
         threads: candle_core::utils::get_num_threads(),
         runs,
@@ -249,23 +251,18 @@ pub fn run(model: &Vgg, runs: usize, choice: ConvChoice) -> Result<BenchReport> 
 }
 
 /// Median time of one activation-maximization step for channel 0 of `features.22`
-/// (VGG16's conv4_3 ReLU) or, in models without it, of the last layer before the
-/// average pool, at the default size (128 px for VGG16). Steps are timed between
+/// (VGG16's conv4_3 ReLU) or, in other models, of the end of the features, at the default size (128 px for VGG16). Steps are timed between
 /// progress reports, so the start and end evaluations are left out.
-pub fn maximize_step(model: &Vgg, runs: usize) -> Result<(String, usize, f64)> {
-    let layers = model.layers();
-    let layer = match model.layer_index("features.22") {
-        Ok(_) => "features.22".to_string(),
-        Err(_) => {
-            let pool = model.layer_index("avgpool")?;
-            layers[pool.saturating_sub(1)].name.clone()
-        }
+pub fn maximize_step(model: &Graph, runs: usize) -> Result<(String, usize, f64)> {
+    let layer = match model.node("features.22") {
+        Ok(_) if model.arch().vgg().is_some() => "features.22".to_string(),
+        _ => model.name(model.features_end()).to_string(),
     };
-    let mut opts = MaximizeOptions::for_model(model.spec());
+    let mut opts = MaximizeOptions::for_model(model.arch());
     opts.steps = runs.max(1) + 1; // the first step is the warm-up
     let space = InputSpace::from_preprocessing(
-        &crate::model::card::default_preprocessing(model.spec()),
-        model.spec().in_channels,
+        &crate::model::card::default_preprocessing(model.arch()),
+        model.arch().in_channels,
     )?;
     let mut stamps = Vec::with_capacity(opts.steps);
     maximize(

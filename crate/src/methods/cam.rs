@@ -4,7 +4,7 @@
 
 use super::Forward;
 use crate::error::{Error, Result};
-use crate::model::{Op, Vgg};
+use crate::model::{Graph, NodeId};
 use candle_core::{Device, Tensor};
 
 /// A layer's output for one image, and optionally the gradient of the score with
@@ -47,9 +47,16 @@ pub trait ChannelWeights {
 }
 
 /// The layer's output (and gradient) for the traced image.
-pub fn layer_maps(fwd: &Forward, layer: usize, class: usize, gradient: bool) -> Result<LayerMaps> {
-    let (_, channels, h, w) = fwd.output(layer).dims4()?;
-    let activations = fwd.output(layer).flatten_all()?.to_vec1()?;
+pub fn layer_maps(fwd: &Forward, layer: NodeId, class: usize, gradient: bool) -> Result<LayerMaps> {
+    let value = fwd.value(layer)?;
+    let [_, channels, h, w] = value.shape[..] else {
+        return Err(Error::Input(format!(
+            "{} has no spatial map (output {:?})",
+            fwd.model().name(layer),
+            value.shape
+        )));
+    };
+    let activations = value.data.to_vec();
     let gradient = if gradient {
         Some(fwd.layer_gradient(class, layer)?.flatten_all()?.to_vec1()?)
     } else {
@@ -68,7 +75,7 @@ pub fn layer_maps(fwd: &Forward, layer: usize, class: usize, gradient: bool) -> 
 pub fn class_activation_map(
     method: &dyn ChannelWeights,
     fwd: &Forward,
-    layer: usize,
+    layer: NodeId,
     class: usize,
 ) -> Result<Tensor> {
     let maps = layer_maps(fwd, layer, class, method.uses_gradient())?;
@@ -88,31 +95,27 @@ pub fn weighted_sum(maps: &LayerMaps, weights: &[f64]) -> candle_core::Result<Te
     Tensor::from_vec(cam, (maps.h, maps.w), &Device::Cpu)
 }
 
-/// The default layer of the class-activation methods: the last ReLU of `features`
-/// (`features.29`, after conv5_3, for VGG16), as pytorch-grad-cam's examples choose.
-pub fn default_layer(model: &Vgg) -> Result<usize> {
-    model
-        .layers()
-        .iter()
-        .rposition(|l| l.name.starts_with("features.") && matches!(l.op, Op::Relu))
-        .ok_or_else(|| Error::Input("the model has no ReLU in `features`".into()))
+/// The default layer of the class-activation methods: pytorch-grad-cam's usual target
+/// for the family (VGG: the last ReLU of `features`, `features.29` for VGG16; ResNet:
+/// the last block of `layer4`; MobileNet, EfficientNet, ConvNeXt: the last block of
+/// `features`; DenseNet: `features.norm5`).
+pub fn default_layer(model: &Graph) -> NodeId {
+    model.spec().cam_layer
 }
 
-/// The layer named `name` (or the default), checked to have a spatial `[C, h, w]` output:
-/// everything before the first linear layer.
-pub fn layer_for_cam(model: &Vgg, name: Option<&str>) -> Result<usize> {
+/// The node named `name` (or the default), checked to have a spatial `[C, h, w]` output:
+/// everything before the classifier head.
+pub fn layer_for_cam(model: &Graph, name: Option<&str>) -> Result<NodeId> {
     let Some(name) = name else {
-        return default_layer(model);
+        return Ok(default_layer(model));
     };
-    let idx = model.layer_index(name)?;
-    let spatial = model
-        .layers()
-        .iter()
-        .position(|l| matches!(l.op, Op::Linear(_)))
-        .unwrap_or(model.layers().len());
-    if idx >= spatial {
+    let idx = model.node(name)?;
+    let size = model.arch().size;
+    let shapes = model.spec().shapes((size, size))?;
+    if idx >= model.head_start() || shapes[idx].len() != 3 {
         return Err(Error::Input(format!(
-            "layer `{name}` has no spatial map; class activation maps need a [C, h, w] output: features.N or avgpool"
+            "layer `{name}` has no spatial map; class activation maps need a [C, h, w] output, a node before `{}`",
+            model.name(model.head_start())
         )));
     }
     Ok(idx)

@@ -10,7 +10,7 @@ use candle_core::Tensor;
 #[derive(Clone, Copy, Debug)]
 pub struct GradCam {
     /// Index of the explained layer (see [`super::cam::layer_for_cam`]).
-    pub layer: usize,
+    pub layer: crate::model::NodeId,
 }
 
 impl ChannelWeights for GradCam {

@@ -9,7 +9,7 @@ use crate::error::Result;
 
 #[derive(Clone, Copy, Debug)]
 pub struct GradCamPlusPlus {
-    pub layer: usize,
+    pub layer: crate::model::NodeId,
 }
 
 impl ChannelWeights for GradCamPlusPlus {

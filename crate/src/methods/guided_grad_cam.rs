@@ -12,7 +12,7 @@ use candle_core::{Device, Tensor};
 
 #[derive(Clone, Copy, Debug)]
 pub struct GuidedGradCam {
-    pub layer: usize,
+    pub layer: crate::model::NodeId,
 }
 
 impl Method for GuidedGradCam {

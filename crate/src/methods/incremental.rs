@@ -14,10 +14,11 @@
 //! every copy by the largest cost ~25% more work in blocks 4 and 5.
 
 use super::Forward;
-use crate::error::Result;
-use crate::model::layers::PADDING;
-use crate::model::Op;
-use candle_core::{Device, Tensor};
+use crate::error::{Error, Result};
+use crate::model::graph::{PoolCfg, Src, Val};
+use crate::model::ops::Op;
+use crate::model::Activation;
+use candle_core::Tensor;
 use rayon::prelude::*;
 use std::cell::OnceCell;
 
@@ -56,8 +57,17 @@ struct Patches {
     values: Vec<f32>,
 }
 
+/// The padding of the 3x3 "same" convolutions this engine patches.
+const PADDING: usize = 1;
+
+/// Whether `op` is a 2x2, stride-2 max pool in floor mode (VGG's).
+fn is_vgg_pool(p: &PoolCfg) -> bool {
+    p.kernel == (2, 2) && p.stride == (2, 2) && p.padding == (0, 0) && !p.ceil_mode
+}
+
 /// Where a change inside `r` can reach in the layer's `oh x ow` output; `None` for
-/// layers that mix the whole map (average pool, linear).
+/// layers this engine does not patch (those that mix the whole map, and any shape but
+/// VGG's 3x3 convolutions, ReLUs and 2x2 pools): the rest then runs whole.
 fn footprint(op: &Op, r: Rect, oh: usize, ow: usize) -> Option<Rect> {
     let grow = |lo: usize, len: usize, max: usize| {
         let a = lo.saturating_sub(PADDING);
@@ -68,10 +78,10 @@ fn footprint(op: &Op, r: Rect, oh: usize, ow: usize) -> Option<Rect> {
         (a, ((lo + len - 1) / 2).clamp(a, max - 1) + 1 - a)
     };
     let ((y, h), (x, w)) = match op {
-        Op::Conv2d(_) => (grow(r.y, r.h, oh), grow(r.x, r.w, ow)),
-        Op::Relu | Op::Dropout => ((r.y, r.h), (r.x, r.w)),
-        Op::MaxPool2d => (halve(r.y, r.h, oh), halve(r.x, r.w, ow)),
-        Op::AdaptiveAvgPool2d { .. } | Op::Linear(_) => return None,
+        Op::Conv(c) if c.winograd().is_some() => (grow(r.y, r.h, oh), grow(r.x, r.w, ow)),
+        Op::Act(Activation::Relu) | Op::Identity => ((r.y, r.h), (r.x, r.w)),
+        Op::MaxPool(p) if is_vgg_pool(p) => (halve(r.y, r.h, oh), halve(r.x, r.w, ow)),
+        _ => return None,
     };
     Some(Rect { y, x, h, w })
 }
@@ -95,7 +105,7 @@ fn footprints(
 
 impl<'f, 'm> Incremental<'f, 'm> {
     pub fn new(fwd: &'f Forward<'m>) -> Self {
-        let n = fwd.model().layers().len();
+        let n = fwd.model().len();
         Incremental {
             fwd,
             base: (0..n).map(|_| OnceCell::new()).collect(),
@@ -104,17 +114,19 @@ impl<'f, 'm> Incremental<'f, 'm> {
 
     /// The base input of layer `i`, `[C, H, W]` flattened, with its dims.
     fn base(&self, i: usize) -> Result<BaseMap<'_>> {
-        let t = self.fwd.trace().input_of(i);
-        let (_, c, h, w) = t.dims4()?;
+        let src = if i == 0 { Src::Input } else { Src::Node(i - 1) };
+        let t = self.fwd.model().value(self.fwd.trace(), src)?;
+        let [_, c, h, w] = t.shape[..] else {
+            return Err(Error::Input(format!("incremental inference needs maps, got {:?}", t.shape)));
+        };
         if self.base[i].get().is_none() {
-            let v = t.flatten_all()?.to_vec1::<f32>()?;
-            let _ = self.base[i].set(v);
+            let _ = self.base[i].set(t.data.to_vec());
         }
         let v = self.base[i].get().map_or(&[][..], |v| v.as_slice());
         Ok((v, (c, h, w)))
     }
 
-    /// The input of the head ([`crate::model::Vgg::head_start`]), `[B, ...]`, of copies of the traced
+    /// The output of the features ([`crate::model::Graph::features_end`]), `[B, ...]`, of copies of the traced
     /// input in which every channel of `rects[b]` is set to `fill`.
     /// The head runs apart ([`super::head_logits`]) so that it sees many copies at once:
     /// its first linear layer reads 400 MB of VGG16 weights per call, whatever the batch.
@@ -129,22 +141,34 @@ impl<'f, 'm> Incremental<'f, 'm> {
             size,
             values: vec![fill; rects.len() * c * size.0 * size.1],
         };
-        let end = self.fwd.model().head_start();
+        let model = self.fwd.model();
+        let end = model.features_end();
         let mut i = 0;
         while let Some((next, size)) = self.plan(i, &patches.rects) {
             patches = self.step(i, patches, next, size)?;
             i += 1;
         }
         let full = self.patched(i, &patches)?;
-        self.fwd.model().forward_range(&full, i, end)
+        let out = if i == 0 {
+            model.forward_to(&full, end)?
+        } else {
+            model.forward_from(i - 1, full, end)?
+        };
+        out.to_tensor()
     }
 
     /// The footprints at layer `i`'s output and the batch's block size, or `None` where
     /// the rest should run whole.
     fn plan(&self, i: usize, rects: &[Rect]) -> Option<(Vec<Rect>, (usize, usize))> {
-        let layer = self.fwd.model().layers().get(i)?;
-        let (_, _, oh, ow) = self.fwd.output(i).dims4().ok()?;
-        let (next, size) = footprints(&layer.op, rects, oh, ow)?;
+        let model = self.fwd.model();
+        // Patches travel only along a chain (a residual sum would need the other path).
+        if !model.spec().is_chain() || i >= model.head_start() {
+            return None;
+        }
+        let [_, _, oh, ow] = self.fwd.trace().shape(i)[..] else {
+            return None;
+        };
+        let (next, size) = footprints(model.op(i), rects, oh, ow)?;
         // Each copy computes its own footprint, so the mean is what the step costs.
         let mean = next.iter().map(|r| r.h * r.w).sum::<usize>() as f64 / next.len() as f64;
         (mean <= FULL_FRACTION * (oh * ow) as f64).then_some((next, size))
@@ -158,9 +182,9 @@ impl<'f, 'm> Incremental<'f, 'm> {
         next: Vec<Rect>,
         (h, w): (usize, usize),
     ) -> Result<Patches> {
-        let layer = &self.fwd.model().layers()[i];
-        let values = match (&layer.op, layer.params()) {
-            (Op::Conv2d(conv), _) => {
+        let op = self.fwd.model().op(i);
+        let values = match op {
+            Op::Conv(conv) => {
                 // The footprint plus the kernel's halo, zero outside the map ("same" padding).
                 let origins: Vec<(isize, isize)> = next
                     .iter()
@@ -174,9 +198,12 @@ impl<'f, 'm> Incremental<'f, 'm> {
                 let (ch, cw) = (h + 2 * PADDING, w + 2 * PADDING);
                 let x = self.crops(i, &p, &origins, (ch, cw))?;
                 let extents: Vec<(usize, usize)> = next.iter().map(|r| (r.h, r.w)).collect();
-                conv.forward_valid_within(x, next.len(), (ch, cw), &extents)?
+                let Some(k) = conv.winograd() else {
+                    return Err(Error::Input("incremental inference reached a convolution it cannot patch".into()));
+                };
+                k.forward_valid_within(&x, next.len(), (ch, cw), &extents)
             }
-            (Op::MaxPool2d, _) => {
+            Op::MaxPool(_) => {
                 let origins: Vec<(isize, isize)> = next
                     .iter()
                     .map(|r| (2 * r.y as isize, 2 * r.x as isize))
@@ -187,7 +214,7 @@ impl<'f, 'm> Incremental<'f, 'm> {
             // ReLU (and dropout, the identity) act elementwise: same rectangle.
             _ => {
                 let mut v = p.values;
-                if matches!(layer.op, Op::Relu) {
+                if matches!(op, Op::Act(Activation::Relu)) {
                     super::steps::relu(&mut v);
                 }
                 v
@@ -201,14 +228,10 @@ impl<'f, 'm> Incremental<'f, 'm> {
     }
 
     /// Whole input maps of layer `i`, `[B, C, H, W]`, each the base with its patch.
-    fn patched(&self, i: usize, p: &Patches) -> Result<Tensor> {
+    fn patched(&self, i: usize, p: &Patches) -> Result<Val> {
         let (_, (c, h, w)) = self.base(i)?;
         let values = self.crops(i, p, &vec![(0, 0); p.rects.len()], (h, w))?;
-        Ok(Tensor::from_vec(
-            values,
-            (p.rects.len(), c, h, w),
-            &Device::Cpu,
-        )?)
+        Ok(Val::new(values, vec![p.rects.len(), c, h, w]))
     }
 
     /// For each copy `b`, the `ch x cw` window at `origins[b]` of layer `i`'s input map
@@ -265,7 +288,7 @@ impl<'f, 'm> Incremental<'f, 'm> {
     /// Bytes one copy needs at its largest step, for a rectangle of `h x w` (planned at
     /// the centre of the input, where footprints are largest): the batch-size guide.
     pub fn bytes_per_copy(&self, h: usize, w: usize) -> usize {
-        let (_, _, ih, iw) = self.fwd.input().dims4().unwrap_or((1, 1, h, w));
+        let (ih, iw) = self.fwd.size();
         let mut rects = vec![Rect {
             y: (ih - h) / 2,
             x: (iw - w) / 2,
@@ -275,17 +298,17 @@ impl<'f, 'm> Incremental<'f, 'm> {
         let mut i = 0;
         let mut largest = 0;
         while let Some((next, _)) = self.plan(i, &rects) {
-            let c_in = self.fwd.trace().input_of(i).dims()[1];
-            let c_out = self.fwd.output(i).dims()[1];
+            let c_in = if i == 0 { self.fwd.trace().input.shape[1] } else { self.fwd.trace().shape(i - 1)[1] };
+            let c_out = self.fwd.trace().shape(i)[1];
             let r = next[0];
             largest = largest.max(c_in * (r.h + 2) * (r.w + 2) * 9 + c_out * r.h * r.w);
             rects = next;
             i += 1;
         }
         // The rest runs whole: the input map and a few temporaries of each later layer.
-        let rest = self.fwd.trace().outputs[i.saturating_sub(1)..]
-            .iter()
-            .map(|t| t.elem_count())
+        let model = self.fwd.model();
+        let rest = (i.saturating_sub(1)..model.len())
+            .map(|j| self.fwd.trace().shape(j).iter().product::<usize>())
             .max()
             .unwrap_or(0);
         4 * largest.max(4 * rest)
@@ -300,42 +323,37 @@ mod tests {
         Rect { y, x, h, w }
     }
 
+    /// A 1-channel 3x3 "same" convolution, VGG's shape.
+    fn vgg_conv() -> Op {
+        let cfg = crate::model::ConvCfg::square(1, 1, 3, 1, 1).bias(true);
+        Op::Conv(crate::model::ops::conv::Conv::new(cfg, vec![0.0; 9], Some(vec![0.0])).unwrap())
+    }
+
     #[test]
     fn footprints_grow_by_the_halo_and_halve_at_pools() {
-        let zeros = |d: &[usize]| Tensor::zeros(d, candle_core::DType::F32, &Device::Cpu).unwrap();
-        let conv = Op::Conv2d(
-            crate::model::layers::Conv2d::new(zeros(&[1, 1, 3, 3]), zeros(&[1])).unwrap(),
-        );
+        let conv = vgg_conv();
         assert_eq!(footprint(&conv, r(3, 4, 2, 2), 8, 8), Some(r(2, 3, 4, 4)));
         assert_eq!(footprint(&conv, r(0, 6, 2, 2), 8, 8), Some(r(0, 5, 3, 3)));
         assert_eq!(
-            footprint(&Op::Relu, r(3, 4, 2, 2), 8, 8),
+            footprint(&Op::Act(Activation::Relu), r(3, 4, 2, 2), 8, 8),
             Some(r(3, 4, 2, 2))
         );
+        let pool = Op::MaxPool(PoolCfg::square(2, 2, 0));
         // A pool maps rows 3..5 to 1..3 (rows 2-3 -> 1, row 4 -> 2).
-        assert_eq!(
-            footprint(&Op::MaxPool2d, r(3, 4, 2, 2), 4, 4),
-            Some(r(1, 2, 2, 1))
-        );
+        assert_eq!(footprint(&pool, r(3, 4, 2, 2), 4, 4), Some(r(1, 2, 2, 1)));
         // Floor mode: the last odd row feeds no output; the footprint stays in the map.
-        assert_eq!(
-            footprint(&Op::MaxPool2d, r(4, 0, 1, 1), 2, 2),
-            Some(r(1, 0, 1, 1))
-        );
-        assert_eq!(
-            footprint(&Op::AdaptiveAvgPool2d { size: 1 }, r(0, 0, 1, 1), 1, 1),
-            None
-        );
+        assert_eq!(footprint(&pool, r(4, 0, 1, 1), 2, 2), Some(r(1, 0, 1, 1)));
+        assert_eq!(footprint(&Op::Adaptive((1, 1)), r(0, 0, 1, 1), 1, 1), None);
+        // Shapes other than VGG's are not patched.
+        assert_eq!(footprint(&Op::MaxPool(PoolCfg::square(3, 2, 1)), r(0, 0, 1, 1), 4, 4), None);
+        assert_eq!(footprint(&Op::Act(Activation::Silu), r(0, 0, 1, 1), 4, 4), None);
     }
 
     #[test]
     fn each_copy_keeps_its_own_footprint_and_the_batch_the_largest_size() {
         // At the border a footprint is clipped: it stays clipped (no work outside it),
         // while the batch's block size is the largest footprint's.
-        let zeros = |d: &[usize]| Tensor::zeros(d, candle_core::DType::F32, &Device::Cpu).unwrap();
-        let conv = Op::Conv2d(
-            crate::model::layers::Conv2d::new(zeros(&[1, 1, 3, 3]), zeros(&[1])).unwrap(),
-        );
+        let conv = vgg_conv();
         let rects = [r(0, 0, 2, 2), r(3, 3, 2, 2)];
         let (fp, size) = footprints(&conv, &rects, 8, 8).unwrap();
         assert_eq!(fp, [r(0, 0, 3, 3), r(2, 2, 4, 4)]);

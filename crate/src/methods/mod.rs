@@ -27,7 +27,8 @@ pub use occlusion::{OcclusionGrid, Score, View};
 pub use select::{build, Options, METHOD_NAMES};
 
 use crate::error::{Error, Result};
-use crate::model::{one_hot, ReluGrad, Trace, Vgg};
+use crate::model::graph::{Src, Val};
+use crate::model::{Graph, NodeId, ReluGrad, Stop, Trace};
 use candle_core::Tensor;
 
 /// Which class's score to explain.
@@ -106,29 +107,54 @@ pub const BATCH_BYTES: usize = 256 << 20;
 /// input stays small (VGG16's is 100 KB a copy).
 const HEAD_BATCH: usize = 256;
 
-/// Logits `[copies][classes]` of many copies from their features (the head's input,
-/// one tensor per batch, in order; see `Vgg::head_start`), the head run on at least
+/// Logits `[copies][classes]` of many copies from their features (the output of
+/// [`Graph::features_end`], one tensor per batch, in order), the head run on at least
 /// [`HEAD_BATCH`] copies a call (fewer only for the last).
-pub fn head_logits(model: &Vgg, features: &[Tensor]) -> Result<Vec<Vec<f32>>> {
+pub fn head_logits(model: &Graph, features: &[Tensor]) -> Result<Vec<Vec<f32>>> {
     let mut rows = Vec::new();
     let mut group = Vec::new();
     for (k, f) in features.iter().enumerate() {
         group.push(f.clone());
         let copies: usize = group.iter().map(|t: &Tensor| t.dims()[0]).sum();
         if copies >= HEAD_BATCH || k + 1 == features.len() {
-            rows.extend(model.head(&Tensor::cat(&group, 0)?)?.to_vec2::<f32>()?);
+            let logits = model.head(Val::from_tensor(&Tensor::cat(&group, 0)?)?)?;
+            rows.extend(logits.data.chunks(logits.shape[1]).map(<[f32]>::to_vec));
             group.clear();
         }
     }
     Ok(rows)
 }
 
-/// One forward pass of one image with every layer's output kept. The methods reuse it:
+/// The output of the features ([`Graph::features_end`]) for a batch of inputs.
+pub fn features(model: &Graph, xs: &Tensor) -> Result<Tensor> {
+    model.forward_to(&Val::from_tensor(xs)?, model.features_end())?.to_tensor()
+}
+
+/// A gradient seed of the logits' shape: 1 at `target` in every batch row, 0 elsewhere.
+pub fn one_hot(shape: &[usize], target: usize) -> Result<Vec<f32>> {
+    let [n, classes] = shape else {
+        return Err(Error::Input(format!("logits of shape {shape:?} are not [N, classes]")));
+    };
+    if target >= *classes {
+        return Err(Error::Input(format!(
+            "target class {target} is out of range: the model has {classes} classes (0..{})",
+            classes - 1
+        )));
+    }
+    let mut v = vec![0f32; n * classes];
+    for row in 0..*n {
+        v[row * classes + target] = 1.0;
+    }
+    Ok(v)
+}
+
+/// One forward pass of one image with every node's output kept. The methods reuse it:
 /// saliency, guided backprop and the CAMs need no other pass, and occlusion reuses its
 /// activations outside each window.
 pub struct Forward<'m> {
-    model: &'m Vgg,
+    model: &'m Graph,
     trace: Trace,
+    input: Tensor,
     /// Told `(done, total)` as a long method (occlusion, Score-CAM, SmoothGrad, IG)
     /// finishes each batch; answering `false` stops it with [`Error::Cancelled`].
     progress: Option<Box<ProgressFn<'m>>>,
@@ -138,19 +164,21 @@ pub struct Forward<'m> {
 pub type ProgressFn<'m> = dyn Fn(usize, usize) -> bool + 'm;
 
 impl<'m> Forward<'m> {
-    /// Runs `model` on `x` (`[1, C, H, W]`), keeping every layer's output.
-    pub fn new(model: &'m Vgg, x: &Tensor) -> Result<Self> {
-        model.check_input(x)?;
-        if x.dims()[0] != 1 {
+    /// Runs `model` on `x` (`[1, C, H, W]`), keeping every node's output.
+    pub fn new(model: &'m Graph, x: &Tensor) -> Result<Self> {
+        let v = Val::from_tensor(x)?;
+        model.check_input(&v.shape)?;
+        if v.shape[0] != 1 {
             return Err(Error::Input(format!(
                 "explanations take one image at a time, got a batch of {}",
-                x.dims()[0]
+                v.shape[0]
             )));
         }
-        let trace = model.trace(x, model.layers().len())?;
+        let trace = model.trace(&v, model.output())?;
         Ok(Forward {
             model,
             trace,
+            input: x.clone(),
             progress: None,
         })
     }
@@ -169,7 +197,7 @@ impl<'m> Forward<'m> {
         }
     }
 
-    pub fn model(&self) -> &'m Vgg {
+    pub fn model(&self) -> &'m Graph {
         self.model
     }
 
@@ -179,27 +207,28 @@ impl<'m> Forward<'m> {
 
     /// The input, `[1, C, H, W]`.
     pub fn input(&self) -> &Tensor {
-        &self.trace.input
+        &self.input
     }
 
     /// Input height and width.
     pub fn size(&self) -> (usize, usize) {
-        let d = self.trace.input.dims();
+        let d = &self.trace.input.shape;
         (d[2], d[3])
     }
 
-    /// Output of layer `layer` (batch of one).
-    pub fn output(&self, layer: usize) -> &Tensor {
-        &self.trace.outputs[layer]
+    /// The value of node `node` (batch of one), computed now if the pass skipped it.
+    pub fn value(&self, node: NodeId) -> Result<Val> {
+        self.model.value(&self.trace, Src::Node(node))
     }
 
-    fn last(&self) -> usize {
-        self.trace.outputs.len() - 1
+    /// Output of node `node` (batch of one).
+    pub fn output(&self, node: NodeId) -> Result<Tensor> {
+        self.value(node)?.to_tensor()
     }
 
     /// The logits of the image.
     pub fn logits(&self) -> Result<Vec<f32>> {
-        Ok(self.trace.outputs[self.last()].flatten_all()?.to_vec1()?)
+        Ok(self.value(self.model.output())?.data.to_vec())
     }
 
     /// The class index a [`Target`] names, checked against the model's classes.
@@ -221,40 +250,30 @@ impl<'m> Forward<'m> {
         }
     }
 
-    /// `d logit[class] / d input`, `[1, C, H, W]`, with the given ReLU rule.
-    pub fn input_gradient(&self, class: usize, relu: ReluGrad) -> Result<Tensor> {
-        let seed = one_hot(&self.trace.outputs[self.last()], class)?;
-        self.model
-            .backward(&self.trace, self.last(), &seed, 0, relu)
+    fn seed(&self, class: usize) -> Result<Vec<f32>> {
+        one_hot(self.trace.shape(self.model.output()), class)
     }
 
-    /// `d logit[class] / d (output of layer)`, the output's shape.
-    pub fn layer_gradient(&self, class: usize, layer: usize) -> Result<Tensor> {
-        let seed = one_hot(&self.trace.outputs[self.last()], class)?;
-        self.model
-            .backward(&self.trace, self.last(), &seed, layer + 1, ReluGrad::Plain)
+    /// `d logit[class] / d input`, `[1, C, H, W]`, with the given ReLU rule.
+    pub fn input_gradient(&self, class: usize, relu: ReluGrad) -> Result<Tensor> {
+        let g = self.model.backward(&self.trace, self.model.output(), self.seed(class)?, Stop::Input, relu)?;
+        g.to_tensor()
+    }
+
+    /// `d logit[class] / d (output of node)`, the output's shape.
+    pub fn layer_gradient(&self, class: usize, node: NodeId) -> Result<Tensor> {
+        let g = self.model.backward(&self.trace, self.model.output(), self.seed(class)?, Stop::Node(node), ReluGrad::Plain)?;
+        g.to_tensor()
     }
 
     /// Bytes of the kept outputs: what a traced copy of this image costs.
     pub fn trace_bytes(&self) -> usize {
-        4 * self
-            .trace
-            .outputs
-            .iter()
-            .map(|t| t.elem_count())
-            .sum::<usize>()
+        self.trace.bytes()
     }
 
     /// Bytes of the largest single activation.
     pub fn largest_activation_bytes(&self) -> usize {
-        4 * self
-            .trace
-            .outputs
-            .iter()
-            .map(|t| t.elem_count())
-            .max()
-            .unwrap_or(0)
-            .max(self.trace.input.elem_count())
+        self.trace.largest_bytes()
     }
 }
 
@@ -265,16 +284,10 @@ pub fn batch_size(item_bytes: usize) -> usize {
 
 /// `d logit[class] / d x` for every row of a batch `xs` (`[B, C, H, W]`): the rows do not
 /// interact, so one reverse pass of the summed scores gives each row its own gradient.
-pub fn batch_input_gradient(
-    model: &Vgg,
-    xs: &Tensor,
-    class: usize,
-    relu: ReluGrad,
-) -> Result<Tensor> {
-    let last = model.layers().len() - 1;
-    let trace = model.trace(xs, last + 1)?;
-    let seed = one_hot(&trace.outputs[last], class)?;
-    model.backward(&trace, last, &seed, 0, relu)
+pub fn batch_input_gradient(model: &Graph, xs: &Tensor, class: usize, relu: ReluGrad) -> Result<Tensor> {
+    let trace = model.trace(&Val::from_tensor(xs)?, model.output())?;
+    let seed = one_hot(trace.shape(model.output()), class)?;
+    model.backward(&trace, model.output(), seed, Stop::Input, relu)?.to_tensor()
 }
 
 /// Sum over rows of `weights[i] * d logit[class] / d inputs[i]`, the inputs made by

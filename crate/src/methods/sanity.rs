@@ -7,9 +7,10 @@
 use super::steps::spearman;
 use super::{build, Forward, Options, Target};
 use crate::error::Result;
-use crate::model::{Layer, Vgg};
+use crate::model::ops::{Op, Params};
+use crate::model::Graph;
 use crate::rng::Rng;
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -29,30 +30,32 @@ pub struct SanityReport {
     pub steps: Vec<SanityStep>,
 }
 
-/// New `(weight, bias)` of a layer's shapes, drawn uniformly from `+-sqrt(6 / fan_in)`
-/// (weights) and `+-1 / sqrt(fan_in)` (biases), the ranges of the fixtures' generator
-/// (Kaiming-uniform), so a re-initialised layer keeps the activations' scale.
-fn reinitialised(layer: &Layer, rng: &mut Rng) -> Result<Option<(Tensor, Tensor)>> {
-    let Some((w, b)) = layer.params() else {
-        return Ok(None);
+/// New tensors of a convolution's or linear layer's shapes, drawn uniformly from
+/// `+-sqrt(6 / fan_in)` (weights) and `+-1 / sqrt(fan_in)` (biases), the ranges of the
+/// fixtures' generator (Kaiming-uniform), so a re-initialised layer keeps the
+/// activations' scale. `None` for nodes without such weights (norms keep theirs).
+fn reinitialised(op: &Op, rng: &mut Rng) -> Option<Params> {
+    let (weight, bias, out) = match op {
+        Op::Conv(c) => (&c.weight, c.bias.as_ref(), c.cfg.out_channels),
+        Op::Linear { weight, bias, .. } => (weight, Some(bias), bias.len()),
+        _ => return None,
     };
-    let fan_in = w.elem_count() / w.dims()[0];
-    let mut draw = |t: &Tensor, bound: f64| {
-        let v: Vec<f32> = (0..t.elem_count())
-            .map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32)
-            .collect();
-        Tensor::from_vec(v, t.dims(), &Device::Cpu)
+    let fan_in = weight.len() / out.max(1);
+    let mut draw = |n: usize, bound: f64| -> Vec<f32> {
+        (0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect()
     };
-    let weight = draw(w, (6.0 / fan_in as f64).sqrt())?;
-    let bias = draw(b, 1.0 / (fan_in as f64).sqrt())?;
-    Ok(Some((weight, bias)))
+    let mut params = vec![draw(weight.len(), (6.0 / fan_in as f64).sqrt())];
+    if let Some(b) = bias {
+        params.push(draw(b.len(), 1.0 / (fan_in as f64).sqrt()));
+    }
+    Some(params)
 }
 
 /// Runs the cascading randomisation for the method `name` on the image `x`. The class is
 /// fixed from the original model (as in the paper), and the layers are drawn from one
 /// [`Rng`] seeded with `seed`, top first, so a seed names the same randomised models.
 pub fn cascading(
-    model: &Vgg,
+    model: &Graph,
     x: &Tensor,
     name: &str,
     options: &Options,
@@ -68,16 +71,16 @@ pub fn cascading(
     let mut rng = Rng::new(seed);
     let mut replaced = HashMap::new();
     let mut steps = Vec::new();
-    for layer in model.layers().iter().rev() {
-        let Some(params) = reinitialised(layer, &mut rng)? else {
+    for node in (0..model.len()).rev() {
+        let Some(params) = reinitialised(model.op(node), &mut rng) else {
             continue;
         };
-        replaced.insert(layer.name.clone(), params);
+        replaced.insert(node, params);
         let randomised = model.with_params(&replaced)?;
         let fwd = Forward::new(&randomised, x)?;
         let map = method.attribute(&fwd, class)?.display(size)?;
         steps.push(SanityStep {
-            layer: layer.name.clone(),
+            layer: model.name(node).to_string(),
             spearman: spearman(&original, &map),
         });
     }

@@ -6,13 +6,13 @@
 
 use super::cam::{class_activation_map, ChannelWeights, LayerMaps};
 use super::steps::resize_bilinear_corners;
-use super::{batch_size, head_logits, Attribution, Forward, Method};
+use super::{batch_size, features, head_logits, Attribution, Forward, Method};
 use crate::error::Result;
 use candle_core::{Device, Tensor};
 
 #[derive(Clone, Copy, Debug)]
 pub struct ScoreCam {
-    pub layer: usize,
+    pub layer: crate::model::NodeId,
 }
 
 /// The input mask of one channel: upsampled, then `(u - min) / (max - min + 1e-8)`.
@@ -40,8 +40,8 @@ impl ChannelWeights for ScoreCam {
         let x = fwd.input();
         let size = fwd.size();
         let score_of = |xs: &Tensor| -> Result<Vec<f32>> {
-            let logits = fwd.model().forward(xs)?;
-            Ok(logits.narrow(1, class, 1)?.flatten_all()?.to_vec1()?)
+            let rows = head_logits(fwd.model(), &[features(fwd.model(), xs)?])?;
+            Ok(rows.iter().map(|r| r[class]).collect())
         };
         // A constant channel (often all zero after a ReLU) gives an all-zero mask, so its
         // masked input is the zero image for every such channel: score it once.
@@ -60,7 +60,7 @@ impl ChannelWeights for ScoreCam {
         }
         let batch = batch_size(4 * fwd.largest_activation_bytes());
         let model = fwd.model();
-        let mut features = Vec::with_capacity(varying.len().div_ceil(batch));
+        let mut batches = Vec::with_capacity(varying.len().div_ceil(batch));
         for (i, chunk) in varying.chunks(batch).enumerate() {
             fwd.report(i * batch, varying.len())?;
             let mut m = Vec::with_capacity(chunk.len() * size.0 * size.1);
@@ -69,10 +69,10 @@ impl ChannelWeights for ScoreCam {
             }
             let m = Tensor::from_vec(m, (chunk.len(), 1, size.0, size.1), &Device::Cpu)?;
             let masked = x.broadcast_mul(&m)?;
-            features.push(model.forward_range(&masked, 0, model.head_start())?);
+            batches.push(features(model, &masked)?);
         }
         // The head over many masked copies at once.
-        for (k, row) in varying.iter().zip(head_logits(model, &features)?) {
+        for (k, row) in varying.iter().zip(head_logits(model, &batches)?) {
             scores[*k] = row[class] as f64;
         }
         let top = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);

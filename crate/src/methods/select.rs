@@ -14,7 +14,7 @@ use super::score_cam::ScoreCam;
 use super::smoothgrad::SmoothGrad;
 use super::Method;
 use crate::error::{Error, Result};
-use crate::model::Vgg;
+use crate::model::Graph;
 
 /// Every method, by the name the CLI and the page use.
 pub const METHOD_NAMES: [&str; 9] = [
@@ -85,7 +85,7 @@ pub fn takes(name: &str) -> &'static [&'static str] {
 }
 
 /// The method called `name`, configured by `options` for `model`.
-pub fn build(name: &str, model: &Vgg, options: &Options) -> Result<Box<dyn Method>> {
+pub fn build(name: &str, model: &Graph, options: &Options) -> Result<Box<dyn Method>> {
     if !METHOD_NAMES.contains(&name) {
         return Err(Error::Input(format!(
             "unknown method `{name}`; known: {}",

@@ -1,21 +1,24 @@
-//! The VGG family: architecture specs, layers, weights, the forward and reverse passes.
+//! Models: architecture specs and the families' graphs, weights (safetensors, `.pth`,
+//! the fixtures' generator), the ops and the runnable layer graph, summaries, layer
+//! configs and weight statistics, model cards.
 
 pub mod arch;
 pub mod card;
+pub mod config;
 pub mod conv;
-pub mod families;
-pub mod graph;
 pub(crate) mod cpu;
-pub mod layers;
+pub mod families;
+pub mod formats;
+pub mod graph;
+pub mod load;
 pub mod ops;
-pub mod params;
 pub(crate) mod pool;
+pub mod stats;
 pub mod summary;
 pub mod synthetic;
-pub mod vgg;
 pub mod weights;
 
-pub use arch::{ArchSpec, CfgItem};
+pub use arch::{ArchSpec, CfgItem, Family, VggCfg};
 pub use card::ModelCard;
-pub use layers::{Layer, Op, ReluGrad};
-pub use vgg::{one_hot, Trace, Vgg};
+pub use graph::{Activation, ConvCfg, Graph, Kind, NodeId, PoolCfg, Stop, Trace, Val};
+pub use ops::ReluGrad;

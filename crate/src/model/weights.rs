@@ -1,10 +1,13 @@
-//! Reading VGG weights from safetensors: torchvision and timm names, f32/f16/bf16
-//! storage (computed in f32), with errors that name the tensor at fault.
+//! Reading a model's weights: safetensors (f32, f16, bf16; computed in f32) and, through
+//! `formats::pth`, PyTorch `.pth` checkpoints, matched by name against the architecture's
+//! state dict (torchvision names; timm's VGG names; `module.`/`model.` wrapper prefixes),
+//! with errors that name the tensor at fault and, for another architecture's file, the
+//! architecture it looks like.
 
 use super::arch::ArchSpec;
-use super::params::{param_specs, ParamSpec};
+use super::families;
+use super::graph::GraphSpec;
 use crate::error::{Error, Result};
-use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use std::collections::HashMap;
 
@@ -21,7 +24,7 @@ const TIMM_NAMES: &[(&str, &str)] = &[
 const WRAPPER_PREFIXES: &[&str] = &["module.", "model."];
 
 /// The torchvision name of a stored tensor name.
-fn canonical_name(stored: &str) -> String {
+pub fn canonical_name(stored: &str) -> String {
     let mut name = stored;
     for prefix in WRAPPER_PREFIXES {
         if let Some(rest) = name.strip_prefix(prefix) {
@@ -34,6 +37,49 @@ fn canonical_name(stored: &str) -> String {
         }
     }
     name.to_string()
+}
+
+/// A tensor as a weights file stores it, converted to f32 only once it is known to fit.
+pub struct Stored<'a> {
+    /// The name in the file.
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: Data<'a>,
+}
+
+pub enum Data<'a> {
+    /// Raw little-endian values of a safetensors file.
+    Bytes { dtype: Dtype, bytes: &'a [u8] },
+    /// Values already read (a `.pth` checkpoint).
+    F32(Vec<f32>),
+}
+
+impl Data<'_> {
+    fn to_f32(&self, name: &str) -> Result<Vec<f32>> {
+        let (dtype, data) = match self {
+            Data::F32(v) => return Ok(v.clone()),
+            Data::Bytes { dtype, bytes } => (*dtype, *bytes),
+        };
+        let halves = |f: fn(u16) -> f32| {
+            data.chunks_exact(2)
+                .map(|b| f(u16::from_le_bytes([b[0], b[1]])))
+                .collect()
+        };
+        Ok(match dtype {
+            Dtype::F32 => data
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::F16 => halves(|b| half::f16::from_bits(b).to_f32()),
+            Dtype::BF16 => halves(|b| half::bf16::from_bits(b).to_f32()),
+            other => {
+                return Err(Error::TensorDtype {
+                    name: name.to_string(),
+                    dtype: format!("{other:?}"),
+                })
+            }
+        })
+    }
 }
 
 fn describe(e: SafeTensorError, len: usize) -> Error {
@@ -55,46 +101,9 @@ fn describe(e: SafeTensorError, len: usize) -> Error {
     Error::WeightsFile(msg)
 }
 
-/// The raw values of one stored tensor as f32.
-fn to_f32(name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
-    let halves = |f: fn(u16) -> f32| {
-        data.chunks_exact(2)
-            .map(|b| f(u16::from_le_bytes([b[0], b[1]])))
-            .collect()
-    };
-    Ok(match dtype {
-        Dtype::F32 => data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F16 => halves(|b| half::f16::from_bits(b).to_f32()),
-        Dtype::BF16 => halves(|b| half::bf16::from_bits(b).to_f32()),
-        other => {
-            return Err(Error::TensorDtype {
-                name: name.to_string(),
-                dtype: format!("{other:?}"),
-            })
-        }
-    })
-}
-
-/// The shape a stored tensor may have for the parameter `p`: torchvision's, or timm's
-/// conv-shaped classifier weights (same element count and order).
-fn shape_fits(p: &ParamSpec, found: &[usize], spec: &ArchSpec) -> bool {
-    if found == p.shape.as_slice() {
-        return true;
-    }
-    let timm = match p.name.as_str() {
-        "classifier.0.weight" => vec![spec.hidden(), spec.last_channels(), spec.pool(), spec.pool()],
-        "classifier.3.weight" => vec![spec.hidden(), spec.hidden(), 1, 1],
-        _ => return false,
-    };
-    found == timm.as_slice()
-}
-
-/// A VGG16 header is about 3 KB; anything past this is not a weights file of ours.
+/// A torchvision header is a few KB; anything past this is not a weights file of ours.
 pub const MAX_HEADER_BYTES: u64 = 16 << 20;
-/// More tensors than any VGG-family model has, by far.
+/// More tensors than any supported model has (DenseNet-169: about 1,200), by far.
 pub const MAX_TENSORS: usize = 10_000;
 /// What one model may occupy while loading: the file's bytes plus its f32 copy. A wasm32
 /// instance addresses 4 GiB in all, so the page keeps room for activations.
@@ -115,7 +124,7 @@ fn check_header_length(bytes: &[u8]) -> Result<()> {
     let n = u64::from_le_bytes(*head);
     if n > MAX_HEADER_BYTES {
         return Err(Error::WeightsFile(format!(
-            "header length {n} bytes is absurd (a VGG header is a few KB, the limit is {MAX_HEADER_BYTES}): not a safetensors file, or a corrupt one"
+            "header length {n} bytes is absurd (a model's header is a few KB, the limit is {MAX_HEADER_BYTES}): not a safetensors file, or a corrupt one"
         )));
     }
     if n > bytes.len() as u64 - 8 {
@@ -128,12 +137,16 @@ fn check_header_length(bytes: &[u8]) -> Result<()> {
 }
 
 /// Refuses, before any copy, a model that cannot fit next to its file in memory.
-fn check_memory(spec: &ArchSpec, file_bytes: usize) -> Result<()> {
-    let params = super::params::count(spec) as u64;
+fn check_memory(arch: &ArchSpec, graph: &GraphSpec, file_bytes: usize) -> Result<()> {
+    let params: u64 = graph
+        .state
+        .iter()
+        .map(|e| e.shape.iter().map(|d| *d as u64).product::<u64>())
+        .fold(0, u64::saturating_add);
     let need = params.saturating_mul(4).saturating_add(file_bytes as u64);
     if need > LOAD_BUDGET_BYTES {
         return Err(Error::WeightsFile(format!(
-            "{spec} has {params} parameters: with the {file_bytes}-byte file that needs {} MiB, over the {} MiB this platform allows",
+            "{arch} has {params} parameters: with the {file_bytes}-byte file that needs {} MiB, over the {} MiB this platform allows",
             need >> 20,
             LOAD_BUDGET_BYTES >> 20
         )));
@@ -141,51 +154,109 @@ fn check_memory(spec: &ArchSpec, file_bytes: usize) -> Result<()> {
     Ok(())
 }
 
-/// Reads every parameter `spec` needs from safetensors bytes, as f32 tensors in
-/// torchvision naming. The bytes can be dropped as soon as this returns.
-pub fn read(spec: &ArchSpec, bytes: &[u8]) -> Result<HashMap<String, Tensor>> {
+/// Which format a weights file is, from its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Safetensors,
+    /// A PyTorch checkpoint: a zip archive (torch.save since 1.6) or a legacy pickle.
+    Pth,
+}
+
+pub fn sniff(bytes: &[u8]) -> Format {
+    match bytes {
+        [b'P', b'K', 3, 4, ..] | [0x80, 2..=5, ..] => Format::Pth,
+        _ => Format::Safetensors,
+    }
+}
+
+/// Reads every tensor `graph` needs from a weights file's bytes (safetensors or `.pth`),
+/// as f32 values by torchvision name. The bytes can be dropped as soon as this returns.
+pub fn read(arch: &ArchSpec, graph: &GraphSpec, bytes: &[u8]) -> Result<HashMap<String, Vec<f32>>> {
     if bytes.is_empty() {
         return Err(Error::WeightsFile("file is empty (0 bytes)".into()));
     }
+    if sniff(bytes) == Format::Pth {
+        check_memory(arch, graph, bytes.len())?;
+        let tensors = super::formats::pth::read(bytes)?;
+        let stored = tensors
+            .into_iter()
+            .map(|t| Stored {
+                name: t.name,
+                shape: t.shape,
+                data: Data::F32(t.values),
+            })
+            .collect();
+        return bind(arch, graph, stored);
+    }
     check_header_length(bytes)?;
-    check_memory(spec, bytes.len())?;
+    check_memory(arch, graph, bytes.len())?;
     let st = SafeTensors::deserialize(bytes).map_err(|e| describe(e, bytes.len()))?;
     if st.len() > MAX_TENSORS {
         return Err(Error::WeightsFile(format!(
-            "file holds {} tensors; a VGG-family model has {} (at most {MAX_TENSORS} are read)",
+            "file holds {} tensors; {arch} has {} (at most {MAX_TENSORS} are read)",
             st.len(),
-            param_specs(spec).len()
+            graph.state.len()
         )));
     }
-    let mut stored: HashMap<String, (String, safetensors::tensor::TensorView<'_>)> = HashMap::new();
-    for (name, view) in st.iter() {
-        stored.insert(canonical_name(name), (name.to_string(), view));
+    let stored = st
+        .iter()
+        .map(|(name, view)| Stored {
+            name: name.to_string(),
+            shape: view.shape().to_vec(),
+            data: Data::Bytes {
+                dtype: view.dtype(),
+                bytes: view.data(),
+            },
+        })
+        .collect();
+    bind(arch, graph, stored)
+}
+
+/// Whether a stored shape fits the expected one: equal, or a linear weight stored as a
+/// convolution (timm's VGG classifier: same first dimension and element count).
+fn shape_fits(expected: &[usize], found: &[usize]) -> bool {
+    expected == found
+        || (expected.len() == 2
+            && found.len() == 4
+            && found[0] == expected[0]
+            && found.iter().product::<usize>() == expected.iter().product::<usize>())
+}
+
+/// Matches stored tensors to the state dict by name: every float entry must be present
+/// with its shape; integer buffers (`num_batches_tracked`) are optional; nothing else
+/// may be there.
+pub fn bind(arch: &ArchSpec, graph: &GraphSpec, stored: Vec<Stored>) -> Result<HashMap<String, Vec<f32>>> {
+    let mut by_name: HashMap<String, Stored> = HashMap::new();
+    for s in stored {
+        by_name.insert(canonical_name(&s.name), s);
     }
     let mut out = HashMap::new();
     let mut problems: Vec<Error> = Vec::new();
-    for p in param_specs(spec) {
-        let Some((stored_name, view)) = stored.remove(&p.name) else {
-            problems.push(Error::MissingTensor {
-                name: p.name.clone(),
-                expected: p.shape.clone(),
-            });
+    let signature = signature_of(by_name.iter().map(|(n, s)| (n.as_str(), s.shape.as_slice())));
+    for e in &graph.state {
+        let Some(s) = by_name.remove(&e.name) else {
+            if e.is_float {
+                problems.push(Error::MissingTensor {
+                    name: e.name.clone(),
+                    expected: e.shape.clone(),
+                });
+            }
             continue;
         };
-        if !shape_fits(&p, view.shape(), spec) {
+        if !e.is_float {
+            continue;
+        }
+        if !shape_fits(&e.shape, &s.shape) {
             problems.push(Error::TensorShape {
-                name: stored_name,
-                expected: p.shape.clone(),
-                found: view.shape().to_vec(),
+                name: s.name.clone(),
+                expected: e.shape.clone(),
+                found: s.shape.clone(),
             });
             continue;
         }
-        let values = to_f32(&stored_name, view.dtype(), view.data())?;
-        out.insert(
-            p.name.clone(),
-            Tensor::from_vec(values, p.shape.as_slice(), &Device::Cpu)?,
-        );
+        out.insert(e.name.clone(), s.data.to_f32(&s.name)?);
     }
-    let mut extra: Vec<String> = stored.into_values().map(|(n, _)| n).collect();
+    let mut extra: Vec<String> = by_name.into_values().map(|s| s.name).collect();
     extra.sort();
     let list = |names: &[String]| {
         let shown = names
@@ -201,14 +272,12 @@ pub fn read(spec: &ArchSpec, bytes: &[u8]) -> Result<HashMap<String, Tensor>> {
         }
     };
     match (problems.len(), extra.len()) {
-        (0, 0) => {}
-        (1, 0) => return Err(problems.remove(0)),
-        (0, _) => {
-            return Err(Error::ExtraTensors {
-                names: list(&extra),
-                arch: spec.to_string(),
-            })
-        }
+        (0, 0) => Ok(out),
+        (1, 0) => Err(problems.remove(0)),
+        (0, _) => Err(Error::ExtraTensors {
+            names: list(&extra),
+            arch: arch.to_string(),
+        }),
         _ => {
             let mut detail: Vec<String> = problems
                 .iter()
@@ -221,33 +290,78 @@ pub fn read(spec: &ArchSpec, bytes: &[u8]) -> Result<HashMap<String, Tensor>> {
             if !extra.is_empty() {
                 detail.push(format!("unexpected {}", list(&extra)));
             }
-            let guess =
-                infer_spec(&st).map_or(String::new(), |g| format!(" The file looks like `{g}`."));
-            return Err(Error::ArchMismatch {
-                arch: spec.to_string(),
+            let guess = guess_arch(&signature).map_or(String::new(), |g| format!(" The file looks like `{g}`."));
+            Err(Error::ArchMismatch {
+                arch: arch.to_string(),
                 detail: format!(
                     "{}. Are these weights for another architecture?{guess}",
                     detail.join("; ")
                 ),
-            });
+            })
         }
     }
-    Ok(out)
 }
 
-/// Guesses the architecture a weights file was made for from its tensor names and
-/// shapes (convolutions at `features.N`, pools in the index gaps, the classifier's
-/// widths), to say what the file is when it does not fit.
-pub fn infer_spec(st: &SafeTensors<'_>) -> Option<ArchSpec> {
+/// A file's float-looking tensors by canonical name and shape.
+type Signature = HashMap<String, Vec<usize>>;
+
+fn signature_of<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize])>) -> Signature {
+    tensors.map(|(n, s)| (n.to_string(), s.to_vec())).collect()
+}
+
+/// The architecture a file's tensors were made for: a named model whose state dict
+/// holds every tensor of the file under the same name and shape (its classifier may have
+/// another number of classes), else a VGG-family spec read from the layer indices.
+pub fn guess_arch(file: &Signature) -> Option<ArchSpec> {
+    guess_named(file).or_else(|| infer_vgg(file))
+}
+
+fn guess_named(file: &Signature) -> Option<ArchSpec> {
+    if file.is_empty() {
+        return None;
+    }
+    let mut best: Option<(usize, ArchSpec)> = None;
+    for name in ArchSpec::named() {
+        let Ok(spec) = ArchSpec::parse(name) else { continue };
+        let Ok(graph) = families::graph(&spec) else { continue };
+        let expected: HashMap<&str, &[usize]> =
+            graph.state.iter().map(|e| (e.name.as_str(), e.shape.as_slice())).collect();
+        // The last layer may be trained for another number of classes.
+        let last = &graph.nodes[graph.output()].params;
+        let mut classes = spec.classes;
+        let fits = file.iter().all(|(n, s)| match expected.get(n.as_str()) {
+            Some(e) if shape_fits(e, s) => true,
+            Some(e) if last.first() == Some(n) && e.len() == 2 && s.len() == 2 && s[1] == e[1] => {
+                classes = s[0];
+                true
+            }
+            Some(e) if last.get(1) == Some(n) && e.len() == 1 && s.len() == 1 => true,
+            _ => false,
+        });
+        let floats = graph.state.iter().filter(|e| e.is_float).count();
+        let covered = graph.state.iter().filter(|e| e.is_float && file.contains_key(&e.name)).count();
+        if !fits || covered * 10 < floats * 9 {
+            continue;
+        }
+        let spec = if classes == spec.classes {
+            spec
+        } else {
+            ArchSpec::parse(&format!("{name};classes={classes}")).ok()?
+        };
+        if best.as_ref().is_none_or(|(c, _)| covered > *c) {
+            best = Some((covered, spec));
+        }
+    }
+    best.map(|(_, s)| s)
+}
+
+/// Guesses a VGG-family spec from a file's tensor names and shapes (convolutions at
+/// `features.N`, pools in the index gaps, the classifier's widths).
+fn infer_vgg(file: &Signature) -> Option<ArchSpec> {
     let mut convs: Vec<(usize, usize, usize)> = Vec::new(); // (index, in, out)
-    let mut linear: HashMap<String, Vec<usize>> = HashMap::new();
-    for (name, view) in st.iter() {
-        let name = canonical_name(name);
-        if let Some(idx) = name
-            .strip_prefix("features.")
-            .and_then(|r| r.strip_suffix(".weight"))
-        {
-            let shape = view.shape();
+    let mut linear: HashMap<&str, &Vec<usize>> = HashMap::new();
+    for (name, shape) in file {
+        if let Some(idx) = name.strip_prefix("features.").and_then(|r| r.strip_suffix(".weight")) {
             let idx: usize = idx.parse().ok()?;
             // The guess walks every index up to the last conv: a VGG's are below 100,
             // so a name such as `features.99999999999.weight` is no VGG at all.
@@ -258,7 +372,7 @@ pub fn infer_spec(st: &SafeTensors<'_>) -> Option<ArchSpec> {
                 convs.push((idx, shape[1], shape[0]));
             }
         } else if name.starts_with("classifier.") && name.ends_with(".weight") {
-            linear.insert(name, view.shape().to_vec());
+            linear.insert(name, shape);
         }
     }
     convs.sort();
@@ -274,13 +388,9 @@ pub fn infer_spec(st: &SafeTensors<'_>) -> Option<ArchSpec> {
         next = idx + 2;
     }
     cfg.push("M".into()); // torchvision's VGGs end their features with a pool
-                          // Shapes as stored: a scalar has no first dimension.
-    let fc1 = linear
-        .get("classifier.0.weight")
-        .filter(|s| !s.is_empty())?;
-    let fc3 = linear
-        .get("classifier.6.weight")
-        .filter(|s| !s.is_empty())?;
+    // Shapes as stored: a scalar has no first dimension.
+    let fc1 = linear.get("classifier.0.weight").filter(|s| !s.is_empty())?;
+    let fc3 = linear.get("classifier.6.weight").filter(|s| !s.is_empty())?;
     let per_channel = fc1.iter().skip(1).product::<usize>() / last.2.max(1);
     let pool = (per_channel as f64).sqrt().round() as usize;
     let text = format!(
@@ -290,20 +400,7 @@ pub fn infer_spec(st: &SafeTensors<'_>) -> Option<ArchSpec> {
         fc1[0],
         fc3[0]
     );
-    let spec = ArchSpec::parse(&text).ok()?;
-    // Prefer the short name when the guess is a named architecture.
-    Some(
-        ArchSpec::named()
-            .filter_map(|n| ArchSpec::parse(n).ok())
-            .find(|named| {
-                named.cfg() == spec.cfg()
-                    && named.in_channels == spec.in_channels
-                    && named.pool() == spec.pool()
-                    && named.hidden() == spec.hidden()
-                    && named.classes == spec.classes
-            })
-            .unwrap_or(spec),
-    )
+    ArchSpec::parse(&text).ok()
 }
 
 /// Serialises named f32 parameters to safetensors bytes in the given dtype (used to

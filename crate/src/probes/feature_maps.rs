@@ -4,7 +4,8 @@
 
 use super::tiles::{Scaling, TileGrid};
 use crate::error::{Error, Result};
-use crate::model::Vgg;
+use crate::model::graph::Val;
+use crate::model::Graph;
 use candle_core::Tensor;
 use serde::Serialize;
 
@@ -28,16 +29,17 @@ pub struct FeatureMapOptions {
 }
 
 /// The output `[C, h, w]` of `layer` for a one-image batch `x`.
-pub fn activation(model: &Vgg, x: &Tensor, layer: &str) -> Result<Tensor> {
-    let idx = model.layer_index(layer)?;
-    model.check_input(x)?;
-    if x.dim(0)? != 1 {
+pub fn activation(model: &Graph, x: &Tensor, layer: &str) -> Result<Tensor> {
+    let idx = model.node(layer)?;
+    let v = Val::from_tensor(x)?;
+    model.check_input(&v.shape)?;
+    if v.shape[0] != 1 {
         return Err(Error::Input(format!(
             "feature maps are drawn for one image; the input holds {}",
-            x.dim(0)?
+            v.shape[0]
         )));
     }
-    Ok(model.forward_range(x, 0, idx + 1)?.get(0)?)
+    Ok(model.forward_to(&v, idx)?.to_tensor()?.get(0)?)
 }
 
 /// A `[C, h, w]` activation of `layer` as a grid of its channels.
@@ -50,7 +52,7 @@ pub fn feature_maps(
         [c, h, w] => (*c, *h, *w),
         dims => {
             return Err(Error::Input(format!(
-            "`{layer}` outputs {} values, not feature maps; choose a features.N layer or avgpool",
+            "`{layer}` outputs {} values, not feature maps; choose a layer before the classifier",
             dims.iter().product::<usize>()
         )))
         }

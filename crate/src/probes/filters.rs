@@ -4,7 +4,8 @@
 
 use super::tiles::{Scaling, TileGrid};
 use crate::error::{Error, Result};
-use crate::model::{Op, Vgg};
+use crate::model::ops::Op;
+use crate::model::Graph;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FilterOptions {
@@ -16,18 +17,31 @@ pub struct FilterOptions {
     pub bgr: bool,
 }
 
-/// The kernels of conv layer `layer` as a tile grid, `out_channels` tiles of 3x3.
-pub fn filters(model: &Vgg, layer: &str, opts: &FilterOptions) -> Result<TileGrid> {
-    let idx = model.layer_index(layer)?;
-    let Op::Conv2d(conv) = &model.layers()[idx].op else {
+/// The first convolution: the default layer of the filters view.
+pub fn first_conv(model: &Graph) -> Option<&str> {
+    (0..model.len())
+        .find(|i| matches!(model.op(*i), Op::Conv(c) if c.cfg.kernel != (1, 1)))
+        .map(|i| model.name(i))
+}
+
+/// The kernels of conv layer `layer` as a tile grid, `out_channels` tiles of kh x kw
+/// (one input channel each: a depthwise convolution's only one).
+pub fn filters(model: &Graph, layer: &str, opts: &FilterOptions) -> Result<TileGrid> {
+    let idx = model.node(layer)?;
+    let Op::Conv(conv) = model.op(idx) else {
         return Err(Error::Input(format!(
             "`{layer}` is a {} layer and has no kernels; the convolutions are {}",
-            model.layers()[idx].kind(),
+            model.spec().nodes[idx].kind.class(),
             conv_names(model)
         )));
     };
-    let (outs, ins, kh, kw) = conv.weight.dims4()?;
-    let w = conv.weight.flatten_all()?.to_vec1::<f32>()?;
+    let (outs, ins, kh, kw) = (
+        conv.cfg.out_channels,
+        conv.cfg.in_channels / conv.cfg.groups.max(1),
+        conv.cfg.kernel.0,
+        conv.cfg.kernel.1,
+    );
+    let w = &conv.weight;
     let at = |o: usize, i: usize| &w[(o * ins + i) * kh * kw..(o * ins + i + 1) * kh * kw];
     let (inputs, title): (Vec<usize>, String) = match opts.channel {
         None if ins == 3 => {
@@ -72,13 +86,15 @@ pub fn filters(model: &Vgg, layer: &str, opts: &FilterOptions) -> Result<TileGri
     )
 }
 
-/// "features.0, features.2, ..." for error messages.
-fn conv_names(model: &Vgg) -> String {
-    model
-        .layers()
-        .iter()
-        .filter(|l| matches!(l.op, Op::Conv2d(_)))
-        .map(|l| l.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+/// "features.0, features.2, ..." for error messages (the first few of a large graph).
+fn conv_names(model: &Graph) -> String {
+    let names: Vec<&str> = (0..model.len())
+        .filter(|i| matches!(model.op(*i), Op::Conv(_)))
+        .map(|i| model.name(i))
+        .collect();
+    if names.len() > 8 {
+        format!("{} ... {} ({} in all)", names[..4].join(", "), names[names.len() - 1], names.len())
+    } else {
+        names.join(", ")
+    }
 }

@@ -3,7 +3,7 @@
 //! ascent on the input picture to raise a class logit or a channel's mean activation.
 //!
 //! The forward pass stops at the objective's layer and the gradient comes from the
-//! core's reverse pass ([`Vgg::backward`]), never candle's autograd (wrong through max
+//! core's reverse pass ([`Graph::backward`]), never candle's autograd (wrong through max
 //! pooling, see METHODS.md). Several units are optimised at once as one batch.
 
 use super::image_param::ImageParam;
@@ -11,9 +11,9 @@ use super::regularizers;
 use super::tiles::TileGrid;
 use crate::error::{Error, Result};
 use crate::image::{Preprocessing, CAFFE_MEAN_BGR};
-use crate::model::{summary, ArchSpec, ReluGrad, Vgg};
+use crate::model::graph::Val;
+use crate::model::{families, ArchSpec, Graph, ReluGrad, Stop};
 use crate::rng::Rng;
-use candle_core::{Device, Tensor};
 use serde::Serialize;
 use std::ops::ControlFlow;
 
@@ -32,12 +32,8 @@ pub struct Objective {
 
 impl Objective {
     /// Class logits: units of the model's last layer.
-    pub fn classes(model: &Vgg, classes: Vec<usize>) -> Objective {
-        let layer = model
-            .layers()
-            .last()
-            .map(|l| l.name.clone())
-            .unwrap_or_default();
+    pub fn classes(model: &Graph, classes: Vec<usize>) -> Objective {
+        let layer = model.name(model.output()).to_string();
         Objective {
             layer,
             units: classes,
@@ -168,7 +164,8 @@ impl MaximizeOptions {
     /// Defaults for a model: its own input size up to 128 px (VGG16 runs at 128 to stay
     /// fast), 128 steps of Adam at lr 0.05, jitter of 1/16 of the side, no penalties.
     pub fn for_model(spec: &ArchSpec) -> MaximizeOptions {
-        let size = spec.size.min(128).max(spec.min_input_size());
+        let min = families::graph(spec).map_or(1, |g| g.min_size());
+        let size = spec.size.min(128).max(min);
         MaximizeOptions {
             size,
             steps: 128,
@@ -184,12 +181,11 @@ impl MaximizeOptions {
     }
 
     fn check(&self, spec: &ArchSpec) -> Result<()> {
-        let min = spec.min_input_size();
+        let min = families::graph(spec)?.min_size();
         if self.size < min {
             return Err(Error::Input(format!(
-                "image size {} is too small: {spec} has {} max-pool stages, so the image needs at least {min} px",
-                self.size,
-                spec.pool_stages()
+                "image size {} is too small: {spec} needs at least {min} px",
+                self.size
             )));
         }
         if self.size > MAX_SIZE {
@@ -309,8 +305,8 @@ struct Target {
 }
 
 impl Target {
-    fn new(model: &Vgg, objective: &Objective, size: usize) -> Result<Target> {
-        let layer = model.layer_index(&objective.layer)?;
+    fn new(model: &Graph, objective: &Objective, size: usize) -> Result<Target> {
+        let layer = model.node(&objective.layer)?;
         if objective.units.is_empty() {
             return Err(Error::Input(
                 "give at least one class or channel to maximise".into(),
@@ -322,11 +318,9 @@ impl Target {
                 objective.units.len()
             )));
         }
-        let shape = summary::summarize(model.spec(), Some((size, size)))?.layers[layer]
-            .output_shape
-            .clone();
+        let shape = model.spec().shapes((size, size))?[layer].clone();
         let count = shape.first().copied().unwrap_or(0);
-        let (what, whats) = if layer + 1 == model.layers().len() {
+        let (what, whats) = if layer == model.output() {
             ("class", "classes")
         } else if shape.len() == 1 {
             ("unit", "units")
@@ -348,11 +342,11 @@ impl Target {
 
     /// Each unit's value in the layer output `out` (`[n, F]` or `[n, C, h, w]`), and the
     /// gradient of their sum with respect to `out`.
-    fn score(&self, out: &Tensor) -> Result<(Vec<f32>, Tensor)> {
-        let dims = out.dims().to_vec();
+    fn score(&self, out: &Val) -> (Vec<f32>, Vec<f32>) {
+        let dims = &out.shape;
         let (n, per_item) = (dims[0], dims[1..].iter().product::<usize>());
         let plane = per_item / dims[1];
-        let values = out.flatten_all()?.to_vec1::<f32>()?;
+        let values = &out.data;
         let mut seed = vec![0f32; values.len()];
         let mut scores = Vec::with_capacity(n);
         for (i, &unit) in self.units.iter().enumerate() {
@@ -361,19 +355,19 @@ impl Target {
             scores.push((span.iter().map(|v| *v as f64).sum::<f64>() / plane as f64) as f32);
             seed[start..start + plane].fill(1.0 / plane as f32);
         }
-        Ok((scores, Tensor::from_vec(seed, dims, &Device::Cpu)?))
+        (scores, seed)
     }
 }
 
 /// Gradient ascent on the pictures; `on_step` sees every step and may stop the run.
 pub fn maximize(
-    model: &Vgg,
+    model: &Graph,
     objective: &Objective,
     input: &InputSpace,
     opts: &MaximizeOptions,
     mut on_step: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<Maximized> {
-    let spec = model.spec();
+    let spec = model.arch();
     opts.check(spec)?;
     let c = spec.in_channels;
     if input.mean.len() != c {
@@ -385,13 +379,10 @@ pub fn maximize(
     let target = Target::new(model, objective, opts.size)?;
     let (n, s) = (target.units.len(), opts.size);
     let plane = s * s;
-    let dims = (n, c, s, s);
-    let as_tensor = |x: Vec<f32>| Tensor::from_vec(x, dims, &Device::Cpu);
+    let as_val = |x: Vec<f32>| Val::new(x, vec![n, c, s, s]);
     let evaluate = |pictures: &[f32]| -> Result<Vec<f32>> {
-        let x = as_tensor(input.normalise(pictures, plane))?;
-        Ok(target
-            .score(&model.forward_range(&x, 0, target.layer + 1)?)?
-            .0)
+        let x = as_val(input.normalise(pictures, plane));
+        Ok(target.score(&model.forward_to(&x, target.layer)?).0)
     };
 
     let mut rng = Rng::new(opts.seed);
@@ -410,14 +401,12 @@ pub fn maximize(
         } else {
             (0, 0)
         };
-        let trace = model.trace(
-            &as_tensor(regularizers::roll(&x, s, s, dy, dx))?,
-            target.layer + 1,
-        )?;
-        let (scores, seed) = target.score(&trace.outputs[target.layer])?;
-        let g = model.backward(&trace, target.layer, &seed, 0, ReluGrad::Plain)?;
+        let trace = model.trace(&as_val(regularizers::roll(&x, s, s, dy, dx)), target.layer)?;
+        let out = model.value(&trace, crate::model::graph::Src::Node(target.layer))?;
+        let (scores, seed) = target.score(&out);
+        let g = model.backward(&trace, target.layer, seed, Stop::Input, ReluGrad::Plain)?;
         drop(trace);
-        let mut gx = regularizers::roll(&g.flatten_all()?.to_vec1::<f32>()?, s, s, -dy, -dx);
+        let mut gx = regularizers::roll(&g.data, s, s, -dy, -dx);
         // Ascent on objective - tv * TV - l2 * L2: the penalties' gradients are subtracted.
         for (xi, gi) in x
             .chunks_exact(c * plane)

@@ -5,7 +5,8 @@ use super::batches::batch_tensor;
 use crate::data::{LabelledImages, Marker};
 use crate::error::{Error, Result};
 use crate::image::Preprocessing;
-use crate::model::Vgg;
+use crate::model::graph::Val;
+use crate::model::Graph;
 use serde::Serialize;
 
 /// Images per forward pass: large enough to keep the matrix products busy, small
@@ -23,7 +24,7 @@ pub struct Evaluation {
 
 /// The top class of each image in `indices`, with `marker` painted on first if given.
 pub fn predict(
-    vgg: &Vgg,
+    vgg: &Graph,
     pre: &Preprocessing,
     set: &LabelledImages,
     indices: &[usize],
@@ -40,8 +41,11 @@ pub fn predict(
             }
             p
         })?;
-        let top = vgg.forward(&x)?.argmax(1)?.to_vec1::<u32>()?;
-        out.extend(top.into_iter().map(|c| c as usize));
+        let logits = vgg.forward(&Val::from_tensor(&x)?)?;
+        out.extend(logits.data.chunks(logits.shape[1].max(1)).map(|row| {
+            // The first maximum, as argmax.
+            row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best })
+        }));
     }
     Ok(out)
 }
@@ -49,7 +53,7 @@ pub fn predict(
 /// Accuracy and confusion matrix over the whole set, with `marker` painted on every
 /// image first if given.
 pub fn evaluate(
-    vgg: &Vgg,
+    vgg: &Graph,
     pre: &Preprocessing,
     set: &LabelledImages,
     marker: Option<&Marker>,
@@ -57,7 +61,7 @@ pub fn evaluate(
     if set.count == 0 {
         return Err(Error::Input("the image set is empty".into()));
     }
-    let classes = vgg.spec().classes;
+    let classes = vgg.arch().classes;
     let all: Vec<usize> = (0..set.count).collect();
     let predicted = predict(vgg, pre, set, &all, marker)?;
     let mut confusion = vec![vec![0usize; classes]; classes];

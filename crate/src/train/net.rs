@@ -1,12 +1,12 @@
-//! The training graph of a VGG-family network: the same layers as [`crate::model::Vgg`]
+//! The training graph of a VGG-family network: the same layers as its [`crate::model::Graph`]
 //! under the same torchvision names, with candle-nn variables so autograd gives the
 //! weight gradients, and our max pool so the gradient through pooling is right.
 
 use super::conv::conv3x3_bias_relu;
 use super::maxpool::max_pool2x2;
 use crate::error::{Error, Result};
-use crate::model::params::{linears, param_specs};
-use crate::model::{synthetic, ArchSpec, CfgItem};
+use crate::model::graph::{GraphSpec, Kind};
+use crate::model::{families, synthetic, ArchSpec, CfgItem};
 use crate::rng::Rng;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
@@ -14,6 +14,11 @@ use std::collections::HashMap;
 
 /// `(torchvision name, shape, f32 values)` of every parameter, in state_dict order.
 pub type NamedParams = Vec<(String, Vec<usize>, Vec<f32>)>;
+
+/// The graph whose state dict the training variables mirror.
+fn state(spec: &ArchSpec) -> Result<GraphSpec> {
+    families::graph(spec)
+}
 
 pub struct TrainNet {
     spec: ArchSpec,
@@ -28,6 +33,9 @@ impl TrainNet {
     /// A fresh network. Initial weights are the fixtures' deterministic ones for `seed`
     /// (uniform, `sqrt(6 / fan_in)` bounds: He initialisation, which suits ReLU nets).
     pub fn new(spec: &ArchSpec, seed: u64) -> Result<TrainNet> {
+        if spec.vgg().is_none() {
+            return Err(Error::Spec(format!("training takes VGG-family models; {spec} is a {}", spec.family_name())));
+        }
         let feature_size = spec.size >> spec.pool_stages();
         if feature_size != spec.pool() {
             return Err(Error::Spec(format!(
@@ -49,28 +57,30 @@ impl TrainNet {
             }
         }
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-        let get =
-            |module: &str, p: &[crate::model::params::ParamSpec]| -> Result<(Tensor, Tensor)> {
-                let find = |suffix: &str| {
-                    p.iter()
-                        .find(|s| s.name == format!("{module}.{suffix}"))
-                        .map(|s| s.shape.clone())
-                        .ok_or_else(|| Error::Spec(format!("no parameter {module}.{suffix}")))
-                };
-                Ok((
-                    vb.get(find("weight")?, &format!("{module}.weight"))?,
-                    vb.get(find("bias")?, &format!("{module}.bias"))?,
-                ))
+        let graph = families::graph(spec)?;
+        let get = |module: &str| -> Result<(Tensor, Tensor)> {
+            let find = |suffix: &str| {
+                let name = format!("{module}.{suffix}");
+                graph
+                    .state
+                    .iter()
+                    .find(|e| e.name == name)
+                    .map(|e| (e.shape.clone(), name.clone()))
+                    .ok_or_else(|| Error::Spec(format!("no parameter {name}")))
             };
-        let specs = param_specs(spec);
-        let convs = crate::model::params::convs(spec)
-            .iter()
-            .map(|(module, _, _)| get(module, &specs))
-            .collect::<Result<Vec<_>>>()?;
-        let linears = linears(spec)
-            .iter()
-            .map(|(module, _, _)| get(module, &specs))
-            .collect::<Result<Vec<_>>>()?;
+            let ((ws, wn), (bs, bn)) = (find("weight")?, find("bias")?);
+            Ok((vb.get(ws, &wn)?, vb.get(bs, &bn)?))
+        };
+        let modules = |conv: bool| -> Vec<String> {
+            graph
+                .nodes
+                .iter()
+                .filter(|n| matches!(n.kind, Kind::Conv2d(_)) == conv && matches!(n.kind, Kind::Conv2d(_) | Kind::Linear { .. }))
+                .map(|n| n.name.clone())
+                .collect()
+        };
+        let convs = modules(true).iter().map(|m| get(m)).collect::<Result<Vec<_>>>()?;
+        let linears = modules(false).iter().map(|m| get(m)).collect::<Result<Vec<_>>>()?;
         Ok(TrainNet {
             spec: spec.clone(),
             varmap,
@@ -81,7 +91,7 @@ impl TrainNet {
 
     /// Sets every parameter to the given values (all must be present, shapes equal).
     pub fn load(&self, params: &HashMap<String, Tensor>) -> Result<()> {
-        for p in param_specs(&self.spec) {
+        for p in state(&self.spec)?.state {
             let value = params.get(&p.name).ok_or_else(|| Error::MissingTensor {
                 name: p.name.clone(),
                 expected: p.shape.clone(),
@@ -143,7 +153,8 @@ impl TrainNet {
             .data()
             .lock()
             .map_err(|_| Error::Input("variable map poisoned".into()))?;
-        param_specs(&self.spec)
+        state(&self.spec)?
+            .state
             .into_iter()
             .map(|p| {
                 let var = vars
@@ -168,17 +179,17 @@ fn drop(x: &Tensor, p: f64, rng: &mut Rng) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Vgg;
+    use crate::model::{Graph, Val};
 
     #[test]
     fn inference_forward_matches_the_core_model_with_the_same_weights() {
         let spec = ArchSpec::parse("cfg=4,M,8,M;in=1;pool=2;hidden=6;classes=3;size=8").unwrap();
         let net = TrainNet::new(&spec, 5).unwrap();
-        let vgg = Vgg::synthetic(&spec, 5).unwrap();
+        let vgg = Graph::synthetic(&spec, 5).unwrap();
         let x =
             Tensor::from_vec(Rng::new(1).normals(2 * 64, 1.0), (2, 1, 8, 8), &Device::Cpu).unwrap();
         let ours = net.forward(&x, None).unwrap().flatten_all().unwrap();
-        let core = vgg.forward(&x).unwrap().flatten_all().unwrap();
+        let core = vgg.forward(&Val::from_tensor(&x).unwrap()).unwrap().to_tensor().unwrap().flatten_all().unwrap();
         let diff = (ours - core).unwrap().abs().unwrap().max(0).unwrap();
         assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
         let exported = net.export().unwrap();

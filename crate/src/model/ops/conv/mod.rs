@@ -35,8 +35,6 @@ enum Path {
     Depthwise(Vec<f32>),
     /// `[out, in / groups * kh * kw]`: each group's filters as the rows of a matrix.
     General(Vec<f32>),
-    /// candle's conv2d (the benchmarks' stock path for 3x3 convolutions).
-    Stock(candle_core::Tensor),
 }
 
 fn is_winograd(cfg: &ConvCfg) -> bool {
@@ -74,12 +72,7 @@ impl ConvKernel {
             )));
         }
         let path = if is_winograd(&cfg) {
-            if conv_impl() == ConvImpl::Stock {
-                let w = candle_core::Tensor::from_slice(weight, cfg.weight_shape(), &candle_core::Device::Cpu)?;
-                Path::Stock(w)
-            } else {
-                Path::Winograd(Winograd3x3::new(weight, cfg.out_channels, cfg.in_channels, bias))
-            }
+            Path::Winograd(Winograd3x3::new(weight, cfg.out_channels, cfg.in_channels, bias))
         } else if is_pointwise(&cfg) {
             Path::Pointwise(weight.to_vec())
         } else if cfg.is_depthwise() {
@@ -141,13 +134,6 @@ impl ConvKernel {
                     (oh, ow),
                 ));
             }
-            Path::Stock(weight) => {
-                let t = candle_core::Tensor::from_slice(x, (n, cfg.in_channels, h, w), &candle_core::Device::Cpu)?;
-                let y = t.conv2d(weight, 1, 1, 1, 1)?;
-                let mut y: Vec<f32> = y.flatten_all()?.to_vec1()?;
-                add_bias(&mut y, &self.bias, oh * ow);
-                y
-            }
             Path::Pointwise(wt) => pointwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow)),
             Path::Depthwise(wt) => depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow)),
             Path::General(wt) => im2col::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow)),
@@ -207,6 +193,14 @@ impl Conv {
 
     /// The convolution as loaded (bias included), with `act` after it.
     pub fn forward(&self, x: &[f32], n: usize, hw: (usize, usize), act: Option<Activation>) -> Result<(Vec<f32>, (usize, usize))> {
+        if conv_impl() == ConvImpl::Stock && is_winograd(&self.cfg) {
+            let (mut y, (oh, ow)) = self.stock(x, n, hw, &self.weight, self.cfg.padding.0)?;
+            add_bias(&mut y, self.bias.as_deref().unwrap_or(&vec![0.0; self.cfg.out_channels]), oh * ow);
+            if let Some(a) = act {
+                act::apply_in_place(a, &mut y);
+            }
+            return Ok((y, (oh, ow)));
+        }
         let k = match self.plain.get() {
             Some(k) => k,
             None => {
@@ -215,6 +209,28 @@ impl Conv {
             }
         };
         k.forward(x, n, hw, act)
+    }
+
+    /// candle's conv2d (stride 1, no bias): the path the benchmarks compare ours against
+    /// for 3x3 convolutions (`conv::set_conv_impl(ConvImpl::Stock)`).
+    fn stock(&self, x: &[f32], n: usize, (h, w): (usize, usize), weight: &[f32], padding: usize) -> Result<(Vec<f32>, (usize, usize))> {
+        let shape = self.cfg.weight_shape();
+        let (cin, cout) = (shape[1], shape[0]);
+        let t = candle_core::Tensor::from_slice(x, (n, cin, h, w), &candle_core::Device::Cpu)?;
+        let k = candle_core::Tensor::from_slice(weight, shape.as_slice(), &candle_core::Device::Cpu)?;
+        let y = t.conv2d(&k, padding, 1, 1, 1)?;
+        let (_, _, oh, ow) = y.dims4()?;
+        let _ = cout;
+        Ok((y.flatten_all()?.to_vec1()?, (oh, ow)))
+    }
+
+    /// The Winograd kernel of a 3x3 stride-1 convolution (incremental occlusion runs its
+    /// "valid" mode on crops), if this convolution has one.
+    pub fn winograd(&self) -> Option<&Winograd3x3> {
+        match &self.plain.get()?.path {
+            Path::Winograd(k) => Some(k),
+            _ => None,
+        }
     }
 
     /// The folded convolution + batch norm.
@@ -237,7 +253,7 @@ impl Conv {
         let reverse = match self.reverse.get() {
             Some(r) => r,
             None => {
-                let r = if is_winograd(cfg) && conv_impl() == ConvImpl::Fast {
+                let r = if is_winograd(cfg) {
                     Reverse::Winograd(Winograd3x3::new(&flip_transpose(&self.weight, cfg), cfg.in_channels, cfg.out_channels, None))
                 } else {
                     Reverse::Direct
@@ -245,6 +261,13 @@ impl Conv {
                 self.reverse.get_or_init(|| r)
             }
         };
+        if conv_impl() == ConvImpl::Stock && is_winograd(cfg) {
+            // Stride 1, "same" padding: dx = conv(dy, flip(W)^T) with padding k - 1 - p.
+            let flipped = flip_transpose(&self.weight, cfg);
+            let t = candle_core::Tensor::from_slice(g, (n, cfg.out_channels, oh, ow), &candle_core::Device::Cpu)?;
+            let k = candle_core::Tensor::from_slice(&flipped, (cfg.in_channels, cfg.out_channels, 3, 3), &candle_core::Device::Cpu)?;
+            return Ok(t.conv2d(&k, 1, 1, 1, 1)?.flatten_all()?.to_vec1()?);
+        }
         Ok(match reverse {
             // Stride 1, "same" padding: dx = conv(dy, flip(W)^T) with padding k - 1 - p.
             Reverse::Winograd(k) => k.forward(g, n, oh, ow),
