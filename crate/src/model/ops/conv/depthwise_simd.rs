@@ -1,0 +1,214 @@
+//! The depthwise loop for stride 1 and 2 without dilation, one channel plane per call:
+//! each block of `LANES` output columns keeps its sums in registers across all taps
+//! (a load and a multiply-add per tap, one store), where a row-at-a-time loop would
+//! load and store the output row once per tap. The plane is first copied with its zero
+//! padding (and, for stride 2, each row split into its even and odd columns), so every
+//! tap of every block reads contiguous values without a bounds check.
+//! Natively the plane function is compiled for AVX-512 and for AVX2+FMA and the best is
+//! chosen at run time (the crate's baseline is SSE2); in wasm the build's simd128.
+
+use crate::model::graph::ConvCfg;
+use std::cell::RefCell;
+
+/// Output columns per block: one zmm, two ymm, four simd128 vectors.
+const LANES: usize = 16;
+
+/// One plane's geometry.
+pub struct Shape {
+    pub hw: (usize, usize),
+    pub out_hw: (usize, usize),
+    pub kernel: (usize, usize),
+    pub padding: (usize, usize),
+    pub stride: usize,
+}
+
+/// `dst = bias + conv(src, k)` for one channel plane, with scratch room for the plane's
+/// padded rows ([`scratch_len`]).
+pub type PlaneFn = fn(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]);
+
+/// Scratch values a plane of `shape` needs (its padded input rows).
+pub fn scratch_len(shape: &Shape) -> usize {
+    let (rows, wide) = padded_size(shape);
+    rows * wide
+}
+
+thread_local! {
+    /// Each thread's scratch, reused from plane to plane.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's scratch of at least `len` values.
+pub fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < len {
+            s.resize(len, 0.0);
+        }
+        f(&mut s[..len])
+    })
+}
+
+/// The plane function for `cfg`, if this loop handles it: square 3x3, 5x5 or 7x7
+/// kernels, stride 1 or 2, no dilation, padding below the kernel.
+pub fn plane_kernel(cfg: &ConvCfg) -> Option<PlaneFn> {
+    let (k, s) = (cfg.kernel.0, cfg.stride.0);
+    let fits = cfg.kernel.1 == k
+        && cfg.stride.1 == s
+        && cfg.dilation == (1, 1)
+        && matches!(k, 3 | 5 | 7)
+        && matches!(s, 1 | 2)
+        && cfg.padding.0 < k
+        && cfg.padding.1 < k;
+    if !fits {
+        return None;
+    }
+    let table = best();
+    Some(table[(k / 2 - 1) * 2 + (s - 1)])
+}
+
+/// The six plane functions (kernel 3, 5, 7 x stride 1, 2) of one instruction set.
+type Table = [PlaneFn; 6];
+
+macro_rules! table {
+    ($wrap:ident) => {
+        [$wrap::<1, 3>, $wrap::<2, 3>, $wrap::<1, 5>, $wrap::<2, 5>, $wrap::<1, 7>, $wrap::<2, 7>]
+    };
+}
+
+/// The plane functions for this machine, decided once.
+fn best() -> &'static Table {
+    static BEST: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+    BEST.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+                return table!(avx512);
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                return table!(avx2);
+            }
+        }
+        table!(portable)
+    })
+}
+
+fn portable<const S: usize, const K: usize>(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]) {
+    plane::<false, S, K>(src, dst, k, bias, shape, scratch)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn avx512_tf<const S: usize, const K: usize>(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]) {
+    plane::<true, S, K>(src, dst, k, bias, shape, scratch)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2_tf<const S: usize, const K: usize>(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]) {
+    plane::<true, S, K>(src, dst, k, bias, shape, scratch)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx512<const S: usize, const K: usize>(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]) {
+    // SAFETY: `best()` hands this out only after detecting the features.
+    unsafe { avx512_tf::<S, K>(src, dst, k, bias, shape, scratch) }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2<const S: usize, const K: usize>(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]) {
+    // SAFETY: `best()` hands this out only after detecting the features.
+    unsafe { avx2_tf::<S, K>(src, dst, k, bias, shape, scratch) }
+}
+
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// Values of a padded row one block reads: `LANES` outputs and the kernel's reach
+/// (at most 6 more columns, stride 1; 3 more in a half row, stride 2).
+const WINDOW: usize = LANES + 8;
+
+/// `dst = bias + conv(src, k)`, stride `S`, a `K x K` kernel. No closures inside: a
+/// closure would be compiled without the caller's target features.
+#[inline(always)]
+fn plane<const FMA: bool, const S: usize, const K: usize>(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, padded: &mut [f32]) {
+    let (h, w) = shape.hw;
+    let (oh, ow) = shape.out_hw;
+    let (ph, pw) = shape.padding;
+    let (rows, wp) = padded_size(shape);
+    let half = wp / 2;
+    // The input rows the taps read, zero-padded (stride 2: even columns, then odd).
+    for (r, row) in padded.chunks_exact_mut(wp).take(rows).enumerate() {
+        let iy = r as isize - ph as isize;
+        if iy < 0 || iy >= h as isize {
+            row.fill(0.0);
+            continue;
+        }
+        let line = &src[iy as usize * w..][..w];
+        if S == 1 {
+            row[..pw].fill(0.0);
+            row[pw..pw + w].copy_from_slice(line);
+            row[pw + w..].fill(0.0);
+        } else {
+            let (even, odd) = row.split_at_mut(half);
+            // Pairs q whose columns 2q - pw and 2q - pw + 1 are both inside the row.
+            let q_lo = pw.div_ceil(2).min(half);
+            let q_hi = ((w + pw) / 2).clamp(q_lo, half);
+            let pairs = line[2 * q_lo - pw..2 * q_hi - pw].chunks_exact(2);
+            for ((e, o), pair) in even[q_lo..q_hi].iter_mut().zip(&mut odd[q_lo..q_hi]).zip(pairs) {
+                *e = pair[0];
+                *o = pair[1];
+            }
+            for q in (0..q_lo).chain(q_hi..half) {
+                let c = (2 * q) as isize - pw as isize;
+                even[q] = if c >= 0 && c < w as isize { line[c as usize] } else { 0.0 };
+                odd[q] = if c + 1 >= 0 && c + 1 < w as isize { line[(c + 1) as usize] } else { 0.0 };
+            }
+        }
+    }
+    let mut taps = [0f32; 49];
+    taps[..K * K].copy_from_slice(&k[..K * K]);
+    for oy in 0..oh {
+        let out = &mut dst[oy * ow..(oy + 1) * ow];
+        let mut ox = 0;
+        while ox < ow {
+            let mut acc = [bias; LANES];
+            for ky in 0..K {
+                let r = (oy * S + ky) * wp + ox;
+                // Stride 1: padded column ox + t + kx. Stride 2: column 2 (ox + t) + kx,
+                // which is even[ox + t + kx / 2] or odd[ox + t + kx / 2].
+                let Ok(even) = <&[f32; WINDOW]>::try_from(&padded[r..r + WINDOW]) else { return };
+                let Ok(odd) = <&[f32; WINDOW]>::try_from(&padded[r + half * (S - 1)..r + half * (S - 1) + WINDOW]) else { return };
+                for kx in 0..K {
+                    let wv = taps[ky * K + kx];
+                    let (win, at) = if S == 1 { (even, kx) } else if kx % 2 == 0 { (even, kx / 2) } else { (odd, kx / 2) };
+                    for t in 0..LANES {
+                        acc[t] = madd::<FMA>(wv, win[at + t], acc[t]);
+                    }
+                }
+            }
+            if ox + LANES <= ow {
+                out[ox..ox + LANES].copy_from_slice(&acc);
+            } else {
+                out[ox..].copy_from_slice(&acc[..ow - ox]);
+            }
+            ox += LANES;
+        }
+    }
+}
+
+/// Rows and row length of the padded input: every row a tap reads, each wide enough
+/// for whole blocks of `LANES` outputs and a block's `WINDOW` (stride 2: in each half).
+fn padded_size(shape: &Shape) -> (usize, usize) {
+    let (oh, ow) = shape.out_hw;
+    let s = shape.stride;
+    let rows = (oh.max(1) - 1) * s + shape.kernel.0;
+    let blocks = ow.div_ceil(LANES) * LANES;
+    let half = (shape.hw.1 + 2 * shape.padding.1).div_ceil(2).max(blocks - LANES + WINDOW);
+    (rows, 2 * half)
+}
