@@ -35,11 +35,12 @@ const FIXTURE_SEEDS: &[(&str, u64)] = &[
 
 struct Model {
     graph: Graph,
-    /// Every float state-dict entry, as bound (for `dump`).
+    /// Every float state-dict entry, as bound (for `dump` only; empty otherwise, so that
+    /// the peak memory measured is the engine's own).
     state: Vec<(String, Vec<usize>, Vec<f32>)>,
 }
 
-fn model(arch: &str) -> Result<Model> {
+fn model(arch: &str, keep_state: bool) -> Result<Model> {
     let spec = ArchSpec::parse(arch)?;
     let graph_spec = families::graph(&spec)?;
     let seed = FIXTURE_SEEDS
@@ -69,10 +70,11 @@ fn model(arch: &str) -> Result<Model> {
             }
         }
     }
-    let params: HashMap<String, Vec<f32>> = state
-        .iter()
-        .map(|(n, _, v)| (n.clone(), v.clone()))
-        .collect();
+    let params: HashMap<String, Vec<f32>> = if keep_state {
+        state.iter().map(|(n, _, v)| (n.clone(), v.clone())).collect()
+    } else {
+        std::mem::take(&mut state).into_iter().map(|(n, _, v)| (n, v)).collect()
+    };
     let graph = Graph::new(spec, graph_spec, params)?;
     Ok(Model { graph, state })
 }
@@ -241,8 +243,7 @@ fn bench(archs: &[String], runs: usize, show_profile: bool) -> Result<()> {
         rayon::current_num_threads()
     );
     for arch in archs {
-        // The state dict's copy is for `dump` only: drop it before measuring memory.
-        let Model { graph, .. } = model(arch)?;
+        let Model { graph, .. } = model(arch, false)?;
         let g = &graph;
         let x = input(224);
         let (fw, fc) = time(runs, &|| g.forward(&x).map(drop))?;
@@ -275,7 +276,7 @@ fn bench(archs: &[String], runs: usize, show_profile: bool) -> Result<()> {
 /// Writes `DIR/ARCH.safetensors` (the state dict), `DIR/ARCH-graph.json` (the graph
 /// spec) and `DIR/ARCH-io.safetensors` (the benchmark's input and our logits).
 fn dump(arch: &str, dir: &str) -> Result<()> {
-    let m = model(arch)?;
+    let m = model(arch, true)?;
     let io_err = |e: std::io::Error| convscope::Error::Input(format!("{dir}: {e}"));
     std::fs::create_dir_all(dir).map_err(io_err)?;
     let save = |path: String, tensors: &[(String, Vec<usize>, Vec<f32>)]| -> Result<()> {
@@ -315,7 +316,7 @@ fn dump(arch: &str, dir: &str) -> Result<()> {
 /// One line per request on stdin: `forward` or `gradcam` (prints `wall_ms cpu_ms` of
 /// that one run), `rss` (prints the peak RSS in MB), `quit`.
 fn serve(arch: &str) -> Result<()> {
-    let Model { graph, .. } = model(arch)?;
+    let Model { graph, .. } = model(arch, false)?;
     let x = input(224);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

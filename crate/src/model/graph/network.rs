@@ -106,13 +106,23 @@ impl Graph {
     /// Binds `params` (by state-dict name, f32, shapes already checked) to `spec`.
     pub fn new(arch: ArchSpec, spec: GraphSpec, mut params: HashMap<String, Vec<f32>>) -> Result<Graph> {
         let mut ops = Vec::with_capacity(spec.nodes.len());
+        // A module applied twice shares its tensors: cloned for all but the last use,
+        // moved there (so the weights are never held twice at load).
+        let mut uses: HashMap<&str, usize> = HashMap::new();
+        for name in spec.nodes.iter().flat_map(|n| &n.params) {
+            *uses.entry(name.as_str()).or_default() += 1;
+        }
         for n in &spec.nodes {
             let p: Params = n
                 .params
                 .iter()
                 .map(|name| {
-                    // A module applied twice shares its tensors: clone for the later uses.
-                    params.get(name).cloned().ok_or_else(|| Error::MissingTensor {
+                    let left = uses.get_mut(name.as_str()).map(|u| {
+                        *u -= 1;
+                        *u
+                    });
+                    let tensor = if left == Some(0) { params.remove(name) } else { params.get(name).cloned() };
+                    tensor.ok_or_else(|| Error::MissingTensor {
                         name: name.clone(),
                         expected: spec.state.iter().find(|e| &e.name == name).map_or(vec![], |e| e.shape.clone()),
                     })
