@@ -3,6 +3,7 @@
 //! Stride 1 and 2 without dilation (every torchvision depthwise layer) run a blocked
 //! loop ([`super::depthwise_simd`]); other shapes sum shifted, scaled input rows.
 
+use super::super::super::conv::gemm_micro::Clamp;
 use super::depthwise_simd;
 use crate::model::graph::ConvCfg;
 use rayon::prelude::*;
@@ -17,7 +18,9 @@ fn valid_cols(kx: usize, (s, p, d): (usize, usize, usize), w: usize, ow: usize) 
     first.min(end)..end
 }
 
-pub fn forward(wt: &[f32], bias: &[f32], cfg: &ConvCfg, x: &[f32], n: usize, (h, w): (usize, usize), (oh, ow): (usize, usize)) -> Vec<f32> {
+/// `clamp(bias + conv(x))`, one plane per channel.
+#[allow(clippy::too_many_arguments)]
+pub fn forward(wt: &[f32], bias: &[f32], cfg: &ConvCfg, x: &[f32], n: usize, (h, w): (usize, usize), (oh, ow): (usize, usize), clamp: Clamp) -> Vec<f32> {
     let c = cfg.in_channels;
     let (kh, kw) = cfg.kernel;
     let (sh, sw) = cfg.stride;
@@ -34,6 +37,7 @@ pub fn forward(wt: &[f32], bias: &[f32], cfg: &ConvCfg, x: &[f32], n: usize, (h,
             kernel: (kh, kw),
             padding: (ph, pw),
             stride: sh,
+            clamp,
         };
         let scratch = depthwise_simd::scratch_len(&shape);
         y.par_chunks_mut(oh * ow).zip(x.par_chunks(h * w)).enumerate().for_each(|(plane, (dst, src))| {
@@ -74,6 +78,11 @@ pub fn forward(wt: &[f32], bias: &[f32], cfg: &ConvCfg, x: &[f32], n: usize, (h,
                     }
                 }
             }
+        }
+        match clamp {
+            Clamp::None => {}
+            Clamp::Relu => dst.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Clamp::Relu6 => dst.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
         }
     });
     y

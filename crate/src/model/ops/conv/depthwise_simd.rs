@@ -7,6 +7,7 @@
 //! Natively the plane function is compiled for AVX-512 and for AVX2+FMA and the best is
 //! chosen at run time (the crate's baseline is SSE2); in wasm the build's simd128.
 
+use crate::model::conv::gemm_micro::Clamp;
 use crate::model::graph::ConvCfg;
 use std::cell::RefCell;
 
@@ -20,6 +21,8 @@ pub struct Shape {
     pub kernel: (usize, usize),
     pub padding: (usize, usize),
     pub stride: usize,
+    /// ReLU / ReLU6 applied before the store.
+    pub clamp: Clamp,
 }
 
 /// `dst = bias + conv(src, k)` for one channel plane, with scratch room for the plane's
@@ -189,6 +192,19 @@ fn plane<const FMA: bool, const S: usize, const K: usize>(src: &[f32], dst: &mut
                     let (win, at) = if S == 1 { (even, kx) } else if kx % 2 == 0 { (even, kx / 2) } else { (odd, kx / 2) };
                     for t in 0..LANES {
                         acc[t] = madd::<FMA>(wv, win[at + t], acc[t]);
+                    }
+                }
+            }
+            match shape.clamp {
+                Clamp::None => {}
+                Clamp::Relu => {
+                    for a in acc.iter_mut() {
+                        *a = a.max(0.0);
+                    }
+                }
+                Clamp::Relu6 => {
+                    for a in acc.iter_mut() {
+                        *a = a.clamp(0.0, 6.0);
                     }
                 }
             }

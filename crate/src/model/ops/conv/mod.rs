@@ -148,7 +148,9 @@ impl ConvKernel {
         let (mut y, after) = match &self.path {
             Path::Winograd(k) if residual.is_none() && act == Some(Activation::Relu) => (k.forward_relu(x, n, h, w), None),
             Path::Winograd(k) => (k.forward(x, n, h, w), act),
-            Path::Depthwise(wt) => (depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow)), act),
+            // A residual is added after the loop, so the clamp can run inside it only without one.
+            Path::Depthwise(wt) if residual.is_none() => (depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow), clamp), after),
+            Path::Depthwise(wt) => (depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow), Clamp::None), act),
             Path::Pointwise(a) => (pointwise::forward(a, cfg, x, n, (h, w), (oh, ow), residual, clamp), after),
             Path::General(a) => (im2col::forward(a, cfg, x, n, (h, w), (oh, ow), residual, clamp), after),
         };
@@ -428,10 +430,17 @@ mod tests {
             ] {
                 let (n, w, b) = (2, values(cfg.weight_shape().iter().product(), 0.3), values(cfg.out_channels, 1.1));
                 let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
-                let (y, _) = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap().forward(&x, n, hw, None).unwrap();
+                let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
                 let want = naive(&cfg, &w, &b, &x, n, hw);
-                let err = y.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-                assert!(err < 1e-5, "{cfg:?} {hw:?}: max error {err}");
+                for a in [None, Some(Activation::Relu), Some(Activation::Relu6)] {
+                    let (y, _) = conv.forward(&x, n, hw, a).unwrap();
+                    let err = y
+                        .iter()
+                        .zip(&want)
+                        .map(|(y, v)| (y - a.map_or(*v, |a| act::apply(a, *v))).abs())
+                        .fold(0f32, f32::max);
+                    assert!(err < 1e-5, "{cfg:?} {hw:?} {a:?}: max error {err}");
+                }
             }
         }
     }
