@@ -228,3 +228,52 @@ fn padded_size(shape: &Shape) -> (usize, usize) {
     let half = (shape.hw.1 + 2 * shape.padding.1).div_ceil(2).max(blocks - LANES + WINDOW);
     (rows, 2 * half)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One plane by the definition (zero padding), in f64.
+    fn direct(src: &[f32], k: &[f32], bias: f32, shape: &Shape) -> Vec<f32> {
+        let ((h, w), (oh, ow), (kk, _), (p, _), s) = (shape.hw, shape.out_hw, shape.kernel, shape.padding, shape.stride);
+        let mut out = vec![0f32; oh * ow];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut acc = bias as f64;
+                for ky in 0..kk {
+                    for kx in 0..kk {
+                        let (iy, ix) = ((oy * s + ky) as isize - p as isize, (ox * s + kx) as isize - p as isize);
+                        if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                            acc += k[ky * kk + kx] as f64 * src[iy as usize * w + ix as usize] as f64;
+                        }
+                    }
+                }
+                out[oy * ow + ox] = acc as f32;
+            }
+        }
+        out
+    }
+
+    /// The portable table (what wasm and CPUs without AVX2 run) and this machine's, for
+    /// every kernel size and stride, on rows with full blocks and a partial one.
+    #[test]
+    fn each_table_matches_the_definition() {
+        let tables: [&Table; 2] = [&table!(portable), best()];
+        for (i, (kk, s)) in [(3, 1), (3, 2), (5, 1), (5, 2), (7, 1), (7, 2)].into_iter().enumerate() {
+            let (h, w, p) = (9, 37, kk / 2);
+            let (oh, ow) = ((h + 2 * p - kk) / s + 1, (w + 2 * p - kk) / s + 1);
+            let shape = Shape { hw: (h, w), out_hw: (oh, ow), kernel: (kk, kk), padding: (p, p), stride: s, clamp: Clamp::None };
+            let src: Vec<f32> = (0..h * w).map(|v| ((v * 37 % 101) as f32 - 50.0) / 25.0).collect();
+            let k: Vec<f32> = (0..kk * kk).map(|v| ((v * 13 % 7) as f32 - 3.0) / 4.0).collect();
+            let want = direct(&src, &k, 0.25, &shape);
+            for table in tables {
+                let mut dst = vec![f32::NAN; oh * ow];
+                let mut scratch = vec![f32::NAN; scratch_len(&shape)];
+                table[i](&src, &mut dst, &k, 0.25, &shape, &mut scratch);
+                for (j, (a, b)) in dst.iter().zip(&want).enumerate() {
+                    assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{kk}x{kk} s{s} at {j}: {a} vs {b}");
+                }
+            }
+        }
+    }
+}
