@@ -1,4 +1,5 @@
-//! GEMM micro-kernels with the convolution's epilogue in the store: for a panel of `mr`
+//! The GEMM micro-kernels of every convolution path (the Winograd points' products
+//! and the packed GEMM), with the convolution's epilogue in the store: for a panel of `mr`
 //! output channels (rows of `a`, packed `[k][mr]`, one value broadcast at a time) and
 //! `nr` pixels (columns of `b`, packed `[k][nr]`, loaded as vectors) the `mr x nr` sums
 //! stay in registers, then get the running sum (a later block of `k`), the bias, the
@@ -71,6 +72,19 @@ impl GemmMicro {
         // SAFETY: forwarded to the caller; `best()` only returns kernels whose target
         // features this CPU has.
         unsafe { (self.f)(k, a, b, c, ldc, ep) }
+    }
+}
+
+impl GemmMicro {
+    /// `out[l * ldo + j] = sum_{p < k} a[p * mr + l] * b[p * nr + j]` for `l < mr`, `j < nr`
+    /// (the Winograd points' products). Panics if a slice is too short (the driver sizes
+    /// them exactly).
+    #[inline]
+    pub fn run_plain(&self, k: usize, a: &[f32], b: &[f32], out: &mut [f32], ldo: usize) {
+        assert!(a.len() >= k * self.mr && b.len() >= k * self.nr);
+        assert!(ldo >= self.nr && out.len() >= (self.mr - 1) * ldo + self.nr);
+        // SAFETY: the bounds above cover every access.
+        unsafe { self.run(k, a.as_ptr(), b.as_ptr(), out.as_mut_ptr(), ldo, &Epilogue::PLAIN) }
     }
 }
 

@@ -1,6 +1,8 @@
-//! wasm32 simd128 GEMM micro-kernel with the epilogue in the store; the sums loop is the
-//! Winograd kernel's (`kernel_wasm`: 4 channels x 8 pixels, relaxed multiply-add where
-//! the build has it).
+//! wasm32 simd128 GEMM micro-kernel with the epilogue in the store: 4 channels x 8
+//! pixels. With `-C target-feature=+relaxed-simd` it multiplies and adds with
+//! `f32x4.relaxed_madd` (a fused multiply-add where the engine has one); without, with
+//! `f32x4.mul` + `f32x4.add`. The choice is made at compile time: a wasm module cannot
+//! probe its own features, so a page picks between two builds.
 
 use super::gemm_micro::{Clamp, Epilogue, GemmMicro};
 use core::arch::wasm32::*;
@@ -9,6 +11,8 @@ const MR: usize = 4;
 /// Pixel vectors (4 lanes each) per step.
 const NV: usize = 2;
 
+/// 4 channels x 8 pixels: 8 accumulators + 2 pixel vectors + broadcasts stay within the
+/// 15 xmm registers V8 gives wasm code on x64 (10 accumulators spilled: measured).
 pub const SIMD128: GemmMicro = GemmMicro {
     name: if cfg!(target_feature = "relaxed-simd") { "wasm-simd128-relaxed" } else { "wasm-simd128" },
     mr: MR,

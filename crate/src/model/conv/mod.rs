@@ -8,11 +8,6 @@ pub mod gemm_micro;
 mod gemm_micro_wasm;
 #[cfg(target_arch = "x86_64")]
 mod gemm_micro_x86;
-mod kernel;
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod kernel_wasm;
-#[cfg(target_arch = "x86_64")]
-mod kernel_x86;
 pub mod packed_gemm;
 mod transform;
 mod winograd;
@@ -50,7 +45,7 @@ pub fn conv_impl() -> ConvImpl {
 
 /// Name of the micro-kernel this process uses (`avx512`, `wasm-simd128`, ...).
 pub fn kernel_name() -> &'static str {
-    kernel::best().name
+    gemm_micro::best().name
 }
 
 /// Packs a `[out, in, 3, 3]` weight tensor and optional `[out]` bias.
