@@ -71,9 +71,15 @@ fn model(arch: &str, keep_state: bool) -> Result<Model> {
         }
     }
     let params: HashMap<String, Vec<f32>> = if keep_state {
-        state.iter().map(|(n, _, v)| (n.clone(), v.clone())).collect()
+        state
+            .iter()
+            .map(|(n, _, v)| (n.clone(), v.clone()))
+            .collect()
     } else {
-        std::mem::take(&mut state).into_iter().map(|(n, _, v)| (n, v)).collect()
+        std::mem::take(&mut state)
+            .into_iter()
+            .map(|(n, _, v)| (n, v))
+            .collect()
     };
     let graph = Graph::new(spec, graph_spec, params)?;
     Ok(Model { graph, state })
@@ -186,12 +192,15 @@ fn op_label(spec: &GraphSpec, i: NodeId, backward: bool) -> String {
     }
 }
 
+/// One observed pass: calls its argument after each node.
+type Pass<'a> = &'a dyn Fn(&mut dyn FnMut(NodeId)) -> Result<()>;
+
 /// Median time per node over `runs` passes, summed by label.
 fn profile(
     name: &str,
     g: &Graph,
     runs: usize,
-    pass: &dyn Fn(&mut dyn FnMut(NodeId)) -> Result<()>,
+    pass: Pass,
     backward: bool,
 ) -> Result<()> {
     let mut per_node: BTreeMap<NodeId, Vec<f64>> = BTreeMap::new();

@@ -41,7 +41,8 @@ impl Epilogue {
 }
 
 /// Signature shared by all GEMM micro-kernels (see [`GemmMicro::run`] for the contract).
-pub type GemmFn = unsafe fn(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, ep: &Epilogue);
+pub type GemmFn =
+    unsafe fn(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, ep: &Epilogue);
 
 /// A GEMM micro-kernel and the panel shape it computes.
 #[derive(Clone, Copy)]
@@ -68,7 +69,15 @@ impl GemmMicro {
     /// `a` holds `k * mr` values, `b` `k * nr`; `c` (and `residual` when not null) cover
     /// `(mr - 1) * ldc + nr` values with `ldc >= nr`; `bias`, when not null, `mr`.
     #[inline]
-    pub unsafe fn run(&self, k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, ep: &Epilogue) {
+    pub unsafe fn run(
+        &self,
+        k: usize,
+        a: *const f32,
+        b: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        ep: &Epilogue,
+    ) {
         // SAFETY: forwarded to the caller; `best()` only returns kernels whose target
         // features this CPU has.
         unsafe { (self.f)(k, a, b, c, ldc, ep) }
@@ -84,7 +93,16 @@ impl GemmMicro {
         assert!(a.len() >= k * self.mr && b.len() >= k * self.nr);
         assert!(ldo >= self.nr && out.len() >= (self.mr - 1) * ldo + self.nr);
         // SAFETY: the bounds above cover every access.
-        unsafe { self.run(k, a.as_ptr(), b.as_ptr(), out.as_mut_ptr(), ldo, &Epilogue::PLAIN) }
+        unsafe {
+            self.run(
+                k,
+                a.as_ptr(),
+                b.as_ptr(),
+                out.as_mut_ptr(),
+                ldo,
+                &Epilogue::PLAIN,
+            )
+        }
     }
 }
 
@@ -111,7 +129,10 @@ fn detect() -> GemmMicro {
     super::gemm_micro_wasm::SIMD128
 }
 
-#[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
+#[cfg(not(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
 fn detect() -> GemmMicro {
     PORTABLE
 }
@@ -123,7 +144,11 @@ fn detect() -> GemmMicro {
 /// As [`GemmMicro::run`] for row `l`.
 #[inline(always)]
 pub(super) unsafe fn finish_row(row: &mut [f32], l: usize, c: *mut f32, ldc: usize, ep: &Epilogue) {
-    let bias = if ep.bias.is_null() { 0.0 } else { unsafe { *ep.bias.add(l) } };
+    let bias = if ep.bias.is_null() {
+        0.0
+    } else {
+        unsafe { *ep.bias.add(l) }
+    };
     for (j, v) in row.iter_mut().enumerate() {
         let at = l * ldc + j;
         let mut s = *v;
@@ -144,7 +169,10 @@ pub(super) unsafe fn finish_row(row: &mut [f32], l: usize, c: *mut f32, ldc: usi
 }
 
 /// Plain Rust over fixed-size arrays, which the compiler vectorises for the target.
-#[cfg_attr(all(target_arch = "wasm32", target_feature = "simd128"), allow(dead_code))]
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
 pub const PORTABLE: GemmMicro = GemmMicro {
     name: "portable",
     mr: 4,
@@ -152,12 +180,20 @@ pub const PORTABLE: GemmMicro = GemmMicro {
     f: portable,
 };
 
-#[cfg_attr(all(target_arch = "wasm32", target_feature = "simd128"), allow(dead_code))]
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
 unsafe fn portable(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, ep: &Epilogue) {
     const MR: usize = 4;
     const NR: usize = 8;
     // SAFETY: `GemmMicro::run`'s contract covers both panels.
-    let (a, b) = unsafe { (std::slice::from_raw_parts(a, k * MR), std::slice::from_raw_parts(b, k * NR)) };
+    let (a, b) = unsafe {
+        (
+            std::slice::from_raw_parts(a, k * MR),
+            std::slice::from_raw_parts(b, k * NR),
+        )
+    };
     let mut acc = [[0f32; NR]; MR];
     for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
         for (row, &al) in acc.iter_mut().zip(ap) {
@@ -178,12 +214,16 @@ mod tests {
     /// Every epilogue on a small panel, against the sums written out.
     fn check(m: GemmMicro) {
         let k = 7;
-        let a: Vec<f32> = (0..k * m.mr).map(|i| (i % 13) as f32 * 0.25 - 1.5).collect();
+        let a: Vec<f32> = (0..k * m.mr)
+            .map(|i| (i % 13) as f32 * 0.25 - 1.5)
+            .collect();
         let b: Vec<f32> = (0..k * m.nr).map(|i| (i % 7) as f32 * 0.5 - 1.0).collect();
         let bias: Vec<f32> = (0..m.mr).map(|l| l as f32 - 2.0).collect();
         let ldc = m.nr + 3;
         let residual: Vec<f32> = (0..m.mr * ldc).map(|i| (i % 5) as f32 - 2.5).collect();
-        let before: Vec<f32> = (0..m.mr * ldc).map(|i| (i % 3) as f32 * 4.0 - 3.0).collect();
+        let before: Vec<f32> = (0..m.mr * ldc)
+            .map(|i| (i % 3) as f32 * 4.0 - 3.0)
+            .collect();
         for (accumulate, with_bias, with_residual, clamp) in [
             (false, false, false, Clamp::None),
             (true, true, true, Clamp::Relu),
@@ -191,9 +231,17 @@ mod tests {
             (true, false, true, Clamp::None),
         ] {
             let ep = Epilogue {
-                bias: if with_bias { bias.as_ptr() } else { std::ptr::null() },
+                bias: if with_bias {
+                    bias.as_ptr()
+                } else {
+                    std::ptr::null()
+                },
                 accumulate,
-                residual: if with_residual { residual.as_ptr() } else { std::ptr::null() },
+                residual: if with_residual {
+                    residual.as_ptr()
+                } else {
+                    std::ptr::null()
+                },
                 clamp,
             };
             let mut c = before.clone();
@@ -203,7 +251,10 @@ mod tests {
                 for j in 0..ldc {
                     let at = l * ldc + j;
                     if j >= m.nr {
-                        assert_eq!(c[at], before[at], "{m:?}: column {j} outside the panel was written");
+                        assert_eq!(
+                            c[at], before[at],
+                            "{m:?}: column {j} outside the panel was written"
+                        );
                         continue;
                     }
                     let mut want: f32 = (0..k).map(|p| a[p * m.mr + l] * b[p * m.nr + j]).sum();
@@ -215,7 +266,11 @@ mod tests {
                         Clamp::Relu => want.max(0.0),
                         Clamp::Relu6 => want.clamp(0.0, 6.0),
                     };
-                    assert!((c[at] - want).abs() <= 1e-5 * want.abs().max(1.0), "{m:?} {ep:?} row {l} column {j}: {} vs {want}", c[at]);
+                    assert!(
+                        (c[at] - want).abs() <= 1e-5 * want.abs().max(1.0),
+                        "{m:?} {ep:?} row {l} column {j}: {} vs {want}",
+                        c[at]
+                    );
                 }
             }
         }

@@ -14,7 +14,11 @@ const NV: usize = 2;
 /// 4 channels x 8 pixels: 8 accumulators + 2 pixel vectors + broadcasts stay within the
 /// 15 xmm registers V8 gives wasm code on x64 (10 accumulators spilled: measured).
 pub const SIMD128: GemmMicro = GemmMicro {
-    name: if cfg!(target_feature = "relaxed-simd") { "wasm-simd128-relaxed" } else { "wasm-simd128" },
+    name: if cfg!(target_feature = "relaxed-simd") {
+        "wasm-simd128-relaxed"
+    } else {
+        "wasm-simd128"
+    },
     mr: MR,
     nr: 4 * NV,
     f: simd128,
@@ -36,7 +40,8 @@ unsafe fn simd128(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usiz
     let mut acc = [[f32x4_splat(0.0); NV]; MR];
     for p in 0..k {
         // SAFETY (all pointer accesses): `GemmMicro::run`'s contract.
-        let bv: [v128; NV] = std::array::from_fn(|v| unsafe { v128_load(b.add((p * NV + v) * 4) as *const v128) });
+        let bv: [v128; NV] =
+            std::array::from_fn(|v| unsafe { v128_load(b.add((p * NV + v) * 4) as *const v128) });
         for (l, row) in acc.iter_mut().enumerate() {
             let al = unsafe { v128_load32_splat(a.add(p * MR + l) as *const u32) };
             for (r, bv) in row.iter_mut().zip(&bv) {
@@ -56,7 +61,9 @@ unsafe fn simd128(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usiz
                 v = f32x4_add(v, f32x4_splat(unsafe { *ep.bias.add(l) }));
             }
             if !ep.residual.is_null() {
-                v = f32x4_add(v, unsafe { v128_load(ep.residual.add(l * ldc + 4 * h) as *const v128) });
+                v = f32x4_add(v, unsafe {
+                    v128_load(ep.residual.add(l * ldc + 4 * h) as *const v128)
+                });
             }
             v = match ep.clamp {
                 Clamp::None => v,

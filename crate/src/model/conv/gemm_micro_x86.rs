@@ -28,7 +28,14 @@ macro_rules! micro_kernel {
     ($name:ident, $features:literal, $mr:literal, $lanes:literal,
      $zero:ident, $set1:ident, $load:ident, $store:ident, $fmadd:ident, $add:ident, $max:ident, $min:ident) => {
         #[target_feature(enable = $features)]
-        unsafe fn $name(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, ep: &Epilogue) {
+        unsafe fn $name(
+            k: usize,
+            a: *const f32,
+            b: *const f32,
+            c: *mut f32,
+            ldc: usize,
+            ep: &Epilogue,
+        ) {
             const MR: usize = $mr;
             const L: usize = $lanes;
             let mut acc = [[$zero(); 2]; MR];

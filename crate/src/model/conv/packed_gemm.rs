@@ -35,7 +35,13 @@ impl PackedA {
     }
 
     /// [`Self::new`] for a given micro-kernel (tests compare them).
-    pub fn with_micro(m: usize, k: usize, at: impl Fn(usize, usize) -> f32, bias: Option<&[f32]>, micro: GemmMicro) -> Self {
+    pub fn with_micro(
+        m: usize,
+        k: usize,
+        at: impl Fn(usize, usize) -> f32,
+        bias: Option<&[f32]>,
+        micro: GemmMicro,
+    ) -> Self {
         let mr = micro.mr;
         let panels = m.div_ceil(mr);
         let mut data = vec![0f32; panels * mr * k];
@@ -146,8 +152,17 @@ impl PackB for Unfolded<'_> {
                     let row = &plane[iy as usize * w..][..w];
                     // Columns t of the run with 0 <= (ox + t) * sw + kx * dw - pw < w.
                     let off = (ox * sw + kx * dw) as isize - pw as isize;
-                    let first = if off >= 0 { 0 } else { ((-off) as usize).div_ceil(sw).min(run) };
-                    let end = if off >= w as isize { 0 } else { ((w as isize - off) as usize).div_ceil(sw).min(run) }.max(first);
+                    let first = if off >= 0 {
+                        0
+                    } else {
+                        ((-off) as usize).div_ceil(sw).min(run)
+                    };
+                    let end = if off >= w as isize {
+                        0
+                    } else {
+                        ((w as isize - off) as usize).div_ceil(sw).min(run)
+                    }
+                    .max(first);
                     seg[..first].fill(0.0);
                     seg[end..].fill(0.0);
                     let start = (off + (first * sw) as isize) as usize;
@@ -182,13 +197,27 @@ thread_local! {
 
 /// `c = clamp(a b + bias [+ residual])`, `c` and `residual` with `a.rows_len()` rows of
 /// stride `ldc >= n`.
-pub fn gemm(a: &PackedA, b: &dyn PackB, n: usize, c: &mut [f32], ldc: usize, residual: Option<&[f32]>, clamp: Clamp) {
+pub fn gemm(
+    a: &PackedA,
+    b: &dyn PackB,
+    n: usize,
+    c: &mut [f32],
+    ldc: usize,
+    residual: Option<&[f32]>,
+    clamp: Clamp,
+) {
     let (m, k) = (a.m, a.k);
-    assert!(m == 0 || c.len() >= (m - 1) * ldc + n, "gemm: output too short");
+    assert!(
+        m == 0 || c.len() >= (m - 1) * ldc + n,
+        "gemm: output too short"
+    );
     if m == 0 || n == 0 {
         return;
     }
-    assert!(residual.map_or(true, |r| r.len() >= (m - 1) * ldc + n), "gemm: residual too short");
+    assert!(
+        residual.is_none_or(|r| r.len() >= (m - 1) * ldc + n),
+        "gemm: residual too short"
+    );
     let nr = a.micro.nr;
     let threads = rayon::current_num_threads().max(1);
     let fit = (B_BYTES / (4 * KC.min(k.max(1)) * nr)).max(1) * nr;
@@ -221,7 +250,17 @@ pub fn gemm(a: &PackedA, b: &dyn PackB, n: usize, c: &mut [f32], ldc: usize, res
 /// `out` (and `res`) cover `m` rows of stride `ldc` with at least `j0 + cols` columns,
 /// and no other thread writes these columns.
 #[allow(clippy::too_many_arguments)]
-unsafe fn block_product(a: &PackedA, b: &dyn PackB, k: usize, (j0, cols): (usize, usize), buf: &mut [f32], out: Out, ldc: usize, res: Option<Out>, clamp: Clamp) {
+unsafe fn block_product(
+    a: &PackedA,
+    b: &dyn PackB,
+    k: usize,
+    (j0, cols): (usize, usize),
+    buf: &mut [f32],
+    out: Out,
+    ldc: usize,
+    res: Option<Out>,
+    clamp: Clamp,
+) {
     let micro = a.micro;
     let (mr, nr) = (micro.mr, micro.nr);
     let col_panels = cols.div_ceil(nr);
@@ -231,13 +270,24 @@ unsafe fn block_product(a: &PackedA, b: &dyn PackB, k: usize, (j0, cols): (usize
         let kc = KC.min(k - k0);
         for jp in 0..col_panels {
             let q0 = jp * nr;
-            b.pack(k0, kc, j0 + q0, nr.min(cols - q0), nr, &mut buf[jp * kc * nr..][..kc * nr]);
+            b.pack(
+                k0,
+                kc,
+                j0 + q0,
+                nr.min(cols - q0),
+                nr,
+                &mut buf[jp * kc * nr..][..kc * nr],
+            );
         }
         let last = k0 + kc >= k;
         for panel in 0..a.panels {
             let rows = mr.min(a.m - panel * mr);
             let ep = Epilogue {
-                bias: if k0 == 0 { a.bias[panel * mr..].as_ptr() } else { std::ptr::null() },
+                bias: if k0 == 0 {
+                    a.bias[panel * mr..].as_ptr()
+                } else {
+                    std::ptr::null()
+                },
                 accumulate: k0 > 0,
                 residual: std::ptr::null(),
                 clamp: if last { clamp } else { Clamp::None },
@@ -254,9 +304,22 @@ unsafe fn block_product(a: &PackedA, b: &dyn PackB, k: usize, (j0, cols): (usize
                 };
                 if rows == mr && width == nr {
                     // SAFETY: a full panel inside `c` (and the residual), by the caller.
-                    unsafe { micro.run(kc, ap, bp, out.0.add(at), ldc, &Epilogue { residual, ..ep }) };
+                    unsafe {
+                        micro.run(kc, ap, bp, out.0.add(at), ldc, &Epilogue { residual, ..ep })
+                    };
                 } else {
-                    unsafe { edge_tile(micro, kc, ap, bp, (out.0.add(at), residual), ldc, (rows, width), &ep) };
+                    unsafe {
+                        edge_tile(
+                            micro,
+                            kc,
+                            ap,
+                            bp,
+                            (out.0.add(at), residual),
+                            ldc,
+                            (rows, width),
+                            &ep,
+                        )
+                    };
                 }
             }
         }
@@ -272,7 +335,16 @@ unsafe fn block_product(a: &PackedA, b: &dyn PackB, k: usize, (j0, cols): (usize
 /// # Safety
 /// `c` (and `residual`) cover `rows` rows of `width` columns at stride `ldc`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn edge_tile(micro: GemmMicro, kc: usize, a: *const f32, b: *const f32, (c, residual): (*mut f32, *const f32), ldc: usize, (rows, width): (usize, usize), ep: &Epilogue) {
+unsafe fn edge_tile(
+    micro: GemmMicro,
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    (c, residual): (*mut f32, *const f32),
+    ldc: usize,
+    (rows, width): (usize, usize),
+    ep: &Epilogue,
+) {
     let (mr, nr) = (micro.mr, micro.nr);
     let mut tile = [0f32; 16 * 64];
     let mut res = [0f32; 16 * 64];
@@ -291,7 +363,11 @@ unsafe fn edge_tile(micro: GemmMicro, kc: usize, a: *const f32, b: *const f32, (
         }
     }
     let ep = Epilogue {
-        residual: if residual.is_null() { std::ptr::null() } else { res.as_ptr() },
+        residual: if residual.is_null() {
+            std::ptr::null()
+        } else {
+            res.as_ptr()
+        },
         ..*ep
     };
     // SAFETY: the scratch tiles hold mr x nr values at stride nr; the bias mr.
@@ -308,7 +384,9 @@ mod tests {
     use super::*;
 
     fn values(len: usize, seed: f32) -> Vec<f32> {
-        (0..len).map(|i| ((i as f32 * 0.731 + seed).sin() * 1.7).fract()).collect()
+        (0..len)
+            .map(|i| ((i as f32 * 0.731 + seed).sin() * 1.7).fract())
+            .collect()
     }
 
     /// Products of every shape class (edge rows and columns, several blocks of `k`, one
@@ -321,23 +399,49 @@ mod tests {
             micros.push(super::super::gemm_micro_x86::AVX2);
         }
         for micro in micros {
-            for (m, k, n) in [(8, 16, 32), (5, 3, 7), (13, 600, 49), (16, 0, 9), (1, 1, 1), (24, 40, 100)] {
+            for (m, k, n) in [
+                (8, 16, 32),
+                (5, 3, 7),
+                (13, 600, 49),
+                (16, 0, 9),
+                (1, 1, 1),
+                (24, 40, 100),
+            ] {
                 let a = values(m * k, 0.3);
                 let bias = values(m, 1.1);
                 let b = values(k * n, 2.7);
                 let ldc = n + 2;
                 let residual = values(m * ldc, 4.4);
-                for (with_residual, clamp) in [(false, Clamp::None), (true, Clamp::Relu), (false, Clamp::Relu6)] {
+                for (with_residual, clamp) in [
+                    (false, Clamp::None),
+                    (true, Clamp::Relu),
+                    (false, Clamp::Relu6),
+                ] {
                     let packed = PackedA::with_micro(m, k, |i, p| a[i * k + p], Some(&bias), micro);
                     let mut c = vec![7f32; m * ldc];
-                    gemm(&packed, &Dense { data: &b, ld: n }, n, &mut c, ldc, with_residual.then_some(residual.as_slice()), clamp);
+                    gemm(
+                        &packed,
+                        &Dense { data: &b, ld: n },
+                        n,
+                        &mut c,
+                        ldc,
+                        with_residual.then_some(residual.as_slice()),
+                        clamp,
+                    );
                     for i in 0..m {
                         for j in 0..ldc {
                             if j >= n {
-                                assert_eq!(c[i * ldc + j], 7.0, "{micro:?} {m}x{k}x{n}: padding column written");
+                                assert_eq!(
+                                    c[i * ldc + j],
+                                    7.0,
+                                    "{micro:?} {m}x{k}x{n}: padding column written"
+                                );
                                 continue;
                             }
-                            let mut want = bias[i] as f64 + (0..k).map(|p| a[i * k + p] as f64 * b[p * n + j] as f64).sum::<f64>();
+                            let mut want = bias[i] as f64
+                                + (0..k)
+                                    .map(|p| a[i * k + p] as f64 * b[p * n + j] as f64)
+                                    .sum::<f64>();
                             if with_residual {
                                 want += residual[i * ldc + j] as f64;
                             }
@@ -347,7 +451,10 @@ mod tests {
                                 Clamp::Relu6 => want.clamp(0.0, 6.0),
                             };
                             let got = c[i * ldc + j] as f64;
-                            assert!((got - want).abs() <= 1e-4 * want.abs().max(1.0), "{micro:?} {m}x{k}x{n} ({i}, {j}): {got} vs {want}");
+                            assert!(
+                                (got - want).abs() <= 1e-4 * want.abs().max(1.0),
+                                "{micro:?} {m}x{k}x{n} ({i}, {j}): {got} vs {want}"
+                            );
                         }
                     }
                 }

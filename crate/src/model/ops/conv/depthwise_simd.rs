@@ -27,7 +27,8 @@ pub struct Shape {
 
 /// `dst = bias + conv(src, k)` for one channel plane, with scratch room for the plane's
 /// padded rows ([`scratch_len`]).
-pub type PlaneFn = fn(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]);
+pub type PlaneFn =
+    fn(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]);
 
 /// Scratch values a plane of `shape` needs (its padded input rows).
 pub fn scratch_len(shape: &Shape) -> usize {
@@ -74,7 +75,14 @@ type Table = [PlaneFn; 6];
 
 macro_rules! table {
     ($wrap:ident) => {
-        [$wrap::<1, 3>, $wrap::<2, 3>, $wrap::<1, 5>, $wrap::<2, 5>, $wrap::<1, 7>, $wrap::<2, 7>]
+        [
+            $wrap::<1, 3>,
+            $wrap::<2, 3>,
+            $wrap::<1, 5>,
+            $wrap::<2, 5>,
+            $wrap::<1, 7>,
+            $wrap::<2, 7>,
+        ]
     };
 }
 
@@ -95,30 +103,65 @@ fn best() -> &'static Table {
     })
 }
 
-fn portable<const S: usize, const K: usize>(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]) {
+fn portable<const S: usize, const K: usize>(
+    src: &[f32],
+    dst: &mut [f32],
+    k: &[f32],
+    bias: f32,
+    shape: &Shape,
+    scratch: &mut [f32],
+) {
     plane::<false, S, K>(src, dst, k, bias, shape, scratch)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
-unsafe fn avx512_tf<const S: usize, const K: usize>(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]) {
+unsafe fn avx512_tf<const S: usize, const K: usize>(
+    src: &[f32],
+    dst: &mut [f32],
+    k: &[f32],
+    bias: f32,
+    shape: &Shape,
+    scratch: &mut [f32],
+) {
     plane::<true, S, K>(src, dst, k, bias, shape, scratch)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn avx2_tf<const S: usize, const K: usize>(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]) {
+unsafe fn avx2_tf<const S: usize, const K: usize>(
+    src: &[f32],
+    dst: &mut [f32],
+    k: &[f32],
+    bias: f32,
+    shape: &Shape,
+    scratch: &mut [f32],
+) {
     plane::<true, S, K>(src, dst, k, bias, shape, scratch)
 }
 
 #[cfg(target_arch = "x86_64")]
-fn avx512<const S: usize, const K: usize>(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]) {
+fn avx512<const S: usize, const K: usize>(
+    src: &[f32],
+    dst: &mut [f32],
+    k: &[f32],
+    bias: f32,
+    shape: &Shape,
+    scratch: &mut [f32],
+) {
     // SAFETY: `best()` hands this out only after detecting the features.
     unsafe { avx512_tf::<S, K>(src, dst, k, bias, shape, scratch) }
 }
 
 #[cfg(target_arch = "x86_64")]
-fn avx2<const S: usize, const K: usize>(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]) {
+fn avx2<const S: usize, const K: usize>(
+    src: &[f32],
+    dst: &mut [f32],
+    k: &[f32],
+    bias: f32,
+    shape: &Shape,
+    scratch: &mut [f32],
+) {
     // SAFETY: `best()` hands this out only after detecting the features.
     unsafe { avx2_tf::<S, K>(src, dst, k, bias, shape, scratch) }
 }
@@ -139,7 +182,14 @@ const WINDOW: usize = LANES + 8;
 /// `dst = bias + conv(src, k)`, stride `S`, a `K x K` kernel. No closures inside: a
 /// closure would be compiled without the caller's target features.
 #[inline(always)]
-fn plane<const FMA: bool, const S: usize, const K: usize>(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, padded: &mut [f32]) {
+fn plane<const FMA: bool, const S: usize, const K: usize>(
+    src: &[f32],
+    dst: &mut [f32],
+    k: &[f32],
+    bias: f32,
+    shape: &Shape,
+    padded: &mut [f32],
+) {
     let (h, w) = shape.hw;
     let (oh, ow) = shape.out_hw;
     let (ph, pw) = shape.padding;
@@ -163,14 +213,26 @@ fn plane<const FMA: bool, const S: usize, const K: usize>(src: &[f32], dst: &mut
             let q_lo = pw.div_ceil(2).min(half);
             let q_hi = ((w + pw) / 2).clamp(q_lo, half);
             let pairs = line[2 * q_lo - pw..2 * q_hi - pw].chunks_exact(2);
-            for ((e, o), pair) in even[q_lo..q_hi].iter_mut().zip(&mut odd[q_lo..q_hi]).zip(pairs) {
+            for ((e, o), pair) in even[q_lo..q_hi]
+                .iter_mut()
+                .zip(&mut odd[q_lo..q_hi])
+                .zip(pairs)
+            {
                 *e = pair[0];
                 *o = pair[1];
             }
             for q in (0..q_lo).chain(q_hi..half) {
                 let c = (2 * q) as isize - pw as isize;
-                even[q] = if c >= 0 && c < w as isize { line[c as usize] } else { 0.0 };
-                odd[q] = if c + 1 >= 0 && c + 1 < w as isize { line[(c + 1) as usize] } else { 0.0 };
+                even[q] = if c >= 0 && c < w as isize {
+                    line[c as usize]
+                } else {
+                    0.0
+                };
+                odd[q] = if c + 1 >= 0 && c + 1 < w as isize {
+                    line[(c + 1) as usize]
+                } else {
+                    0.0
+                };
             }
         }
     }
@@ -185,11 +247,23 @@ fn plane<const FMA: bool, const S: usize, const K: usize>(src: &[f32], dst: &mut
                 let r = (oy * S + ky) * wp + ox;
                 // Stride 1: padded column ox + t + kx. Stride 2: column 2 (ox + t) + kx,
                 // which is even[ox + t + kx / 2] or odd[ox + t + kx / 2].
-                let Ok(even) = <&[f32; WINDOW]>::try_from(&padded[r..r + WINDOW]) else { return };
-                let Ok(odd) = <&[f32; WINDOW]>::try_from(&padded[r + half * (S - 1)..r + half * (S - 1) + WINDOW]) else { return };
+                let Ok(even) = <&[f32; WINDOW]>::try_from(&padded[r..r + WINDOW]) else {
+                    return;
+                };
+                let Ok(odd) = <&[f32; WINDOW]>::try_from(
+                    &padded[r + half * (S - 1)..r + half * (S - 1) + WINDOW],
+                ) else {
+                    return;
+                };
                 for kx in 0..K {
                     let wv = taps[ky * K + kx];
-                    let (win, at) = if S == 1 { (even, kx) } else if kx % 2 == 0 { (even, kx / 2) } else { (odd, kx / 2) };
+                    let (win, at) = if S == 1 {
+                        (even, kx)
+                    } else if kx % 2 == 0 {
+                        (even, kx / 2)
+                    } else {
+                        (odd, kx / 2)
+                    };
                     for t in 0..LANES {
                         acc[t] = madd::<FMA>(wv, win[at + t], acc[t]);
                     }
@@ -225,7 +299,9 @@ fn padded_size(shape: &Shape) -> (usize, usize) {
     let s = shape.stride;
     let rows = (oh.max(1) - 1) * s + shape.kernel.0;
     let blocks = ow.div_ceil(LANES) * LANES;
-    let half = (shape.hw.1 + 2 * shape.padding.1).div_ceil(2).max(blocks - LANES + WINDOW);
+    let half = (shape.hw.1 + 2 * shape.padding.1)
+        .div_ceil(2)
+        .max(blocks - LANES + WINDOW);
     (rows, 2 * half)
 }
 
@@ -235,16 +311,26 @@ mod tests {
 
     /// One plane by the definition (zero padding), in f64.
     fn direct(src: &[f32], k: &[f32], bias: f32, shape: &Shape) -> Vec<f32> {
-        let ((h, w), (oh, ow), (kk, _), (p, _), s) = (shape.hw, shape.out_hw, shape.kernel, shape.padding, shape.stride);
+        let ((h, w), (oh, ow), (kk, _), (p, _), s) = (
+            shape.hw,
+            shape.out_hw,
+            shape.kernel,
+            shape.padding,
+            shape.stride,
+        );
         let mut out = vec![0f32; oh * ow];
         for oy in 0..oh {
             for ox in 0..ow {
                 let mut acc = bias as f64;
                 for ky in 0..kk {
                     for kx in 0..kk {
-                        let (iy, ix) = ((oy * s + ky) as isize - p as isize, (ox * s + kx) as isize - p as isize);
+                        let (iy, ix) = (
+                            (oy * s + ky) as isize - p as isize,
+                            (ox * s + kx) as isize - p as isize,
+                        );
                         if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
-                            acc += k[ky * kk + kx] as f64 * src[iy as usize * w + ix as usize] as f64;
+                            acc +=
+                                k[ky * kk + kx] as f64 * src[iy as usize * w + ix as usize] as f64;
                         }
                     }
                 }
@@ -259,19 +345,36 @@ mod tests {
     #[test]
     fn each_table_matches_the_definition() {
         let tables: [&Table; 2] = [&table!(portable), best()];
-        for (i, (kk, s)) in [(3, 1), (3, 2), (5, 1), (5, 2), (7, 1), (7, 2)].into_iter().enumerate() {
+        for (i, (kk, s)) in [(3, 1), (3, 2), (5, 1), (5, 2), (7, 1), (7, 2)]
+            .into_iter()
+            .enumerate()
+        {
             let (h, w, p) = (9, 37, kk / 2);
             let (oh, ow) = ((h + 2 * p - kk) / s + 1, (w + 2 * p - kk) / s + 1);
-            let shape = Shape { hw: (h, w), out_hw: (oh, ow), kernel: (kk, kk), padding: (p, p), stride: s, clamp: Clamp::None };
-            let src: Vec<f32> = (0..h * w).map(|v| ((v * 37 % 101) as f32 - 50.0) / 25.0).collect();
-            let k: Vec<f32> = (0..kk * kk).map(|v| ((v * 13 % 7) as f32 - 3.0) / 4.0).collect();
+            let shape = Shape {
+                hw: (h, w),
+                out_hw: (oh, ow),
+                kernel: (kk, kk),
+                padding: (p, p),
+                stride: s,
+                clamp: Clamp::None,
+            };
+            let src: Vec<f32> = (0..h * w)
+                .map(|v| ((v * 37 % 101) as f32 - 50.0) / 25.0)
+                .collect();
+            let k: Vec<f32> = (0..kk * kk)
+                .map(|v| ((v * 13 % 7) as f32 - 3.0) / 4.0)
+                .collect();
             let want = direct(&src, &k, 0.25, &shape);
             for table in tables {
                 let mut dst = vec![f32::NAN; oh * ow];
                 let mut scratch = vec![f32::NAN; scratch_len(&shape)];
                 table[i](&src, &mut dst, &k, 0.25, &shape, &mut scratch);
                 for (j, (a, b)) in dst.iter().zip(&want).enumerate() {
-                    assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{kk}x{kk} s{s} at {j}: {a} vs {b}");
+                    assert!(
+                        (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                        "{kk}x{kk} s{s} at {j}: {a} vs {b}"
+                    );
                 }
             }
         }

@@ -13,23 +13,45 @@ use rayon::prelude::*;
 /// their biases, packed.
 pub fn pack(weight: &[f32], cfg: &ConvCfg, bias: Option<&[f32]>) -> Vec<PackedA> {
     let g = cfg.groups.max(1);
-    let (cout_g, k) = (cfg.out_channels / g, cfg.in_channels / g * cfg.kernel.0 * cfg.kernel.1);
+    let (cout_g, k) = (
+        cfg.out_channels / g,
+        cfg.in_channels / g * cfg.kernel.0 * cfg.kernel.1,
+    );
     (0..g)
-        .map(|grp| PackedA::rows(&weight[grp * cout_g * k..(grp + 1) * cout_g * k], cout_g, k, bias.map(|b| &b[grp * cout_g..])))
+        .map(|grp| {
+            PackedA::rows(
+                &weight[grp * cout_g * k..(grp + 1) * cout_g * k],
+                cout_g,
+                k,
+                bias.map(|b| &b[grp * cout_g..]),
+            )
+        })
         .collect()
 }
 
 /// Each group's `W_g^T` packed, for the input gradient.
 pub fn pack_transposed(weight: &[f32], cfg: &ConvCfg) -> Vec<PackedA> {
     let g = cfg.groups.max(1);
-    let (cout_g, k) = (cfg.out_channels / g, cfg.in_channels / g * cfg.kernel.0 * cfg.kernel.1);
+    let (cout_g, k) = (
+        cfg.out_channels / g,
+        cfg.in_channels / g * cfg.kernel.0 * cfg.kernel.1,
+    );
     (0..g)
-        .map(|grp| PackedA::transposed(&weight[grp * cout_g * k..(grp + 1) * cout_g * k], k, cout_g))
+        .map(|grp| {
+            PackedA::transposed(&weight[grp * cout_g * k..(grp + 1) * cout_g * k], k, cout_g)
+        })
         .collect()
 }
 
 /// Adds the unfolded gradient `dcol` back onto channels `c0..c0 + cin` of `dx`.
-fn fold(dcol: &[f32], dx: &mut [f32], cfg: &ConvCfg, cin: usize, (h, w): (usize, usize), (oh, ow): (usize, usize)) {
+fn fold(
+    dcol: &[f32],
+    dx: &mut [f32],
+    cfg: &ConvCfg,
+    cin: usize,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+) {
     let (kh, kw) = cfg.kernel;
     for ci in 0..cin {
         let plane = &mut dx[ci * h * w..(ci + 1) * h * w];
@@ -37,13 +59,15 @@ fn fold(dcol: &[f32], dx: &mut [f32], cfg: &ConvCfg, cin: usize, (h, w): (usize,
             for kx in 0..kw {
                 let src = &dcol[((ci * kh + ky) * kw + kx) * oh * ow..][..oh * ow];
                 for oy in 0..oh {
-                    let iy = (oy * cfg.stride.0 + ky * cfg.dilation.0) as isize - cfg.padding.0 as isize;
+                    let iy =
+                        (oy * cfg.stride.0 + ky * cfg.dilation.0) as isize - cfg.padding.0 as isize;
                     if iy < 0 || iy >= h as isize {
                         continue;
                     }
                     let row = &mut plane[iy as usize * w..(iy as usize + 1) * w];
                     for ox in 0..ow {
-                        let ix = (ox * cfg.stride.1 + kx * cfg.dilation.1) as isize - cfg.padding.1 as isize;
+                        let ix = (ox * cfg.stride.1 + kx * cfg.dilation.1) as isize
+                            - cfg.padding.1 as isize;
                         if ix >= 0 && ix < w as isize {
                             row[ix as usize] += src[oy * ow + ox];
                         }
@@ -56,7 +80,16 @@ fn fold(dcol: &[f32], dx: &mut [f32], cfg: &ConvCfg, cin: usize, (h, w): (usize,
 
 /// `clamp(conv(x) + bias [+ residual])`, `a` the packed filters of each group.
 #[allow(clippy::too_many_arguments)]
-pub fn forward(a: &[PackedA], cfg: &ConvCfg, x: &[f32], n: usize, (h, w): (usize, usize), (oh, ow): (usize, usize), residual: Option<&[f32]>, clamp: Clamp) -> Vec<f32> {
+pub fn forward(
+    a: &[PackedA],
+    cfg: &ConvCfg,
+    x: &[f32],
+    n: usize,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    residual: Option<&[f32]>,
+    clamp: Clamp,
+) -> Vec<f32> {
     let g = cfg.groups;
     let (cin_g, cout_g) = (cfg.in_channels / g, cfg.out_channels / g);
     let plane = oh * ow;
@@ -64,7 +97,8 @@ pub fn forward(a: &[PackedA], cfg: &ConvCfg, x: &[f32], n: usize, (h, w): (usize
     for img in 0..n {
         let xs = &x[img * cfg.in_channels * h * w..(img + 1) * cfg.in_channels * h * w];
         let ys = &mut y[img * cfg.out_channels * plane..(img + 1) * cfg.out_channels * plane];
-        let res = residual.map(|r| &r[img * cfg.out_channels * plane..(img + 1) * cfg.out_channels * plane]);
+        let res = residual
+            .map(|r| &r[img * cfg.out_channels * plane..(img + 1) * cfg.out_channels * plane]);
         let one = |(grp, yg): (usize, &mut [f32])| {
             let b = Unfolded {
                 x: &xs[grp * cin_g * h * w..],
@@ -85,7 +119,14 @@ pub fn forward(a: &[PackedA], cfg: &ConvCfg, x: &[f32], n: usize, (h, w): (usize
 }
 
 /// The input gradient from `gr`, `wt` each group's packed `W_g^T`.
-pub fn backward(wt: &[PackedA], cfg: &ConvCfg, gr: &[f32], n: usize, (h, w): (usize, usize), (oh, ow): (usize, usize)) -> Vec<f32> {
+pub fn backward(
+    wt: &[PackedA],
+    cfg: &ConvCfg,
+    gr: &[f32],
+    n: usize,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+) -> Vec<f32> {
     let g = cfg.groups;
     let (cin_g, cout_g) = (cfg.in_channels / g, cfg.out_channels / g);
     let k = cin_g * cfg.kernel.0 * cfg.kernel.1;
@@ -98,7 +139,18 @@ pub fn backward(wt: &[PackedA], cfg: &ConvCfg, gr: &[f32], n: usize, (h, w): (us
             let gg = &gs[grp * cout_g * plane..(grp + 1) * cout_g * plane];
             let mut dcol = vec![0f32; k * plane];
             // W_g^T ([k, cout_g]) times dY_g ([cout_g, plane]) is [k, plane].
-            gemm(&wt[grp], &Dense { data: gg, ld: plane }, plane, &mut dcol, plane, None, Clamp::None);
+            gemm(
+                &wt[grp],
+                &Dense {
+                    data: gg,
+                    ld: plane,
+                },
+                plane,
+                &mut dcol,
+                plane,
+                None,
+                Clamp::None,
+            );
             fold(&dcol, dxg, cfg, cin_g, (h, w), (oh, ow));
         };
         if g > 1 {

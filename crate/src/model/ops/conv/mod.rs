@@ -186,8 +186,10 @@ pub struct Conv {
     pub bias: Option<Vec<f32>>,
     /// Packed on first use: a convolution whose batch norm is folded into it runs only
     /// as the folded kernel, so this copy of its weights is never made.
-    plain: OnceLock<ConvKernel>,
-    reverse: OnceLock<Reverse>,
+    /// Boxed, as is the reverse kernel: packed kernels are large and most nodes of a
+    /// graph are not convolutions.
+    plain: OnceLock<Box<ConvKernel>>,
+    reverse: OnceLock<Box<Reverse>>,
 }
 
 /// What the input gradient of a convolution runs on.
@@ -228,7 +230,7 @@ impl Conv {
         Ok(match self.plain.get() {
             Some(k) => k,
             None => {
-                let k = ConvKernel::new(self.cfg, &self.weight, self.bias.as_deref())?;
+                let k = Box::new(ConvKernel::new(self.cfg, &self.weight, self.bias.as_deref())?);
                 self.plain.get_or_init(|| k)
             }
         })
@@ -309,7 +311,7 @@ impl Conv {
                 } else {
                     Reverse::Gemm(im2col::pack_transposed(&self.weight, cfg))
                 };
-                self.reverse.get_or_init(|| r)
+                self.reverse.get_or_init(|| Box::new(r))
             }
         };
         if conv_impl() == ConvImpl::Stock && is_winograd(cfg) {
@@ -319,7 +321,7 @@ impl Conv {
             let k = candle_core::Tensor::from_slice(&flipped, (cfg.in_channels, cfg.out_channels, 3, 3), &candle_core::Device::Cpu)?;
             return Ok(t.conv2d(&k, 1, 1, 1, 1)?.flatten_all()?.to_vec1()?);
         }
-        Ok(match reverse {
+        Ok(match &**reverse {
             // Stride 1, "same" padding: dx = conv(dy, flip(W)^T) with padding k - 1 - p.
             Reverse::Winograd(k) => k.forward(g, n, oh, ow),
             Reverse::Direct => depthwise::backward(&self.weight, cfg, g, n, (h, w), (oh, ow)),
@@ -478,7 +480,7 @@ mod tests {
                 let (fused, _) = k.forward_fused(&x, n, hw, Some(&residual), Some(a)).unwrap();
                 let want: Vec<f32> = plain.iter().zip(&residual).map(|(p, r)| act::apply(a, p + r)).collect();
                 if a != Activation::Silu {
-                    assert!(want.iter().any(|v| *v == 0.0), "{cfg:?}: the clamp is exercised");
+                    assert!(want.contains(&0.0), "{cfg:?}: the clamp is exercised");
                 }
                 for (got, want) in fused.iter().zip(&want) {
                     assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0), "{cfg:?} {a:?}: {got} vs {want}");

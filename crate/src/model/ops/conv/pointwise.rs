@@ -9,7 +9,16 @@ use crate::model::graph::ConvCfg;
 
 /// `clamp(W x + bias [+ residual])` for `n` images, `a` the packed `[out, in]` weights.
 #[allow(clippy::too_many_arguments)]
-pub fn forward(a: &PackedA, cfg: &ConvCfg, x: &[f32], n: usize, (h, w): (usize, usize), (oh, ow): (usize, usize), residual: Option<&[f32]>, clamp: Clamp) -> Vec<f32> {
+pub fn forward(
+    a: &PackedA,
+    cfg: &ConvCfg,
+    x: &[f32],
+    n: usize,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    residual: Option<&[f32]>,
+    clamp: Clamp,
+) -> Vec<f32> {
     let (cin, cout) = (cfg.in_channels, cfg.out_channels);
     let plane = oh * ow;
     let mut y = vec![0f32; n * cout * plane];
@@ -18,7 +27,18 @@ pub fn forward(a: &PackedA, cfg: &ConvCfg, x: &[f32], n: usize, (h, w): (usize, 
         let ys = &mut y[img * cout * plane..(img + 1) * cout * plane];
         let res = residual.map(|r| &r[img * cout * plane..(img + 1) * cout * plane]);
         if cfg.stride == (1, 1) {
-            gemm(a, &Dense { data: xs, ld: plane }, plane, ys, plane, res, clamp);
+            gemm(
+                a,
+                &Dense {
+                    data: xs,
+                    ld: plane,
+                },
+                plane,
+                ys,
+                plane,
+                res,
+                clamp,
+            );
         } else {
             let b = Unfolded {
                 x: xs,
@@ -33,14 +53,32 @@ pub fn forward(a: &PackedA, cfg: &ConvCfg, x: &[f32], n: usize, (h, w): (usize, 
 }
 
 /// `W^T g` at the pixels the convolution read, zero elsewhere; `wt` the packed `W^T`.
-pub fn backward(wt: &PackedA, cfg: &ConvCfg, g: &[f32], n: usize, (h, w): (usize, usize), (oh, ow): (usize, usize)) -> Vec<f32> {
+pub fn backward(
+    wt: &PackedA,
+    cfg: &ConvCfg,
+    g: &[f32],
+    n: usize,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+) -> Vec<f32> {
     let (cin, cout) = (cfg.in_channels, cfg.out_channels);
     let plane = oh * ow;
     let mut dsub = vec![0f32; n * cin * plane];
     for img in 0..n {
         let gs = &g[img * cout * plane..(img + 1) * cout * plane];
         let ds = &mut dsub[img * cin * plane..(img + 1) * cin * plane];
-        gemm(wt, &Dense { data: gs, ld: plane }, plane, ds, plane, None, Clamp::None);
+        gemm(
+            wt,
+            &Dense {
+                data: gs,
+                ld: plane,
+            },
+            plane,
+            ds,
+            plane,
+            None,
+            Clamp::None,
+        );
     }
     if cfg.stride == (1, 1) {
         return dsub;
