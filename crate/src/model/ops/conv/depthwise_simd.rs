@@ -103,68 +103,53 @@ fn best() -> &'static Table {
     })
 }
 
-fn portable<const S: usize, const K: usize>(
-    src: &[f32],
-    dst: &mut [f32],
-    k: &[f32],
-    bias: f32,
-    shape: &Shape,
-    scratch: &mut [f32],
-) {
-    plane::<false, S, K>(src, dst, k, bias, shape, scratch)
+/// A plane function of `plane` compiled for `$features` (checked by `best()` before
+/// it hands the function out), or for the build's baseline without them.
+macro_rules! plane_fn {
+    ($name:ident, $fma:literal) => {
+        fn $name<const S: usize, const K: usize>(
+            src: &[f32],
+            dst: &mut [f32],
+            k: &[f32],
+            bias: f32,
+            shape: &Shape,
+            scratch: &mut [f32],
+        ) {
+            plane::<$fma, S, K>(src, dst, k, bias, shape, scratch)
+        }
+    };
+    ($name:ident, $inner:ident, $features:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        unsafe fn $inner<const S: usize, const K: usize>(
+            src: &[f32],
+            dst: &mut [f32],
+            k: &[f32],
+            bias: f32,
+            shape: &Shape,
+            scratch: &mut [f32],
+        ) {
+            plane::<true, S, K>(src, dst, k, bias, shape, scratch)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        fn $name<const S: usize, const K: usize>(
+            src: &[f32],
+            dst: &mut [f32],
+            k: &[f32],
+            bias: f32,
+            shape: &Shape,
+            scratch: &mut [f32],
+        ) {
+            // SAFETY: `best()` hands this out only after detecting the features.
+            unsafe { $inner::<S, K>(src, dst, k, bias, shape, scratch) }
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-unsafe fn avx512_tf<const S: usize, const K: usize>(
-    src: &[f32],
-    dst: &mut [f32],
-    k: &[f32],
-    bias: f32,
-    shape: &Shape,
-    scratch: &mut [f32],
-) {
-    plane::<true, S, K>(src, dst, k, bias, shape, scratch)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn avx2_tf<const S: usize, const K: usize>(
-    src: &[f32],
-    dst: &mut [f32],
-    k: &[f32],
-    bias: f32,
-    shape: &Shape,
-    scratch: &mut [f32],
-) {
-    plane::<true, S, K>(src, dst, k, bias, shape, scratch)
-}
-
-#[cfg(target_arch = "x86_64")]
-fn avx512<const S: usize, const K: usize>(
-    src: &[f32],
-    dst: &mut [f32],
-    k: &[f32],
-    bias: f32,
-    shape: &Shape,
-    scratch: &mut [f32],
-) {
-    // SAFETY: `best()` hands this out only after detecting the features.
-    unsafe { avx512_tf::<S, K>(src, dst, k, bias, shape, scratch) }
-}
-
-#[cfg(target_arch = "x86_64")]
-fn avx2<const S: usize, const K: usize>(
-    src: &[f32],
-    dst: &mut [f32],
-    k: &[f32],
-    bias: f32,
-    shape: &Shape,
-    scratch: &mut [f32],
-) {
-    // SAFETY: `best()` hands this out only after detecting the features.
-    unsafe { avx2_tf::<S, K>(src, dst, k, bias, shape, scratch) }
-}
+plane_fn!(portable, false);
+plane_fn!(avx512, avx512_tf, "avx512f,fma");
+plane_fn!(avx2, avx2_tf, "avx2,fma");
 
 #[inline(always)]
 fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {

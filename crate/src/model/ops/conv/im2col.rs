@@ -9,14 +9,21 @@ use super::super::super::conv::packed_gemm::{gemm, Dense, PackedA, Unfolded};
 use crate::model::graph::ConvCfg;
 use rayon::prelude::*;
 
+/// Groups, output channels per group, and taps per output channel (the rows and columns
+/// of each group's filter matrix).
+fn group_shape(cfg: &ConvCfg) -> (usize, usize, usize) {
+    let g = cfg.groups.max(1);
+    (
+        g,
+        cfg.out_channels / g,
+        cfg.in_channels / g * cfg.kernel.0 * cfg.kernel.1,
+    )
+}
+
 /// Each group's filters (`[out / groups, in / groups * kh * kw]` rows of `weight`) with
 /// their biases, packed.
 pub fn pack(weight: &[f32], cfg: &ConvCfg, bias: Option<&[f32]>) -> Vec<PackedA> {
-    let g = cfg.groups.max(1);
-    let (cout_g, k) = (
-        cfg.out_channels / g,
-        cfg.in_channels / g * cfg.kernel.0 * cfg.kernel.1,
-    );
+    let (g, cout_g, k) = group_shape(cfg);
     (0..g)
         .map(|grp| {
             PackedA::rows(
@@ -31,11 +38,7 @@ pub fn pack(weight: &[f32], cfg: &ConvCfg, bias: Option<&[f32]>) -> Vec<PackedA>
 
 /// Each group's `W_g^T` packed, for the input gradient.
 pub fn pack_transposed(weight: &[f32], cfg: &ConvCfg) -> Vec<PackedA> {
-    let g = cfg.groups.max(1);
-    let (cout_g, k) = (
-        cfg.out_channels / g,
-        cfg.in_channels / g * cfg.kernel.0 * cfg.kernel.1,
-    );
+    let (g, cout_g, k) = group_shape(cfg);
     (0..g)
         .map(|grp| {
             PackedA::transposed(&weight[grp * cout_g * k..(grp + 1) * cout_g * k], k, cout_g)
