@@ -1,12 +1,14 @@
-//! Our own 3x3 convolutions (stride 1, padding 1: every VGG conv and its input
-//! gradient), and the switch between them and candle's stock `conv2d`, kept callable
-//! so benchmarks compare the two in one run.
+//! Our own convolution kernels: 3x3 stride-1 convolutions by Winograd (every VGG conv and
+//! its input gradient), the packed GEMM with the epilogue in the store that runs every
+//! other dense convolution, and the switch between them and candle's stock `conv2d`
+//! for 3x3 convolutions, kept callable so benchmarks compare the two in one run.
 
-mod kernel;
+pub mod gemm_micro;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod kernel_wasm;
+mod gemm_micro_wasm;
 #[cfg(target_arch = "x86_64")]
-mod kernel_x86;
+mod gemm_micro_x86;
+pub mod packed_gemm;
 mod transform;
 mod winograd;
 
@@ -43,7 +45,7 @@ pub fn conv_impl() -> ConvImpl {
 
 /// Name of the micro-kernel this process uses (`avx512`, `wasm-simd128`, ...).
 pub fn kernel_name() -> &'static str {
-    kernel::best().name
+    gemm_micro::best().name
 }
 
 /// Packs a `[out, in, 3, 3]` weight tensor and optional `[out]` bias.

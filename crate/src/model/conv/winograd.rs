@@ -4,7 +4,7 @@
 //! transforms back, adding the bias. Blocks of tiles are independent, so they run in
 //! parallel (rayon) and each block's buffers stay in cache.
 
-use super::kernel::{self, Micro};
+use super::gemm_micro::{self, GemmMicro};
 use super::transform::{self, ALPHA, POINTS, TILE};
 use rayon::prelude::*;
 
@@ -25,7 +25,7 @@ pub struct Winograd3x3 {
     u: Vec<f32>,
     /// `padded_out` biases (zeros when the convolution has none).
     bias: Vec<f32>,
-    micro: Micro,
+    micro: GemmMicro,
 }
 
 /// An output pointer shared by the blocks, which write disjoint tiles.
@@ -53,7 +53,7 @@ impl Winograd3x3 {
         in_channels: usize,
         bias: Option<&[f32]>,
     ) -> Self {
-        Self::with_kernel(weight, out_channels, in_channels, bias, kernel::best())
+        Self::with_kernel(weight, out_channels, in_channels, bias, gemm_micro::best())
     }
 
     /// As [`Winograd3x3::new`] with a given micro-kernel (tests compare them).
@@ -62,10 +62,10 @@ impl Winograd3x3 {
         out_channels: usize,
         in_channels: usize,
         bias: Option<&[f32]>,
-        micro: Micro,
+        micro: GemmMicro,
     ) -> Self {
         assert_eq!(weight.len(), out_channels * in_channels * 9, "weight shape");
-        let kr = micro.kr;
+        let kr = micro.mr;
         let panels = out_channels.div_ceil(kr);
         let padded_out = panels * kr;
         let mut u = vec![0f32; POINTS * padded_out * in_channels];
@@ -229,7 +229,7 @@ impl Winograd3x3 {
     /// M: point, output channel, tile; one GEMM per point, in micro-kernel panels.
     #[inline(never)]
     fn multiply(&self, v: &[f32], groups: usize) -> Vec<f32> {
-        let Micro { kr, nr, .. } = self.micro;
+        let GemmMicro { mr: kr, nr, .. } = self.micro;
         let c_in = self.in_channels;
         let (ko, tiles) = (self.padded_out, groups * nr);
         let panels = ko / kr;
@@ -240,7 +240,7 @@ impl Winograd3x3 {
                 let rows = &mut m[(xi * ko + panel * kr) * tiles..];
                 for group in 0..groups {
                     let b = &v[(xi * groups + group) * c_in * nr..][..c_in * nr];
-                    self.micro.run(c_in, a, b, &mut rows[group * nr..], tiles);
+                    self.micro.run_plain(c_in, a, b, &mut rows[group * nr..], tiles);
                 }
             }
         }
@@ -476,7 +476,7 @@ mod tests {
     /// Every micro-kernel (its own panel shapes and padding) gives the direct sum.
     #[test]
     fn each_kernel_matches_a_direct_convolution() {
-        for micro in [kernel::PORTABLE, kernel::best()] {
+        for micro in [gemm_micro::PORTABLE, gemm_micro::best()] {
             for (n, c, k, h, w) in [
                 (2, 3, 5, 7, 9),
                 (1, 9, 33, 6, 1),
@@ -502,7 +502,7 @@ mod tests {
     /// pixel whose window lies inside the input.
     #[test]
     fn valid_convolution_is_the_interior_of_the_padded_one() {
-        for micro in [kernel::PORTABLE, kernel::best()] {
+        for micro in [gemm_micro::PORTABLE, gemm_micro::best()] {
             for (n, c, k, h, w) in [
                 (2, 3, 5, 7, 9),
                 (1, 9, 33, 6, 3),

@@ -4,11 +4,12 @@
 //! only, accumulated where a value feeds several nodes, in PyTorch's conventions).
 //!
 //! Speed without losing any node: a convolution followed by a batch norm that nothing
-//! else reads runs as one convolution with folded weights, and an activation after a
-//! convolution runs inside it; the skipped nodes' outputs are computed only if someone
-//! asks for them ([`Trace::value`]). A trace fuses only activations whose derivative can
-//! be read from their output (ReLU, ReLU6, sigmoids), so the reverse pass never needs a
-//! skipped value.
+//! else reads runs as one convolution with folded weights, a residual addition after a
+//! convolution (ResNet's and MobileNet's shortcuts) runs in the convolution's store, and
+//! so does an activation after either; the skipped nodes' outputs are computed only if
+//! someone asks for them ([`Trace::value`]). A trace fuses only activations whose
+//! derivative can be read from their output (ReLU, ReLU6, sigmoids), so the reverse pass
+//! never needs a skipped value. Blocks, dropout and flatten share their input's values.
 
 use super::spec::{GraphSpec, NodeId, Src};
 use super::Activation;
@@ -106,14 +107,24 @@ impl Graph {
     pub fn new(arch: ArchSpec, spec: GraphSpec, mut params: HashMap<String, Vec<f32>>) -> Result<Graph> {
         let shapes: HashMap<&str, &[usize]> = spec.state.iter().map(|e| (e.name.as_str(), e.shape.as_slice())).collect();
         let mut ops = Vec::with_capacity(spec.nodes.len());
+        // A module applied twice shares its tensors: cloned for all but the last use,
+        // moved there (so the weights are never held twice at load).
+        let mut uses: HashMap<&str, usize> = HashMap::new();
+        for name in spec.nodes.iter().flat_map(|n| &n.params) {
+            *uses.entry(name.as_str()).or_default() += 1;
+        }
         for n in &spec.nodes {
             let p: Params = n
                 .params
                 .iter()
                 .map(|name| {
                     let expected = shapes.get(name.as_str()).copied().unwrap_or(&[]);
-                    // A module applied twice shares its tensors: clone for the later uses.
-                    let v = params.get(name).cloned().ok_or_else(|| Error::MissingTensor {
+                    let left = uses.get_mut(name.as_str()).map(|u| {
+                        *u -= 1;
+                        *u
+                    });
+                    let tensor = if left == Some(0) { params.remove(name) } else { params.get(name).cloned() };
+                    let v = tensor.ok_or_else(|| Error::MissingTensor {
                         name: name.clone(),
                         expected: expected.to_vec(),
                     })?;
@@ -228,26 +239,83 @@ impl Graph {
         };
         match (&self.ops[i], &self.ops[*only]) {
             (Op::Conv(_), _) if matches!(self.fused[*only], Some(Fused::ConvBn { conv, .. }) if conv == i) => true,
+            (Op::Conv(_) | Op::BatchNorm { .. }, Op::Add) => self.add_conv_input(*only, keep) == Some(i),
             (Op::Conv(_) | Op::BatchNorm { .. }, Op::Act(a)) => {
-                let producer_runs_conv = matches!(self.ops[i], Op::Conv(_)) || self.fused[i].is_some();
-                producer_runs_conv && (mode == Mode::Plain || !act::needs_input(*a))
+                self.runs_conv(i) && (mode == Mode::Plain || !act::needs_input(*a))
+            }
+            (Op::Add, Op::Act(a)) => {
+                self.add_conv_input(i, keep).is_some() && (mode == Mode::Plain || !act::needs_input(*a))
             }
             _ => false,
         }
     }
 
+    /// Whether node `i` is a convolution, or a batch norm computed as one.
+    fn runs_conv(&self, i: NodeId) -> bool {
+        matches!(self.ops[i], Op::Conv(_)) || self.fused[i].is_some()
+    }
+
+    /// For an addition, the input computed inside it: the first one that is a
+    /// convolution (or a folded batch norm) read by nothing else and not kept, whose
+    /// kernel then adds the other input in its store. Addition never reads its inputs
+    /// in the reverse pass, so traces fuse it too.
+    fn add_conv_input(&self, add: NodeId, keep: &[bool]) -> Option<NodeId> {
+        if !matches!(self.ops[add], Op::Add) {
+            return None;
+        }
+        let [Src::Node(a), b] = self.spec.nodes[add].inputs.as_slice() else {
+            return None;
+        };
+        let candidates = std::iter::once(*a).chain(match b {
+            Src::Node(b) => Some(*b),
+            Src::Input => None,
+        });
+        candidates.into_iter().find(|j| !keep[*j] && self.runs_conv(*j) && self.consumers[*j].as_slice() == [add])
+    }
+
+    /// Releases what node `i` read in a plain pass: the reader counts of its inputs, or,
+    /// for a skipped input computed inside `i`, of that input's own inputs.
+    fn release(&self, i: NodeId, keep: &[bool], mode: Mode, to: NodeId, readers: &mut [usize], values: &mut [Option<Val>]) {
+        for s in &self.spec.nodes[i].inputs {
+            let Src::Node(j) = *s else { continue };
+            if values[j].is_none() && self.skipped(j, keep, mode) {
+                self.release(j, keep, mode, to, readers, values);
+                continue;
+            }
+            readers[j] = readers[j].saturating_sub(1);
+            if readers[j] == 0 && !keep[j] && j != to {
+                values[j] = None;
+            }
+        }
+    }
+
     /// Computes node `i` (or, when it absorbs its producers, the whole fused run) from the
     /// values available. Returns the value of node `i`.
-    fn compute(&self, i: NodeId, get: &dyn Fn(Src) -> Result<Val>, fuse_act: bool) -> Result<Val> {
+    fn compute(&self, i: NodeId, get: &dyn Fn(Src) -> Result<Val>, fuse_act: bool, keep: &[bool]) -> Result<Val> {
         let node = &self.spec.nodes[i];
         // An activation whose producer was skipped runs inside that producer's kernel.
         if let (Op::Act(a), [Src::Node(p)]) = (&self.ops[i], node.inputs.as_slice()) {
             if fuse_act {
-                return self.conv_run(*p, get, Some(*a));
+                return match self.add_conv_input(*p, keep) {
+                    Some(conv) => self.add_run(*p, conv, get, Some(*a)),
+                    None => self.conv_run(*p, get, Some(*a)),
+                };
             }
+        }
+        if let Some(conv) = self.add_conv_input(i, keep) {
+            return self.add_run(i, conv, get, None);
         }
         if matches!(self.fused[i], Some(Fused::ConvBn { .. })) || matches!(self.ops[i], Op::Conv(_)) {
             return self.conv_run(i, get, None);
+        }
+        // Blocks, dropout and flatten pass their input's values on without a copy.
+        if let (Op::Identity | Op::Flatten, [src]) = (&self.ops[i], node.inputs.as_slice()) {
+            let x = get(*src)?;
+            let shape = match self.ops[i] {
+                Op::Flatten => vec![x.shape[0], x.data.len() / x.shape[0].max(1)],
+                _ => x.shape.clone(),
+            };
+            return Ok(Val { data: x.data, shape });
         }
         let inputs = node.inputs.iter().map(|s| get(*s)).collect::<Result<Vec<_>>>()?;
         let views: Vec<Value> = inputs.iter().map(Val::view).collect();
@@ -255,9 +323,27 @@ impl Graph {
         Ok(Val::new(data, shape))
     }
 
+    /// The addition `add` whose input `conv` runs inside it: the convolution with the
+    /// other input added in its store, then `act`.
+    fn add_run(&self, add: NodeId, conv: NodeId, get: &dyn Fn(Src) -> Result<Val>, act: Option<Activation>) -> Result<Val> {
+        let other = self.spec.nodes[add]
+            .inputs
+            .iter()
+            .find(|s| **s != Src::Node(conv))
+            .copied()
+            .unwrap_or(Src::Node(conv));
+        let residual = get(other)?;
+        self.conv_run_with(conv, get, Some(&residual), act).map_err(|e| self.at(add, e))
+    }
+
     /// Node `i` (a convolution, or a batch norm that absorbs one) from the convolution's
     /// input, with `act` applied inside.
     fn conv_run(&self, i: NodeId, get: &dyn Fn(Src) -> Result<Val>, act: Option<Activation>) -> Result<Val> {
+        self.conv_run_with(i, get, None, act)
+    }
+
+    /// [`Self::conv_run`] with `residual` added before `act`.
+    fn conv_run_with(&self, i: NodeId, get: &dyn Fn(Src) -> Result<Val>, residual: Option<&Val>, act: Option<Activation>) -> Result<Val> {
         let (conv, kernel) = match (&self.fused[i], &self.ops[i]) {
             (Some(Fused::ConvBn { conv, kernel }), _) => (*conv, Some(kernel)),
             (None, Op::Conv(_)) => (i, None),
@@ -268,13 +354,14 @@ impl Graph {
         let [n, _, h, w] = x.shape[..] else {
             return Err(self.at(conv, Error::Input(format!("needs a [N, C, H, W] input, got {:?}", x.shape))));
         };
+        let residual = residual.map(|r| r.data.as_slice());
         let (data, (oh, ow), out) = match (kernel, &self.ops[conv]) {
             (Some(k), _) => {
-                let (y, hw) = k.forward(v.data, n, (h, w), act).map_err(|e| self.at(i, e))?;
+                let (y, hw) = k.forward_fused(v.data, n, (h, w), residual, act).map_err(|e| self.at(i, e))?;
                 (y, hw, k.cfg.out_channels)
             }
             (None, Op::Conv(c)) => {
-                let (y, hw) = c.forward(v.data, n, (h, w), act).map_err(|e| self.at(i, e))?;
+                let (y, hw) = c.forward_fused(v.data, n, (h, w), residual, act).map_err(|e| self.at(i, e))?;
                 (y, hw, c.cfg.out_channels)
             }
             _ => unreachable!("conv_run is called on convolutions only"),
@@ -292,6 +379,19 @@ impl Graph {
     /// Runs nodes `from..=to` given `sources` (the input and/or a node that cuts the
     /// graph), keeping the nodes marked in `keep` (everything computed, in a trace).
     fn execute(&self, sources: &[(Src, Val)], from: NodeId, to: NodeId, keep: &[bool], mode: Mode) -> Result<Vec<Option<Val>>> {
+        self.execute_observed(sources, from, to, keep, mode, &mut |_| {})
+    }
+
+    /// [`Self::execute`], calling `on_node` after each node (or fused run) is computed.
+    fn execute_observed(
+        &self,
+        sources: &[(Src, Val)],
+        from: NodeId,
+        to: NodeId,
+        keep: &[bool],
+        mode: Mode,
+        on_node: &mut dyn FnMut(NodeId),
+    ) -> Result<Vec<Option<Val>>> {
         let mut values: Vec<Option<Val>> = vec![None; self.len()];
         let mut input = None;
         for (src, v) in sources {
@@ -320,17 +420,11 @@ impl Graph {
             };
             // An activation whose producer was skipped runs inside the producer's kernel.
             let fuse_act = matches!(self.spec.nodes[i].inputs.as_slice(), [Src::Node(p)] if self.skipped(*p, keep, mode));
-            let v = self.compute(i, &get, fuse_act)?;
+            let v = self.compute(i, &get, fuse_act, keep)?;
             values[i] = Some(v);
+            on_node(i);
             if mode == Mode::Plain {
-                for s in &self.spec.nodes[i].inputs {
-                    if let Src::Node(j) = s {
-                        readers[*j] = readers[*j].saturating_sub(1);
-                        if readers[*j] == 0 && !keep[*j] && *j != to {
-                            values[*j] = None;
-                        }
-                    }
-                }
+                self.release(i, keep, mode, to, &mut readers, &mut values);
             }
         }
         Ok(values)
@@ -357,6 +451,17 @@ impl Graph {
             .iter()
             .map(|n| values[*n].clone().ok_or_else(|| Error::Input(format!("{} was not computed", self.name(*n)))))
             .collect()
+    }
+
+    /// Logits for `x`, calling `on_node(i)` right after node `i` (or the fused run that
+    /// ends at it) is computed: benchmarks time the nodes by the gaps between calls.
+    pub fn forward_observed(&self, x: &Val, on_node: &mut dyn FnMut(NodeId)) -> Result<Val> {
+        self.check_input(&x.shape)?;
+        let to = self.output();
+        let mut keep = vec![false; self.len()];
+        keep[to] = true;
+        let mut values = self.execute_observed(&[(Src::Input, x.clone())], 0, to, &keep, Mode::Plain, on_node)?;
+        values[to].take().ok_or_else(|| Error::Input(format!("{} was not computed", self.name(to))))
     }
 
     /// The output of `node` for the input `x`.
@@ -414,6 +519,20 @@ impl Graph {
     /// `top`, the gradient with respect to `stop` (the input, or a node's output), in its
     /// shape. Nodes whose output does not lead to `top` get no gradient (zeros at `stop`).
     pub fn backward(&self, trace: &Trace, top: NodeId, seed: Vec<f32>, stop: Stop, rule: ReluGrad) -> Result<Val> {
+        self.backward_observed(trace, top, seed, stop, rule, &mut |_| {})
+    }
+
+    /// [`Self::backward`], calling `on_node(i)` right after node `i`'s input gradients are
+    /// computed and accumulated.
+    pub fn backward_observed(
+        &self,
+        trace: &Trace,
+        top: NodeId,
+        seed: Vec<f32>,
+        stop: Stop,
+        rule: ReluGrad,
+        on_node: &mut dyn FnMut(NodeId),
+    ) -> Result<Val> {
         if top > trace.last {
             return Err(Error::Input(format!(
                 "reverse pass from {} beyond the traced nodes (up to {})",
@@ -477,6 +596,7 @@ impl Graph {
                     None => *slot = Some(gi),
                 }
             }
+            on_node(i);
         }
         let (grad, shape) = match stop {
             Stop::Input => (input_grad, trace.input.shape.clone()),

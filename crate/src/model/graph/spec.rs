@@ -161,11 +161,12 @@ impl GraphSpec {
                 })
                 .collect();
             let shape = n.kind.output_shape(&ins).map_err(|why| {
+                let m = self.min_size();
+                let what = if h.min(w) < m { "is too small for" } else { "does not fit" };
                 Error::Input(format!(
-                    "a {h}x{w} input does not fit {} ({}): it {why}; the smallest input this model takes is {m}x{m}",
+                    "input {h}x{w} {what} {} ({}): {why}; the smallest input this model takes is {m}x{m}",
                     n.name,
                     n.kind.class(),
-                    m = self.min_size()
                 ))
             })?;
             shapes.push(shape);

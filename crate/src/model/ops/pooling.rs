@@ -91,11 +91,34 @@ pub fn max_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32>
         return y;
     }
     y.par_chunks_mut(oh * ow).zip(x.par_chunks(h * w)).for_each(|(dst, plane)| {
-        for (d, i) in dst.iter_mut().zip(argmax(plane, cfg, (h, w), (oh, ow))) {
-            *d = plane[i];
-        }
+        max_values(plane, dst, cfg, (h, w), ow);
     });
     y
+}
+
+/// The values [`argmax`] points at, without the indices: the window's largest value by
+/// the same strict comparison (its first value where none beats -inf, NaN included).
+fn max_values(plane: &[f32], dst: &mut [f32], cfg: &PoolCfg, (h, w): (usize, usize), ow: usize) {
+    let cols: Vec<(usize, usize)> = (0..ow)
+        .map(|ox| {
+            let (x0, x1, _) = window(ox, cfg.kernel.1, cfg.stride.1, cfg.padding.1, w);
+            (x0, x1)
+        })
+        .collect();
+    for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
+        let (y0, y1, _) = window(oy, cfg.kernel.0, cfg.stride.0, cfg.padding.0, h);
+        for (d, &(x0, x1)) in out.iter_mut().zip(&cols) {
+            let mut best = f32::NEG_INFINITY;
+            for row in plane[y0 * w..y1 * w].chunks_exact(w) {
+                for &v in &row[x0..x1] {
+                    if v > best {
+                        best = v;
+                    }
+                }
+            }
+            *d = if best > f32::NEG_INFINITY { best } else { plane[y0 * w + x0] };
+        }
+    }
 }
 
 /// Gradient of [`max_forward`]: each cell's gradient added at its window's first maximum.

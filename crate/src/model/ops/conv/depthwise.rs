@@ -1,8 +1,10 @@
 //! Depthwise convolutions (one filter per channel: MobileNet's and EfficientNet's 3x3
-//! and 5x5, ConvNeXt's 7x7), one channel plane at a time, planes split over threads. Each
-//! output row is a sum of shifted, scaled input rows, so the inner loop runs over whole
-//! rows (contiguous for stride 1, which the compiler vectorises).
+//! and 5x5, ConvNeXt's 7x7), one channel plane at a time, planes split over threads.
+//! Stride 1 and 2 without dilation (every torchvision depthwise layer) run a blocked
+//! loop ([`super::depthwise_simd`]); other shapes sum shifted, scaled input rows.
 
+use super::super::super::conv::gemm_micro::Clamp;
+use super::depthwise_simd;
 use crate::model::graph::ConvCfg;
 use rayon::prelude::*;
 
@@ -16,7 +18,9 @@ fn valid_cols(kx: usize, (s, p, d): (usize, usize, usize), w: usize, ow: usize) 
     first.min(end)..end
 }
 
-pub fn forward(wt: &[f32], bias: &[f32], cfg: &ConvCfg, x: &[f32], n: usize, (h, w): (usize, usize), (oh, ow): (usize, usize)) -> Vec<f32> {
+/// `clamp(bias + conv(x))`, one plane per channel.
+#[allow(clippy::too_many_arguments)]
+pub fn forward(wt: &[f32], bias: &[f32], cfg: &ConvCfg, x: &[f32], n: usize, (h, w): (usize, usize), (oh, ow): (usize, usize), clamp: Clamp) -> Vec<f32> {
     let c = cfg.in_channels;
     let (kh, kw) = cfg.kernel;
     let (sh, sw) = cfg.stride;
@@ -24,6 +28,22 @@ pub fn forward(wt: &[f32], bias: &[f32], cfg: &ConvCfg, x: &[f32], n: usize, (h,
     let (dh, dw) = cfg.dilation;
     let mut y = vec![0f32; n * c * oh * ow];
     if y.is_empty() {
+        return y;
+    }
+    if let Some(run) = depthwise_simd::plane_kernel(cfg) {
+        let shape = depthwise_simd::Shape {
+            hw: (h, w),
+            out_hw: (oh, ow),
+            kernel: (kh, kw),
+            padding: (ph, pw),
+            stride: sh,
+            clamp,
+        };
+        let scratch = depthwise_simd::scratch_len(&shape);
+        y.par_chunks_mut(oh * ow).zip(x.par_chunks(h * w)).enumerate().for_each(|(plane, (dst, src))| {
+            let ch = plane % c;
+            depthwise_simd::with_scratch(scratch, |s| run(src, dst, &wt[ch * kh * kw..(ch + 1) * kh * kw], bias[ch], &shape, s));
+        });
         return y;
     }
     let cols: Vec<_> = (0..kw).map(|kx| valid_cols(kx, (sw, pw, dw), w, ow)).collect();
@@ -58,6 +78,11 @@ pub fn forward(wt: &[f32], bias: &[f32], cfg: &ConvCfg, x: &[f32], n: usize, (h,
                     }
                 }
             }
+        }
+        match clamp {
+            Clamp::None => {}
+            Clamp::Relu => dst.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Clamp::Relu6 => dst.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
         }
     });
     y

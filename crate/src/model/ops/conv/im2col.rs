@@ -1,45 +1,60 @@
-//! Any other convolution (stems, strided or grouped 3x3, dilated): im2col, then one
-//! matrix product per group, `Y_g = W_g col_g`. The input gradient is the transposed
-//! product `W_g^T dY_g` scattered back to pixels (col2im). Groups run in parallel when
-//! there are several (ResNeXt), otherwise the product itself is parallel.
+//! Any other convolution (stems, strided or grouped 3x3, dilated): one packed matrix
+//! product per group over the unfolded input, `Y_g = W_g col_g`, where the product packs
+//! `col_g` straight from the image (no im2col matrix). The input gradient is the
+//! transposed product `W_g^T dY_g` scattered back to pixels (col2im). Groups run in
+//! parallel when there are several (ResNeXt), otherwise the product itself is parallel.
 
-use super::super::gemm::{matmul, Lhs, Rhs};
-use super::add_bias;
+use super::super::super::conv::gemm_micro::Clamp;
+use super::super::super::conv::packed_gemm::{gemm, Dense, PackedA, Unfolded};
 use crate::model::graph::ConvCfg;
 use rayon::prelude::*;
 
-/// Rows `(ci, ky, kx)` of the unfolded input of channels `c0..c0 + cin` of one image:
-/// `col[(ci * kh + ky) * kw + kx][oy * ow + ox] = x[c0 + ci][oy*s + ky*d - p][ox*s + kx*d - p]`
-/// (0 outside the input).
-fn unfold(x: &[f32], cfg: &ConvCfg, c0: usize, cin: usize, (h, w): (usize, usize), (oh, ow): (usize, usize)) -> Vec<f32> {
-    let (kh, kw) = cfg.kernel;
-    let mut col = vec![0f32; cin * kh * kw * oh * ow];
-    for ci in 0..cin {
-        let plane = &x[(c0 + ci) * h * w..(c0 + ci + 1) * h * w];
-        for ky in 0..kh {
-            for kx in 0..kw {
-                let dst = &mut col[((ci * kh + ky) * kw + kx) * oh * ow..][..oh * ow];
-                for oy in 0..oh {
-                    let iy = (oy * cfg.stride.0 + ky * cfg.dilation.0) as isize - cfg.padding.0 as isize;
-                    if iy < 0 || iy >= h as isize {
-                        continue;
-                    }
-                    let row = &plane[iy as usize * w..(iy as usize + 1) * w];
-                    for ox in 0..ow {
-                        let ix = (ox * cfg.stride.1 + kx * cfg.dilation.1) as isize - cfg.padding.1 as isize;
-                        if ix >= 0 && ix < w as isize {
-                            dst[oy * ow + ox] = row[ix as usize];
-                        }
-                    }
-                }
-            }
-        }
-    }
-    col
+/// Groups, output channels per group, and taps per output channel (the rows and columns
+/// of each group's filter matrix).
+fn group_shape(cfg: &ConvCfg) -> (usize, usize, usize) {
+    let g = cfg.groups.max(1);
+    (
+        g,
+        cfg.out_channels / g,
+        cfg.in_channels / g * cfg.kernel.0 * cfg.kernel.1,
+    )
+}
+
+/// Each group's filters (`[out / groups, in / groups * kh * kw]` rows of `weight`) with
+/// their biases, packed.
+pub fn pack(weight: &[f32], cfg: &ConvCfg, bias: Option<&[f32]>) -> Vec<PackedA> {
+    let (g, cout_g, k) = group_shape(cfg);
+    (0..g)
+        .map(|grp| {
+            PackedA::rows(
+                &weight[grp * cout_g * k..(grp + 1) * cout_g * k],
+                cout_g,
+                k,
+                bias.map(|b| &b[grp * cout_g..]),
+            )
+        })
+        .collect()
+}
+
+/// Each group's `W_g^T` packed, for the input gradient.
+pub fn pack_transposed(weight: &[f32], cfg: &ConvCfg) -> Vec<PackedA> {
+    let (g, cout_g, k) = group_shape(cfg);
+    (0..g)
+        .map(|grp| {
+            PackedA::transposed(&weight[grp * cout_g * k..(grp + 1) * cout_g * k], k, cout_g)
+        })
+        .collect()
 }
 
 /// Adds the unfolded gradient `dcol` back onto channels `c0..c0 + cin` of `dx`.
-fn fold(dcol: &[f32], dx: &mut [f32], cfg: &ConvCfg, cin: usize, (h, w): (usize, usize), (oh, ow): (usize, usize)) {
+fn fold(
+    dcol: &[f32],
+    dx: &mut [f32],
+    cfg: &ConvCfg,
+    cin: usize,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+) {
     let (kh, kw) = cfg.kernel;
     for ci in 0..cin {
         let plane = &mut dx[ci * h * w..(ci + 1) * h * w];
@@ -47,13 +62,15 @@ fn fold(dcol: &[f32], dx: &mut [f32], cfg: &ConvCfg, cin: usize, (h, w): (usize,
             for kx in 0..kw {
                 let src = &dcol[((ci * kh + ky) * kw + kx) * oh * ow..][..oh * ow];
                 for oy in 0..oh {
-                    let iy = (oy * cfg.stride.0 + ky * cfg.dilation.0) as isize - cfg.padding.0 as isize;
+                    let iy =
+                        (oy * cfg.stride.0 + ky * cfg.dilation.0) as isize - cfg.padding.0 as isize;
                     if iy < 0 || iy >= h as isize {
                         continue;
                     }
                     let row = &mut plane[iy as usize * w..(iy as usize + 1) * w];
                     for ox in 0..ow {
-                        let ix = (ox * cfg.stride.1 + kx * cfg.dilation.1) as isize - cfg.padding.1 as isize;
+                        let ix = (ox * cfg.stride.1 + kx * cfg.dilation.1) as isize
+                            - cfg.padding.1 as isize;
                         if ix >= 0 && ix < w as isize {
                             row[ix as usize] += src[oy * ow + ox];
                         }
@@ -64,32 +81,55 @@ fn fold(dcol: &[f32], dx: &mut [f32], cfg: &ConvCfg, cin: usize, (h, w): (usize,
     }
 }
 
-pub fn forward(wt: &[f32], bias: &[f32], cfg: &ConvCfg, x: &[f32], n: usize, (h, w): (usize, usize), (oh, ow): (usize, usize)) -> Vec<f32> {
+/// `clamp(conv(x) + bias [+ residual])`, `a` the packed filters of each group.
+#[allow(clippy::too_many_arguments)]
+pub fn forward(
+    a: &[PackedA],
+    cfg: &ConvCfg,
+    x: &[f32],
+    n: usize,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    residual: Option<&[f32]>,
+    clamp: Clamp,
+) -> Vec<f32> {
     let g = cfg.groups;
     let (cin_g, cout_g) = (cfg.in_channels / g, cfg.out_channels / g);
-    let k = cin_g * cfg.kernel.0 * cfg.kernel.1;
     let plane = oh * ow;
     let mut y = vec![0f32; n * cfg.out_channels * plane];
     for img in 0..n {
         let xs = &x[img * cfg.in_channels * h * w..(img + 1) * cfg.in_channels * h * w];
         let ys = &mut y[img * cfg.out_channels * plane..(img + 1) * cfg.out_channels * plane];
-        let serial = g > 1;
+        let res = residual
+            .map(|r| &r[img * cfg.out_channels * plane..(img + 1) * cfg.out_channels * plane]);
         let one = |(grp, yg): (usize, &mut [f32])| {
-            let col = unfold(xs, cfg, grp * cin_g, cin_g, (h, w), (oh, ow));
-            let wg = &wt[grp * cout_g * k..(grp + 1) * cout_g * k];
-            matmul(yg, wg, Lhs::Plain, &col, Rhs::Rows(plane), (cout_g, k, plane), false, serial);
+            let b = Unfolded {
+                x: &xs[grp * cin_g * h * w..],
+                cfg,
+                hw: (h, w),
+                out_hw: (oh, ow),
+            };
+            let rg = res.map(|r| &r[grp * cout_g * plane..(grp + 1) * cout_g * plane]);
+            gemm(&a[grp], &b, plane, yg, plane, rg, clamp);
         };
-        if serial {
+        if g > 1 {
             ys.par_chunks_mut(cout_g * plane).enumerate().for_each(one);
         } else {
             ys.chunks_mut(cout_g * plane).enumerate().for_each(one);
         }
     }
-    add_bias(&mut y, bias, plane);
     y
 }
 
-pub fn backward(wt: &[f32], cfg: &ConvCfg, gr: &[f32], n: usize, (h, w): (usize, usize), (oh, ow): (usize, usize)) -> Vec<f32> {
+/// The input gradient from `gr`, `wt` each group's packed `W_g^T`.
+pub fn backward(
+    wt: &[PackedA],
+    cfg: &ConvCfg,
+    gr: &[f32],
+    n: usize,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+) -> Vec<f32> {
     let g = cfg.groups;
     let (cin_g, cout_g) = (cfg.in_channels / g, cfg.out_channels / g);
     let k = cin_g * cfg.kernel.0 * cfg.kernel.1;
@@ -98,16 +138,25 @@ pub fn backward(wt: &[f32], cfg: &ConvCfg, gr: &[f32], n: usize, (h, w): (usize,
     for img in 0..n {
         let gs = &gr[img * cfg.out_channels * plane..(img + 1) * cfg.out_channels * plane];
         let dxs = &mut dx[img * cfg.in_channels * h * w..(img + 1) * cfg.in_channels * h * w];
-        let serial = g > 1;
         let one = |(grp, dxg): (usize, &mut [f32])| {
-            let wg = &wt[grp * cout_g * k..(grp + 1) * cout_g * k];
             let gg = &gs[grp * cout_g * plane..(grp + 1) * cout_g * plane];
             let mut dcol = vec![0f32; k * plane];
-            // W_g is [cout_g, k]; its transpose times dY_g ([cout_g, plane]) is [k, plane].
-            matmul(&mut dcol, wg, Lhs::Transposed, gg, Rhs::Rows(plane), (k, cout_g, plane), false, serial);
+            // W_g^T ([k, cout_g]) times dY_g ([cout_g, plane]) is [k, plane].
+            gemm(
+                &wt[grp],
+                &Dense {
+                    data: gg,
+                    ld: plane,
+                },
+                plane,
+                &mut dcol,
+                plane,
+                None,
+                Clamp::None,
+            );
             fold(&dcol, dxg, cfg, cin_g, (h, w), (oh, ow));
         };
-        if serial {
+        if g > 1 {
             dxs.par_chunks_mut(cin_g * h * w).enumerate().for_each(one);
         } else {
             dxs.chunks_mut(cin_g * h * w).enumerate().for_each(one);

@@ -1,15 +1,19 @@
 //! `nn.Conv2d` with any kernel, stride, padding, dilation and groups, each shape on the
 //! path that suits it: 3x3 stride-1 "same" convolutions on our Winograd kernels (VGG's
-//! and ResNet's), 1x1 convolutions as one matrix product, depthwise convolutions
+//! and ResNet's), 1x1 convolutions as one packed matrix product, depthwise convolutions
 //! (MobileNet, EfficientNet, ConvNeXt) by a direct loop per channel, the rest (stems,
-//! strided and grouped 3x3) by im2col and a matrix product per group. The input
-//! gradient follows the same split. A batch norm after the convolution can be folded
-//! into a second kernel with scaled weights ([`ConvKernel::folded`]).
+//! strided and grouped 3x3) by the same product over the unfolded input, per group. The
+//! input gradient follows the same split. A batch norm after the convolution can be
+//! folded into a second kernel with scaled weights ([`ConvKernel::folded`]); a ReLU or
+//! ReLU6 after it, and a residual added before that, run in the product's store.
 
 mod depthwise;
+mod depthwise_simd;
 mod im2col;
 mod pointwise;
 
+use super::super::conv::gemm_micro::Clamp;
+use super::super::conv::packed_gemm::PackedA;
 use super::super::conv::{conv_impl, ConvImpl, Winograd3x3};
 use super::super::graph::{Activation, ConvCfg};
 use super::act;
@@ -29,12 +33,14 @@ pub struct ConvKernel {
 #[derive(Debug)]
 enum Path {
     Winograd(Winograd3x3),
-    /// `[out, in]` weights; strided 1x1 convolutions subsample first.
-    Pointwise(Vec<f32>),
+    /// `[out, in]` weights with the bias, packed; strided 1x1 convolutions read every
+    /// `s`-th pixel as they pack.
+    Pointwise(PackedA),
     /// `[channels, kh * kw]`.
     Depthwise(Vec<f32>),
-    /// `[out, in / groups * kh * kw]`: each group's filters as the rows of a matrix.
-    General(Vec<f32>),
+    /// Each group's `[out / groups, in / groups * kh * kw]` filters with their biases,
+    /// packed.
+    General(Vec<PackedA>),
 }
 
 fn is_winograd(cfg: &ConvCfg) -> bool {
@@ -74,11 +80,11 @@ impl ConvKernel {
         let path = if is_winograd(&cfg) {
             Path::Winograd(Winograd3x3::new(weight, cfg.out_channels, cfg.in_channels, bias))
         } else if is_pointwise(&cfg) {
-            Path::Pointwise(weight.to_vec())
+            Path::Pointwise(PackedA::rows(weight, cfg.out_channels, cfg.in_channels, bias))
         } else if cfg.is_depthwise() {
             Path::Depthwise(weight.to_vec())
         } else {
-            Path::General(weight.to_vec())
+            Path::General(im2col::pack(weight, &cfg, bias))
         };
         Ok(ConvKernel {
             cfg,
@@ -104,7 +110,14 @@ impl ConvKernel {
     }
 
     /// Convolves `x` (`[n, in, h, w]`) into `[n, out, oh, ow]`, then applies `act`.
-    pub fn forward(&self, x: &[f32], n: usize, (h, w): (usize, usize), act: Option<Activation>) -> Result<(Vec<f32>, (usize, usize))> {
+    pub fn forward(&self, x: &[f32], n: usize, hw: (usize, usize), act: Option<Activation>) -> Result<(Vec<f32>, (usize, usize))> {
+        self.forward_fused(x, n, hw, None, act)
+    }
+
+    /// Convolves `x` (`[n, in, h, w]`), adds `residual` (`[n, out, oh, ow]`) if given,
+    /// then applies `act`: ResNet's `relu(bn3(conv3(x)) + identity)` in one pass over the
+    /// output where the product's store can do it.
+    pub fn forward_fused(&self, x: &[f32], n: usize, (h, w): (usize, usize), residual: Option<&[f32]>, act: Option<Activation>) -> Result<(Vec<f32>, (usize, usize))> {
         let cfg = &self.cfg;
         if x.len() != n * cfg.in_channels * h * w {
             return Err(Error::Input(format!(
@@ -119,33 +132,40 @@ impl ConvKernel {
                 cfg.kernel.0, cfg.kernel.1
             ))
         })?;
-        let mut y = match &self.path {
-            Path::Winograd(k) => {
-                return Ok((
-                    if act == Some(Activation::Relu) {
-                        k.forward_relu(x, n, h, w)
-                    } else {
-                        let mut y = k.forward(x, n, h, w);
-                        if let Some(a) = act {
-                            act::apply_in_place(a, &mut y);
-                        }
-                        y
-                    },
-                    (oh, ow),
-                ));
-            }
-            Path::Pointwise(wt) => pointwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow)),
-            Path::Depthwise(wt) => depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow)),
-            Path::General(wt) => im2col::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow)),
+        if residual.is_some_and(|r| r.len() != n * cfg.out_channels * oh * ow) {
+            return Err(Error::Input(format!(
+                "a residual of {} values added to {n} image(s) of {} x {oh}x{ow}",
+                residual.map_or(0, <[f32]>::len),
+                cfg.out_channels
+            )));
+        }
+        // ReLU and ReLU6 run in the product's store; other activations after it.
+        let (clamp, after) = match act {
+            Some(Activation::Relu) => (Clamp::Relu, None),
+            Some(Activation::Relu6) => (Clamp::Relu6, None),
+            other => (Clamp::None, other),
         };
-        if let Some(a) = act {
+        let (mut y, after) = match &self.path {
+            Path::Winograd(k) if residual.is_none() && act == Some(Activation::Relu) => (k.forward_relu(x, n, h, w), None),
+            Path::Winograd(k) => (k.forward(x, n, h, w), act),
+            // A residual is added after the loop, so the clamp can run inside it only without one.
+            Path::Depthwise(wt) if residual.is_none() => (depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow), clamp), after),
+            Path::Depthwise(wt) => (depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow), Clamp::None), act),
+            Path::Pointwise(a) => (pointwise::forward(a, cfg, x, n, (h, w), (oh, ow), residual, clamp), after),
+            Path::General(a) => (im2col::forward(a, cfg, x, n, (h, w), (oh, ow), residual, clamp), after),
+        };
+        let unfused_residual = matches!(self.path, Path::Winograd(_) | Path::Depthwise(_));
+        if let (Some(r), true) = (residual, unfused_residual) {
+            y.iter_mut().zip(r).for_each(|(v, r)| *v += r);
+        }
+        if let Some(a) = after {
             act::apply_in_place(a, &mut y);
         }
         Ok((y, (oh, ow)))
     }
 }
 
-/// `y[n, o, :] += bias[o]`.
+/// `y[n, o, :] += bias[o]` (candle's stock path, which has no bias).
 fn add_bias(y: &mut [f32], bias: &[f32], plane: usize) {
     if plane == 0 {
         return;
@@ -164,8 +184,12 @@ pub struct Conv {
     /// `[out, in / groups, kh, kw]`.
     pub weight: Vec<f32>,
     pub bias: Option<Vec<f32>>,
-    plain: OnceLock<ConvKernel>,
-    reverse: OnceLock<Reverse>,
+    /// Packed on first use: a convolution whose batch norm is folded into it runs only
+    /// as the folded kernel, so this copy of its weights is never made.
+    /// Boxed, as is the reverse kernel: packed kernels are large and most nodes of a
+    /// graph are not convolutions.
+    plain: OnceLock<Box<ConvKernel>>,
+    reverse: OnceLock<Box<Reverse>>,
 }
 
 /// What the input gradient of a convolution runs on.
@@ -173,42 +197,67 @@ pub struct Conv {
 enum Reverse {
     /// 3x3, stride 1, "same": a convolution with the flipped, transposed kernel.
     Winograd(Winograd3x3),
-    /// Everything else: the transposed matrix product and a scatter back to pixels
-    /// (the weights as they are, read transposed).
+    /// Depthwise: the weights as they are.
     Direct,
+    /// Everything else: each group's `W^T` packed, its product with the output gradient
+    /// scattered back to pixels.
+    Gemm(Vec<PackedA>),
 }
 
 impl Conv {
     pub fn new(cfg: ConvCfg, weight: Vec<f32>, bias: Option<Vec<f32>>) -> Result<Self> {
-        // Packing checks the shapes once, at load, rather than at the first forward pass.
-        let plain = ConvKernel::new(cfg, &weight, bias.as_deref())?;
+        // The shapes are checked once, at load, rather than at the first forward pass.
+        let expected: usize = cfg.weight_shape().iter().product();
+        if weight.len() != expected || bias.as_ref().is_some_and(|b| b.len() != cfg.out_channels) {
+            return Err(Error::Input(format!(
+                "a convolution {:?} got {} weights (expected {expected}) and {} biases",
+                cfg.weight_shape(),
+                weight.len(),
+                bias.as_ref().map_or(0, Vec::len)
+            )));
+        }
         Ok(Conv {
             cfg,
             weight,
             bias,
-            plain: OnceLock::from(plain),
+            plain: OnceLock::new(),
             reverse: OnceLock::new(),
+        })
+    }
+
+    /// The convolution as loaded, packed for its path on first use.
+    fn kernel(&self) -> Result<&ConvKernel> {
+        Ok(match self.plain.get() {
+            Some(k) => k,
+            None => {
+                let k = Box::new(ConvKernel::new(self.cfg, &self.weight, self.bias.as_deref())?);
+                self.plain.get_or_init(|| k)
+            }
         })
     }
 
     /// The convolution as loaded (bias included), with `act` after it.
     pub fn forward(&self, x: &[f32], n: usize, hw: (usize, usize), act: Option<Activation>) -> Result<(Vec<f32>, (usize, usize))> {
+        self.forward_fused(x, n, hw, None, act)
+    }
+
+    /// [`ConvKernel::forward_fused`] on the convolution as loaded.
+    pub fn forward_fused(&self, x: &[f32], n: usize, hw: (usize, usize), residual: Option<&[f32]>, act: Option<Activation>) -> Result<(Vec<f32>, (usize, usize))> {
         if conv_impl() == ConvImpl::Stock && is_winograd(&self.cfg) {
             let (mut y, (oh, ow)) = self.stock(x, n, hw, &self.weight, self.cfg.padding.0)?;
             add_bias(&mut y, self.bias.as_deref().unwrap_or(&vec![0.0; self.cfg.out_channels]), oh * ow);
+            if let Some(r) = residual {
+                if r.len() != y.len() {
+                    return Err(Error::Input(format!("a residual of {} values added to {} outputs", r.len(), y.len())));
+                }
+                y.iter_mut().zip(r).for_each(|(v, r)| *v += r);
+            }
             if let Some(a) = act {
                 act::apply_in_place(a, &mut y);
             }
             return Ok((y, (oh, ow)));
         }
-        let k = match self.plain.get() {
-            Some(k) => k,
-            None => {
-                let k = ConvKernel::new(self.cfg, &self.weight, self.bias.as_deref())?;
-                self.plain.get_or_init(|| k)
-            }
-        };
-        k.forward(x, n, hw, act)
+        self.kernel()?.forward_fused(x, n, hw, residual, act)
     }
 
     /// candle's conv2d (stride 1, no bias): the path the benchmarks compare ours against
@@ -227,7 +276,7 @@ impl Conv {
     /// The Winograd kernel of a 3x3 stride-1 convolution (incremental occlusion runs its
     /// "valid" mode on crops), if this convolution has one.
     pub fn winograd(&self) -> Option<&Winograd3x3> {
-        match &self.plain.get()?.path {
+        match &self.kernel().ok()?.path {
             Path::Winograd(k) => Some(k),
             _ => None,
         }
@@ -255,10 +304,14 @@ impl Conv {
             None => {
                 let r = if is_winograd(cfg) {
                     Reverse::Winograd(Winograd3x3::new(&flip_transpose(&self.weight, cfg), cfg.in_channels, cfg.out_channels, None))
-                } else {
+                } else if cfg.is_depthwise() {
                     Reverse::Direct
+                } else if is_pointwise(cfg) {
+                    Reverse::Gemm(vec![PackedA::transposed(&self.weight, cfg.in_channels, cfg.out_channels)])
+                } else {
+                    Reverse::Gemm(im2col::pack_transposed(&self.weight, cfg))
                 };
-                self.reverse.get_or_init(|| r)
+                self.reverse.get_or_init(|| Box::new(r))
             }
         };
         if conv_impl() == ConvImpl::Stock && is_winograd(cfg) {
@@ -268,12 +321,12 @@ impl Conv {
             let k = candle_core::Tensor::from_slice(&flipped, (cfg.in_channels, cfg.out_channels, 3, 3), &candle_core::Device::Cpu)?;
             return Ok(t.conv2d(&k, 1, 1, 1, 1)?.flatten_all()?.to_vec1()?);
         }
-        Ok(match reverse {
+        Ok(match &**reverse {
             // Stride 1, "same" padding: dx = conv(dy, flip(W)^T) with padding k - 1 - p.
             Reverse::Winograd(k) => k.forward(g, n, oh, ow),
-            Reverse::Direct if is_pointwise(cfg) => pointwise::backward(&self.weight, cfg, g, n, (h, w), (oh, ow)),
-            Reverse::Direct if cfg.is_depthwise() => depthwise::backward(&self.weight, cfg, g, n, (h, w), (oh, ow)),
-            Reverse::Direct => im2col::backward(&self.weight, cfg, g, n, (h, w), (oh, ow)),
+            Reverse::Direct => depthwise::backward(&self.weight, cfg, g, n, (h, w), (oh, ow)),
+            Reverse::Gemm(a) if is_pointwise(cfg) => pointwise::backward(&a[0], cfg, g, n, (h, w), (oh, ow)),
+            Reverse::Gemm(a) => im2col::backward(a, cfg, g, n, (h, w), (oh, ow)),
         })
     }
 }
@@ -367,6 +420,34 @@ mod tests {
     }
 
     #[test]
+    fn wide_depthwise_planes_match_the_definition() {
+        // Rows wide enough for the blocked loop's full blocks, borders and leftovers.
+        for hw in [(6, 45), (5, 38)] {
+            for cfg in [
+                ConvCfg::square(3, 3, 3, 1, 1).groups(3).bias(true),
+                ConvCfg::square(3, 3, 3, 2, 1).groups(3).bias(true),
+                ConvCfg::square(2, 2, 5, 2, 2).groups(2).bias(true),
+                ConvCfg::square(2, 2, 7, 1, 3).groups(2).bias(true),
+                ConvCfg::square(2, 2, 3, 2, 0).groups(2).bias(true),
+            ] {
+                let (n, w, b) = (2, values(cfg.weight_shape().iter().product(), 0.3), values(cfg.out_channels, 1.1));
+                let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
+                let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
+                let want = naive(&cfg, &w, &b, &x, n, hw);
+                for a in [None, Some(Activation::Relu), Some(Activation::Relu6)] {
+                    let (y, _) = conv.forward(&x, n, hw, a).unwrap();
+                    let err = y
+                        .iter()
+                        .zip(&want)
+                        .map(|(y, v)| (y - a.map_or(*v, |a| act::apply(a, *v))).abs())
+                        .fold(0f32, f32::max);
+                    assert!(err < 1e-5, "{cfg:?} {hw:?} {a:?}: max error {err}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn every_input_gradient_is_the_adjoint() {
         // <conv(x) - bias, g> == <x, conv_backward(g)>: the input gradient of a linear map.
         let (n, hw) = (2, (9, 7));
@@ -381,6 +462,30 @@ mod tests {
             let lhs: f64 = y.iter().zip(&g).map(|(a, b)| *a as f64 * *b as f64).sum();
             let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| *a as f64 * *b as f64).sum();
             assert!((lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0), "{cfg:?}: {lhs} vs {rhs}");
+        }
+    }
+
+    #[test]
+    fn a_fused_residual_and_activation_equal_applying_them_after() {
+        let (n, hw) = (2, (9, 7));
+        for cfg in cases() {
+            let w = values(cfg.weight_shape().iter().product(), 0.3);
+            let b = values(cfg.out_channels, 1.1);
+            let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
+            let conv = Conv::new(cfg, w, Some(b)).unwrap();
+            let k = conv.kernel().unwrap();
+            let (plain, _) = k.forward(&x, n, hw, None).unwrap();
+            let residual = values(plain.len(), 3.9);
+            for a in [Activation::Relu, Activation::Relu6, Activation::Silu] {
+                let (fused, _) = k.forward_fused(&x, n, hw, Some(&residual), Some(a)).unwrap();
+                let want: Vec<f32> = plain.iter().zip(&residual).map(|(p, r)| act::apply(a, p + r)).collect();
+                if a != Activation::Silu {
+                    assert!(want.contains(&0.0), "{cfg:?}: the clamp is exercised");
+                }
+                for (got, want) in fused.iter().zip(&want) {
+                    assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0), "{cfg:?} {a:?}: {got} vs {want}");
+                }
+            }
         }
     }
 

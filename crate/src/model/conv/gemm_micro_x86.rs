@@ -1,0 +1,105 @@
+//! x86_64 GEMM micro-kernels with the epilogue in the store (AVX-512F and AVX2+FMA),
+//! chosen at run time by `gemm_micro::best()`. Each keeps `mr` channels x `nr` pixels of
+//! accumulators in registers: per step two vector loads of `b` and `mr` broadcast values
+//! of `a`.
+
+use super::gemm_micro::{Clamp, Epilogue, GemmMicro};
+use std::arch::x86_64::*;
+
+/// 8 channels x 32 pixels: 16 zmm accumulators; 2 loads + 8 broadcasts per 16 FMAs.
+pub const AVX512: GemmMicro = GemmMicro {
+    name: "avx512",
+    mr: 8,
+    nr: 32,
+    f: avx512,
+};
+
+/// 4 channels x 16 pixels: 8 ymm accumulators of the 16 registers.
+pub const AVX2: GemmMicro = GemmMicro {
+    name: "avx2+fma",
+    mr: 4,
+    nr: 16,
+    f: avx2,
+};
+
+/// One kernel of `$mr` rows x two vectors of `$lanes` pixels, from the instruction set's
+/// intrinsics (the two kernels differ in nothing else).
+macro_rules! micro_kernel {
+    ($name:ident, $features:literal, $mr:literal, $lanes:literal,
+     $zero:ident, $set1:ident, $load:ident, $store:ident, $fmadd:ident, $add:ident, $max:ident, $min:ident) => {
+        #[target_feature(enable = $features)]
+        unsafe fn $name(
+            k: usize,
+            a: *const f32,
+            b: *const f32,
+            c: *mut f32,
+            ldc: usize,
+            ep: &Epilogue,
+        ) {
+            const MR: usize = $mr;
+            const L: usize = $lanes;
+            let mut acc = [[$zero(); 2]; MR];
+            for p in 0..k {
+                // SAFETY (all pointer accesses): `GemmMicro::run`'s contract.
+                let (b0, b1) = unsafe { ($load(b.add(p * 2 * L)), $load(b.add(p * 2 * L + L))) };
+                for (l, row) in acc.iter_mut().enumerate() {
+                    let al = $set1(unsafe { *a.add(p * MR + l) });
+                    row[0] = $fmadd(al, b0, row[0]);
+                    row[1] = $fmadd(al, b1, row[1]);
+                }
+            }
+            let (zero, six) = ($zero(), $set1(6.0));
+            for (l, row) in acc.iter().enumerate() {
+                let out = unsafe { c.add(l * ldc) };
+                for (h, v) in row.iter().enumerate() {
+                    let mut v = *v;
+                    if ep.accumulate {
+                        v = $add(v, unsafe { $load(out.add(L * h)) });
+                    }
+                    if !ep.bias.is_null() {
+                        v = $add(v, $set1(unsafe { *ep.bias.add(l) }));
+                    }
+                    if !ep.residual.is_null() {
+                        v = $add(v, unsafe { $load(ep.residual.add(l * ldc + L * h)) });
+                    }
+                    v = match ep.clamp {
+                        Clamp::None => v,
+                        Clamp::Relu => $max(v, zero),
+                        Clamp::Relu6 => $min($max(v, zero), six),
+                    };
+                    unsafe { $store(out.add(L * h), v) };
+                }
+            }
+        }
+    };
+}
+
+micro_kernel!(
+    avx512,
+    "avx512f",
+    8,
+    16,
+    _mm512_setzero_ps,
+    _mm512_set1_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_fmadd_ps,
+    _mm512_add_ps,
+    _mm512_max_ps,
+    _mm512_min_ps
+);
+
+micro_kernel!(
+    avx2,
+    "avx2,fma",
+    4,
+    8,
+    _mm256_setzero_ps,
+    _mm256_set1_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_fmadd_ps,
+    _mm256_add_ps,
+    _mm256_max_ps,
+    _mm256_min_ps
+);

@@ -1,0 +1,464 @@
+//! `C = clamp(A B + bias [+ residual])` for convolutions: `A` the filters (`m` output
+//! channels x `k` taps), packed once into the micro-kernel's row panels; `B` the input
+//! as `k` rows of `n` pixels, packed block by block straight from the image (1x1
+//! convolutions read it as it is, strided and larger kernels unfold it on the fly, never
+//! materialising an im2col matrix); `C` the `m` output planes. Blocks of `k` keep a
+//! filter panel in L1 and the packed pixels in L2; blocks of pixels run in parallel.
+
+use super::gemm_micro::{self, Clamp, Epilogue, GemmMicro};
+use crate::model::graph::ConvCfg;
+use rayon::prelude::*;
+use std::cell::RefCell;
+
+/// Taps per block of `k`: a filter panel (`KC * mr` values) stays in L1.
+const KC: usize = 256;
+/// Bytes of packed pixels per block: within L2 beside the filters.
+const B_BYTES: usize = 384 * 1024;
+
+/// Filters packed for one micro-kernel: for each block of `KC` taps, each panel of `mr`
+/// channels as `[tap][channel]`; with the bias, padded to whole panels.
+#[derive(Debug)]
+pub struct PackedA {
+    m: usize,
+    k: usize,
+    panels: usize,
+    data: Vec<f32>,
+    bias: Vec<f32>,
+    micro: GemmMicro,
+}
+
+impl PackedA {
+    /// Packs the `m x k` matrix whose element `(i, p)` is `at(i, p)`, with an optional
+    /// bias of `m` values.
+    pub fn new(m: usize, k: usize, at: impl Fn(usize, usize) -> f32, bias: Option<&[f32]>) -> Self {
+        Self::with_micro(m, k, at, bias, gemm_micro::best())
+    }
+
+    /// [`Self::new`] for a given micro-kernel (tests compare them).
+    pub fn with_micro(
+        m: usize,
+        k: usize,
+        at: impl Fn(usize, usize) -> f32,
+        bias: Option<&[f32]>,
+        micro: GemmMicro,
+    ) -> Self {
+        let mr = micro.mr;
+        let panels = m.div_ceil(mr);
+        let mut data = vec![0f32; panels * mr * k];
+        for k0 in (0..k).step_by(KC) {
+            let kc = KC.min(k - k0);
+            for panel in 0..panels {
+                let dst = &mut data[k0 * panels * mr + panel * kc * mr..][..kc * mr];
+                for p in 0..kc {
+                    for l in 0..mr.min(m - panel * mr) {
+                        dst[p * mr + l] = at(panel * mr + l, k0 + p);
+                    }
+                }
+            }
+        }
+        let mut padded = vec![0f32; panels * mr];
+        if let Some(b) = bias {
+            padded[..m].copy_from_slice(&b[..m]);
+        }
+        PackedA {
+            m,
+            k,
+            panels,
+            data,
+            bias: padded,
+            micro,
+        }
+    }
+
+    /// Row-major `[m, k]` (a convolution's `[out, in * kh * kw]` weights).
+    pub fn rows(a: &[f32], m: usize, k: usize, bias: Option<&[f32]>) -> Self {
+        Self::new(m, k, |i, p| a[i * k + p], bias)
+    }
+
+    /// The transpose of a row-major `[k, m]` matrix (a convolution's weights read as
+    /// `W^T` for its input gradient).
+    pub fn transposed(a: &[f32], m: usize, k: usize) -> Self {
+        Self::new(m, k, |i, p| a[p * m + i], None)
+    }
+
+    pub fn rows_len(&self) -> usize {
+        self.m
+    }
+
+    /// Bytes held by the packed filters.
+    pub fn packed_bytes(&self) -> usize {
+        (self.data.len() + self.bias.len()) * std::mem::size_of::<f32>()
+    }
+
+    fn panel(&self, k0: usize, kc: usize, panel: usize) -> &[f32] {
+        let mr = self.micro.mr;
+        &self.data[k0 * self.panels * mr + panel * kc * mr..][..kc * mr]
+    }
+}
+
+/// The right-hand matrix, `k` rows of `n` columns, packed on demand.
+pub trait PackB: Sync {
+    /// `out[p * nr + q] = B[k0 + p][j0 + q]` for `p < kc`, `q < cols`; zero for
+    /// `cols <= q < nr`.
+    fn pack(&self, k0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [f32]);
+}
+
+/// Rows of a row-major matrix with row stride `ld` (a 1x1 convolution's input planes).
+pub struct Dense<'a> {
+    pub data: &'a [f32],
+    pub ld: usize,
+}
+
+impl PackB for Dense<'_> {
+    fn pack(&self, k0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [f32]) {
+        for (p, dst) in out.chunks_exact_mut(nr).take(kc).enumerate() {
+            dst[..cols].copy_from_slice(&self.data[(k0 + p) * self.ld + j0..][..cols]);
+            dst[cols..].fill(0.0);
+        }
+    }
+}
+
+/// The unfolded input of a convolution (im2col without the matrix): row
+/// `(ci * kh + ky) * kw + kx`, column `oy * ow + ox` is input channel `ci` at
+/// `(oy * s + ky * d - p, ox * s + kx * d - p)`, zero outside. `x` starts at the first
+/// channel of the group.
+pub struct Unfolded<'a> {
+    pub x: &'a [f32],
+    pub cfg: &'a ConvCfg,
+    pub hw: (usize, usize),
+    pub out_hw: (usize, usize),
+}
+
+impl PackB for Unfolded<'_> {
+    fn pack(&self, k0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [f32]) {
+        let (h, w) = self.hw;
+        let ow = self.out_hw.1;
+        let (kh, kw) = self.cfg.kernel;
+        let (sh, sw) = self.cfg.stride;
+        let (ph, pw) = self.cfg.padding;
+        let (dh, dw) = self.cfg.dilation;
+        for (p, dst) in out.chunks_exact_mut(nr).take(kc).enumerate() {
+            let r = k0 + p;
+            let (ci, ky, kx) = (r / (kh * kw), r / kw % kh, r % kw);
+            let plane = &self.x[ci * h * w..][..h * w];
+            let (mut q, mut oy, mut ox) = (0, j0 / ow, j0 % ow);
+            while q < cols {
+                let run = (ow - ox).min(cols - q);
+                let seg = &mut dst[q..q + run];
+                let iy = (oy * sh + ky * dh) as isize - ph as isize;
+                if iy < 0 || iy >= h as isize {
+                    seg.fill(0.0);
+                } else {
+                    let row = &plane[iy as usize * w..][..w];
+                    // Columns t of the run with 0 <= (ox + t) * sw + kx * dw - pw < w.
+                    let off = (ox * sw + kx * dw) as isize - pw as isize;
+                    let first = if off >= 0 {
+                        0
+                    } else {
+                        ((-off) as usize).div_ceil(sw).min(run)
+                    };
+                    let end = if off >= w as isize {
+                        0
+                    } else {
+                        ((w as isize - off) as usize).div_ceil(sw).min(run)
+                    }
+                    .max(first);
+                    seg[..first].fill(0.0);
+                    seg[end..].fill(0.0);
+                    let start = (off + (first * sw) as isize) as usize;
+                    if sw == 1 {
+                        seg[first..end].copy_from_slice(&row[start..start + end - first]);
+                    } else {
+                        for (t, v) in seg[first..end].iter_mut().enumerate() {
+                            *v = row[start + t * sw];
+                        }
+                    }
+                }
+                q += run;
+                ox = 0;
+                oy += 1;
+            }
+            dst[cols..].fill(0.0);
+        }
+    }
+}
+
+/// An output pointer shared by the pixel blocks, which write disjoint columns.
+#[derive(Clone, Copy)]
+struct Out(*mut f32);
+// SAFETY: every block writes only its own columns of `c`.
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+thread_local! {
+    /// Each thread's packed pixels, reused from call to call.
+    static PACKED_B: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `c = clamp(a b + bias [+ residual])`, `c` and `residual` with `a.rows_len()` rows of
+/// stride `ldc >= n`.
+pub fn gemm(
+    a: &PackedA,
+    b: &dyn PackB,
+    n: usize,
+    c: &mut [f32],
+    ldc: usize,
+    residual: Option<&[f32]>,
+    clamp: Clamp,
+) {
+    let (m, k) = (a.m, a.k);
+    assert!(
+        m == 0 || c.len() >= (m - 1) * ldc + n,
+        "gemm: output too short"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        residual.is_none_or(|r| r.len() >= (m - 1) * ldc + n),
+        "gemm: residual too short"
+    );
+    let nr = a.micro.nr;
+    let threads = rayon::current_num_threads().max(1);
+    let fit = (B_BYTES / (4 * KC.min(k.max(1)) * nr)).max(1) * nr;
+    let nc = fit.min(n.div_ceil(threads).div_ceil(nr) * nr);
+    let out = Out(c.as_mut_ptr());
+    let res = residual.map(|r| Out(r.as_ptr() as *mut f32));
+    let block = |j0: usize| {
+        let cols = nc.min(n - j0);
+        PACKED_B.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            let need = KC.min(k.max(1)) * cols.div_ceil(nr) * nr;
+            if buf.len() < need {
+                buf.resize(need, 0.0);
+            }
+            // SAFETY: this block writes columns j0..j0 + cols of every row only.
+            unsafe { block_product(a, b, k, (j0, cols), &mut buf, out, ldc, res, clamp) };
+        });
+    };
+    let starts: Vec<usize> = (0..n).step_by(nc).collect();
+    if starts.len() > 1 && threads > 1 {
+        starts.into_par_iter().for_each(block);
+    } else {
+        starts.into_iter().for_each(block);
+    }
+}
+
+/// Columns `j0..j0 + cols` of the product, every row.
+///
+/// # Safety
+/// `out` (and `res`) cover `m` rows of stride `ldc` with at least `j0 + cols` columns,
+/// and no other thread writes these columns.
+#[allow(clippy::too_many_arguments)]
+unsafe fn block_product(
+    a: &PackedA,
+    b: &dyn PackB,
+    k: usize,
+    (j0, cols): (usize, usize),
+    buf: &mut [f32],
+    out: Out,
+    ldc: usize,
+    res: Option<Out>,
+    clamp: Clamp,
+) {
+    let micro = a.micro;
+    let (mr, nr) = (micro.mr, micro.nr);
+    let col_panels = cols.div_ceil(nr);
+    let mut k0 = 0;
+    // k = 0 still runs one (empty) block, which writes the bias.
+    loop {
+        let kc = KC.min(k - k0);
+        for jp in 0..col_panels {
+            let q0 = jp * nr;
+            b.pack(
+                k0,
+                kc,
+                j0 + q0,
+                nr.min(cols - q0),
+                nr,
+                &mut buf[jp * kc * nr..][..kc * nr],
+            );
+        }
+        let last = k0 + kc >= k;
+        for panel in 0..a.panels {
+            let rows = mr.min(a.m - panel * mr);
+            let ep = Epilogue {
+                bias: if k0 == 0 {
+                    a.bias[panel * mr..].as_ptr()
+                } else {
+                    std::ptr::null()
+                },
+                accumulate: k0 > 0,
+                residual: std::ptr::null(),
+                clamp: if last { clamp } else { Clamp::None },
+            };
+            let ap = a.panel(k0, kc, panel).as_ptr();
+            for jp in 0..col_panels {
+                let q0 = jp * nr;
+                let width = nr.min(cols - q0);
+                let at = panel * mr * ldc + j0 + q0;
+                let bp = buf[jp * kc * nr..].as_ptr();
+                let residual = match res {
+                    Some(r) if last => unsafe { r.0.add(at) as *const f32 },
+                    _ => std::ptr::null(),
+                };
+                if rows == mr && width == nr {
+                    // SAFETY: a full panel inside `c` (and the residual), by the caller.
+                    unsafe {
+                        micro.run(kc, ap, bp, out.0.add(at), ldc, &Epilogue { residual, ..ep })
+                    };
+                } else {
+                    unsafe {
+                        edge_tile(
+                            micro,
+                            kc,
+                            ap,
+                            bp,
+                            (out.0.add(at), residual),
+                            ldc,
+                            (rows, width),
+                            &ep,
+                        )
+                    };
+                }
+            }
+        }
+        k0 += kc;
+        if last {
+            break;
+        }
+    }
+}
+
+/// A panel cut by the last rows or columns: computed in a scratch tile, copied in.
+///
+/// # Safety
+/// `c` (and `residual`) cover `rows` rows of `width` columns at stride `ldc`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn edge_tile(
+    micro: GemmMicro,
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    (c, residual): (*mut f32, *const f32),
+    ldc: usize,
+    (rows, width): (usize, usize),
+    ep: &Epilogue,
+) {
+    let (mr, nr) = (micro.mr, micro.nr);
+    let mut tile = [0f32; 16 * 64];
+    let mut res = [0f32; 16 * 64];
+    debug_assert!(mr * nr <= tile.len());
+    for l in 0..rows {
+        for j in 0..width {
+            // SAFETY: inside the caller's rows and columns.
+            unsafe {
+                if ep.accumulate {
+                    tile[l * nr + j] = *c.add(l * ldc + j);
+                }
+                if !residual.is_null() {
+                    res[l * nr + j] = *residual.add(l * ldc + j);
+                }
+            }
+        }
+    }
+    let ep = Epilogue {
+        residual: if residual.is_null() {
+            std::ptr::null()
+        } else {
+            res.as_ptr()
+        },
+        ..*ep
+    };
+    // SAFETY: the scratch tiles hold mr x nr values at stride nr; the bias mr.
+    unsafe { micro.run(kc, a, b, tile.as_mut_ptr(), nr, &ep) };
+    for l in 0..rows {
+        for j in 0..width {
+            unsafe { *c.add(l * ldc + j) = tile[l * nr + j] };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(len: usize, seed: f32) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i as f32 * 0.731 + seed).sin() * 1.7).fract())
+            .collect()
+    }
+
+    /// Products of every shape class (edge rows and columns, several blocks of `k`, one
+    /// column) with each epilogue, against the sums written out in f64.
+    #[test]
+    fn products_match_the_definition_for_every_kernel() {
+        let mut micros = vec![gemm_micro::PORTABLE, gemm_micro::best()];
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            micros.push(super::super::gemm_micro_x86::AVX2);
+        }
+        for micro in micros {
+            for (m, k, n) in [
+                (8, 16, 32),
+                (5, 3, 7),
+                (13, 600, 49),
+                (16, 0, 9),
+                (1, 1, 1),
+                (24, 40, 100),
+            ] {
+                let a = values(m * k, 0.3);
+                let bias = values(m, 1.1);
+                let b = values(k * n, 2.7);
+                let ldc = n + 2;
+                let residual = values(m * ldc, 4.4);
+                for (with_residual, clamp) in [
+                    (false, Clamp::None),
+                    (true, Clamp::Relu),
+                    (false, Clamp::Relu6),
+                ] {
+                    let packed = PackedA::with_micro(m, k, |i, p| a[i * k + p], Some(&bias), micro);
+                    let mut c = vec![7f32; m * ldc];
+                    gemm(
+                        &packed,
+                        &Dense { data: &b, ld: n },
+                        n,
+                        &mut c,
+                        ldc,
+                        with_residual.then_some(residual.as_slice()),
+                        clamp,
+                    );
+                    for i in 0..m {
+                        for j in 0..ldc {
+                            if j >= n {
+                                assert_eq!(
+                                    c[i * ldc + j],
+                                    7.0,
+                                    "{micro:?} {m}x{k}x{n}: padding column written"
+                                );
+                                continue;
+                            }
+                            let mut want = bias[i] as f64
+                                + (0..k)
+                                    .map(|p| a[i * k + p] as f64 * b[p * n + j] as f64)
+                                    .sum::<f64>();
+                            if with_residual {
+                                want += residual[i * ldc + j] as f64;
+                            }
+                            want = match clamp {
+                                Clamp::None => want,
+                                Clamp::Relu => want.max(0.0),
+                                Clamp::Relu6 => want.clamp(0.0, 6.0),
+                            };
+                            let got = c[i * ldc + j] as f64;
+                            assert!(
+                                (got - want).abs() <= 1e-4 * want.abs().max(1.0),
+                                "{micro:?} {m}x{k}x{n} ({i}, {j}): {got} vs {want}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

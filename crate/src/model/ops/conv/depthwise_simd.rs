@@ -1,0 +1,367 @@
+//! The depthwise loop for stride 1 and 2 without dilation, one channel plane per call:
+//! each block of `LANES` output columns keeps its sums in registers across all taps
+//! (a load and a multiply-add per tap, one store), where a row-at-a-time loop would
+//! load and store the output row once per tap. The plane is first copied with its zero
+//! padding (and, for stride 2, each row split into its even and odd columns), so every
+//! tap of every block reads contiguous values without a bounds check.
+//! Natively the plane function is compiled for AVX-512 and for AVX2+FMA and the best is
+//! chosen at run time (the crate's baseline is SSE2); in wasm the build's simd128.
+
+use crate::model::conv::gemm_micro::Clamp;
+use crate::model::graph::ConvCfg;
+use std::cell::RefCell;
+
+/// Output columns per block: one zmm, two ymm, four simd128 vectors.
+const LANES: usize = 16;
+
+/// One plane's geometry.
+pub struct Shape {
+    pub hw: (usize, usize),
+    pub out_hw: (usize, usize),
+    pub kernel: (usize, usize),
+    pub padding: (usize, usize),
+    pub stride: usize,
+    /// ReLU / ReLU6 applied before the store.
+    pub clamp: Clamp,
+}
+
+/// `dst = bias + conv(src, k)` for one channel plane, with scratch room for the plane's
+/// padded rows ([`scratch_len`]).
+pub type PlaneFn =
+    fn(src: &[f32], dst: &mut [f32], k: &[f32], bias: f32, shape: &Shape, scratch: &mut [f32]);
+
+/// Scratch values a plane of `shape` needs (its padded input rows).
+pub fn scratch_len(shape: &Shape) -> usize {
+    let (rows, wide) = padded_size(shape);
+    rows * wide
+}
+
+thread_local! {
+    /// Each thread's scratch, reused from plane to plane.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's scratch of at least `len` values.
+pub fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < len {
+            s.resize(len, 0.0);
+        }
+        f(&mut s[..len])
+    })
+}
+
+/// The plane function for `cfg`, if this loop handles it: square 3x3, 5x5 or 7x7
+/// kernels, stride 1 or 2, no dilation, padding below the kernel.
+pub fn plane_kernel(cfg: &ConvCfg) -> Option<PlaneFn> {
+    let (k, s) = (cfg.kernel.0, cfg.stride.0);
+    let fits = cfg.kernel.1 == k
+        && cfg.stride.1 == s
+        && cfg.dilation == (1, 1)
+        && matches!(k, 3 | 5 | 7)
+        && matches!(s, 1 | 2)
+        && cfg.padding.0 < k
+        && cfg.padding.1 < k;
+    if !fits {
+        return None;
+    }
+    let table = best();
+    Some(table[(k / 2 - 1) * 2 + (s - 1)])
+}
+
+/// The six plane functions (kernel 3, 5, 7 x stride 1, 2) of one instruction set.
+type Table = [PlaneFn; 6];
+
+macro_rules! table {
+    ($wrap:ident) => {
+        [
+            $wrap::<1, 3>,
+            $wrap::<2, 3>,
+            $wrap::<1, 5>,
+            $wrap::<2, 5>,
+            $wrap::<1, 7>,
+            $wrap::<2, 7>,
+        ]
+    };
+}
+
+/// The plane functions for this machine, decided once.
+fn best() -> &'static Table {
+    static BEST: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+    BEST.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+                return table!(avx512);
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                return table!(avx2);
+            }
+        }
+        table!(portable)
+    })
+}
+
+/// A plane function of `plane` compiled for `$features` (checked by `best()` before
+/// it hands the function out), or for the build's baseline without them.
+macro_rules! plane_fn {
+    ($name:ident, $fma:literal) => {
+        fn $name<const S: usize, const K: usize>(
+            src: &[f32],
+            dst: &mut [f32],
+            k: &[f32],
+            bias: f32,
+            shape: &Shape,
+            scratch: &mut [f32],
+        ) {
+            plane::<$fma, S, K>(src, dst, k, bias, shape, scratch)
+        }
+    };
+    ($name:ident, $inner:ident, $features:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        unsafe fn $inner<const S: usize, const K: usize>(
+            src: &[f32],
+            dst: &mut [f32],
+            k: &[f32],
+            bias: f32,
+            shape: &Shape,
+            scratch: &mut [f32],
+        ) {
+            plane::<true, S, K>(src, dst, k, bias, shape, scratch)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        fn $name<const S: usize, const K: usize>(
+            src: &[f32],
+            dst: &mut [f32],
+            k: &[f32],
+            bias: f32,
+            shape: &Shape,
+            scratch: &mut [f32],
+        ) {
+            // SAFETY: `best()` hands this out only after detecting the features.
+            unsafe { $inner::<S, K>(src, dst, k, bias, shape, scratch) }
+        }
+    };
+}
+
+plane_fn!(portable, false);
+plane_fn!(avx512, avx512_tf, "avx512f,fma");
+plane_fn!(avx2, avx2_tf, "avx2,fma");
+
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// Values of a padded row one block reads: `LANES` outputs and the kernel's reach
+/// (at most 6 more columns, stride 1; 3 more in a half row, stride 2).
+const WINDOW: usize = LANES + 8;
+
+/// `dst = bias + conv(src, k)`, stride `S`, a `K x K` kernel. No closures inside: a
+/// closure would be compiled without the caller's target features.
+#[inline(always)]
+fn plane<const FMA: bool, const S: usize, const K: usize>(
+    src: &[f32],
+    dst: &mut [f32],
+    k: &[f32],
+    bias: f32,
+    shape: &Shape,
+    padded: &mut [f32],
+) {
+    let (h, w) = shape.hw;
+    let (oh, ow) = shape.out_hw;
+    let (ph, pw) = shape.padding;
+    let (rows, wp) = padded_size(shape);
+    let half = wp / 2;
+    // The input rows the taps read, zero-padded (stride 2: even columns, then odd).
+    for (r, row) in padded.chunks_exact_mut(wp).take(rows).enumerate() {
+        let iy = r as isize - ph as isize;
+        if iy < 0 || iy >= h as isize {
+            row.fill(0.0);
+            continue;
+        }
+        let line = &src[iy as usize * w..][..w];
+        if S == 1 {
+            row[..pw].fill(0.0);
+            row[pw..pw + w].copy_from_slice(line);
+            row[pw + w..].fill(0.0);
+        } else {
+            let (even, odd) = row.split_at_mut(half);
+            // Pairs q whose columns 2q - pw and 2q - pw + 1 are both inside the row.
+            let q_lo = pw.div_ceil(2).min(half);
+            let q_hi = ((w + pw) / 2).clamp(q_lo, half);
+            let pairs = line[2 * q_lo - pw..2 * q_hi - pw].chunks_exact(2);
+            for ((e, o), pair) in even[q_lo..q_hi]
+                .iter_mut()
+                .zip(&mut odd[q_lo..q_hi])
+                .zip(pairs)
+            {
+                *e = pair[0];
+                *o = pair[1];
+            }
+            for q in (0..q_lo).chain(q_hi..half) {
+                let c = (2 * q) as isize - pw as isize;
+                even[q] = if c >= 0 && c < w as isize {
+                    line[c as usize]
+                } else {
+                    0.0
+                };
+                odd[q] = if c + 1 >= 0 && c + 1 < w as isize {
+                    line[(c + 1) as usize]
+                } else {
+                    0.0
+                };
+            }
+        }
+    }
+    let mut taps = [0f32; 49];
+    taps[..K * K].copy_from_slice(&k[..K * K]);
+    for oy in 0..oh {
+        let out = &mut dst[oy * ow..(oy + 1) * ow];
+        let mut ox = 0;
+        while ox < ow {
+            let mut acc = [bias; LANES];
+            for ky in 0..K {
+                let r = (oy * S + ky) * wp + ox;
+                // Stride 1: padded column ox + t + kx. Stride 2: column 2 (ox + t) + kx,
+                // which is even[ox + t + kx / 2] or odd[ox + t + kx / 2].
+                let Ok(even) = <&[f32; WINDOW]>::try_from(&padded[r..r + WINDOW]) else {
+                    return;
+                };
+                let Ok(odd) = <&[f32; WINDOW]>::try_from(
+                    &padded[r + half * (S - 1)..r + half * (S - 1) + WINDOW],
+                ) else {
+                    return;
+                };
+                for kx in 0..K {
+                    let wv = taps[ky * K + kx];
+                    let (win, at) = if S == 1 {
+                        (even, kx)
+                    } else if kx % 2 == 0 {
+                        (even, kx / 2)
+                    } else {
+                        (odd, kx / 2)
+                    };
+                    for t in 0..LANES {
+                        acc[t] = madd::<FMA>(wv, win[at + t], acc[t]);
+                    }
+                }
+            }
+            match shape.clamp {
+                Clamp::None => {}
+                Clamp::Relu => {
+                    for a in acc.iter_mut() {
+                        *a = a.max(0.0);
+                    }
+                }
+                Clamp::Relu6 => {
+                    for a in acc.iter_mut() {
+                        *a = a.clamp(0.0, 6.0);
+                    }
+                }
+            }
+            if ox + LANES <= ow {
+                out[ox..ox + LANES].copy_from_slice(&acc);
+            } else {
+                out[ox..].copy_from_slice(&acc[..ow - ox]);
+            }
+            ox += LANES;
+        }
+    }
+}
+
+/// Rows and row length of the padded input: every row a tap reads, each wide enough
+/// for whole blocks of `LANES` outputs and a block's `WINDOW` (stride 2: in each half).
+fn padded_size(shape: &Shape) -> (usize, usize) {
+    let (oh, ow) = shape.out_hw;
+    let s = shape.stride;
+    let rows = (oh.max(1) - 1) * s + shape.kernel.0;
+    let blocks = ow.div_ceil(LANES) * LANES;
+    let half = (shape.hw.1 + 2 * shape.padding.1)
+        .div_ceil(2)
+        .max(blocks - LANES + WINDOW);
+    (rows, 2 * half)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One plane by the definition (zero padding), in f64.
+    fn direct(src: &[f32], k: &[f32], bias: f32, shape: &Shape) -> Vec<f32> {
+        let ((h, w), (oh, ow), (kk, _), (p, _), s) = (
+            shape.hw,
+            shape.out_hw,
+            shape.kernel,
+            shape.padding,
+            shape.stride,
+        );
+        let mut out = vec![0f32; oh * ow];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut acc = bias as f64;
+                for ky in 0..kk {
+                    for kx in 0..kk {
+                        let (iy, ix) = (
+                            (oy * s + ky) as isize - p as isize,
+                            (ox * s + kx) as isize - p as isize,
+                        );
+                        if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                            acc +=
+                                k[ky * kk + kx] as f64 * src[iy as usize * w + ix as usize] as f64;
+                        }
+                    }
+                }
+                out[oy * ow + ox] = acc as f32;
+            }
+        }
+        out
+    }
+
+    /// The portable table (what wasm and CPUs without AVX2 run) and this machine's, for
+    /// every kernel size and stride, on rows with full blocks and a partial one.
+    #[test]
+    fn each_table_matches_the_definition() {
+        let tables: [&Table; 2] = [&table!(portable), best()];
+        for (i, (kk, s)) in [(3, 1), (3, 2), (5, 1), (5, 2), (7, 1), (7, 2)]
+            .into_iter()
+            .enumerate()
+        {
+            let (h, w, p) = (9, 37, kk / 2);
+            let (oh, ow) = ((h + 2 * p - kk) / s + 1, (w + 2 * p - kk) / s + 1);
+            let shape = Shape {
+                hw: (h, w),
+                out_hw: (oh, ow),
+                kernel: (kk, kk),
+                padding: (p, p),
+                stride: s,
+                clamp: Clamp::None,
+            };
+            let src: Vec<f32> = (0..h * w)
+                .map(|v| ((v * 37 % 101) as f32 - 50.0) / 25.0)
+                .collect();
+            let k: Vec<f32> = (0..kk * kk)
+                .map(|v| ((v * 13 % 7) as f32 - 3.0) / 4.0)
+                .collect();
+            let want = direct(&src, &k, 0.25, &shape);
+            for table in tables {
+                let mut dst = vec![f32::NAN; oh * ow];
+                let mut scratch = vec![f32::NAN; scratch_len(&shape)];
+                table[i](&src, &mut dst, &k, 0.25, &shape, &mut scratch);
+                for (j, (a, b)) in dst.iter().zip(&want).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                        "{kk}x{kk} s{s} at {j}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+}
