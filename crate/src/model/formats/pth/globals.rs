@@ -36,8 +36,8 @@ impl Global {
             Global::RebuildParameterWithState => {
                 "torch._utils._rebuild_parameter_with_state".into()
             }
-            Global::Storage(d) => format!("a {d:?} storage class"),
-            Global::DType(d) => format!("dtype {d:?}"),
+            Global::Storage(d) => format!("a {} storage class", d.name()),
+            Global::DType(d) => format!("torch.{}", d.name()),
         }
     }
 }

@@ -113,7 +113,10 @@ impl Heap {
                 Some(Object::Dict(items)) => format!("a dict of {} items", items.len()),
                 Some(Object::Global(g)) => format!("a reference to `{}`", g.name()),
                 Some(Object::Storage(_)) => "a bare tensor storage".into(),
-                Some(Object::Tensor(t)) => format!("a tensor of shape {:?}", t.shape),
+                Some(Object::Tensor(t)) if t.shape.len() <= 8 => {
+                    format!("a tensor of shape {:?}", t.shape)
+                }
+                Some(Object::Tensor(t)) => format!("a tensor of {} dimensions", t.shape.len()),
                 None => "nothing".into(),
             },
         }
