@@ -458,3 +458,62 @@ fn a_dict_of_several_state_dicts_prefers_the_usual_key() {
     );
     assert_eq!(read(&bytes).unwrap()[0].values, [2.0]);
 }
+
+/// A pickle that reuses one memoized object many times must cost what its bytes do:
+/// each of these would copy or re-examine the object on every use (billions of steps)
+/// if the reader did.
+#[test]
+fn memoized_objects_reused_many_times_are_refused_or_cheap() {
+    let repeat = |p: Pickle, op: &[u8], n: usize| p.op(&op.repeat(n));
+    // OrderedDict(pairs) called again and again on one list of 100,000 pairs.
+    let pairs = repeat(
+        Pickle::new().op(b"](](").str("k").op(b"Neq\x01"), // the list, its MARK, one pair
+        b"h\x01",
+        99_999,
+    )
+    .op(b"eq\x02");
+    let calls = repeat(
+        pairs
+            .global("collections", "OrderedDict")
+            .op(b"q\x03(h\x02tq\x04"),
+        b"h\x03h\x04R",
+        100_000,
+    )
+    .stop();
+    let e = error(&calls);
+    assert!(e.contains("more than 8388608 objects and items"), "{e}");
+    // A call with 100,000 arguments.
+    let args = repeat(
+        Pickle::new().global("collections", "OrderedDict").op(b"(N"),
+        b"N",
+        99_999,
+    )
+    .op(b"tR.");
+    let e = error(&args.0);
+    assert!(
+        e.contains(
+            "a call of a reference to `collections.OrderedDict` with a tuple of 100000 items"
+        ),
+        "{e}"
+    );
+    // A 100,000-dimension shape.
+    let p = Pickle::new()
+        .ordered_dict()
+        .str("w")
+        .tensor("FloatStorage", "0", 0, &vec![1; 100_000], &[1])
+        .end_dict();
+    let e = error(&archive(&p, None, &[("0", &f32_bytes(&[1.0]))]));
+    assert!(e.contains("a tensor's size has 100000 dimensions"), "{e}");
+    // 50,000 keys all naming one dict of 50,000 entries.
+    let mut p = Pickle::new().ordered_dict().str("w").op(b"q\x01");
+    p = p.tensor("FloatStorage", "0", 0, &[1], &[1]).op(b"q\x02");
+    p = repeat(p, b"h\x01h\x02", 49_999).op(b"uq\x03"); // memoized as entry 3
+    p = p.op(b"}(");
+    for i in 0..50_000 {
+        p = p.str(&format!("k{i}")).op(b"h\x03");
+    }
+    let top = p.op(b"u.").0;
+    let e = error(&archive(&top, None, &[("0", &f32_bytes(&[1.0]))]));
+    assert!(e.contains("several state dicts (`k0`, `k1`"), "{e}");
+    assert!(e.contains("and 49992 more"), "{e}");
+}

@@ -15,6 +15,8 @@ const MAX_STACK: usize = 1 << 20;
 const MAX_MARKS: usize = 1 << 10;
 /// Memo entries; a state dict uses about fifteen per tensor.
 const MAX_MEMO: usize = 1 << 20;
+/// Arguments of a call; the allowed calls take at most eight.
+const MAX_ARGS: usize = 8;
 
 /// One pickle read: the objects it built, its result, and where it ended.
 pub(super) struct Unpickled {
@@ -365,15 +367,17 @@ impl<'a> Machine<'a> {
                 b'R' => {
                     let args = self.pop()?;
                     let func = self.pop()?;
-                    let (Some(Object::Global(g)), Some(args)) =
-                        (self.heap.get(func), self.heap.sequence(args))
-                    else {
+                    let (Some(Object::Global(g)), Some(items)) = (
+                        self.heap.get(func),
+                        self.heap.sequence(args).filter(|a| a.len() <= MAX_ARGS),
+                    ) else {
                         return Err(malformed(format!(
-                            "REDUCE of {} at byte {at}",
-                            self.heap.describe(func)
+                            "a call of {} with {} at byte {at}",
+                            self.heap.describe(func),
+                            self.heap.describe(args)
                         )));
                     };
-                    let (g, args) = (*g, args.to_vec());
+                    let (g, args) = (*g, items.to_vec());
                     let v = globals::call(&mut self.heap, g, &args)?;
                     self.push(v)?
                 }

@@ -108,7 +108,7 @@ pub(super) struct TensorRef {
 }
 
 /// More dimensions than any tensor has; a longer shape is a hostile file.
-const MAX_RANK: usize = 64;
+pub(super) const MAX_RANK: usize = 64;
 
 /// How many values the whole checkpoint may still produce: no more than the file has
 /// bytes (stored values take at least two bytes each, so only views that repeat values
