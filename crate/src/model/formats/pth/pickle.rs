@@ -278,25 +278,20 @@ impl<'a> Machine<'a> {
                     let items = self.pop_n(usize::from(op - 0x84))?;
                     self.alloc(Object::Tuple(items))?
                 }
-                b's' => {
-                    let items = self.pop_n(2)?;
+                // SETITEM, SETITEMS, APPEND, APPENDS: into the dict or list below.
+                op @ (b's' | b'u' | b'a' | b'e') => {
+                    let items = match op {
+                        b's' => self.pop_n(2)?,
+                        b'a' => self.pop_n(1)?,
+                        _ => self.pop_mark()?,
+                    };
                     let target = self.top()?;
-                    self.container(target, items, "SETITEMS")?
-                }
-                b'u' => {
-                    let items = self.pop_mark()?;
-                    let target = self.top()?;
-                    self.container(target, items, "SETITEMS")?
-                }
-                b'a' => {
-                    let item = self.pop()?;
-                    let target = self.top()?;
-                    self.container(target, vec![item], "APPENDS")?
-                }
-                b'e' => {
-                    let items = self.pop_mark()?;
-                    let target = self.top()?;
-                    self.container(target, items, "APPENDS")?
+                    let into = if matches!(op, b's' | b'u') {
+                        "SETITEMS"
+                    } else {
+                        "APPENDS"
+                    };
+                    self.container(target, items, into)?
                 }
                 b'K' => {
                     let v = self.byte()?;
