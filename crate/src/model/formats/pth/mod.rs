@@ -64,7 +64,7 @@ fn sniff(bytes: &[u8]) -> Result<Format> {
         // Every pickle torch.save writes starts with PROTO.
         [0x80, ..] => Ok(Format::Legacy),
         _ if bytes.get(257..262) == Some(b"ustar") => refuse(
-            "a tar-format checkpoint (PyTorch before 0.1.10): load it with an old PyTorch and re-save it with torch.save",
+            "the file is a tar-format checkpoint (PyTorch before 0.1.10): load it with an old PyTorch and re-save it with torch.save",
         ),
         _ if looks_like_safetensors(bytes) => refuse(
             "this is a safetensors file, not a .pth checkpoint: load it as safetensors",
