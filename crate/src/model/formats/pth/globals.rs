@@ -2,7 +2,7 @@
 //! each of them builds. Nothing is ever run; a name outside the list stops the read
 //! where it appears.
 
-use super::tensor::{DType, StorageRef, TensorRef};
+use super::tensor::{DType, StorageRef, TensorRef, MAX_RANK};
 use super::value::{shown, Heap, Object, Value};
 use crate::error::{Error, Result};
 
@@ -36,8 +36,8 @@ impl Global {
             Global::RebuildParameterWithState => {
                 "torch._utils._rebuild_parameter_with_state".into()
             }
-            Global::Storage(d) => format!("a {d:?} storage class"),
-            Global::DType(d) => format!("dtype {d:?}"),
+            Global::Storage(d) => format!("a {} storage class", d.name()),
+            Global::DType(d) => format!("torch.{}", d.name()),
         }
     }
 }
@@ -100,12 +100,20 @@ fn int(heap: &Heap, v: Value, what: &str) -> Result<i64> {
     }
 }
 
+/// A shape or strides: a tuple of at most [`MAX_RANK`] ints (checked before copying,
+/// as a memoized tuple may be passed many times).
 fn ints(heap: &Heap, v: Value, what: &str) -> Result<Vec<i64>> {
     let items = heap
         .sequence(v)
         .ok_or_else(|| malformed(&format!("{what} is {}, not a tuple", heap.describe(v))))?;
+    if items.len() > MAX_RANK {
+        return Err(malformed(&format!("{what} has {} dimensions", items.len())));
+    }
     items.iter().map(|&i| int(heap, i, what)).collect()
 }
+
+/// Longer than any key torch.save writes (a number); checked before copying.
+const MAX_KEY_BYTES: usize = 256;
 
 /// Builds what calling `func` with `args` would return, for the allowed calls.
 pub(super) fn call(heap: &mut Heap, func: Global, args: &[Value]) -> Result<Value> {
@@ -182,7 +190,7 @@ fn pairs_of(heap: &Heap, pairs: Value) -> Result<Vec<(Value, Value)>> {
 /// `_rebuild_tensor*(storage, offset, size, stride, ...)`.
 fn rebuild(heap: &mut Heap, args: &[Value], dtype: Option<DType>) -> Result<Value> {
     let storage = match heap.get(args[0]) {
-        Some(Object::Storage(s)) => s.clone(),
+        Some(Object::Storage(s)) => StorageRef::clone(s),
         _ => {
             return Err(malformed(&format!(
                 "a tensor's storage is {}",
@@ -227,7 +235,8 @@ pub(super) fn storage_from_id(heap: &mut Heap, id: Value) -> Result<Value> {
     };
     let key = heap
         .text(key)
-        .ok_or_else(|| malformed("a storage key is not a string"))?
+        .filter(|k| k.len() <= MAX_KEY_BYTES)
+        .ok_or_else(|| malformed("a storage key is not a short string"))?
         .to_string();
     let view = match (view, heap.sequence(view)) {
         (Value::None, _) => None,
@@ -242,5 +251,5 @@ pub(super) fn storage_from_id(heap: &mut Heap, id: Value) -> Result<Value> {
             )))
         }
     };
-    heap.alloc(Object::Storage(StorageRef { key, dtype, view }))
+    heap.alloc(Object::Storage(Box::new(StorageRef { key, dtype, view })))
 }

@@ -101,7 +101,8 @@ fn read_storages<'a>(
             .filter(|&n| n <= left as u64)
             .ok_or_else(|| {
                 cut_short(format!(
-                    "{count} {dtype:?} elements claimed, {left} bytes left"
+                    "{count} {} elements claimed, {left} bytes left",
+                    dtype.name()
                 ))
             })? as usize;
         storages.insert(key.to_string(), &bytes[pos + 8..pos + 8 + len]);

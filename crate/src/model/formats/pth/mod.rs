@@ -13,6 +13,7 @@ mod tensor;
 mod value;
 
 use crate::error::{Error, Result};
+use std::collections::HashMap;
 
 /// One floating-point tensor of a state dict, its values row-major f32 (f16, bf16 and
 /// f64 converted; views and strided tensors laid out as their shape says).
@@ -63,7 +64,7 @@ fn sniff(bytes: &[u8]) -> Result<Format> {
         // Every pickle torch.save writes starts with PROTO.
         [0x80, ..] => Ok(Format::Legacy),
         _ if bytes.get(257..262) == Some(b"ustar") => refuse(
-            "a tar-format checkpoint (PyTorch before 0.1.10): load it with an old PyTorch and re-save it with torch.save",
+            "the file is a tar-format checkpoint (PyTorch before 0.1.10): load it with an old PyTorch and re-save it with torch.save",
         ),
         _ if looks_like_safetensors(bytes) => refuse(
             "this is a safetensors file, not a .pth checkpoint: load it as safetensors",
@@ -86,11 +87,17 @@ fn collect<'a>(
 ) -> Result<Vec<StoredTensor>> {
     let mut budget = tensor::Budget::new(file_bytes);
     let mut out = Vec::new();
+    // Tensors often share a storage (views, tied weights): look each key up once.
+    let mut found: HashMap<&str, &'a [u8]> = HashMap::new();
     for (name, t) in state_dict::find(&unpickled.heap, unpickled.root)? {
         if !t.dtype.is_float() {
             continue;
         }
-        let bytes = storages.storage(&t.storage.key)?;
+        let key = t.storage.key.as_str();
+        let bytes = match found.get(key) {
+            Some(&bytes) => bytes,
+            None => *found.entry(key).or_insert(storages.storage(key)?),
+        };
         if let Some((shape, values)) = tensor::to_f32(name, t, bytes, big_endian, &mut budget)? {
             out.push(StoredTensor {
                 name: name.to_string(),

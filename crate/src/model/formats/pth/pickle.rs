@@ -15,6 +15,8 @@ const MAX_STACK: usize = 1 << 20;
 const MAX_MARKS: usize = 1 << 10;
 /// Memo entries; a state dict uses about fifteen per tensor.
 const MAX_MEMO: usize = 1 << 20;
+/// Arguments of a call; the allowed calls take at most eight.
+const MAX_ARGS: usize = 8;
 
 /// One pickle read: the objects it built, its result, and where it ended.
 pub(super) struct Unpickled {
@@ -276,25 +278,20 @@ impl<'a> Machine<'a> {
                     let items = self.pop_n(usize::from(op - 0x84))?;
                     self.alloc(Object::Tuple(items))?
                 }
-                b's' => {
-                    let items = self.pop_n(2)?;
+                // SETITEM, SETITEMS, APPEND, APPENDS: into the dict or list below.
+                op @ (b's' | b'u' | b'a' | b'e') => {
+                    let items = match op {
+                        b's' => self.pop_n(2)?,
+                        b'a' => self.pop_n(1)?,
+                        _ => self.pop_mark()?,
+                    };
                     let target = self.top()?;
-                    self.container(target, items, "SETITEMS")?
-                }
-                b'u' => {
-                    let items = self.pop_mark()?;
-                    let target = self.top()?;
-                    self.container(target, items, "SETITEMS")?
-                }
-                b'a' => {
-                    let item = self.pop()?;
-                    let target = self.top()?;
-                    self.container(target, vec![item], "APPENDS")?
-                }
-                b'e' => {
-                    let items = self.pop_mark()?;
-                    let target = self.top()?;
-                    self.container(target, items, "APPENDS")?
+                    let into = if matches!(op, b's' | b'u') {
+                        "SETITEMS"
+                    } else {
+                        "APPENDS"
+                    };
+                    self.container(target, items, into)?
                 }
                 b'K' => {
                     let v = self.byte()?;
@@ -365,15 +362,17 @@ impl<'a> Machine<'a> {
                 b'R' => {
                     let args = self.pop()?;
                     let func = self.pop()?;
-                    let (Some(Object::Global(g)), Some(args)) =
-                        (self.heap.get(func), self.heap.sequence(args))
-                    else {
+                    let (Some(Object::Global(g)), Some(items)) = (
+                        self.heap.get(func),
+                        self.heap.sequence(args).filter(|a| a.len() <= MAX_ARGS),
+                    ) else {
                         return Err(malformed(format!(
-                            "REDUCE of {} at byte {at}",
-                            self.heap.describe(func)
+                            "a call of {} with {} at byte {at}",
+                            self.heap.describe(func),
+                            self.heap.describe(args)
                         )));
                     };
-                    let (g, args) = (*g, args.to_vec());
+                    let (g, args) = (*g, items.to_vec());
                     let v = globals::call(&mut self.heap, g, &args)?;
                     self.push(v)?
                 }

@@ -57,18 +57,20 @@ fn as_state_dict(heap: &Heap, value: Value) -> Option<Vec<(&str, &TensorRef)>> {
     (!out.is_empty()).then_some(out)
 }
 
+/// How many keys a message lists.
+const SHOWN_KEYS: usize = 8;
+
 fn key_list(heap: &Heap, entries: &[(Value, Value)]) -> String {
-    const SHOWN: usize = 8;
     let mut names: Vec<String> = entries
         .iter()
-        .take(SHOWN)
+        .take(SHOWN_KEYS)
         .map(|&(k, _)| match heap.text(k) {
             Some(s) => format!("`{}`", shown(s)),
             None => heap.describe(k),
         })
         .collect();
-    if entries.len() > SHOWN {
-        names.push(format!("and {} more", entries.len() - SHOWN));
+    if entries.len() > SHOWN_KEYS {
+        names.push(format!("and {} more", entries.len() - SHOWN_KEYS));
     }
     names.join(", ")
 }
@@ -85,28 +87,37 @@ pub(super) fn find(heap: &Heap, root: Value) -> Result<Vec<(&str, &TensorRef)>> 
     if entries.is_empty() {
         return Err(refuse("an empty dict".into()));
     }
-    let nested: Vec<(&str, Vec<(&str, &TensorRef)>)> = entries
+    // Which entries hold a state dict, each dict judged once however many keys share it.
+    let mut verdicts: HashMap<usize, bool> = HashMap::new();
+    let nested: Vec<(&str, Value)> = entries
         .iter()
-        .filter_map(|&(k, v)| Some((heap.text(k)?, as_state_dict(heap, v)?)))
+        .filter_map(|&(k, v)| {
+            let Value::Object(id) = v else { return None };
+            let is = *verdicts
+                .entry(id)
+                .or_insert_with(|| as_state_dict(heap, v).is_some());
+            Some((heap.text(k)?, v)).filter(|_| is)
+        })
         .collect();
-    if nested.len() == 1 {
-        return Ok(nested.into_iter().flat_map(|(_, sd)| sd).collect());
-    }
-    if let Some(i) = WEIGHT_KEYS
-        .iter()
-        .find_map(|w| nested.iter().position(|(k, _)| k == w))
-    {
-        return Ok(nested
-            .into_iter()
-            .nth(i)
-            .map(|(_, sd)| sd)
-            .unwrap_or_default());
+    let chosen = match nested.as_slice() {
+        [(_, only)] => Some(*only),
+        _ => WEIGHT_KEYS
+            .iter()
+            .find_map(|w| nested.iter().find(|(k, _)| k == w))
+            .map(|&(_, v)| v),
+    };
+    if let Some(found) = chosen.and_then(|v| as_state_dict(heap, v)) {
+        return Ok(found);
     }
     if !nested.is_empty() {
-        let keys: Vec<String> = nested
+        let mut keys: Vec<String> = nested
             .iter()
+            .take(SHOWN_KEYS)
             .map(|(k, _)| format!("`{}`", shown(k)))
             .collect();
+        if nested.len() > SHOWN_KEYS {
+            keys.push(format!("and {} more", nested.len() - SHOWN_KEYS));
+        }
         return Err(Error::WeightsFile(format!(
             "the checkpoint holds several state dicts ({}) and none under a usual name ({}); save the one you want on its own",
             keys.join(", "),

@@ -30,6 +30,22 @@ impl DType {
         }
     }
 
+    /// torch's name for the type.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            DType::F64 => "float64",
+            DType::F32 => "float32",
+            DType::F16 => "float16",
+            DType::BF16 => "bfloat16",
+            DType::I64 => "int64",
+            DType::I32 => "int32",
+            DType::I16 => "int16",
+            DType::I8 => "int8",
+            DType::U8 => "uint8",
+            DType::Bool => "bool",
+        }
+    }
+
     /// Weights are floating point; integer tensors (batch norm's `num_batches_tracked`,
     /// index buffers) are not weights and are skipped.
     pub(super) fn is_float(self) -> bool {
@@ -92,7 +108,7 @@ pub(super) struct TensorRef {
 }
 
 /// More dimensions than any tensor has; a longer shape is a hostile file.
-const MAX_RANK: usize = 64;
+pub(super) const MAX_RANK: usize = 64;
 
 /// How many values the whole checkpoint may still produce: no more than the file has
 /// bytes (stored values take at least two bytes each, so only views that repeat values
@@ -142,8 +158,9 @@ impl Layout {
         }
         if t.shape.len() != t.stride.len() {
             return Err(bad(format!(
-                "shape {:?} and strides {:?} differ in length",
-                t.shape, t.stride
+                "{} sizes but {} strides",
+                t.shape.len(),
+                t.stride.len()
             )));
         }
         let unsigned =
@@ -230,14 +247,14 @@ pub(super) fn to_f32(
         Some(last) if last < held => &bytes[..(last as usize + 1) * size],
         Some(last) => {
             return Err(Error::WeightsFile(format!(
-                "tensor `{}` (shape {:?}, strides {:?}, offset {}) reaches element {} of storage `{}`, which holds {held} {:?} elements: the file is truncated or corrupt",
+                "tensor `{}` (shape {:?}, strides {:?}, offset {}) reaches element {} of storage `{}`, which holds {held} {} elements: the file is truncated or corrupt",
                 shown(name),
                 tensor.shape,
                 tensor.stride,
                 tensor.offset,
                 last.saturating_add(1),
                 shown(&tensor.storage.key),
-                tensor.dtype
+                tensor.dtype.name()
             )))
         }
     };

@@ -7,9 +7,11 @@ use super::globals::Global;
 use super::tensor::{StorageRef, TensorRef};
 use crate::error::{Error, Result};
 
-/// The most objects one pickle may create. A state dict makes about ten per tensor, so
-/// this is room for hundreds of thousands of tensors; past it the file is hostile.
-pub(super) const MAX_OBJECTS: usize = 1 << 22;
+/// The most objects one pickle may create, counting with each tuple, list and dict the
+/// items it is made with. A state dict makes about fifteen per tensor, so this is room
+/// for hundreds of thousands of tensors; past it the file is hostile (a call that
+/// copies a memoized list again and again, say).
+pub(super) const MAX_CELLS: usize = 1 << 23;
 
 /// A pickled value: a scalar, or an index into the [`Heap`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -33,20 +35,27 @@ pub(super) enum Object {
     List(Vec<Value>),
     Dict(Vec<(Value, Value)>),
     Global(Global),
-    Storage(StorageRef),
+    Storage(Box<StorageRef>),
     Tensor(Box<TensorRef>),
 }
 
 #[derive(Default)]
 pub(super) struct Heap {
     objects: Vec<Object>,
+    cells: usize,
 }
 
 impl Heap {
     pub(super) fn alloc(&mut self, object: Object) -> Result<Value> {
-        if self.objects.len() >= MAX_OBJECTS {
+        let items = match &object {
+            Object::Tuple(items) | Object::List(items) => items.len(),
+            Object::Dict(items) => items.len(),
+            _ => 0,
+        };
+        self.cells = self.cells.saturating_add(1 + items);
+        if self.cells > MAX_CELLS {
             return Err(Error::WeightsFile(format!(
-                "the pickle creates more than {MAX_OBJECTS} objects: not a state dict (or a hostile file)"
+                "the pickle builds more than {MAX_CELLS} objects and items: not a state dict (or a hostile file)"
             )));
         }
         self.objects.push(object);
@@ -92,7 +101,7 @@ impl Heap {
     /// Every storage the pickle refers to, in the order the persistent ids appeared.
     pub(super) fn storages(&self) -> impl Iterator<Item = &StorageRef> {
         self.objects.iter().filter_map(|o| match o {
-            Object::Storage(s) => Some(s),
+            Object::Storage(s) => Some(s.as_ref()),
             _ => None,
         })
     }
@@ -113,7 +122,10 @@ impl Heap {
                 Some(Object::Dict(items)) => format!("a dict of {} items", items.len()),
                 Some(Object::Global(g)) => format!("a reference to `{}`", g.name()),
                 Some(Object::Storage(_)) => "a bare tensor storage".into(),
-                Some(Object::Tensor(t)) => format!("a tensor of shape {:?}", t.shape),
+                Some(Object::Tensor(t)) if t.shape.len() <= 8 => {
+                    format!("a tensor of shape {:?}", t.shape)
+                }
+                Some(Object::Tensor(t)) => format!("a tensor of {} dimensions", t.shape.len()),
                 None => "nothing".into(),
             },
         }
