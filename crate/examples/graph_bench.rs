@@ -196,13 +196,7 @@ fn op_label(spec: &GraphSpec, i: NodeId, backward: bool) -> String {
 type Pass<'a> = &'a dyn Fn(&mut dyn FnMut(NodeId)) -> Result<()>;
 
 /// Median time per node over `runs` passes, summed by label.
-fn profile(
-    name: &str,
-    g: &Graph,
-    runs: usize,
-    pass: Pass,
-    backward: bool,
-) -> Result<()> {
+fn profile(name: &str, g: &Graph, runs: usize, pass: Pass, backward: bool) -> Result<()> {
     let mut per_node: BTreeMap<NodeId, Vec<f64>> = BTreeMap::new();
     for _ in 0..runs {
         let mut last = cpu_ms();

@@ -126,8 +126,12 @@ impl Model {
 
     /// The layer table and totals, as a plain object.
     pub fn summary(&self) -> Result<JsValue, JsError> {
-        let summary = crate::model::summary::summarize_graph(self.inner.arch(), self.inner.spec(), Some(self.size()))
-            .map_err(js_err)?;
+        let summary = crate::model::summary::summarize_graph(
+            self.inner.arch(),
+            self.inner.spec(),
+            Some(self.size()),
+        )
+        .map_err(js_err)?;
         to_js(&summary)
     }
 
@@ -136,7 +140,10 @@ impl Model {
     /// (`weight`, `bias`, `running_mean`, ...: `shape, count, min, max, mean, std,
     /// zero_fraction`), else `null`.
     pub fn inspect(&self, layer: &str) -> Result<JsValue, JsError> {
-        let (config, weights) = self.inner.inspect(layer, Some(self.size())).map_err(js_err)?;
+        let (config, weights) = self
+            .inner
+            .inspect(layer, Some(self.size()))
+            .map_err(js_err)?;
         to_js(&Inspection { config, weights })
     }
 
@@ -150,8 +157,10 @@ impl Model {
             return Ok(JsValue::NULL);
         }
         let bins = bins.clamp(1, 1024);
-        let map: std::collections::BTreeMap<&str, _> =
-            tensors.into_iter().map(|(leaf, v)| (leaf, histogram(v, bins))).collect();
+        let map: std::collections::BTreeMap<&str, _> = tensors
+            .into_iter()
+            .map(|(leaf, v)| (leaf, histogram(v, bins)))
+            .collect();
         to_js(&map)
     }
 
@@ -177,7 +186,12 @@ impl Model {
     /// Names of the layers, in order (torchvision module paths such as "features.0").
     #[wasm_bindgen(js_name = layerNames)]
     pub fn layer_names(&self) -> Vec<String> {
-        self.inner.spec().nodes.iter().map(|n| n.name.clone()).collect()
+        self.inner
+            .spec()
+            .nodes
+            .iter()
+            .map(|n| n.name.clone())
+            .collect()
     }
 
     /// Decodes image `bytes` (PNG, JPEG or WebP) and preprocesses them as the card says.
@@ -247,7 +261,12 @@ impl Model {
     ) -> Result<Vec<f32>, JsError> {
         let idx = self.inner.node(layer).map_err(js_err)?;
         let x = input_val(input, shape)?;
-        Ok(self.inner.forward_to(&x, idx).map_err(js_err)?.data.to_vec())
+        Ok(self
+            .inner
+            .forward_to(&x, idx)
+            .map_err(js_err)?
+            .data
+            .to_vec())
     }
 
     /// The outputs of several layers from one forward pass, concatenated in the order of

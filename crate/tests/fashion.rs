@@ -30,10 +30,7 @@ fn test_set() -> LabelledImages {
 
 fn load(card: &str) -> (Graph, ModelCard) {
     let (card, weights) = ModelCard::load(&models().join(card)).unwrap();
-    (
-        Graph::from_file(&card.arch, &weights).unwrap(),
-        card,
-    )
+    (Graph::from_file(&card.arch, &weights).unwrap(), card)
 }
 
 /// `convscope eval --model CARD --idx-images ... --idx-labels ... --json`.

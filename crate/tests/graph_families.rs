@@ -15,7 +15,10 @@ fn state_dicts_match_torchvision_entry_for_entry() {
         "densenet121",
         "convnext_tiny",
     ] {
-        let path = format!("{}/tests/fixtures/graph/{model}-state-dict.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/graph/{model}-state-dict.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         let want: Vec<(String, Vec<usize>, bool)> = serde_json::from_str(&text).unwrap();
         let graph = families::graph(&ArchSpec::parse(model).unwrap()).unwrap();

@@ -16,7 +16,13 @@ fn hand_net(spec: &str, params: &[(&str, Vec<f32>, Vec<f32>)]) -> Graph {
     let mut new = HashMap::new();
     for (name, w, b) in params {
         let shapes = base.param_shapes(base.node(name).unwrap());
-        new.insert(name.to_string(), vec![(shapes[0].clone(), w.clone()), (shapes[1].clone(), b.clone())]);
+        new.insert(
+            name.to_string(),
+            vec![
+                (shapes[0].clone(), w.clone()),
+                (shapes[1].clone(), b.clone()),
+            ],
+        );
     }
     base.with_params(&new).unwrap()
 }

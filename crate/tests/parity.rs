@@ -32,9 +32,15 @@ fn channel_means_of_every_feature_layer_match() {
             let features = (0..model.len())
                 .take_while(|n| model.name(*n).starts_with("features."))
                 .count();
-            let trace = model.trace(&val(&input(&case.image)), features - 1).unwrap();
+            let trace = model
+                .trace(&val(&input(&case.image)), features - 1)
+                .unwrap();
             for n in 0..features {
-                let out = model.value(&trace, Src::Node(n)).unwrap().to_tensor().unwrap();
+                let out = model
+                    .value(&trace, Src::Node(n))
+                    .unwrap()
+                    .to_tensor()
+                    .unwrap();
                 let means = flat(&out.mean((2, 3)).unwrap());
                 let key = format!("feat_mean_{n}");
                 assert_close(
@@ -71,7 +77,12 @@ fn activations_at_listed_layers_match() {
 fn input_gradient_agrees_with_pytorch_saliency() {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
-            let grad = input_gradient(model_for(case), &input(&case.image), case.target, ReluGrad::Plain);
+            let grad = input_gradient(
+                model_for(case),
+                &input(&case.image),
+                case.target,
+                ReluGrad::Plain,
+            );
             let what = format!("{npz} case {i} saliency");
             let (median, within, l2) =
                 assert_tie_robust(&what, &flat(&grad), &reference(npz, i, "saliency"));
@@ -87,7 +98,12 @@ fn input_gradient_agrees_with_pytorch_saliency() {
 fn guided_reverse_pass_agrees_with_captum_guided_backprop() {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
-            let grad = input_gradient(model_for(case), &input(&case.image), case.target, ReluGrad::Guided);
+            let grad = input_gradient(
+                model_for(case),
+                &input(&case.image),
+                case.target,
+                ReluGrad::Guided,
+            );
             assert_tie_robust(
                 &format!("{npz} case {i} guided backprop"),
                 &flat(&grad),

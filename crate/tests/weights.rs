@@ -40,7 +40,11 @@ fn to_timm(spec: &ArchSpec, params: Params) -> Params {
 }
 
 fn logits_of(model: &Graph, image: &str) -> Vec<f32> {
-    logits(model, &input(image)).flatten_all().unwrap().to_vec1().unwrap()
+    logits(model, &input(image))
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 fn load_file(spec: &ArchSpec, params: &Params, dtype: Dtype, name: &str) -> Graph {
@@ -92,7 +96,10 @@ fn vgg16_from_timm_names_and_from_f16_file() {
         Dtype::F32,
         "vgg16-rounded.safetensors",
     );
-    assert_eq!(logits_of(&f16_model, "coffee"), logits_of(&rounded, "coffee"));
+    assert_eq!(
+        logits_of(&f16_model, "coffee"),
+        logits_of(&rounded, "coffee")
+    );
     // ...and close to the f32 model: f16 keeps ~3 significant digits per weight.
     let ours: Vec<f64> = logits_of(&f16_model, "coffee")
         .iter()
@@ -131,7 +138,10 @@ fn tiny_loads_from_every_dtype_and_matches_pytorch() {
         Dtype::F32,
         "tiny-timm.safetensors",
     );
-    assert_eq!(logits_of(&timm, "astronaut32"), logits_of(tiny(), "astronaut32"));
+    assert_eq!(
+        logits_of(&timm, "astronaut32"),
+        logits_of(tiny(), "astronaut32")
+    );
 }
 
 fn error_of(spec: &str, bytes: Vec<u8>) -> String {

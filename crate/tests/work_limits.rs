@@ -116,7 +116,10 @@ fn an_input_whose_layer_outputs_do_not_fit_is_refused_before_the_forward_pass() 
     // itself is only 3 MiB.
     let spec = ArchSpec::parse("cfg=8192,M;pool=1;hidden=2;classes=2").unwrap();
     let model = Graph::synthetic(&spec, 1).unwrap();
-    let e = model.forward(&val(&zeros(3, 512, 512))).unwrap_err().to_string();
+    let e = model
+        .forward(&val(&zeros(3, 512, 512)))
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("a batch of 1 3x512x512 input(s)")
             && e.contains(&format!(

@@ -117,7 +117,10 @@ impl<'f, 'm> Incremental<'f, 'm> {
         let src = if i == 0 { Src::Input } else { Src::Node(i - 1) };
         let t = self.fwd.model().value(self.fwd.trace(), src)?;
         let [_, c, h, w] = t.shape[..] else {
-            return Err(Error::Input(format!("incremental inference needs maps, got {:?}", t.shape)));
+            return Err(Error::Input(format!(
+                "incremental inference needs maps, got {:?}",
+                t.shape
+            )));
         };
         if self.base[i].get().is_none() {
             let _ = self.base[i].set(t.data.to_vec());
@@ -199,7 +202,9 @@ impl<'f, 'm> Incremental<'f, 'm> {
                 let x = self.crops(i, &p, &origins, (ch, cw))?;
                 let extents: Vec<(usize, usize)> = next.iter().map(|r| (r.h, r.w)).collect();
                 let Some(k) = conv.winograd() else {
-                    return Err(Error::Input("incremental inference reached a convolution it cannot patch".into()));
+                    return Err(Error::Input(
+                        "incremental inference reached a convolution it cannot patch".into(),
+                    ));
                 };
                 k.forward_valid_within(&x, next.len(), (ch, cw), &extents)
             }
@@ -298,7 +303,11 @@ impl<'f, 'm> Incremental<'f, 'm> {
         let mut i = 0;
         let mut largest = 0;
         while let Some((next, _)) = self.plan(i, &rects) {
-            let c_in = if i == 0 { self.fwd.trace().input.shape[1] } else { self.fwd.trace().shape(i - 1)[1] };
+            let c_in = if i == 0 {
+                self.fwd.trace().input.shape[1]
+            } else {
+                self.fwd.trace().shape(i - 1)[1]
+            };
             let c_out = self.fwd.trace().shape(i)[1];
             let r = next[0];
             largest = largest.max(c_in * (r.h + 2) * (r.w + 2) * 9 + c_out * r.h * r.w);
@@ -345,8 +354,14 @@ mod tests {
         assert_eq!(footprint(&pool, r(4, 0, 1, 1), 2, 2), Some(r(1, 0, 1, 1)));
         assert_eq!(footprint(&Op::Adaptive((1, 1)), r(0, 0, 1, 1), 1, 1), None);
         // Shapes other than VGG's are not patched.
-        assert_eq!(footprint(&Op::MaxPool(PoolCfg::square(3, 2, 1)), r(0, 0, 1, 1), 4, 4), None);
-        assert_eq!(footprint(&Op::Act(Activation::Silu), r(0, 0, 1, 1), 4, 4), None);
+        assert_eq!(
+            footprint(&Op::MaxPool(PoolCfg::square(3, 2, 1)), r(0, 0, 1, 1), 4, 4),
+            None
+        );
+        assert_eq!(
+            footprint(&Op::Act(Activation::Silu), r(0, 0, 1, 1), 4, 4),
+            None
+        );
     }
 
     #[test]

@@ -127,13 +127,17 @@ pub fn head_logits(model: &Graph, features: &[Tensor]) -> Result<Vec<Vec<f32>>> 
 
 /// The output of the features ([`Graph::features_end`]) for a batch of inputs.
 pub fn features(model: &Graph, xs: &Tensor) -> Result<Tensor> {
-    model.forward_to(&Val::from_tensor(xs)?, model.features_end())?.to_tensor()
+    model
+        .forward_to(&Val::from_tensor(xs)?, model.features_end())?
+        .to_tensor()
 }
 
 /// A gradient seed of the logits' shape: 1 at `target` in every batch row, 0 elsewhere.
 pub fn one_hot(shape: &[usize], target: usize) -> Result<Vec<f32>> {
     let [n, classes] = shape else {
-        return Err(Error::Input(format!("logits of shape {shape:?} are not [N, classes]")));
+        return Err(Error::Input(format!(
+            "logits of shape {shape:?} are not [N, classes]"
+        )));
     };
     if target >= *classes {
         return Err(Error::Input(format!(
@@ -256,13 +260,25 @@ impl<'m> Forward<'m> {
 
     /// `d logit[class] / d input`, `[1, C, H, W]`, with the given ReLU rule.
     pub fn input_gradient(&self, class: usize, relu: ReluGrad) -> Result<Tensor> {
-        let g = self.model.backward(&self.trace, self.model.output(), self.seed(class)?, Stop::Input, relu)?;
+        let g = self.model.backward(
+            &self.trace,
+            self.model.output(),
+            self.seed(class)?,
+            Stop::Input,
+            relu,
+        )?;
         g.to_tensor()
     }
 
     /// `d logit[class] / d (output of node)`, the output's shape.
     pub fn layer_gradient(&self, class: usize, node: NodeId) -> Result<Tensor> {
-        let g = self.model.backward(&self.trace, self.model.output(), self.seed(class)?, Stop::Node(node), ReluGrad::Plain)?;
+        let g = self.model.backward(
+            &self.trace,
+            self.model.output(),
+            self.seed(class)?,
+            Stop::Node(node),
+            ReluGrad::Plain,
+        )?;
         g.to_tensor()
     }
 
@@ -284,10 +300,17 @@ pub fn batch_size(item_bytes: usize) -> usize {
 
 /// `d logit[class] / d x` for every row of a batch `xs` (`[B, C, H, W]`): the rows do not
 /// interact, so one reverse pass of the summed scores gives each row its own gradient.
-pub fn batch_input_gradient(model: &Graph, xs: &Tensor, class: usize, relu: ReluGrad) -> Result<Tensor> {
+pub fn batch_input_gradient(
+    model: &Graph,
+    xs: &Tensor,
+    class: usize,
+    relu: ReluGrad,
+) -> Result<Tensor> {
     let trace = model.trace(&Val::from_tensor(xs)?, model.output())?;
     let seed = one_hot(trace.shape(model.output()), class)?;
-    model.backward(&trace, model.output(), seed, Stop::Input, relu)?.to_tensor()
+    model
+        .backward(&trace, model.output(), seed, Stop::Input, relu)?
+        .to_tensor()
 }
 
 /// Sum over rows of `weights[i] * d logit[class] / d inputs[i]`, the inputs made by

@@ -42,7 +42,9 @@ fn reinitialised(op: &Op, rng: &mut Rng) -> Option<Params> {
     };
     let fan_in = weight.len() / out.max(1);
     let mut draw = |n: usize, bound: f64| -> Vec<f32> {
-        (0..n).map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32).collect()
+        (0..n)
+            .map(|_| ((2.0 * rng.uniform() - 1.0) * bound) as f32)
+            .collect()
     };
     let mut params = vec![draw(weight.len(), (6.0 / fan_in as f64).sqrt())];
     if let Some(b) = bias {

@@ -357,7 +357,10 @@ mod tests {
         let s = ArchSpec::parse("vgg16").unwrap();
         let v = s.vgg().unwrap();
         assert_eq!(
-            v.cfg.iter().filter(|c| matches!(c, CfgItem::Conv(_))).count(),
+            v.cfg
+                .iter()
+                .filter(|c| matches!(c, CfgItem::Conv(_)))
+                .count(),
             13
         );
         assert_eq!(v.pool_stages(), 5);
@@ -377,7 +380,10 @@ mod tests {
         let fine_tuned = ArchSpec::parse("vgg16;classes=2").unwrap();
         assert_eq!(fine_tuned.classes, 2);
         assert_eq!(fine_tuned.to_string(), "vgg16;classes=2");
-        assert_eq!(ArchSpec::parse(&fine_tuned.to_string()).unwrap(), fine_tuned);
+        assert_eq!(
+            ArchSpec::parse(&fine_tuned.to_string()).unwrap(),
+            fine_tuned
+        );
         let hidden = ArchSpec::parse("vgg16;hidden=512").unwrap();
         assert_eq!(hidden.to_string(), "vgg16;hidden=512");
         assert_eq!(ArchSpec::parse(&hidden.to_string()).unwrap(), hidden);
@@ -390,7 +396,10 @@ mod tests {
         assert_eq!(r.family_name(), "resnet");
         assert_eq!(r.to_string(), "resnet50;classes=10");
         assert_eq!(ArchSpec::parse(&r.to_string()).unwrap(), r);
-        assert_eq!(ArchSpec::parse("densenet121").unwrap().to_string(), "densenet121");
+        assert_eq!(
+            ArchSpec::parse("densenet121").unwrap().to_string(),
+            "densenet121"
+        );
     }
 
     #[test]
@@ -439,6 +448,7 @@ impl ArchSpec {
         }
     }
     pub fn last_channels(&self) -> usize {
-        self.vgg().map_or(self.in_channels, |v| v.last_channels(self.in_channels))
+        self.vgg()
+            .map_or(self.in_channels, |v| v.last_channels(self.in_channels))
     }
 }

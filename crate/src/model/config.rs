@@ -64,13 +64,22 @@ fn padding(k: (usize, usize), p: (usize, usize), d: (usize, usize)) -> serde_jso
 }
 
 /// The config of node `name` of `graph` at an input of `size`.
-pub fn node_config(spec: &ArchSpec, graph: &GraphSpec, name: &str, size: Option<(usize, usize)>) -> Result<LayerConfig> {
+pub fn node_config(
+    spec: &ArchSpec,
+    graph: &GraphSpec,
+    name: &str,
+    size: Option<(usize, usize)>,
+) -> Result<LayerConfig> {
     let i = graph.node(name)?;
     let shapes = graph.shapes(size.unwrap_or((spec.size, spec.size)))?;
     let n = &graph.nodes[i];
     let input_shape = match n.inputs.first() {
         Some(super::graph::Src::Node(j)) => shapes[*j].clone(),
-        _ => vec![spec.in_channels, size.map_or(spec.size, |s| s.0), size.map_or(spec.size, |s| s.1)],
+        _ => vec![
+            spec.in_channels,
+            size.map_or(spec.size, |s| s.0),
+            size.map_or(spec.size, |s| s.1),
+        ],
     };
     let mut c = LayerConfig {
         name: n.name.clone(),
@@ -109,7 +118,9 @@ pub fn node_config(spec: &ArchSpec, graph: &GraphSpec, name: &str, size: Option<
             c.units = Some(*out_features);
             c.use_bias = Some(true);
         }
-        Kind::Linear { out_features, bias, .. } => {
+        Kind::Linear {
+            out_features, bias, ..
+        } => {
             c.units = Some(*out_features);
             c.use_bias = Some(*bias);
         }
@@ -128,7 +139,11 @@ pub fn node_config(spec: &ArchSpec, graph: &GraphSpec, name: &str, size: Option<
 }
 
 /// The config of a layer of an architecture (no weights needed).
-pub fn layer_config(spec: &ArchSpec, name: &str, size: Option<(usize, usize)>) -> Result<LayerConfig> {
+pub fn layer_config(
+    spec: &ArchSpec,
+    name: &str,
+    size: Option<(usize, usize)>,
+) -> Result<LayerConfig> {
     node_config(spec, &families::graph(spec)?, name, size)
 }
 
@@ -140,17 +155,33 @@ mod tests {
     fn configs_speak_keras() {
         let vgg = ArchSpec::parse("vgg16").unwrap();
         let conv = layer_config(&vgg, "block1_conv2", None).unwrap();
-        assert_eq!((conv.name.as_str(), conv.filters, conv.padding.clone()), ("features.2", Some(64), Some("same".into())));
+        assert_eq!(
+            (conv.name.as_str(), conv.filters, conv.padding.clone()),
+            ("features.2", Some(64), Some("same".into()))
+        );
         let pool = layer_config(&vgg, "features.4", None).unwrap();
         assert_eq!(pool.padding, Some("valid".into()));
         let resnet = ArchSpec::parse("resnet50").unwrap();
         let c = layer_config(&resnet, "layer2.0.conv2", None).unwrap();
-        assert_eq!((c.strides, c.input_shape.clone(), c.output_shape.clone()), (Some([2, 2]), vec![128, 56, 56], vec![128, 28, 28]));
+        assert_eq!(
+            (c.strides, c.input_shape.clone(), c.output_shape.clone()),
+            (Some([2, 2]), vec![128, 56, 56], vec![128, 28, 28])
+        );
         let stem = layer_config(&resnet, "conv1", None).unwrap();
         assert_eq!(stem.padding, Some("same".into()));
-        let dw = layer_config(&ArchSpec::parse("mobilenet_v2").unwrap(), "features.2.conv.1.0", None).unwrap();
+        let dw = layer_config(
+            &ArchSpec::parse("mobilenet_v2").unwrap(),
+            "features.2.conv.1.0",
+            None,
+        )
+        .unwrap();
         assert_eq!((dw.groups, dw.strides), (Some(96), Some([2, 2])));
-        let relu6 = layer_config(&ArchSpec::parse("mobilenet_v2").unwrap(), "features.2.conv.1.2", None).unwrap();
+        let relu6 = layer_config(
+            &ArchSpec::parse("mobilenet_v2").unwrap(),
+            "features.2.conv.1.2",
+            None,
+        )
+        .unwrap();
         assert_eq!(relu6.activation, "relu6");
     }
 }

@@ -37,7 +37,11 @@ impl Graph {
 
     /// [`Graph::synthetic`] with some tensors replaced (the fixtures' calibrated
     /// batch-norm statistics).
-    pub fn synthetic_with(arch: &ArchSpec, seed: u64, replace: HashMap<String, Vec<f32>>) -> Result<Graph> {
+    pub fn synthetic_with(
+        arch: &ArchSpec,
+        seed: u64,
+        replace: HashMap<String, Vec<f32>>,
+    ) -> Result<Graph> {
         let graph = families::graph(arch)?;
         let mut params: HashMap<String, Vec<f32>> = synthetic::state_dict(&graph, seed)
             .into_iter()
@@ -46,17 +50,31 @@ impl Graph {
         for (name, v) in replace {
             match params.get_mut(&name) {
                 Some(slot) if slot.len() == v.len() => *slot = v,
-                _ => return Err(Error::Input(format!("`{name}` is not a tensor of {arch} of {} values", v.len()))),
+                _ => {
+                    return Err(Error::Input(format!(
+                        "`{name}` is not a tensor of {arch} of {} values",
+                        v.len()
+                    )))
+                }
             }
         }
         Graph::new(arch.clone(), graph, params)
     }
 
     /// The config of node `name` at an input of `size`, with its tensors' statistics.
-    pub fn inspect(&self, name: &str, size: Option<(usize, usize)>) -> Result<(LayerConfig, Option<WeightStats>)> {
+    pub fn inspect(
+        &self,
+        name: &str,
+        size: Option<(usize, usize)>,
+    ) -> Result<(LayerConfig, Option<WeightStats>)> {
         let config = node_config(self.arch(), self.spec(), name, size)?;
         let i = self.node(name)?;
-        let shapes: HashMap<&str, &[usize]> = self.spec().state.iter().map(|e| (e.name.as_str(), e.shape.as_slice())).collect();
+        let shapes: HashMap<&str, &[usize]> = self
+            .spec()
+            .state
+            .iter()
+            .map(|e| (e.name.as_str(), e.shape.as_slice()))
+            .collect();
         let tensors = self.op(i).tensors();
         if tensors.is_empty() {
             return Ok((config, None));
@@ -64,7 +82,12 @@ impl Graph {
         let stats = tensors
             .into_iter()
             .zip(&self.spec().nodes[i].params)
-            .map(|((leaf, v), full)| (leaf.to_string(), tensor_stats(v, shapes.get(full.as_str()).copied().unwrap_or(&[]))))
+            .map(|((leaf, v), full)| {
+                (
+                    leaf.to_string(),
+                    tensor_stats(v, shapes.get(full.as_str()).copied().unwrap_or(&[])),
+                )
+            })
             .collect();
         Ok((config, Some(stats)))
     }

@@ -47,10 +47,16 @@ pub struct Histogram {
 pub fn histogram(v: &[f32], bins: usize) -> Histogram {
     let bins = bins.max(1);
     let finite = || v.iter().filter(|x| x.is_finite());
-    let (min, max) = finite().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+    let (min, max) = finite().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(*x), hi.max(*x))
+    });
     let mut counts = vec![0u32; bins];
     if min > max {
-        return Histogram { min: 0.0, max: 0.0, counts };
+        return Histogram {
+            min: 0.0,
+            max: 0.0,
+            counts,
+        };
     }
     let span = (max - min) as f64;
     for x in finite() {
@@ -79,7 +85,10 @@ mod tests {
     #[test]
     fn stats_of_a_small_tensor() {
         let s = tensor_stats(&[0.0, 2.0, -2.0, 0.0], &[2, 2]);
-        assert_eq!((s.count, s.min, s.max, s.mean, s.zero_fraction), (4, -2.0, 2.0, 0.0, 0.5));
+        assert_eq!(
+            (s.count, s.min, s.max, s.mean, s.zero_fraction),
+            (4, -2.0, 2.0, 0.0, 0.5)
+        );
         assert!((s.std - 2f32.sqrt()).abs() < 1e-6);
     }
 }

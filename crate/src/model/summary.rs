@@ -56,7 +56,11 @@ pub fn summarize(spec: &ArchSpec, size: Option<(usize, usize)>) -> Result<Summar
     summarize_graph(spec, &graph, size)
 }
 
-pub fn summarize_graph(spec: &ArchSpec, graph: &GraphSpec, size: Option<(usize, usize)>) -> Result<Summary> {
+pub fn summarize_graph(
+    spec: &ArchSpec,
+    graph: &GraphSpec,
+    size: Option<(usize, usize)>,
+) -> Result<Summary> {
     let size = size.unwrap_or((spec.size, spec.size));
     let shapes = graph.shapes(size)?;
     let layers: Vec<LayerSummary> = graph
@@ -76,7 +80,9 @@ pub fn summarize_graph(spec: &ArchSpec, graph: &GraphSpec, size: Option<(usize, 
     let buffers = graph
         .state
         .iter()
-        .filter(|e| e.is_float && (e.name.ends_with(".running_mean") || e.name.ends_with(".running_var")))
+        .filter(|e| {
+            e.is_float && (e.name.ends_with(".running_mean") || e.name.ends_with(".running_var"))
+        })
         .map(|e| e.shape.iter().product::<usize>())
         .sum();
     Ok(Summary {
@@ -183,7 +189,10 @@ mod tests {
         assert_eq!(add.connected_to, ["layer2.0.bn2", "layer2.0.downsample"]);
         assert_eq!(add.output_shape, [128, 28, 28]);
         let table = render_table(&s);
-        assert!(table.contains("Connected to") && table.contains("Total params: 11,689,512"), "{table}");
+        assert!(
+            table.contains("Connected to") && table.contains("Total params: 11,689,512"),
+            "{table}"
+        );
         let vgg = summarize(&ArchSpec::parse("vgg16").unwrap(), None).unwrap();
         assert!(vgg.chain && !render_table(&vgg).contains("Connected to"));
     }

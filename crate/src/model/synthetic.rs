@@ -46,8 +46,11 @@ fn offset_fill(seed: u64, t: u64, n: usize, offset: f64, bound: f64) -> Vec<f32>
 /// Every float state-dict entry of `spec` for `seed`, as `(name, shape, values)`, in
 /// state-dict order.
 pub fn state_dict(spec: &GraphSpec, seed: u64) -> Vec<(String, Vec<usize>, Vec<f32>)> {
-    let shapes: std::collections::HashMap<&str, &[usize]> =
-        spec.state.iter().map(|e| (e.name.as_str(), e.shape.as_slice())).collect();
+    let shapes: std::collections::HashMap<&str, &[usize]> = spec
+        .state
+        .iter()
+        .map(|e| (e.name.as_str(), e.shape.as_slice()))
+        .collect();
     let mut out = Vec::new();
     for (t, e) in spec.state.iter().enumerate() {
         if !e.is_float {
@@ -129,14 +132,54 @@ mod tests {
             v[..3].iter().map(|x| x.to_bits()).collect()
         };
         for (arch, seed, name, want) in [
-            ("resnet18", 21, "conv1.weight", [0x3e4b3ed4, 0xbe0ab27a, 0x3d5a6455]),
-            ("resnet18", 21, "bn1.weight", [0x3f71484c, 0x3f739f70, 0x3f81496f]),
-            ("resnet18", 21, "bn1.bias", [0xbdb33aeb, 0xbda2f422, 0x3d9398b5]),
-            ("resnet18", 21, "fc.bias", [0xbca16cae, 0xbd007fde, 0x3cb35033]),
-            ("convnext_tiny", 27, "features.1.0.layer_scale", [0x3da6d217, 0x3dca8eda, 0x3dec97bf]),
-            ("convnext_tiny", 27, "features.0.1.weight", [0x3f7c13aa, 0x3f74b7c2, 0x3f6e9127]),
-            ("convnext_tiny", 27, "features.0.1.bias", [0xbd083320, 0x3d329056, 0x3b3da100]),
-            ("convnext_tiny", 27, "features.1.0.block.3.bias", [0xbd1545c6, 0xbd921189, 0x3cf68d6e]),
+            (
+                "resnet18",
+                21,
+                "conv1.weight",
+                [0x3e4b3ed4, 0xbe0ab27a, 0x3d5a6455],
+            ),
+            (
+                "resnet18",
+                21,
+                "bn1.weight",
+                [0x3f71484c, 0x3f739f70, 0x3f81496f],
+            ),
+            (
+                "resnet18",
+                21,
+                "bn1.bias",
+                [0xbdb33aeb, 0xbda2f422, 0x3d9398b5],
+            ),
+            (
+                "resnet18",
+                21,
+                "fc.bias",
+                [0xbca16cae, 0xbd007fde, 0x3cb35033],
+            ),
+            (
+                "convnext_tiny",
+                27,
+                "features.1.0.layer_scale",
+                [0x3da6d217, 0x3dca8eda, 0x3dec97bf],
+            ),
+            (
+                "convnext_tiny",
+                27,
+                "features.0.1.weight",
+                [0x3f7c13aa, 0x3f74b7c2, 0x3f6e9127],
+            ),
+            (
+                "convnext_tiny",
+                27,
+                "features.0.1.bias",
+                [0xbd083320, 0x3d329056, 0x3b3da100],
+            ),
+            (
+                "convnext_tiny",
+                27,
+                "features.1.0.block.3.bias",
+                [0xbd1545c6, 0xbd921189, 0x3cf68d6e],
+            ),
         ] {
             assert_eq!(bits(arch, seed, name), want, "{arch} {name}");
         }

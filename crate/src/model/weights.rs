@@ -225,14 +225,22 @@ fn shape_fits(expected: &[usize], found: &[usize]) -> bool {
 /// Matches stored tensors to the state dict by name: every float entry must be present
 /// with its shape; integer buffers (`num_batches_tracked`) are optional; nothing else
 /// may be there.
-pub fn bind(arch: &ArchSpec, graph: &GraphSpec, stored: Vec<Stored>) -> Result<HashMap<String, Vec<f32>>> {
+pub fn bind(
+    arch: &ArchSpec,
+    graph: &GraphSpec,
+    stored: Vec<Stored>,
+) -> Result<HashMap<String, Vec<f32>>> {
     let mut by_name: HashMap<String, Stored> = HashMap::new();
     for s in stored {
         by_name.insert(canonical_name(&s.name), s);
     }
     let mut out = HashMap::new();
     let mut problems: Vec<Error> = Vec::new();
-    let signature = signature_of(by_name.iter().map(|(n, s)| (n.as_str(), s.shape.as_slice())));
+    let signature = signature_of(
+        by_name
+            .iter()
+            .map(|(n, s)| (n.as_str(), s.shape.as_slice())),
+    );
     for e in &graph.state {
         let Some(s) = by_name.remove(&e.name) else {
             if e.is_float {
@@ -290,7 +298,8 @@ pub fn bind(arch: &ArchSpec, graph: &GraphSpec, stored: Vec<Stored>) -> Result<H
             if !extra.is_empty() {
                 detail.push(format!("unexpected {}", list(&extra)));
             }
-            let guess = guess_arch(&signature).map_or(String::new(), |g| format!(" The file looks like `{g}`."));
+            let guess = guess_arch(&signature)
+                .map_or(String::new(), |g| format!(" The file looks like `{g}`."));
             Err(Error::ArchMismatch {
                 arch: arch.to_string(),
                 detail: format!(
@@ -322,10 +331,17 @@ fn guess_named(file: &Signature) -> Option<ArchSpec> {
     }
     let mut best: Option<(usize, ArchSpec)> = None;
     for name in ArchSpec::named() {
-        let Ok(spec) = ArchSpec::parse(name) else { continue };
-        let Ok(graph) = families::graph(&spec) else { continue };
-        let expected: HashMap<&str, &[usize]> =
-            graph.state.iter().map(|e| (e.name.as_str(), e.shape.as_slice())).collect();
+        let Ok(spec) = ArchSpec::parse(name) else {
+            continue;
+        };
+        let Ok(graph) = families::graph(&spec) else {
+            continue;
+        };
+        let expected: HashMap<&str, &[usize]> = graph
+            .state
+            .iter()
+            .map(|e| (e.name.as_str(), e.shape.as_slice()))
+            .collect();
         // The last layer may be trained for another number of classes.
         let last = &graph.nodes[graph.output()].params;
         let mut classes = spec.classes;
@@ -339,7 +355,11 @@ fn guess_named(file: &Signature) -> Option<ArchSpec> {
             _ => false,
         });
         let floats = graph.state.iter().filter(|e| e.is_float).count();
-        let covered = graph.state.iter().filter(|e| e.is_float && file.contains_key(&e.name)).count();
+        let covered = graph
+            .state
+            .iter()
+            .filter(|e| e.is_float && file.contains_key(&e.name))
+            .count();
         if !fits || covered * 10 < floats * 9 {
             continue;
         }
@@ -361,7 +381,10 @@ fn infer_vgg(file: &Signature) -> Option<ArchSpec> {
     let mut convs: Vec<(usize, usize, usize)> = Vec::new(); // (index, in, out)
     let mut linear: HashMap<&str, &Vec<usize>> = HashMap::new();
     for (name, shape) in file {
-        if let Some(idx) = name.strip_prefix("features.").and_then(|r| r.strip_suffix(".weight")) {
+        if let Some(idx) = name
+            .strip_prefix("features.")
+            .and_then(|r| r.strip_suffix(".weight"))
+        {
             let idx: usize = idx.parse().ok()?;
             // The guess walks every index up to the last conv: a VGG's are below 100,
             // so a name such as `features.99999999999.weight` is no VGG at all.
@@ -388,9 +411,13 @@ fn infer_vgg(file: &Signature) -> Option<ArchSpec> {
         next = idx + 2;
     }
     cfg.push("M".into()); // torchvision's VGGs end their features with a pool
-    // Shapes as stored: a scalar has no first dimension.
-    let fc1 = linear.get("classifier.0.weight").filter(|s| !s.is_empty())?;
-    let fc3 = linear.get("classifier.6.weight").filter(|s| !s.is_empty())?;
+                          // Shapes as stored: a scalar has no first dimension.
+    let fc1 = linear
+        .get("classifier.0.weight")
+        .filter(|s| !s.is_empty())?;
+    let fc3 = linear
+        .get("classifier.6.weight")
+        .filter(|s| !s.is_empty())?;
     let per_channel = fc1.iter().skip(1).product::<usize>() / last.2.max(1);
     let pool = (per_channel as f64).sqrt().round() as usize;
     let text = format!(

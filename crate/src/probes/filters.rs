@@ -93,7 +93,12 @@ fn conv_names(model: &Graph) -> String {
         .map(|i| model.name(i))
         .collect();
     if names.len() > 8 {
-        format!("{} ... {} ({} in all)", names[..4].join(", "), names[names.len() - 1], names.len())
+        format!(
+            "{} ... {} ({} in all)",
+            names[..4].join(", "),
+            names[names.len() - 1],
+            names.len()
+        )
     } else {
         names.join(", ")
     }

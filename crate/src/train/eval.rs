@@ -44,7 +44,9 @@ pub fn predict(
         let logits = vgg.forward(&Val::from_tensor(&x)?)?;
         out.extend(logits.data.chunks(logits.shape[1].max(1)).map(|row| {
             // The first maximum, as argmax.
-            row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best })
+            row.iter()
+                .enumerate()
+                .fold(0, |best, (i, v)| if *v > row[best] { i } else { best })
         }));
     }
     Ok(out)

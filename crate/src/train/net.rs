@@ -34,7 +34,10 @@ impl TrainNet {
     /// (uniform, `sqrt(6 / fan_in)` bounds: He initialisation, which suits ReLU nets).
     pub fn new(spec: &ArchSpec, seed: u64) -> Result<TrainNet> {
         if spec.vgg().is_none() {
-            return Err(Error::Spec(format!("training takes VGG-family models; {spec} is a {}", spec.family_name())));
+            return Err(Error::Spec(format!(
+                "training takes VGG-family models; {spec} is a {}",
+                spec.family_name()
+            )));
         }
         let feature_size = spec.size >> spec.pool_stages();
         if feature_size != spec.pool() {
@@ -75,12 +78,21 @@ impl TrainNet {
             graph
                 .nodes
                 .iter()
-                .filter(|n| matches!(n.kind, Kind::Conv2d(_)) == conv && matches!(n.kind, Kind::Conv2d(_) | Kind::Linear { .. }))
+                .filter(|n| {
+                    matches!(n.kind, Kind::Conv2d(_)) == conv
+                        && matches!(n.kind, Kind::Conv2d(_) | Kind::Linear { .. })
+                })
                 .map(|n| n.name.clone())
                 .collect()
         };
-        let convs = modules(true).iter().map(|m| get(m)).collect::<Result<Vec<_>>>()?;
-        let linears = modules(false).iter().map(|m| get(m)).collect::<Result<Vec<_>>>()?;
+        let convs = modules(true)
+            .iter()
+            .map(|m| get(m))
+            .collect::<Result<Vec<_>>>()?;
+        let linears = modules(false)
+            .iter()
+            .map(|m| get(m))
+            .collect::<Result<Vec<_>>>()?;
         Ok(TrainNet {
             spec: spec.clone(),
             varmap,
@@ -105,7 +117,11 @@ impl TrainNet {
                 .get(&p.name)
                 .ok_or_else(|| Error::Spec(format!("no variable {}", p.name)))?;
             // `set` writes into the variable's storage, which the layers share.
-            var.set(&Tensor::from_slice(value, p.shape.as_slice(), &Device::Cpu)?)?;
+            var.set(&Tensor::from_slice(
+                value,
+                p.shape.as_slice(),
+                &Device::Cpu,
+            )?)?;
         }
         Ok(())
     }
@@ -189,7 +205,13 @@ mod tests {
         let x =
             Tensor::from_vec(Rng::new(1).normals(2 * 64, 1.0), (2, 1, 8, 8), &Device::Cpu).unwrap();
         let ours = net.forward(&x, None).unwrap().flatten_all().unwrap();
-        let core = vgg.forward(&Val::from_tensor(&x).unwrap()).unwrap().to_tensor().unwrap().flatten_all().unwrap();
+        let core = vgg
+            .forward(&Val::from_tensor(&x).unwrap())
+            .unwrap()
+            .to_tensor()
+            .unwrap()
+            .flatten_all()
+            .unwrap();
         let diff = (ours - core).unwrap().abs().unwrap().max(0).unwrap();
         assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
         let exported = net.export().unwrap();

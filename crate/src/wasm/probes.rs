@@ -199,7 +199,9 @@ impl Model {
     /// `{size, steps, lr, seed, jitter, tv, l2, blurEvery, blurSigma, fourier}`.
     #[wasm_bindgen(js_name = maximizeDefaults)]
     pub fn maximize_defaults(&self) -> Result<JsValue, JsError> {
-        to_js(&MaximizeArgs::from_options(&MaximizeOptions::for_model(&self.inner)))
+        to_js(&MaximizeArgs::from_options(&MaximizeOptions::for_model(
+            &self.inner,
+        )))
     }
 
     /// Activation maximization (`probes::maximize`): gradient ascent on pictures that

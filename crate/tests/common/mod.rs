@@ -145,11 +145,20 @@ pub fn logits(model: &Graph, x: &Tensor) -> Tensor {
 /// The output of layer `name` for `x`.
 pub fn layer_output(model: &Graph, x: &Tensor, name: &str) -> Tensor {
     let node = model.node(name).unwrap();
-    model.forward_to(&val(x), node).unwrap().to_tensor().unwrap()
+    model
+        .forward_to(&val(x), node)
+        .unwrap()
+        .to_tensor()
+        .unwrap()
 }
 
 /// `d logit[target] / d x` for each image of `x`.
-pub fn input_gradient(model: &Graph, x: &Tensor, target: usize, relu: convscope::model::ReluGrad) -> Tensor {
+pub fn input_gradient(
+    model: &Graph,
+    x: &Tensor,
+    target: usize,
+    relu: convscope::model::ReluGrad,
+) -> Tensor {
     convscope::methods::batch_input_gradient(model, x, target, relu).unwrap()
 }
 
@@ -175,7 +184,8 @@ pub struct GraphCase {
 }
 
 pub fn graph_cases() -> Vec<GraphCase> {
-    serde_json::from_str(&std::fs::read_to_string(fixture("graph/graph_dev.json")).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(fixture("graph/graph_dev.json")).unwrap())
+        .unwrap()
 }
 
 /// The graph fixtures' npz.
@@ -199,10 +209,17 @@ pub fn representative(case: &GraphCase) -> bool {
 pub fn graph_model(case: &GraphCase) -> Graph {
     let spec = ArchSpec::parse(&case.arch).unwrap();
     let mut stats = std::collections::HashMap::new();
-    if let Ok(bytes) = std::fs::read(fixture(&format!("graph/{}-s{}-bnstats.safetensors", case.arch, case.seed))) {
+    if let Ok(bytes) = std::fs::read(fixture(&format!(
+        "graph/{}-s{}-bnstats.safetensors",
+        case.arch, case.seed
+    ))) {
         let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
         for (name, view) in st.tensors() {
-            let v = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+            let v = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
             stats.insert(name, v);
         }
     }

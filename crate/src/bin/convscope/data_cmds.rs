@@ -165,7 +165,11 @@ impl DataCommand {
                 let init = match &init {
                     Some(path) => {
                         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-                        Some(convscope::model::weights::read(&cfg.arch, &families::graph(&cfg.arch)?, &bytes)?)
+                        Some(convscope::model::weights::read(
+                            &cfg.arch,
+                            &families::graph(&cfg.arch)?,
+                            &bytes,
+                        )?)
                     }
                     None => None,
                 };

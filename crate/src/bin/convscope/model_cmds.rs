@@ -143,7 +143,10 @@ impl ModelCommand {
                 let (vgg, card) = load(&model)?;
                 let x = read_input(&input, &card)?;
                 let idx = vgg.node(&layer)?;
-                let a = vgg.forward_to(&Val::from_tensor(&x)?, idx)?.to_tensor()?.get(0)?;
+                let a = vgg
+                    .forward_to(&Val::from_tensor(&x)?, idx)?
+                    .to_tensor()?
+                    .get(0)?;
                 npy::write(&out, &a)?;
                 eprintln!("wrote {} {:?} to {}", layer, a.dims(), out.display());
             }

@@ -4,7 +4,7 @@ use crate::args::{load, read_input, to_json, InputArgs, ModelArgs};
 use clap::{Subcommand, ValueEnum};
 use convscope::image::Preprocessing;
 use convscope::probes::feature_maps::{self, FeatureMapOptions, Order};
-use convscope::probes::filters::{first_conv, filters, FilterOptions};
+use convscope::probes::filters::{filters, first_conv, FilterOptions};
 use convscope::probes::maximize::{maximize, InputSpace, MaximizeOptions, Objective};
 use convscope::probes::{Scaling, TileGrid};
 use convscope::render::grid::{grayscale, png, Layout};
@@ -198,7 +198,9 @@ impl ProbeCommand {
                 let layer = match layer {
                     Some(l) => l,
                     None => first_conv(&vgg)
-                        .ok_or_else(|| convscope::Error::Input(format!("{} has no convolution", vgg.arch())))?
+                        .ok_or_else(|| {
+                            convscope::Error::Input(format!("{} has no convolution", vgg.arch()))
+                        })?
                         .to_string(),
                 };
                 report(&filters(&vgg, &layer, &opts)?, zoom, &png, json)

@@ -240,7 +240,8 @@ impl Winograd3x3 {
                 let rows = &mut m[(xi * ko + panel * kr) * tiles..];
                 for group in 0..groups {
                     let b = &v[(xi * groups + group) * c_in * nr..][..c_in * nr];
-                    self.micro.run_plain(c_in, a, b, &mut rows[group * nr..], tiles);
+                    self.micro
+                        .run_plain(c_in, a, b, &mut rows[group * nr..], tiles);
                 }
             }
         }

@@ -11,8 +11,17 @@ const EPS: f64 = 1e-6;
 const DIMS: [usize; 4] = [96, 192, 384, 768];
 
 pub fn build(spec: &ArchSpec, depths: [usize; 4]) -> GraphSpec {
-    let mut b = Builder::new(&spec.to_string(), "convnext", spec.in_channels, spec.classes, spec.size);
-    let stem = b.conv("features.0.0", ConvCfg::square(spec.in_channels, DIMS[0], 4, 4, 0).bias(true));
+    let mut b = Builder::new(
+        &spec.to_string(),
+        "convnext",
+        spec.in_channels,
+        spec.classes,
+        spec.size,
+    );
+    let stem = b.conv(
+        "features.0.0",
+        ConvCfg::square(spec.in_channels, DIMS[0], 4, 4, 0).bias(true),
+    );
     let stem_norm = b.layer_norm("features.0.1", DIMS[0], EPS);
     let mut x = b.then(stem, Src::Input);
     x = b.then(stem_norm, x);
@@ -28,7 +37,10 @@ pub fn build(spec: &ArchSpec, depths: [usize; 4]) -> GraphSpec {
         if stage + 1 < DIMS.len() {
             let name = format!("features.{idx}");
             let norm = b.layer_norm(&format!("{name}.0"), dim, EPS);
-            let conv = b.conv(&format!("{name}.1"), ConvCfg::square(dim, DIMS[stage + 1], 2, 2, 0).bias(true));
+            let conv = b.conv(
+                &format!("{name}.1"),
+                ConvCfg::square(dim, DIMS[stage + 1], 2, 2, 0).bias(true),
+            );
             x = b.then(norm, x);
             x = b.then(conv, x);
             x = b.block(&name, "Sequential", x);
@@ -52,7 +64,10 @@ pub fn build(spec: &ArchSpec, depths: [usize; 4]) -> GraphSpec {
 /// parameters precede its children's), then the block's layers.
 fn cn_block(b: &mut Builder, name: &str, x: Src, dim: usize) -> Src {
     let scale = b.layer_scale(&format!("{name}.layer_scale"), dim);
-    let dw = b.conv(&format!("{name}.block.0"), ConvCfg::square(dim, dim, 7, 1, 3).groups(dim).bias(true));
+    let dw = b.conv(
+        &format!("{name}.block.0"),
+        ConvCfg::square(dim, dim, 7, 1, 3).groups(dim).bias(true),
+    );
     let norm = b.layer_norm(&format!("{name}.block.2"), dim, EPS);
     let fc1 = b.pixel_linear(&format!("{name}.block.3"), dim, 4 * dim);
     let gelu = b.act(&format!("{name}.block.4"), Activation::Gelu);

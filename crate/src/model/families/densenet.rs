@@ -11,8 +11,17 @@ const EPS: f64 = 1e-5;
 const BN_SIZE: usize = 4;
 
 pub fn build(spec: &ArchSpec, growth: usize, blocks: [usize; 4], init: usize) -> GraphSpec {
-    let mut b = Builder::new(&spec.to_string(), "densenet", spec.in_channels, spec.classes, spec.size);
-    let conv0 = b.conv("features.conv0", ConvCfg::square(spec.in_channels, init, 7, 2, 3));
+    let mut b = Builder::new(
+        &spec.to_string(),
+        "densenet",
+        spec.in_channels,
+        spec.classes,
+        spec.size,
+    );
+    let conv0 = b.conv(
+        "features.conv0",
+        ConvCfg::square(spec.in_channels, init, 7, 2, 3),
+    );
     let norm0 = b.batch_norm("features.norm0", init, EPS);
     let relu0 = b.act("features.relu0", Activation::Relu);
     let pool0 = b.module("features.pool0", Kind::MaxPool2d(PoolCfg::square(3, 2, 1)));
@@ -25,14 +34,26 @@ pub fn build(spec: &ArchSpec, growth: usize, blocks: [usize; 4], init: usize) ->
         let block = format!("features.denseblock{}", i + 1);
         let mut parts = vec![x];
         for l in 0..*layers {
-            let new = dense_layer(&mut b, &format!("{block}.denselayer{}", l + 1), &parts, features + l * growth, growth);
+            let new = dense_layer(
+                &mut b,
+                &format!("{block}.denselayer{}", l + 1),
+                &parts,
+                features + l * growth,
+                growth,
+            );
             parts.push(new);
         }
         x = b.op(&format!("{block}.cat"), Kind::Concat, &parts);
         x = b.block(&block, "_DenseBlock", x);
         features += layers * growth;
         if i + 1 != blocks.len() {
-            x = transition(&mut b, &format!("features.transition{}", i + 1), x, features, features / 2);
+            x = transition(
+                &mut b,
+                &format!("features.transition{}", i + 1),
+                x,
+                features,
+                features / 2,
+            );
             features /= 2;
         }
     }
@@ -50,10 +71,16 @@ pub fn build(spec: &ArchSpec, growth: usize, blocks: [usize; 4], init: usize) ->
 fn dense_layer(b: &mut Builder, name: &str, parts: &[Src], inp: usize, growth: usize) -> Src {
     let norm1 = b.batch_norm(&format!("{name}.norm1"), inp, EPS);
     let relu1 = b.act(&format!("{name}.relu1"), Activation::Relu);
-    let conv1 = b.conv(&format!("{name}.conv1"), ConvCfg::square(inp, BN_SIZE * growth, 1, 1, 0));
+    let conv1 = b.conv(
+        &format!("{name}.conv1"),
+        ConvCfg::square(inp, BN_SIZE * growth, 1, 1, 0),
+    );
     let norm2 = b.batch_norm(&format!("{name}.norm2"), BN_SIZE * growth, EPS);
     let relu2 = b.act(&format!("{name}.relu2"), Activation::Relu);
-    let conv2 = b.conv(&format!("{name}.conv2"), ConvCfg::square(BN_SIZE * growth, growth, 3, 1, 1));
+    let conv2 = b.conv(
+        &format!("{name}.conv2"),
+        ConvCfg::square(BN_SIZE * growth, growth, 3, 1, 1),
+    );
     let x = if parts.len() == 1 {
         parts[0]
     } else {
@@ -72,7 +99,10 @@ fn transition(b: &mut Builder, name: &str, x: Src, inp: usize, out: usize) -> Sr
     let norm = b.batch_norm(&format!("{name}.norm"), inp, EPS);
     let relu = b.act(&format!("{name}.relu"), Activation::Relu);
     let conv = b.conv(&format!("{name}.conv"), ConvCfg::square(inp, out, 1, 1, 0));
-    let pool = b.module(&format!("{name}.pool"), Kind::AvgPool2d(PoolCfg::square(2, 2, 0)));
+    let pool = b.module(
+        &format!("{name}.pool"),
+        Kind::AvgPool2d(PoolCfg::square(2, 2, 0)),
+    );
     let mut y = b.then(norm, x);
     y = b.then(relu, y);
     y = b.then(conv, y);

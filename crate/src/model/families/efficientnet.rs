@@ -12,7 +12,13 @@ use crate::model::graph::spec::{GraphSpec, Src};
 const EPS: f64 = 1e-5;
 
 pub fn build(spec: &ArchSpec, width: f64, depth: f64, dropout: f32) -> GraphSpec {
-    let mut b = Builder::new(&spec.to_string(), "efficientnet", spec.in_channels, spec.classes, spec.size);
+    let mut b = Builder::new(
+        &spec.to_string(),
+        "efficientnet",
+        spec.in_channels,
+        spec.classes,
+        spec.size,
+    );
     let ch = |c: usize| make_divisible(c as f64 * width, 8, None);
     // (expand ratio, kernel, stride, input, output, layers): torchvision's B0 table.
     let setting = [
@@ -26,8 +32,16 @@ pub fn build(spec: &ArchSpec, width: f64, depth: f64, dropout: f32) -> GraphSpec
     ];
     let silu = Some(Activation::Silu);
     let first = ch(setting[0].3);
-    let mut x = conv_norm_act(&mut b, "features.0", Src::Input, conv_same(spec.in_channels, first, 3, 2), EPS, silu);
-    for (stage, (expand, kernel, stride, input, output, layers)) in setting.into_iter().enumerate() {
+    let mut x = conv_norm_act(
+        &mut b,
+        "features.0",
+        Src::Input,
+        conv_same(spec.in_channels, first, 3, 2),
+        EPS,
+        silu,
+    );
+    for (stage, (expand, kernel, stride, input, output, layers)) in setting.into_iter().enumerate()
+    {
         let layers = (layers as f64 * depth).ceil() as usize;
         let (mut inp, out) = (ch(input), ch(output));
         for i in 0..layers {
@@ -40,10 +54,23 @@ pub fn build(spec: &ArchSpec, width: f64, depth: f64, dropout: f32) -> GraphSpec
     }
     let last_in = ch(setting[6].4);
     let last_out = 4 * last_in;
-    x = conv_norm_act(&mut b, "features.8", x, conv_same(last_in, last_out, 1, 1), EPS, silu);
+    x = conv_norm_act(
+        &mut b,
+        "features.8",
+        x,
+        conv_same(last_in, last_out, 1, 1),
+        EPS,
+        silu,
+    );
     let cam = x;
     let pool = b.module("avgpool", Kind::AdaptiveAvgPool2d { out: (1, 1) });
-    let drop = b.module("classifier.0", Kind::Dropout { class: "Dropout", p: dropout });
+    let drop = b.module(
+        "classifier.0",
+        Kind::Dropout {
+            class: "Dropout",
+            p: dropout,
+        },
+    );
     let fc = b.linear("classifier.1", last_out, spec.classes);
     x = b.then(pool, x);
     x = b.then(drop, x);
@@ -52,20 +79,51 @@ pub fn build(spec: &ArchSpec, width: f64, depth: f64, dropout: f32) -> GraphSpec
 }
 
 #[allow(clippy::too_many_arguments)]
-fn mbconv(b: &mut Builder, name: &str, x: Src, inp: usize, out: usize, expand: usize, kernel: usize, stride: usize) -> Src {
+fn mbconv(
+    b: &mut Builder,
+    name: &str,
+    x: Src,
+    inp: usize,
+    out: usize,
+    expand: usize,
+    kernel: usize,
+    stride: usize,
+) -> Src {
     let silu = Some(Activation::Silu);
     let expanded = make_divisible((inp * expand) as f64, 8, None);
     let mut y = x;
     let mut k = 0;
     if expanded != inp {
-        y = conv_norm_act(b, &format!("{name}.block.0"), y, conv_same(inp, expanded, 1, 1), EPS, silu);
+        y = conv_norm_act(
+            b,
+            &format!("{name}.block.0"),
+            y,
+            conv_same(inp, expanded, 1, 1),
+            EPS,
+            silu,
+        );
         k += 1;
     }
     let dw = conv_same(expanded, expanded, kernel, stride).groups(expanded);
     y = conv_norm_act(b, &format!("{name}.block.{k}"), y, dw, EPS, silu);
     let squeeze = (inp / 4).max(1);
-    y = squeeze_excitation(b, &format!("{name}.block.{}", k + 1), y, expanded, squeeze, Activation::Silu, Activation::Sigmoid);
-    y = conv_norm_act(b, &format!("{name}.block.{}", k + 2), y, conv_same(expanded, out, 1, 1), EPS, None);
+    y = squeeze_excitation(
+        b,
+        &format!("{name}.block.{}", k + 1),
+        y,
+        expanded,
+        squeeze,
+        Activation::Silu,
+        Activation::Sigmoid,
+    );
+    y = conv_norm_act(
+        b,
+        &format!("{name}.block.{}", k + 2),
+        y,
+        conv_same(expanded, out, 1, 1),
+        EPS,
+        None,
+    );
     y = b.block(&format!("{name}.block"), "Sequential", y);
     if stride == 1 && inp == out {
         y = b.op(

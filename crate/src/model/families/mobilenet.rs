@@ -11,7 +11,13 @@ use crate::model::graph::spec::{GraphSpec, Src};
 const V2_EPS: f64 = 1e-5;
 
 pub fn v2(spec: &ArchSpec) -> GraphSpec {
-    let mut b = Builder::new(&spec.to_string(), "mobilenet_v2", spec.in_channels, spec.classes, spec.size);
+    let mut b = Builder::new(
+        &spec.to_string(),
+        "mobilenet_v2",
+        spec.in_channels,
+        spec.classes,
+        spec.size,
+    );
     // (expand ratio t, channels c, repeats n, stride s), torchvision's table.
     let setting = [
         (1, 16, 1, 1),
@@ -25,7 +31,14 @@ pub fn v2(spec: &ArchSpec) -> GraphSpec {
     let mut input = make_divisible(32.0, 8, None);
     let last = make_divisible(1280.0, 8, None);
     let relu6 = Some(Activation::Relu6);
-    let mut x = conv_norm_act(&mut b, "features.0", Src::Input, conv_same(spec.in_channels, input, 3, 2), V2_EPS, relu6);
+    let mut x = conv_norm_act(
+        &mut b,
+        "features.0",
+        Src::Input,
+        conv_same(spec.in_channels, input, 3, 2),
+        V2_EPS,
+        relu6,
+    );
     let mut idx = 1;
     for (t, c, n, s) in setting {
         let out = make_divisible(c as f64, 8, None);
@@ -36,28 +49,66 @@ pub fn v2(spec: &ArchSpec) -> GraphSpec {
             idx += 1;
         }
     }
-    x = conv_norm_act(&mut b, &format!("features.{idx}"), x, conv_same(input, last, 1, 1), V2_EPS, relu6);
+    x = conv_norm_act(
+        &mut b,
+        &format!("features.{idx}"),
+        x,
+        conv_same(input, last, 1, 1),
+        V2_EPS,
+        relu6,
+    );
     let cam = x;
     // torchvision's forward pools functionally (`adaptive_avg_pool2d`), then flattens.
     x = b.op("avgpool", Kind::AdaptiveAvgPool2d { out: (1, 1) }, &[x]);
-    let drop = b.module("classifier.0", Kind::Dropout { class: "Dropout", p: 0.2 });
+    let drop = b.module(
+        "classifier.0",
+        Kind::Dropout {
+            class: "Dropout",
+            p: 0.2,
+        },
+    );
     let fc = b.linear("classifier.1", last, spec.classes);
     x = b.then(drop, x);
     b.then(fc, x);
     b.finish(cam)
 }
 
-fn inverted_residual_v2(b: &mut Builder, name: &str, x: Src, inp: usize, oup: usize, stride: usize, t: usize) -> Src {
+fn inverted_residual_v2(
+    b: &mut Builder,
+    name: &str,
+    x: Src,
+    inp: usize,
+    oup: usize,
+    stride: usize,
+    t: usize,
+) -> Src {
     let hidden = inp * t;
     let relu6 = Some(Activation::Relu6);
     let mut y = x;
     let mut k = 0;
     if t != 1 {
-        y = conv_norm_act(b, &format!("{name}.conv.0"), y, conv_same(inp, hidden, 1, 1), V2_EPS, relu6);
+        y = conv_norm_act(
+            b,
+            &format!("{name}.conv.0"),
+            y,
+            conv_same(inp, hidden, 1, 1),
+            V2_EPS,
+            relu6,
+        );
         k = 1;
     }
-    y = conv_norm_act(b, &format!("{name}.conv.{k}"), y, conv_same(hidden, hidden, 3, stride).groups(hidden), V2_EPS, relu6);
-    let proj = b.conv(&format!("{name}.conv.{}", k + 1), conv_same(hidden, oup, 1, 1));
+    y = conv_norm_act(
+        b,
+        &format!("{name}.conv.{k}"),
+        y,
+        conv_same(hidden, hidden, 3, stride).groups(hidden),
+        V2_EPS,
+        relu6,
+    );
+    let proj = b.conv(
+        &format!("{name}.conv.{}", k + 1),
+        conv_same(hidden, oup, 1, 1),
+    );
     let bn = b.batch_norm(&format!("{name}.conv.{}", k + 2), oup, V2_EPS);
     y = b.then(proj, y);
     y = b.then(bn, y);
@@ -86,7 +137,15 @@ struct Bneck {
     stride: usize,
 }
 
-const fn bn(input: usize, kernel: usize, expanded: usize, out: usize, se: bool, hs: bool, stride: usize) -> Bneck {
+const fn bn(
+    input: usize,
+    kernel: usize,
+    expanded: usize,
+    out: usize,
+    se: bool,
+    hs: bool,
+    stride: usize,
+) -> Bneck {
     Bneck {
         input,
         kernel,
@@ -131,25 +190,51 @@ const SMALL: [Bneck; 11] = [
 ];
 
 pub fn v3(spec: &ArchSpec, size: V3) -> GraphSpec {
-    let mut b = Builder::new(&spec.to_string(), "mobilenet_v3", spec.in_channels, spec.classes, spec.size);
+    let mut b = Builder::new(
+        &spec.to_string(),
+        "mobilenet_v3",
+        spec.in_channels,
+        spec.classes,
+        spec.size,
+    );
     let (table, last_channel): (&[Bneck], usize) = match size {
         V3::Small => (&SMALL, 1024),
         V3::Large => (&LARGE, 1280),
     };
     let hs = Some(Activation::Hardswish);
     let first = table[0].input;
-    let mut x = conv_norm_act(&mut b, "features.0", Src::Input, conv_same(spec.in_channels, first, 3, 2), V3_EPS, hs);
+    let mut x = conv_norm_act(
+        &mut b,
+        "features.0",
+        Src::Input,
+        conv_same(spec.in_channels, first, 3, 2),
+        V3_EPS,
+        hs,
+    );
     for (i, cnf) in table.iter().enumerate() {
         x = inverted_residual_v3(&mut b, &format!("features.{}", i + 1), x, cnf);
     }
     let last_in = table[table.len() - 1].out;
     let last_out = 6 * last_in;
-    x = conv_norm_act(&mut b, &format!("features.{}", table.len() + 1), x, conv_same(last_in, last_out, 1, 1), V3_EPS, hs);
+    x = conv_norm_act(
+        &mut b,
+        &format!("features.{}", table.len() + 1),
+        x,
+        conv_same(last_in, last_out, 1, 1),
+        V3_EPS,
+        hs,
+    );
     let cam = x;
     let pool = b.module("avgpool", Kind::AdaptiveAvgPool2d { out: (1, 1) });
     let fc1 = b.linear("classifier.0", last_out, last_channel);
     let act = b.act("classifier.1", Activation::Hardswish);
-    let drop = b.module("classifier.2", Kind::Dropout { class: "Dropout", p: 0.2 });
+    let drop = b.module(
+        "classifier.2",
+        Kind::Dropout {
+            class: "Dropout",
+            p: 0.2,
+        },
+    );
     let fc2 = b.linear("classifier.3", last_channel, spec.classes);
     x = b.then(pool, x);
     x = b.then(fc1, x);
@@ -168,7 +253,14 @@ fn inverted_residual_v3(b: &mut Builder, name: &str, x: Src, cnf: &Bneck) -> Src
     let mut y = x;
     let mut k = 0;
     if cnf.expanded != cnf.input {
-        y = conv_norm_act(b, &format!("{name}.block.0"), y, conv_same(cnf.input, cnf.expanded, 1, 1), V3_EPS, act);
+        y = conv_norm_act(
+            b,
+            &format!("{name}.block.0"),
+            y,
+            conv_same(cnf.input, cnf.expanded, 1, 1),
+            V3_EPS,
+            act,
+        );
         k += 1;
     }
     let dw = conv_same(cnf.expanded, cnf.expanded, cnf.kernel, cnf.stride).groups(cnf.expanded);
@@ -176,10 +268,25 @@ fn inverted_residual_v3(b: &mut Builder, name: &str, x: Src, cnf: &Bneck) -> Src
     k += 1;
     if cnf.se {
         let squeeze = make_divisible((cnf.expanded / 4) as f64, 8, None);
-        y = squeeze_excitation(b, &format!("{name}.block.{k}"), y, cnf.expanded, squeeze, Activation::Relu, Activation::Hardsigmoid);
+        y = squeeze_excitation(
+            b,
+            &format!("{name}.block.{k}"),
+            y,
+            cnf.expanded,
+            squeeze,
+            Activation::Relu,
+            Activation::Hardsigmoid,
+        );
         k += 1;
     }
-    y = conv_norm_act(b, &format!("{name}.block.{k}"), y, conv_same(cnf.expanded, cnf.out, 1, 1), V3_EPS, None);
+    y = conv_norm_act(
+        b,
+        &format!("{name}.block.{k}"),
+        y,
+        conv_same(cnf.expanded, cnf.out, 1, 1),
+        V3_EPS,
+        None,
+    );
     y = b.block(&format!("{name}.block"), "Sequential", y);
     if cnf.stride == 1 && cnf.input == cnf.out {
         y = b.op(&format!("{name}.add"), Kind::Add, &[y, x]);

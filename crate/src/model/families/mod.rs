@@ -27,24 +27,96 @@ pub struct Named {
 
 /// Every torchvision model beyond VGG that we build, by its torchvision name.
 pub const TORCHVISION: &[Named] = &[
-    Named { name: "resnet18", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Basic([2, 2, 2, 2]), 1, 64) },
-    Named { name: "resnet34", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Basic([3, 4, 6, 3]), 1, 64) },
-    Named { name: "resnet50", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 1, 64) },
-    Named { name: "resnet101", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 23, 3]), 1, 64) },
-    Named { name: "resnet152", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 8, 36, 3]), 1, 64) },
-    Named { name: "resnext50_32x4d", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 32, 4) },
-    Named { name: "wide_resnet50_2", family: "resnet", build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 1, 128) },
-    Named { name: "mobilenet_v2", family: "mobilenet_v2", build: mobilenet::v2 },
-    Named { name: "mobilenet_v3_small", family: "mobilenet_v3", build: |s| mobilenet::v3(s, mobilenet::V3::Small) },
-    Named { name: "mobilenet_v3_large", family: "mobilenet_v3", build: |s| mobilenet::v3(s, mobilenet::V3::Large) },
-    Named { name: "efficientnet_b0", family: "efficientnet", build: |s| efficientnet::build(s, 1.0, 1.0, 0.2) },
-    Named { name: "efficientnet_b1", family: "efficientnet", build: |s| efficientnet::build(s, 1.0, 1.1, 0.2) },
-    Named { name: "efficientnet_b2", family: "efficientnet", build: |s| efficientnet::build(s, 1.1, 1.2, 0.3) },
-    Named { name: "efficientnet_b3", family: "efficientnet", build: |s| efficientnet::build(s, 1.2, 1.4, 0.3) },
-    Named { name: "densenet121", family: "densenet", build: |s| densenet::build(s, 32, [6, 12, 24, 16], 64) },
-    Named { name: "densenet169", family: "densenet", build: |s| densenet::build(s, 32, [6, 12, 32, 32], 64) },
-    Named { name: "convnext_tiny", family: "convnext", build: |s| convnext::build(s, [3, 3, 9, 3]) },
-    Named { name: "convnext_small", family: "convnext", build: |s| convnext::build(s, [3, 3, 27, 3]) },
+    Named {
+        name: "resnet18",
+        family: "resnet",
+        build: |s| resnet::build(s, resnet::Depth::Basic([2, 2, 2, 2]), 1, 64),
+    },
+    Named {
+        name: "resnet34",
+        family: "resnet",
+        build: |s| resnet::build(s, resnet::Depth::Basic([3, 4, 6, 3]), 1, 64),
+    },
+    Named {
+        name: "resnet50",
+        family: "resnet",
+        build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 1, 64),
+    },
+    Named {
+        name: "resnet101",
+        family: "resnet",
+        build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 23, 3]), 1, 64),
+    },
+    Named {
+        name: "resnet152",
+        family: "resnet",
+        build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 8, 36, 3]), 1, 64),
+    },
+    Named {
+        name: "resnext50_32x4d",
+        family: "resnet",
+        build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 32, 4),
+    },
+    Named {
+        name: "wide_resnet50_2",
+        family: "resnet",
+        build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 1, 128),
+    },
+    Named {
+        name: "mobilenet_v2",
+        family: "mobilenet_v2",
+        build: mobilenet::v2,
+    },
+    Named {
+        name: "mobilenet_v3_small",
+        family: "mobilenet_v3",
+        build: |s| mobilenet::v3(s, mobilenet::V3::Small),
+    },
+    Named {
+        name: "mobilenet_v3_large",
+        family: "mobilenet_v3",
+        build: |s| mobilenet::v3(s, mobilenet::V3::Large),
+    },
+    Named {
+        name: "efficientnet_b0",
+        family: "efficientnet",
+        build: |s| efficientnet::build(s, 1.0, 1.0, 0.2),
+    },
+    Named {
+        name: "efficientnet_b1",
+        family: "efficientnet",
+        build: |s| efficientnet::build(s, 1.0, 1.1, 0.2),
+    },
+    Named {
+        name: "efficientnet_b2",
+        family: "efficientnet",
+        build: |s| efficientnet::build(s, 1.1, 1.2, 0.3),
+    },
+    Named {
+        name: "efficientnet_b3",
+        family: "efficientnet",
+        build: |s| efficientnet::build(s, 1.2, 1.4, 0.3),
+    },
+    Named {
+        name: "densenet121",
+        family: "densenet",
+        build: |s| densenet::build(s, 32, [6, 12, 24, 16], 64),
+    },
+    Named {
+        name: "densenet169",
+        family: "densenet",
+        build: |s| densenet::build(s, 32, [6, 12, 32, 32], 64),
+    },
+    Named {
+        name: "convnext_tiny",
+        family: "convnext",
+        build: |s| convnext::build(s, [3, 3, 9, 3]),
+    },
+    Named {
+        name: "convnext_small",
+        family: "convnext",
+        build: |s| convnext::build(s, [3, 3, 27, 3]),
+    },
 ];
 
 /// The graph of `spec`, checked.
@@ -114,9 +186,18 @@ pub(crate) fn squeeze_excitation(
     scale_act: Activation,
 ) -> Src {
     use super::graph::kind::Kind;
-    let pool = b.module(&format!("{name}.avgpool"), Kind::AdaptiveAvgPool2d { out: (1, 1) });
-    let fc1 = b.conv(&format!("{name}.fc1"), ConvCfg::square(channels, squeeze, 1, 1, 0).bias(true));
-    let fc2 = b.conv(&format!("{name}.fc2"), ConvCfg::square(squeeze, channels, 1, 1, 0).bias(true));
+    let pool = b.module(
+        &format!("{name}.avgpool"),
+        Kind::AdaptiveAvgPool2d { out: (1, 1) },
+    );
+    let fc1 = b.conv(
+        &format!("{name}.fc1"),
+        ConvCfg::square(channels, squeeze, 1, 1, 0).bias(true),
+    );
+    let fc2 = b.conv(
+        &format!("{name}.fc2"),
+        ConvCfg::square(squeeze, channels, 1, 1, 0).bias(true),
+    );
     let a = b.act(&format!("{name}.activation"), act);
     let s = b.act(&format!("{name}.scale_activation"), scale_act);
     let mut scale = b.then(pool, x);

@@ -16,7 +16,13 @@ pub enum Depth {
 const EPS: f64 = 1e-5;
 
 pub fn build(spec: &ArchSpec, depth: Depth, groups: usize, width_per_group: usize) -> GraphSpec {
-    let mut b = Builder::new(&spec.to_string(), "resnet", spec.in_channels, spec.classes, spec.size);
+    let mut b = Builder::new(
+        &spec.to_string(),
+        "resnet",
+        spec.in_channels,
+        spec.classes,
+        spec.size,
+    );
     let conv1 = b.conv("conv1", ConvCfg::square(spec.in_channels, 64, 7, 2, 3));
     let bn1 = b.batch_norm("bn1", 64, EPS);
     let relu = b.act("relu", Activation::Relu);
@@ -31,7 +37,10 @@ pub fn build(spec: &ArchSpec, depth: Depth, groups: usize, width_per_group: usiz
     };
     let mut inplanes = 64;
     let mut cam = x;
-    for (stage, (planes, stride)) in [(64, 1), (128, 2), (256, 2), (512, 2)].into_iter().enumerate() {
+    for (stage, (planes, stride)) in [(64, 1), (128, 2), (256, 2), (512, 2)]
+        .into_iter()
+        .enumerate()
+    {
         for i in 0..blocks[stage] {
             let name = format!("layer{}.{i}", stage + 1);
             let s = if i == 0 { stride } else { 1 };
@@ -57,9 +66,18 @@ pub fn build(spec: &ArchSpec, depth: Depth, groups: usize, width_per_group: usiz
 
 /// The shortcut: the input itself, or `downsample` (1x1 conv + batch norm) when the
 /// shape changes.
-fn downsample(b: &mut Builder, name: &str, inplanes: usize, out: usize, stride: usize) -> Option<(Module, Module)> {
+fn downsample(
+    b: &mut Builder,
+    name: &str,
+    inplanes: usize,
+    out: usize,
+    stride: usize,
+) -> Option<(Module, Module)> {
     (stride != 1 || inplanes != out).then(|| {
-        let conv = b.conv(&format!("{name}.downsample.0"), ConvCfg::square(inplanes, out, 1, stride, 0));
+        let conv = b.conv(
+            &format!("{name}.downsample.0"),
+            ConvCfg::square(inplanes, out, 1, stride, 0),
+        );
         let bn = b.batch_norm(&format!("{name}.downsample.1"), out, EPS);
         (conv, bn)
     })
@@ -76,11 +94,24 @@ fn shortcut(b: &mut Builder, name: &str, x: Src, ds: Option<(Module, Module)>) -
     }
 }
 
-fn basic(b: &mut Builder, name: &str, x: Src, inplanes: usize, planes: usize, stride: usize) -> Src {
-    let conv1 = b.conv(&format!("{name}.conv1"), ConvCfg::square(inplanes, planes, 3, stride, 1));
+fn basic(
+    b: &mut Builder,
+    name: &str,
+    x: Src,
+    inplanes: usize,
+    planes: usize,
+    stride: usize,
+) -> Src {
+    let conv1 = b.conv(
+        &format!("{name}.conv1"),
+        ConvCfg::square(inplanes, planes, 3, stride, 1),
+    );
     let bn1 = b.batch_norm(&format!("{name}.bn1"), planes, EPS);
     let relu = b.act(&format!("{name}.relu"), Activation::Relu);
-    let conv2 = b.conv(&format!("{name}.conv2"), ConvCfg::square(planes, planes, 3, 1, 1));
+    let conv2 = b.conv(
+        &format!("{name}.conv2"),
+        ConvCfg::square(planes, planes, 3, 1, 1),
+    );
     let bn2 = b.batch_norm(&format!("{name}.bn2"), planes, EPS);
     let ds = downsample(b, name, inplanes, planes, stride);
     let mut y = b.then(conv1, x);
@@ -106,11 +137,20 @@ fn bottleneck(
     stride: usize,
 ) -> Src {
     let out = planes * 4;
-    let conv1 = b.conv(&format!("{name}.conv1"), ConvCfg::square(inplanes, width, 1, 1, 0));
+    let conv1 = b.conv(
+        &format!("{name}.conv1"),
+        ConvCfg::square(inplanes, width, 1, 1, 0),
+    );
     let bn1 = b.batch_norm(&format!("{name}.bn1"), width, EPS);
-    let conv2 = b.conv(&format!("{name}.conv2"), ConvCfg::square(width, width, 3, stride, 1).groups(groups));
+    let conv2 = b.conv(
+        &format!("{name}.conv2"),
+        ConvCfg::square(width, width, 3, stride, 1).groups(groups),
+    );
     let bn2 = b.batch_norm(&format!("{name}.bn2"), width, EPS);
-    let conv3 = b.conv(&format!("{name}.conv3"), ConvCfg::square(width, out, 1, 1, 0));
+    let conv3 = b.conv(
+        &format!("{name}.conv3"),
+        ConvCfg::square(width, out, 1, 1, 0),
+    );
     let bn3 = b.batch_norm(&format!("{name}.bn3"), out, EPS);
     let relu = b.act(&format!("{name}.relu"), Activation::Relu);
     let ds = downsample(b, name, inplanes, out, stride);

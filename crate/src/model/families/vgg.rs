@@ -8,7 +8,13 @@ use crate::model::graph::kind::{Activation, ConvCfg, Kind, PoolCfg};
 use crate::model::graph::spec::{GraphSpec, Src};
 
 pub fn build(spec: &ArchSpec, v: &VggCfg) -> GraphSpec {
-    let mut b = Builder::new(&spec.to_string(), "vgg", spec.in_channels, spec.classes, spec.size);
+    let mut b = Builder::new(
+        &spec.to_string(),
+        "vgg",
+        spec.in_channels,
+        spec.classes,
+        spec.size,
+    );
     let mut x = Src::Input;
     let (mut c, mut idx, mut block, mut conv_in_block) = (spec.in_channels, 0, 1, 0);
     let mut last_relu = x;
@@ -29,7 +35,10 @@ pub fn build(spec: &ArchSpec, v: &VggCfg) -> GraphSpec {
                 idx += 2;
             }
             CfgItem::Pool => {
-                let pool = b.module(&format!("features.{idx}"), Kind::MaxPool2d(PoolCfg::square(2, 2, 0)));
+                let pool = b.module(
+                    &format!("features.{idx}"),
+                    Kind::MaxPool2d(PoolCfg::square(2, 2, 0)),
+                );
                 x = b.then(pool, x);
                 b.keras_name(x, format!("block{block}_pool"));
                 idx += 1;
@@ -38,7 +47,12 @@ pub fn build(spec: &ArchSpec, v: &VggCfg) -> GraphSpec {
             }
         }
     }
-    let pool = b.module("avgpool", Kind::AdaptiveAvgPool2d { out: (v.pool, v.pool) });
+    let pool = b.module(
+        "avgpool",
+        Kind::AdaptiveAvgPool2d {
+            out: (v.pool, v.pool),
+        },
+    );
     x = b.then(pool, x);
     let widths = [c * v.pool * v.pool, v.hidden, v.hidden, spec.classes];
     for i in 0..3 {

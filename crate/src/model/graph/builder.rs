@@ -22,7 +22,13 @@ pub struct Builder {
 }
 
 impl Builder {
-    pub fn new(arch: &str, family: &'static str, in_channels: usize, classes: usize, size: usize) -> Self {
+    pub fn new(
+        arch: &str,
+        family: &'static str,
+        in_channels: usize,
+        classes: usize,
+        size: usize,
+    ) -> Self {
         Builder {
             spec: GraphSpec {
                 arch: arch.to_string(),
@@ -91,7 +97,11 @@ impl Builder {
     /// `nn.Linear` on flat features.
     pub fn linear(&mut self, name: &str, in_features: usize, out_features: usize) -> Module {
         let params = vec![
-            self.entry(format!("{name}.weight"), vec![out_features, in_features], true),
+            self.entry(
+                format!("{name}.weight"),
+                vec![out_features, in_features],
+                true,
+            ),
             self.entry(format!("{name}.bias"), vec![out_features], true),
         ];
         Module {
@@ -108,7 +118,11 @@ impl Builder {
     /// `nn.Linear` applied to the channels of every pixel (channels-last MLPs).
     pub fn pixel_linear(&mut self, name: &str, in_features: usize, out_features: usize) -> Module {
         let params = vec![
-            self.entry(format!("{name}.weight"), vec![out_features, in_features], true),
+            self.entry(
+                format!("{name}.weight"),
+                vec![out_features, in_features],
+                true,
+            ),
             self.entry(format!("{name}.bias"), vec![out_features], true),
         ];
         Module {

@@ -236,7 +236,11 @@ impl Kind {
     /// The output shape from the inputs' shapes, or why the inputs do not fit.
     pub fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>, String> {
         if !self.arity().contains(&inputs.len()) {
-            return Err(format!("takes {:?} inputs, got {}", self.arity(), inputs.len()));
+            return Err(format!(
+                "takes {:?} inputs, got {}",
+                self.arity(),
+                inputs.len()
+            ));
         }
         let x = inputs[0];
         let map = |what: &str| -> Result<(usize, usize, usize), String> {
@@ -352,9 +356,7 @@ impl Kind {
             Kind::Conv2d(c) => {
                 c.weight_shape().iter().product::<usize>() + if c.bias { c.out_channels } else { 0 }
             }
-            Kind::BatchNorm2d { channels, .. } | Kind::LayerNorm2d { channels, .. } => {
-                2 * channels
-            }
+            Kind::BatchNorm2d { channels, .. } | Kind::LayerNorm2d { channels, .. } => 2 * channels,
             Kind::LayerScale { channels } => *channels,
             Kind::Linear {
                 in_features,
@@ -378,7 +380,10 @@ mod tests {
     fn conv_output_sizes_follow_pytorch() {
         // ResNet's stem: 7x7, stride 2, padding 3 on 224 -> 112.
         let stem = Kind::Conv2d(ConvCfg::square(3, 64, 7, 2, 3));
-        assert_eq!(stem.output_shape(&[&[3, 224, 224]]).unwrap(), [64, 112, 112]);
+        assert_eq!(
+            stem.output_shape(&[&[3, 224, 224]]).unwrap(),
+            [64, 112, 112]
+        );
         // ConvNeXt's patchify stem: 4x4, stride 4 on 224 -> 56; on 7 -> 1.
         let patch = Kind::Conv2d(ConvCfg::square(3, 96, 4, 4, 0));
         assert_eq!(patch.output_shape(&[&[3, 7, 7]]).unwrap(), [96, 1, 1]);
@@ -386,8 +391,14 @@ mod tests {
         // Dilation 2 widens a 3x3 kernel to 5x5.
         let mut dil = ConvCfg::square(8, 8, 3, 1, 0);
         dil.dilation = (2, 2);
-        assert_eq!(Kind::Conv2d(dil).output_shape(&[&[8, 9, 9]]).unwrap(), [8, 5, 5]);
-        assert!(Kind::Conv2d(dil).output_shape(&[&[4, 9, 9]]).unwrap_err().contains("expects 8 channels"));
+        assert_eq!(
+            Kind::Conv2d(dil).output_shape(&[&[8, 9, 9]]).unwrap(),
+            [8, 5, 5]
+        );
+        assert!(Kind::Conv2d(dil)
+            .output_shape(&[&[4, 9, 9]])
+            .unwrap_err()
+            .contains("expects 8 channels"));
     }
 
     #[test]
@@ -406,13 +417,23 @@ mod tests {
 
     #[test]
     fn merges_check_their_inputs() {
-        assert_eq!(Kind::Add.output_shape(&[&[4, 2, 2], &[4, 2, 2]]).unwrap(), [4, 2, 2]);
-        assert!(Kind::Add.output_shape(&[&[4, 2, 2], &[4, 1, 1]]).is_err());
-        assert_eq!(Kind::Mul.output_shape(&[&[4, 2, 2], &[4, 1, 1]]).unwrap(), [4, 2, 2]);
         assert_eq!(
-            Kind::Concat.output_shape(&[&[4, 2, 2], &[3, 2, 2], &[1, 2, 2]]).unwrap(),
+            Kind::Add.output_shape(&[&[4, 2, 2], &[4, 2, 2]]).unwrap(),
+            [4, 2, 2]
+        );
+        assert!(Kind::Add.output_shape(&[&[4, 2, 2], &[4, 1, 1]]).is_err());
+        assert_eq!(
+            Kind::Mul.output_shape(&[&[4, 2, 2], &[4, 1, 1]]).unwrap(),
+            [4, 2, 2]
+        );
+        assert_eq!(
+            Kind::Concat
+                .output_shape(&[&[4, 2, 2], &[3, 2, 2], &[1, 2, 2]])
+                .unwrap(),
             [8, 2, 2]
         );
-        assert!(Kind::Concat.output_shape(&[&[4, 2, 2], &[3, 1, 2]]).is_err());
+        assert!(Kind::Concat
+            .output_shape(&[&[4, 2, 2], &[3, 1, 2]])
+            .is_err());
     }
 }

@@ -52,7 +52,10 @@ impl Val {
     }
 
     pub fn from_tensor(t: &candle_core::Tensor) -> Result<Self> {
-        let data = t.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        let data = t
+            .to_dtype(candle_core::DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
         Ok(Val::new(data, t.dims().to_vec()))
     }
 }
@@ -104,8 +107,16 @@ enum Mode {
 
 impl Graph {
     /// Binds `params` (by state-dict name, f32, shapes already checked) to `spec`.
-    pub fn new(arch: ArchSpec, spec: GraphSpec, mut params: HashMap<String, Vec<f32>>) -> Result<Graph> {
-        let shapes: HashMap<&str, &[usize]> = spec.state.iter().map(|e| (e.name.as_str(), e.shape.as_slice())).collect();
+    pub fn new(
+        arch: ArchSpec,
+        spec: GraphSpec,
+        mut params: HashMap<String, Vec<f32>>,
+    ) -> Result<Graph> {
+        let shapes: HashMap<&str, &[usize]> = spec
+            .state
+            .iter()
+            .map(|e| (e.name.as_str(), e.shape.as_slice()))
+            .collect();
         let mut ops = Vec::with_capacity(spec.nodes.len());
         // A module applied twice shares its tensors: cloned for all but the last use,
         // moved there (so the weights are never held twice at load).
@@ -123,7 +134,11 @@ impl Graph {
                         *u -= 1;
                         *u
                     });
-                    let tensor = if left == Some(0) { params.remove(name) } else { params.get(name).cloned() };
+                    let tensor = if left == Some(0) {
+                        params.remove(name)
+                    } else {
+                        params.get(name).cloned()
+                    };
                     let v = tensor.ok_or_else(|| Error::MissingTensor {
                         name: name.clone(),
                         expected: expected.to_vec(),
@@ -144,7 +159,8 @@ impl Graph {
         let consumers = spec.consumers();
         let mut fused: Vec<Option<Fused>> = (0..spec.nodes.len()).map(|_| None).collect();
         for (j, n) in spec.nodes.iter().enumerate() {
-            let (Op::BatchNorm { affine, .. }, [Src::Node(i)]) = (&ops[j], n.inputs.as_slice()) else {
+            let (Op::BatchNorm { affine, .. }, [Src::Node(i)]) = (&ops[j], n.inputs.as_slice())
+            else {
                 continue;
             };
             if let (Op::Conv(conv), [only]) = (&ops[*i], consumers[*i].as_slice()) {
@@ -203,7 +219,9 @@ impl Graph {
     /// node can take, and kept outputs within the platform's budget.
     pub fn check_input(&self, x: &[usize]) -> Result<Vec<Vec<usize>>> {
         let [n, c, h, w] = x else {
-            return Err(Error::Input(format!("expected a [N, C, H, W] tensor, got shape {x:?}")));
+            return Err(Error::Input(format!(
+                "expected a [N, C, H, W] tensor, got shape {x:?}"
+            )));
         };
         if *n == 0 {
             return Err(Error::Input("the batch is empty (N = 0)".into()));
@@ -238,13 +256,18 @@ impl Graph {
             return false;
         };
         match (&self.ops[i], &self.ops[*only]) {
-            (Op::Conv(_), _) if matches!(self.fused[*only], Some(Fused::ConvBn { conv, .. }) if conv == i) => true,
-            (Op::Conv(_) | Op::BatchNorm { .. }, Op::Add) => self.add_conv_input(*only, keep) == Some(i),
+            (Op::Conv(_), _) if matches!(self.fused[*only], Some(Fused::ConvBn { conv, .. }) if conv == i) => {
+                true
+            }
+            (Op::Conv(_) | Op::BatchNorm { .. }, Op::Add) => {
+                self.add_conv_input(*only, keep) == Some(i)
+            }
             (Op::Conv(_) | Op::BatchNorm { .. }, Op::Act(a)) => {
                 self.runs_conv(i) && (mode == Mode::Plain || !act::needs_input(*a))
             }
             (Op::Add, Op::Act(a)) => {
-                self.add_conv_input(i, keep).is_some() && (mode == Mode::Plain || !act::needs_input(*a))
+                self.add_conv_input(i, keep).is_some()
+                    && (mode == Mode::Plain || !act::needs_input(*a))
             }
             _ => false,
         }
@@ -270,12 +293,22 @@ impl Graph {
             Src::Node(b) => Some(*b),
             Src::Input => None,
         });
-        candidates.into_iter().find(|j| !keep[*j] && self.runs_conv(*j) && self.consumers[*j].as_slice() == [add])
+        candidates
+            .into_iter()
+            .find(|j| !keep[*j] && self.runs_conv(*j) && self.consumers[*j].as_slice() == [add])
     }
 
     /// Releases what node `i` read in a plain pass: the reader counts of its inputs, or,
     /// for a skipped input computed inside `i`, of that input's own inputs.
-    fn release(&self, i: NodeId, keep: &[bool], mode: Mode, to: NodeId, readers: &mut [usize], values: &mut [Option<Val>]) {
+    fn release(
+        &self,
+        i: NodeId,
+        keep: &[bool],
+        mode: Mode,
+        to: NodeId,
+        readers: &mut [usize],
+        values: &mut [Option<Val>],
+    ) {
         for s in &self.spec.nodes[i].inputs {
             let Src::Node(j) = *s else { continue };
             if values[j].is_none() && self.skipped(j, keep, mode) {
@@ -291,7 +324,13 @@ impl Graph {
 
     /// Computes node `i` (or, when it absorbs its producers, the whole fused run) from the
     /// values available. Returns the value of node `i`.
-    fn compute(&self, i: NodeId, get: &dyn Fn(Src) -> Result<Val>, fuse_act: bool, keep: &[bool]) -> Result<Val> {
+    fn compute(
+        &self,
+        i: NodeId,
+        get: &dyn Fn(Src) -> Result<Val>,
+        fuse_act: bool,
+        keep: &[bool],
+    ) -> Result<Val> {
         let node = &self.spec.nodes[i];
         // An activation whose producer was skipped runs inside that producer's kernel.
         if let (Op::Act(a), [Src::Node(p)]) = (&self.ops[i], node.inputs.as_slice()) {
@@ -305,7 +344,8 @@ impl Graph {
         if let Some(conv) = self.add_conv_input(i, keep) {
             return self.add_run(i, conv, get, None);
         }
-        if matches!(self.fused[i], Some(Fused::ConvBn { .. })) || matches!(self.ops[i], Op::Conv(_)) {
+        if matches!(self.fused[i], Some(Fused::ConvBn { .. })) || matches!(self.ops[i], Op::Conv(_))
+        {
             return self.conv_run(i, get, None);
         }
         // Blocks, dropout and flatten pass their input's values on without a copy.
@@ -315,9 +355,16 @@ impl Graph {
                 Op::Flatten => vec![x.shape[0], x.data.len() / x.shape[0].max(1)],
                 _ => x.shape.clone(),
             };
-            return Ok(Val { data: x.data, shape });
+            return Ok(Val {
+                data: x.data,
+                shape,
+            });
         }
-        let inputs = node.inputs.iter().map(|s| get(*s)).collect::<Result<Vec<_>>>()?;
+        let inputs = node
+            .inputs
+            .iter()
+            .map(|s| get(*s))
+            .collect::<Result<Vec<_>>>()?;
         let views: Vec<Value> = inputs.iter().map(Val::view).collect();
         let (data, shape) = self.ops[i].forward(&views).map_err(|e| self.at(i, e))?;
         Ok(Val::new(data, shape))
@@ -325,7 +372,13 @@ impl Graph {
 
     /// The addition `add` whose input `conv` runs inside it: the convolution with the
     /// other input added in its store, then `act`.
-    fn add_run(&self, add: NodeId, conv: NodeId, get: &dyn Fn(Src) -> Result<Val>, act: Option<Activation>) -> Result<Val> {
+    fn add_run(
+        &self,
+        add: NodeId,
+        conv: NodeId,
+        get: &dyn Fn(Src) -> Result<Val>,
+        act: Option<Activation>,
+    ) -> Result<Val> {
         let other = self.spec.nodes[add]
             .inputs
             .iter()
@@ -333,35 +386,59 @@ impl Graph {
             .copied()
             .unwrap_or(Src::Node(conv));
         let residual = get(other)?;
-        self.conv_run_with(conv, get, Some(&residual), act).map_err(|e| self.at(add, e))
+        self.conv_run_with(conv, get, Some(&residual), act)
+            .map_err(|e| self.at(add, e))
     }
 
     /// Node `i` (a convolution, or a batch norm that absorbs one) from the convolution's
     /// input, with `act` applied inside.
-    fn conv_run(&self, i: NodeId, get: &dyn Fn(Src) -> Result<Val>, act: Option<Activation>) -> Result<Val> {
+    fn conv_run(
+        &self,
+        i: NodeId,
+        get: &dyn Fn(Src) -> Result<Val>,
+        act: Option<Activation>,
+    ) -> Result<Val> {
         self.conv_run_with(i, get, None, act)
     }
 
     /// [`Self::conv_run`] with `residual` added before `act`.
-    fn conv_run_with(&self, i: NodeId, get: &dyn Fn(Src) -> Result<Val>, residual: Option<&Val>, act: Option<Activation>) -> Result<Val> {
+    fn conv_run_with(
+        &self,
+        i: NodeId,
+        get: &dyn Fn(Src) -> Result<Val>,
+        residual: Option<&Val>,
+        act: Option<Activation>,
+    ) -> Result<Val> {
         let (conv, kernel) = match (&self.fused[i], &self.ops[i]) {
             (Some(Fused::ConvBn { conv, kernel }), _) => (*conv, Some(kernel)),
             (None, Op::Conv(_)) => (i, None),
-            _ => return Err(Error::Input(format!("{} is not a convolution", self.name(i)))),
+            _ => {
+                return Err(Error::Input(format!(
+                    "{} is not a convolution",
+                    self.name(i)
+                )))
+            }
         };
         let x = get(self.spec.nodes[conv].inputs[0])?;
         let v = x.view();
         let [n, _, h, w] = x.shape[..] else {
-            return Err(self.at(conv, Error::Input(format!("needs a [N, C, H, W] input, got {:?}", x.shape))));
+            return Err(self.at(
+                conv,
+                Error::Input(format!("needs a [N, C, H, W] input, got {:?}", x.shape)),
+            ));
         };
         let residual = residual.map(|r| r.data.as_slice());
         let (data, (oh, ow), out) = match (kernel, &self.ops[conv]) {
             (Some(k), _) => {
-                let (y, hw) = k.forward_fused(v.data, n, (h, w), residual, act).map_err(|e| self.at(i, e))?;
+                let (y, hw) = k
+                    .forward_fused(v.data, n, (h, w), residual, act)
+                    .map_err(|e| self.at(i, e))?;
                 (y, hw, k.cfg.out_channels)
             }
             (None, Op::Conv(c)) => {
-                let (y, hw) = c.forward_fused(v.data, n, (h, w), residual, act).map_err(|e| self.at(i, e))?;
+                let (y, hw) = c
+                    .forward_fused(v.data, n, (h, w), residual, act)
+                    .map_err(|e| self.at(i, e))?;
                 (y, hw, c.cfg.out_channels)
             }
             _ => unreachable!("conv_run is called on convolutions only"),
@@ -371,14 +448,25 @@ impl Graph {
 
     fn at(&self, i: NodeId, e: Error) -> Error {
         match e {
-            Error::Input(m) => Error::Input(format!("{} ({}): {m}", self.name(i), self.spec.nodes[i].kind.class())),
+            Error::Input(m) => Error::Input(format!(
+                "{} ({}): {m}",
+                self.name(i),
+                self.spec.nodes[i].kind.class()
+            )),
             other => other,
         }
     }
 
     /// Runs nodes `from..=to` given `sources` (the input and/or a node that cuts the
     /// graph), keeping the nodes marked in `keep` (everything computed, in a trace).
-    fn execute(&self, sources: &[(Src, Val)], from: NodeId, to: NodeId, keep: &[bool], mode: Mode) -> Result<Vec<Option<Val>>> {
+    fn execute(
+        &self,
+        sources: &[(Src, Val)],
+        from: NodeId,
+        to: NodeId,
+        keep: &[bool],
+        mode: Mode,
+    ) -> Result<Vec<Option<Val>>> {
         self.execute_observed(sources, from, to, keep, mode, &mut |_| {})
     }
 
@@ -449,7 +537,11 @@ impl Graph {
         let values = self.execute(&[(Src::Input, x.clone())], 0, to, &keep, Mode::Plain)?;
         nodes
             .iter()
-            .map(|n| values[*n].clone().ok_or_else(|| Error::Input(format!("{} was not computed", self.name(*n)))))
+            .map(|n| {
+                values[*n]
+                    .clone()
+                    .ok_or_else(|| Error::Input(format!("{} was not computed", self.name(*n))))
+            })
             .collect()
     }
 
@@ -460,8 +552,17 @@ impl Graph {
         let to = self.output();
         let mut keep = vec![false; self.len()];
         keep[to] = true;
-        let mut values = self.execute_observed(&[(Src::Input, x.clone())], 0, to, &keep, Mode::Plain, on_node)?;
-        values[to].take().ok_or_else(|| Error::Input(format!("{} was not computed", self.name(to))))
+        let mut values = self.execute_observed(
+            &[(Src::Input, x.clone())],
+            0,
+            to,
+            &keep,
+            Mode::Plain,
+            on_node,
+        )?;
+        values[to]
+            .take()
+            .ok_or_else(|| Error::Input(format!("{} was not computed", self.name(to))))
     }
 
     /// The output of `node` for the input `x`.
@@ -479,8 +580,16 @@ impl Graph {
     pub fn forward_from(&self, start: NodeId, value: Val, to: NodeId) -> Result<Val> {
         let mut keep = vec![false; self.len()];
         keep[to] = true;
-        let values = self.execute(&[(Src::Node(start), value)], start + 1, to, &keep, Mode::Plain)?;
-        values[to].clone().ok_or_else(|| Error::Input(format!("{} was not computed", self.name(to))))
+        let values = self.execute(
+            &[(Src::Node(start), value)],
+            start + 1,
+            to,
+            &keep,
+            Mode::Plain,
+        )?;
+        values[to]
+            .clone()
+            .ok_or_else(|| Error::Input(format!("{} was not computed", self.name(to))))
     }
 
     /// The first node of the classifier head (global pooling, flatten or linear).
@@ -490,7 +599,12 @@ impl Graph {
 
     /// The node whose output the head reads: the end of the features.
     pub fn features_end(&self) -> NodeId {
-        match self.spec.nodes.get(self.head_start()).map(|n| n.inputs.as_slice()) {
+        match self
+            .spec
+            .nodes
+            .get(self.head_start())
+            .map(|n| n.inputs.as_slice())
+        {
             Some([Src::Node(i)]) => *i,
             _ => self.head_start().saturating_sub(1),
         }
@@ -509,7 +623,10 @@ impl Graph {
         let values = self.execute(&[(Src::Input, x.clone())], 0, to, &keep, Mode::Trace)?;
         Ok(Trace {
             input: x.clone(),
-            values: values.into_iter().map(|v| v.map_or_else(OnceLock::new, OnceLock::from)).collect(),
+            values: values
+                .into_iter()
+                .map(|v| v.map_or_else(OnceLock::new, OnceLock::from))
+                .collect(),
             shapes,
             last: to,
         })
@@ -518,7 +635,14 @@ impl Graph {
     /// Reverse pass: given `seed`, the gradient of a score with respect to the output of
     /// `top`, the gradient with respect to `stop` (the input, or a node's output), in its
     /// shape. Nodes whose output does not lead to `top` get no gradient (zeros at `stop`).
-    pub fn backward(&self, trace: &Trace, top: NodeId, seed: Vec<f32>, stop: Stop, rule: ReluGrad) -> Result<Val> {
+    pub fn backward(
+        &self,
+        trace: &Trace,
+        top: NodeId,
+        seed: Vec<f32>,
+        stop: Stop,
+        rule: ReluGrad,
+    ) -> Result<Val> {
         self.backward_observed(trace, top, seed, stop, rule, &mut |_| {})
     }
 
@@ -544,7 +668,11 @@ impl Graph {
             Stop::Input => 0,
             Stop::Node(l) if l <= top => l + 1,
             Stop::Node(l) => {
-                return Err(Error::Input(format!("{} comes after {}", self.name(l), self.name(top))));
+                return Err(Error::Input(format!(
+                    "{} comes after {}",
+                    self.name(l),
+                    self.name(top)
+                )));
             }
         };
         if seed.len() != trace.shapes[top].iter().product::<usize>() {
@@ -570,25 +698,40 @@ impl Graph {
                     Src::Input => trace.input.shape.clone(),
                     Src::Node(j) => trace.shapes[*j].clone(),
                 };
-                let data = if reads { Some(self.value(trace, *s)?) } else { None };
+                let data = if reads {
+                    Some(self.value(trace, *s)?)
+                } else {
+                    None
+                };
                 inputs.push((data, shape));
             }
             // Output-derivable activations read their output; pass it as their input too.
-            let out = if matches!(op, Op::Act(_)) { Some(self.value(trace, Src::Node(i))?) } else { None };
+            let out = if matches!(op, Op::Act(_)) {
+                Some(self.value(trace, Src::Node(i))?)
+            } else {
+                None
+            };
             let views: Vec<Value> = inputs
                 .iter()
                 .map(|(d, shape)| Value {
-                    data: d.as_ref().map_or_else(|| out.as_ref().map_or(empty.as_slice(), |o| o.data.as_slice()), |v| v.data.as_slice()),
+                    data: d.as_ref().map_or_else(
+                        || out.as_ref().map_or(empty.as_slice(), |o| o.data.as_slice()),
+                        |v| v.data.as_slice(),
+                    ),
                     shape,
                 })
                 .collect();
             let y = out.as_ref().map_or(empty.as_slice(), |o| o.data.as_slice());
-            let gin = op.backward(&views, y, &g, rule).map_err(|e| self.at(i, e))?;
+            let gin = op
+                .backward(&views, y, &g, rule)
+                .map_err(|e| self.at(i, e))?;
             drop(g);
             for (s, gi) in node.inputs.iter().zip(gin) {
                 let slot = match s {
                     Src::Input => &mut input_grad,
-                    Src::Node(j) if *j >= low || matches!(stop, Stop::Node(l) if l == *j) => &mut grads[*j],
+                    Src::Node(j) if *j >= low || matches!(stop, Stop::Node(l) if l == *j) => {
+                        &mut grads[*j]
+                    }
                     Src::Node(_) => continue,
                 };
                 match slot {
@@ -613,7 +756,10 @@ impl Graph {
             Src::Node(i) => i,
         };
         if i > trace.last {
-            return Err(Error::Input(format!("{} comes after the traced nodes", self.name(i))));
+            return Err(Error::Input(format!(
+                "{} comes after the traced nodes",
+                self.name(i)
+            )));
         }
         if let Some(v) = trace.values[i].get() {
             return Ok(v.clone());
@@ -623,7 +769,10 @@ impl Graph {
             Op::Conv(c) => {
                 let x = self.value(trace, self.spec.nodes[i].inputs[0])?;
                 let [n, _, h, w] = x.shape[..] else {
-                    return Err(Error::Input(format!("{} needs a [N, C, H, W] input", self.name(i))));
+                    return Err(Error::Input(format!(
+                        "{} needs a [N, C, H, W] input",
+                        self.name(i)
+                    )));
                 };
                 let (y, (oh, ow)) = c.forward(&x.data, n, (h, w), None)?;
                 Val::new(y, vec![n, c.cfg.out_channels, oh, ow])
@@ -662,7 +811,12 @@ impl Graph {
                 )));
             }
             for (param, (shape, values)) in names.iter().zip(tensors) {
-                let expected = self.spec.state.iter().find(|e| &e.name == param).map_or(vec![], |e| e.shape.clone());
+                let expected = self
+                    .spec
+                    .state
+                    .iter()
+                    .find(|e| &e.name == param)
+                    .map_or(vec![], |e| e.shape.clone());
                 if *shape != expected || values.len() != shape.iter().product::<usize>() {
                     return Err(Error::TensorShape {
                         name: param.clone(),
@@ -677,7 +831,11 @@ impl Graph {
         for (i, n) in self.spec.nodes.iter().enumerate() {
             let tensors: Vec<Vec<f32>> = match replaced.remove(&i) {
                 Some(p) => p,
-                None => self.ops[i].tensors().into_iter().map(|(_, v)| v.to_vec()).collect(),
+                None => self.ops[i]
+                    .tensors()
+                    .into_iter()
+                    .map(|(_, v)| v.to_vec())
+                    .collect(),
             };
             for (name, v) in n.params.iter().zip(tensors) {
                 params.insert(name.clone(), v);
@@ -691,7 +849,13 @@ impl Graph {
         self.spec.nodes[i]
             .params
             .iter()
-            .map(|p| self.spec.state.iter().find(|e| &e.name == p).map_or(vec![], |e| e.shape.clone()))
+            .map(|p| {
+                self.spec
+                    .state
+                    .iter()
+                    .find(|e| &e.name == p)
+                    .map_or(vec![], |e| e.shape.clone())
+            })
             .collect()
     }
 }

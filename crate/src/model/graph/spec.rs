@@ -68,15 +68,12 @@ impl GraphSpec {
     /// The node called `name` (a module path, a later application `name:1`, or a Keras
     /// alias).
     pub fn find(&self, name: &str) -> Option<NodeId> {
-        self.nodes
-            .iter()
-            .position(|n| n.name == name)
-            .or_else(|| {
-                self.keras_names
-                    .iter()
-                    .find(|(_, k)| k.as_str() == name)
-                    .map(|(id, _)| *id)
-            })
+        self.nodes.iter().position(|n| n.name == name).or_else(|| {
+            self.keras_names
+                .iter()
+                .find(|(_, k)| k.as_str() == name)
+                .map(|(id, _)| *id)
+        })
     }
 
     /// [`Self::find`], or an error listing the model's layers.
@@ -131,8 +128,7 @@ impl GraphSpec {
     /// (incremental occlusion) need that.
     pub fn is_chain(&self) -> bool {
         self.nodes.iter().enumerate().all(|(i, n)| {
-            n.inputs.len() == 1
-                && n.inputs[0] == if i == 0 { Src::Input } else { Src::Node(i - 1) }
+            n.inputs.len() == 1 && n.inputs[0] == if i == 0 { Src::Input } else { Src::Node(i - 1) }
         })
     }
 
@@ -227,7 +223,10 @@ impl GraphSpec {
             }
             for p in &n.params {
                 if !state.contains_key(p.as_str()) {
-                    return bad(format!("{} needs `{p}`, which is not in the state dict", n.name));
+                    return bad(format!(
+                        "{} needs `{p}`, which is not in the state dict",
+                        n.name
+                    ));
                 }
             }
         }

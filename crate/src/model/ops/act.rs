@@ -47,7 +47,10 @@ pub fn apply_in_place(a: Activation, v: &mut [f32]) {
 /// Whether the derivative can be read from the output alone (so a pass that keeps only
 /// the output, with the activation fused into the layer before it, can still go back).
 pub fn needs_input(a: Activation) -> bool {
-    matches!(a, Activation::Silu | Activation::Hardswish | Activation::Gelu)
+    matches!(
+        a,
+        Activation::Silu | Activation::Hardswish | Activation::Gelu
+    )
 }
 
 /// `d a(x) / dx` (at the edges as PyTorch computes it), from the input `x` and output `y`;

@@ -47,7 +47,10 @@ pub fn matmul(
     if m == 0 || n == 0 {
         return;
     }
-    assert!(c.len() >= m * n && a.len() >= m * k, "gemm: output or left matrix too short");
+    assert!(
+        c.len() >= m * n && a.len() >= m * k,
+        "gemm: output or left matrix too short"
+    );
     let (b_cs, b_rs, b_len) = match rhs {
         Rhs::Rows(ldb) => (1, ldb as isize, k.saturating_sub(1) * ldb + n),
         Rhs::Transposed => (k as isize, 1, n * k),
@@ -100,19 +103,55 @@ mod tests {
         let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
         let mut c = [0f32; 4];
-        matmul(&mut c, &a, Lhs::Plain, &b, Rhs::Rows(2), (2, 3, 2), false, false);
+        matmul(
+            &mut c,
+            &a,
+            Lhs::Plain,
+            &b,
+            Rhs::Rows(2),
+            (2, 3, 2),
+            false,
+            false,
+        );
         assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
         // The same left matrix stored transposed, accumulating onto c.
         let at = [1.0, 4.0, 2.0, 5.0, 3.0, 6.0];
-        matmul(&mut c, &at, Lhs::Transposed, &b, Rhs::Rows(2), (2, 3, 2), true, true);
+        matmul(
+            &mut c,
+            &at,
+            Lhs::Transposed,
+            &b,
+            Rhs::Rows(2),
+            (2, 3, 2),
+            true,
+            true,
+        );
         assert_eq!(c, [8.0, 10.0, 20.0, 22.0]);
         // A column block of a wider right matrix (row stride 3).
         let wide = [1.0, 0.0, 9.0, 0.0, 1.0, 9.0, 1.0, 1.0, 9.0];
-        matmul(&mut c, &a, Lhs::Plain, &wide, Rhs::Rows(3), (2, 3, 2), false, false);
+        matmul(
+            &mut c,
+            &a,
+            Lhs::Plain,
+            &wide,
+            Rhs::Rows(3),
+            (2, 3, 2),
+            false,
+            false,
+        );
         assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
         // The right matrix stored transposed (as a linear layer's [out, in] weight).
         let bt = [1.0, 0.0, 1.0, 0.0, 1.0, 1.0];
-        matmul(&mut c, &a, Lhs::Plain, &bt, Rhs::Transposed, (2, 3, 2), false, false);
+        matmul(
+            &mut c,
+            &a,
+            Lhs::Plain,
+            &bt,
+            Rhs::Transposed,
+            (2, 3, 2),
+            false,
+            false,
+        );
         assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
     }
 }

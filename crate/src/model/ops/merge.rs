@@ -22,7 +22,9 @@ pub fn mul(x: &[f32], s: &[f32]) -> Vec<f32> {
         return y;
     }
     if plane == 1 {
-        y.iter_mut().zip(x.iter().zip(s)).for_each(|(y, (x, s))| *y = x * s);
+        y.iter_mut()
+            .zip(x.iter().zip(s))
+            .for_each(|(y, (x, s))| *y = x * s);
         return y;
     }
     y.par_chunks_mut(plane)
@@ -43,7 +45,12 @@ pub fn mul_backward(x: &[f32], s: &[f32], g: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let ds = g
         .par_chunks(plane)
         .zip(x.par_chunks(plane))
-        .map(|(g, x)| g.iter().zip(x).map(|(g, x)| (*g as f64) * (*x as f64)).sum::<f64>() as f32)
+        .map(|(g, x)| {
+            g.iter()
+                .zip(x)
+                .map(|(g, x)| (*g as f64) * (*x as f64))
+                .sum::<f64>() as f32
+        })
         .collect();
     (dx, ds)
 }
@@ -63,7 +70,10 @@ pub fn concat(parts: &[(&[f32], usize)], n: usize, plane: usize) -> Vec<f32> {
 /// Gradients of [`concat`]: `g` split back into the inputs' channels.
 pub fn concat_backward(g: &[f32], channels: &[usize], n: usize, plane: usize) -> Vec<Vec<f32>> {
     let total: usize = channels.iter().sum();
-    let mut out: Vec<Vec<f32>> = channels.iter().map(|c| Vec::with_capacity(n * c * plane)).collect();
+    let mut out: Vec<Vec<f32>> = channels
+        .iter()
+        .map(|c| Vec::with_capacity(n * c * plane))
+        .collect();
     for img in 0..n {
         let mut at = img * total * plane;
         for (dst, c) in out.iter_mut().zip(channels) {

@@ -92,7 +92,11 @@ pub type Params = Vec<Vec<f32>>;
 
 fn take<const N: usize>(kind: &Kind, params: Params) -> Result<[Vec<f32>; N]> {
     <[Vec<f32>; N]>::try_from(params).map_err(|p| {
-        Error::Input(format!("{} needs {N} tensors, got {}", kind.class(), p.len()))
+        Error::Input(format!(
+            "{} needs {N} tensors, got {}",
+            kind.class(),
+            p.len()
+        ))
     })
 }
 
@@ -115,12 +119,22 @@ impl Op {
             }
             Kind::BatchNorm2d { eps, .. } => {
                 let tensors = take::<4>(kind, params)?;
-                let affine = ChannelAffine::batch_norm(&tensors[0], &tensors[1], &tensors[2], &tensors[3], *eps);
+                let affine = ChannelAffine::batch_norm(
+                    &tensors[0],
+                    &tensors[1],
+                    &tensors[2],
+                    &tensors[3],
+                    *eps,
+                );
                 Op::BatchNorm { tensors, affine }
             }
             Kind::LayerNorm2d { eps, .. } => {
                 let [weight, bias] = take(kind, params)?;
-                Op::LayerNorm(LayerNorm2d { weight, bias, eps: *eps })
+                Op::LayerNorm(LayerNorm2d {
+                    weight,
+                    bias,
+                    eps: *eps,
+                })
             }
             Kind::LayerScale { .. } => {
                 let [scale] = take(kind, params)?;
@@ -134,10 +148,18 @@ impl Op {
             Kind::AvgPool2d(p) => Op::AvgPool(*p),
             Kind::AdaptiveAvgPool2d { out } => Op::Adaptive(*out),
             Kind::Flatten => Op::Flatten,
-            Kind::Linear { in_features, out_features, bias } => {
+            Kind::Linear {
+                in_features,
+                out_features,
+                bias,
+            } => {
                 let mut params = params.into_iter();
                 let weight = params.next().unwrap_or_default();
-                let b = if *bias { params.next().unwrap_or_default() } else { vec![0.0; *out_features] };
+                let b = if *bias {
+                    params.next().unwrap_or_default()
+                } else {
+                    vec![0.0; *out_features]
+                };
                 Op::Linear {
                     weight,
                     bias: b,
@@ -178,7 +200,9 @@ impl Op {
                 let (y, (oh, ow)) = c.forward(x.data, x.n(), x.hw(), None)?;
                 Ok((y, vec![x.n(), c.cfg.out_channels, oh, ow]))
             }
-            Op::BatchNorm { affine, .. } | Op::LayerScale(affine) => same(affine.forward(x.data, x.plane())),
+            Op::BatchNorm { affine, .. } | Op::LayerScale(affine) => {
+                same(affine.forward(x.data, x.plane()))
+            }
             Op::LayerNorm(ln) => same(ln.forward(x.data, x.plane())),
             Op::Act(a) => {
                 let mut y = x.data.to_vec();
@@ -188,7 +212,8 @@ impl Op {
             Op::Add => same(merge::add(x.data, xs[1].data)),
             Op::Mul => same(merge::mul(x.data, xs[1].data)),
             Op::Concat => {
-                let parts: Vec<(&[f32], usize)> = xs.iter().map(|v| (v.data, v.channels())).collect();
+                let parts: Vec<(&[f32], usize)> =
+                    xs.iter().map(|v| (v.data, v.channels())).collect();
                 let c: usize = parts.iter().map(|p| p.1).sum();
                 let (h, w) = x.hw();
                 Ok((merge::concat(&parts, x.n(), h * w), vec![x.n(), c, h, w]))
@@ -208,7 +233,11 @@ impl Op {
                 Ok((y, vec![x.n(), x.channels(), out.0, out.1]))
             }
             Op::Flatten => Ok((x.data.to_vec(), vec![x.n(), x.data.len() / x.n().max(1)])),
-            Op::Linear { weight, bias, in_features } => {
+            Op::Linear {
+                weight,
+                bias,
+                in_features,
+            } => {
                 let n = x.n();
                 let out = bias.len();
                 if x.data.len() != n * in_features {
@@ -218,7 +247,16 @@ impl Op {
                     )));
                 }
                 let mut y: Vec<f32> = (0..n).flat_map(|_| bias.iter().copied()).collect();
-                gemm::matmul(&mut y, x.data, gemm::Lhs::Plain, weight, gemm::Rhs::Transposed, (n, *in_features, out), true, false);
+                gemm::matmul(
+                    &mut y,
+                    x.data,
+                    gemm::Lhs::Plain,
+                    weight,
+                    gemm::Rhs::Transposed,
+                    (n, *in_features, out),
+                    true,
+                    false,
+                );
                 Ok((y, vec![n, out]))
             }
             Op::Identity => same(x.data.to_vec()),
@@ -227,11 +265,19 @@ impl Op {
 
     /// The gradient with respect to each input, given the inputs, the output `y` and the
     /// gradient `g` with respect to the output. `None` where an input gets none.
-    pub fn backward(&self, xs: &[Value], y: &[f32], g: &[f32], rule: ReluGrad) -> Result<Vec<Vec<f32>>> {
+    pub fn backward(
+        &self,
+        xs: &[Value],
+        y: &[f32],
+        g: &[f32],
+        rule: ReluGrad,
+    ) -> Result<Vec<Vec<f32>>> {
         let x = &xs[0];
         Ok(match self {
             Op::Conv(c) => vec![c.backward(g, x.n(), x.hw())?],
-            Op::BatchNorm { affine, .. } | Op::LayerScale(affine) => vec![affine.backward(g, x.plane())],
+            Op::BatchNorm { affine, .. } | Op::LayerScale(affine) => {
+                vec![affine.backward(g, x.plane())]
+            }
             Op::LayerNorm(ln) => vec![ln.backward(x.data, g, x.plane())],
             Op::Act(a) => vec![act::backward(*a, x.data, y, g, rule)],
             Op::Add => vec![g.to_vec(), g.to_vec()],
@@ -245,12 +291,31 @@ impl Op {
             }
             Op::MaxPool(p) => vec![pooling::max_backward(x.data, g, p, x.hw())],
             Op::AvgPool(p) => vec![pooling::avg_backward(g, p, x.hw(), x.n() * x.channels())],
-            Op::Adaptive(out) => vec![pooling::adaptive_backward(g, x.hw(), *out, x.n() * x.channels())],
+            Op::Adaptive(out) => vec![pooling::adaptive_backward(
+                g,
+                x.hw(),
+                *out,
+                x.n() * x.channels(),
+            )],
             Op::Flatten | Op::Identity => vec![g.to_vec()],
-            Op::Linear { weight, in_features, bias, .. } => {
+            Op::Linear {
+                weight,
+                in_features,
+                bias,
+                ..
+            } => {
                 let n = x.n();
                 let mut dx = vec![0f32; n * in_features];
-                gemm::matmul(&mut dx, g, gemm::Lhs::Plain, weight, gemm::Rhs::Rows(*in_features), (n, bias.len(), *in_features), false, false);
+                gemm::matmul(
+                    &mut dx,
+                    g,
+                    gemm::Lhs::Plain,
+                    weight,
+                    gemm::Rhs::Rows(*in_features),
+                    (n, bias.len(), *in_features),
+                    false,
+                    false,
+                );
                 vec![dx]
             }
         })

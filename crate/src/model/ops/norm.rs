@@ -53,7 +53,10 @@ impl ChannelAffine {
             .zip(x.par_chunks(plane))
             .enumerate()
             .for_each(|(i, (dst, src))| {
-                let (s, b) = (self.scale[i % c], if shift { self.shift[i % c] } else { 0.0 });
+                let (s, b) = (
+                    self.scale[i % c],
+                    if shift { self.shift[i % c] } else { 0.0 },
+                );
                 for (d, v) in dst.iter_mut().zip(src) {
                     *d = v * s + b;
                 }
@@ -87,7 +90,10 @@ fn moments(x: &[f32], c: usize, plane: usize, eps: f64) -> (Vec<f64>, Vec<f64>) 
             *s += d * d;
         }
     }
-    let rstd = var.iter().map(|s| 1.0 / (s / c as f64 + eps).sqrt()).collect();
+    let rstd = var
+        .iter()
+        .map(|s| 1.0 / (s / c as f64 + eps).sqrt())
+        .collect();
     (mean, rstd)
 }
 
@@ -102,7 +108,11 @@ impl LayerNorm2d {
             .zip(x.par_chunks(c * plane))
             .for_each(|(dst, img)| {
                 let (mean, rstd) = moments(img, c, plane, self.eps);
-                for (k, (d, s)) in dst.chunks_exact_mut(plane).zip(img.chunks_exact(plane)).enumerate() {
+                for (k, (d, s)) in dst
+                    .chunks_exact_mut(plane)
+                    .zip(img.chunks_exact(plane))
+                    .enumerate()
+                {
                     let (w, b) = (self.weight[k] as f64, self.bias[k] as f64);
                     for p in 0..plane {
                         d[p] = (((s[p] as f64 - mean[p]) * rstd[p]) * w + b) as f32;
@@ -124,7 +134,11 @@ impl LayerNorm2d {
             .for_each(|(dst, (img, gimg))| {
                 let (mean, rstd) = moments(img, c, plane, self.eps);
                 let (mut mg, mut mgx) = (vec![0f64; plane], vec![0f64; plane]);
-                for (k, (xs, gs)) in img.chunks_exact(plane).zip(gimg.chunks_exact(plane)).enumerate() {
+                for (k, (xs, gs)) in img
+                    .chunks_exact(plane)
+                    .zip(gimg.chunks_exact(plane))
+                    .enumerate()
+                {
                     let w = self.weight[k] as f64;
                     for p in 0..plane {
                         let gh = gs[p] as f64 * w;
@@ -142,7 +156,8 @@ impl LayerNorm2d {
                     for p in 0..plane {
                         let xhat = (xs[p] as f64 - mean[p]) * rstd[p];
                         let gh = gs[p] as f64 * w;
-                        d[p] = (rstd[p] * (gh - mg[p] / c as f64 - xhat * mgx[p] / c as f64)) as f32;
+                        d[p] =
+                            (rstd[p] * (gh - mg[p] / c as f64 - xhat * mgx[p] / c as f64)) as f32;
                     }
                 }
             });
@@ -156,7 +171,8 @@ mod tests {
 
     #[test]
     fn batch_norm_is_the_eval_formula() {
-        let bn = ChannelAffine::batch_norm(&[2.0, 1.0], &[0.5, 0.0], &[1.0, -1.0], &[3.0, 0.0], 1.0);
+        let bn =
+            ChannelAffine::batch_norm(&[2.0, 1.0], &[0.5, 0.0], &[1.0, -1.0], &[3.0, 0.0], 1.0);
         // (x - 1) / sqrt(4) * 2 + 0.5 and (x + 1) / 1.
         assert_eq!(bn.forward(&[3.0, 5.0, 1.0, 2.0], 2), [2.5, 4.5, 2.0, 3.0]);
         assert_eq!(bn.backward(&[1.0, 1.0, 1.0, 1.0], 2), [1.0, 1.0, 1.0, 1.0]);
@@ -180,18 +196,28 @@ mod tests {
             bias: vec![0.1, 0.2, 0.3],
             eps: 1e-6,
         };
-        let x: Vec<f32> = (0..6).map(|i| ((i * 7 % 5) as f32 - 2.0) * 0.8 + i as f32 * 0.1).collect();
+        let x: Vec<f32> = (0..6)
+            .map(|i| ((i * 7 % 5) as f32 - 2.0) * 0.8 + i as f32 * 0.1)
+            .collect();
         let g = [0.3, -0.5, 0.2, 0.9, -0.4, 0.6];
         let dx = ln.backward(&x, &g, 2);
         let loss = |x: &[f32]| -> f64 {
-            ln.forward(x, 2).iter().zip(&g).map(|(y, g)| *y as f64 * *g as f64).sum()
+            ln.forward(x, 2)
+                .iter()
+                .zip(&g)
+                .map(|(y, g)| *y as f64 * *g as f64)
+                .sum()
         };
         for i in 0..x.len() {
             let (mut a, mut b) = (x.clone(), x.clone());
             a[i] += 1e-3;
             b[i] -= 1e-3;
             let fd = (loss(&a) - loss(&b)) / 2e-3;
-            assert!((fd - dx[i] as f64).abs() < 2e-3, "element {i}: {fd} vs {}", dx[i]);
+            assert!(
+                (fd - dx[i] as f64).abs() < 2e-3,
+                "element {i}: {fd} vs {}",
+                dx[i]
+            );
         }
     }
 }

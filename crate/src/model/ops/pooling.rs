@@ -19,8 +19,10 @@ fn window(o: usize, k: usize, s: usize, p: usize, len: usize) -> (usize, usize, 
 
 /// The output size of `cfg` over an `h x w` plane.
 pub fn out_size(cfg: &PoolCfg, h: usize, w: usize) -> (usize, usize) {
-    let oh = PoolCfg::out_len(h, cfg.kernel.0, cfg.stride.0, cfg.padding.0, cfg.ceil_mode).unwrap_or(0);
-    let ow = PoolCfg::out_len(w, cfg.kernel.1, cfg.stride.1, cfg.padding.1, cfg.ceil_mode).unwrap_or(0);
+    let oh =
+        PoolCfg::out_len(h, cfg.kernel.0, cfg.stride.0, cfg.padding.0, cfg.ceil_mode).unwrap_or(0);
+    let ow =
+        PoolCfg::out_len(w, cfg.kernel.1, cfg.stride.1, cfg.padding.1, cfg.ceil_mode).unwrap_or(0);
     (oh, ow)
 }
 
@@ -55,9 +57,13 @@ pub fn max_pool2x2_values(data: &[f32], h: usize, w: usize) -> Vec<f32> {
     y
 }
 
-
 /// The flat index (within the plane) of the first maximum of each output cell's window.
-fn argmax(plane: &[f32], cfg: &PoolCfg, (h, w): (usize, usize), (oh, ow): (usize, usize)) -> Vec<usize> {
+fn argmax(
+    plane: &[f32],
+    cfg: &PoolCfg,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+) -> Vec<usize> {
     let mut out = Vec::with_capacity(oh * ow);
     for oy in 0..oh {
         let (y0, y1, _) = window(oy, cfg.kernel.0, cfg.stride.0, cfg.padding.0, h);
@@ -90,9 +96,11 @@ pub fn max_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32>
     if y.is_empty() {
         return y;
     }
-    y.par_chunks_mut(oh * ow).zip(x.par_chunks(h * w)).for_each(|(dst, plane)| {
-        max_values(plane, dst, cfg, (h, w), ow);
-    });
+    y.par_chunks_mut(oh * ow)
+        .zip(x.par_chunks(h * w))
+        .for_each(|(dst, plane)| {
+            max_values(plane, dst, cfg, (h, w), ow);
+        });
     y
 }
 
@@ -116,7 +124,11 @@ fn max_values(plane: &[f32], dst: &mut [f32], cfg: &PoolCfg, (h, w): (usize, usi
                     }
                 }
             }
-            *d = if best > f32::NEG_INFINITY { best } else { plane[y0 * w + x0] };
+            *d = if best > f32::NEG_INFINITY {
+                best
+            } else {
+                plane[y0 * w + x0]
+            };
         }
     }
 }
@@ -145,24 +157,30 @@ pub fn avg_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32>
     if y.is_empty() {
         return y;
     }
-    y.par_chunks_mut(oh * ow).zip(x.par_chunks(h * w)).for_each(|(dst, plane)| {
-        for oy in 0..oh {
-            let (y0, y1, sy) = window(oy, cfg.kernel.0, cfg.stride.0, cfg.padding.0, h);
-            for ox in 0..ow {
-                let (x0, x1, sx) = window(ox, cfg.kernel.1, cfg.stride.1, cfg.padding.1, w);
-                let div = divisor(cfg, (y0, y1, sy), (x0, x1, sx));
-                let mut sum = 0f32;
-                for row in y0..y1 {
-                    sum += plane[row * w + x0..row * w + x1].iter().sum::<f32>();
+    y.par_chunks_mut(oh * ow)
+        .zip(x.par_chunks(h * w))
+        .for_each(|(dst, plane)| {
+            for oy in 0..oh {
+                let (y0, y1, sy) = window(oy, cfg.kernel.0, cfg.stride.0, cfg.padding.0, h);
+                for ox in 0..ow {
+                    let (x0, x1, sx) = window(ox, cfg.kernel.1, cfg.stride.1, cfg.padding.1, w);
+                    let div = divisor(cfg, (y0, y1, sy), (x0, x1, sx));
+                    let mut sum = 0f32;
+                    for row in y0..y1 {
+                        sum += plane[row * w + x0..row * w + x1].iter().sum::<f32>();
+                    }
+                    dst[oy * ow + ox] = if div > 0 { sum / div as f32 } else { 0.0 };
                 }
-                dst[oy * ow + ox] = if div > 0 { sum / div as f32 } else { 0.0 };
             }
-        }
-    });
+        });
     y
 }
 
-fn divisor(cfg: &PoolCfg, (y0, y1, sy): (usize, usize, usize), (x0, x1, sx): (usize, usize, usize)) -> usize {
+fn divisor(
+    cfg: &PoolCfg,
+    (y0, y1, sy): (usize, usize, usize),
+    (x0, x1, sx): (usize, usize, usize),
+) -> usize {
     if cfg.count_include_pad {
         sy * sx
     } else {
@@ -177,24 +195,26 @@ pub fn avg_backward(g: &[f32], cfg: &PoolCfg, (h, w): (usize, usize), planes: us
     if oh * ow == 0 || h * w == 0 {
         return dx;
     }
-    dx.par_chunks_mut(h * w).zip(g.par_chunks(oh * ow)).for_each(|(dst, gp)| {
-        for oy in 0..oh {
-            let (y0, y1, sy) = window(oy, cfg.kernel.0, cfg.stride.0, cfg.padding.0, h);
-            for ox in 0..ow {
-                let (x0, x1, sx) = window(ox, cfg.kernel.1, cfg.stride.1, cfg.padding.1, w);
-                let div = divisor(cfg, (y0, y1, sy), (x0, x1, sx));
-                if div == 0 {
-                    continue;
-                }
-                let share = gp[oy * ow + ox] / div as f32;
-                for row in y0..y1 {
-                    for v in &mut dst[row * w + x0..row * w + x1] {
-                        *v += share;
+    dx.par_chunks_mut(h * w)
+        .zip(g.par_chunks(oh * ow))
+        .for_each(|(dst, gp)| {
+            for oy in 0..oh {
+                let (y0, y1, sy) = window(oy, cfg.kernel.0, cfg.stride.0, cfg.padding.0, h);
+                for ox in 0..ow {
+                    let (x0, x1, sx) = window(ox, cfg.kernel.1, cfg.stride.1, cfg.padding.1, w);
+                    let div = divisor(cfg, (y0, y1, sy), (x0, x1, sx));
+                    if div == 0 {
+                        continue;
+                    }
+                    let share = gp[oy * ow + ox] / div as f32;
+                    for row in y0..y1 {
+                        for v in &mut dst[row * w + x0..row * w + x1] {
+                            *v += share;
+                        }
                     }
                 }
             }
-        }
-    });
+        });
     dx
 }
 
@@ -212,24 +232,31 @@ pub fn adaptive_forward(x: &[f32], (h, w): (usize, usize), (oh, ow): (usize, usi
     if y.is_empty() {
         return y;
     }
-    y.par_chunks_mut(oh * ow).zip(x.par_chunks(h * w)).for_each(|(dst, plane)| {
-        for oy in 0..oh {
-            let (y0, y1) = bin(oy, oh, h);
-            for ox in 0..ow {
-                let (x0, x1) = bin(ox, ow, w);
-                let mut sum = 0f32;
-                for row in y0..y1 {
-                    sum += plane[row * w + x0..row * w + x1].iter().sum::<f32>();
+    y.par_chunks_mut(oh * ow)
+        .zip(x.par_chunks(h * w))
+        .for_each(|(dst, plane)| {
+            for oy in 0..oh {
+                let (y0, y1) = bin(oy, oh, h);
+                for ox in 0..ow {
+                    let (x0, x1) = bin(ox, ow, w);
+                    let mut sum = 0f32;
+                    for row in y0..y1 {
+                        sum += plane[row * w + x0..row * w + x1].iter().sum::<f32>();
+                    }
+                    dst[oy * ow + ox] = sum / ((y1 - y0) * (x1 - x0)) as f32;
                 }
-                dst[oy * ow + ox] = sum / ((y1 - y0) * (x1 - x0)) as f32;
             }
-        }
-    });
+        });
     y
 }
 
 /// Gradient of [`adaptive_forward`] (bins may overlap, so contributions add).
-pub fn adaptive_backward(g: &[f32], (h, w): (usize, usize), (oh, ow): (usize, usize), planes: usize) -> Vec<f32> {
+pub fn adaptive_backward(
+    g: &[f32],
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    planes: usize,
+) -> Vec<f32> {
     if (h, w) == (oh, ow) {
         return g.to_vec();
     }
@@ -237,20 +264,22 @@ pub fn adaptive_backward(g: &[f32], (h, w): (usize, usize), (oh, ow): (usize, us
     if oh * ow == 0 || h * w == 0 {
         return dx;
     }
-    dx.par_chunks_mut(h * w).zip(g.par_chunks(oh * ow)).for_each(|(dst, gp)| {
-        for oy in 0..oh {
-            let (y0, y1) = bin(oy, oh, h);
-            for ox in 0..ow {
-                let (x0, x1) = bin(ox, ow, w);
-                let share = gp[oy * ow + ox] / ((y1 - y0) * (x1 - x0)) as f32;
-                for row in y0..y1 {
-                    for v in &mut dst[row * w + x0..row * w + x1] {
-                        *v += share;
+    dx.par_chunks_mut(h * w)
+        .zip(g.par_chunks(oh * ow))
+        .for_each(|(dst, gp)| {
+            for oy in 0..oh {
+                let (y0, y1) = bin(oy, oh, h);
+                for ox in 0..ow {
+                    let (x0, x1) = bin(ox, ow, w);
+                    let share = gp[oy * ow + ox] / ((y1 - y0) * (x1 - x0)) as f32;
+                    for row in y0..y1 {
+                        for v in &mut dst[row * w + x0..row * w + x1] {
+                            *v += share;
+                        }
                     }
                 }
             }
-        }
-    });
+        });
     dx
 }
 
@@ -261,20 +290,41 @@ mod tests {
     #[test]
     fn vgg_max_pool_matches_candle_in_floor_mode_and_ties_go_first() {
         // Odd sides drop the last row and column; batches and channels stay apart.
-        let v: Vec<f32> = (0..2 * 3 * 5 * 7).map(|i| ((i * 37 % 23) as f32).sin()).collect();
-        let x = candle_core::Tensor::from_slice(&v, (2, 3, 5, 7), &candle_core::Device::Cpu).unwrap();
-        let candle: Vec<f32> = x.max_pool2d(2).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let v: Vec<f32> = (0..2 * 3 * 5 * 7)
+            .map(|i| ((i * 37 % 23) as f32).sin())
+            .collect();
+        let x =
+            candle_core::Tensor::from_slice(&v, (2, 3, 5, 7), &candle_core::Device::Cpu).unwrap();
+        let candle: Vec<f32> = x
+            .max_pool2d(2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         assert_eq!(max_pool2x2_values(&v, 5, 7), candle);
         assert_eq!(max_forward(&v, &PoolCfg::square(2, 2, 0), (5, 7)), candle);
         assert!(max_pool2x2_values(&[3.], 1, 1).is_empty());
         // METHODS.md's hand example (candle's autograd gives 0.25 here, PyTorch 1), an
         // all-zero window (the first element), and floor mode's unused last row.
         let vgg = PoolCfg::square(2, 2, 0);
-        assert_eq!(max_backward(&[1., 2., 3., 4.], &[1.], &vgg, (2, 2)), [0., 0., 0., 1.]);
-        assert_eq!(max_backward(&[0., 0., 0., 0.], &[2.5], &vgg, (2, 2)), [2.5, 0., 0., 0.]);
-        assert_eq!(max_backward(&[1., 5., 5., 0.], &[2.5], &vgg, (2, 2)), [0., 2.5, 0., 0.]);
+        assert_eq!(
+            max_backward(&[1., 2., 3., 4.], &[1.], &vgg, (2, 2)),
+            [0., 0., 0., 1.]
+        );
+        assert_eq!(
+            max_backward(&[0., 0., 0., 0.], &[2.5], &vgg, (2, 2)),
+            [2.5, 0., 0., 0.]
+        );
+        assert_eq!(
+            max_backward(&[1., 5., 5., 0.], &[2.5], &vgg, (2, 2)),
+            [0., 2.5, 0., 0.]
+        );
         let x = [1., 2., 9., 3., 4., 9., 9., 9., 9.];
-        assert_eq!(max_backward(&x, &[1.], &vgg, (3, 3)), [0., 0., 0., 0., 1., 0., 0., 0., 0.]);
+        assert_eq!(
+            max_backward(&x, &[1.], &vgg, (3, 3)),
+            [0., 0., 0., 0., 1., 0., 0., 0., 0.]
+        );
     }
 
     #[test]
@@ -323,7 +373,13 @@ mod tests {
     fn pool_gradients_are_adjoints() {
         // <pool(x), g> == <x, pool_backward(g)> for the linear (average) pools.
         let x: Vec<f32> = (0..35).map(|i| (i as f32 * 0.37).sin()).collect();
-        for cfg in [PoolCfg::square(3, 2, 1), PoolCfg { ceil_mode: true, ..PoolCfg::square(2, 2, 0) }] {
+        for cfg in [
+            PoolCfg::square(3, 2, 1),
+            PoolCfg {
+                ceil_mode: true,
+                ..PoolCfg::square(2, 2, 0)
+            },
+        ] {
             let (oh, ow) = out_size(&cfg, 5, 7);
             let g: Vec<f32> = (0..oh * ow).map(|i| (i as f32 * 0.91).cos()).collect();
             let y = avg_forward(&x, &cfg, (5, 7));

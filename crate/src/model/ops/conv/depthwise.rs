@@ -9,9 +9,18 @@ use crate::model::graph::ConvCfg;
 use rayon::prelude::*;
 
 /// The output columns `ox` whose input column `ox * s + kx * d - p` lies inside `0..w`.
-fn valid_cols(kx: usize, (s, p, d): (usize, usize, usize), w: usize, ow: usize) -> std::ops::Range<usize> {
+fn valid_cols(
+    kx: usize,
+    (s, p, d): (usize, usize, usize),
+    w: usize,
+    ow: usize,
+) -> std::ops::Range<usize> {
     let off = (kx * d) as isize - p as isize;
-    let first = if off >= 0 { 0 } else { ((-off) as usize).div_ceil(s) };
+    let first = if off >= 0 {
+        0
+    } else {
+        ((-off) as usize).div_ceil(s)
+    };
     // ox * s + off <= w - 1  <=>  ox <= (w - 1 - off) / s
     let last = (w as isize - 1 - off).div_euclid(s as isize) + 1;
     let end = (last.max(0) as usize).min(ow);
@@ -20,7 +29,16 @@ fn valid_cols(kx: usize, (s, p, d): (usize, usize, usize), w: usize, ow: usize) 
 
 /// `clamp(bias + conv(x))`, one plane per channel.
 #[allow(clippy::too_many_arguments)]
-pub fn forward(wt: &[f32], bias: &[f32], cfg: &ConvCfg, x: &[f32], n: usize, (h, w): (usize, usize), (oh, ow): (usize, usize), clamp: Clamp) -> Vec<f32> {
+pub fn forward(
+    wt: &[f32],
+    bias: &[f32],
+    cfg: &ConvCfg,
+    x: &[f32],
+    n: usize,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    clamp: Clamp,
+) -> Vec<f32> {
     let c = cfg.in_channels;
     let (kh, kw) = cfg.kernel;
     let (sh, sw) = cfg.stride;
@@ -40,56 +58,80 @@ pub fn forward(wt: &[f32], bias: &[f32], cfg: &ConvCfg, x: &[f32], n: usize, (h,
             clamp,
         };
         let scratch = depthwise_simd::scratch_len(&shape);
-        y.par_chunks_mut(oh * ow).zip(x.par_chunks(h * w)).enumerate().for_each(|(plane, (dst, src))| {
-            let ch = plane % c;
-            depthwise_simd::with_scratch(scratch, |s| run(src, dst, &wt[ch * kh * kw..(ch + 1) * kh * kw], bias[ch], &shape, s));
-        });
+        y.par_chunks_mut(oh * ow)
+            .zip(x.par_chunks(h * w))
+            .enumerate()
+            .for_each(|(plane, (dst, src))| {
+                let ch = plane % c;
+                depthwise_simd::with_scratch(scratch, |s| {
+                    run(
+                        src,
+                        dst,
+                        &wt[ch * kh * kw..(ch + 1) * kh * kw],
+                        bias[ch],
+                        &shape,
+                        s,
+                    )
+                });
+            });
         return y;
     }
-    let cols: Vec<_> = (0..kw).map(|kx| valid_cols(kx, (sw, pw, dw), w, ow)).collect();
-    y.par_chunks_mut(oh * ow).zip(x.par_chunks(h * w)).enumerate().for_each(|(plane, (dst, src))| {
-        let ch = plane % c;
-        let k = &wt[ch * kh * kw..(ch + 1) * kh * kw];
-        dst.fill(bias[ch]);
-        for oy in 0..oh {
-            let out = &mut dst[oy * ow..(oy + 1) * ow];
-            for ky in 0..kh {
-                let iy = (oy * sh + ky * dh) as isize - ph as isize;
-                if iy < 0 || iy >= h as isize {
-                    continue;
-                }
-                let row = &src[iy as usize * w..(iy as usize + 1) * w];
-                for kx in 0..kw {
-                    let wv = k[ky * kw + kx];
-                    let r = cols[kx].clone();
-                    if r.is_empty() {
+    let cols: Vec<_> = (0..kw)
+        .map(|kx| valid_cols(kx, (sw, pw, dw), w, ow))
+        .collect();
+    y.par_chunks_mut(oh * ow)
+        .zip(x.par_chunks(h * w))
+        .enumerate()
+        .for_each(|(plane, (dst, src))| {
+            let ch = plane % c;
+            let k = &wt[ch * kh * kw..(ch + 1) * kh * kw];
+            dst.fill(bias[ch]);
+            for oy in 0..oh {
+                let out = &mut dst[oy * ow..(oy + 1) * ow];
+                for ky in 0..kh {
+                    let iy = (oy * sh + ky * dh) as isize - ph as isize;
+                    if iy < 0 || iy >= h as isize {
                         continue;
                     }
-                    let start = (r.start * sw + kx * dw) as isize - pw as isize;
-                    if sw == 1 {
-                        let input = &row[start as usize..start as usize + r.len()];
-                        for (o, v) in out[r].iter_mut().zip(input) {
-                            *o += wv * v;
+                    let row = &src[iy as usize * w..(iy as usize + 1) * w];
+                    for kx in 0..kw {
+                        let wv = k[ky * kw + kx];
+                        let r = cols[kx].clone();
+                        if r.is_empty() {
+                            continue;
                         }
-                    } else {
-                        for (i, o) in out[r].iter_mut().enumerate() {
-                            *o += wv * row[start as usize + i * sw];
+                        let start = (r.start * sw + kx * dw) as isize - pw as isize;
+                        if sw == 1 {
+                            let input = &row[start as usize..start as usize + r.len()];
+                            for (o, v) in out[r].iter_mut().zip(input) {
+                                *o += wv * v;
+                            }
+                        } else {
+                            for (i, o) in out[r].iter_mut().enumerate() {
+                                *o += wv * row[start as usize + i * sw];
+                            }
                         }
                     }
                 }
             }
-        }
-        match clamp {
-            Clamp::None => {}
-            Clamp::Relu => dst.iter_mut().for_each(|v| *v = v.max(0.0)),
-            Clamp::Relu6 => dst.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
-        }
-    });
+            match clamp {
+                Clamp::None => {}
+                Clamp::Relu => dst.iter_mut().for_each(|v| *v = v.max(0.0)),
+                Clamp::Relu6 => dst.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
+            }
+        });
     y
 }
 
 /// `dx[c, iy, ix] += w[c, ky, kx] * dy[c, oy, ox]` over every tap that read `(iy, ix)`.
-pub fn backward(wt: &[f32], cfg: &ConvCfg, g: &[f32], n: usize, (h, w): (usize, usize), (oh, ow): (usize, usize)) -> Vec<f32> {
+pub fn backward(
+    wt: &[f32],
+    cfg: &ConvCfg,
+    g: &[f32],
+    n: usize,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+) -> Vec<f32> {
     let c = cfg.in_channels;
     let (kh, kw) = cfg.kernel;
     let (sh, sw) = cfg.stride;
@@ -99,31 +141,36 @@ pub fn backward(wt: &[f32], cfg: &ConvCfg, g: &[f32], n: usize, (h, w): (usize, 
     if dx.is_empty() || oh * ow == 0 {
         return dx;
     }
-    let cols: Vec<_> = (0..kw).map(|kx| valid_cols(kx, (sw, pw, dw), w, ow)).collect();
-    dx.par_chunks_mut(h * w).zip(g.par_chunks(oh * ow)).enumerate().for_each(|(plane, (dst, gp))| {
-        let ch = plane % c;
-        let k = &wt[ch * kh * kw..(ch + 1) * kh * kw];
-        for oy in 0..oh {
-            let grow = &gp[oy * ow..(oy + 1) * ow];
-            for ky in 0..kh {
-                let iy = (oy * sh + ky * dh) as isize - ph as isize;
-                if iy < 0 || iy >= h as isize {
-                    continue;
-                }
-                let row = &mut dst[iy as usize * w..(iy as usize + 1) * w];
-                for kx in 0..kw {
-                    let wv = k[ky * kw + kx];
-                    let r = cols[kx].clone();
-                    if r.is_empty() {
+    let cols: Vec<_> = (0..kw)
+        .map(|kx| valid_cols(kx, (sw, pw, dw), w, ow))
+        .collect();
+    dx.par_chunks_mut(h * w)
+        .zip(g.par_chunks(oh * ow))
+        .enumerate()
+        .for_each(|(plane, (dst, gp))| {
+            let ch = plane % c;
+            let k = &wt[ch * kh * kw..(ch + 1) * kh * kw];
+            for oy in 0..oh {
+                let grow = &gp[oy * ow..(oy + 1) * ow];
+                for ky in 0..kh {
+                    let iy = (oy * sh + ky * dh) as isize - ph as isize;
+                    if iy < 0 || iy >= h as isize {
                         continue;
                     }
-                    let start = (r.start * sw + kx * dw) as isize - pw as isize;
-                    for (i, gv) in grow[r].iter().enumerate() {
-                        row[start as usize + i * sw] += wv * gv;
+                    let row = &mut dst[iy as usize * w..(iy as usize + 1) * w];
+                    for kx in 0..kw {
+                        let wv = k[ky * kw + kx];
+                        let r = cols[kx].clone();
+                        if r.is_empty() {
+                            continue;
+                        }
+                        let start = (r.start * sw + kx * dw) as isize - pw as isize;
+                        for (i, gv) in grow[r].iter().enumerate() {
+                            row[start as usize + i * sw] += wv * gv;
+                        }
                     }
                 }
             }
-        }
-    });
+        });
     dx
 }

@@ -58,7 +58,9 @@ fn is_pointwise(cfg: &ConvCfg) -> bool {
 /// Output height and width of `cfg` over an `h x w` input.
 pub fn out_size(cfg: &ConvCfg, h: usize, w: usize) -> Option<(usize, usize)> {
     let len = |len: usize, k: usize, s: usize, p: usize, d: usize| {
-        (len + 2 * p).checked_sub(d * (k - 1) + 1).map(|v| v / s + 1)
+        (len + 2 * p)
+            .checked_sub(d * (k - 1) + 1)
+            .map(|v| v / s + 1)
     };
     Some((
         len(h, cfg.kernel.0, cfg.stride.0, cfg.padding.0, cfg.dilation.0)?,
@@ -78,9 +80,19 @@ impl ConvKernel {
             )));
         }
         let path = if is_winograd(&cfg) {
-            Path::Winograd(Winograd3x3::new(weight, cfg.out_channels, cfg.in_channels, bias))
+            Path::Winograd(Winograd3x3::new(
+                weight,
+                cfg.out_channels,
+                cfg.in_channels,
+                bias,
+            ))
         } else if is_pointwise(&cfg) {
-            Path::Pointwise(PackedA::rows(weight, cfg.out_channels, cfg.in_channels, bias))
+            Path::Pointwise(PackedA::rows(
+                weight,
+                cfg.out_channels,
+                cfg.in_channels,
+                bias,
+            ))
         } else if cfg.is_depthwise() {
             Path::Depthwise(weight.to_vec())
         } else {
@@ -95,7 +107,12 @@ impl ConvKernel {
 
     /// The convolution followed by the per-channel affine map `bn` (an eval-mode batch
     /// norm), as one convolution: weights scaled by `bn.scale[o]`, bias `b * scale + shift`.
-    pub fn folded(cfg: ConvCfg, weight: &[f32], bias: Option<&[f32]>, bn: &ChannelAffine) -> Result<Self> {
+    pub fn folded(
+        cfg: ConvCfg,
+        weight: &[f32],
+        bias: Option<&[f32]>,
+        bn: &ChannelAffine,
+    ) -> Result<Self> {
         let per_out = weight.len() / cfg.out_channels.max(1);
         let w: Vec<f32> = weight
             .chunks(per_out.max(1))
@@ -110,14 +127,27 @@ impl ConvKernel {
     }
 
     /// Convolves `x` (`[n, in, h, w]`) into `[n, out, oh, ow]`, then applies `act`.
-    pub fn forward(&self, x: &[f32], n: usize, hw: (usize, usize), act: Option<Activation>) -> Result<(Vec<f32>, (usize, usize))> {
+    pub fn forward(
+        &self,
+        x: &[f32],
+        n: usize,
+        hw: (usize, usize),
+        act: Option<Activation>,
+    ) -> Result<(Vec<f32>, (usize, usize))> {
         self.forward_fused(x, n, hw, None, act)
     }
 
     /// Convolves `x` (`[n, in, h, w]`), adds `residual` (`[n, out, oh, ow]`) if given,
     /// then applies `act`: ResNet's `relu(bn3(conv3(x)) + identity)` in one pass over the
     /// output where the product's store can do it.
-    pub fn forward_fused(&self, x: &[f32], n: usize, (h, w): (usize, usize), residual: Option<&[f32]>, act: Option<Activation>) -> Result<(Vec<f32>, (usize, usize))> {
+    pub fn forward_fused(
+        &self,
+        x: &[f32],
+        n: usize,
+        (h, w): (usize, usize),
+        residual: Option<&[f32]>,
+        act: Option<Activation>,
+    ) -> Result<(Vec<f32>, (usize, usize))> {
         let cfg = &self.cfg;
         if x.len() != n * cfg.in_channels * h * w {
             return Err(Error::Input(format!(
@@ -146,13 +176,27 @@ impl ConvKernel {
             other => (Clamp::None, other),
         };
         let (mut y, after) = match &self.path {
-            Path::Winograd(k) if residual.is_none() && act == Some(Activation::Relu) => (k.forward_relu(x, n, h, w), None),
+            Path::Winograd(k) if residual.is_none() && act == Some(Activation::Relu) => {
+                (k.forward_relu(x, n, h, w), None)
+            }
             Path::Winograd(k) => (k.forward(x, n, h, w), act),
             // A residual is added after the loop, so the clamp can run inside it only without one.
-            Path::Depthwise(wt) if residual.is_none() => (depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow), clamp), after),
-            Path::Depthwise(wt) => (depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow), Clamp::None), act),
-            Path::Pointwise(a) => (pointwise::forward(a, cfg, x, n, (h, w), (oh, ow), residual, clamp), after),
-            Path::General(a) => (im2col::forward(a, cfg, x, n, (h, w), (oh, ow), residual, clamp), after),
+            Path::Depthwise(wt) if residual.is_none() => (
+                depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow), clamp),
+                after,
+            ),
+            Path::Depthwise(wt) => (
+                depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow), Clamp::None),
+                act,
+            ),
+            Path::Pointwise(a) => (
+                pointwise::forward(a, cfg, x, n, (h, w), (oh, ow), residual, clamp),
+                after,
+            ),
+            Path::General(a) => (
+                im2col::forward(a, cfg, x, n, (h, w), (oh, ow), residual, clamp),
+                after,
+            ),
         };
         let unfused_residual = matches!(self.path, Path::Winograd(_) | Path::Depthwise(_));
         if let (Some(r), true) = (residual, unfused_residual) {
@@ -230,25 +274,52 @@ impl Conv {
         Ok(match self.plain.get() {
             Some(k) => k,
             None => {
-                let k = Box::new(ConvKernel::new(self.cfg, &self.weight, self.bias.as_deref())?);
+                let k = Box::new(ConvKernel::new(
+                    self.cfg,
+                    &self.weight,
+                    self.bias.as_deref(),
+                )?);
                 self.plain.get_or_init(|| k)
             }
         })
     }
 
     /// The convolution as loaded (bias included), with `act` after it.
-    pub fn forward(&self, x: &[f32], n: usize, hw: (usize, usize), act: Option<Activation>) -> Result<(Vec<f32>, (usize, usize))> {
+    pub fn forward(
+        &self,
+        x: &[f32],
+        n: usize,
+        hw: (usize, usize),
+        act: Option<Activation>,
+    ) -> Result<(Vec<f32>, (usize, usize))> {
         self.forward_fused(x, n, hw, None, act)
     }
 
     /// [`ConvKernel::forward_fused`] on the convolution as loaded.
-    pub fn forward_fused(&self, x: &[f32], n: usize, hw: (usize, usize), residual: Option<&[f32]>, act: Option<Activation>) -> Result<(Vec<f32>, (usize, usize))> {
+    pub fn forward_fused(
+        &self,
+        x: &[f32],
+        n: usize,
+        hw: (usize, usize),
+        residual: Option<&[f32]>,
+        act: Option<Activation>,
+    ) -> Result<(Vec<f32>, (usize, usize))> {
         if conv_impl() == ConvImpl::Stock && is_winograd(&self.cfg) {
             let (mut y, (oh, ow)) = self.stock(x, n, hw, &self.weight, self.cfg.padding.0)?;
-            add_bias(&mut y, self.bias.as_deref().unwrap_or(&vec![0.0; self.cfg.out_channels]), oh * ow);
+            add_bias(
+                &mut y,
+                self.bias
+                    .as_deref()
+                    .unwrap_or(&vec![0.0; self.cfg.out_channels]),
+                oh * ow,
+            );
             if let Some(r) = residual {
                 if r.len() != y.len() {
-                    return Err(Error::Input(format!("a residual of {} values added to {} outputs", r.len(), y.len())));
+                    return Err(Error::Input(format!(
+                        "a residual of {} values added to {} outputs",
+                        r.len(),
+                        y.len()
+                    )));
                 }
                 y.iter_mut().zip(r).for_each(|(v, r)| *v += r);
             }
@@ -262,11 +333,19 @@ impl Conv {
 
     /// candle's conv2d (stride 1, no bias): the path the benchmarks compare ours against
     /// for 3x3 convolutions (`conv::set_conv_impl(ConvImpl::Stock)`).
-    fn stock(&self, x: &[f32], n: usize, (h, w): (usize, usize), weight: &[f32], padding: usize) -> Result<(Vec<f32>, (usize, usize))> {
+    fn stock(
+        &self,
+        x: &[f32],
+        n: usize,
+        (h, w): (usize, usize),
+        weight: &[f32],
+        padding: usize,
+    ) -> Result<(Vec<f32>, (usize, usize))> {
         let shape = self.cfg.weight_shape();
         let (cin, cout) = (shape[1], shape[0]);
         let t = candle_core::Tensor::from_slice(x, (n, cin, h, w), &candle_core::Device::Cpu)?;
-        let k = candle_core::Tensor::from_slice(weight, shape.as_slice(), &candle_core::Device::Cpu)?;
+        let k =
+            candle_core::Tensor::from_slice(weight, shape.as_slice(), &candle_core::Device::Cpu)?;
         let y = t.conv2d(&k, padding, 1, 1, 1)?;
         let (_, _, oh, ow) = y.dims4()?;
         let _ = cout;
@@ -291,7 +370,9 @@ impl Conv {
     /// with respect to the output (`[n, out, oh, ow]`).
     pub fn backward(&self, g: &[f32], n: usize, (h, w): (usize, usize)) -> Result<Vec<f32>> {
         let cfg = &self.cfg;
-        let (oh, ow) = out_size(cfg, h, w).ok_or_else(|| Error::Input("convolution gradient of an input it does not fit".into()))?;
+        let (oh, ow) = out_size(cfg, h, w).ok_or_else(|| {
+            Error::Input("convolution gradient of an input it does not fit".into())
+        })?;
         if g.len() != n * cfg.out_channels * oh * ow {
             return Err(Error::Input(format!(
                 "convolution gradient: {} values for {n} image(s) of {} x {oh}x{ow}",
@@ -303,11 +384,20 @@ impl Conv {
             Some(r) => r,
             None => {
                 let r = if is_winograd(cfg) {
-                    Reverse::Winograd(Winograd3x3::new(&flip_transpose(&self.weight, cfg), cfg.in_channels, cfg.out_channels, None))
+                    Reverse::Winograd(Winograd3x3::new(
+                        &flip_transpose(&self.weight, cfg),
+                        cfg.in_channels,
+                        cfg.out_channels,
+                        None,
+                    ))
                 } else if cfg.is_depthwise() {
                     Reverse::Direct
                 } else if is_pointwise(cfg) {
-                    Reverse::Gemm(vec![PackedA::transposed(&self.weight, cfg.in_channels, cfg.out_channels)])
+                    Reverse::Gemm(vec![PackedA::transposed(
+                        &self.weight,
+                        cfg.in_channels,
+                        cfg.out_channels,
+                    )])
                 } else {
                     Reverse::Gemm(im2col::pack_transposed(&self.weight, cfg))
                 };
@@ -317,15 +407,25 @@ impl Conv {
         if conv_impl() == ConvImpl::Stock && is_winograd(cfg) {
             // Stride 1, "same" padding: dx = conv(dy, flip(W)^T) with padding k - 1 - p.
             let flipped = flip_transpose(&self.weight, cfg);
-            let t = candle_core::Tensor::from_slice(g, (n, cfg.out_channels, oh, ow), &candle_core::Device::Cpu)?;
-            let k = candle_core::Tensor::from_slice(&flipped, (cfg.in_channels, cfg.out_channels, 3, 3), &candle_core::Device::Cpu)?;
+            let t = candle_core::Tensor::from_slice(
+                g,
+                (n, cfg.out_channels, oh, ow),
+                &candle_core::Device::Cpu,
+            )?;
+            let k = candle_core::Tensor::from_slice(
+                &flipped,
+                (cfg.in_channels, cfg.out_channels, 3, 3),
+                &candle_core::Device::Cpu,
+            )?;
             return Ok(t.conv2d(&k, 1, 1, 1, 1)?.flatten_all()?.to_vec1()?);
         }
         Ok(match &**reverse {
             // Stride 1, "same" padding: dx = conv(dy, flip(W)^T) with padding k - 1 - p.
             Reverse::Winograd(k) => k.forward(g, n, oh, ow),
             Reverse::Direct => depthwise::backward(&self.weight, cfg, g, n, (h, w), (oh, ow)),
-            Reverse::Gemm(a) if is_pointwise(cfg) => pointwise::backward(&a[0], cfg, g, n, (h, w), (oh, ow)),
+            Reverse::Gemm(a) if is_pointwise(cfg) => {
+                pointwise::backward(&a[0], cfg, g, n, (h, w), (oh, ow))
+            }
             Reverse::Gemm(a) => im2col::backward(a, cfg, g, n, (h, w), (oh, ow)),
         })
     }
@@ -333,7 +433,11 @@ impl Conv {
 
 /// `[out, in, 3, 3]` -> `[in, out, 3, 3]` with each kernel rotated by 180 degrees.
 fn flip_transpose(w: &[f32], cfg: &ConvCfg) -> Vec<f32> {
-    let (o, i, kk) = (cfg.out_channels, cfg.in_channels, cfg.kernel.0 * cfg.kernel.1);
+    let (o, i, kk) = (
+        cfg.out_channels,
+        cfg.in_channels,
+        cfg.kernel.0 * cfg.kernel.1,
+    );
     let mut out = vec![0f32; w.len()];
     for a in 0..o {
         for b in 0..i {
@@ -350,7 +454,14 @@ mod tests {
     use super::*;
 
     /// The convolution by its definition, in f64: the reference for every path.
-    fn naive(cfg: &ConvCfg, w: &[f32], b: &[f32], x: &[f32], n: usize, (h, wd): (usize, usize)) -> Vec<f32> {
+    fn naive(
+        cfg: &ConvCfg,
+        w: &[f32],
+        b: &[f32],
+        x: &[f32],
+        n: usize,
+        (h, wd): (usize, usize),
+    ) -> Vec<f32> {
         let (oh, ow) = out_size(cfg, h, wd).unwrap();
         let (cin_g, cout_g) = (cfg.in_channels / cfg.groups, cfg.out_channels / cfg.groups);
         let (kh, kw) = cfg.kernel;
@@ -365,13 +476,18 @@ mod tests {
                             let c = g * cin_g + ci;
                             for ky in 0..kh {
                                 for kx in 0..kw {
-                                    let iy = (oy * cfg.stride.0 + ky * cfg.dilation.0) as isize - cfg.padding.0 as isize;
-                                    let ix = (ox * cfg.stride.1 + kx * cfg.dilation.1) as isize - cfg.padding.1 as isize;
+                                    let iy = (oy * cfg.stride.0 + ky * cfg.dilation.0) as isize
+                                        - cfg.padding.0 as isize;
+                                    let ix = (ox * cfg.stride.1 + kx * cfg.dilation.1) as isize
+                                        - cfg.padding.1 as isize;
                                     if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
                                         continue;
                                     }
-                                    let xv = x[((img * cfg.in_channels + c) * h + iy as usize) * wd + ix as usize];
-                                    s += w[((o * cin_g + ci) * kh + ky) * kw + kx] as f64 * xv as f64;
+                                    let xv = x[((img * cfg.in_channels + c) * h + iy as usize)
+                                        * wd
+                                        + ix as usize];
+                                    s += w[((o * cin_g + ci) * kh + ky) * kw + kx] as f64
+                                        * xv as f64;
                                 }
                             }
                         }
@@ -384,23 +500,25 @@ mod tests {
     }
 
     fn values(len: usize, seed: f32) -> Vec<f32> {
-        (0..len).map(|i| ((i as f32 * 0.731 + seed).sin() * 1.7).fract()).collect()
+        (0..len)
+            .map(|i| ((i as f32 * 0.731 + seed).sin() * 1.7).fract())
+            .collect()
     }
 
     fn cases() -> Vec<ConvCfg> {
         let mut dilated = ConvCfg::square(4, 6, 3, 1, 2);
         dilated.dilation = (2, 2);
         vec![
-            ConvCfg::square(3, 5, 3, 1, 1).bias(true),          // Winograd
-            ConvCfg::square(4, 6, 1, 1, 0),                     // pointwise
-            ConvCfg::square(4, 6, 1, 2, 0),                     // strided pointwise (ResNet downsample)
-            ConvCfg::square(6, 6, 3, 2, 1).groups(6),           // depthwise, stride 2
+            ConvCfg::square(3, 5, 3, 1, 1).bias(true), // Winograd
+            ConvCfg::square(4, 6, 1, 1, 0),            // pointwise
+            ConvCfg::square(4, 6, 1, 2, 0),            // strided pointwise (ResNet downsample)
+            ConvCfg::square(6, 6, 3, 2, 1).groups(6),  // depthwise, stride 2
             ConvCfg::square(5, 5, 5, 1, 2).groups(5).bias(true), // depthwise 5x5
             ConvCfg::square(6, 6, 7, 1, 3).groups(6).bias(true), // ConvNeXt's 7x7 depthwise
-            ConvCfg::square(3, 4, 7, 2, 3),                     // ResNet's stem
-            ConvCfg::square(3, 4, 4, 4, 0).bias(true),          // ConvNeXt's patchify stem
-            ConvCfg::square(8, 8, 3, 2, 1).groups(4),           // grouped, strided (ResNeXt)
-            dilated,                                            // dilation 2
+            ConvCfg::square(3, 4, 7, 2, 3),            // ResNet's stem
+            ConvCfg::square(3, 4, 4, 4, 0).bias(true), // ConvNeXt's patchify stem
+            ConvCfg::square(8, 8, 3, 2, 1).groups(4),  // grouped, strided (ResNeXt)
+            dilated,                                   // dilation 2
         ]
     }
 
@@ -409,12 +527,20 @@ mod tests {
         let (n, hw) = (2, (9, 7));
         for cfg in cases() {
             let w = values(cfg.weight_shape().iter().product(), 0.3);
-            let b = if cfg.bias { values(cfg.out_channels, 1.1) } else { vec![0.0; cfg.out_channels] };
+            let b = if cfg.bias {
+                values(cfg.out_channels, 1.1)
+            } else {
+                vec![0.0; cfg.out_channels]
+            };
             let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
             let conv = Conv::new(cfg, w.clone(), cfg.bias.then(|| b.clone())).unwrap();
             let (y, _) = conv.forward(&x, n, hw, None).unwrap();
             let want = naive(&cfg, &w, &b, &x, n, hw);
-            let err = y.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            let err = y
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
             assert!(err < 1e-4, "{cfg:?}: max error {err}");
         }
     }
@@ -430,7 +556,11 @@ mod tests {
                 ConvCfg::square(2, 2, 7, 1, 3).groups(2).bias(true),
                 ConvCfg::square(2, 2, 3, 2, 0).groups(2).bias(true),
             ] {
-                let (n, w, b) = (2, values(cfg.weight_shape().iter().product(), 0.3), values(cfg.out_channels, 1.1));
+                let (n, w, b) = (
+                    2,
+                    values(cfg.weight_shape().iter().product(), 0.3),
+                    values(cfg.out_channels, 1.1),
+                );
                 let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
                 let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
                 let want = naive(&cfg, &w, &b, &x, n, hw);
@@ -461,7 +591,10 @@ mod tests {
             let dx = conv.backward(&g, n, hw).unwrap();
             let lhs: f64 = y.iter().zip(&g).map(|(a, b)| *a as f64 * *b as f64).sum();
             let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| *a as f64 * *b as f64).sum();
-            assert!((lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0), "{cfg:?}: {lhs} vs {rhs}");
+            assert!(
+                (lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0),
+                "{cfg:?}: {lhs} vs {rhs}"
+            );
         }
     }
 
@@ -477,13 +610,22 @@ mod tests {
             let (plain, _) = k.forward(&x, n, hw, None).unwrap();
             let residual = values(plain.len(), 3.9);
             for a in [Activation::Relu, Activation::Relu6, Activation::Silu] {
-                let (fused, _) = k.forward_fused(&x, n, hw, Some(&residual), Some(a)).unwrap();
-                let want: Vec<f32> = plain.iter().zip(&residual).map(|(p, r)| act::apply(a, p + r)).collect();
+                let (fused, _) = k
+                    .forward_fused(&x, n, hw, Some(&residual), Some(a))
+                    .unwrap();
+                let want: Vec<f32> = plain
+                    .iter()
+                    .zip(&residual)
+                    .map(|(p, r)| act::apply(a, p + r))
+                    .collect();
                 if a != Activation::Silu {
                     assert!(want.contains(&0.0), "{cfg:?}: the clamp is exercised");
                 }
                 for (got, want) in fused.iter().zip(&want) {
-                    assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0), "{cfg:?} {a:?}: {got} vs {want}");
+                    assert!(
+                        (got - want).abs() <= 1e-5 * want.abs().max(1.0),
+                        "{cfg:?} {a:?}: {got} vs {want}"
+                    );
                 }
             }
         }
@@ -493,12 +635,22 @@ mod tests {
     fn folding_a_batch_norm_equals_applying_it() {
         let cfg = ConvCfg::square(4, 3, 1, 1, 0);
         let w = values(12, 0.5);
-        let bn = ChannelAffine::batch_norm(&[1.5, 0.5, -2.0], &[0.1, 0.2, 0.3], &[0.3, -0.2, 0.0], &[2.0, 0.5, 1.0], 1e-5);
+        let bn = ChannelAffine::batch_norm(
+            &[1.5, 0.5, -2.0],
+            &[0.1, 0.2, 0.3],
+            &[0.3, -0.2, 0.0],
+            &[2.0, 0.5, 1.0],
+            1e-5,
+        );
         let x = values(4 * 5, 1.0);
         let conv = Conv::new(cfg, w, None).unwrap();
         let (plain, _) = conv.forward(&x, 1, (1, 5), None).unwrap();
         let then_bn = bn.forward(&plain, 5);
-        let (folded, _) = conv.fold(&bn).unwrap().forward(&x, 1, (1, 5), None).unwrap();
+        let (folded, _) = conv
+            .fold(&bn)
+            .unwrap()
+            .forward(&x, 1, (1, 5), None)
+            .unwrap();
         for (a, b) in folded.iter().zip(&then_bn) {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");
         }
