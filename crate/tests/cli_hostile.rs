@@ -116,8 +116,8 @@ fn model_cards_that_are_not_cards_are_named() {
         ),
         (
             "bad-arch.json",
-            r#"{"name":"x","arch":"resnet50","weights":"w"}"#,
-            "resnet50",
+            r#"{"name":"x","arch":"resnet51","weights":"w"}"#,
+            "resnet51",
         ),
         ("truncated.json", r#"{"name":"x","arch":"tiny","wei"#, "EOF"),
     ];

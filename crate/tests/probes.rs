@@ -223,15 +223,54 @@ fn bad_maximization_options_say_what_is_wrong() {
         o
     };
     for (model, objective, opts, needle) in [
-        (t, Objective::channels("features.99", vec![0]), base.clone(), "unknown layer `features.99`"),
-        (v, Objective::channels("features.15", vec![256]), MaximizeOptions::for_model(v),
-            "channel 256 is out of range: `features.15` has 256 channels (0..255)"),
-        (t, Objective::classes(t, vec![10]), base.clone(), "class 10 is out of range: `classifier.6` has 10 classes (0..9)"),
-        (t, Objective::classes(t, vec![]), base.clone(), "at least one class or channel"),
-        (t, Objective::classes(t, vec![0]), with(&|o| o.size = 4), "image size 4 is too small: tiny has 3 max-pool stages, so the image needs at least 8 px"),
-        (t, Objective::classes(t, vec![0]), with(&|o| o.jitter = 32), "jitter 32 must be smaller than the image size 32"),
-        (t, Objective::classes(t, vec![0]), with(&|o| o.lr = -1.0), "learning rate must be a positive number"),
-        (t, Objective::classes(t, vec![0]), with(&|o| o.tv = f32::NAN), "tv weight must be zero or positive"),
+        (
+            t,
+            Objective::channels("features.99", vec![0]),
+            base.clone(),
+            "unknown layer `features.99`",
+        ),
+        (
+            v,
+            Objective::channels("features.15", vec![256]),
+            MaximizeOptions::for_model(v),
+            "channel 256 is out of range: `features.15` has 256 channels (0..255)",
+        ),
+        (
+            t,
+            Objective::classes(t, vec![10]),
+            base.clone(),
+            "class 10 is out of range: `classifier.6` has 10 classes (0..9)",
+        ),
+        (
+            t,
+            Objective::classes(t, vec![]),
+            base.clone(),
+            "at least one class or channel",
+        ),
+        (
+            t,
+            Objective::classes(t, vec![0]),
+            with(&|o| o.size = 4),
+            "image size 4 is too small: tiny needs at least 8 px",
+        ),
+        (
+            t,
+            Objective::classes(t, vec![0]),
+            with(&|o| o.jitter = 32),
+            "jitter 32 must be smaller than the image size 32",
+        ),
+        (
+            t,
+            Objective::classes(t, vec![0]),
+            with(&|o| o.lr = -1.0),
+            "learning rate must be a positive number",
+        ),
+        (
+            t,
+            Objective::classes(t, vec![0]),
+            with(&|o| o.tv = f32::NAN),
+            "tv weight must be zero or positive",
+        ),
     ] {
         let e = err(model, &objective, &opts);
         assert!(e.contains(needle), "expected `{needle}` in `{e}`");
