@@ -9,6 +9,7 @@
 //! Other fields (accuracy, dataset, training command, ...) are kept as they are.
 
 use super::arch::ArchSpec;
+use super::weights::Format;
 use crate::error::{Error, Result};
 use crate::image::{Preprocessing, IMAGENET_MEAN, IMAGENET_STD};
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,19 @@ pub fn default_preprocessing(spec: &ArchSpec) -> Preprocessing {
             mean: vec![0.0],
             std: vec![1.0],
         }
+    }
+}
+
+/// The preprocessing a model gets when its card says none, knowing its weights' format:
+/// Keras' VGG weights (`keras.applications`) expect Keras' "caffe" mode (BGR, ImageNet
+/// means subtracted on the 0-255 scale, no scaling) at the model's input size; other
+/// weights [`default_preprocessing`].
+pub fn preprocessing_for_weights(spec: &ArchSpec, format: Format) -> Preprocessing {
+    match format {
+        Format::Keras if spec.in_channels == 3 => Preprocessing::Caffe {
+            size: spec.size as u32,
+        },
+        _ => default_preprocessing(spec),
     }
 }
 

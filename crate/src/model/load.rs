@@ -11,12 +11,12 @@ use crate::error::{Error, Result};
 use std::collections::HashMap;
 
 impl Graph {
-    /// Loads weights file bytes (safetensors: torchvision or timm names, f32/f16/bf16; or
-    /// a PyTorch `.pth` state dict). The bytes are dropped once the f32 values exist.
+    /// Loads weights file bytes (safetensors: torchvision or timm names, f32/f16/bf16; a
+    /// PyTorch `.pth` state dict; or Keras' VGG weights, `.h5`/`.weights.h5`/`.keras`).
+    /// The bytes are dropped once the f32 values exist.
     pub fn from_bytes(arch: &ArchSpec, bytes: Vec<u8>) -> Result<Graph> {
         let graph = families::graph(arch)?;
-        let params = weights::read(arch, &graph, &bytes)?;
-        drop(bytes);
+        let params = weights::read_owned(arch, &graph, bytes)?;
         Graph::new(arch.clone(), graph, params)
     }
 

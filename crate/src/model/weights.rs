@@ -1,8 +1,9 @@
-//! Reading a model's weights: safetensors (f32, f16, bf16; computed in f32) and, through
-//! `formats::pth`, PyTorch `.pth` checkpoints, matched by name against the architecture's
-//! state dict (torchvision names; timm's VGG names; `module.`/`model.` wrapper prefixes),
-//! with errors that name the tensor at fault and, for another architecture's file, the
-//! architecture it looks like.
+//! Reading a model's weights: safetensors (f32, f16, bf16; computed in f32), through
+//! `formats::pth` PyTorch `.pth` checkpoints, and through `formats::keras` Keras' VGG
+//! weights (HDF5 `.h5`/`.weights.h5`, `.keras`), matched by name against the
+//! architecture's state dict (torchvision names; timm's VGG names; `module.`/`model.`
+//! wrapper prefixes; Keras' layer names), with errors that name the tensor at fault and,
+//! for another architecture's file, the architecture it looks like.
 
 use super::arch::ArchSpec;
 use super::families;
@@ -160,18 +161,61 @@ pub enum Format {
     Safetensors,
     /// A PyTorch checkpoint: a zip archive (torch.save since 1.6) or a legacy pickle.
     Pth,
+    /// Keras weights: an HDF5 file (Keras 2 or 3 layout) or a `.keras` archive. Keras'
+    /// VGGs were trained on "caffe" preprocessing (BGR, ImageNet means subtracted).
+    Keras,
 }
 
 pub fn sniff(bytes: &[u8]) -> Format {
+    if super::formats::keras::is_keras(bytes) {
+        return Format::Keras;
+    }
     match bytes {
         [b'P', b'K', 3, 4, ..] | [0x80, 2..=5, ..] => Format::Pth,
         _ => Format::Safetensors,
     }
 }
 
-/// Reads every tensor `graph` needs from a weights file's bytes (safetensors or `.pth`),
-/// as f32 values by torchvision name. The bytes can be dropped as soon as this returns.
+/// The format of the weights file at `path`, from its first bytes.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn sniff_file(path: &std::path::Path) -> Result<Format> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(4096).read_to_end(&mut head))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(sniff(&head))
+}
+
+/// Reads every tensor `graph` needs from a weights file's bytes (safetensors, `.pth` or
+/// Keras), as f32 values by torchvision name. The bytes can be dropped as soon as this
+/// returns. A Keras file is copied once (its reader owns its bytes): [`read_owned`]
+/// avoids that.
 pub fn read(arch: &ArchSpec, graph: &GraphSpec, bytes: &[u8]) -> Result<HashMap<String, Vec<f32>>> {
+    if sniff(bytes) == Format::Keras {
+        return read_keras(arch, graph, bytes.to_vec());
+    }
+    read_borrowed(arch, graph, bytes)
+}
+
+/// [`read`] from bytes it may keep (no copy of a Keras file).
+pub fn read_owned(arch: &ArchSpec, graph: &GraphSpec, bytes: Vec<u8>) -> Result<HashMap<String, Vec<f32>>> {
+    if sniff(&bytes) == Format::Keras {
+        return read_keras(arch, graph, bytes);
+    }
+    read_borrowed(arch, graph, &bytes)
+}
+
+/// Keras' VGG weights: layers matched by their Keras names, kernels converted to
+/// torchvision's layouts.
+fn read_keras(arch: &ArchSpec, graph: &GraphSpec, bytes: Vec<u8>) -> Result<HashMap<String, Vec<f32>>> {
+    check_memory(arch, graph, bytes.len())?;
+    let file = super::formats::keras::read(bytes)?;
+    let stored = super::formats::keras::vgg::state_dict(&arch.to_string(), graph, &file)?;
+    bind(arch, graph, stored)
+}
+
+fn read_borrowed(arch: &ArchSpec, graph: &GraphSpec, bytes: &[u8]) -> Result<HashMap<String, Vec<f32>>> {
     if bytes.is_empty() {
         return Err(Error::WeightsFile("file is empty (0 bytes)".into()));
     }

@@ -2,6 +2,8 @@
 
 use candle_core::Tensor;
 use clap::Args;
+use convscope::model::card::preprocessing_for_weights;
+use convscope::model::weights::{self, Format};
 use convscope::model::{ArchSpec, Graph, ModelCard};
 use convscope::{image, npy, Error, Result};
 use std::path::PathBuf;
@@ -13,7 +15,9 @@ pub struct ModelArgs {
     /// `cfg=8,M,16,M,32,M;in=3;pool=2;hidden=32;classes=10`
     #[arg(long, conflicts_with = "model")]
     pub arch: Option<String>,
-    /// safetensors weights (torchvision or timm names; f32, f16 or bf16)
+    /// weights: safetensors (torchvision or timm names; f32, f16 or bf16), a PyTorch .pth,
+    /// or Keras' VGG weights (.h5, .weights.h5, .keras; read with Keras' "caffe"
+    /// preprocessing unless a model card says otherwise)
     #[arg(long, requires = "arch", conflicts_with = "synthetic")]
     pub weights: Option<PathBuf>,
     /// use the reference fixtures' deterministic weights for this seed instead of a file
@@ -49,13 +53,20 @@ pub fn spec_and_card(
 }
 
 pub fn load(args: &ModelArgs) -> Result<(Graph, ModelCard)> {
-    let (card, card_weights) = spec_and_card(&args.arch, &args.model)?;
+    let (mut card, card_weights) = spec_and_card(&args.arch, &args.model)?;
     let model = match (card_weights.or(args.weights.clone()), args.synthetic) {
-        (Some(path), _) => Graph::from_file(&card.arch, &path)?,
+        (Some(path), _) => {
+            let model = Graph::from_file(&card.arch, &path)?;
+            if card.preprocessing.is_none() && weights::sniff_file(&path)? == Format::Keras {
+                card.preprocessing = Some(preprocessing_for_weights(&card.arch, Format::Keras));
+                eprintln!("convscope: Keras weights: Keras' \"caffe\" preprocessing (BGR, ImageNet means subtracted, no scaling)");
+            }
+            model
+        }
         (None, Some(seed)) => Graph::synthetic(&card.arch, seed)?,
         (None, None) => {
             return Err(Error::Input(format!(
-            "{} needs weights: --weights FILE (.safetensors or .pth), --synthetic SEED, or --model CARD.json",
+            "{} needs weights: --weights FILE (.safetensors, .pth, or Keras' .h5/.weights.h5/.keras), --synthetic SEED, or --model CARD.json",
             card.arch
         )))
         }
