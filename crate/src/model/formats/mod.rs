@@ -1,4 +1,6 @@
-//! Readers for weights files other than our own safetensors: each takes the file's
-//! bytes (the page has no file system) and returns named f32 tensors.
+//! Readers for model files other than our own safetensors: each takes the file's bytes
+//! (the page has no file system) and returns named f32 tensors (`pth`), or a whole graph
+//! with its tensors (`onnx`).
 
+pub mod onnx;
 pub mod pth;

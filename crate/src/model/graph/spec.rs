@@ -136,13 +136,19 @@ impl GraphSpec {
         })
     }
 
-    /// The first node that mixes the whole map (global pool, flatten, linear): where the
-    /// features end and the classifier head begins. Methods that run many copies of an
-    /// image run the head apart, on many copies at once.
+    /// The first node that mixes the whole map (global pool, flatten, linear) and cuts
+    /// the graph (nothing after it reads anything before it): where the features end and
+    /// the classifier head begins. A squeeze-and-excitation's pool mixes the map too, but
+    /// its product reads the map again, so it is no head. Methods that run many copies
+    /// of an image run the head apart, on many copies at once.
     pub fn head_start(&self) -> NodeId {
-        self.nodes
-            .iter()
-            .position(|n| n.kind.mixes_map())
+        let cuts = |h: NodeId| {
+            self.nodes[h + 1..]
+                .iter()
+                .all(|n| n.inputs.iter().all(|s| matches!(s, Src::Node(k) if *k >= h)))
+        };
+        (0..self.nodes.len())
+            .find(|h| self.nodes[*h].kind.mixes_map() && cuts(*h))
             .unwrap_or(self.nodes.len())
     }
 
