@@ -21,6 +21,10 @@ pub enum Error {
     #[error("weights: unexpected tensor(s) {names} not used by architecture {arch} (are these weights for another model?)")]
     ExtraTensors { names: String, arch: String },
 
+    /// An ONNX model that cannot be read, or that uses what the engine does not run.
+    #[error("onnx: {0}")]
+    Onnx(String),
+
     /// A tensor exists but has the wrong shape.
     #[error("weights: tensor `{name}` has shape {found:?}, expected {expected:?} (are these weights for another architecture?)")]
     TensorShape {

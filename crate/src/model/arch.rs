@@ -51,6 +51,10 @@ pub enum Family {
     Vgg(VggCfg),
     /// A torchvision model by its name (`resnet50`), built by `families::TORCHVISION`.
     Torchvision(&'static str),
+    /// A graph read from a model file (`format`: `onnx`): no builder makes it, its
+    /// `GraphSpec` comes with the file (the loaded `Graph`'s `spec()`); `min_size` is the
+    /// smallest input side that graph takes.
+    Imported { format: &'static str, min_size: usize },
 }
 
 /// Everything needed to build a network's graph.
@@ -108,6 +112,11 @@ impl ArchSpec {
         };
         if text.is_empty() {
             return Err(Error::Spec(format!("empty architecture; {}", known())));
+        }
+        if let Some((format, _)) = text.split_once(':').filter(|(f, _)| *f == "onnx") {
+            return Err(Error::Spec(format!(
+                "`{text}` names a model read from a {format} file; its graph comes with the file (load the file itself: --model FILE.{format})"
+            )));
         }
         let mut spec = ArchSpec::blank();
         for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
@@ -229,7 +238,7 @@ impl ArchSpec {
     pub fn vgg(&self) -> Option<&VggCfg> {
         match &self.family {
             Family::Vgg(v) => Some(v),
-            Family::Torchvision(_) => None,
+            Family::Torchvision(_) | Family::Imported { .. } => None,
         }
     }
 
@@ -241,6 +250,21 @@ impl ArchSpec {
                 .iter()
                 .find(|f| f.name == *name)
                 .map_or("", |f| f.family),
+            Family::Imported { format, .. } => format,
+        }
+    }
+
+    /// The spec of a graph read from a `format` file (`onnx`), named `name`.
+    pub fn imported(name: &str, format: &'static str, graph: &super::graph::GraphSpec) -> ArchSpec {
+        ArchSpec {
+            name: name.to_string(),
+            family: Family::Imported {
+                format,
+                min_size: graph.min_size(),
+            },
+            in_channels: graph.in_channels,
+            classes: graph.classes,
+            size: graph.size,
         }
     }
 
@@ -283,6 +307,9 @@ impl fmt::Display for ArchSpec {
     /// The canonical spec string, which parses back to the same spec: the base name
     /// with the keys that differ from it (`vgg16;classes=2`), or the full VGG spec.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Family::Imported { format, .. } = &self.family {
+            return write!(f, "{format}:{}", self.name);
+        }
         let base = Self::named()
             .find(|n| *n == self.name)
             .and_then(ArchSpec::base);
@@ -324,6 +351,7 @@ impl fmt::Display for ArchSpec {
                 Ok(())
             }
             (_, Family::Torchvision(name)) => write!(f, "{name}"),
+            (_, Family::Imported { .. }) => write!(f, "{}", self.name),
         }
     }
 }
@@ -442,9 +470,10 @@ impl ArchSpec {
         self.vgg().map_or(0, |v| v.pool_stages())
     }
     pub fn min_input_size(&self) -> usize {
-        match self.vgg() {
-            Some(v) => 1 << v.pool_stages(),
-            None => families::graph(self).map_or(1, |g| g.min_size()),
+        match &self.family {
+            Family::Vgg(v) => 1 << v.pool_stages(),
+            Family::Imported { min_size, .. } => *min_size,
+            Family::Torchvision(_) => families::graph(self).map_or(1, |g| g.min_size()),
         }
     }
     pub fn last_channels(&self) -> usize {

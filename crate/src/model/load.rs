@@ -29,6 +29,43 @@ impl Graph {
         })
     }
 
+    /// Reads an ONNX model (`name`: what to call it, the file's stem) with its
+    /// external-data files by location (see [`super::formats::onnx::read`]). Returns the
+    /// graph and what the reader assumed (a free input size), to tell the user.
+    pub fn from_onnx(bytes: &[u8], name: &str, external: &[(&str, &[u8])]) -> Result<(Graph, Vec<String>)> {
+        let imported = super::formats::onnx::read(bytes, name, external)?;
+        let arch = ArchSpec::imported(name, "onnx", &imported.spec);
+        Ok((Graph::new(arch, imported.spec, imported.params)?, imported.notes))
+    }
+
+    /// [`Graph::from_onnx`] for a file, with the external-data files its model names,
+    /// read from the same folder.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_onnx_file(path: &std::path::Path) -> Result<(Graph, Vec<String>)> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let at = |e: Error| match e {
+            Error::Onnx(m) => Error::Onnx(format!("{}: {m}", path.display())),
+            other => other,
+        };
+        let folder = path.parent().unwrap_or(std::path::Path::new("."));
+        let mut files = Vec::new();
+        for location in super::formats::onnx::external_locations(&bytes).map_err(at)? {
+            super::formats::onnx::check_location(&location).map_err(at)?;
+            let file = folder.join(&location);
+            let data = std::fs::read(&file).map_err(|e| {
+                Error::Onnx(format!(
+                    "{}: its weights are in the external file `{location}`, which cannot be read beside it ({}: {e})",
+                    path.display(),
+                    file.display()
+                ))
+            })?;
+            files.push((location, data));
+        }
+        let external: Vec<(&str, &[u8])> = files.iter().map(|(l, d)| (l.as_str(), d.as_slice())).collect();
+        let stem = path.file_stem().map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned());
+        Self::from_onnx(&bytes, &stem, &external).map_err(at)
+    }
+
     /// The fixtures' deterministic weights for `seed` (see [`synthetic`]), with batch
     /// norms' running statistics at 0 and 1 unless `stats` replaces them.
     pub fn synthetic(arch: &ArchSpec, seed: u64) -> Result<Graph> {

@@ -2,6 +2,8 @@
 //! METHODS.md ("How close is the same").
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod protobuf;
+
 use candle_core::{DType, Tensor};
 use convscope::model::graph::Val;
 use convscope::model::{ArchSpec, Graph};

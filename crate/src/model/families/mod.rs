@@ -130,6 +130,11 @@ pub fn graph(spec: &ArchSpec) -> Result<GraphSpec> {
                 .ok_or_else(|| Error::Spec(format!("unknown architecture `{name}`")))?;
             (named.build)(spec)
         }
+        Family::Imported { format, .. } => {
+            return Err(Error::Spec(format!(
+                "{spec} was read from a {format} file: its graph comes with the file, not from a builder"
+            )))
+        }
     };
     g.validate()?;
     Ok(g)
@@ -242,6 +247,14 @@ mod tests {
             ("convnext_small", 50_223_688),
         ] {
             assert_eq!(spec(name).param_count(), total, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_head_starts_at_the_global_pool_not_at_a_squeeze_and_excitation() {
+        for name in ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "densenet121", "convnext_tiny", "mobilenet_v2"] {
+            let g = spec(name);
+            assert_eq!(g.nodes[g.head_start()].name, "avgpool", "{name}");
         }
     }
 

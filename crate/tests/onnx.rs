@@ -1,0 +1,621 @@
+//! ONNX models: the tiny networks of `tests/fixtures/onnx/` (exported by PyTorch's
+//! exporter at opset 18, made by scripts/fixtures/make_onnx_fixtures.py) against
+//! PyTorch's float64 outputs, a Grad-CAM against the same network built by our builder
+//! from the same weights, hand-made graphs computed by hand, and every refusal with its
+//! message. The family exports (too large to commit) are checked by an ignored test.
+
+mod common;
+use candle_core::{DType, Tensor};
+use common::protobuf::{self as pb, Msg};
+use common::*;
+use convscope::methods::{build, Forward, Options};
+use convscope::model::graph::builder::Builder;
+use convscope::model::graph::{Src, Val};
+use convscope::model::{Activation, ArchSpec, ConvCfg, Graph, Kind, PoolCfg};
+use std::collections::HashMap;
+
+const TINY: [&str; 4] = [
+    "tiny_resnet",
+    "tiny_mobilenet",
+    "tiny_densenet",
+    "tiny_convnext",
+];
+
+/// The layers each tiny model's references hold (the script's `TINY` table).
+fn layers(name: &str) -> &'static [&'static str] {
+    match name {
+        "tiny_resnet" => &["layer2.1", "layer2", "layer1.0", "maxpool"],
+        "tiny_mobilenet" => &[
+            "features.5",
+            "features.4",
+            "features.2.block.2",
+            "features.1",
+        ],
+        "tiny_densenet" => &[
+            "features.norm5",
+            "features.denseblock2",
+            "features.transition1",
+            "features.denseblock1.denselayer2",
+        ],
+        "tiny_convnext" => &["features.3", "features.3.0", "features.2", "features.0"],
+        _ => panic!("{name}"),
+    }
+}
+
+fn tiny(name: &str) -> Graph {
+    let (graph, notes) = Graph::from_onnx_file(&fixture(&format!("onnx/{name}.onnx"))).unwrap();
+    assert!(notes.is_empty(), "{name}: {notes:?}");
+    graph
+}
+
+/// `NAME__KEY` of the tiny references.
+fn tiny_ref(name: &str, key: &str) -> Tensor {
+    let full = format!("{name}__{key}");
+    Tensor::read_npz_by_name(fixture("onnx/references.npz"), &[full.as_str()])
+        .unwrap_or_else(|e| panic!("references.npz has no {full}: {e}"))
+        .remove(0)
+}
+
+fn key(layer: &str) -> String {
+    layer.replace('.', "_")
+}
+
+fn grad_cam_raw(model: &Graph, x: &Tensor, layer: &str, target: usize) -> Vec<f64> {
+    let fwd = Forward::new(model, x).unwrap();
+    let options = Options {
+        layer: Some(layer.to_string()),
+        ..Options::default()
+    };
+    flat(
+        &build("grad-cam", model, &options)
+            .unwrap()
+            .attribute(&fwd, target)
+            .unwrap()
+            .raw()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn tiny_exports_match_pytorch_logits_activations_and_grad_cam() {
+    let x = input("astronaut32");
+    for name in TINY {
+        let model = tiny(name);
+        let target = tiny_ref(name, "target")
+            .to_dtype(DType::I64)
+            .unwrap()
+            .to_scalar::<i64>()
+            .unwrap() as usize;
+        let ours = flat(&logits(&model, &x));
+        let e = max_rel_error(&ours, &flat(&tiny_ref(name, "logits")));
+        eprintln!("{name} logits: {e:.2e}");
+        assert!(e <= 1e-4, "{name} logits: {e:.2e}");
+        for layer in layers(name) {
+            let ours = flat(&layer_output(&model, &x, layer));
+            let e = max_rel_error(
+                &ours,
+                &flat(&tiny_ref(name, &format!("act__{}", key(layer)))),
+            );
+            let g = max_rel_error(
+                &grad_cam_raw(&model, &x, layer, target),
+                &flat(&tiny_ref(name, &format!("gradcam__{}", key(layer)))),
+            );
+            eprintln!("{name} {layer}: activations {e:.2e}, grad-cam {g:.2e}");
+            assert!(e <= 1e-4, "{name} {layer} activations: {e:.2e}");
+            assert!(g <= 1e-4, "{name} {layer} grad-cam: {g:.2e}");
+        }
+    }
+}
+
+/// The tiny ResNet as our builder makes torchvision's: the same module names, batch
+/// norms apart from their convolutions.
+fn tiny_resnet_by_builder() -> Graph {
+    fn basic(b: &mut Builder, name: &str, x: Src, cin: usize, cout: usize, stride: usize) -> Src {
+        let conv1 = b.conv(
+            &format!("{name}.conv1"),
+            ConvCfg::square(cin, cout, 3, stride, 1),
+        );
+        let bn1 = b.batch_norm(&format!("{name}.bn1"), cout, 1e-5);
+        let relu = b.act(&format!("{name}.relu"), Activation::Relu);
+        let conv2 = b.conv(
+            &format!("{name}.conv2"),
+            ConvCfg::square(cout, cout, 3, 1, 1),
+        );
+        let bn2 = b.batch_norm(&format!("{name}.bn2"), cout, 1e-5);
+        let identity = if stride != 1 || cin != cout {
+            let c = b.conv(
+                &format!("{name}.downsample.0"),
+                ConvCfg::square(cin, cout, 1, stride, 0),
+            );
+            let n = b.batch_norm(&format!("{name}.downsample.1"), cout, 1e-5);
+            let y = b.then(c, x);
+            let y = b.then(n, y);
+            b.block(&format!("{name}.downsample"), "Sequential", y)
+        } else {
+            x
+        };
+        let mut y = b.then(conv1, x);
+        y = b.then(bn1, y);
+        y = b.apply(&relu, &[y]);
+        y = b.then(conv2, y);
+        y = b.then(bn2, y);
+        y = b.op(&format!("{name}.add"), Kind::Add, &[y, identity]);
+        y = b.apply(&relu, &[y]);
+        b.block(name, "BasicBlock", y)
+    }
+    let mut b = Builder::new("tiny_resnet", "resnet", 3, 10, 32);
+    let conv1 = b.conv("conv1", ConvCfg::square(3, 8, 3, 1, 1));
+    let bn1 = b.batch_norm("bn1", 8, 1e-5);
+    let relu = b.act("relu", Activation::Relu);
+    let maxpool = b.module("maxpool", Kind::MaxPool2d(PoolCfg::square(3, 2, 1)));
+    let mut x = b.then(conv1, Src::Input);
+    x = b.then(bn1, x);
+    x = b.then(relu, x);
+    x = b.then(maxpool, x);
+    x = basic(&mut b, "layer1.0", x, 8, 8, 1);
+    x = b.block("layer1", "Sequential", x);
+    x = basic(&mut b, "layer2.0", x, 8, 16, 2);
+    let cam = basic(&mut b, "layer2.1", x, 16, 16, 1);
+    x = b.block("layer2", "Sequential", cam);
+    let avgpool = b.module("avgpool", Kind::AdaptiveAvgPool2d { out: (1, 1) });
+    let fc = b.linear("fc", 16, 10);
+    x = b.then(avgpool, x);
+    b.then(fc, x);
+    let spec = b.finish(cam);
+    spec.validate().unwrap();
+    let mut params = HashMap::new();
+    for e in spec.state.iter().filter(|e| e.is_float) {
+        let t = tiny_ref("tiny_resnet", &format!("state__{}", e.name));
+        assert_eq!(t.dims(), e.shape.as_slice(), "{}", e.name);
+        params.insert(
+            e.name.clone(),
+            t.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        );
+    }
+    Graph::new(
+        ArchSpec::imported("tiny_resnet", "builder", &spec),
+        spec,
+        params,
+    )
+    .unwrap()
+}
+
+#[test]
+fn grad_cam_of_a_block_equals_the_builders_network_on_the_same_weights() {
+    let x = input("astronaut32");
+    let onnx = tiny("tiny_resnet");
+    let ours = tiny_resnet_by_builder();
+    let target = 3;
+    for layer in ["layer2.1", "layer2", "layer1.0", "layer2.0.downsample"] {
+        let a = grad_cam_raw(&onnx, &x, layer, target);
+        let b = grad_cam_raw(&ours, &x, layer, target);
+        let e = max_rel_error(&a, &b);
+        eprintln!("tiny_resnet {layer}: ONNX vs builder grad-cam {e:.2e}");
+        assert!(e <= 1e-5, "{layer}: {e:.2e}");
+    }
+    let e = max_rel_error(&flat(&logits(&onnx, &x)), &flat(&logits(&ours, &x)));
+    assert!(e <= 1e-5, "logits: {e:.2e}");
+    // The default CAM layer is the last block the head reads, as the builder's.
+    assert_eq!(onnx.name(onnx.spec().cam_layer), "layer2.1");
+}
+
+#[test]
+fn nodes_are_named_by_module_and_blocks_by_their_module() {
+    let r = tiny("tiny_resnet");
+    let names: Vec<&str> = r.spec().nodes.iter().map(|n| n.name.as_str()).collect();
+    // PyTorch's exporter folds each batch norm into its convolution: the node carries
+    // the norm's name (its output is the norm's). A module applied twice gets `:1`.
+    for want in [
+        "bn1",
+        "relu",
+        "maxpool",
+        "layer1.0.bn1",
+        "layer1.0.relu",
+        "layer1.0.add",
+        "layer1.0.relu:1",
+        "layer1.0",
+        "layer1",
+        "layer2.0.downsample",
+        "avgpool",
+        "fc",
+    ] {
+        assert!(names.contains(&want), "{want} not in {names:?}");
+    }
+    let block = &r.spec().nodes[r.node("layer1.0").unwrap()];
+    assert_eq!(
+        block.kind,
+        Kind::Block {
+            class: "BasicBlock".into()
+        }
+    );
+    let m = tiny("tiny_mobilenet");
+    let se = &m.spec().nodes[m.node("features.1.block.2").unwrap()];
+    assert_eq!(
+        se.kind,
+        Kind::Block {
+            class: "SqueezeExcitation".into()
+        }
+    );
+    // SiLU written as x * sigmoid(x) and hard swish are one node each.
+    assert_eq!(
+        m.spec().nodes[m.node("features.4.block.0.2").unwrap()].kind,
+        Kind::Act(Activation::Silu)
+    );
+    assert_eq!(
+        m.spec().nodes[m.node("features.0.2").unwrap()].kind,
+        Kind::Act(Activation::Hardswish)
+    );
+    let c = tiny("tiny_convnext");
+    let kinds: HashMap<&str, &Kind> = c
+        .spec()
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), &n.kind))
+        .collect();
+    assert_eq!(kinds["features.1.0.block.4"], &Kind::Act(Activation::Gelu));
+    assert!(matches!(
+        kinds["features.1.0.block.2"],
+        Kind::LayerNorm2d { channels: 8, .. }
+    ));
+    assert!(matches!(
+        kinds["features.1.0.block.3"],
+        Kind::PixelLinear {
+            in_features: 8,
+            out_features: 32
+        }
+    ));
+    assert!(matches!(
+        kinds["features.0.1"],
+        Kind::LayerNorm2d { channels: 8, .. }
+    ));
+    assert!(matches!(
+        kinds["features.1.0.mul"],
+        Kind::LayerScale { channels: 8 }
+    ));
+    assert_eq!(c.spec().param_count(), 4818, "as PyTorch's parameters()");
+}
+
+#[test]
+fn external_data_is_read_from_beside_the_file_or_given_bytes() {
+    let path = fixture("onnx/tiny_densenet.onnx");
+    let bytes = std::fs::read(&path).unwrap();
+    let data = std::fs::read(fixture("onnx/tiny_densenet.onnx.data")).unwrap();
+    assert_eq!(
+        convscope::model::formats::onnx::external_locations(&bytes).unwrap(),
+        ["tiny_densenet.onnx.data"]
+    );
+    // The page passes the second file under whatever name it had.
+    let (g, _) = Graph::from_onnx(&bytes, "tiny_densenet", &[("renamed.bin", &data)]).unwrap();
+    let x = input("astronaut32");
+    assert!(
+        max_rel_error(
+            &flat(&logits(&g, &x)),
+            &flat(&tiny_ref("tiny_densenet", "logits"))
+        ) <= 1e-4
+    );
+    let e = Graph::from_onnx(&bytes, "tiny_densenet", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("stored in the external file `tiny_densenet.onnx.data`, which was not given"),
+        "{e}"
+    );
+    let e = Graph::from_onnx(&bytes, "tiny_densenet", &[("d", &data[..100])])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("which has 100 bytes"), "{e}");
+}
+
+/// input [1, 3, 4, 4] -> 1x1 conv (2 filters) -> ReLU -> global pool -> flatten -> Gemm.
+fn small_graph(conv_attrs: &[Msg], extra_nodes: &[Msg]) -> Msg {
+    let mut nodes = vec![
+        pb::node("Conv", "conv", &["x", "w"], &["c"], conv_attrs),
+        pb::node("Relu", "relu", &["c"], &["r"], &[]),
+        pb::node("GlobalAveragePool", "pool", &["r"], &["p"], &[]),
+        pb::node("Flatten", "flat", &["p"], &["f"], &[]),
+        pb::node(
+            "Gemm",
+            "fc",
+            &["f", "fw", "fb"],
+            &["y"],
+            &[pb::attr_int("transB", 1)],
+        ),
+    ];
+    nodes.extend_from_slice(extra_nodes);
+    pb::graph(
+        &nodes,
+        &[
+            pb::tensor("w", &[2, 3, 1, 1], &[1.0, 1.0, 1.0, 1.0, -1.0, 0.0]),
+            pb::tensor("fw", &[3, 2], &[1.0, 0.0, 0.0, 1.0, 1.0, 1.0]),
+            pb::tensor("fb", &[3], &[0.0, 0.0, 1.0]),
+        ],
+        &[pb::value_info("x", &[1, 3, 4, 4])],
+        &[pb::value_info("y", &[1, 3])],
+    )
+}
+
+#[test]
+fn a_hand_made_graph_computes_what_its_operators_say() {
+    let (g, notes) =
+        Graph::from_onnx(&pb::model(13, &small_graph(&[], &[])), "small", &[]).unwrap();
+    assert!(notes.is_empty());
+    // Channels 1, 2, 3 everywhere: conv gives 6 and 1 - 2 = -1, ReLU 6 and 0, the pool
+    // keeps them, the linear layer [[1, 0], [0, 1], [1, 1]] + [0, 0, 1] gives 6, 0, 7.
+    let x: Vec<f32> = [1.0f32, 2.0, 3.0]
+        .iter()
+        .flat_map(|c| std::iter::repeat_n(*c, 16))
+        .collect();
+    let y = g.forward(&Val::new(x, vec![1, 3, 4, 4])).unwrap();
+    assert_eq!(y.data.as_slice(), [6.0, 0.0, 7.0]);
+    assert_eq!(
+        (g.spec().classes, g.arch().to_string()),
+        (3, "onnx:small".to_string())
+    );
+    assert_eq!(
+        g.spec()
+            .nodes
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect::<Vec<_>>(),
+        ["conv", "relu", "pool", "flat", "fc"]
+    );
+}
+
+fn refused(bytes: &[u8]) -> String {
+    match Graph::from_onnx(bytes, "m", &[]) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn assert_refused(what: &str, bytes: &[u8], needles: &[&str]) {
+    let e = refused(bytes);
+    eprintln!("{what}: {e}");
+    assert!(e.starts_with("onnx: "), "{what}: {e}");
+    for n in needles {
+        assert!(e.contains(n), "{what}: `{e}` lacks `{n}`");
+    }
+}
+
+#[test]
+fn unsupported_graphs_are_refused_before_any_work_with_what_is_supported() {
+    let lstm = small_graph(&[], &[pb::node("LSTM", "lstm0", &["y"], &["z"], &[])]);
+    assert_refused(
+        "unsupported op",
+        &pb::model(13, &lstm),
+        &[
+            "operator LSTM (node `lstm0`) is not supported",
+            "Conv, Div, Dropout",
+        ],
+    );
+    let two = pb::graph(
+        &[],
+        &[],
+        &[
+            pb::value_info("a", &[1, 3, 8, 8]),
+            pb::value_info("b", &[1, 3, 8, 8]),
+        ],
+        &[],
+    );
+    assert_refused(
+        "two inputs",
+        &pb::model(13, &two),
+        &["2 inputs (`a`, `b`)", "one image input"],
+    );
+    let flat = pb::graph(&[], &[], &[pb::value_info("a", &[1, 3, 224])], &[]);
+    assert_refused(
+        "3-D input",
+        &pb::model(13, &flat),
+        &["shape [1, 3, 224]", "4-D image batch"],
+    );
+    assert_refused(
+        "old opset",
+        &pb::model(9, &small_graph(&[], &[])),
+        &["opset 9", "13 to 21"],
+    );
+    assert_refused(
+        "asymmetric pads",
+        &pb::model(
+            13,
+            &small_graph(&[pb::attr_ints("pads", &[0, 0, 1, 1])], &[]),
+        ),
+        &["pads [0, 0, 1, 1]", "node `conv` (Conv)"],
+    );
+    // Clip other than ReLU6.
+    let clip = pb::graph(
+        &[pb::node("Clip", "clip", &["x", "lo", "hi"], &["y"], &[])],
+        &[pb::tensor("lo", &[], &[0.0]), pb::tensor("hi", &[], &[3.0])],
+        &[pb::value_info("x", &[1, 3, 4, 4])],
+        &[pb::value_info("y", &[1, 3, 4, 4])],
+    );
+    assert_refused(
+        "clip",
+        &pb::model(13, &clip),
+        &["Clip(min 0, max 3)", "only Clip(0, 6)"],
+    );
+    let two_out = small_graph(&[], &[]).msg(12, &pb::value_info("r", &[1, 2, 4, 4]));
+    assert_refused("two outputs", &pb::model(13, &two_out), &["2 outputs"]);
+}
+
+#[test]
+fn damaged_and_hostile_files_are_errors_not_panics() {
+    assert_refused("empty", &[], &["the file is empty"]);
+    let good = std::fs::read(fixture("onnx/tiny_resnet.onnx")).unwrap();
+    for cut in [1, 7, good.len() / 3, good.len() / 2, good.len() - 1] {
+        assert_refused("truncated", &good[..cut], &["not a readable ONNX model"]);
+    }
+    // A graph field claiming 65535 bytes where 2 follow.
+    assert_refused(
+        "length past the end",
+        &[0x3a, 0xff, 0xff, 0x03, 0x0a, 0x00],
+        &["claims 65535 bytes", "only 2 are left"],
+    );
+    assert_refused(
+        "not protobuf",
+        b"\x89PNG\r\n\x1a\n not a model",
+        &["not a readable ONNX model"],
+    );
+    // A nesting bomb: a graph whose `If` holds a graph whose `If` holds ... 100,000 deep
+    // (written from the inside out, each level's lengths known from the one inside).
+    let mut len = 0u64;
+    let mut levels: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..100_000 {
+        let mut attr = Msg::new().str(1, "then_branch").int(20, 5).0;
+        attr.push(0x32);
+        pb::varint(len, &mut attr);
+        let attr_len = attr.len() as u64 + len;
+        let mut node = Msg::new().str(1, "c").str(2, "o").str(4, "If").0;
+        node.push(0x2a);
+        pb::varint(attr_len, &mut node);
+        let node_len = node.len() as u64 + attr_len;
+        let mut graph = vec![0x0a];
+        pb::varint(node_len, &mut graph);
+        len = graph.len() as u64 + node_len;
+        levels.push([graph, node, attr].concat());
+    }
+    let bomb: Vec<u8> = levels.into_iter().rev().flatten().collect();
+    let bytes = Msg::new()
+        .bytes(7, &bomb)
+        .msg(8, &Msg::new().str(1, "").int(2, 13))
+        .0;
+    assert_refused("nesting bomb", &bytes, &["operator If"]);
+    // A weight claiming 2^29 floats (2 GiB) over 12 bytes.
+    let g = pb::graph(
+        &[pb::node("Conv", "conv", &["x", "big"], &["y"], &[])],
+        &[Msg::new()
+            .int(1, 1 << 27)
+            .int(1, 4)
+            .int(1, 1)
+            .int(1, 1)
+            .int(2, 1)
+            .str(8, "big")
+            .bytes(9, &[0; 12])],
+        &[pb::value_info("x", &[1, 4, 4, 4])],
+        &[pb::value_info("y", &[1, 3])],
+    );
+    assert_refused(
+        "2 GiB claim",
+        &pb::model(13, &g),
+        &[
+            "tensor `big` claims dimensions [134217728, 4, 1, 1]",
+            "holds 12 bytes",
+        ],
+    );
+    let negative = pb::graph(
+        &[],
+        &[pb::tensor("n", &[-4], &[])],
+        &[pb::value_info("x", &[1, 3, 4, 4])],
+        &[],
+    );
+    assert_refused(
+        "negative dimension",
+        &pb::model(13, &negative),
+        &["negative dimension -4"],
+    );
+    // 300,000 inputs on one node.
+    let mut many = Msg::new();
+    for _ in 0..300_000 {
+        many = many.str(1, "x");
+    }
+    let g = pb::graph(
+        &[many.str(4, "Relu")],
+        &[],
+        &[pb::value_info("x", &[1, 3, 4, 4])],
+        &[],
+    );
+    assert_refused(
+        "huge repeated count",
+        &pb::model(13, &g),
+        &["more than 200000 node inputs"],
+    );
+    let ints = pb::graph(
+        &[pb::node(
+            "Conv",
+            "c",
+            &["x"],
+            &["y"],
+            &[pb::attr_ints("pads", &vec![1; 70_000])],
+        )],
+        &[],
+        &[],
+        &[],
+    );
+    assert_refused(
+        "huge attribute",
+        &pb::model(13, &ints),
+        &["more than 65536"],
+    );
+    // A protobuf group (wire type 3) where the graph should be.
+    assert_refused("group", &[0x3b, 0x3c], &["group"]);
+}
+
+fn families_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var("CONVSCOPE_ONNX_FAMILIES").expect(
+        "set CONVSCOPE_ONNX_FAMILIES to the folder of `make_onnx_fixtures.py families` (this test is ignored by default)",
+    ))
+}
+
+/// The families' ONNX exports against the safetensors path (1e-5 of the largest
+/// magnitude) and PyTorch's references (graph_parity.rs's tolerances): logits,
+/// activations and Grad-CAM at the CAM layers.
+#[test]
+#[ignore = "needs the family exports: scripts/fixtures/make_onnx_fixtures.py families DIR"]
+fn family_exports_match_the_safetensors_path_and_pytorch() {
+    let dir = families_dir();
+    let mut failures = Vec::new();
+    let mut check = |what: String, e: f64, tol: f64| {
+        eprintln!("{what}: {e:.2e} (tol {tol:.0e})");
+        if e > tol {
+            failures.push(format!("{what}: {e:.2e} > {tol:.0e}"));
+        }
+    };
+    for (i, case) in graph_cases().iter().enumerate() {
+        let (onnx, _) =
+            Graph::from_onnx_file(&dir.join(format!("{}-s{}.onnx", case.arch, case.seed))).unwrap();
+        let ours = graph_model(case);
+        let x = input(&case.image);
+        let (lo, ls) = (flat(&logits(&onnx, &x)), flat(&logits(&ours, &x)));
+        check(
+            format!("{} logits onnx vs safetensors", case.arch),
+            max_rel_error(&lo, &ls),
+            1e-5,
+        );
+        check(
+            format!("{} logits onnx vs pytorch", case.arch),
+            max_rel_error(&lo, &reference(GRAPH_NPZ, i, "logits")),
+            1e-4,
+        );
+        for layer in &case.cam_layers {
+            let k = layer.replace('.', "_");
+            let (ao, as_) = (
+                flat(&layer_output(&onnx, &x, layer)),
+                flat(&layer_output(&ours, &x, layer)),
+            );
+            check(
+                format!("{} {layer} activations onnx vs safetensors", case.arch),
+                max_rel_error(&ao, &as_),
+                1e-5,
+            );
+            check(
+                format!("{} {layer} activations onnx vs pytorch", case.arch),
+                max_rel_error(&ao, &reference(GRAPH_NPZ, i, &format!("act__{k}"))),
+                1e-4,
+            );
+            let (go, gs) = (
+                grad_cam_raw(&onnx, &x, layer, case.target),
+                grad_cam_raw(&ours, &x, layer, case.target),
+            );
+            check(
+                format!("{} {layer} grad-cam onnx vs safetensors", case.arch),
+                max_rel_error(&go, &gs),
+                1e-5,
+            );
+            check(
+                format!("{} {layer} grad-cam onnx vs pytorch", case.arch),
+                max_rel_error(&go, &reference(GRAPH_NPZ, i, &format!("gradcam_raw__{k}"))),
+                1e-3,
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
