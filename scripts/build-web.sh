@@ -2,8 +2,8 @@
 # Builds the web app into dist/: the convscope library compiled to wasm32, its JS glue
 # and the module optimised (scripts/wasm-pkg.sh: tools/webbuild, then wasm-opt) in
 # dist/pkg/, plus the static files from www/, three.js and the benchmark's engines from
-# node_modules/. Installs what is missing first (scripts/setup.sh web: the wasm32 target,
-# the npm packages). Then the wasm threads build, dist/pkg-threads/
+# node_modules/. Installs what is missing (scripts/setup.sh: the wasm32 target first, the
+# npm packages while cargo builds). Then the wasm threads build, dist/pkg-threads/
 # (scripts/build-web-threads.sh, nightly Rust, about 9 minutes cold); if it cannot be
 # made the site still works on one thread. CONVSCOPE_THREADS=0 skips it.
 # Usage: scripts/build-web.sh
@@ -15,29 +15,44 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 target=wasm32-unknown-unknown
 dist="$root/dist"
-"$root/scripts/setup.sh" web
+"$root/scripts/setup.sh" wasm
 
 # Wherever cargo puts it (CARGO_TARGET_DIR or config may move target/).
 target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 target_dir="${target_dir:-$root/target}"
-
-# tools/webbuild compiles alongside the wasm (its own target dir, so neither cargo waits
-# for the other's lock): on 2 cores it fills the gaps where the wasm build runs one crate.
-tool_log="$target_dir/webbuild.log"
 mkdir -p "$target_dir"
-echo "build-web: building tools/webbuild alongside (log: $tool_log)"
-"$root/scripts/wasm-pkg.sh" --build-tool > "$tool_log" 2>&1 &
-tool_build=$!
-trap 'kill "$tool_build" 2>/dev/null || true' EXIT
+
+# Two jobs run while cargo builds the wasm, each with its log in the target dir: npm ci
+# (mostly waiting on the network and the disk) and tools/webbuild (its own target dir,
+# so neither cargo waits for the other's lock; on 2 cores it fills the gaps where the
+# wasm build compiles one crate at a time).
+declare -A jobs=()
+start_job() {
+    local name="$1"
+    shift
+    echo "build-web: $name alongside (log: $target_dir/$name.log)"
+    "$@" > "$target_dir/$name.log" 2>&1 &
+    jobs[$name]=$!
+}
+finish_job() {
+    local name="$1" ok=0
+    wait "${jobs[$name]}" || ok=$?
+    unset "jobs[$name]"
+    sed "s/^/build-web: $name: /" "$target_dir/$name.log"
+    if (( ok != 0 )); then
+        echo "build-web: $name failed (above)" >&2
+        exit 1
+    fi
+}
+# Stops the jobs if the build fails meanwhile.
+trap 'for pid in "${jobs[@]}"; do kill "$pid" 2>/dev/null || true; done' EXIT
+start_job npm "$root/scripts/setup.sh" npm
+start_job webbuild "$root/scripts/wasm-pkg.sh" --build-tool
 
 echo "build-web: cargo build (release, $target)"
 cargo build --lib --release --target "$target" -p convscope
-if ! wait "$tool_build"; then
-    cat "$tool_log" >&2
-    echo "build-web: building tools/webbuild failed (above)" >&2
-    exit 1
-fi
-trap - EXIT
+finish_job webbuild
+finish_job npm
 
 rm -rf "$dist"
 mkdir -p "$dist"

@@ -4,9 +4,10 @@
 # place that installs anything: scripts/demo.sh, build-web.sh, test.sh and .ci/run call
 # it with the parts they need.
 #
-#   web      the wasm32-unknown-unknown Rust target (rustup) and the npm packages
-#            (npm ci when node_modules is missing or differs from package-lock.json):
-#            binaryen's wasm-opt, three.js, playwright-core, the benchmark's engines
+#   wasm     the wasm32-unknown-unknown Rust target (rustup)
+#   npm      the npm packages (npm ci when node_modules is missing or differs from
+#            package-lock.json): binaryen's wasm-opt, three.js, playwright-core, the
+#            benchmark's engines
 #   browser  Debian's chromium (the page tests drive it headless)
 #   data     Debian's dataset-fashion-mnist (crate/tests/fashion.rs, scripts/train-fashion.sh)
 #   threads  the nightly toolchain with rust-src (the wasm threads build, build-web-threads.sh)
@@ -103,21 +104,22 @@ nightly_toolchain() {
     fi
 }
 
-(( $# > 0 )) || fail "usage: scripts/setup.sh PART... (parts: web browser data threads)"
+(( $# > 0 )) || fail "usage: scripts/setup.sh PART... (parts: wasm npm browser data threads)"
 # Debian packages first, all in one apt-get run.
 debs=()
 for part in "$@"; do
     case "$part" in
-        web | threads) ;;
+        wasm | npm | threads) ;;
         browser) debs+=(chromium) ;;
         data) debs+=(dataset-fashion-mnist) ;;
-        *) fail "unknown part '$part' (parts: web browser data threads)" ;;
+        *) fail "unknown part '$part' (parts: wasm npm browser data threads)" ;;
     esac
 done
 (( ${#debs[@]} == 0 )) || debian_packages "${debs[@]}"
 for part in "$@"; do
     case "$part" in
-        web) wasm_target; npm_packages ;;
+        wasm) wasm_target ;;
+        npm) npm_packages ;;
         threads) nightly_toolchain ;;
     esac
 done

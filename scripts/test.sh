@@ -9,6 +9,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-"$root/scripts/setup.sh" web browser data
+"$root/scripts/setup.sh" wasm npm browser data
 cargo test --workspace
 "$root/scripts/test-web.sh"

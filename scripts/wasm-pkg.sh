@@ -45,7 +45,7 @@ elif command -v wasm-opt >/dev/null 2>&1; then
     if [[ "$v" =~ ^[0-9]+$ ]] && (( v >= 116 )); then
         wasm_opt="$(command -v wasm-opt)"
     else
-        echo "wasm-pkg: ignoring $(command -v wasm-opt) (binaryen ${v:-?}, needs 116+; scripts/setup.sh web installs binaryen from npm)"
+        echo "wasm-pkg: ignoring $(command -v wasm-opt) (binaryen ${v:-?}, needs 116+; scripts/setup.sh npm installs binaryen from npm)"
     fi
 fi
 
