@@ -20,8 +20,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-
-target=wasm32-unknown-unknown
 dist="$root/dist"
 if [[ ! -f "$dist/index.html" || ! -f "$dist/pkg/convscope_bg.wasm" ]]; then
     echo "build-web-threads: $dist is not built; run scripts/build-web.sh first" >&2
@@ -31,6 +29,7 @@ fi
 
 target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 threads_target="${target_dir:-$root/target}/threads"
+target=wasm32-unknown-unknown
 started=$SECONDS
 echo "build-web-threads: cargo +nightly build (release, $target, feature threads; $(rustup run nightly rustc --version))"
 RUSTFLAGS='-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 --cfg getrandom_backend="wasm_js"' \
