@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what this repository's scripts need and a fresh Debian machine of this kind
 # lacks; what is already there is left alone, so a second run only checks. The one
-# place that installs anything: scripts/demo.sh, build-web.sh, test.sh and .ci/run call
-# it with the parts they need.
+# place that installs anything: the other scripts (build-web.sh and so demo.sh,
+# build-web-threads.sh, test.sh, test-web.sh, bench-browser.sh, train-fashion.sh) and
+# .ci/run call it with the parts they need.
 #
 #   wasm     the wasm32-unknown-unknown Rust target (rustup)
 #   npm      the npm packages (npm ci when node_modules is missing or differs from
