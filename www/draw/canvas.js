@@ -23,6 +23,17 @@ export function rgbaCanvas(rgba, width, height, className = "picture") {
   return canvas;
 }
 
+/** A `width` x `height` canvas painted `fill` all over (a chart's ground, a placeholder). */
+export function filledCanvas(width, height, fill) {
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = fill;
+  ctx.fillRect(0, 0, width, height);
+  return canvas;
+}
+
 /** Min and max of the finite values of `data[start..start+count]`. */
 export function range(data, start = 0, count = data.length - start) {
   let min = Infinity;
@@ -68,13 +79,9 @@ export function formatNumber(v) {
 
 /** A histogram {min, max, counts} as bars on a canvas. */
 export function histogram({ min, max, counts }, width = 320, height = 90, fill = "#3b6fd4") {
-  const canvas = document.createElement("canvas");
-  canvas.width = width;
-  canvas.height = height;
+  const canvas = filledCanvas(width, height, "#fff");
   canvas.className = "histogram";
   const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, width, height);
   const top = Math.max(1, ...counts);
   const bw = width / counts.length;
   ctx.fillStyle = fill;

@@ -3,7 +3,7 @@
 // at any layer, found by gradient ascent in the worker (probes::maximize). The picture
 // and the objective curve are drawn live from the worker's progress messages.
 import { el, figure } from "./dom.js";
-import { drawRgba, drawCurve, formatNumber } from "../draw/canvas.js";
+import { drawRgba, drawCurve, filledCanvas, formatNumber } from "../draw/canvas.js";
 import { LAYER_KINDS } from "./layerkinds.js";
 import { CancelledError } from "../rpc.js";
 
@@ -74,7 +74,7 @@ export default {
     const keys = isOutput ? [] : objective.channels.map((k) => `${shape.length === 1 ? "unit" : "channel"} ${k}`);
 
     // Mid-grey until the first step's pictures come (drawn by the core in the worker).
-    const picture = greyCanvas(size);
+    const picture = filledCanvas(size, size, "#808080");
     picture.className = "maximized";
     Object.assign(picture.dataset, { name: "pictures", testid: "maximize-picture", step: "0" });
     const fit = () => (picture.style.width = `${Math.min(448, Math.max(224, picture.width))}px`);
@@ -184,13 +184,3 @@ function optionsForm({ defaults, options, unitsText, isOutput, size, setParams }
   return form;
 }
 
-/** A `size` x `size` mid-grey canvas. */
-function greyCanvas(size) {
-  const canvas = document.createElement("canvas");
-  canvas.width = size;
-  canvas.height = size;
-  const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#808080";
-  ctx.fillRect(0, 0, size, size);
-  return canvas;
-}
