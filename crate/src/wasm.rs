@@ -20,6 +20,8 @@ mod probes;
 mod attribute;
 // The allocator that notices out-of-memory, and a way to cause it (wasm/memory.rs).
 mod memory;
+// Colormaps, overlays, masks, tile grids and the saved picture (wasm/render.rs).
+mod render;
 
 /// Runs once when the module is instantiated.
 #[wasm_bindgen(start)]

@@ -3,9 +3,11 @@
 // over the picture the model sees, in the page's colormap and opacity, with a colour
 // bar. Occlusion adds the tutorial's two views: the heatmap of the class probability
 // with each window covered, and the mask of the windows it falls below 0.85 without.
+// The worker sends the pictures with the numbers (draw/pictures.js: the core draws
+// them), and the overlay's "Save PNG" writes the core's picture that `convscope explain
+// --png` writes for the same map, colormap and opacity.
 import { el, figure } from "./dom.js";
-import { overlay, colourBar, rgbaCanvas, formatNumber } from "../draw/canvas.js";
-import { lut, colour } from "../draw/colormap.js";
+import { colourBar, rgbaCanvas, formatNumber } from "../draw/canvas.js";
 import { LAYER_KINDS } from "./layerkinds.js";
 
 // Options forms: the fields of methods::select::Options each method takes; blank = the
@@ -33,15 +35,16 @@ function attributionView({ id, title, cam = false, input = true, about }) {
     needs: cam ? ["target", "layer", "colormap", "opacity"] : ["target", "colormap", "opacity"],
     request: id,
     ...(cam ? LAYER_KINDS.cam : {}),
-    async run({ call, panel, image, params, model, setParams }) {
+    async run({ call, panel, params, model, setParams }) {
       const options = { ...(params.attribution?.[id] ?? {}) };
       if (cam) options.layer = params.layer;
       const form = FIELDS[id] ? optionsForm(id, FIELDS[id], params, setParams) : null;
-      const r = await call(id, { target: params.target, options });
-      const heat = overlay(image.rgba, image.width, image.height, r.display, r.width, r.height, params);
+      const r = await call(id, { target: params.target, options, look: look(params) });
+      const heat = rgbaCanvas(r.pictures.overlay, r.width, r.height, "picture overlay");
+      heat.exportPng = r.pictures.png;
       heat.dataset.name = `${id}-${r.class}`;
       heat.dataset.testid = "attribution-overlay";
-      const plain = overlay(image.rgba, image.width, image.height, r.display, r.width, r.height, { colormap: params.colormap, opacity: 1 });
+      const plain = rgbaCanvas(r.pictures.map, r.width, r.height);
       plain.dataset.name = `${id}-${r.class}-map`;
       // Only methods with options have a form (replaceChildren would print a null).
       const children = [
@@ -58,6 +61,11 @@ function attributionView({ id, title, cam = false, input = true, about }) {
       panel.replaceChildren(...children.filter(Boolean));
     },
   };
+}
+
+/** How the worker draws the pictures: the page's colormap and opacity. */
+function look(params) {
+  return { colormap: params.colormap, opacity: params.opacity };
 }
 
 /** "class 9 (label), the top class" */
@@ -82,18 +90,21 @@ const occlusion = {
   group: "attribution",
   needs: ["target", "colormap", "opacity"],
   request: "occlusion",
-  async run({ call, panel, image, params, model, setParams }) {
+  async run({ call, panel, params, model, setParams }) {
     const options = { ...(params.attribution?.occlusion ?? {}) };
     const form = optionsForm("occlusion", FIELDS.occlusion, params, setParams);
-    const r = await call("occlusion", { target: params.target, options });
+    const r = await call("occlusion", { target: params.target, options, look: look(params) });
 
-    const drops = overlay(image.rgba, image.width, image.height, r.display, r.width, r.height, params);
+    const drops = rgbaCanvas(r.pictures.overlay, r.width, r.height, "picture overlay");
+    drops.exportPng = r.pictures.png;
     drops.dataset.name = `occlusion-${r.class}-drops`;
     drops.dataset.testid = "attribution-overlay";
-    const probs = gridCanvas(r.probs, r.cols, r.rows, params.colormap);
+    const probs = rgbaCanvas(r.pictures.probs, r.cols, r.rows, "picture grid");
+    probs.style.imageRendering = "pixelated";
     probs.dataset.name = `occlusion-${r.class}-probs`;
     probs.dataset.testid = "occlusion-probs";
-    const masked = maskedPicture(image, r.mask);
+    const masked = rgbaCanvas(r.pictures.mask, r.width, r.height);
+    masked.exportPng = r.pictures.maskPng;
     masked.dataset.name = `occlusion-${r.class}-mask`;
     masked.dataset.testid = "occlusion-mask";
     const kept = r.mask.reduce((n, v) => n + (v >= 0.5 ? 1 : 0), 0);
@@ -110,29 +121,6 @@ const occlusion = {
     );
   },
 };
-
-/** A rows x cols grid of values in [0, 1] as a canvas of coloured cells (clipped). */
-function gridCanvas(values, cols, rows, colormap) {
-  const table = lut(colormap);
-  const rgba = new Uint8ClampedArray(4 * cols * rows);
-  for (let i = 0; i < cols * rows; i++) {
-    const [r, g, b] = colour(table, Math.min(1, Math.max(0, values[i])));
-    rgba.set([r, g, b, 255], 4 * i);
-  }
-  const canvas = rgbaCanvas(rgba, cols, rows, "picture grid");
-  canvas.style.imageRendering = "pixelated";
-  return canvas;
-}
-
-/** The picture with the pixels outside the mask dimmed to a quarter. */
-function maskedPicture(image, mask) {
-  const rgba = Uint8ClampedArray.from(image.rgba);
-  for (let i = 0; i < mask.length; i++) {
-    if (mask[i] >= 0.5) continue;
-    for (let c = 0; c < 3; c++) rgba[4 * i + c] = rgba[4 * i + c] / 4;
-  }
-  return rgbaCanvas(rgba, image.width, image.height, "picture");
-}
 
 /** The method's options as a form: Run applies them (and reruns), Defaults clears them. */
 function optionsForm(id, fields, params, setParams) {

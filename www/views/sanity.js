@@ -4,7 +4,7 @@
 // method whose map hardly changes while the model is destroyed explains the image, not
 // the model.
 import { el, figure } from "./dom.js";
-import { formatNumber } from "../draw/canvas.js";
+import { filledCanvas, formatNumber } from "../draw/canvas.js";
 import { ATTRIBUTION_METHODS } from "./methods.js";
 
 export default {
@@ -49,12 +49,8 @@ export default {
 
 /** Spearman per step as bars from -1 to 1, zero line in the middle. */
 function barChart(steps, width = 420, height = 200) {
-  const canvas = document.createElement("canvas");
-  canvas.width = width;
-  canvas.height = height;
+  const canvas = filledCanvas(width, height, "#fff");
   const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, width, height);
   const box = { left: 30, right: width - 8, top: 8, bottom: height - 8 };
   const y = (v) => box.top + ((1 - v) / 2) * (box.bottom - box.top);
   ctx.strokeStyle = "#999";
