@@ -153,7 +153,7 @@ fn batched_methods_report_progress_and_stop_when_told() {
             .unwrap()
             .with_progress(|done, total| {
                 calls.borrow_mut().push((done, total));
-                true
+                Ok(())
             });
         build(method, model, &options)
             .and_then(|m| m.attribute(&fwd, 0))
@@ -169,7 +169,7 @@ fn batched_methods_report_progress_and_stop_when_told() {
         // A callback answering "stop" ends the run with the cancelled error.
         let fwd = Forward::new(model, &input("astronaut32"))
             .unwrap()
-            .with_progress(|_, _| false);
+            .with_progress(|_, _| Err(convscope::Error::Cancelled));
         let e = build(method, model, &options)
             .and_then(|m| m.attribute(&fwd, 0))
             .err()

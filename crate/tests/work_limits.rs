@@ -8,7 +8,7 @@ use convscope::limits::{MAX_PASSES, TRACE_BUDGET_BYTES};
 use convscope::methods::{build, Forward, Options};
 use convscope::model::{ArchSpec, Vgg};
 use convscope::probes::maximize::{maximize, InputSpace, MaximizeOptions, Objective, MAX_UNITS};
-use std::ops::ControlFlow;
+use convscope::progress::Unwatched;
 
 /// The error of `method` with `options` on `model` for the input `x`.
 fn error_of(model: &Vgg, x: &Tensor, method: &str, options: Options) -> String {
@@ -138,11 +138,9 @@ fn maximizing_many_units_of_a_large_picture_is_refused() {
     let objective = Objective::channels("features.1", (0..MAX_UNITS).collect());
     let space =
         InputSpace::from_preprocessing(&convscope::image::Preprocessing::imagenet(), 3).unwrap();
-    let e = maximize(&model, &objective, &space, &opts, |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap_err()
-    .to_string();
+    let e = maximize(&model, &objective, &space, &opts, &Unwatched, |_| {})
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains(&format!("a batch of {MAX_UNITS} 3x512x512 input(s)")) && e.contains("MiB"),
         "{e}"

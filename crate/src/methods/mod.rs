@@ -28,6 +28,7 @@ pub use select::{build, Options, METHOD_NAMES};
 
 use crate::error::{Error, Result};
 use crate::model::{one_hot, ReluGrad, Trace, Vgg};
+use crate::progress::{Progress, Unwatched};
 use candle_core::Tensor;
 
 /// Which class's score to explain.
@@ -130,12 +131,9 @@ pub struct Forward<'m> {
     model: &'m Vgg,
     trace: Trace,
     /// Told `(done, total)` as a long method (occlusion, Score-CAM, SmoothGrad, IG)
-    /// finishes each batch; answering `false` stops it with [`Error::Cancelled`].
-    progress: Option<Box<ProgressFn<'m>>>,
+    /// starts each batch; an `Err` (cancelled) stops the method with that error.
+    progress: Box<dyn Progress + 'm>,
 }
-
-/// A progress callback: `(done, total) -> keep going?`.
-pub type ProgressFn<'m> = dyn Fn(usize, usize) -> bool + 'm;
 
 impl<'m> Forward<'m> {
     /// Runs `model` on `x` (`[1, C, H, W]`), keeping every layer's output.
@@ -151,22 +149,19 @@ impl<'m> Forward<'m> {
         Ok(Forward {
             model,
             trace,
-            progress: None,
+            progress: Box::new(Unwatched),
         })
     }
 
-    /// The same pass, reporting the progress of the methods run on it to `f`.
-    pub fn with_progress(mut self, f: impl Fn(usize, usize) -> bool + 'm) -> Self {
-        self.progress = Some(Box::new(f));
+    /// The same pass, reporting the progress of the methods run on it to `progress`.
+    pub fn with_progress(mut self, progress: impl Progress + 'm) -> Self {
+        self.progress = Box::new(progress);
         self
     }
 
-    /// Reports `done` of `total` batches; `Err(Cancelled)` when the callback says stop.
+    /// Reports `done` of `total` batches; the watcher's `Err` (cancelled) to stop.
     pub fn report(&self, done: usize, total: usize) -> Result<()> {
-        match &self.progress {
-            Some(f) if !f(done, total) => Err(Error::Cancelled),
-            _ => Ok(()),
-        }
+        self.progress.report(done, total)
     }
 
     pub fn model(&self) -> &'m Vgg {

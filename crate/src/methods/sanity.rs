@@ -8,6 +8,7 @@ use super::steps::spearman;
 use super::{build, Forward, Options, Target};
 use crate::error::Result;
 use crate::model::{Layer, Vgg};
+use crate::progress::Progress;
 use crate::rng::Rng;
 use candle_core::{Device, Tensor};
 use serde::Serialize;
@@ -51,6 +52,8 @@ fn reinitialised(layer: &Layer, rng: &mut Rng) -> Result<Option<(Tensor, Tensor)
 /// Runs the cascading randomisation for the method `name` on the image `x`. The class is
 /// fixed from the original model (as in the paper), and the layers are drawn from one
 /// [`Rng`] seeded with `seed`, top first, so a seed names the same randomised models.
+/// `progress` hears `(maps done, maps)` before each map (the original's, then one per
+/// re-initialised layer).
 pub fn cascading(
     model: &Vgg,
     x: &Tensor,
@@ -58,8 +61,15 @@ pub fn cascading(
     options: &Options,
     target: Target,
     seed: u64,
+    progress: &dyn Progress,
 ) -> Result<SanityReport> {
     let method = build(name, model, options)?;
+    let maps = 1 + model
+        .layers()
+        .iter()
+        .filter(|l| l.params().is_some())
+        .count();
+    progress.report(0, maps)?;
     let fwd = Forward::new(model, x)?;
     let class = fwd.class(target)?;
     let size = fwd.size();
@@ -72,6 +82,7 @@ pub fn cascading(
         let Some(params) = reinitialised(layer, &mut rng)? else {
             continue;
         };
+        progress.report(1 + steps.len(), maps)?;
         replaced.insert(layer.name.clone(), params);
         let randomised = model.with_params(&replaced)?;
         let fwd = Forward::new(&randomised, x)?;

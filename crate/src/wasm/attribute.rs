@@ -9,7 +9,8 @@ use js_sys::Float32Array;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use super::probes::{message_of, options_from, with};
+use super::probes::{options_from, with};
+use super::progress::JsProgress;
 use super::{flat, input_tensor, js_err, to_js, Model};
 use crate::methods::cam::layer_for_cam;
 use crate::methods::{self, Attribution, Forward, Options, Score, Target};
@@ -114,21 +115,22 @@ impl Model {
             None
         };
         let x = input_tensor(input, shape)?;
-        let mut fwd = Forward::new(&self.inner, &x).map_err(js_err)?;
-        if let Some(f) = progress.clone() {
-            // Batched methods report each batch (a bar that moves during occlusion).
-            fwd = fwd.with_progress(move |done, total| batch_progress(&f, done, total));
-        }
+        let js = JsProgress::new(progress);
+        // Batched methods report each batch (a bar that moves during occlusion), as a
+        // share kept below 1: the page says "drawing" at 1.
+        let batches =
+            |done: usize, total: usize| js.call((done as f64 / total.max(1) as f64).min(0.99), 1.0);
+        let fwd = Forward::new(&self.inner, &x)
+            .map_err(js_err)?
+            .with_progress(batches);
         let target = target.map_or(Target::Top, |c| Target::Class(c as usize));
         let class = fwd.class(target).map_err(js_err)?;
-        if !report(&progress, 0)? {
-            return Err(js_err("cancelled"));
-        }
-        let result = chosen.attribute(&fwd, class).map_err(js_err)?;
+        js.finish(js.call(0.0, 1.0))?;
+        let result = js.finish(chosen.attribute(&fwd, class))?;
         let size = fwd.size();
         let raw = result.raw().map_err(js_err)?;
         let display = result.display(size).map_err(js_err)?;
-        report(&progress, 1)?;
+        js.end()?;
 
         let label = self
             .card
@@ -202,33 +204,17 @@ impl Model {
         let options = args.options()?;
         let x = input_tensor(input, shape)?;
         let target = target.map_or(Target::Top, |c| Target::Class(c as usize));
-        if !report(&progress, 0)? {
-            return Err(js_err("cancelled"));
-        }
-        let result =
-            methods::sanity::cascading(&self.inner, &x, method, &options, target, u64::from(seed))
-                .map_err(js_err)?;
-        report(&progress, 1)?;
+        let js = JsProgress::new(progress);
+        let result = js.finish(methods::sanity::cascading(
+            &self.inner,
+            &x,
+            method,
+            &options,
+            target,
+            u64::from(seed),
+            &js,
+        ))?;
+        js.end()?;
         to_js(&result)
     }
-}
-
-/// Calls `progress(done / total, 1)` for a method's batches, kept below 1 (the page says
-/// "drawing" at 1); `false` to stop if it answered `false` or threw.
-fn batch_progress(f: &js_sys::Function, done: usize, total: usize) -> bool {
-    let fraction = (done as f64 / total.max(1) as f64).min(0.99);
-    f.call2(&JsValue::NULL, &fraction.into(), &1.into())
-        .map(|answer| answer.as_bool() != Some(false))
-        .unwrap_or(false)
-}
-
-/// Calls `progress(done, 1)`; `false` if it answered `false` (stop).
-fn report(progress: &Option<js_sys::Function>, done: u32) -> Result<bool, JsError> {
-    let Some(f) = progress else {
-        return Ok(true);
-    };
-    let answer = f
-        .call2(&JsValue::NULL, &done.into(), &1.into())
-        .map_err(|e| js_err(format!("the progress callback threw: {}", message_of(&e))))?;
-    Ok(answer.as_bool() != Some(false))
 }

@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use convscope::methods::sanity::cascading;
 use convscope::methods::{build, Attribution, Forward, Options, Score, Target, View};
 use convscope::model::ModelCard;
+use convscope::progress::Unwatched;
 use convscope::render::{colorbar, encode, overlay, Colormap, Rgba};
 use convscope::{image, npy, Error, Result};
 use std::path::{Path, PathBuf};
@@ -211,6 +212,7 @@ impl ExplainCommand {
                     &method.options()?,
                     method.target(),
                     init_seed,
+                    &Unwatched,
                 )?;
                 if json {
                     println!("{}", to_json(&report)?);
