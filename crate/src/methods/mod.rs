@@ -6,25 +6,20 @@
 //! class-activation method only supplies channel weights ([`cam`]). Every method runs
 //! on one shared [`Forward`] pass, so several methods on one image pay for one forward
 //! pass. The steps they share (ReLU, min-max, resizing, display maps) live once in
-//! [`steps`]. Definitions and tolerances: the project's METHODS.md.
+//! [`steps`]. Each method's file also describes it for the [`catalogue`], through which
+//! the CLI and the page choose a method by name with options. Definitions and
+//! tolerances: the project's METHODS.md.
 
 pub mod cam;
-pub mod grad_cam;
-pub mod grad_cam_pp;
-pub mod guided_backprop;
-pub mod guided_grad_cam;
+pub mod catalogue;
 pub mod incremental;
-pub mod integrated_gradients;
-pub mod occlusion;
-pub mod saliency;
-pub mod sanity;
-pub mod score_cam;
-pub mod select;
-pub mod smoothgrad;
 pub mod steps;
+// One module per file that defines a method or a check (saliency.rs, grad_cam.rs,
+// occlusion.rs, sanity.rs, ...), declared by crate/build.rs: see catalogue.rs.
+include!(concat!(env!("OUT_DIR"), "/catalogue_modules.rs"));
 
+pub use catalogue::{build, choose, Choice, Options};
 pub use occlusion::{OcclusionGrid, Score, View};
-pub use select::{build, Options, METHOD_NAMES};
 
 use crate::error::{Error, Result};
 use crate::model::{one_hot, ReluGrad, Trace, Vgg};
