@@ -3,7 +3,7 @@
 // only connects them. <html data-state> is loading, ready, busy, done or error, for
 // tests and embedding pages to wait on.
 import { ModelWorker, CancelledError } from "./rpc.js";
-import { VIEWS, GROUPS, viewById } from "./views/index.js";
+import { VIEWS, GROUPS, viewById, useCatalogue } from "./views/index.js";
 import * as sources from "./sources.js";
 import { COLORMAPS, DEFAULT_COLORMAP } from "./draw/colormap.js";
 import { addExportButtons } from "./draw/export.js";
@@ -506,10 +506,15 @@ async function main() {
   document.body.classList.toggle("embedded", app.embed);
   Object.assign(app.params, initial);
   delete app.params.embed;
-  buildControls();
   app.worker = new ModelWorker(new URL("./worker.js", import.meta.url), restore);
   // Exposed for tests and the curious: which worker generation runs, and the view list.
   window.convscope = { app, get generation() { return app.worker.generation; } };
+  // The attribution views come from the core's method catalogue. Without it (the wasm
+  // did not start) the page goes on: loading the model says what failed.
+  const catalogue = await app.worker.call("catalogue").catch((err) => console.warn("no method catalogue:", err));
+  app.catalogue = catalogue ?? null;
+  useCatalogue(app.catalogue);
+  buildControls();
 
   try {
     app.samples = await sources.loadSamples();

@@ -4,7 +4,6 @@
 // works, then {id, ok: true, result} or {id, ok: false, error, fatal?}. Large arrays are
 // moved, not copied (transferable buffers).
 import { PENDING_REQUESTS } from "./views/pending.js";
-import { ATTRIBUTION_METHODS } from "./views/methods.js";
 import { lut } from "./draw/colormap.js";
 
 // More threads than this gain little on VGG's small late layers (7x7 and 14x14 maps have
@@ -16,10 +15,15 @@ let Model;
 let validateCard;
 let failedAllocation;
 let debugExhaustMemory;
+let catalogue;
 // Which build runs, on how many threads: describe() passes it to the page.
 let runtime = { wasmBuild: "pkg", threads: 1 };
-// Resolves to the wasm exports (their `memory` tells how much the module holds).
-const ready = loadWasm();
+// Resolves to the wasm exports (their `memory` tells how much the module holds), once
+// the method catalogue's requests are in place.
+const ready = loadWasm().then((wasm) => {
+  addCatalogueHandlers();
+  return wasm;
+});
 // Opened as worker.js?debug (rpc.js does so on a page opened with ?debug): test-only
 // requests are offered.
 const DEBUG = new URL(self.location.href).searchParams.has("debug");
@@ -37,7 +41,7 @@ async function loadWasm() {
       const pkg = await import("./pkg-threads/convscope.js");
       const wasm = await pkg.default();
       await pkg.initThreadPool(Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS)));
-      ({ Model, validateCard, failedAllocation, debugExhaustMemory } = pkg);
+      ({ Model, validateCard, failedAllocation, debugExhaustMemory, catalogue } = pkg);
       runtime = { wasmBuild: "pkg-threads", threads: pkg.threadCount() };
       return wasm;
     } catch (err) {
@@ -46,7 +50,7 @@ async function loadWasm() {
   }
   const pkg = await import("./pkg/convscope.js");
   const wasm = await pkg.default();
-  ({ Model, validateCard, failedAllocation, debugExhaustMemory } = pkg);
+  ({ Model, validateCard, failedAllocation, debugExhaustMemory, catalogue } = pkg);
   return wasm;
 }
 
@@ -139,26 +143,33 @@ const handlers = {
   },
 };
 
-// The attribution methods, one request per method (docs/web.md): `Model.attribute` on
-// the current image, `target` undefined = the top class, `options` the method's own.
-for (const method of ATTRIBUTION_METHODS) {
-  handlers[method] = async ({ target, options }, progress) => {
-    const { input, shape } = currentImage();
-    return current().attribute(method, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, (done, total) => {
-      progress(done / total, done < total ? `running ${method}` : "drawing");
-      return true;
-    });
-  };
+// The method catalogue (the core's methods::catalogue): the request `catalogue`, one
+// request per method (docs/web.md: `Model.attribute` on the current image, `target`
+// undefined = the top class, `options` the method's own) and one per check of a method
+// (`Model.check`: the sanity check's report {method, class, seed, steps: [{layer,
+// spearman}]}).
+function addCatalogueHandlers() {
+  const { methods, checks } = catalogue();
+  handlers.catalogue = async () => catalogue();
+  for (const { name } of methods) {
+    handlers[name] = async ({ target, options }, progress) => {
+      const { input, shape } = currentImage();
+      return current().attribute(name, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, (done, total) => {
+        progress(done / total, done < total ? `running ${name}` : "drawing");
+        return true;
+      });
+    };
+  }
+  for (const { name, title } of checks) {
+    handlers[name] = async ({ method, target, options, checkOptions }, progress) => {
+      const { input, shape } = currentImage();
+      return current().check(name, method, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, checkOptions ?? {}, (done, total) => {
+        progress(done / total, done < total ? `${title} of ${method}: step ${done + 1} of ${total}` : "drawing");
+        return true;
+      });
+    };
+  }
 }
-
-// The sanity check of one method: {method, class, seed, steps: [{layer, spearman}]}.
-handlers.sanity = async ({ method, target, options, seed }, progress) => {
-  const { input, shape } = currentImage();
-  return current().sanity(method, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, seed ?? 0, (done, total) => {
-    progress(done / total, done < total ? `re-initialising the layers (${method})` : "drawing");
-    return true;
-  });
-};
 
 // Test-only: allocates until the wasm memory is exhausted, to exercise the crash path
 // (report, restart, restore) that a real out-of-memory takes.

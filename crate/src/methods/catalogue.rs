@@ -135,40 +135,66 @@ include!(concat!(env!("OUT_DIR"), "/catalogue_lists.rs"));
 
 /// Every method, in catalogue order.
 pub fn methods() -> Vec<&'static MethodSpec> {
-    let mut all = METHOD_SPECS.to_vec();
-    all.sort_by_key(|m| (m.order, m.name));
-    all
+    in_order(METHOD_SPECS)
 }
 
 /// Every check, in catalogue order.
 pub fn checks() -> Vec<&'static CheckSpec> {
-    let mut all = CHECK_SPECS.to_vec();
-    all.sort_by_key(|c| (c.order, c.name));
-    all
+    in_order(CHECK_SPECS)
 }
 
 /// The method called `name`.
 pub fn method(name: &str) -> Result<&'static MethodSpec> {
-    let all = methods();
-    all.iter().copied().find(|m| m.name == name).ok_or_else(|| {
-        let known: Vec<_> = all.iter().map(|m| m.name).collect();
-        Error::Input(format!(
-            "unknown method `{name}`; known: {}",
-            known.join(", ")
-        ))
-    })
+    named("method", methods(), name)
 }
 
 /// The check called `name`.
 pub fn check(name: &str) -> Result<&'static CheckSpec> {
-    let all = checks();
-    all.iter().copied().find(|c| c.name == name).ok_or_else(|| {
-        let known: Vec<_> = all.iter().map(|c| c.name).collect();
-        Error::Input(format!(
-            "unknown check `{name}`; known: {}",
-            known.join(", ")
-        ))
-    })
+    named("check", checks(), name)
+}
+
+/// What methods and checks share for listing.
+trait Entry {
+    fn name(&self) -> &'static str;
+    fn order(&self) -> u32;
+}
+
+impl Entry for MethodSpec {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn order(&self) -> u32 {
+        self.order
+    }
+}
+
+impl Entry for CheckSpec {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn order(&self) -> u32 {
+        self.order
+    }
+}
+
+fn in_order<T: Entry>(entries: &[&'static T]) -> Vec<&'static T> {
+    let mut all = entries.to_vec();
+    all.sort_by_key(|e| (e.order(), e.name()));
+    all
+}
+
+/// The entry called `name`, or an error listing the known ones.
+fn named<T: Entry>(what: &str, all: Vec<&'static T>, name: &str) -> Result<&'static T> {
+    all.iter()
+        .copied()
+        .find(|e| e.name() == name)
+        .ok_or_else(|| {
+            let known: Vec<_> = all.iter().map(|e| e.name()).collect();
+            Error::Input(format!(
+                "unknown {what} `{name}`; known: {}",
+                known.join(", ")
+            ))
+        })
 }
 
 /// The key of the layer of the methods that work at one (with their options, as the
@@ -641,6 +667,7 @@ impl OptionSpec {
             "max": max,
             "unit": self.unit,
             "help": self.help,
+            "rangeText": self.range_text(),
         });
         if let (Kind::Choice(words), Some(obj)) = (self.kind, out.as_object_mut()) {
             obj.insert("choices".into(), json!(words));
@@ -677,7 +704,7 @@ fn or_list(words: &[&str]) -> String {
 /// checks: [{name, title, about, options}], layer: {help, defaultText}}`, each option
 /// `{name, type: "integer"|"number"|"choice", default (null when described),
 /// defaultText, min, max (a number, "input" for the input's side, or null), unit, help,
-/// choices?}`.
+/// rangeText (the range in words), choices?}`.
 pub fn to_json() -> Json {
     let options = |specs: &[OptionSpec]| specs.iter().map(OptionSpec::to_json).collect::<Vec<_>>();
     json!({
@@ -859,7 +886,8 @@ mod tests {
         assert_eq!(
             method("integrated-gradients")["options"][0],
             json!({"name": "steps", "type": "integer", "default": 16, "defaultText": "16",
-                   "min": 2, "max": null, "unit": "", "help": "points on the path (captum's n_steps)"})
+                   "min": 2, "max": null, "unit": "", "help": "points on the path (captum's n_steps)",
+                   "rangeText": "2 or more"})
         );
         let window = &method("occlusion")["options"][0];
         assert_eq!(

@@ -112,8 +112,8 @@ fn method_option(name: &'static str) -> Arg {
     option_arg(name, value_name).help(lines.join("; "))
 }
 
-/// An option's help with its unit, default and range: "points on the path [default: 16;
-/// 2 or more]".
+/// An option's help with its unit, default and range: "HELP (UNIT) [default: DEFAULT;
+/// RANGE]".
 fn described(spec: &OptionSpec) -> String {
     let unit = match spec.unit {
         "" => String::new(),
