@@ -21,7 +21,8 @@
 //! `args.choice`, or `args.count_or` for a default that depends on the input). A check
 //! is added the same way, with `pub const CHECK: CheckSpec` and its `run`.
 
-use super::cam::{layer_for_cam, DEFAULT_LAYER};
+use super::cam::layer_for_cam;
+pub use super::cam::DEFAULT_LAYER;
 use super::{Method, Target};
 use crate::error::{Error, Result};
 use crate::model::Vgg;
@@ -200,6 +201,10 @@ fn named<T: Entry>(what: &str, all: Vec<&'static T>, name: &str) -> Result<&'sta
 /// The key of the layer of the methods that work at one (with their options, as the
 /// CLI's `--layer` and the page's layer menu).
 pub const LAYER: &str = "layer";
+
+/// What the layer of a method that works at one is (its default: [`DEFAULT_LAYER`]).
+pub const LAYER_HELP: &str =
+    "the layer whose maps the method weighs (one with a spatial map: features.N or avgpool)";
 
 /// Every option name some method takes (with [`LAYER`]), each once, in catalogue order.
 pub fn method_option_names() -> Vec<&'static str> {
@@ -722,7 +727,7 @@ pub fn to_json() -> Json {
             "options": options(c.options),
         })).collect::<Vec<_>>(),
         "layer": {
-            "help": "the layer whose maps the method weighs (one with a spatial map: features.N or avgpool)",
+            "help": LAYER_HELP,
             "defaultText": DEFAULT_LAYER,
         },
     })

@@ -93,12 +93,11 @@ fn method_option(name: &'static str) -> Arg {
     let methods = catalogue::methods();
     if name == LAYER {
         let users: Vec<_> = methods.iter().filter(|m| m.layer).map(|m| m.name).collect();
-        let layer = &catalogue::to_json()["layer"];
         return option_arg(name, "LAYER").help(format!(
             "{}: {} [default: {}]",
             users.join(", "),
-            layer["help"].as_str().unwrap_or_default(),
-            layer["defaultText"].as_str().unwrap_or_default()
+            catalogue::LAYER_HELP,
+            catalogue::DEFAULT_LAYER
         ));
     }
     let mut lines = Vec::new();
@@ -114,7 +113,7 @@ fn method_option(name: &'static str) -> Arg {
 
 /// An option's help with its unit, default and range: "HELP (UNIT) [default: DEFAULT;
 /// RANGE]".
-fn described(spec: &OptionSpec) -> String {
+pub fn described(spec: &OptionSpec) -> String {
     let unit = match spec.unit {
         "" => String::new(),
         unit => format!(" ({unit})"),

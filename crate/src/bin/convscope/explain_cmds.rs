@@ -4,7 +4,7 @@
 //! the catalogue (catalogue_args.rs).
 
 use crate::args::{load, read_input, to_json, InputArgs, ModelArgs};
-use crate::catalogue_args::{CheckCommand, MethodArgs, PROGRESS_HELP};
+use crate::catalogue_args::{described, CheckCommand, MethodArgs, PROGRESS_HELP};
 use candle_core::{Device, Tensor};
 use clap::Subcommand;
 use convscope::methods::catalogue::{self, CheckRun};
@@ -190,17 +190,7 @@ fn catalogue_text() -> String {
     let mut out = String::new();
     let option_lines = |out: &mut String, options: &[catalogue::OptionSpec]| {
         for o in options {
-            let unit = match o.unit {
-                "" => String::new(),
-                unit => format!(" ({unit})"),
-            };
-            out.push_str(&format!(
-                "    --{}{unit}: {} [default: {}; {}]\n",
-                o.name,
-                o.help,
-                o.default.text(),
-                o.range_text()
-            ));
+            out.push_str(&format!("    --{}: {}\n", o.name, described(o)));
         }
     };
     out.push_str("Methods (convscope explain METHOD):\n");
@@ -208,10 +198,9 @@ fn catalogue_text() -> String {
         out.push_str(&format!("  {} ({}): {}\n", m.name, m.title, m.about));
         if m.layer {
             out.push_str(&format!(
-                "    --layer: the layer it explains [default: {}]\n",
-                catalogue::to_json()["layer"]["defaultText"]
-                    .as_str()
-                    .unwrap_or_default()
+                "    --layer: {} [default: {}]\n",
+                catalogue::LAYER_HELP,
+                catalogue::DEFAULT_LAYER
             ));
         }
         option_lines(&mut out, m.options);
