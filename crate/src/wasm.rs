@@ -23,6 +23,8 @@ mod attribute;
 mod memory;
 // A JS progress callback as the core's `Progress` (wasm/progress.rs).
 mod progress;
+// Colormaps, overlays, masks, tile grids and the saved picture (wasm/render.rs).
+mod render;
 
 /// Runs once when the module is instantiated.
 #[wasm_bindgen(start)]

@@ -4,10 +4,12 @@
 // display map (H*W in [0, 1]) over the picture the model sees, in the page's colormap
 // and opacity, with a colour bar. Occlusion's answer adds the tutorial's two views: the
 // heatmap of the class probability with each window covered, and the mask of the windows
-// it falls below the mask threshold without.
+// it falls below the mask threshold without. The worker sends the pictures with the
+// numbers (draw/pictures.js: the core draws them), and the overlay's "Save PNG" writes
+// the core's picture that `convscope explain --png` writes for the same map, colormap
+// and opacity.
 import { el, figure } from "./dom.js";
-import { overlay, colourBar, rgbaCanvas, formatNumber } from "../draw/canvas.js";
-import { lut, colour } from "../draw/colormap.js";
+import { colourBar, rgbaCanvas, formatNumber } from "../draw/canvas.js";
 import { LAYER_KINDS } from "./layerkinds.js";
 
 // How each kind of answer (Model.attribute's `kind`) is shown.
@@ -30,33 +32,39 @@ function attributionView(method) {
     needs: method.layer ? ["target", "layer", "colormap", "opacity"] : ["target", "colormap", "opacity"],
     request: id,
     ...(method.layer ? LAYER_KINDS.cam : {}),
-    async run({ call, panel, image, params, model, setParams, show }) {
+    async run({ call, panel, params, model, setParams, show }) {
       const options = { ...(params.attribution?.[id] ?? {}) };
       if (method.layer) options.layer = params.layer;
       // Only methods with options have a form (replaceChildren would print a null).
       const form = method.options.length ? optionsForm(method, model, params, setParams) : null;
       let r;
       try {
-        r = await call(id, { target: params.target, options });
+        r = await call(id, { target: params.target, options, look: look(params) });
       } catch (err) {
         // The form stays, to correct what the core refused.
         show(...[el("h2", {}, method.title), el("p", { className: "hint" }, method.about), form].filter(Boolean));
         throw err;
       }
-      const children = r.kind === "occlusion" ? occlusionFigures(r, method, image, params, model, options.fill) : mapFigures(r, method, image, params, model);
+      const children = r.kind === "occlusion" ? occlusionFigures(r, method, params, model, options.fill) : mapFigures(r, method, params, model);
       children.splice(2, 0, form);
       panel.replaceChildren(...children.filter(Boolean));
     },
   };
 }
 
+/** How the worker draws the pictures: the page's colormap and opacity. */
+function look(params) {
+  return { colormap: params.colormap, opacity: params.opacity };
+}
+
 /** Heading, description, the map over the input and alone, colour bar, raw range. */
-function mapFigures(r, method, image, params, model) {
+function mapFigures(r, method, params, model) {
   const id = method.name;
-  const heat = overlay(image.rgba, image.width, image.height, r.display, r.width, r.height, params);
+  const heat = rgbaCanvas(r.pictures.overlay, r.width, r.height, "picture overlay");
+  heat.exportPng = r.pictures.png;
   heat.dataset.name = `${id}-${r.class}`;
   heat.dataset.testid = "attribution-overlay";
-  const plain = overlay(image.rgba, image.width, image.height, r.display, r.width, r.height, { colormap: params.colormap, opacity: 1 });
+  const plain = rgbaCanvas(r.pictures.map, r.width, r.height);
   plain.dataset.name = `${id}-${r.class}-map`;
   return [
     el("h2", {}, `${method.title}: ${what(r, model, params)}${r.layer ? ` at ${r.layer}` : ""}`),
@@ -71,14 +79,17 @@ function mapFigures(r, method, image, params, model) {
 }
 
 /** The drops over the input, the occluded probabilities and the mask. */
-function occlusionFigures(r, method, image, params, model, fill) {
-  const drops = overlay(image.rgba, image.width, image.height, r.display, r.width, r.height, params);
+function occlusionFigures(r, method, params, model, fill) {
+  const drops = rgbaCanvas(r.pictures.overlay, r.width, r.height, "picture overlay");
+  drops.exportPng = r.pictures.png;
   drops.dataset.name = `occlusion-${r.class}-drops`;
   drops.dataset.testid = "attribution-overlay";
-  const probs = gridCanvas(r.probs, r.cols, r.rows, params.colormap);
+  const probs = rgbaCanvas(r.pictures.probs, r.cols, r.rows, "picture grid");
+  probs.style.imageRendering = "pixelated";
   probs.dataset.name = `occlusion-${r.class}-probs`;
   probs.dataset.testid = "occlusion-probs";
-  const masked = maskedPicture(image, r.mask);
+  const masked = rgbaCanvas(r.pictures.mask, r.width, r.height);
+  masked.exportPng = r.pictures.maskPng;
   masked.dataset.name = `occlusion-${r.class}-mask`;
   masked.dataset.testid = "occlusion-mask";
   const kept = r.mask.reduce((n, v) => n + (v >= 0.5 ? 1 : 0), 0);
@@ -114,29 +125,6 @@ function rawRange(raw) {
     if (v > hi) hi = v;
   }
   return `Raw values from ${formatNumber(lo)} to ${formatNumber(hi)}.`;
-}
-
-/** A rows x cols grid of values in [0, 1] as a canvas of coloured cells (clipped). */
-function gridCanvas(values, cols, rows, colormap) {
-  const table = lut(colormap);
-  const rgba = new Uint8ClampedArray(4 * cols * rows);
-  for (let i = 0; i < cols * rows; i++) {
-    const [r, g, b] = colour(table, Math.min(1, Math.max(0, values[i])));
-    rgba.set([r, g, b, 255], 4 * i);
-  }
-  const canvas = rgbaCanvas(rgba, cols, rows, "picture grid");
-  canvas.style.imageRendering = "pixelated";
-  return canvas;
-}
-
-/** The picture with the pixels outside the mask dimmed to a quarter. */
-function maskedPicture(image, mask) {
-  const rgba = Uint8ClampedArray.from(image.rgba);
-  for (let i = 0; i < mask.length; i++) {
-    if (mask[i] >= 0.5) continue;
-    for (let c = 0; c < 3; c++) rgba[4 * i + c] = rgba[4 * i + c] / 4;
-  }
-  return rgbaCanvas(rgba, image.width, image.height, "picture");
 }
 
 /** The method's options as a form: Run applies them (and reruns), Defaults clears them. */

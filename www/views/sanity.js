@@ -4,7 +4,7 @@
 // method whose map hardly changes while the model is destroyed explains the image, not
 // the model. The method menu and the check's options come from the method catalogue.
 import { el, figure } from "./dom.js";
-import { formatNumber } from "../draw/canvas.js";
+import { filledCanvas, formatNumber } from "../draw/canvas.js";
 import { optionField, optionsHelp, formValues } from "./attribution.js";
 
 /** The view of the catalogue's check `check` ("sanity"), offering the catalogue's methods. */
@@ -55,12 +55,8 @@ export function sanityView(check, catalogue) {
 
 /** Spearman per step as bars from -1 to 1, zero line in the middle. */
 function barChart(steps, width = 420, height = 200) {
-  const canvas = document.createElement("canvas");
-  canvas.width = width;
-  canvas.height = height;
+  const canvas = filledCanvas(width, height, "#fff");
   const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, width, height);
   const box = { left: 30, right: width - 8, top: 8, bottom: height - 8 };
   const y = (v) => box.top + ((1 - v) / 2) * (box.bottom - box.top);
   ctx.strokeStyle = "#999";

@@ -11,7 +11,9 @@ use convscope::methods::catalogue::{self, CheckRun};
 use convscope::methods::{Attribution, Forward, View};
 use convscope::model::ModelCard;
 use convscope::progress::{Progress, Unwatched};
-use convscope::render::{colorbar, encode, overlay, Colormap, Rgba};
+use convscope::render::explanation::{self, Look, Shown};
+use convscope::render::overlay::DEFAULT_ALPHA;
+use convscope::render::{encode, Colormap, Rgba};
 use convscope::{image, npy, Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -42,11 +44,11 @@ pub enum ExplainCommand {
         /// (pictures under 224 px are enlarged by a whole factor, nearest neighbour)
         #[arg(long)]
         png: Option<PathBuf>,
-        /// jet, turbo, viridis, inferno or gray
-        #[arg(long, default_value = "jet")]
+        /// jet, turbo, viridis, inferno, magma or gray
+        #[arg(long, default_value = Colormap::default().name())]
         colormap: String,
         /// heatmap weight in the overlay
-        #[arg(long, default_value_t = 0.5)]
+        #[arg(long, default_value_t = DEFAULT_ALPHA)]
         alpha: f32,
         /// draw each pixel of the picture as a ZOOM x ZOOM block [default: enough to make
         /// the picture at least 224 px]
@@ -235,31 +237,19 @@ fn occlusion_view(method: &MethodArgs, view: Option<&str>) -> Result<Option<View
     View::parse(name).map(Some)
 }
 
-/// How the heatmap is drawn: `--colormap`, `--alpha`, `--zoom` (`None`: enlarge to
-/// at least [`MIN_PICTURE_SIDE`]).
-struct Look {
-    cmap: Colormap,
-    alpha: f32,
-    zoom: Option<usize>,
-}
-
-/// The shorter side of a `--png` picture, at least (whole-pixel enlargement).
-const MIN_PICTURE_SIDE: usize = 224;
-
-/// The picture a person looks at: the map in colour over the picture the model saw (or
-/// alone, for a tensor input), with a colour bar; the occlusion mask dims the rest.
+/// The picture a person looks at (`render::explanation::picture`, which the page's Save
+/// PNG uses too): the map over the picture the model saw, or alone for a tensor input.
 fn picture(
     attribution: &Attribution,
     view: Option<View>,
     image_path: Option<&Path>,
     card: &ModelCard,
-    (h, w): (usize, usize),
+    size: (usize, usize),
     look: Look,
 ) -> Result<Rgba> {
-    let Look { cmap, alpha, zoom } = look;
     let display = match (attribution, view) {
         (Attribution::Occlusion(g), Some(v)) => g.display(v),
-        _ => attribution.display((h, w))?,
+        _ => attribution.display(size)?,
     };
     let seen = match image_path {
         Some(path) => {
@@ -272,16 +262,9 @@ fn picture(
         }
         None => None,
     };
-    // Small inputs (28-pixel Fashion-MNIST) are enlarged to a size a person can read,
-    // unless --zoom says how much.
-    let picture = match (seen, view) {
-        (Some(seen), Some(View::Mask)) => overlay::mask(&seen, &display, 0.3)?,
-        (Some(seen), _) => overlay::overlay(&seen, &display, cmap, alpha)?,
-        (None, _) => overlay::heatmap(&display, w, h, cmap)?,
+    let shown = match view {
+        Some(View::Mask) => Shown::Mask(&display),
+        _ => Shown::Heat(&display),
     };
-    let picture = picture.zoom(zoom.unwrap_or_else(|| picture.factor_for(MIN_PICTURE_SIDE)));
-    Ok(match view {
-        Some(View::Mask) => picture,
-        _ => colorbar::with_colorbar(&picture, cmap),
-    })
+    explanation::picture(seen.as_ref(), shown, size, look)
 }
