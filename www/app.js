@@ -3,7 +3,7 @@
 // only connects them. <html data-state> is loading, ready, busy, done or error, for
 // tests and embedding pages to wait on.
 import { ModelWorker, CancelledError } from "./rpc.js";
-import { VIEWS, GROUPS, viewById } from "./views/index.js";
+import { VIEWS, GROUPS, viewById, useCatalogue } from "./views/index.js";
 import * as sources from "./sources.js";
 import { addExportButtons } from "./draw/export.js";
 import { setColourStrips } from "./draw/canvas.js";
@@ -518,13 +518,18 @@ async function main() {
   document.body.classList.toggle("embedded", app.embed);
   Object.assign(app.params, initial);
   delete app.params.embed;
-  buildControls();
   app.worker = new ModelWorker(new URL("./worker.js", import.meta.url), restore);
   // Exposed for tests and the curious: which worker generation runs, and the view list.
   window.convscope = { app, get generation() { return app.worker.generation; } };
   // Asked now, answered once the wasm module is up (while the samples load).
   const choices = app.worker.call("renderChoices");
   choices.catch(() => {}); // awaited below, after the samples
+  // The attribution views come from the core's method catalogue. Without it (the wasm
+  // did not start) the page goes on: the render choices below say what failed.
+  const catalogue = await app.worker.call("catalogue").catch((err) => console.warn("no method catalogue:", err));
+  app.catalogue = catalogue ?? null;
+  useCatalogue(app.catalogue);
+  buildControls();
 
   try {
     app.samples = await sources.loadSamples();

@@ -4,7 +4,6 @@
 // works, then {id, ok: true, result} or {id, ok: false, error, fatal?}. Large arrays are
 // moved, not copied (transferable buffers).
 import { PENDING_REQUESTS } from "./views/pending.js";
-import { ATTRIBUTION_METHODS } from "./views/methods.js";
 import { attributionPictures, pictureGrid, tileShape } from "./draw/pictures.js";
 
 // More threads than this gain little on VGG's small late layers (7x7 and 14x14 maps have
@@ -16,12 +15,17 @@ let Model;
 let validateCard;
 let failedAllocation;
 let debugExhaustMemory;
-// The whole module, for the renderer's exports (wasm/render.rs; see draw/pictures.js).
+// The whole module, for the renderer's exports (wasm/render.rs; see draw/pictures.js)
+// and the method catalogue (`core.catalogue()`).
 let core;
 // Which build runs, on how many threads: describe() passes it to the page.
 let runtime = { wasmBuild: "pkg", threads: 1 };
-// Resolves to the wasm exports (their `memory` tells how much the module holds).
-const ready = loadWasm();
+// Resolves to the wasm exports (their `memory` tells how much the module holds), once
+// the method catalogue's requests are in place.
+const ready = loadWasm().then((wasm) => {
+  addCatalogueHandlers();
+  return wasm;
+});
 // Opened as worker.js?debug (rpc.js does so on a page opened with ?debug): test-only
 // requests are offered.
 const DEBUG = new URL(self.location.href).searchParams.has("debug");
@@ -164,34 +168,40 @@ const handlers = {
   },
 };
 
-// The attribution methods, one request per method (docs/web.md): `Model.attribute` on
-// the current image, `target` undefined = the top class, `options` the method's own,
-// with its `pictures` in `look` ({colormap, opacity}; draw/pictures.js).
-for (const method of ATTRIBUTION_METHODS) {
-  handlers[method] = async ({ target, options, look }, progress) => {
-    const { input, shape } = currentImage();
-    const key = JSON.stringify([method, target ?? null, options ?? {}]);
-    if (lastAttribution?.key !== key) {
-      const result = current().attribute(method, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, (done, total) => {
-        progress(done / total, done < total ? `running ${method}` : "drawing");
+// The method catalogue (the core's methods::catalogue): the request `catalogue`, one
+// request per method (docs/web.md: `Model.attribute` on the current image, `target`
+// undefined = the top class, `options` the method's own, with its `pictures` in `look`
+// ({colormap, opacity}; draw/pictures.js)) and one per check of a method (`Model.check`:
+// the sanity check's report {method, class, seed, steps: [{layer, spearman}]}).
+function addCatalogueHandlers() {
+  const { methods, checks } = core.catalogue();
+  handlers.catalogue = async () => core.catalogue();
+  for (const { name } of methods) {
+    handlers[name] = async ({ target, options, look }, progress) => {
+      const { input, shape } = currentImage();
+      const key = JSON.stringify([name, target ?? null, options ?? {}]);
+      if (lastAttribution?.key !== key) {
+        const result = current().attribute(name, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, (done, total) => {
+          progress(done / total, done < total ? `running ${name}` : "drawing");
+          return true;
+        });
+        lastAttribution = { key, result };
+      }
+      // A copy goes to the page (its arrays are moved, not copied); the kept one stays whole.
+      const r = structuredClone(lastAttribution.result);
+      return { ...r, pictures: attributionPictures(core, r, currentImage(), look) };
+    };
+  }
+  for (const { name, title } of checks) {
+    handlers[name] = async ({ method, target, options, checkOptions }, progress) => {
+      const { input, shape } = currentImage();
+      return current().check(name, method, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, checkOptions ?? {}, (done, total) => {
+        progress(done / total, done < total ? `${title} of ${method}: step ${done + 1} of ${total}` : "drawing");
         return true;
       });
-      lastAttribution = { key, result };
-    }
-    // A copy goes to the page (its arrays are moved, not copied); the kept one stays whole.
-    const r = structuredClone(lastAttribution.result);
-    return { ...r, pictures: attributionPictures(core, r, currentImage(), look) };
-  };
+    };
+  }
 }
-
-// The sanity check of one method: {method, class, seed, steps: [{layer, spearman}]}.
-handlers.sanity = async ({ method, target, options, seed }, progress) => {
-  const { input, shape } = currentImage();
-  return current().sanity(method, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, seed ?? 0, (done, total) => {
-    progress(done / total, done < total ? `re-initialising the layers (${method})` : "drawing");
-    return true;
-  });
-};
 
 // Test-only: allocates until the wasm memory is exhausted, to exercise the crash path
 // (report, restart, restore) that a real out-of-memory takes.

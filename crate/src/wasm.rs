@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::model::summary::{LayerConfig, WeightStats};
 use crate::model::{ArchSpec, ModelCard, Vgg};
+use crate::progress::Progress;
 
 // Filters and activation maximization, in their own file (wasm/probes.rs).
 mod probes;
@@ -20,6 +21,8 @@ mod probes;
 mod attribute;
 // The allocator that notices out-of-memory, and a way to cause it (wasm/memory.rs).
 mod memory;
+// A JS progress callback as the core's `Progress` (wasm/progress.rs).
+mod progress;
 // Colormaps, overlays, masks, tile grids and the saved picture (wasm/render.rs).
 mod render;
 
@@ -273,19 +276,13 @@ impl Model {
         };
         let mut x = input_tensor(input, shape)?;
         let mut kept: Vec<Option<Vec<f32>>> = vec![None; last + 1];
+        let js = progress::JsProgress::new(progress);
         for (i, slot) in kept.iter_mut().enumerate() {
             x = self.inner.forward_range(&x, i, i + 1).map_err(js_err)?;
             if wanted.contains(&i) {
                 *slot = Some(flat(&x)?);
             }
-            if let Some(f) = &progress {
-                let go_on = f
-                    .call2(&JsValue::NULL, &(i + 1).into(), &(last + 1).into())
-                    .map_err(|_| js_err("the progress callback threw"))?;
-                if go_on.as_bool() == Some(false) {
-                    return Err(js_err("cancelled"));
-                }
-            }
+            js.finish(js.report(i + 1, last + 1))?;
         }
         let mut out = Vec::new();
         for i in wanted {

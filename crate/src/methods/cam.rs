@@ -88,6 +88,9 @@ pub fn weighted_sum(maps: &LayerMaps, weights: &[f64]) -> candle_core::Result<Te
     Tensor::from_vec(cam, (maps.h, maps.w), &Device::Cpu)
 }
 
+/// [`default_layer`] in words, for the catalogue.
+pub const DEFAULT_LAYER: &str = "the last ReLU of `features` (features.29 for VGG16)";
+
 /// The default layer of the class-activation methods: the last ReLU of `features`
 /// (`features.29`, after conv5_3, for VGG16), as pytorch-grad-cam's examples choose.
 pub fn default_layer(model: &Vgg) -> Result<usize> {

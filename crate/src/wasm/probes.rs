@@ -2,13 +2,12 @@
 //! activation maximization reporting every step to a JS callback (the page shows the
 //! picture live and may stop the run). Options arrive as plain JS objects.
 
-use std::ops::ControlFlow;
-
 use js_sys::{Float32Array, Uint8ClampedArray};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use super::progress::JsProgress;
 use super::{js_err, to_js, Model};
 use crate::image::Preprocessing;
 use crate::probes::filters::{filters, FilterOptions};
@@ -219,36 +218,21 @@ impl Model {
         let opts = args.over(MaximizeOptions::for_model(self.inner.spec()));
         let space = InputSpace::from_preprocessing(&self.card.preprocessing(), self.in_channels())
             .map_err(js_err)?;
-        // The callback runs inside the core's loop, which only knows "go on" or "stop";
-        // an exception thrown by it stops the run and is answered afterwards.
-        let mut thrown: Option<JsValue> = None;
-        let result = maximize(&self.inner, &objective, &space, &opts, |p| {
-            let Some(f) = &progress else {
-                return ControlFlow::Continue(());
-            };
-            let answer = f.call4(
-                &JsValue::NULL,
-                &p.step.into(),
-                &p.steps.into(),
-                &Float32Array::from(p.objective).into(),
-                &Float32Array::from(p.pictures).into(),
-            );
-            match answer {
-                Ok(go_on) if go_on.as_bool() == Some(false) => ControlFlow::Break(()),
-                Ok(_) => ControlFlow::Continue(()),
-                Err(e) => {
-                    thrown = Some(e);
-                    ControlFlow::Break(())
-                }
-            }
-        })
-        .map_err(js_err)?;
-        if let Some(e) = thrown {
-            return Err(js_err(format!(
-                "the progress callback threw: {}",
-                message_of(&e)
-            )));
-        }
+        // Each step's report carries its objective and pictures (the live view).
+        let js = JsProgress::new(progress);
+        let result = js.finish(maximize(
+            &self.inner,
+            &objective,
+            &space,
+            &opts,
+            &js,
+            |step| {
+                js.attach(vec![
+                    Float32Array::from(step.objective).into(),
+                    Float32Array::from(step.pictures).into(),
+                ])
+            },
+        ))?;
         let meta = to_js(&MaximizeResult {
             layer: &result.layer,
             units: &result.units,
