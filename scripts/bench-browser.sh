@@ -2,7 +2,7 @@
 # Runs the browser benchmark (dist/bench.html: our wasm vs onnxruntime-web vs
 # TensorFlow.js, single thread) in headless Debian Chromium via playwright-core, served
 # on 127.0.0.1 (cross-origin isolated, so "threads=N" can run the wasm threads build), and
-# prints its JSON. Build first with scripts/build-web.sh (after npm ci).
+# prints its JSON. Build first with scripts/build-web.sh.
 # Usage: scripts/bench-browser.sh ["arch=vgg16&runs=5[&threads=2]"]; "threads=1,2&engines=ours"
 # compares thread counts round by round in one page (fair on a shared machine).
 set -euo pipefail
@@ -11,14 +11,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 query="${1:-arch=vgg16&runs=5}"
 if [[ ! -f dist/bench.html || ! -f dist/pkg/convscope_bg.wasm || ! -d dist/ort ]]; then
-    echo "bench-browser: dist/ has no benchmark page; run npm ci and scripts/build-web.sh first" >&2
+    echo "bench-browser: dist/ has no benchmark page; run scripts/build-web.sh first" >&2
     exit 1
 fi
-chromium="${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}"
-if [[ -z "$chromium" ]]; then
-    echo "bench-browser: chromium not found on PATH (apt-get install chromium)" >&2
-    exit 1
-fi
+[[ -n "${CHROMIUM:-}" ]] || "$root/scripts/setup.sh" browser
+chromium="${CHROMIUM:-$(command -v chromium)}"
 
 CHROMIUM="$chromium" QUERY="$query" node --input-type=module - <<'JS'
 import { chromium } from "playwright-core";

@@ -1,14 +1,40 @@
 #!/usr/bin/env bash
-# One command from a fresh checkout to the running page: installs the JS dev
-# dependencies if missing, builds the web app (scripts/build-web.sh installs the wasm32
-# target and wasm-bindgen-cli itself) and serves it on http://127.0.0.1:8080.
+# One command from a fresh checkout to the running page on http://127.0.0.1:8080 (or
+# the port given as $1): builds the single-thread site (scripts/build-web.sh, which
+# installs what is missing) and serves it at once; the wasm threads build
+# (scripts/build-web-threads.sh, nightly Rust, about 9 minutes cold) then runs in the
+# background and the page uses it from its next load on. CONVSCOPE_THREADS=0 skips it.
+# No wasm-opt (CONVSCOPE_WASM_OPT=1 asks for it): over a minute of CPU before the page
+# is served, for a module 20% smaller and no faster (scripts/wasm-pkg.sh); the page is
+# served from this machine. Ctrl-C stops the server and a threads build still running.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-if [[ ! -d node_modules/binaryen ]]; then
-    npm ci --no-audit --no-fund
+port="${1:-8080}"
+export CONVSCOPE_WASM_OPT="${CONVSCOPE_WASM_OPT:-0}"
+
+CONVSCOPE_THREADS=0 "$root/scripts/build-web.sh"
+
+threads_build=""
+stop_threads_build() {
+    # Its own session (setsid), so the whole group goes: the script, cargo, rustc.
+    [[ -n "$threads_build" ]] && kill -TERM -- "-$threads_build" 2>/dev/null || true
+}
+if [[ "${CONVSCOPE_THREADS:-1}" != "0" ]]; then
+    log="$root/target/build-web-threads.log"
+    mkdir -p "$root/target"
+    echo "demo: the wasm threads build runs in the background (log: $log); reload the page when it is done"
+    setsid bash -c '
+        if "$1/scripts/build-web-threads.sh" > "$2" 2>&1; then
+            echo "demo: the wasm threads build is done: reload the page to run on every core"
+        else
+            echo "demo: the wasm threads build failed (see $2); the page stays on one thread" >&2
+        fi' build-web-threads "$root" "$log" &
+    threads_build=$!
+    trap stop_threads_build EXIT
+    trap 'exit 130' INT TERM
 fi
-"$root/scripts/build-web.sh"
-echo "demo: open http://127.0.0.1:${1:-8080}/"
-exec "$root/scripts/serve.sh" "${1:-8080}"
+
+echo "demo: open http://127.0.0.1:$port/"
+"$root/scripts/serve.sh" "$port"

@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
 # Builds the web app (scripts/build-web.sh) and runs the JS tests under tests/: the
 # wasm module in Node and the page in headless Chromium (node --test, playwright-core).
-# Needs `npm ci` (or `npm install`) run once at the repository root.
+# Installs what is missing first (scripts/setup.sh wasm npm browser).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-if [[ ! -d node_modules/playwright-core || ! -d node_modules/binaryen ]]; then
-    echo "test-web: installing JS dev dependencies (npm ci)"
-    npm ci --no-audit --no-fund
-fi
+"$root/scripts/setup.sh" wasm npm browser
 if [[ ! -f crate/tests/fixtures/astronaut32.npy ]]; then
     echo "test-web: crate/tests/fixtures/astronaut32.npy is missing" >&2
     exit 1

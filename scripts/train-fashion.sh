@@ -18,10 +18,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
-    echo "train-fashion: Fashion-MNIST is missing; install it with: apt-get install dataset-fashion-mnist" >&2
-    exit 1
-fi
+"$root/scripts/setup.sh" data
 
 # The dev profile: dependencies (candle, gemm) are optimised there too, and it shares
 # its build with `cargo test`.

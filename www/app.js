@@ -3,14 +3,15 @@
 // only connects them. <html data-state> is loading, ready, busy, done or error, for
 // tests and embedding pages to wait on.
 import { ModelWorker, CancelledError } from "./rpc.js";
-import { VIEWS, GROUPS, viewById } from "./views/index.js";
+import { VIEWS, GROUPS, viewById, useCatalogue } from "./views/index.js";
 import * as sources from "./sources.js";
-import { COLORMAPS, DEFAULT_COLORMAP } from "./draw/colormap.js";
 import { addExportButtons } from "./draw/export.js";
+import { setColourStrips } from "./draw/canvas.js";
 import { readState, formatState } from "./urlstate.js";
 
 const $ = (id) => document.getElementById(id);
-const DEFAULTS = { model: "fashion", view: "predictions", colormap: DEFAULT_COLORMAP, opacity: 0.6, scaling: "channel" };
+// `colormap` and `opacity` come from the core (renderChoices) once the worker is up.
+const DEFAULTS = { model: "fashion", view: "predictions", scaling: "channel" };
 
 const app = {
   worker: null,
@@ -426,12 +427,9 @@ function buildControls() {
     list.append(box);
   }
 
-  $("colormap-select").replaceChildren(...COLORMAPS.map((c) => new Option(c, c)));
-  $("colormap-select").value = app.params.colormap;
   $("colormap-select").addEventListener("change", (e) => setParams({ colormap: e.target.value }));
   $("scaling-select").value = app.params.scaling;
   $("scaling-select").addEventListener("change", (e) => setParams({ scaling: e.target.value }));
-  $("opacity").value = String(app.params.opacity);
   $("opacity").addEventListener("change", (e) => setParams({ opacity: Number(e.target.value) }));
   $("layer-select").addEventListener("change", (e) => setParams({ layer: e.target.value }));
   $("target-select").addEventListener("change", (e) => setParams({ target: e.target.value === "" ? undefined : Number(e.target.value) }));
@@ -498,6 +496,20 @@ async function askForWeights(url) {
   $("consent").hidden = false;
 }
 
+/**
+ * The core's colormaps (the select lists exactly these, each colour bar draws the
+ * core's table) and its defaults for colormap and opacity, unless the address set them.
+ */
+function useRenderChoices({ colormaps, colormap, opacity, strips }) {
+  setColourStrips(strips);
+  Object.assign(DEFAULTS, { colormap, opacity });
+  app.params.colormap ??= colormap;
+  app.params.opacity ??= opacity;
+  $("colormap-select").replaceChildren(...colormaps.map((c) => new Option(c, c)));
+  $("colormap-select").value = app.params.colormap;
+  $("opacity").value = String(app.params.opacity);
+}
+
 // ---- start ---------------------------------------------------------------------
 
 async function main() {
@@ -506,10 +518,18 @@ async function main() {
   document.body.classList.toggle("embedded", app.embed);
   Object.assign(app.params, initial);
   delete app.params.embed;
-  buildControls();
   app.worker = new ModelWorker(new URL("./worker.js", import.meta.url), restore);
   // Exposed for tests and the curious: which worker generation runs, and the view list.
   window.convscope = { app, get generation() { return app.worker.generation; } };
+  // Asked now, answered once the wasm module is up (while the samples load).
+  const choices = app.worker.call("renderChoices");
+  choices.catch(() => {}); // awaited below, after the samples
+  // The attribution views come from the core's method catalogue. Without it (the wasm
+  // did not start) the page goes on: the render choices below say what failed.
+  const catalogue = await app.worker.call("catalogue").catch((err) => console.warn("no method catalogue:", err));
+  app.catalogue = catalogue ?? null;
+  useCatalogue(app.catalogue);
+  buildControls();
 
   try {
     app.samples = await sources.loadSamples();
@@ -517,6 +537,12 @@ async function main() {
     showError(err);
   }
   fillSamples();
+  try {
+    useRenderChoices(await choices);
+  } catch (err) {
+    showError(err);
+    return;
+  }
 
   const wanted = initial.model ?? DEFAULTS.model;
   const embedded = sources.embeddedSource(wanted) ? wanted : DEFAULTS.model;

@@ -4,8 +4,7 @@
 // works, then {id, ok: true, result} or {id, ok: false, error, fatal?}. Large arrays are
 // moved, not copied (transferable buffers).
 import { PENDING_REQUESTS } from "./views/pending.js";
-import { ATTRIBUTION_METHODS } from "./views/methods.js";
-import { lut } from "./draw/colormap.js";
+import { attributionPictures, pictureGrid, tileShape } from "./draw/pictures.js";
 
 // More threads than this gain little on VGG's small late layers (7x7 and 14x14 maps have
 // few Winograd tiles to share) and each costs a worker with its own stack.
@@ -16,10 +15,17 @@ let Model;
 let validateCard;
 let failedAllocation;
 let debugExhaustMemory;
+// The whole module, for the renderer's exports (wasm/render.rs; see draw/pictures.js)
+// and the method catalogue (`core.catalogue()`).
+let core;
 // Which build runs, on how many threads: describe() passes it to the page.
 let runtime = { wasmBuild: "pkg", threads: 1 };
-// Resolves to the wasm exports (their `memory` tells how much the module holds).
-const ready = loadWasm();
+// Resolves to the wasm exports (their `memory` tells how much the module holds), once
+// the method catalogue's requests are in place.
+const ready = loadWasm().then((wasm) => {
+  addCatalogueHandlers();
+  return wasm;
+});
 // Opened as worker.js?debug (rpc.js does so on a page opened with ?debug): test-only
 // requests are offered.
 const DEBUG = new URL(self.location.href).searchParams.has("debug");
@@ -38,6 +44,7 @@ async function loadWasm() {
       const wasm = await pkg.default();
       await pkg.initThreadPool(Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS)));
       ({ Model, validateCard, failedAllocation, debugExhaustMemory } = pkg);
+      core = pkg;
       runtime = { wasmBuild: "pkg-threads", threads: pkg.threadCount() };
       return wasm;
     } catch (err) {
@@ -47,12 +54,17 @@ async function loadWasm() {
   const pkg = await import("./pkg/convscope.js");
   const wasm = await pkg.default();
   ({ Model, validateCard, failedAllocation, debugExhaustMemory } = pkg);
+  core = pkg;
   return wasm;
 }
 
 let model = null;
-// The current image, prepared for the current model: {input, shape}.
+// The current image, prepared for the current model: {input, shape} and the picture the
+// model sees ({rgba, width, height}, what overlays are drawn on).
 let image = null;
+// The newest attribution ({key, result}), so that a new colormap or opacity asks for new
+// pixels only, not for the method again; forgotten with the model or image.
+let lastAttribution = null;
 // Layer outputs of the current image, by layer name; emptied when model or image change.
 let outputs = new Map();
 let outputsSize = 0;
@@ -82,8 +94,9 @@ const handlers = {
   // the model sees.
   async setImage({ bytes }) {
     const prepared = current().prepareImage(new Uint8Array(bytes));
-    image = { input: prepared.input, shape: prepared.shape };
+    image = { input: prepared.input, shape: prepared.shape, rgba: prepared.rgba.slice(), width: prepared.width, height: prepared.height };
     clearOutputs();
+    lastAttribution = null;
     return { rgba: prepared.rgba, width: prepared.width, height: prepared.height, shape: prepared.shape };
   },
   async predict({ k }, progress) {
@@ -97,68 +110,98 @@ const handlers = {
   },
   // Outputs of layers for the current image: {layers: [{name, shape, data}]}.
   async trace({ layers }, progress) {
-    const shapes = outputShapes();
-    const missing = layers.filter((name) => !outputs.has(name));
-    if (missing.length) {
-      const { input, shape } = currentImage();
-      const flat = current().trace(input, Uint32Array.from(shape), missing, (done, total) => {
-        progress(done / total, `layer ${done} of ${total}`);
-        return true;
-      });
-      let offset = 0;
-      for (const name of missing) {
-        const size = shapes.get(name).reduce((a, b) => a * b, 1);
-        remember(name, flat.slice(offset, offset + size));
-        offset += size;
-      }
-    }
+    const shapes = traced(layers, progress);
     return {
       layers: layers.map((name) => ({ name, shape: shapes.get(name), data: outputs.get(name).slice() })),
     };
   },
-  // A conv layer's kernels as one picture: {rgba, width, height, caption, tiles, ...}.
+  // Tiles drawn by the core (wasm tileGrid): the output of `layer` for the current image
+  // (one tile per channel, or per unit of a vector), or `values` of `shape` [count,
+  // channels, h, w]; `options` {colormap, scaling, gap, background}. Answers {rgba,
+  // width, height, layout, tiles, shape}.
+  async tiles({ layer, values, shape, options }, progress) {
+    if (layer) {
+      const layerShape = traced([layer], progress).get(layer);
+      return { ...core.tileGrid(outputs.get(layer), tileShape(layerShape), options), shape: layerShape };
+    }
+    return { ...core.tileGrid(values, Uint32Array.from(shape), options), shape };
+  },
+  // Channel `channel` of `layer`'s output, scaled as its tile is, over the picture the
+  // model sees at `opacity`: RGBA of the picture's size.
+  async tileOverlay({ layer, channel, opacity, options }, progress) {
+    const layerShape = traced([layer], progress).get(layer);
+    const { rgba, width, height } = currentImage();
+    return core.tileOverlay(outputs.get(layer), tileShape(layerShape), options, channel, rgba, width, height, opacity);
+  },
+  // What the page offers and starts with: {colormaps, colormap, opacity} and each
+  // colormap's table as a 256x1 RGBA strip (`strips`) for the colour bars.
+  async renderChoices() {
+    const choices = core.renderChoices();
+    return { ...choices, strips: Object.fromEntries(choices.colormaps.map((name) => [name, core.colormapStrip(name)])) };
+  },
+  // A conv layer's kernels as one picture: {rgba, width, height, caption, tiles, ...};
+  // `colormap` a name.
   async filters({ layer, channel, scaling, colormap }) {
-    return current().filters(layer, { channel, scaling, colormap: colormap ? lut(colormap) : undefined });
+    return current().filters(layer, { channel, scaling, colormap });
   },
   // Activation maximization. Progress carries the live state as `partial`: {step,
-  // steps, curve: Float32Array (objective per step and unit), pictures}. The result is
-  // the export's plus the whole curve.
+  // steps, curve: Float32Array (objective per step and unit), picture (the pictures
+  // drawn side by side by the core: {rgba, width, height, ...})}. The result is the
+  // export's plus the whole curve and the last `picture`.
   async maximize({ objective, options }, progress) {
     const curve = [];
     let posted = -Infinity;
+    const channels = current().inChannels;
+    const size = options?.size ?? current().maximizeDefaults().size;
     const result = current().maximize(objective, options, (step, steps, values, pictures) => {
       curve.push(...values);
       const now = performance.now();
       if (now - posted >= LIVE_INTERVAL_MS || step === steps) {
         posted = now;
-        progress(step / steps, `step ${step} of ${steps}`, { step, steps, curve: Float32Array.from(curve), pictures }, [pictures.buffer]);
+        const picture = pictureGrid(core, pictures, values.length, channels, size);
+        progress(step / steps, `step ${step} of ${steps}`, { step, steps, curve: Float32Array.from(curve), picture }, [picture.rgba.buffer]);
       }
       return true;
     });
-    return { ...result, curve: Float32Array.from(curve) };
+    const picture = pictureGrid(core, result.pictures, result.units.length, result.channels, result.size);
+    return { ...result, curve: Float32Array.from(curve), picture };
   },
 };
 
-// The attribution methods, one request per method (docs/web.md): `Model.attribute` on
-// the current image, `target` undefined = the top class, `options` the method's own.
-for (const method of ATTRIBUTION_METHODS) {
-  handlers[method] = async ({ target, options }, progress) => {
-    const { input, shape } = currentImage();
-    return current().attribute(method, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, (done, total) => {
-      progress(done / total, done < total ? `running ${method}` : "drawing");
-      return true;
-    });
-  };
+// The method catalogue (the core's methods::catalogue): the request `catalogue`, one
+// request per method (docs/web.md: `Model.attribute` on the current image, `target`
+// undefined = the top class, `options` the method's own, with its `pictures` in `look`
+// ({colormap, opacity}; draw/pictures.js)) and one per check of a method (`Model.check`:
+// the sanity check's report {method, class, seed, steps: [{layer, spearman}]}).
+function addCatalogueHandlers() {
+  const { methods, checks } = core.catalogue();
+  handlers.catalogue = async () => core.catalogue();
+  for (const { name } of methods) {
+    handlers[name] = async ({ target, options, look }, progress) => {
+      const { input, shape } = currentImage();
+      const key = JSON.stringify([name, target ?? null, options ?? {}]);
+      if (lastAttribution?.key !== key) {
+        const result = current().attribute(name, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, (done, total) => {
+          progress(done / total, done < total ? `running ${name}` : "drawing");
+          return true;
+        });
+        lastAttribution = { key, result };
+      }
+      // A copy goes to the page (its arrays are moved, not copied); the kept one stays whole.
+      const r = structuredClone(lastAttribution.result);
+      return { ...r, pictures: attributionPictures(core, r, currentImage(), look) };
+    };
+  }
+  for (const { name, title } of checks) {
+    handlers[name] = async ({ method, target, options, checkOptions }, progress) => {
+      const { input, shape } = currentImage();
+      return current().check(name, method, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, checkOptions ?? {}, (done, total) => {
+        progress(done / total, done < total ? `${title} of ${method}: step ${done + 1} of ${total}` : "drawing");
+        return true;
+      });
+    };
+  }
 }
-
-// The sanity check of one method: {method, class, seed, steps: [{layer, spearman}]}.
-handlers.sanity = async ({ method, target, options, seed }, progress) => {
-  const { input, shape } = currentImage();
-  return current().sanity(method, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, seed ?? 0, (done, total) => {
-    progress(done / total, done < total ? `re-initialising the layers (${method})` : "drawing");
-    return true;
-  });
-};
 
 // Test-only: allocates until the wasm memory is exhausted, to exercise the crash path
 // (report, restart, restore) that a real out-of-memory takes.
@@ -181,6 +224,7 @@ function replaceModel(next, name) {
   model.displayName = name;
   image = null;
   clearOutputs();
+  lastAttribution = null;
 }
 
 function current() {
@@ -196,6 +240,27 @@ function currentImage() {
 function clearOutputs() {
   outputs = new Map();
   outputsSize = 0;
+}
+
+// Runs the layers of `names` not yet kept for the current image, keeping their outputs;
+// answers the output shapes of all layers.
+function traced(names, progress) {
+  const shapes = outputShapes();
+  const missing = names.filter((name) => !outputs.has(name));
+  if (missing.length) {
+    const { input, shape } = currentImage();
+    const flat = current().trace(input, Uint32Array.from(shape), missing, (done, total) => {
+      progress(done / total, `layer ${done} of ${total}`);
+      return true;
+    });
+    let offset = 0;
+    for (const name of missing) {
+      const size = shapes.get(name).reduce((a, b) => a * b, 1);
+      remember(name, flat.slice(offset, offset + size));
+      offset += size;
+    }
+  }
+  return shapes;
 }
 
 function remember(name, data) {

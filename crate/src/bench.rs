@@ -270,10 +270,8 @@ pub fn maximize_step(model: &Graph, runs: usize) -> Result<(String, usize, f64)>
         &Objective::channels(&layer, vec![0]),
         &space,
         &opts,
-        |_| {
-            stamps.push(Instant::now());
-            std::ops::ControlFlow::Continue(())
-        },
+        &crate::progress::Unwatched,
+        |_| stamps.push(Instant::now()),
     )?;
     let mut times: Vec<f64> = stamps
         .windows(2)

@@ -20,6 +20,7 @@ pub mod model;
 pub mod npy;
 pub mod predict;
 pub mod probes;
+pub mod progress;
 pub mod render;
 pub mod rng;
 #[cfg(not(target_arch = "wasm32"))]

@@ -15,6 +15,7 @@ use crate::model::config::LayerConfig;
 use crate::model::graph::Val;
 use crate::model::stats::{histogram, WeightStats};
 use crate::model::{ArchSpec, Graph, ModelCard};
+use crate::progress::Progress;
 
 // Filters and activation maximization, in their own file (wasm/probes.rs).
 mod probes;
@@ -22,6 +23,10 @@ mod probes;
 mod attribute;
 // The allocator that notices out-of-memory, and a way to cause it (wasm/memory.rs).
 mod memory;
+// A JS progress callback as the core's `Progress` (wasm/progress.rs).
+mod progress;
+// Colormaps, overlays, masks, tile grids and the saved picture (wasm/render.rs).
+mod render;
 
 /// Runs once when the module is instantiated.
 #[wasm_bindgen(start)]
@@ -290,11 +295,10 @@ impl Model {
             return Ok(Vec::new());
         }
         let x = input_val(input, shape)?;
-        let values = self.inner.forward_nodes(&x, &wanted).map_err(js_err)?;
-        if let Some(f) = &progress {
-            f.call2(&JsValue::NULL, &1.into(), &1.into())
-                .map_err(|_| js_err("the progress callback threw"))?;
-        }
+        let js = progress::JsProgress::new(progress);
+        let values = js.finish(self.inner.forward_nodes(&x, &wanted))?;
+        // One pass over the graph's nodes: done when it is.
+        js.finish(js.report(1, 1))?;
         Ok(values.iter().flat_map(|v| v.data.iter().copied()).collect())
     }
 }

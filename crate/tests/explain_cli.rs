@@ -247,3 +247,70 @@ fn bad_options_exit_1_with_one_clear_line() {
         "--view and --mask-threshold apply to occlusion",
     );
 }
+
+#[test]
+fn methods_json_is_the_catalogue() {
+    let run = convscope(&["methods", "--json"]);
+    assert!(run.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(printed, convscope::methods::catalogue::to_json());
+}
+
+#[test]
+fn out_of_range_options_are_refused_before_any_work() {
+    // With --progress a run reports every batch on stderr; a refused one reports none,
+    // writes nothing and says only what is wrong (the page's words, see
+    // tests/browser/catalogue.test.mjs).
+    let input = fixture("astronaut32.npy");
+    let run = |name: &str, method: &[&str]| {
+        let out = tmp(&format!("refused_{name}.npy"));
+        let _ = std::fs::remove_file(&out);
+        let mut args = vec!["explain"];
+        args.extend(method);
+        args.extend(["--arch", "tiny", "--synthetic", "3", "--progress"]);
+        args.extend(["--input", path_str(&input), "--out", path_str(&out)]);
+        let result = convscope(&args);
+        let stderr = String::from_utf8_lossy(&result.stderr).to_string();
+        (result.status.code(), stderr, out.exists())
+    };
+    for (name, method, message) in [
+        (
+            "steps",
+            ["integrated-gradients", "--steps", "1"],
+            "integrated-gradients needs at least 2 steps (the trapezoid rule's two ends), got 1",
+        ),
+        (
+            "window",
+            ["occlusion", "--window", "33"],
+            "occlusion window 33 is larger than the 32x32 input",
+        ),
+        (
+            "noise",
+            ["smoothgrad", "--noise", "-0.1"],
+            "smoothgrad noise must be at least 0, got -0.1",
+        ),
+    ] {
+        let (code, stderr, written) = run(name, &method);
+        assert_eq!(
+            (code, stderr.as_str(), written),
+            (
+                Some(1),
+                format!("convscope: error: input: {message}\n").as_str(),
+                false
+            )
+        );
+    }
+    // The same runs with values in range report their batches and write the map.
+    for (name, method) in [
+        ("steps_ok", ["integrated-gradients", "--steps", "2"]),
+        ("window_ok", ["occlusion", "--window", "32"]),
+        ("noise_ok", ["smoothgrad", "--noise", "0"]),
+    ] {
+        let (code, stderr, written) = run(name, &method);
+        assert_eq!((code, written), (Some(0), true), "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("{}: 0/", method[0])),
+            "{stderr}"
+        );
+    }
+}

@@ -2,8 +2,8 @@
 //! through `convscope eval`, and the shortcut twin's behaviour (the marker flips other
 //! classes to its class, and Grad-CAM points at it, while the clean model's does not).
 //!
-//! Needs Debian's `dataset-fashion-mnist` (`.ci/run` installs it); without it these
-//! tests fail and say so.
+//! Needs Debian's `dataset-fashion-mnist` (`scripts/test.sh` installs it, through
+//! `scripts/setup.sh data`); without it these tests fail and say so.
 
 use convscope::data::{self, LabelledImages, Marker, Split, FASHION_MNIST_DIR};
 use convscope::methods::{self, Forward, Options, Target};
@@ -23,7 +23,7 @@ fn test_set() -> LabelledImages {
     data::fashion_mnist(Path::new(FASHION_MNIST_DIR), Split::Test).unwrap_or_else(|e| {
         panic!(
             "{e}\nthese tests need the real Fashion-MNIST test set: \
-             `apt-get install dataset-fashion-mnist` (.ci/run does this)"
+             `apt-get install dataset-fashion-mnist` (scripts/test.sh does this)"
         )
     })
 }

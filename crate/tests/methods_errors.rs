@@ -35,10 +35,7 @@ fn target_out_of_range_names_the_class_count() {
 
 #[test]
 fn unknown_or_flat_layer_is_refused() {
-    let layer = |name: &str| Options {
-        layer: Some(name.into()),
-        ..Options::default()
-    };
+    let layer = |name: &str| Options::default().with("layer", name);
     let e = error_of("grad-cam", layer("features.99"));
     assert!(
         e.starts_with(
@@ -52,58 +49,28 @@ fn unknown_or_flat_layer_is_refused() {
 
 #[test]
 fn occlusion_window_larger_than_the_image_is_refused() {
-    let e = error_of(
-        "occlusion",
-        Options {
-            window: Some(40),
-            ..Options::default()
-        },
-    );
+    let e = error_of("occlusion", Options::default().with("window", 40));
     assert_eq!(
         e,
         "input: occlusion window 40 is larger than the 32x32 input"
     );
-    let e = error_of(
-        "occlusion",
-        Options {
-            stride: Some(0),
-            ..Options::default()
-        },
-    );
+    let e = error_of("occlusion", Options::default().with("stride", 0));
     assert!(e.contains("window and stride must be at least 1"), "{e}");
 }
 
 #[test]
 fn options_that_do_not_apply_or_do_not_fit_are_refused() {
-    let e = error_of(
-        "saliency",
-        Options {
-            steps: Some(8),
-            ..Options::default()
-        },
-    );
+    let e = error_of("saliency", Options::default().with("steps", 8));
     assert_eq!(
         e,
         "input: option --steps does not apply to saliency (it takes no options)"
     );
-    let e = error_of(
-        "grad-cam",
-        Options {
-            window: Some(4),
-            ..Options::default()
-        },
-    );
+    let e = error_of("grad-cam", Options::default().with("window", 4));
     assert_eq!(
         e,
         "input: option --window does not apply to grad-cam (it takes --layer)"
     );
-    let e = error_of(
-        "integrated-gradients",
-        Options {
-            steps: Some(1),
-            ..Options::default()
-        },
-    );
+    let e = error_of("integrated-gradients", Options::default().with("steps", 1));
     assert!(e.contains("at least 2 steps"), "{e}");
 }
 
@@ -130,21 +97,10 @@ fn batched_methods_report_progress_and_stop_when_told() {
     for (method, options, total) in [
         (
             "occlusion",
-            Options {
-                window: Some(4),
-                stride: Some(4),
-                ..Options::default()
-            },
+            Options::default().with("window", 4).with("stride", 4),
             64, // an 8x8 grid of windows over 32x32
         ),
-        (
-            "smoothgrad",
-            Options {
-                samples: Some(5),
-                ..Options::default()
-            },
-            5,
-        ),
+        ("smoothgrad", Options::default().with("samples", 5), 5),
         ("score-cam", Options::default(), 0), // total: the non-constant channels
     ] {
         let calls = std::cell::RefCell::new(Vec::new());
@@ -152,7 +108,7 @@ fn batched_methods_report_progress_and_stop_when_told() {
             .unwrap()
             .with_progress(|done, total| {
                 calls.borrow_mut().push((done, total));
-                true
+                Ok(())
             });
         build(method, model, &options)
             .and_then(|m| m.attribute(&fwd, 0))
@@ -168,7 +124,7 @@ fn batched_methods_report_progress_and_stop_when_told() {
         // A callback answering "stop" ends the run with the cancelled error.
         let fwd = Forward::new(model, &input("astronaut32"))
             .unwrap()
-            .with_progress(|_, _| false);
+            .with_progress(|_, _| Err(convscope::Error::Cancelled));
         let e = build(method, model, &options)
             .and_then(|m| m.attribute(&fwd, 0))
             .err()

@@ -19,10 +19,7 @@ fn run(case: &Case, method: &str, options: &Options) -> Attribution {
 }
 
 fn layer(name: &str) -> Options {
-    Options {
-        layer: Some(name.to_string()),
-        ..Options::default()
-    }
+    Options::default().with("layer", name)
 }
 
 /// Max error relative to the largest reference magnitude, asserted and printed.
@@ -172,11 +169,11 @@ fn occlusion_grids_match_the_references() {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
             let [window, stride] = case.occlusion;
-            let opts = |window, score| Options {
-                window: Some(window),
-                stride: Some(stride),
-                score: Some(score),
-                ..Options::default()
+            let opts = |window, score: Score| {
+                Options::default()
+                    .with("window", window)
+                    .with("stride", stride)
+                    .with("score", score.name())
             };
             let logit = flat(
                 &run(case, "occlusion", &opts(window, Score::Logit))

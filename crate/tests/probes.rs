@@ -10,11 +10,12 @@ use convscope::model::Graph;
 use convscope::probes::feature_maps::{activation, feature_maps, FeatureMapOptions, Order};
 use convscope::probes::filters::{filters, FilterOptions};
 use convscope::probes::maximize::{
-    maximize, InputSpace, MaximizeOptions, Maximized, Objective, Progress,
+    maximize, InputSpace, MaximizeOptions, Maximized, Objective, Step,
 };
 use convscope::probes::{Scaling, TileGrid};
+use convscope::progress::Unwatched;
 use convscope::render::grid::{grayscale, level, png};
-use std::ops::ControlFlow;
+use convscope::Error;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -23,18 +24,13 @@ fn imagenet(model: &Graph) -> InputSpace {
 }
 
 fn run(model: &Graph, objective: &Objective, opts: &MaximizeOptions) -> Maximized {
-    maximize(model, objective, &imagenet(model), opts, |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap()
+    maximize(model, objective, &imagenet(model), opts, &Unwatched, |_| {}).unwrap()
 }
 
 fn err(model: &Graph, objective: &Objective, opts: &MaximizeOptions) -> String {
-    maximize(model, objective, &imagenet(model), opts, |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap_err()
-    .to_string()
+    maximize(model, objective, &imagenet(model), opts, &Unwatched, |_| {})
+        .unwrap_err()
+        .to_string()
 }
 
 /// The bar: the objective at least doubles, or goes from <= 0 to > 0.
@@ -195,17 +191,19 @@ fn progress_comes_every_step_and_cancelling_stops_early() {
         &Objective::classes(model, vec![2]),
         &imagenet(model),
         &opts,
-        |p: &Progress| {
+        &|done: usize, _| {
+            if done == 3 {
+                Err(Error::Cancelled)
+            } else {
+                Ok(())
+            }
+        },
+        |p: &Step| {
             assert_eq!(
                 (p.steps, p.objective.len(), p.pictures.len()),
                 (50, 1, 3 * 32 * 32)
             );
             seen.push(p.step);
-            if p.step == 3 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
         },
     )
     .unwrap();

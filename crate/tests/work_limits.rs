@@ -8,7 +8,7 @@ use convscope::limits::{MAX_PASSES, TRACE_BUDGET_BYTES};
 use convscope::methods::{build, Forward, Options};
 use convscope::model::{ArchSpec, Graph};
 use convscope::probes::maximize::{maximize, InputSpace, MaximizeOptions, Objective, MAX_UNITS};
-use std::ops::ControlFlow;
+use convscope::progress::Unwatched;
 
 /// The error of `method` with `options` on `model` for the input `x`.
 fn error_of(model: &Graph, x: &Tensor, method: &str, options: Options) -> String {
@@ -30,11 +30,7 @@ fn occlusion_with_window_1_stride_1_on_a_big_input_is_refused() {
         tiny(),
         &zeros(3, 256, 256),
         "occlusion",
-        Options {
-            window: Some(1),
-            stride: Some(1),
-            ..Options::default()
-        },
+        Options::default().with("window", 1).with("stride", 1),
     );
     assert!(
         e.contains("window 1 and stride 1")
@@ -46,11 +42,7 @@ fn occlusion_with_window_1_stride_1_on_a_big_input_is_refused() {
     );
     // The same window on the 32x32 fixture is 1,024 windows: allowed.
     let fwd = Forward::new(tiny(), &input("astronaut32")).unwrap();
-    let ok = Options {
-        window: Some(1),
-        stride: Some(1),
-        ..Options::default()
-    };
+    let ok = Options::default().with("window", 1).with("stride", 1);
     assert!(build("occlusion", tiny(), &ok)
         .unwrap()
         .attribute(&fwd, 0)
@@ -65,10 +57,7 @@ fn absurd_step_and_sample_counts_are_refused_before_allocating() {
         tiny(),
         &x,
         "integrated-gradients",
-        Options {
-            steps: Some(1 << 40),
-            ..Options::default()
-        },
+        Options::default().with("steps", 1u64 << 40),
     );
     assert!(
         e.contains("integrated gradients with 1099511627776 steps") && e.contains("fewer steps"),
@@ -78,10 +67,7 @@ fn absurd_step_and_sample_counts_are_refused_before_allocating() {
         tiny(),
         &x,
         "smoothgrad",
-        Options {
-            samples: Some(usize::MAX),
-            ..Options::default()
-        },
+        Options::default().with("samples", usize::MAX),
     );
     assert!(
         e.contains(&format!("SmoothGrad with {} samples", usize::MAX))
@@ -99,10 +85,7 @@ fn score_cam_of_a_layer_wider_than_the_limit_is_refused() {
         &model,
         &zeros(3, 8, 8),
         "score-cam",
-        Options {
-            layer: Some("features.1".into()),
-            ..Options::default()
-        },
+        Options::default().with("layer", "features.1"),
     );
     assert!(
         e.contains("Score-CAM of a layer with 16400 channels") && e.contains("fewer channels"),
@@ -141,11 +124,9 @@ fn maximizing_many_units_of_a_large_picture_is_refused() {
     let objective = Objective::channels("features.1", (0..MAX_UNITS).collect());
     let space =
         InputSpace::from_preprocessing(&convscope::image::Preprocessing::imagenet(), 3).unwrap();
-    let e = maximize(&model, &objective, &space, &opts, |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap_err()
-    .to_string();
+    let e = maximize(&model, &objective, &space, &opts, &Unwatched, |_| {})
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains(&format!("a batch of {MAX_UNITS} 3x512x512 input(s)")) && e.contains("MiB"),
         "{e}"

@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { openBrowser, markStale, watchedPage, waitForDone, waitForState, canvasColours, screenshot } from "../support/browser.mjs";
+import { openBrowser, markStale, withWatchedPage, waitForDone, waitForState, canvasColours, screenshot } from "../support/browser.mjs";
 import { ROOT, TINY_REF } from "../support/paths.mjs";
 
 const ref = JSON.parse(readFileSync(TINY_REF, "utf8"));
@@ -22,17 +22,7 @@ after(async () => {
   await env?.close();
 });
 
-async function withPage(fn) {
-  const w = await watchedPage(env.browser);
-  try {
-    await fn(w);
-    assert.deepEqual(w.problems, [], w.problems.join("\n"));
-    const foreign = w.requests.filter((u) => !u.startsWith(env.server.url) && !u.startsWith("blob:") && !u.startsWith("data:"));
-    assert.deepEqual(foreign, [], "requests beyond the test server");
-  } finally {
-    await w.close();
-  }
-}
+const withPage = (fn) => withWatchedPage(env, fn);
 
 async function open(page, query) {
   await page.goto(`${env.server.url}index.html${query}`);

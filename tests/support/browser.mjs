@@ -2,6 +2,7 @@
 // on 127.0.0.1 by the test itself, with a watch on everything a page must not do:
 // console errors, uncaught exceptions, failed responses and requests to any other host.
 import assert from "node:assert/strict";
+import { before, after } from "node:test";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
@@ -140,4 +141,35 @@ export async function markStale(page) {
   await page.evaluate(() => {
     document.documentElement.dataset.state = "stale";
   });
+}
+
+/**
+ * The server and browser of a test file: started before its tests, closed after them.
+ * Answers a function that gives `{server, browser}` once started.
+ */
+export function browserForTests(options) {
+  let env;
+  before(async () => {
+    env = await openBrowser(options);
+  });
+  after(async () => {
+    await env?.close();
+  });
+  return () => env;
+}
+
+/**
+ * Runs `fn(watched)` with a fresh watched page of `env`, then fails on any problem the
+ * page recorded and on any request beyond the test server.
+ */
+export async function withWatchedPage(env, fn) {
+  const w = await watchedPage(env.browser);
+  try {
+    await fn(w);
+    assert.deepEqual(w.problems, [], w.problems.join("\n"));
+    const foreign = w.requests.filter((u) => !u.startsWith(env.server.url) && !u.startsWith("blob:") && !u.startsWith("data:"));
+    assert.deepEqual(foreign, [], "requests beyond the test server");
+  } finally {
+    await w.close();
+  }
 }

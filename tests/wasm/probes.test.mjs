@@ -9,12 +9,13 @@ import { PKG_JS, PKG_WASM } from "../support/paths.mjs";
 import { safetensors, specString, vggParams } from "../support/safetensors.mjs";
 
 let Model;
+let colormapStrip;
 
 before(async () => {
   assert.ok(existsSync(PKG_JS) && existsSync(PKG_WASM), `${PKG_JS} is missing: run scripts/build-web.sh first`);
   const pkg = await import(pathToFileURL(PKG_JS).href);
   pkg.initSync({ module: readFileSync(PKG_WASM) });
-  Model = pkg.Model;
+  ({ Model, colormapStrip } = pkg);
 });
 
 // Two convolutions: features.0 (8 kernels of 3x3x3) and features.3 (16 of 8x3x3).
@@ -33,9 +34,9 @@ function knownModel(spec = SPEC, seed = 5) {
 
 /** The 8-bit level of channel `c` at pixel (x, y) of tile `i`, y/x in kernel cells. */
 function levelAt(grid, i, y, x, c, corner = false) {
-  const { columns, zoom, gap } = grid.layout;
-  const ox = gap + (i % columns) * (grid.tileWidth * zoom + gap);
-  const oy = gap + Math.floor(i / columns) * (grid.tileHeight * zoom + gap);
+  const { columns, zoom, gap, margin } = grid.layout;
+  const ox = margin + (i % columns) * (grid.tileWidth * zoom + gap);
+  const oy = margin + Math.floor(i / columns) * (grid.tileHeight * zoom + gap);
   const d = corner ? zoom - 1 : 0;
   return grid.rgba[4 * ((oy + y * zoom + d) * grid.width + ox + x * zoom + d) + c];
 }
@@ -108,17 +109,20 @@ test("deeper filters show one input channel, through the page's colormap", () =>
     assert.equal(gray.channels, 1);
     assert.match(gray.caption, /features\.3 filters, input channel 5/);
     assertReadsBack(gray, w, () => 5);
-    // A lookup table whose red is the level and green its complement: the same levels
-    // come out in red, the table's green and blue beside them.
-    const table = new Uint8Array(768);
-    for (let i = 0; i < 256; i++) table.set([i, 255 - i, 7], 3 * i);
-    const coloured = model.filters("features.3", { channel: 5, colormap: table });
-    assertReadsBack(coloured, w, () => 5, () => 0);
-    for (let i = 0; i < gray.rgba.length; i += 4) {
-      if (gray.rgba[i] !== coloured.rgba[i]) assert.fail(`pixel ${i / 4}: red ${coloured.rgba[i]} is not the gray level ${gray.rgba[i]}`);
+    // A colormap by name: every pixel of a tile is the core's table entry at the gray
+    // level (the table the page's colour bar shows), so the same levels come out.
+    const coloured = model.filters("features.3", { channel: 5, colormap: "viridis" });
+    const table = colormapStrip("viridis");
+    for (let i = 0; i < gray.tiles.length; i++) {
+      for (let y = 0; y < 3; y++) {
+        for (let x = 0; x < 3; x++) {
+          const level = levelAt(gray, i, y, x, 0);
+          const got = [0, 1, 2].map((c) => levelAt(coloured, i, y, x, c));
+          assert.deepEqual(got, [...table.subarray(4 * level, 4 * level + 3)], `tile ${i} (${y},${x}) at gray level ${level}`);
+        }
+      }
     }
-    const [r, g, b] = [0, 1, 2].map((c) => levelAt(coloured, 3, 1, 1, c));
-    assert.deepEqual([g, b], [255 - r, 7]);
+    assert.deepEqual([...table.subarray(0, 3)], [68, 1, 84], "viridis starts at matplotlib's first entry");
     // Without a channel, a layer of 8 input channels shows channel 0.
     assertReadsBack(model.filters("features.3", undefined), w, () => 0);
   } finally {
@@ -133,7 +137,7 @@ test("filters name what is wrong", () => {
     assert.throws(() => model.filters("features.3", { channel: 8 }), /input channel 8 is out of range: `features\.3` has 8 input channel\(s\) \(0\.\.7\)/);
     assert.throws(() => model.filters("features.9", {}), /features\.9/);
     assert.throws(() => model.filters("features.0", { scaling: "loud" }), /scaling "loud" is not one of "channel", "shared"/);
-    assert.throws(() => model.filters("features.0", { colormap: new Uint8Array(10) }), /colormap must be 256 RGB triples \(768 bytes\), got 10 bytes/);
+    assert.throws(() => model.filters("features.0", { colormap: "rainbow" }), /filters options: .*unknown colormap `rainbow`; known: jet, turbo, viridis, inferno, magma, gray/);
     assert.throws(() => model.filters("features.0", { chanel: 1 }), /filters options: unknown field `chanel`/);
     assert.equal(model.filters("features.0", {}).tiles.length, 8, "the model still works");
   } finally {

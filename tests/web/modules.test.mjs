@@ -1,8 +1,8 @@
-// The page's DOM-free modules in Node: the address format and the colour tables.
+// The page's DOM-free modules in Node: the address format and the maximization form's
+// channel lists. (The colour tables are the core's: tests/wasm/render.test.mjs.)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readState, formatState } from "../../www/urlstate.js";
-import { lut, colour, COLORMAPS } from "../../www/draw/colormap.js";
 
 test("readState parses the issue's parameters and drops malformed ones", () => {
   const s = readState("?model=vgg16&weights=https%3A%2F%2Fx%2Fw.safetensors&image=coffee&view=grad-cam%2B%2B&target=281&layer=features.29&opacity=0.4&embed=1&junk=1");
@@ -27,18 +27,6 @@ test("formatState round-trips and leaves out defaults", () => {
   assert.deepEqual(readState(text), { image: "coffee", view: "features", target: 0, layer: "features.4", colormap: "magma", embed: false });
   assert.equal(formatState({ view: "3d", embed: true }), "?view=3d&embed=1");
   assert.equal(formatState({}), "");
-});
-
-test("colour tables run from the first stop to the last", () => {
-  for (const name of COLORMAPS) assert.equal(lut(name).length, 768, name);
-  assert.deepEqual(colour(lut("gray"), 0), [0, 0, 0]);
-  assert.deepEqual(colour(lut("gray"), 1), [255, 255, 255]);
-  assert.deepEqual(colour(lut("gray"), 0.5), [128, 128, 128]);
-  assert.deepEqual(colour(lut("viridis"), 0), [0x44, 0x01, 0x54]);
-  assert.deepEqual(colour(lut("viridis"), 1), [0xfd, 0xe7, 0x25]);
-  assert.deepEqual(colour(lut("gray"), 7), [255, 255, 255], "clamped");
-  assert.deepEqual(colour(lut("gray"), NaN), [0, 0, 0]);
-  assert.throws(() => lut("rainbow"), /unknown colormap rainbow/);
 });
 
 test("the maximization view reads channel lists and ranges", async () => {

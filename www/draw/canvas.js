@@ -1,6 +1,17 @@
-// Pictures on canvases: RGBA buffers, tiles of feature maps, overlays and colour bars.
-// Pure drawing; no knowledge of the worker or of the page's controls.
-import { lut, colour } from "./colormap.js";
+// Pictures on canvases: RGBA buffers that the core's renderer made (wasm/render.rs, via
+// the worker: maps, overlays, tile grids, colormap tables), colour bars of those tables,
+// and the page's own charts (histograms, curves). No colour arithmetic here: every
+// coloured pixel comes from the core. Pure drawing; no knowledge of the worker or of the
+// page's controls.
+
+// Each colormap's 256 entries as the core made them (256x1 RGBA strips, from the
+// worker's `renderChoices` at start-up): what colour bars show.
+const strips = new Map();
+
+/** Keeps the core's colormap strips ({name: Uint8ClampedArray(1024)}) for colour bars. */
+export function setColourStrips(byName) {
+  for (const [name, strip] of Object.entries(byName)) strips.set(name, strip);
+}
 
 /** A canvas showing an RGBA buffer at its own size (scaled up by CSS, pixelated). */
 export function rgbaCanvas(rgba, width, height, className = "picture") {
@@ -9,6 +20,17 @@ export function rgbaCanvas(rgba, width, height, className = "picture") {
   canvas.height = height;
   canvas.className = className;
   canvas.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), 0, 0);
+  return canvas;
+}
+
+/** A `width` x `height` canvas painted `fill` all over (a chart's ground, a placeholder). */
+export function filledCanvas(width, height, fill) {
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = fill;
+  ctx.fillRect(0, 0, width, height);
   return canvas;
 }
 
@@ -24,84 +46,17 @@ export function range(data, start = 0, count = data.length - start) {
   return min <= max ? { min, max } : { min: 0, max: 0 };
 }
 
-/**
- * Feature maps as a grid of tiles: `data` is [C, h, w] row-major. `scaling` "channel"
- * stretches each map to its own min..max; "shared" uses one range for all maps.
- * Answers {canvas, columns, tile: {w, h, gap}, range} (range of a shared scale).
- */
-export function tiles(data, [channels, h, w], { colormap, scaling = "channel", gap = 1, background = 255 } = {}) {
-  const table = lut(colormap);
-  const columns = Math.max(1, Math.ceil(Math.sqrt((channels * h) / w)));
-  const rows = Math.ceil(channels / columns);
-  const width = columns * (w + gap) - gap;
-  const height = rows * (h + gap) - gap;
-  const image = new ImageData(width, height);
-  // White gaps, or transparent ones with background null.
-  if (background !== null) image.data.fill(background);
-  const plane = h * w;
-  const shared = scaling === "shared" ? range(data, 0, channels * plane) : null;
-  for (let c = 0; c < channels; c++) {
-    const { min, max } = shared ?? range(data, c * plane, plane);
-    const span = max - min;
-    const x0 = (c % columns) * (w + gap);
-    const y0 = Math.floor(c / columns) * (h + gap);
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const v = data[c * plane + y * w + x];
-        const [r, g, b] = colour(table, span > 0 ? (v - min) / span : 0);
-        const o = 4 * ((y0 + y) * width + x0 + x);
-        image.data[o] = r;
-        image.data[o + 1] = g;
-        image.data[o + 2] = b;
-        image.data[o + 3] = 255;
-      }
-    }
-  }
+/** A horizontal colour bar (the colormap's table, low at the left) with its end labels (numbers or text). */
+export function colourBar(colormap, low, high, height = 14) {
+  const strip = strips.get(colormap);
+  if (!strip) throw new Error(`unknown colormap ${colormap}; known: ${[...strips.keys()].join(", ")}`);
   const canvas = document.createElement("canvas");
-  canvas.width = width;
-  canvas.height = height;
-  canvas.className = "tiles";
-  canvas.getContext("2d").putImageData(image, 0, 0);
-  return { canvas, columns, tile: { w, h, gap }, range: shared };
-}
-
-/**
- * The picture `rgba` (width x height) with a map of values in [0, 1] (mw x mh,
- * stretched bilinearly to the picture) drawn over it in `colormap` at `opacity`.
- */
-export function overlay(rgba, width, height, map, mw, mh, { colormap, opacity }) {
-  const canvas = rgbaCanvas(rgba, width, height, "picture overlay");
-  const table = lut(colormap);
-  const heat = new ImageData(mw, mh);
-  for (let i = 0; i < mw * mh; i++) {
-    const [r, g, b] = colour(table, map[i]);
-    heat.data.set([r, g, b, 255], 4 * i);
-  }
-  const small = document.createElement("canvas");
-  small.width = mw;
-  small.height = mh;
-  small.getContext("2d").putImageData(heat, 0, 0);
-  const ctx = canvas.getContext("2d");
-  ctx.globalAlpha = opacity;
-  ctx.imageSmoothingEnabled = true;
-  ctx.imageSmoothingQuality = "high";
-  ctx.drawImage(small, 0, 0, width, height);
-  return canvas;
-}
-
-/** A horizontal colour bar with its end labels (numbers or text). */
-export function colourBar(colormap, low, high, width = 256, height = 14) {
-  const table = lut(colormap);
-  const canvas = document.createElement("canvas");
-  canvas.width = width;
+  canvas.width = 256;
   canvas.height = height;
   canvas.className = "colour-bar";
   const ctx = canvas.getContext("2d");
-  for (let x = 0; x < width; x++) {
-    const [r, g, b] = colour(table, x / (width - 1));
-    ctx.fillStyle = `rgb(${r},${g},${b})`;
-    ctx.fillRect(x, 0, 1, height);
-  }
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(rgbaCanvas(strip, 256, 1), 0, 0, 256, height);
   const figure = document.createElement("figure");
   figure.className = "colour-bar";
   const labels = document.createElement("div");
@@ -124,13 +79,9 @@ export function formatNumber(v) {
 
 /** A histogram {min, max, counts} as bars on a canvas. */
 export function histogram({ min, max, counts }, width = 320, height = 90, fill = "#3b6fd4") {
-  const canvas = document.createElement("canvas");
-  canvas.width = width;
-  canvas.height = height;
+  const canvas = filledCanvas(width, height, "#fff");
   canvas.className = "histogram";
   const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, width, height);
   const top = Math.max(1, ...counts);
   const bw = width / counts.length;
   ctx.fillStyle = fill;
@@ -145,30 +96,10 @@ export function histogram({ min, max, counts }, width = 320, height = 90, fill =
   return canvas;
 }
 
-/**
- * Pictures in [0, 1] (`data` is [units, channels, size, size], channels 3 = RGB or 1 =
- * gray) drawn onto `canvas` as a near-square grid with `gap` pixels between them;
- * `data` null draws them mid-grey (before the first step).
- */
-export function drawPictures(canvas, data, [units, channels, size], { gap = 2 } = {}) {
-  const columns = Math.max(1, Math.ceil(Math.sqrt(units)));
-  const rows = Math.ceil(units / columns);
-  resize(canvas, columns * (size + gap) - gap, rows * (size + gap) - gap);
-  const image = new ImageData(canvas.width, canvas.height);
-  image.data.fill(255);
-  const plane = size * size;
-  const byte = (v) => (Number.isFinite(v) ? Math.round(Math.min(1, Math.max(0, v)) * 255) : 0);
-  for (let u = 0; u < units; u++) {
-    const x0 = (u % columns) * (size + gap);
-    const y0 = Math.floor(u / columns) * (size + gap);
-    const base = u * channels * plane;
-    for (let i = 0; i < plane; i++) {
-      const o = 4 * ((y0 + Math.floor(i / size)) * canvas.width + x0 + (i % size));
-      for (let c = 0; c < 3; c++) image.data[o + c] = data ? byte(data[base + (channels === 3 ? c * plane : 0) + i]) : 128;
-      image.data[o + 3] = 255;
-    }
-  }
-  canvas.getContext("2d").putImageData(image, 0, 0);
+/** Puts a picture the core drew ({rgba, width, height}) onto `canvas`, resized to it. */
+export function drawRgba(canvas, { rgba, width, height }) {
+  resize(canvas, width, height);
+  canvas.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), 0, 0);
   return canvas;
 }
 

@@ -2,24 +2,28 @@
 // along the network's axis, sized by its output shape; collapsed it shows one aggregate
 // map (the mean over channels), expanded its channels as a grid of maps. Hover reports
 // layer, channel, position and value; an orbit camera moves around. Knows nothing of
-// the worker or the page's controls: it gets numbers and reports what is under the
-// pointer.
+// the worker or the page's controls: it gets numbers and the pictures the core drew
+// (each layer's `slab`, and each open layer's channel grid from `gridFor`), and reports
+// what is under the pointer.
 import * as THREE from "../vendor/three/three.module.js";
 import { OrbitControls } from "../vendor/three/OrbitControls.js";
-import { tiles } from "../draw/canvas.js";
-import { lut, colour } from "../draw/colormap.js";
 
 const GAP = 4; // space between layers along the axis
 const BIG = 12; // side of the input picture, in scene units
 
 /**
  * A layer to draw: {name, title, type, shape: [C,H,W] | [F], data: Float32Array,
- * picture?: {rgba, width, height}, labels?: [{label, prob}]}.
+ * picture?: {rgba, width, height} (the input), slab?: {rgba, width, height} (the
+ * collapsed layer's face: the channel mean of maps, or a vector's units folded into a
+ * near-square), mean?: Float32Array (that channel mean, for hovering), labels?: [{label,
+ * prob}]}. `gridFor(index)` answers a layer's channels as one picture ({rgba, width,
+ * height, layout}) when it is opened.
  */
 export class LayerScene {
-  constructor(container, { colormap, onHover = () => {}, onToggle = () => {} }) {
+  constructor(container, { gridFor, onHover = () => {}, onToggle = () => {} }) {
     this.container = container;
-    this.colormap = colormap;
+    this.gridFor = gridFor;
+    this.grids = new Map();
     this.onHover = onHover;
     this.onToggle = onToggle;
     this.layers = [];
@@ -49,8 +53,9 @@ export class LayerScene {
   }
 
   /** Builds the scene for `layers`; expanded layers (by index) open to their channels. */
-  assemble(layers, expanded = []) {
+  async assemble(layers, expanded = []) {
     this.layers = layers;
+    await this.loadGrids(expanded);
     this.expanded = new Set(expanded);
     this.rebuild();
     this.frame();
@@ -60,7 +65,8 @@ export class LayerScene {
     return this.expanded.has(i);
   }
 
-  toggle(i, open = !this.expanded.has(i)) {
+  async toggle(i, open = !this.expanded.has(i)) {
+    if (open) await this.loadGrids([i]);
     if (open) this.expanded.add(i);
     else this.expanded.delete(i);
     this.rebuild();
@@ -68,10 +74,17 @@ export class LayerScene {
     this.onToggle(i, open);
   }
 
-  setAll(open) {
-    this.expanded = new Set(open ? this.layers.map((_, i) => i).filter((i) => this.layers[i].shape.length === 3) : []);
+  async setAll(open) {
+    const all = open ? this.layers.map((_, i) => i).filter((i) => this.layers[i].shape.length === 3) : [];
+    await this.loadGrids(all);
+    this.expanded = new Set(all);
     this.rebuild();
     this.frame();
+  }
+
+  /** Asks for the channel grids of layers `indices` not drawn yet. */
+  async loadGrids(indices) {
+    for (const i of indices) if (!this.grids.has(i)) this.grids.set(i, await this.gridFor(i));
   }
 
   rebuild() {
@@ -101,24 +114,22 @@ export class LayerScene {
       object.add(mesh);
       top = side / 2;
     } else if (layer.shape.length === 3 && this.expanded.has(index)) {
-      const grid = tiles(layer.data, layer.shape, { colormap: this.colormap, scaling: "channel", gap: 1, background: null });
-      const texture = new THREE.CanvasTexture(grid.canvas);
-      texture.magFilter = THREE.NearestFilter;
-      texture.colorSpace = THREE.SRGBColorSpace;
+      const grid = this.grids.get(index);
+      const texture = textureFromRgba(grid.rgba, grid.width, grid.height);
       const [, h, w] = layer.shape;
       // Scene units per map pixel: maps at their closed size, unless the grid would
       // then be more than twice as wide as the closed layer.
-      const unit = Math.min(side / Math.max(h, w), (2 * side) / Math.max(grid.canvas.width, grid.canvas.height));
-      const width = grid.canvas.width * unit;
-      const height = grid.canvas.height * unit;
+      const unit = Math.min(side / Math.max(h, w), (2 * side) / Math.max(grid.width, grid.height));
+      const width = grid.width * unit;
+      const height = grid.height * unit;
       const material = new THREE.MeshBasicMaterial({ map: texture, side: THREE.DoubleSide, transparent: true, alphaTest: 0.5 });
       const mesh = new THREE.Mesh(new THREE.PlaneGeometry(width, height), material);
-      mesh.userData = { index, kind: "grid", grid, canvasSize: [grid.canvas.width, grid.canvas.height] };
+      mesh.userData = { index, kind: "grid", grid };
       object.add(mesh);
       top = height / 2;
     } else {
-      const [map, mw, mh] = aggregate(layer);
-      const texture = textureFromRgba(colourise(map, this.colormap), mw, mh);
+      const { rgba, width: mw, height: mh } = layer.slab;
+      const texture = textureFromRgba(rgba, mw, mh);
       // Depth grows with the channels; a vector is one flat sheet of its units.
       const thickness = layer.shape.length === 3 ? 0.3 + 0.35 * Math.log2(layer.shape[0] || 1) : 0.3;
       const sx = side * (mw / Math.max(mw, mh));
@@ -127,7 +138,7 @@ export class LayerScene {
       const face = new THREE.MeshBasicMaterial({ map: texture });
       // BoxGeometry faces: +x, -x, +y, -y, +z (front, toward the input), -z.
       const mesh = new THREE.Mesh(new THREE.BoxGeometry(sx, sy, thickness), [plain, plain, plain, plain, face, face]);
-      mesh.userData = { index, kind: "slab", size: [mw, mh], map };
+      mesh.userData = { index, kind: "slab", size: [mw, mh] };
       object.add(mesh);
       const edges = new THREE.LineSegments(new THREE.EdgesGeometry(mesh.geometry), new THREE.LineBasicMaterial({ color: 0x3d4660 }));
       object.add(edges);
@@ -210,15 +221,16 @@ export class LayerScene {
       const y = Math.min(height - 1, Math.floor((1 - uv.y) * height));
       Object.assign(info, { x, y, rgb: Array.from(rgba.subarray(4 * (y * width + x), 4 * (y * width + x) + 3)) });
     } else if (kind === "grid") {
-      const { grid, canvasSize } = hit.object.userData;
-      const px = Math.floor(uv.x * canvasSize[0]);
-      const py = Math.floor((1 - uv.y) * canvasSize[1]);
-      const { w, h, gap } = grid.tile;
-      const col = Math.floor(px / (w + gap));
-      const row = Math.floor(py / (h + gap));
-      const x = px - col * (w + gap);
-      const y = py - row * (h + gap);
-      const channel = row * grid.columns + col;
+      const { grid } = hit.object.userData;
+      const px = Math.floor(uv.x * grid.width);
+      const py = Math.floor((1 - uv.y) * grid.height);
+      const [, h, w] = layer.shape;
+      const { columns, gap, margin } = grid.layout;
+      const col = Math.floor((px - margin) / (w + gap));
+      const row = Math.floor((py - margin) / (h + gap));
+      const x = px - margin - col * (w + gap);
+      const y = py - margin - row * (h + gap);
+      const channel = row * columns + col;
       if (x < w && y < h && channel < layer.shape[0]) {
         Object.assign(info, { channel, x, y, value: layer.data[channel * h * w + y * w + x] });
       }
@@ -226,7 +238,7 @@ export class LayerScene {
       const [mw, mh] = hit.object.userData.size;
       const x = Math.min(mw - 1, Math.floor(uv.x * mw));
       const y = Math.min(mh - 1, Math.floor((1 - uv.y) * mh));
-      if (layer.shape.length === 3) Object.assign(info, { x, y, value: hit.object.userData.map.raw[y * mw + x], aggregate: "mean over channels" });
+      if (layer.shape.length === 3) Object.assign(info, { x, y, value: layer.mean[y * mw + x], aggregate: "mean over channels" });
       else {
         const unit = y * mw + x;
         if (unit < layer.shape[0]) Object.assign(info, { unit, value: layer.data[unit] });
@@ -242,7 +254,9 @@ export class LayerScene {
 
   click(event) {
     const hit = this.pick(event);
-    if (hit && this.layers[hit.object.userData.index].shape.length === 3) this.toggle(hit.object.userData.index);
+    if (hit && this.layers[hit.object.userData.index].shape.length === 3) {
+      this.toggle(hit.object.userData.index).catch((err) => console.warn("could not open the layer", err));
+    }
   }
 
   dispose() {
@@ -256,47 +270,6 @@ export class LayerScene {
     this.renderer.forceContextLoss();
     this.canvas.remove();
   }
-}
-
-/**
- * One map for a collapsed layer: the channel mean of [C,H,W] maps, or the values of a
- * [F] vector folded into a near-square grid. Answers [map in 0..1 (with .raw values), w, h].
- */
-function aggregate(layer) {
-  let raw;
-  let w;
-  let h;
-  if (layer.shape.length === 3) {
-    const [c, hh, ww] = layer.shape;
-    [w, h] = [ww, hh];
-    raw = new Float32Array(w * h);
-    for (let k = 0; k < c; k++) for (let i = 0; i < w * h; i++) raw[i] += layer.data[k * w * h + i] / c;
-  } else {
-    const n = layer.shape[0];
-    w = Math.ceil(Math.sqrt(n));
-    h = Math.ceil(n / w);
-    raw = new Float32Array(w * h).fill(NaN);
-    raw.set(layer.data.subarray(0, n));
-  }
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of raw) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  const map = Float32Array.from(raw, (v) => (Number.isNaN(v) ? NaN : max > min ? (v - min) / (max - min) : 0));
-  map.raw = raw;
-  return [map, w, h];
-}
-
-function colourise(map, colormap) {
-  const table = lut(colormap);
-  const rgba = new Uint8ClampedArray(map.length * 4);
-  map.forEach((v, i) => {
-    const [r, g, b] = Number.isNaN(v) ? [255, 255, 255] : colour(table, v);
-    rgba.set([r, g, b, 255], 4 * i);
-  });
-  return rgba;
 }
 
 /** A texture from top-down RGBA rows (GL wants bottom-up: flipY on upload). */

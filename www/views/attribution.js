@@ -1,63 +1,114 @@
-// The attribution views ("why this class?"): one view per method of the core
-// (methods::select), all drawn the same way: the method's display map (H*W in [0, 1])
-// over the picture the model sees, in the page's colormap and opacity, with a colour
-// bar. Occlusion adds the tutorial's two views: the heatmap of the class probability
-// with each window covered, and the mask of the windows it falls below 0.85 without.
+// The attribution views ("why this class?"): one view per method of the core's method
+// catalogue (methods::catalogue, answered by the worker at start), each with a form of
+// the method's options made from it. Every map is drawn the same way: the method's
+// display map (H*W in [0, 1]) over the picture the model sees, in the page's colormap
+// and opacity, with a colour bar. Occlusion's answer adds the tutorial's two views: the
+// heatmap of the class probability with each window covered, and the mask of the windows
+// it falls below the mask threshold without. The worker sends the pictures with the
+// numbers (draw/pictures.js: the core draws them), and the overlay's "Save PNG" writes
+// the core's picture that `convscope explain --png` writes for the same map, colormap
+// and opacity.
 import { el, figure } from "./dom.js";
-import { overlay, colourBar, rgbaCanvas, formatNumber } from "../draw/canvas.js";
-import { lut, colour } from "../draw/colormap.js";
+import { colourBar, rgbaCanvas, formatNumber } from "../draw/canvas.js";
 import { LAYER_KINDS } from "./layerkinds.js";
 
-// Options forms: the fields of methods::select::Options each method takes; blank = the
-// core's default (shown as the placeholder).
-const FIELDS = {
-  smoothgrad: [
-    { key: "samples", label: "Samples", min: 1, max: 1000, step: 1, placeholder: "25" },
-    { key: "noise", label: "Noise (share of the range)", min: 0, step: "any", placeholder: "0.15" },
-    { key: "seed", label: "Seed", min: 0, step: 1, placeholder: "0" },
-  ],
-  "integrated-gradients": [{ key: "steps", label: "Steps", min: 1, max: 1000, step: 1, placeholder: "16" }],
-  occlusion: [
-    { key: "window", label: "Window (px)", min: 1, step: 1, placeholder: "size / 16, at least 4" },
-    { key: "stride", label: "Stride (px)", min: 1, step: 1, placeholder: "the window" },
-  ],
+// How each kind of answer (Model.attribute's `kind`) is shown.
+const SHOWN_AS = {
+  input: "Shown as |attribution|, channel max, clipped at the 99th percentile.",
+  layer: "Upsampled to the input and min-max normalised, as pytorch-grad-cam does.",
 };
 
-const INPUT_MAP = "|attribution|, channel max, clipped at the 99th percentile";
+/** One view per method of `catalogue`, in its order. */
+export function attributionViews(catalogue) {
+  return catalogue.methods.map((method) => attributionView(method));
+}
 
-function attributionView({ id, title, cam = false, input = true, about }) {
+function attributionView(method) {
+  const id = method.name;
   return {
     id,
-    title,
+    title: method.title,
     group: "attribution",
-    needs: cam ? ["target", "layer", "colormap", "opacity"] : ["target", "colormap", "opacity"],
+    needs: method.layer ? ["target", "layer", "colormap", "opacity"] : ["target", "colormap", "opacity"],
     request: id,
-    ...(cam ? LAYER_KINDS.cam : {}),
-    async run({ call, panel, image, params, model, setParams }) {
+    ...(method.layer ? LAYER_KINDS.cam : {}),
+    async run({ call, panel, params, model, setParams, show }) {
       const options = { ...(params.attribution?.[id] ?? {}) };
-      if (cam) options.layer = params.layer;
-      const form = FIELDS[id] ? optionsForm(id, FIELDS[id], params, setParams) : null;
-      const r = await call(id, { target: params.target, options });
-      const heat = overlay(image.rgba, image.width, image.height, r.display, r.width, r.height, params);
-      heat.dataset.name = `${id}-${r.class}`;
-      heat.dataset.testid = "attribution-overlay";
-      const plain = overlay(image.rgba, image.width, image.height, r.display, r.width, r.height, { colormap: params.colormap, opacity: 1 });
-      plain.dataset.name = `${id}-${r.class}-map`;
+      if (method.layer) options.layer = params.layer;
       // Only methods with options have a form (replaceChildren would print a null).
-      const children = [
-        el("h2", {}, `${title}: ${what(r, model, params)}${r.layer ? ` at ${r.layer}` : ""}`),
-        el("p", { className: "hint" }, about),
-        form,
-        el("div", { className: "side-by-side" }, [
-          figure(heat, `over the input (opacity ${params.opacity})`),
-          figure(plain, `the map alone (${r.rawShape.join("×")} raw values${r.layer ? `, upsampled to ${r.width}×${r.height}` : ""})`),
-        ]),
-        colourBar(params.colormap, 0, input ? "99th percentile" : "max"),
-        el("p", { className: "hint", dataset: { testid: "attribution-range" } }, rawRange(r.raw)),
-      ];
+      const form = method.options.length ? optionsForm(method, model, params, setParams) : null;
+      let r;
+      try {
+        r = await call(id, { target: params.target, options, look: look(params) });
+      } catch (err) {
+        // The form stays, to correct what the core refused.
+        show(...[el("h2", {}, method.title), el("p", { className: "hint" }, method.about), form].filter(Boolean));
+        throw err;
+      }
+      const children = r.kind === "occlusion" ? occlusionFigures(r, method, params, model, options.fill) : mapFigures(r, method, params, model);
+      children.splice(2, 0, form);
       panel.replaceChildren(...children.filter(Boolean));
     },
   };
+}
+
+/** How the worker draws the pictures: the page's colormap and opacity. */
+function look(params) {
+  return { colormap: params.colormap, opacity: params.opacity };
+}
+
+/** Heading, description, the map over the input and alone, colour bar, raw range. */
+function mapFigures(r, method, params, model) {
+  const id = method.name;
+  const heat = rgbaCanvas(r.pictures.overlay, r.width, r.height, "picture overlay");
+  heat.exportPng = r.pictures.png;
+  heat.dataset.name = `${id}-${r.class}`;
+  heat.dataset.testid = "attribution-overlay";
+  const plain = rgbaCanvas(r.pictures.map, r.width, r.height);
+  plain.dataset.name = `${id}-${r.class}-map`;
+  return [
+    el("h2", {}, `${method.title}: ${what(r, model, params)}${r.layer ? ` at ${r.layer}` : ""}`),
+    el("p", { className: "hint" }, `${method.about} ${SHOWN_AS[r.kind] ?? ""}`),
+    el("div", { className: "side-by-side" }, [
+      figure(heat, `over the input (opacity ${params.opacity})`),
+      figure(plain, `the map alone (${r.rawShape.join("×")} raw values${r.layer ? `, upsampled to ${r.width}×${r.height}` : ""})`),
+    ]),
+    colourBar(params.colormap, 0, r.kind === "input" ? "99th percentile" : "max"),
+    el("p", { className: "hint", dataset: { testid: "attribution-range" } }, rawRange(r.raw)),
+  ];
+}
+
+/** The drops over the input, the occluded probabilities and the mask. */
+function occlusionFigures(r, method, params, model, fill) {
+  const drops = rgbaCanvas(r.pictures.overlay, r.width, r.height, "picture overlay");
+  drops.exportPng = r.pictures.png;
+  drops.dataset.name = `occlusion-${r.class}-drops`;
+  drops.dataset.testid = "attribution-overlay";
+  const probs = rgbaCanvas(r.pictures.probs, r.cols, r.rows, "picture grid");
+  probs.style.imageRendering = "pixelated";
+  probs.dataset.name = `occlusion-${r.class}-probs`;
+  probs.dataset.testid = "occlusion-probs";
+  const masked = rgbaCanvas(r.pictures.mask, r.width, r.height);
+  masked.exportPng = r.pictures.maskPng;
+  masked.dataset.name = `occlusion-${r.class}-mask`;
+  masked.dataset.testid = "occlusion-mask";
+  const kept = r.mask.reduce((n, v) => n + (v >= 0.5 ? 1 : 0), 0);
+  return [
+    el("h2", {}, `${method.title}: ${what(r, model, params)}`),
+    el("p", { className: "hint" }, `${method.about} ${covered(r, fill)} slid with stride ${r.stride}: ${r.rows}×${r.cols} covered copies. Unoccluded probability ${formatNumber(r.baseProb)}.`),
+    el("div", { className: "side-by-side" }, [
+      figure(drops, "drop of the class score, over the input"),
+      figure(probs, "class probability with each window covered, as a share of the unoccluded one"),
+      figure(masked, `the windows whose covering leaves less than ${formatNumber(r.threshold)} of it (${Math.round((100 * kept) / r.mask.length)}% of the pixels)`),
+    ]),
+    colourBar(params.colormap, 0, 1),
+  ];
+}
+
+/** "A 4×4 grey window (the dataset's mean colour)", or the fill asked for. */
+function covered(r, fill) {
+  const size = `${r.window}×${r.window}`;
+  return fill ? `A ${size} window filled with ${fill} (after normalisation)` : `A ${size} grey window (the dataset's mean colour)`;
 }
 
 /** "class 9 (label), the top class" */
@@ -76,99 +127,69 @@ function rawRange(raw) {
   return `Raw values from ${formatNumber(lo)} to ${formatNumber(hi)}.`;
 }
 
-const occlusion = {
-  id: "occlusion",
-  title: "Occlusion",
-  group: "attribution",
-  needs: ["target", "colormap", "opacity"],
-  request: "occlusion",
-  async run({ call, panel, image, params, model, setParams }) {
-    const options = { ...(params.attribution?.occlusion ?? {}) };
-    const form = optionsForm("occlusion", FIELDS.occlusion, params, setParams);
-    const r = await call("occlusion", { target: params.target, options });
-
-    const drops = overlay(image.rgba, image.width, image.height, r.display, r.width, r.height, params);
-    drops.dataset.name = `occlusion-${r.class}-drops`;
-    drops.dataset.testid = "attribution-overlay";
-    const probs = gridCanvas(r.probs, r.cols, r.rows, params.colormap);
-    probs.dataset.name = `occlusion-${r.class}-probs`;
-    probs.dataset.testid = "occlusion-probs";
-    const masked = maskedPicture(image, r.mask);
-    masked.dataset.name = `occlusion-${r.class}-mask`;
-    masked.dataset.testid = "occlusion-mask";
-    const kept = r.mask.reduce((n, v) => n + (v >= 0.5 ? 1 : 0), 0);
-    panel.replaceChildren(
-      el("h2", {}, `Occlusion: ${what(r, model, params)}`),
-      el("p", { className: "hint" }, `A ${r.window}×${r.window} grey window (the dataset's mean colour) slid with stride ${r.stride}: ${r.rows}×${r.cols} covered copies. Unoccluded probability ${formatNumber(r.baseProb)}.`),
-      form,
-      el("div", { className: "side-by-side" }, [
-        figure(drops, "drop of the class logit, over the input"),
-        figure(probs, "class probability with each window covered, as a share of the unoccluded one"),
-        figure(masked, `the windows whose covering leaves less than ${formatNumber(r.threshold)} of it (${Math.round((100 * kept) / r.mask.length)}% of the pixels)`),
-      ]),
-      colourBar(params.colormap, 0, 1),
-    );
-  },
-};
-
-/** A rows x cols grid of values in [0, 1] as a canvas of coloured cells (clipped). */
-function gridCanvas(values, cols, rows, colormap) {
-  const table = lut(colormap);
-  const rgba = new Uint8ClampedArray(4 * cols * rows);
-  for (let i = 0; i < cols * rows; i++) {
-    const [r, g, b] = colour(table, Math.min(1, Math.max(0, values[i])));
-    rgba.set([r, g, b, 255], 4 * i);
-  }
-  const canvas = rgbaCanvas(rgba, cols, rows, "picture grid");
-  canvas.style.imageRendering = "pixelated";
-  return canvas;
-}
-
-/** The picture with the pixels outside the mask dimmed to a quarter. */
-function maskedPicture(image, mask) {
-  const rgba = Uint8ClampedArray.from(image.rgba);
-  for (let i = 0; i < mask.length; i++) {
-    if (mask[i] >= 0.5) continue;
-    for (let c = 0; c < 3; c++) rgba[4 * i + c] = rgba[4 * i + c] / 4;
-  }
-  return rgbaCanvas(rgba, image.width, image.height, "picture");
-}
-
 /** The method's options as a form: Run applies them (and reruns), Defaults clears them. */
-function optionsForm(id, fields, params, setParams) {
+function optionsForm(method, model, params, setParams) {
+  const id = method.name;
   const current = params.attribution?.[id] ?? {};
-  const form = el("form", { className: "options", dataset: { testid: `${id}-form` } }, [
-    ...fields.map((f) =>
-      el("label", {}, [
-        `${f.label} `,
-        el("input", { type: "number", name: f.key, min: f.min, max: f.max ?? "", step: f.step, placeholder: f.placeholder, value: current[f.key] ?? "", dataset: { testid: `${id}-${f.key}` } }),
-      ]),
-    ),
+  const form = el("form", { className: "options", noValidate: true, dataset: { testid: `${id}-form` } }, [
+    ...method.options.map((o) => optionField(id, o, current[o.name], model)),
     el("button", { type: "submit", dataset: { testid: `${id}-run` } }, "Run"),
     el("button", { type: "button", on: { click: () => setParams({ attribution: { ...params.attribution, [id]: undefined } }) } }, "Defaults"),
+    optionsHelp(id, method.options),
   ]);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    if (!form.reportValidity()) return;
-    const next = {};
-    for (const f of fields) {
-      const v = form.elements[f.key].value;
-      if (v !== "") next[f.key] = Number(v);
-    }
-    setParams({ attribution: { ...params.attribution, [id]: next } });
+    setParams({ attribution: { ...params.attribution, [id]: formValues(form, method.options) } });
   });
   return form;
 }
 
-const GRADIENT = "The gradient of the class logit with respect to each input pixel";
-export const ATTRIBUTION_VIEWS = [
-  attributionView({ id: "saliency", title: "Saliency", about: `${GRADIENT} (Simonyan et al. 2014), shown as ${INPUT_MAP}.` }),
-  attributionView({ id: "guided-backprop", title: "Guided backprop", about: `${GRADIENT}, with only positive gradients passed back through each ReLU (Springenberg et al. 2015), shown as ${INPUT_MAP}.` }),
-  attributionView({ id: "smoothgrad", title: "SmoothGrad", about: `The mean gradient over noisy copies of the image (Smilkov et al. 2017), shown as ${INPUT_MAP}.` }),
-  attributionView({ id: "integrated-gradients", title: "Integrated Gradients", about: `Gradients along the straight path from a black (zero) baseline, times the input (Sundararajan et al. 2017; captum's trapezoid rule), shown as ${INPUT_MAP}.` }),
-  attributionView({ id: "grad-cam", title: "Grad-CAM", cam: true, input: false, about: "The layer's maps weighted by their mean gradient, ReLU'd (Selvaraju et al. 2017), upsampled and min-max normalised as pytorch-grad-cam does." }),
-  attributionView({ id: "grad-cam++", title: "Grad-CAM++", cam: true, input: false, about: "The layer's maps weighted by positive gradients with higher-order weights (Chattopadhay et al. 2018), upsampled and normalised." }),
-  attributionView({ id: "score-cam", title: "Score-CAM", cam: true, input: false, about: "Each map, upsampled and used as a mask on the image, weighted by the class score it gives (Wang et al. 2020): gradient-free." }),
-  attributionView({ id: "guided-grad-cam", title: "Guided Grad-CAM", cam: true, about: `Guided backprop times the upsampled Grad-CAM (Selvaraju et al. 2017), shown as ${INPUT_MAP}.` }),
-  occlusion,
-];
+/**
+ * One option of the catalogue as a labelled input (a select for a choice): range, step
+ * and default (the placeholder) from the catalogue, its help as the tooltip. The form
+ * does not check the range itself (noValidate): the core refuses a value with the
+ * message the CLI gives.
+ */
+export function optionField(owner, option, value, model) {
+  const testid = `${owner}-${option.name}`;
+  const title = `${option.help} [default: ${option.defaultText}]`;
+  let input;
+  if (option.type === "choice") {
+    input = el("select", { name: option.name, title, dataset: { testid } }, [new Option(`${option.defaultText} (default)`, ""), ...option.choices.map((c) => new Option(c, c))]);
+    input.value = value ?? "";
+  } else {
+    const max = option.max === "input" ? model.inputSize : option.max;
+    // Wide enough for the default in words ("the window").
+    const width = `${Math.min(32, Math.max(7, option.defaultText.length + 3))}ch`;
+    input = el("input", {
+      style: `width: ${width}`,
+      type: "number",
+      name: option.name,
+      min: option.min ?? "",
+      max: max ?? "",
+      step: option.type === "integer" ? 1 : "any",
+      placeholder: option.defaultText,
+      title,
+      value: value ?? "",
+      dataset: { testid },
+    });
+  }
+  const name = option.name.replaceAll("-", " ");
+  return el("label", {}, [`${name[0].toUpperCase()}${name.slice(1)}${option.unit ? ` (${option.unit})` : ""} `, input]);
+}
+
+/** What each option does, its default and range, folded under the form. */
+export function optionsHelp(owner, options) {
+  const rows = options.map((o) => el("li", {}, [el("b", {}, o.name), `: ${o.help} (default ${o.defaultText}; ${o.rangeText}${o.unit ? `, ${o.unit}` : ""})`]));
+  return el("details", { className: "hint options-help", dataset: { testid: `${owner}-help` } }, [el("summary", {}, "What the options do"), el("ul", {}, rows)]);
+}
+
+/** The filled fields of a form of `options`: numbers for numeric options, words for choices. */
+export function formValues(form, options) {
+  const values = {};
+  for (const o of options) {
+    const v = form.elements[o.name].value;
+    if (v !== "") values[o.name] = o.type === "choice" ? v : Number(v);
+  }
+  return values;
+}

@@ -1,7 +1,9 @@
-// Feature maps: the output of any layer for the current image, one tile per channel.
-// Clicking a tile lays that channel over the picture the model sees.
+// Feature maps: the output of any layer for the current image, one tile per channel,
+// drawn by the core in the worker (render::grid). Clicking a tile lays that channel,
+// scaled as its tile is, over the picture the model sees (the core's overlay).
 import { el, figure } from "./dom.js";
-import { tiles, overlay, colourBar, range } from "../draw/canvas.js";
+import { colourBar, rgbaCanvas } from "../draw/canvas.js";
+import { CancelledError } from "../rpc.js";
 
 /** Layers whose output is a stack of maps ([C, H, W]). */
 export function spatialLayers(model) {
@@ -16,57 +18,58 @@ export default {
   layers: spatialLayers,
   defaultLayer: (model) => model.summary.layers.find((l) => l.type === "ReLU")?.name ?? spatialLayers(model)[0],
   async run({ call, panel, image, params }) {
-    const { layers } = await call("trace", { layers: [params.layer] });
-    const { name, shape, data } = layers[0];
-    const [channels, h, w] = shape;
-    const grid = tiles(data, shape, { colormap: params.colormap, scaling: params.scaling });
-    grid.canvas.dataset.name = `${name}-maps`;
-    grid.canvas.dataset.testid = "feature-tiles";
-    const bar = grid.range
-      ? colourBar(params.colormap, grid.range.min, grid.range.max)
-      : colourBar(params.colormap, "each map's min", "its max");
+    const name = params.layer;
+    const options = { colormap: params.colormap, scaling: params.scaling, gap: 1 };
+    const grid = await call("tiles", { layer: name, options });
+    const [channels, h, w] = grid.shape;
+    const canvas = rgbaCanvas(grid.rgba, grid.width, grid.height, "tiles");
+    canvas.dataset.name = `${name}-maps`;
+    canvas.dataset.testid = "feature-tiles";
+    const shared = params.scaling === "shared";
+    const bar = shared ? colourBar(params.colormap, grid.tiles[0].lo, grid.tiles[0].hi) : colourBar(params.colormap, "each map's min", "its max");
 
     const detail = el("div", { className: "overlay-slot" });
-    const showChannel = (c) => {
-      const plane = data.subarray(c * h * w, (c + 1) * h * w);
-      const { min, max } = grid.range ?? range(plane);
-      const unit = Float32Array.from(plane, (v) => (max > min ? (v - min) / (max - min) : 0));
-      const canvas = overlay(image.rgba, image.width, image.height, unit, w, h, params);
-      canvas.dataset.name = `${name}-channel-${c}`;
-      detail.replaceChildren(figure(canvas, `channel ${c} over the input (opacity ${params.opacity})`));
+    const showChannel = async (c) => {
+      let rgba;
+      try {
+        rgba = await call("tileOverlay", { layer: name, channel: c, opacity: params.opacity, options });
+      } catch (err) {
+        if (err instanceof CancelledError) return; // another view took over meanwhile
+        throw err;
+      }
+      const over = rgbaCanvas(rgba, image.width, image.height, "picture overlay");
+      over.dataset.name = `${name}-channel-${c}`;
+      detail.replaceChildren(figure(over, `channel ${c} over the input (opacity ${params.opacity})`));
       detail.dispatchEvent(new Event("exportable", { bubbles: true }));
     };
-    grid.canvas.addEventListener("click", (event) => {
-      const rect = grid.canvas.getBoundingClientRect();
-      const x = ((event.clientX - rect.left) / rect.width) * grid.canvas.width;
-      const y = ((event.clientY - rect.top) / rect.height) * grid.canvas.height;
-      const col = Math.floor(x / (w + grid.tile.gap));
-      const row = Math.floor(y / (h + grid.tile.gap));
-      const c = row * grid.columns + col;
-      if (c >= 0 && c < channels) showChannel(c);
+    canvas.addEventListener("click", (event) => {
+      const c = tileAt(grid, canvas, event);
+      if (c !== null) showChannel(c);
     });
-    const strongest = strongestChannel(data, channels, h * w);
     panel.replaceChildren(
       el("h2", {}, `Feature maps of ${name}: ${channels} channels of ${h}×${w}`),
-      el("p", { className: "hint" }, `${params.scaling === "shared" ? "One scale for all maps" : "Each map scaled to its own range"}. Click a map to lay it over the image.`),
-      el("div", { className: "side-by-side" }, [figure(grid.canvas, `${name}, ${channels} maps`), detail]),
+      el("p", { className: "hint" }, `${shared ? "One scale for all maps" : "Each map scaled to its own range"}. Click a map to lay it over the image.`),
+      el("div", { className: "side-by-side" }, [figure(canvas, `${name}, ${channels} maps`), detail]),
       bar,
     );
-    showChannel(strongest);
+    await showChannel(strongest(grid.tiles));
   },
 };
 
-/** The channel with the largest mean: a good first one to show. */
-function strongestChannel(data, channels, plane) {
-  let best = 0;
-  let bestMean = -Infinity;
-  for (let c = 0; c < channels; c++) {
-    let sum = 0;
-    for (let i = c * plane; i < (c + 1) * plane; i++) sum += data[i];
-    if (sum / plane > bestMean) {
-      bestMean = sum / plane;
-      best = c;
-    }
-  }
-  return best;
+/** The channel under a mouse event, from the core's layout, or null between tiles. */
+function tileAt(grid, canvas, event) {
+  const rect = canvas.getBoundingClientRect();
+  const x = ((event.clientX - rect.left) / rect.width) * canvas.width;
+  const y = ((event.clientY - rect.top) / rect.height) * canvas.height;
+  const [, h, w] = grid.shape;
+  const { columns, zoom, gap, margin } = grid.layout;
+  const col = Math.floor((x - margin) / (w * zoom + gap));
+  const row = Math.floor((y - margin) / (h * zoom + gap));
+  const c = row * columns + col;
+  return col >= 0 && col < columns && row >= 0 && c < grid.tiles.length ? c : null;
+}
+
+/** The channel with the largest mean (the core's per-tile mean): a good first one to show. */
+function strongest(tiles) {
+  return tiles.reduce((best, t) => (t.mean > best.mean ? t : best), tiles[0]).index;
 }

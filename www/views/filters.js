@@ -68,14 +68,14 @@ export default {
   },
 };
 
-/** The tile under a mouse event, from the core's layout (origins at gap + k * (side * zoom + gap)). */
+/** The tile under a mouse event, from the core's layout (origins at margin + k * (side * zoom + gap)). */
 function tileAt(grid, canvas, event) {
   const rect = canvas.getBoundingClientRect();
   const x = ((event.clientX - rect.left) / rect.width) * canvas.width;
   const y = ((event.clientY - rect.top) / rect.height) * canvas.height;
-  const { columns, zoom, gap } = grid.layout;
-  const col = Math.floor((x - gap) / (grid.tileWidth * zoom + gap));
-  const row = Math.floor((y - gap) / (grid.tileHeight * zoom + gap));
+  const { columns, zoom, gap, margin } = grid.layout;
+  const col = Math.floor((x - margin) / (grid.tileWidth * zoom + gap));
+  const row = Math.floor((y - margin) / (grid.tileHeight * zoom + gap));
   const i = row * columns + col;
   return col >= 0 && col < columns && row >= 0 && i < grid.tiles.length ? grid.tiles[i] : null;
 }

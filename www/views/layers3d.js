@@ -1,6 +1,7 @@
-// The 3D layer view's page side: chooses the layers, asks the worker for their outputs
-// and the top classes, and wires buttons and the hover box to the drawing in
-// layers3d/scene.js.
+// The 3D layer view's page side: chooses the layers, asks the worker for their outputs,
+// the top classes and the pictures of each layer (drawn by the core: the collapsed
+// face, and the channel grid when a layer is opened), and wires buttons and the hover
+// box to the drawing in layers3d/scene.js.
 import { el } from "./dom.js";
 import { formatNumber } from "../draw/canvas.js";
 
@@ -45,12 +46,16 @@ export default {
       input,
       ...layers.map((l, i) => ({ ...chosen[i], ...l, labels: i === layers.length - 1 ? top : undefined })),
     ];
+    const { colormap } = params;
+    for (const layer of drawn.slice(1)) await addSlab(call, layer, colormap);
+    // Open layers show every channel scaled to its own range, with see-through gaps.
+    const gridFor = (i) => call("tiles", { layer: drawn[i].name, options: { colormap, scaling: "channel", gap: 1, background: [0, 0, 0, 0] } });
 
     const stage = el("div", { className: "stage3d", dataset: { testid: "stage3d" } });
     const tip = el("div", { className: "tip3d", hidden: true, role: "status" });
     const toolbar = el("div", { className: "toolbar3d" }, [
-      el("button", { type: "button", on: { click: () => scene?.setAll(true) } }, "Expand all"),
-      el("button", { type: "button", on: { click: () => scene?.setAll(false) } }, "Collapse all"),
+      el("button", { type: "button", on: { click: () => scene?.setAll(true).catch(warn) } }, "Expand all"),
+      el("button", { type: "button", on: { click: () => scene?.setAll(false).catch(warn) } }, "Collapse all"),
       el("button", { type: "button", on: { click: () => scene?.frame() } }, "Reset camera"),
       el("span", { className: "hint" }, "Drag to orbit, scroll to zoom, click a layer to open or close it, hover for values."),
     ]);
@@ -61,7 +66,7 @@ export default {
     scene?.dispose();
     try {
       scene = new LayerScene(stage, {
-        colormap: params.colormap,
+        gridFor,
         onHover: (info, event) => showTip(tip, stage, info, event),
       });
     } catch (err) {
@@ -72,13 +77,34 @@ export default {
     scene.canvas.dataset.testid = "canvas3d";
     // Open the first feature layer so channels are visible from the start.
     const firstMaps = drawn.findIndex((l, i) => i > 0 && l.shape.length === 3);
-    scene.assemble(drawn, firstMaps > 0 ? [firstMaps] : []);
+    await scene.assemble(drawn, firstMaps > 0 ? [firstMaps] : []);
   },
   dispose() {
     scene?.dispose();
     scene = null;
   },
 };
+
+function warn(err) {
+  console.warn("the 3D view could not redraw", err);
+}
+
+/**
+ * The face of a collapsed layer, drawn by the core: the mean over channels of [C, H, W]
+ * maps scaled to its range (kept as `layer.mean` for hovering), or the units of an [F]
+ * vector folded into a near-square, one scale for all, blank cells white.
+ */
+async function addSlab(call, layer, colormap) {
+  if (layer.shape.length === 3) {
+    const [c, h, w] = layer.shape;
+    const mean = new Float32Array(h * w);
+    for (let k = 0; k < c; k++) for (let i = 0; i < h * w; i++) mean[i] += layer.data[k * h * w + i] / c;
+    layer.mean = mean;
+    layer.slab = await call("tiles", { values: mean, shape: [1, 1, h, w], options: { colormap, scaling: "channel", gap: 0 } });
+  } else {
+    layer.slab = await call("tiles", { values: layer.data, shape: [layer.shape[0], 1, 1, 1], options: { colormap, scaling: "shared", gap: 0 } });
+  }
+}
 
 function showTip(tip, stage, info, event) {
   if (!info) {

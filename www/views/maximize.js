@@ -3,7 +3,7 @@
 // at any layer, found by gradient ascent in the worker (probes::maximize). The picture
 // and the objective curve are drawn live from the worker's progress messages.
 import { el, figure } from "./dom.js";
-import { drawPictures, drawCurve, formatNumber } from "../draw/canvas.js";
+import { drawRgba, drawCurve, filledCanvas, formatNumber } from "../draw/canvas.js";
 import { LAYER_KINDS } from "./layerkinds.js";
 import { CancelledError } from "../rpc.js";
 
@@ -73,10 +73,13 @@ export default {
     const units = isOutput ? 1 : objective.channels.length;
     const keys = isOutput ? [] : objective.channels.map((k) => `${shape.length === 1 ? "unit" : "channel"} ${k}`);
 
-    const picture = drawPictures(document.createElement("canvas"), null, [units, model.inChannels, size]);
+    // Mid-grey until the first step's pictures come (drawn by the core in the worker).
+    const picture = filledCanvas(size, size, "#808080");
     picture.className = "maximized";
     Object.assign(picture.dataset, { name: "pictures", testid: "maximize-picture", step: "0" });
-    picture.style.width = `${Math.min(448, Math.max(224, picture.width))}px`;
+    const fit = () => (picture.style.width = `${Math.min(448, Math.max(224, picture.width))}px`);
+    const paint = (drawn) => fit(drawRgba(picture, drawn));
+    fit();
     const chart = drawCurve(document.createElement("canvas"), [], units, options.steps ?? defaults.steps);
     chart.className = "curve";
     Object.assign(chart.dataset, { name: "objective", testid: "maximize-curve" });
@@ -101,7 +104,7 @@ export default {
     const drawLatest = () => {
       frame = 0;
       const partial = latest;
-      drawPictures(picture, partial.pictures, [units, model.inChannels, size]);
+      paint(partial.picture);
       picture.dataset.step = String(partial.step);
       drawCurve(chart, partial.curve, units, partial.steps, { labels: keys });
       const left = (((performance.now() - started) / partial.step) * (partial.steps - partial.step)) / 1000;
@@ -125,7 +128,7 @@ export default {
       throw err;
     }
     cancelAnimationFrame(frame);
-    drawPictures(picture, result.pictures, [result.units.length, result.channels, result.size]);
+    paint(result.picture);
     picture.dataset.step = String(result.steps);
     drawCurve(chart, result.curve, units, result.steps, { labels: keys });
     state.textContent = `Objective ${describe(result.objectiveStart)} at the start, ${describe(result.objectiveEnd)} after ${result.steps} steps${result.cancelled ? " (stopped early)" : ""}.`;
@@ -180,3 +183,4 @@ function optionsForm({ defaults, options, unitsText, isOutput, size, setParams }
   });
   return form;
 }
+

@@ -1,60 +1,62 @@
 // The sanity check (Adebayo et al., "Sanity Checks for Saliency Maps", 2018): the
 // model's layers re-initialised from the top one at a time, and how much the chosen
-// method's map keeps its ranking (Spearman) after each (methods::sanity::cascading). A
+// method's map keeps its ranking (Spearman) after each (methods::sanity in the core). A
 // method whose map hardly changes while the model is destroyed explains the image, not
-// the model.
+// the model. The method menu and the check's options come from the method catalogue.
 import { el, figure } from "./dom.js";
-import { formatNumber } from "../draw/canvas.js";
-import { ATTRIBUTION_METHODS } from "./methods.js";
+import { filledCanvas, formatNumber } from "../draw/canvas.js";
+import { optionField, optionsHelp, formValues } from "./attribution.js";
 
-export default {
-  id: "sanity",
-  title: "Sanity check",
-  group: "attribution",
-  needs: ["target"],
-  request: "sanity",
-  async run({ call, panel, params, model, setParams }) {
-    const method = ATTRIBUTION_METHODS.includes(params.sanity?.method) ? params.sanity.method : "grad-cam";
-    const seed = Number.isInteger(params.sanity?.seed) ? params.sanity.seed : 0;
-    const r = await call("sanity", { method, target: params.target, seed });
-    const chart = barChart(r.steps);
-    chart.dataset.name = `sanity-${method}`;
-    chart.dataset.testid = "sanity-chart";
-    const choice = el("select", { dataset: { testid: "sanity-method" } }, ATTRIBUTION_METHODS.map((m) => new Option(m, m)));
-    choice.value = method;
-    const seedInput = el("input", { type: "number", min: 0, step: 1, value: seed, dataset: { testid: "sanity-seed" } });
-    const form = el("form", { className: "options" }, [
-      el("label", {}, ["Method ", choice]),
-      el("label", {}, ["Seed ", seedInput]),
-      el("button", { type: "submit", dataset: { testid: "sanity-run" } }, "Run"),
-    ]);
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      setParams({ sanity: { method: choice.value, seed: Number(seedInput.value) || 0 } });
-    });
-    const label = model.card.labels[r.class];
-    panel.replaceChildren(
-      el("h2", {}, `Sanity check of ${method}: class ${r.class}${label && label !== `class ${r.class}` ? ` (${label})` : ""}`),
-      el("p", { className: "hint" }, "Layers re-initialised from the top, one more at each step (seeded); each bar is the Spearman rank correlation of the map with the original. High bars all the way down mean the map does not depend on the model."),
-      form,
-      figure(chart, `${r.steps.length} steps, seed ${r.seed}`),
-      el(
-        "table",
-        { className: "sanity", dataset: { testid: "sanity-table" } },
-        [el("thead", {}, el("tr", {}, [el("th", {}, "re-initialised down to"), el("th", {}, "Spearman")])), el("tbody", {}, r.steps.map((s) => el("tr", {}, [el("td", {}, s.layer), el("td", { className: "num" }, formatNumber(s.spearman))])))],
-      ),
-    );
-  },
-};
+/** The view of the catalogue's check `check` ("sanity"), offering the catalogue's methods. */
+export function sanityView(check, catalogue) {
+  const names = catalogue.methods.map((m) => m.name);
+  return {
+    id: check.name,
+    title: check.title,
+    group: "attribution",
+    needs: ["target"],
+    request: check.name,
+    async run({ call, panel, params, model, setParams }) {
+      const asked = params[check.name] ?? {};
+      const method = names.includes(asked.method) ? asked.method : "grad-cam";
+      const checkOptions = asked.options ?? {};
+      const r = await call(check.name, { method, target: params.target, checkOptions });
+      const chart = barChart(r.steps);
+      chart.dataset.name = `${check.name}-${method}`;
+      chart.dataset.testid = "sanity-chart";
+      const choice = el("select", { name: "method", dataset: { testid: `${check.name}-method` } }, catalogue.methods.map((m) => new Option(m.title, m.name)));
+      choice.value = method;
+      const form = el("form", { className: "options", noValidate: true, dataset: { testid: `${check.name}-form` } }, [
+        el("label", {}, ["Method ", choice]),
+        ...check.options.map((o) => optionField(check.name, o, checkOptions[o.name], model)),
+        el("button", { type: "submit", dataset: { testid: `${check.name}-run` } }, "Run"),
+        optionsHelp(check.name, check.options),
+      ]);
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        setParams({ [check.name]: { method: choice.value, options: formValues(form, check.options) } });
+      });
+      const label = model.card.labels[r.class];
+      const title = catalogue.methods.find((m) => m.name === method).title;
+      panel.replaceChildren(
+        el("h2", {}, `${check.title} of ${title}: class ${r.class}${label && label !== `class ${r.class}` ? ` (${label})` : ""}`),
+        el("p", { className: "hint" }, `${check.about} Each bar is the correlation after one more layer (seeded).`),
+        form,
+        figure(chart, `${r.steps.length} steps, seed ${r.seed}`),
+        el(
+          "table",
+          { className: "sanity", dataset: { testid: "sanity-table" } },
+          [el("thead", {}, el("tr", {}, [el("th", {}, "re-initialised down to"), el("th", {}, "Spearman")])), el("tbody", {}, r.steps.map((s) => el("tr", {}, [el("td", {}, s.layer), el("td", { className: "num" }, formatNumber(s.spearman))])))],
+        ),
+      );
+    },
+  };
+}
 
 /** Spearman per step as bars from -1 to 1, zero line in the middle. */
 function barChart(steps, width = 420, height = 200) {
-  const canvas = document.createElement("canvas");
-  canvas.width = width;
-  canvas.height = height;
+  const canvas = filledCanvas(width, height, "#fff");
   const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, width, height);
   const box = { left: 30, right: width - 8, top: 8, bottom: height - 8 };
   const y = (v) => box.top + ((1 - v) / 2) * (box.bottom - box.top);
   ctx.strokeStyle = "#999";

@@ -95,6 +95,9 @@ pub fn weighted_sum(maps: &LayerMaps, weights: &[f64]) -> candle_core::Result<Te
     Tensor::from_vec(cam, (maps.h, maps.w), &Device::Cpu)
 }
 
+/// [`default_layer`] in words, for the catalogue.
+pub const DEFAULT_LAYER: &str = "pytorch-grad-cam's usual target: VGG's last ReLU of `features` (features.29 for VGG16), ResNet's last block of `layer4`, MobileNet's, EfficientNet's and ConvNeXt's last block of `features`, DenseNet's `features.norm5`";
+
 /// The default layer of the class-activation methods: pytorch-grad-cam's usual target
 /// for the family (VGG: the last ReLU of `features`, `features.29` for VGG16; ResNet:
 /// the last block of `layer4`; MobileNet, EfficientNet, ConvNeXt: the last block of

@@ -3,9 +3,20 @@
 //! gradient, `w_k = mean_ij dA_k`.
 
 use super::cam::{class_activation_map, ChannelWeights, LayerMaps};
+use super::catalogue::MethodSpec;
 use super::{Attribution, Forward, Method};
 use crate::error::Result;
 use candle_core::Tensor;
+
+pub const METHOD: MethodSpec = MethodSpec {
+    name: "grad-cam",
+    title: "Grad-CAM",
+    about: "The layer's maps weighted by the spatial mean of their gradient, summed and ReLU'd (Selvaraju et al. 2017).",
+    order: 50,
+    layer: true,
+    options: &[],
+    build: |args| Ok(Box::new(GradCam { layer: args.layer()? })),
+};
 
 #[derive(Clone, Copy, Debug)]
 pub struct GradCam {

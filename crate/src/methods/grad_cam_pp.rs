@@ -4,8 +4,19 @@
 //! `w_k = sum_ij relu(dA) * a`.
 
 use super::cam::{class_activation_map, ChannelWeights, LayerMaps};
+use super::catalogue::MethodSpec;
 use super::{Attribution, Forward, Method};
 use crate::error::Result;
+
+pub const METHOD: MethodSpec = MethodSpec {
+    name: "grad-cam++",
+    title: "Grad-CAM++",
+    about: "The layer's maps weighted by their positive gradients with higher-order coefficients (Chattopadhay et al. 2018).",
+    order: 60,
+    layer: true,
+    options: &[],
+    build: |args| Ok(Box::new(GradCamPlusPlus { layer: args.layer()? })),
+};
 
 #[derive(Clone, Copy, Debug)]
 pub struct GradCamPlusPlus {

@@ -3,12 +3,27 @@
 //! `interpolate_mode="bilinear"`: the raw (ReLU'd, unnormalised) Grad-CAM, resized with
 //! half-pixel centres, so the product keeps the gradient's units.
 
+use super::catalogue::MethodSpec;
 use super::grad_cam::GradCam;
 use super::steps::resize_bilinear;
 use super::{Attribution, Forward, Method};
 use crate::error::Result;
 use crate::model::ReluGrad;
 use candle_core::{Device, Tensor};
+
+pub const METHOD: MethodSpec = MethodSpec {
+    name: "guided-grad-cam",
+    title: "Guided Grad-CAM",
+    about: "Guided backprop times the Grad-CAM map upsampled to the input (Selvaraju et al. 2017).",
+    order: 80,
+    layer: true,
+    options: &[],
+    build: |args| {
+        Ok(Box::new(GuidedGradCam {
+            layer: args.layer()?,
+        }))
+    },
+};
 
 #[derive(Clone, Copy, Debug)]
 pub struct GuidedGradCam {

@@ -3,26 +3,41 @@
 //! `riemann_trapezoid` rule: `a_k = linspace(0, 1, n)`, `d_k = 1/n` with the first and
 //! last halved (so the `d_k` sum to `(n - 1)/n`, exactly as captum computes it).
 
+use super::catalogue::{DefaultValue, Kind, Max, MethodSpec, OptionSpec};
 use super::{weighted_gradient_sum, Attribution, Forward, Method};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
+pub const METHOD: MethodSpec = MethodSpec {
+    name: "integrated-gradients",
+    title: "Integrated Gradients",
+    about: "Input gradients summed along the straight path from a zero baseline (the dataset's mean colour for ImageNet-normalised models) to the image, times the image minus the baseline (Sundararajan et al. 2017; captum's trapezoid rule).",
+    order: 40,
+    layer: false,
+    options: &[OptionSpec {
+        name: "steps",
+        kind: Kind::Int { min: 2, max: Max::Unbounded },
+        // The reference fixtures' (captum's own default is 50).
+        default: DefaultValue::Int(16),
+        unit: "",
+        help: "points on the path (captum's n_steps)",
+        below_min: Some("integrated-gradients needs at least {min} steps (the trapezoid rule's two ends), got {value}"),
+    }],
+    build: |args| {
+        Ok(Box::new(IntegratedGradients {
+            steps: args.count("steps")?,
+            baseline: 0.0,
+        }))
+    },
+};
+
+/// Options: see [`METHOD`].
 #[derive(Clone, Copy, Debug)]
 pub struct IntegratedGradients {
-    /// Number of points on the path (`n_steps`); at least 2.
+    /// Number of points on the path (`n_steps`).
     pub steps: usize,
     /// The baseline's value everywhere, in normalised input space (0 = the dataset's
     /// mean colour for ImageNet-normalised models).
     pub baseline: f32,
-}
-
-impl Default for IntegratedGradients {
-    /// 16 steps (the reference fixtures'), zero baseline.
-    fn default() -> Self {
-        IntegratedGradients {
-            steps: 16,
-            baseline: 0.0,
-        }
-    }
 }
 
 /// captum's trapezoid rule: `(alphas, step sizes)`.
@@ -36,12 +51,7 @@ pub fn trapezoid(n: usize) -> (Vec<f64>, Vec<f64>) {
 
 impl Method for IntegratedGradients {
     fn attribute(&self, fwd: &Forward, class: usize) -> Result<Attribution> {
-        if self.steps < 2 {
-            return Err(Error::Input(format!(
-                "integrated gradients needs at least 2 steps (the trapezoid rule's two ends), got {}",
-                self.steps
-            )));
-        }
+        METHOD.check("steps", self.steps, fwd.size())?;
         crate::limits::check_passes(
             self.steps,
             &format!("integrated gradients with {} steps", self.steps),

@@ -6,29 +6,25 @@
 //! class-activation method only supplies channel weights ([`cam`]). Every method runs
 //! on one shared [`Forward`] pass, so several methods on one image pay for one forward
 //! pass. The steps they share (ReLU, min-max, resizing, display maps) live once in
-//! [`steps`]. Definitions and tolerances: the project's METHODS.md.
+//! [`steps`]. Each method's file also describes it for the [`catalogue`], through which
+//! the CLI and the page choose a method by name with options. Definitions and
+//! tolerances: the project's METHODS.md.
 
 pub mod cam;
-pub mod grad_cam;
-pub mod grad_cam_pp;
-pub mod guided_backprop;
-pub mod guided_grad_cam;
+pub mod catalogue;
 pub mod incremental;
-pub mod integrated_gradients;
-pub mod occlusion;
-pub mod saliency;
-pub mod sanity;
-pub mod score_cam;
-pub mod select;
-pub mod smoothgrad;
 pub mod steps;
+// One module per file that defines a method or a check (saliency.rs, grad_cam.rs,
+// occlusion.rs, sanity.rs, ...), declared by crate/build.rs: see catalogue.rs.
+include!(concat!(env!("OUT_DIR"), "/catalogue_modules.rs"));
 
+pub use catalogue::{build, choose, Choice, Options};
 pub use occlusion::{OcclusionGrid, Score, View};
-pub use select::{build, Options, METHOD_NAMES};
 
 use crate::error::{Error, Result};
 use crate::model::graph::{Src, Val};
 use crate::model::{Graph, NodeId, ReluGrad, Stop, Trace};
+use crate::progress::{Progress, Unwatched};
 use candle_core::Tensor;
 
 /// Which class's score to explain.
@@ -160,12 +156,9 @@ pub struct Forward<'m> {
     trace: Trace,
     input: Tensor,
     /// Told `(done, total)` as a long method (occlusion, Score-CAM, SmoothGrad, IG)
-    /// finishes each batch; answering `false` stops it with [`Error::Cancelled`].
-    progress: Option<Box<ProgressFn<'m>>>,
+    /// starts each batch; an `Err` (cancelled) stops the method with that error.
+    progress: Box<dyn Progress + 'm>,
 }
-
-/// A progress callback: `(done, total) -> keep going?`.
-pub type ProgressFn<'m> = dyn Fn(usize, usize) -> bool + 'm;
 
 impl<'m> Forward<'m> {
     /// Runs `model` on `x` (`[1, C, H, W]`), keeping every node's output.
@@ -183,22 +176,19 @@ impl<'m> Forward<'m> {
             model,
             trace,
             input: x.clone(),
-            progress: None,
+            progress: Box::new(Unwatched),
         })
     }
 
-    /// The same pass, reporting the progress of the methods run on it to `f`.
-    pub fn with_progress(mut self, f: impl Fn(usize, usize) -> bool + 'm) -> Self {
-        self.progress = Some(Box::new(f));
+    /// The same pass, reporting the progress of the methods run on it to `progress`.
+    pub fn with_progress(mut self, progress: impl Progress + 'm) -> Self {
+        self.progress = Box::new(progress);
         self
     }
 
-    /// Reports `done` of `total` batches; `Err(Cancelled)` when the callback says stop.
+    /// Reports `done` of `total` batches; the watcher's `Err` (cancelled) to stop.
     pub fn report(&self, done: usize, total: usize) -> Result<()> {
-        match &self.progress {
-            Some(f) if !f(done, total) => Err(Error::Cancelled),
-            _ => Ok(()),
-        }
+        self.progress.report(done, total)
     }
 
     pub fn model(&self) -> &'m Graph {

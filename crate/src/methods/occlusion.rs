@@ -8,25 +8,100 @@
 //! Besides the drops, the grid keeps the occluded probabilities for the tutorial's views
 //! (the heatmap of the class probability with each window covered, as plotted with
 //! `vmax` = the unoccluded probability, and the mask of windows whose probability falls
-//! below a share of it, 0.85 by default).
+//! below a share of it, the option `mask-threshold`).
 
+use super::catalogue::{DefaultValue, Kind, Max, MethodSpec, OptionSpec};
 use super::incremental::{Incremental, Rect};
 use super::{batch_size, head_logits, Attribution, Forward, Method};
 use crate::error::{Error, Result};
 use crate::predict::softmax;
 use candle_core::{Device, Tensor};
 
+/// Window and stride refuse 0 alike.
+const AT_LEAST_A_PIXEL: Option<&str> =
+    Some("occlusion window and stride must be at least {min} pixel, got {option} {value}");
+
+pub const METHOD: MethodSpec = MethodSpec {
+    name: "occlusion",
+    title: "Occlusion",
+    about: "How much the class score drops when a window of the image is covered, window by window (Zeiler and Fergus 2014).",
+    order: 90,
+    layer: false,
+    options: &[
+        OptionSpec {
+            name: "window",
+            kind: Kind::Int { min: 1, max: Max::InputSide },
+            default: DefaultValue::Described("a 16th of the input's side, at least 4 px"),
+            unit: "px",
+            help: "side of the square window covered",
+            below_min: AT_LEAST_A_PIXEL,
+        },
+        OptionSpec {
+            name: "stride",
+            kind: Kind::Int { min: 1, max: Max::Unbounded },
+            default: DefaultValue::Described("the window"),
+            unit: "px",
+            help: "step from one window to the next",
+            below_min: AT_LEAST_A_PIXEL,
+        },
+        OptionSpec {
+            name: "fill",
+            kind: Kind::Float { min: None },
+            default: DefaultValue::Float(0.0),
+            unit: "",
+            help: "value of the covered pixels after normalisation (0 = the dataset's mean colour)",
+            below_min: None,
+        },
+        OptionSpec {
+            name: "score",
+            kind: Kind::Choice(&Score::NAMES),
+            default: DefaultValue::Choice("logit"),
+            unit: "",
+            help: "whose drop is measured: the class logit or its softmax probability",
+            below_min: None,
+        },
+        OptionSpec {
+            name: "mask-threshold",
+            kind: Kind::Float { min: Some(0.0) },
+            default: DefaultValue::Float(0.85),
+            unit: "",
+            help: "the mask keeps the windows whose covering leaves the class less than this share of its unoccluded probability",
+            below_min: None,
+        },
+    ],
+    build: |args| {
+        let (h, w) = args.input;
+        let window = args.count_or("window", || default_window(h.min(w)))?;
+        Ok(Box::new(Occlusion {
+            window,
+            stride: args.count_or("stride", || window)?,
+            fill: args.float("fill")? as f32,
+            score: Score::parse(args.choice("score")?)?,
+            threshold: args.float("mask-threshold")? as f32,
+        }))
+    },
+};
+
+/// Occlusion's default window: a 16th of the input (14 px at 224, a 16x16 grid), but at
+/// least 4 pixels (or the whole input, if smaller): a 1-pixel window over a 28-pixel
+/// Fashion-MNIST image covers too little to move any class.
+pub fn default_window(size: usize) -> usize {
+    (size / 16).max(4).min(size.max(1))
+}
+
 /// Which score the drop is measured in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Score {
     /// The raw logit of the class.
-    #[default]
     Logit,
     /// Its softmax probability.
     Prob,
 }
 
 impl Score {
+    /// The names of [`Score::Logit`] and [`Score::Prob`].
+    pub const NAMES: [&'static str; 2] = ["logit", "prob"];
+
     pub fn parse(s: &str) -> Result<Score> {
         match s {
             "logit" => Ok(Score::Logit),
@@ -36,8 +111,13 @@ impl Score {
             ))),
         }
     }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
 }
 
+/// Options: see [`METHOD`].
 #[derive(Clone, Copy, Debug)]
 pub struct Occlusion {
     /// Side of the square window, in input pixels.
@@ -46,6 +126,8 @@ pub struct Occlusion {
     /// The value written into every channel of the window (normalised space).
     pub fill: f32,
     pub score: Score,
+    /// The mask's share of the unoccluded probability ([`OcclusionGrid::mask`]).
+    pub threshold: f32,
 }
 
 /// The ways to look at a sweep: the drops (the attribution), the tutorial's heatmap of
@@ -55,17 +137,18 @@ pub enum View {
     #[default]
     Drop,
     Prob,
-    /// Windows whose occluded probability is below this share of the unoccluded one.
-    Mask(f32),
+    /// Windows whose occluded probability is below the grid's threshold share of the
+    /// unoccluded one.
+    Mask,
 }
 
 impl View {
-    /// `drop`, `prob` or `mask` (with the mask's threshold, 0.85 in the tutorial).
-    pub fn parse(name: &str, threshold: f32) -> Result<View> {
+    /// `drop`, `prob` or `mask`.
+    pub fn parse(name: &str) -> Result<View> {
         match name {
             "drop" => Ok(View::Drop),
             "prob" => Ok(View::Prob),
-            "mask" => Ok(View::Mask(threshold)),
+            "mask" => Ok(View::Mask),
             other => Err(Error::Input(format!(
                 "unknown occlusion view `{other}`; use drop, prob or mask"
             ))),
@@ -83,6 +166,8 @@ pub struct OcclusionGrid {
     /// Input height and width.
     pub size: (usize, usize),
     pub score: Score,
+    /// The mask's share of the unoccluded probability.
+    pub threshold: f32,
     /// Logit and probability of the class without occlusion.
     pub base_logit: f32,
     pub base_prob: f32,
@@ -107,12 +192,12 @@ impl OcclusionGrid {
         self.probs.iter().map(|p| p / base).collect()
     }
 
-    /// The tutorial's mask: 1 for windows whose relative probability is below `threshold`
-    /// (the regions the class depends on), 0 elsewhere.
-    pub fn mask(&self, threshold: f32) -> Vec<f32> {
+    /// The tutorial's mask: 1 for windows whose relative probability is below the
+    /// threshold (the regions the class depends on), 0 elsewhere.
+    pub fn mask(&self) -> Vec<f32> {
         self.relative_probs()
             .iter()
-            .map(|p| (*p < threshold) as u8 as f32)
+            .map(|p| (*p < self.threshold) as u8 as f32)
             .collect()
     }
 
@@ -121,7 +206,7 @@ impl OcclusionGrid {
         match view {
             View::Drop => self.drops(),
             View::Prob => self.probs.clone(),
-            View::Mask(threshold) => self.mask(threshold),
+            View::Mask => self.mask(),
         }
     }
 
@@ -142,7 +227,7 @@ impl OcclusionGrid {
                     .map(|v| v.clamp(0.0, 1.0))
                     .collect()
             }
-            View::Mask(threshold) => self.to_pixels(&self.mask(threshold)),
+            View::Mask => self.to_pixels(&self.mask()),
         }
     }
 
@@ -181,24 +266,10 @@ impl OcclusionGrid {
 impl Occlusion {
     /// The windows' top-left corners as a `rows x cols` grid, checked against the input.
     fn windows(&self, (h, w): (usize, usize)) -> Result<(usize, usize)> {
-        if self.window == 0 || self.stride == 0 {
-            return Err(Error::Input(format!(
-                "occlusion window and stride must be at least 1 pixel (got window {}, stride {})",
-                self.window, self.stride
-            )));
-        }
-        if self.window > h || self.window > w {
-            return Err(Error::Input(format!(
-                "occlusion window {} is larger than the {h}x{w} input",
-                self.window
-            )));
-        }
-        if !self.fill.is_finite() {
-            return Err(Error::Input(format!(
-                "occlusion fill must be a finite number, got {}",
-                self.fill
-            )));
-        }
+        METHOD.check("window", self.window, (h, w))?;
+        METHOD.check("stride", self.stride, (h, w))?;
+        METHOD.check("fill", self.fill, (h, w))?;
+        METHOD.check("mask-threshold", self.threshold, (h, w))?;
         let (rows, cols) = (
             (h - self.window) / self.stride + 1,
             (w - self.window) / self.stride + 1,
@@ -245,6 +316,7 @@ impl Occlusion {
             stride: self.stride,
             size,
             score: self.score,
+            threshold: self.threshold,
             base_logit: base[class],
             base_prob: softmax(&base)[class],
             logits,
@@ -256,5 +328,19 @@ impl Occlusion {
 impl Method for Occlusion {
     fn attribute(&self, fwd: &Forward, class: usize) -> Result<Attribution> {
         Ok(Attribution::Occlusion(self.grid(fwd, class)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_window;
+
+    #[test]
+    fn occlusion_window_is_a_sixteenth_of_the_input_but_at_least_4_pixels() {
+        assert_eq!(default_window(224), 14);
+        assert_eq!(default_window(384), 24);
+        assert_eq!(default_window(32), 4);
+        assert_eq!(default_window(28), 4);
+        assert_eq!(default_window(3), 3);
     }
 }

@@ -4,15 +4,47 @@
 //! the Spearman rank correlation of its display map with the original one. A method whose
 //! map barely changes while the model is destroyed is explaining the image, not the model.
 
+use super::catalogue::{CheckRun, CheckSpec, Choice, DefaultValue, Kind, Max, OptionSpec, Report};
 use super::steps::spearman;
-use super::{build, Forward, Options, Target};
-use crate::error::Result;
+use super::{Forward, Target};
+use crate::error::{Error, Result};
 use crate::model::ops::{Op, Params};
 use crate::model::Graph;
+use crate::progress::Progress;
 use crate::rng::Rng;
 use candle_core::Tensor;
 use serde::Serialize;
 use std::collections::HashMap;
+
+pub const CHECK: CheckSpec = CheckSpec {
+    name: "sanity",
+    title: "Sanity check",
+    about: "The model's layers re-initialised from the top, one more at each step, and the Spearman rank correlation of the method's map with the original after each (Adebayo et al. 2018): a map that hardly changes explains the image, not the model.",
+    order: 10,
+    options: &[OptionSpec {
+        name: "init-seed",
+        kind: Kind::Int { min: 0, max: Max::Unbounded },
+        default: DefaultValue::Int(0),
+        unit: "",
+        help: "seed of the re-initialised weights (the same seed, the same randomised models)",
+        below_min: None,
+    }],
+    run: |run: &CheckRun| {
+        let report = cascading(
+            run.model,
+            run.input,
+            run.method,
+            run.target,
+            run.args.whole("init-seed")?,
+            run.progress,
+        )?;
+        Ok(Report {
+            json: serde_json::to_value(&report)
+                .map_err(|e| Error::Input(format!("cannot encode the sanity report: {e}")))?,
+            text: report.text(),
+        })
+    },
+};
 
 /// The map after re-initialising every parameterised layer from the top through `layer`.
 #[derive(Clone, Debug, Serialize)]
@@ -28,6 +60,20 @@ pub struct SanityReport {
     pub class: usize,
     pub seed: u64,
     pub steps: Vec<SanityStep>,
+}
+
+impl SanityReport {
+    /// The report as a table for a terminal.
+    pub fn text(&self) -> String {
+        let mut out = format!(
+            "{} of class {}: Spearman rank correlation with the original map\nre-initialised from the top through\n",
+            self.method, self.class
+        );
+        for step in &self.steps {
+            out.push_str(&format!("  {:<14} {:>7.3}\n", step.layer, step.spearman));
+        }
+        out
+    }
 }
 
 /// New tensors of a convolution's or linear layer's shapes, drawn uniformly from
@@ -53,18 +99,25 @@ fn reinitialised(op: &Op, rng: &mut Rng) -> Option<Params> {
     Some(params)
 }
 
-/// Runs the cascading randomisation for the method `name` on the image `x`. The class is
+/// Runs the cascading randomisation for `method` on the image `x`. The class is
 /// fixed from the original model (as in the paper), and the layers are drawn from one
 /// [`Rng`] seeded with `seed`, top first, so a seed names the same randomised models.
+/// `progress` hears `(maps done, maps)` before each map (the original's, then one per
+/// re-initialised layer).
 pub fn cascading(
     model: &Graph,
     x: &Tensor,
-    name: &str,
-    options: &Options,
+    method: &Choice,
     target: Target,
     seed: u64,
+    progress: &dyn Progress,
 ) -> Result<SanityReport> {
-    let method = build(name, model, options)?;
+    let name = method.spec.name;
+    let method = method.build_for(model, x)?;
+    let maps = 1 + (0..model.len())
+        .filter(|&node| matches!(model.op(node), Op::Conv(_) | Op::Linear { .. }))
+        .count();
+    progress.report(0, maps)?;
     let fwd = Forward::new(model, x)?;
     let class = fwd.class(target)?;
     let size = fwd.size();
@@ -77,6 +130,7 @@ pub fn cascading(
         let Some(params) = reinitialised(model.op(node), &mut rng) else {
             continue;
         };
+        progress.report(1 + steps.len(), maps)?;
         let shaped = model.param_shapes(node).into_iter().zip(params).collect();
         replaced.insert(model.name(node).to_string(), shaped);
         let randomised = model.with_params(&replaced)?;

@@ -5,10 +5,21 @@
 //! weights are `softmax(scores)`. No gradients; one forward pass per channel, batched.
 
 use super::cam::{class_activation_map, ChannelWeights, LayerMaps};
+use super::catalogue::MethodSpec;
 use super::steps::resize_bilinear_corners;
 use super::{batch_size, features, head_logits, Attribution, Forward, Method};
 use crate::error::Result;
 use candle_core::{Device, Tensor};
+
+pub const METHOD: MethodSpec = MethodSpec {
+    name: "score-cam",
+    title: "Score-CAM",
+    about: "Each of the layer's maps, upsampled into a mask on the image, weighted by the class score the masked image gets (Wang et al. 2020): no gradients.",
+    order: 70,
+    layer: true,
+    options: &[],
+    build: |args| Ok(Box::new(ScoreCam { layer: args.layer()? })),
+};
 
 #[derive(Clone, Copy, Debug)]
 pub struct ScoreCam {

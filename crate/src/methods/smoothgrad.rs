@@ -2,11 +2,54 @@
 //! mean saliency over noisy copies `x + N(0, (s * (max x - min x))^2)`, the noise drawn
 //! from a seeded [`Rng`] so that the same seed gives the same map.
 
+use super::catalogue::{DefaultValue, Kind, Max, MethodSpec, OptionSpec};
 use super::{weighted_gradient_sum, Attribution, Forward, Method};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::rng::Rng;
 use candle_core::Tensor;
 
+pub const METHOD: MethodSpec = MethodSpec {
+    name: "smoothgrad",
+    title: "SmoothGrad",
+    about: "The mean input gradient over copies of the image with Gaussian noise added (Smilkov et al. 2017).",
+    order: 30,
+    layer: false,
+    options: &[
+        OptionSpec {
+            name: "samples",
+            kind: Kind::Int { min: 1, max: Max::Unbounded },
+            default: DefaultValue::Int(25),
+            unit: "",
+            help: "noisy copies of the image",
+            below_min: None,
+        },
+        OptionSpec {
+            name: "noise",
+            kind: Kind::Float { min: Some(0.0) },
+            default: DefaultValue::Float(0.15),
+            unit: "",
+            help: "the noise's standard deviation, as a share of the input's value range",
+            below_min: None,
+        },
+        OptionSpec {
+            name: "seed",
+            kind: Kind::Int { min: 0, max: Max::Unbounded },
+            default: DefaultValue::Int(0),
+            unit: "",
+            help: "seed of the noise (the same seed gives the same map)",
+            below_min: None,
+        },
+    ],
+    build: |args| {
+        Ok(Box::new(SmoothGrad {
+            samples: args.count("samples")?,
+            noise: args.float("noise")? as f32,
+            seed: args.whole("seed")?,
+        }))
+    },
+};
+
+/// Options: see [`METHOD`].
 #[derive(Clone, Copy, Debug)]
 pub struct SmoothGrad {
     /// Number of noisy copies.
@@ -16,27 +59,10 @@ pub struct SmoothGrad {
     pub seed: u64,
 }
 
-impl Default for SmoothGrad {
-    fn default() -> Self {
-        SmoothGrad {
-            samples: 25,
-            noise: 0.15,
-            seed: 0,
-        }
-    }
-}
-
 impl Method for SmoothGrad {
     fn attribute(&self, fwd: &Forward, class: usize) -> Result<Attribution> {
-        if self.samples == 0 {
-            return Err(Error::Input("SmoothGrad needs at least 1 sample".into()));
-        }
-        if !(self.noise >= 0.0 && self.noise.is_finite()) {
-            return Err(Error::Input(format!(
-                "SmoothGrad noise must be a finite fraction >= 0, got {}",
-                self.noise
-            )));
-        }
+        METHOD.check("samples", self.samples, fwd.size())?;
+        METHOD.check("noise", self.noise, fwd.size())?;
         crate::limits::check_passes(
             self.samples,
             &format!("SmoothGrad with {} samples", self.samples),

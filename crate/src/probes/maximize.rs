@@ -13,9 +13,9 @@ use crate::error::{Error, Result};
 use crate::image::{Preprocessing, CAFFE_MEAN_BGR};
 use crate::model::graph::Val;
 use crate::model::{Graph, ReluGrad, Stop};
+use crate::progress::Progress;
 use crate::rng::Rng;
 use serde::Serialize;
-use std::ops::ControlFlow;
 
 /// Largest picture side we optimise (the reverse pass keeps every activation).
 pub const MAX_SIZE: usize = 512;
@@ -219,9 +219,10 @@ impl MaximizeOptions {
     }
 }
 
-/// Reported after every step; the callback returns `ControlFlow::Break(())` to stop.
+/// What a step saw, shown to the watcher of [`maximize`] after every step (the page draws
+/// the pictures live).
 #[derive(Debug)]
-pub struct Progress<'a> {
+pub struct Step<'a> {
     /// Steps done so far (1 after the first).
     pub step: usize,
     pub steps: usize,
@@ -360,13 +361,16 @@ impl Target {
     }
 }
 
-/// Gradient ascent on the pictures; `on_step` sees every step and may stop the run.
+/// Gradient ascent on the pictures. After every step `watch` sees it, then `progress`
+/// hears `(steps done, steps)`; if it answers [`Error::Cancelled`] the run stops and
+/// answers the pictures so far, with `cancelled` set (other errors are returned).
 pub fn maximize(
     model: &Graph,
     objective: &Objective,
     input: &InputSpace,
     opts: &MaximizeOptions,
-    mut on_step: impl FnMut(&Progress) -> ControlFlow<()>,
+    progress: &dyn Progress,
+    mut watch: impl FnMut(&Step),
 ) -> Result<Maximized> {
     let spec = model.arch();
     opts.check(model)?;
@@ -426,15 +430,19 @@ pub fn maximize(
         if opts.blur_every > 0 && steps % opts.blur_every == 0 {
             param.blur(&mut params, opts.blur_sigma);
         }
-        let progress = Progress {
+        watch(&Step {
             step: steps,
             steps: opts.steps,
             objective: &scores,
             pictures: &pictures,
-        };
-        if on_step(&progress).is_break() {
-            cancelled = steps < opts.steps;
-            break;
+        });
+        match progress.report(steps, opts.steps) {
+            Ok(()) => {}
+            Err(Error::Cancelled) => {
+                cancelled = steps < opts.steps;
+                break;
+            }
+            Err(e) => return Err(e),
         }
     }
     let pictures = param.pictures(&params)?;

@@ -2,7 +2,8 @@
 //! picture's caption (and a test) can say, and undo, what black and white mean.
 
 use crate::error::{Error, Result};
-use crate::render::grid::{self, Colormap, Layout, Tiles};
+use crate::render::grid::{self, Layout, Tiles};
+use crate::render::{overlay, Colormap, Rgba};
 use image::RgbaImage;
 use serde::Serialize;
 
@@ -15,6 +16,19 @@ pub enum Scaling {
     PerTile,
     /// All tiles share one minimum..maximum (shows which tiles are strong).
     Shared,
+}
+
+impl Scaling {
+    /// `channel` (or `tile`) or `shared`, the names the page and the wasm face use.
+    pub fn parse(name: &str) -> Result<Scaling> {
+        match name {
+            "channel" | "tile" => Ok(Scaling::PerTile),
+            "shared" => Ok(Scaling::Shared),
+            other => Err(Error::Input(format!(
+                "scaling \"{other}\" is not one of \"channel\", \"shared\""
+            ))),
+        }
+    }
 }
 
 /// One tile: which channel it shows and the raw values that became 0 and 1.
@@ -130,6 +144,30 @@ impl TileGrid {
         format!("{}; {} tiles; {scale}", self.title, self.tiles.len())
     }
 
+    /// The scaled values of tile `i` (`channels x height x width`, in [0, 1]).
+    pub fn tile(&self, i: usize) -> Result<&[f32]> {
+        let len = self.channels * self.height * self.width;
+        self.values.get(i * len..(i + 1) * len).ok_or_else(|| {
+            Error::Input(format!(
+                "tile {i} is out of range: the grid has {} (0..{})",
+                self.tiles.len(),
+                self.tiles.len().saturating_sub(1)
+            ))
+        })
+    }
+
+    /// One-channel tile `i` over `image` in `cmap` with weight `alpha`, stretched to the
+    /// picture's size if smaller (`overlay::overlay_resized`): a feature map over the input.
+    pub fn over(&self, i: usize, image: &Rgba, cmap: Colormap, alpha: f32) -> Result<Rgba> {
+        if self.channels != 1 {
+            return Err(Error::Input(format!(
+                "a tile of {} channels cannot be laid over a picture; only one-channel maps can",
+                self.channels
+            )));
+        }
+        overlay::overlay_resized(image, self.tile(i)?, (self.height, self.width), cmap, alpha)
+    }
+
     pub fn as_tiles(&self) -> Tiles<'_> {
         Tiles {
             values: &self.values,
@@ -145,11 +183,15 @@ impl TileGrid {
     }
 
     /// Draws the grid with its automatic layout.
-    pub fn render(&self, colormap: Colormap) -> Result<RgbaImage> {
+    pub fn render(&self, colormap: impl Fn(f32) -> [u8; 3]) -> Result<RgbaImage> {
         self.render_with(&self.layout(), colormap)
     }
 
-    pub fn render_with(&self, layout: &Layout, colormap: Colormap) -> Result<RgbaImage> {
+    pub fn render_with(
+        &self,
+        layout: &Layout,
+        colormap: impl Fn(f32) -> [u8; 3],
+    ) -> Result<RgbaImage> {
         grid::render(&self.as_tiles(), layout, colormap)
     }
 }
@@ -173,6 +215,33 @@ mod tests {
         assert_eq!(g.values, [0.0, 0.4, 0.2, 1.0]);
         assert_eq!(g.tiles[0].mean, 1.0);
         assert!(g.caption().contains("0.0000..5.0000"), "{}", g.caption());
+        assert_eq!(g.tile(1).unwrap(), [0.2, 1.0]);
+        assert!(g
+            .tile(2)
+            .unwrap_err()
+            .to_string()
+            .contains("tile 2 is out of range"));
+    }
+
+    #[test]
+    fn a_tile_over_a_picture_is_scaled_then_stretched() {
+        // Tile 1 is [1, 5] -> [0, 1] per tile; stretched over a black 1x4 picture in gray
+        // at alpha 1 it reads [0, 63, 191, 255] (overlay_resized's own example).
+        let g = TileGrid::from_raw(
+            "t".into(),
+            &[0.0, 2.0, 1.0, 5.0],
+            vec![0, 1],
+            [1, 1, 2],
+            Scaling::PerTile,
+        )
+        .unwrap();
+        let black = Rgba::from_rgb(4, 1, &[0; 12]);
+        let out = g.over(1, &black, Colormap::Gray, 1.0).unwrap();
+        let red: Vec<u8> = out.data.chunks_exact(4).map(|p| p[0]).collect();
+        assert_eq!(red, [0, 63, 191, 255]);
+        assert_eq!(Scaling::parse("shared").unwrap(), Scaling::Shared);
+        let err = Scaling::parse("loud").unwrap_err().to_string();
+        assert!(err.contains("scaling \"loud\" is not one of"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! A vertical colour bar beside a picture: high values at the top, low at the bottom,
-//! so a reader can tell which colour means "more".
+//! Colour bars, so a reader can tell which colour means "more": a vertical one beside a
+//! picture (high values at the top), and the whole table as a strip (the page draws it
+//! under its pictures, with the values at its ends as text).
 
 use super::{Colormap, Rgba};
 
@@ -41,6 +42,21 @@ pub fn with_colorbar(image: &Rgba, cmap: Colormap) -> Rgba {
     }
 }
 
+/// The colormap's 256 entries left (0) to right (1), one pixel each, opaque.
+pub fn strip(cmap: Colormap) -> Rgba {
+    let data = (0..=255u8)
+        .flat_map(|i| {
+            let [r, g, b] = cmap.entry(i);
+            [r, g, b, 255]
+        })
+        .collect();
+    Rgba {
+        width: 256,
+        height: 1,
+        data,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +71,14 @@ mod tests {
         assert_eq!(px(mid, MARGIN + 1), 246); // below the top outline: 30/31 of the way up
         assert_eq!(px(mid, 40 - MARGIN - 2), 8); // above the bottom outline: 1/31
         assert_eq!(px(0, 0), 0); // the picture is kept
+    }
+
+    #[test]
+    fn strip_is_the_table() {
+        let s = strip(Colormap::Viridis);
+        assert_eq!((s.width, s.height), (256, 1));
+        assert_eq!(s.data[..4], [68, 1, 84, 255]);
+        assert_eq!(s.data[4 * 255..], [253, 231, 37, 255]);
+        assert_eq!(strip(Colormap::Gray).data[4 * 128], 128);
     }
 }

@@ -1,10 +1,22 @@
 //! Colormaps for maps in [0, 1]: jet (pytorch-grad-cam's default, OpenCV's
-//! `COLORMAP_JET`), turbo, viridis, inferno and gray. Exact 256-entry tables: jet from
-//! OpenCV's definition, the others from their published tables (`colormap_tables.rs`).
+//! `COLORMAP_JET`), turbo, viridis, inferno, magma and gray. Exact 256-entry tables: jet
+//! from OpenCV's definition, the others from their published tables
+//! (`colormap_tables.rs`). The CLI and the page (through the wasm face) both colour with
+//! these; there is no other colour table in the project.
+//!
+//! A value becomes a table entry in one of two ways, each kept for its readers:
+//! [`Colormap::rgb`] takes `floor(255 v)`, as pytorch-grad-cam indexes OpenCV, for
+//! heatmaps, overlays and colour bars (so our overlays match its pixels);
+//! [`Colormap::nearest`] takes `round(255 v)` ([`level`]) for tile grids, whose levels a
+//! reader (and a test) turns back into numbers within half a level.
 
-use super::colormap_tables::{INFERNO, TURBO, VIRIDIS};
+use super::colormap_tables::{INFERNO, MAGMA, TURBO, VIRIDIS};
 use crate::error::{Error, Result};
 
+/// The default everywhere (CLI `--colormap`, the page's select, the docs) is jet:
+/// pytorch-grad-cam's `show_cam_on_image` and the Keras Grad-CAM tutorial both draw with
+/// it, so our pictures can be laid beside theirs; the perceptually even maps (viridis,
+/// magma, ...) are one choice away.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Colormap {
     #[default]
@@ -12,23 +24,44 @@ pub enum Colormap {
     Turbo,
     Viridis,
     Inferno,
+    Magma,
     Gray,
 }
 
 impl Colormap {
-    pub const NAMES: [&'static str; 5] = ["jet", "turbo", "viridis", "inferno", "gray"];
+    /// Every colormap, in the order the CLI's help and the page's select list them.
+    pub const ALL: [Colormap; 6] = [
+        Colormap::Jet,
+        Colormap::Turbo,
+        Colormap::Viridis,
+        Colormap::Inferno,
+        Colormap::Magma,
+        Colormap::Gray,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Colormap::Jet => "jet",
+            Colormap::Turbo => "turbo",
+            Colormap::Viridis => "viridis",
+            Colormap::Inferno => "inferno",
+            Colormap::Magma => "magma",
+            Colormap::Gray => "gray",
+        }
+    }
 
     pub fn parse(name: &str) -> Result<Colormap> {
         match name {
-            "jet" => Ok(Colormap::Jet),
-            "turbo" => Ok(Colormap::Turbo),
-            "viridis" => Ok(Colormap::Viridis),
-            "inferno" => Ok(Colormap::Inferno),
-            "gray" | "grey" => Ok(Colormap::Gray),
-            other => Err(Error::Input(format!(
-                "unknown colormap `{other}`; known: {}",
-                Self::NAMES.join(", ")
-            ))),
+            "grey" => Ok(Colormap::Gray),
+            other => Self::ALL
+                .into_iter()
+                .find(|c| c.name() == other)
+                .ok_or_else(|| {
+                    Error::Input(format!(
+                        "unknown colormap `{other}`; known: {}",
+                        Self::ALL.map(Colormap::name).join(", ")
+                    ))
+                }),
         }
     }
 
@@ -40,6 +73,7 @@ impl Colormap {
             Colormap::Turbo => TURBO[i],
             Colormap::Viridis => VIRIDIS[i],
             Colormap::Inferno => INFERNO[i],
+            Colormap::Magma => MAGMA[i],
             Colormap::Gray => [i as u8; 3],
         }
     }
@@ -50,6 +84,19 @@ impl Colormap {
         let v = if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) };
         self.entry((255.0 * v) as u8)
     }
+
+    /// The colour of `v` in [0, 1] on a tile grid: entry [`level`]`(v)`, the nearest.
+    pub fn nearest(self, v: f32) -> [u8; 3] {
+        self.entry(level(v))
+    }
+}
+
+/// The 8-bit level of a value in [0, 1]: `round(255 * v)`, clamped; NaN is 0.
+pub fn level(v: f32) -> u8 {
+    if v.is_nan() {
+        return 0;
+    }
+    (v.clamp(0.0, 1.0) * 255.0).round() as u8
 }
 
 /// OpenCV's `COLORMAP_JET` (imgproc/src/colormap.cpp, class `Jet`, "equals the GNU Octave
@@ -93,5 +140,37 @@ mod tests {
         assert_eq!(Colormap::Gray.rgb(0.5), [127; 3]);
         assert_eq!(Colormap::Jet.rgb(f32::NAN), Colormap::Jet.rgb(0.0));
         assert!(Colormap::parse("rainbow").is_err());
+    }
+
+    #[test]
+    fn magma_is_matplotlibs_table() {
+        // matplotlib's _magma_data: [0] = (0.001462, 0.000466, 0.013866), [127] =
+        // (0.709962, 0.212797, 0.477201), [255] = (0.987053, 0.991438, 0.749504), times
+        // 255 and rounded.
+        assert_eq!(Colormap::Magma.entry(0), [0, 0, 4]);
+        assert_eq!(Colormap::Magma.entry(127), [181, 54, 122]);
+        assert_eq!(Colormap::Magma.entry(255), [252, 253, 191]);
+    }
+
+    #[test]
+    fn names_parse_back_and_jet_is_the_default() {
+        for cmap in Colormap::ALL {
+            assert_eq!(Colormap::parse(cmap.name()).unwrap(), cmap);
+        }
+        assert_eq!(Colormap::default(), Colormap::Jet);
+        let err = Colormap::parse("rainbow").unwrap_err().to_string();
+        assert!(
+            err.contains("known: jet, turbo, viridis, inferno, magma, gray"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn heatmaps_floor_and_grids_round() {
+        // 0.5 * 255 = 127.5: entry 127 for a heatmap (pytorch-grad-cam), 128 on a grid.
+        assert_eq!(Colormap::Gray.rgb(0.5), [127; 3]);
+        assert_eq!(Colormap::Gray.nearest(0.5), [128; 3]);
+        assert_eq!(Colormap::Gray.nearest(7.0), [255; 3]);
+        assert_eq!(Colormap::Gray.nearest(f32::NAN), [0; 3]);
     }
 }

@@ -6,14 +6,14 @@ use ::image::codecs::png::PngEncoder;
 use ::image::{ExtendedColorType, ImageEncoder};
 
 pub fn png(picture: &Rgba) -> Result<Vec<u8>> {
+    png_rgba8(picture.width, picture.height, &picture.data)
+}
+
+/// PNG bytes of `width x height` RGBA pixels, row-major.
+pub fn png_rgba8(width: usize, height: usize, data: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     PngEncoder::new(&mut out)
-        .write_image(
-            &picture.data,
-            picture.width as u32,
-            picture.height as u32,
-            ExtendedColorType::Rgba8,
-        )
+        .write_image(data, width as u32, height as u32, ExtendedColorType::Rgba8)
         .map_err(|e| Error::Image(format!("cannot encode PNG: {e}")))?;
     Ok(out)
 }

@@ -1,30 +1,21 @@
 //! Tiles of values in [0, 1] laid out as one RGBA picture: filter grids, feature maps and
-//! maximised images all come out of here, so every grid in the project looks alike.
+//! maximised images, in the CLI and on the page, all come out of here, so every grid in
+//! the project looks alike.
 //!
-//! Values become 8-bit levels with `round(255 * clamp(v, 0, 1))` ([`level`]), which is
-//! what a test inverts to read numbers back from a picture.
+//! One-channel values take the colormap entry of their 8-bit level `round(255 * clamp(v,
+//! 0, 1))` ([`level`]), which is what a test inverts to read numbers back from a picture.
 
 use crate::error::{Error, Result};
 use image::{Rgba, RgbaImage};
 
-/// Colour of a one-channel value in [0, 1]; `grayscale` by default, any colormap fits.
-pub type Colormap = fn(f32) -> [u8; 3];
+pub use super::colormap::level;
 
 /// Largest picture we draw, in pixels (a 16k x 16k grid is far beyond any real layer).
 const MAX_PIXELS: usize = 1 << 28;
 
-/// The 8-bit level of a value in [0, 1]: `round(255 * v)`, clamped; NaN is 0.
-pub fn level(v: f32) -> u8 {
-    if v.is_nan() {
-        return 0;
-    }
-    (v.clamp(0.0, 1.0) * 255.0).round() as u8
-}
-
-/// Black (0) to white (1).
+/// Black (0) to white (1): the gray colormap's entry at [`level`].
 pub fn grayscale(v: f32) -> [u8; 3] {
-    let l = level(v);
-    [l, l, l]
+    super::Colormap::Gray.nearest(v)
 }
 
 /// `count` tiles stored one after another, each `channels x height x width` (row-major,
@@ -48,12 +39,13 @@ impl Tiles<'_> {
 }
 
 /// Where tiles go: `columns` per row, each pixel drawn as a `zoom` x `zoom` block,
-/// `gap` pixels of `background` between tiles and around the grid.
+/// `gap` pixels of `background` between tiles and `margin` around the grid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Layout {
     pub columns: usize,
     pub zoom: usize,
     pub gap: usize,
+    pub margin: usize,
     pub background: [u8; 4],
 }
 
@@ -64,11 +56,33 @@ impl Layout {
     pub fn auto(count: usize, height: usize, width: usize) -> Layout {
         let side = height.max(width).max(1);
         let zoom = (64 / side).max(1);
+        let gap = 1 + zoom / 8;
         Layout {
             columns: (count as f64).sqrt().ceil().max(1.0) as usize,
             zoom,
-            gap: 1 + zoom / 8,
+            gap,
+            margin: gap,
             background: [40, 40, 40, 255],
+        }
+    }
+
+    /// Tiles at their own size, `gap` pixels apart with no margin, in about as many
+    /// columns as make the grid square (`ceil(sqrt(count * height / width))`): the page's
+    /// feature maps, maximised pictures and 3D textures.
+    pub fn packed(
+        count: usize,
+        height: usize,
+        width: usize,
+        gap: usize,
+        background: [u8; 4],
+    ) -> Layout {
+        let ratio = height as f64 / width.max(1) as f64;
+        Layout {
+            columns: (count as f64 * ratio).sqrt().ceil().max(1.0) as usize,
+            zoom: 1,
+            gap,
+            margin: 0,
+            background,
         }
     }
 
@@ -76,8 +90,8 @@ impl Layout {
     pub fn origin(&self, index: usize, height: usize, width: usize) -> (usize, usize) {
         let (row, col) = (index / self.columns, index % self.columns);
         (
-            self.gap + col * (width * self.zoom + self.gap),
-            self.gap + row * (height * self.zoom + self.gap),
+            self.margin + col * (width * self.zoom + self.gap),
+            self.margin + row * (height * self.zoom + self.gap),
         )
     }
 
@@ -86,14 +100,14 @@ impl Layout {
         let rows = count.div_ceil(self.columns).max(1);
         let cols = self.columns.min(count).max(1);
         (
-            self.gap + cols * (width * self.zoom + self.gap),
-            self.gap + rows * (height * self.zoom + self.gap),
+            2 * self.margin + cols * (width * self.zoom + self.gap) - self.gap,
+            2 * self.margin + rows * (height * self.zoom + self.gap) - self.gap,
         )
     }
 }
 
-/// Draws the tiles; one-channel tiles through `colormap` (a [`Colormap`] or any closure,
-/// such as the page's lookup tables), three-channel tiles as RGB.
+/// Draws the tiles; one-channel tiles through `colormap` ([`grayscale`], or
+/// `|v| cmap.nearest(v)` for a [`super::Colormap`]), three-channel tiles as RGB.
 pub fn render(
     tiles: &Tiles,
     layout: &Layout,
@@ -148,17 +162,25 @@ pub fn render(
     Ok(img)
 }
 
-/// PNG bytes of a picture (the lead dedupes this with render's own encoder at merge).
+/// PNG bytes of a grid picture (render's one encoder).
 pub fn png(img: &RgbaImage) -> Result<Vec<u8>> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|e| Error::Image(format!("cannot encode PNG: {e}")))?;
-    Ok(out.into_inner())
+    super::encode::png_rgba8(img.width() as usize, img.height() as usize, img.as_raw())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_tiles_have_no_margin() {
+        // 8 maps of 32x32 in 3 columns, 1-pixel gaps: 3 * 33 - 1 on each side; a wide
+        // tile (1x4) takes fewer columns.
+        let layout = Layout::packed(8, 32, 32, 1, [255; 4]);
+        assert_eq!(layout.columns, 3);
+        assert_eq!(layout.size(8, 32, 32), (98, 98));
+        assert_eq!(layout.origin(4, 32, 32), (33, 33));
+        assert_eq!(Layout::packed(16, 1, 4, 0, [0; 4]).columns, 2);
+    }
 
     #[test]
     fn levels_round_and_clamp() {
@@ -182,6 +204,7 @@ mod tests {
             columns: 2,
             zoom: 2,
             gap: 1,
+            margin: 1,
             background: [9, 9, 9, 255],
         };
         let img = render(&tiles, &layout, grayscale).unwrap();

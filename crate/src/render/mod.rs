@@ -1,11 +1,13 @@
 //! Turning maps into pictures. Platform-free, RGBA buffers in and out, so the CLI and the
-//! page draw the same pixels: colormaps, heatmap overlays, a colour bar, tile grids, PNG
-//! encoding.
+//! page draw the same pixels: colormaps, heatmap overlays, occlusion masks, colour bars,
+//! tile grids, the saved explanation picture, PNG encoding. The page reaches all of it
+//! through the wasm face (`wasm/render.rs`) and keeps no colour arithmetic of its own.
 
 pub mod colorbar;
 pub mod colormap;
 mod colormap_tables;
 pub mod encode;
+pub mod explanation;
 pub mod grid;
 pub mod overlay;
 

@@ -16,6 +16,7 @@ use crate::data::{LabelledImages, Marker};
 use crate::error::{Error, Result};
 use crate::image::Preprocessing;
 use crate::model::ArchSpec;
+use crate::progress::Progress;
 use crate::rng::Rng;
 use batches::{batch_tensor, pixel_stats, Augment};
 use candle_core::{Device, Tensor};
@@ -120,7 +121,9 @@ impl TrainConfig {
     }
 }
 
-/// Trains a fresh network on `set`; `on_epoch` hears about each finished epoch.
+/// Trains a fresh network on `set`. `progress` hears `(batches done, batches)` after
+/// every batch and may stop the run (which then answers its error); `on_epoch` sees each
+/// finished epoch's log.
 ///
 /// `init` continues from trained weights (torchvision names, as
 /// [`crate::model::weights::read`] gives them) instead of the seeded initialisation.
@@ -128,6 +131,7 @@ pub fn train(
     cfg: &TrainConfig,
     set: &LabelledImages,
     init: Option<&HashMap<String, Vec<f32>>>,
+    progress: &dyn Progress,
     mut on_epoch: impl FnMut(&EpochLog),
 ) -> Result<Trained> {
     cfg.check(set)?;
@@ -197,6 +201,10 @@ pub fn train(
             loss_sum += loss.to_scalar::<f32>()? as f64 * batch.len() as f64;
             let top = logits.argmax(1)?.to_vec1::<u32>()?;
             correct += top.iter().zip(&labels).filter(|(a, b)| a == b).count();
+            progress.report(
+                epoch * steps_per_epoch + step + 1,
+                cfg.epochs * steps_per_epoch,
+            )?;
         }
         let entry = EpochLog {
             epoch: epoch + 1,
@@ -221,5 +229,66 @@ fn shuffle(v: &mut [usize], rng: &mut Rng) {
     for i in (1..v.len()).rev() {
         let j = rng.below(i as u64 + 1) as usize;
         v.swap(i, j);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// Four 8x8 images of two classes and a net small enough to train in milliseconds.
+    fn tiny_run(epochs: usize) -> (TrainConfig, LabelledImages) {
+        let cfg = TrainConfig {
+            arch: ArchSpec::parse("cfg=4,M;in=1;pool=4;hidden=4;classes=2;size=8").unwrap(),
+            epochs,
+            batch_size: 2,
+            lr: 0.01,
+            weight_decay: 0.0,
+            dropout: 0.0,
+            pad: 0,
+            flip: false,
+            seed: 1,
+            shortcut: None,
+        };
+        let set = LabelledImages {
+            count: 4,
+            rows: 8,
+            cols: 8,
+            pixels: (0..4 * 64).map(|i| (i * 7 % 256) as u8).collect(),
+            labels: vec![0, 1, 0, 1],
+        };
+        (cfg, set)
+    }
+
+    #[test]
+    fn progress_hears_every_batch_and_can_stop_training() {
+        // 2 epochs of 2 batches: reports 1..=4 of 4, one epoch log each.
+        let (cfg, set) = tiny_run(2);
+        let calls = RefCell::new(Vec::new());
+        let mut epochs = Vec::new();
+        let progress = |done, total| {
+            calls.borrow_mut().push((done, total));
+            Ok(())
+        };
+        let trained = train(&cfg, &set, None, &progress, |e| epochs.push(e.epoch)).unwrap();
+        assert_eq!(*calls.borrow(), [(1, 4), (2, 4), (3, 4), (4, 4)]);
+        assert_eq!((epochs, trained.log.len()), (vec![1, 2], 2));
+
+        // Stopping after the third batch: the cancelled error, no fourth batch.
+        calls.borrow_mut().clear();
+        let stop = |done, total| {
+            calls.borrow_mut().push((done, total));
+            if done == 3 {
+                Err(Error::Cancelled)
+            } else {
+                Ok(())
+            }
+        };
+        let e = train(&cfg, &set, None, &stop, |_| {})
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("cancelled"));
+        assert_eq!(*calls.borrow(), [(1, 4), (2, 4), (3, 4)]);
     }
 }

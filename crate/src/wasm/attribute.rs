@@ -1,68 +1,38 @@
-//! Bindings of the attribution methods ([`crate::methods`]): one export for every method,
-//! chosen by name through [`methods::build`], the place the CLI chooses them too.
+//! Bindings of the attribution methods and their checks ([`crate::methods`]), through
+//! the method catalogue ([`crate::methods::catalogue`]): `catalogue()` answers it (the
+//! page builds its menus and forms from it), `Model.attribute` runs a method chosen by
+//! name and `Model.check` a check of one (the sanity check), their JS options objects
+//! read against the catalogue, which refuses a bad value before any work with the words
+//! the CLI uses.
 //!
-//! The methods have no progress hook in the core, so `progress(done, total)` is called
-//! once before the run (0 of 1) and once after it (1 of 1); answering `false` to the
-//! first call stops before any work. The page cancels a long run by ending its worker.
+//! `progress(done, total)` is called with 0 of 1 before a method runs, with the share of
+//! its batches done (below 1) for the batched methods, and with 1 of 1 at the end; a
+//! check reports each of its steps. Answering `false` stops the run ("cancelled").
 
-use js_sys::Float32Array;
-use serde::{Deserialize, Serialize};
+use js_sys::{Array, Float32Array, Object};
+use serde::Serialize;
+use serde_json::Value as Json;
 use wasm_bindgen::prelude::*;
 
-use super::probes::{message_of, options_from, with};
+use super::probes::{message_of, with};
+use super::progress::JsProgress;
 use super::{flat, input_tensor, js_err, to_js, Model};
-use crate::methods::cam::layer_for_cam;
-use crate::methods::{self, Attribution, Forward, Options, Score, Target};
+use crate::methods::catalogue::{self, CheckRun, Kind, OptionSpec, Options, LAYER};
+use crate::methods::{Attribution, Forward, Target, View};
 
-/// The share of the unoccluded probability under which a window counts as needed (the
-/// tutorial's mask).
-const MASK_THRESHOLD: f32 = 0.85;
-
-/// `options` of [`Model::attribute`]: the fields of [`methods::Options`]; a method refuses
-/// the ones it does not take (by `methods::build`).
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct AttributeArgs {
-    layer: Option<String>,
-    steps: Option<usize>,
-    samples: Option<usize>,
-    noise: Option<f32>,
-    seed: Option<u64>,
-    window: Option<usize>,
-    stride: Option<usize>,
-    fill: Option<f32>,
-    score: Option<String>,
-}
-
-impl AttributeArgs {
-    const KEYS: &[&str] = &[
-        "layer", "steps", "samples", "noise", "seed", "window", "stride", "fill", "score",
-    ];
-
-    fn options(self) -> Result<Options, JsError> {
-        Ok(Options {
-            layer: self.layer,
-            steps: self.steps,
-            samples: self.samples,
-            noise: self.noise,
-            seed: self.seed,
-            window: self.window,
-            stride: self.stride,
-            fill: self.fill,
-            score: self
-                .score
-                .as_deref()
-                .map(Score::parse)
-                .transpose()
-                .map_err(js_err)?,
-        })
-    }
+/// The method catalogue, `convscope methods --json`'s object (see
+/// `methods::catalogue::to_json`).
+#[wasm_bindgen(js_name = catalogue)]
+pub fn method_catalogue() -> Result<JsValue, JsError> {
+    to_js(&catalogue::to_json())
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AttributeMeta<'a> {
     method: &'a str,
+    /// "input" (`[C, H, W]` maps), "layer" (`[h, w]` maps) or "occlusion".
+    kind: &'static str,
     class: usize,
     label: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,15 +55,16 @@ struct OcclusionMeta {
 
 #[wasm_bindgen]
 impl Model {
-    /// Runs the attribution method `method` (a name of `methods::METHOD_NAMES`) on the
-    /// image `input` of `shape` `[1, C, H, W]` for class `target` (default: the top
-    /// class). `options`: `{layer?, steps?, samples?, noise?, seed?, window?, stride?,
-    /// fill?, score?: "logit"|"prob"}`, each only for the methods that take it. Answers
-    /// `{method, class, label, layer? (CAM methods), raw: Float32Array, rawShape ([C, H,
-    /// W] or [h, w], or [rows, cols] for occlusion), display: Float32Array (H * W in [0,
+    /// Runs the attribution method `method` (a name of the catalogue) on the image
+    /// `input` of `shape` `[1, C, H, W]` for class `target` (default: the top class).
+    /// `options`: the method's options of the catalogue by name (numbers, or words for
+    /// a choice), and `layer` for a method that works at one. Answers `{method, kind,
+    /// class, label, layer? (methods at a layer), raw: Float32Array, rawShape ([C, H, W]
+    /// or [h, w], or [rows, cols] for occlusion), display: Float32Array (H * W in [0,
     /// 1]), width, height}`; occlusion adds `{grid (the drops, = raw), rows, cols,
     /// window, stride, baseProb, threshold, probs (occluded probability as a share of the
-    /// unoccluded one, per window), mask (H * W, 1 where that share is below 0.85)}`.
+    /// unoccluded one, per window), mask (H * W, 1 where that share is below the
+    /// threshold)}`.
     pub fn attribute(
         &self,
         method: &str,
@@ -103,32 +74,30 @@ impl Model {
         options: JsValue,
         progress: Option<js_sys::Function>,
     ) -> Result<JsValue, JsError> {
-        let args: AttributeArgs = options_from(options, "attribute options", AttributeArgs::KEYS)?;
-        let options = args.options()?;
-        let chosen = methods::build(method, &self.inner, &options).map_err(js_err)?;
-        // The methods that work at a layer (the CAMs) name the one they used.
-        let layer = if methods::select::takes(method).contains(&"layer") {
-            let idx = layer_for_cam(&self.inner, options.layer.as_deref()).map_err(js_err)?;
-            Some(self.inner.name(idx).to_string())
-        } else {
-            None
-        };
+        let options = method_options(method, options)?;
+        let choice = catalogue::choose(method, &options).map_err(js_err)?;
         let x = input_tensor(input, shape)?;
-        let mut fwd = Forward::new(&self.inner, &x).map_err(js_err)?;
-        if let Some(f) = progress.clone() {
-            // Batched methods report each batch (a bar that moves during occlusion).
-            fwd = fwd.with_progress(move |done, total| batch_progress(&f, done, total));
-        }
+        let chosen = choice.build_for(&self.inner, &x).map_err(js_err)?;
+        let layer = choice
+            .layer_index(&self.inner)
+            .map_err(js_err)?
+            .map(|i| self.inner.name(i).to_string());
+        let js = JsProgress::new(progress);
+        // Batched methods report each batch (a bar that moves during occlusion), as a
+        // share kept below 1: the page says "drawing" at 1.
+        let batches =
+            |done: usize, total: usize| js.call((done as f64 / total.max(1) as f64).min(0.99), 1.0);
+        let fwd = Forward::new(&self.inner, &x)
+            .map_err(js_err)?
+            .with_progress(batches);
         let target = target.map_or(Target::Top, |c| Target::Class(c as usize));
         let class = fwd.class(target).map_err(js_err)?;
-        if !report(&progress, 0)? {
-            return Err(js_err("cancelled"));
-        }
-        let result = chosen.attribute(&fwd, class).map_err(js_err)?;
+        js.finish(js.call(0.0, 1.0))?;
+        let result = js.finish(chosen.attribute(&fwd, class))?;
         let size = fwd.size();
         let raw = result.raw().map_err(js_err)?;
         let display = result.display(size).map_err(js_err)?;
-        report(&progress, 1)?;
+        js.end()?;
 
         let label = self
             .card
@@ -138,6 +107,11 @@ impl Model {
             .unwrap_or_else(|| format!("class {class}"));
         let meta = to_js(&AttributeMeta {
             method,
+            kind: match result {
+                Attribution::Input(_) => "input",
+                Attribution::Layer(_) => "layer",
+                Attribution::Occlusion(_) => "occlusion",
+            },
             class,
             label,
             layer,
@@ -161,11 +135,11 @@ impl Model {
             window: grid.window,
             stride: grid.stride,
             base_prob: grid.base_prob,
-            threshold: MASK_THRESHOLD,
+            threshold: grid.threshold,
         })?;
-        js_sys::Object::assign(
-            out.unchecked_ref::<js_sys::Object>(),
-            extra.unchecked_ref::<js_sys::Object>(),
+        Object::assign(
+            out.unchecked_ref::<Object>(),
+            extra.unchecked_ref::<Object>(),
         );
         let out = with(out, "grid", raw.into())?;
         let out = with(
@@ -176,59 +150,133 @@ impl Model {
         with(
             out,
             "mask",
-            Float32Array::from(grid.display(methods::View::Mask(MASK_THRESHOLD)).as_slice()).into(),
+            Float32Array::from(grid.display(View::Mask).as_slice()).into(),
         )
     }
-}
 
-#[wasm_bindgen]
-impl Model {
-    /// The sanity check (`methods::sanity::cascading`, Adebayo et al. 2018): the layers
-    /// re-initialised from the top one by one (drawn from `seed`), and the Spearman rank
-    /// correlation of `method`'s display map with the original after each. `options` as
-    /// for [`Model::attribute`]. Answers `{method, class, seed, steps: [{layer,
-    /// spearman}]}`; progress 0 before and 1 after (no hook in the core).
-    pub fn sanity(
+    /// Runs the check `name` of the catalogue (`"sanity"`: `methods::sanity`, Adebayo et
+    /// al. 2018) on `method` with its `options` (as for [`Model::attribute`]) for the
+    /// image and `target`; `checkOptions` are the check's own options. Answers the
+    /// check's report (the sanity check's: `{method, class, seed, steps: [{layer,
+    /// spearman}]}`, as `convscope sanity --json`).
+    // attribute's arguments plus the check's name and options, positional as JS calls them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn check(
         &self,
+        name: &str,
         method: &str,
         input: &[f32],
         shape: Vec<usize>,
         target: Option<u32>,
         options: JsValue,
-        seed: u32,
+        check_options: JsValue,
         progress: Option<js_sys::Function>,
     ) -> Result<JsValue, JsError> {
-        let args: AttributeArgs = options_from(options, "sanity options", AttributeArgs::KEYS)?;
-        let options = args.options()?;
+        let options = method_options(method, options)?;
+        let choice = catalogue::choose(method, &options).map_err(js_err)?;
+        let spec = catalogue::check(name).map_err(js_err)?;
+        let specs: Vec<&OptionSpec> = spec.options.iter().collect();
+        let own = js_options(check_options, &format!("{name} options"), &specs, false)?;
+        let (spec, values) = catalogue::choose_check(name, &own).map_err(js_err)?;
         let x = input_tensor(input, shape)?;
-        let target = target.map_or(Target::Top, |c| Target::Class(c as usize));
-        if !report(&progress, 0)? {
-            return Err(js_err("cancelled"));
-        }
-        let result =
-            methods::sanity::cascading(&self.inner, &x, method, &options, target, u64::from(seed))
-                .map_err(js_err)?;
-        report(&progress, 1)?;
-        to_js(&result)
+        // The method's values are checked against this image before anything runs.
+        choice.build_for(&self.inner, &x).map_err(js_err)?;
+        let (_, _, h, w) = x.dims4().map_err(js_err)?;
+        let args = values.args(&self.inner, (h, w)).map_err(js_err)?;
+        let js = JsProgress::new(progress);
+        let report = js.finish((spec.run)(&CheckRun {
+            model: &self.inner,
+            input: &x,
+            method: &choice,
+            target: target.map_or(Target::Top, |c| Target::Class(c as usize)),
+            args,
+            progress: &js,
+        }))?;
+        js.end()?;
+        to_js(&report.json)
     }
 }
 
-/// Calls `progress(done / total, 1)` for a method's batches, kept below 1 (the page says
-/// "drawing" at 1); `false` to stop if it answered `false` or threw.
-fn batch_progress(f: &js_sys::Function, done: usize, total: usize) -> bool {
-    let fraction = (done as f64 / total.max(1) as f64).min(0.99);
-    f.call2(&JsValue::NULL, &fraction.into(), &1.into())
-        .map(|answer| answer.as_bool() != Some(false))
-        .unwrap_or(false)
+/// The JS options of `method`: keys of the catalogue's method options (refused if no
+/// method has them), each value typed as its option wants.
+fn method_options(method: &str, options: JsValue) -> Result<Options, JsError> {
+    let methods = catalogue::methods();
+    // The method's own options first, so that a key it does not take reaches the
+    // catalogue's "does not apply" with the type another method gives it.
+    let own = methods.iter().filter(|m| m.name == method);
+    let others = methods.iter().filter(|m| m.name != method);
+    let specs: Vec<&OptionSpec> = own.chain(others).flat_map(|m| m.options).collect();
+    js_options(options, "attribute options", &specs, true)
 }
 
-/// Calls `progress(done, 1)`; `false` if it answered `false` (stop).
-fn report(progress: &Option<js_sys::Function>, done: u32) -> Result<bool, JsError> {
-    let Some(f) = progress else {
-        return Ok(true);
+/// A plain JS object (or nothing: no options) as [`Options`]: keys outside `specs` (and
+/// [`LAYER`] if `layer`) are refused (a misspelt option would otherwise be ignored);
+/// numbers for numeric options, strings for choices and the layer.
+fn js_options(
+    value: JsValue,
+    what: &str,
+    specs: &[&OptionSpec],
+    layer: bool,
+) -> Result<Options, JsError> {
+    let mut options = Options::default();
+    if value.is_undefined() || value.is_null() {
+        return Ok(options);
+    }
+    let Some(object) = value.dyn_ref::<Object>() else {
+        return Err(js_err(format!("{what}: expected an object of options")));
     };
-    let answer = f
-        .call2(&JsValue::NULL, &done.into(), &1.into())
-        .map_err(|e| js_err(format!("the progress callback threw: {}", message_of(&e))))?;
-    Ok(answer.as_bool() != Some(false))
+    for entry in Object::entries(object).iter() {
+        let pair: Array = entry.unchecked_into();
+        let key = pair.get(0).as_string().unwrap_or_default();
+        let given = pair.get(1);
+        if given.is_undefined() {
+            continue;
+        }
+        let number = match specs.iter().find(|s| s.name == key) {
+            Some(spec) => !matches!(spec.kind, Kind::Choice(_)),
+            None if layer && key == LAYER => false,
+            None => {
+                let mut known: Vec<&str> = specs.iter().map(|s| s.name).collect();
+                if layer {
+                    known.insert(0, LAYER);
+                }
+                known.dedup();
+                return Err(js_err(format!(
+                    "{what}: unknown field `{key}`, expected one of {}",
+                    known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        };
+        let value = match (number, given.as_f64(), given.as_string()) {
+            (true, Some(x), _) => number_json(x),
+            (false, _, Some(s)) => Json::String(s),
+            _ => {
+                return Err(js_err(format!(
+                    "{what}: `{key}` must be {}, got {}",
+                    if number { "a number" } else { "a string" },
+                    js_sys::JSON::stringify(&given)
+                        .ok()
+                        .and_then(|s| s.as_string())
+                        .unwrap_or_else(|| message_of(&given))
+                )))
+            }
+        };
+        options.set(&key, value);
+    }
+    Ok(options)
+}
+
+/// A JS number as the CLI would have typed it: whole numbers without a fraction (so
+/// that a refusal quotes `1`, not `1.0`), the rest as they are; NaN and infinities as
+/// words, which the catalogue refuses as not finite.
+fn number_json(x: f64) -> Json {
+    if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
+        Json::from(x as i64)
+    } else {
+        serde_json::Number::from_f64(x).map_or_else(|| Json::String(x.to_string()), Json::Number)
+    }
 }

@@ -2,19 +2,19 @@
 //! activation maximization reporting every step to a JS callback (the page shows the
 //! picture live and may stop the run). Options arrive as plain JS objects.
 
-use std::ops::ControlFlow;
-
 use js_sys::{Float32Array, Uint8ClampedArray};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use super::progress::JsProgress;
 use super::{js_err, to_js, Model};
 use crate::image::Preprocessing;
 use crate::probes::filters::{filters, FilterOptions};
 use crate::probes::maximize::{maximize, InputSpace, MaximizeOptions, Objective};
 use crate::probes::{Scaling, TileInfo};
-use crate::render::grid::{self, grayscale, level, Layout};
+use crate::render::grid::{self, Layout};
+use crate::render::Colormap;
 
 /// `options` of [`Model::filters`].
 #[derive(Deserialize, Default)]
@@ -24,9 +24,8 @@ struct FilterArgs {
     channel: Option<usize>,
     /// "channel" (each tile its own range, the page's "per map") or "shared".
     scaling: Option<String>,
-    /// A lookup table of 256 RGB triples (the page's colormap) for one-channel tiles;
-    /// default grayscale.
-    colormap: Option<Vec<u8>>,
+    /// A colormap's name (`render::Colormap`) for one-channel tiles; default gray.
+    colormap: Option<String>,
 }
 
 impl FilterArgs {
@@ -141,21 +140,19 @@ struct MaximizeResult<'a> {
 impl Model {
     /// The kernels of conv layer `layer` as one picture, one tile per output channel
     /// (`probes::filters`, drawn by `render::grid`). `options`: `{channel?, scaling?:
-    /// "channel"|"shared", colormap?: Uint8Array(768)}`. Answers `{rgba:
+    /// "channel"|"shared", colormap?: a name}`. Answers `{rgba:
     /// Uint8ClampedArray, width, height, caption, scaling, channels, tileWidth,
     /// tileHeight, tiles: [{index, lo, hi, mean}], layout: {columns, zoom, gap,
     /// background}}`.
     pub fn filters(&self, layer: &str, options: JsValue) -> Result<JsValue, JsError> {
         let args: FilterArgs = options_from(options, "filters options", FilterArgs::KEYS)?;
-        let scaling = match args.scaling.as_deref() {
-            None | Some("channel") | Some("tile") => Scaling::PerTile,
-            Some("shared") => Scaling::Shared,
-            Some(other) => {
-                return Err(js_err(format!(
-                    "filters options: scaling \"{other}\" is not one of \"channel\", \"shared\""
-                )))
-            }
-        };
+        let scaling = Scaling::parse(args.scaling.as_deref().unwrap_or("channel"))
+            .map_err(|e| js_err(format!("filters options: {e}")))?;
+        let cmap = args
+            .colormap
+            .as_deref()
+            .map_or(Ok(Colormap::Gray), Colormap::parse)
+            .map_err(|e| js_err(format!("filters options: {e}")))?;
         let opts = FilterOptions {
             channel: args.channel,
             scaling,
@@ -163,20 +160,8 @@ impl Model {
         };
         let tiles = filters(&self.inner, layer, &opts).map_err(js_err)?;
         let layout = tiles.layout();
-        let picture = match &args.colormap {
-            None => grid::render(&tiles.as_tiles(), &layout, grayscale),
-            Some(table) if table.len() == 768 => grid::render(&tiles.as_tiles(), &layout, |v| {
-                let i = 3 * level(v) as usize;
-                [table[i], table[i + 1], table[i + 2]]
-            }),
-            Some(table) => {
-                return Err(js_err(format!(
-                    "filters options: colormap must be 256 RGB triples (768 bytes), got {} bytes",
-                    table.len()
-                )))
-            }
-        }
-        .map_err(js_err)?;
+        let picture =
+            grid::render(&tiles.as_tiles(), &layout, |v| cmap.nearest(v)).map_err(js_err)?;
         let meta = to_js(&FilterGrid {
             width: picture.width(),
             height: picture.height(),
@@ -233,36 +218,21 @@ impl Model {
         let opts = args.over(MaximizeOptions::for_model(&self.inner));
         let space = InputSpace::from_preprocessing(&self.card.preprocessing(), self.in_channels())
             .map_err(js_err)?;
-        // The callback runs inside the core's loop, which only knows "go on" or "stop";
-        // an exception thrown by it stops the run and is answered afterwards.
-        let mut thrown: Option<JsValue> = None;
-        let result = maximize(&self.inner, &objective, &space, &opts, |p| {
-            let Some(f) = &progress else {
-                return ControlFlow::Continue(());
-            };
-            let answer = f.call4(
-                &JsValue::NULL,
-                &p.step.into(),
-                &p.steps.into(),
-                &Float32Array::from(p.objective).into(),
-                &Float32Array::from(p.pictures).into(),
-            );
-            match answer {
-                Ok(go_on) if go_on.as_bool() == Some(false) => ControlFlow::Break(()),
-                Ok(_) => ControlFlow::Continue(()),
-                Err(e) => {
-                    thrown = Some(e);
-                    ControlFlow::Break(())
-                }
-            }
-        })
-        .map_err(js_err)?;
-        if let Some(e) = thrown {
-            return Err(js_err(format!(
-                "the progress callback threw: {}",
-                message_of(&e)
-            )));
-        }
+        // Each step's report carries its objective and pictures (the live view).
+        let js = JsProgress::new(progress);
+        let result = js.finish(maximize(
+            &self.inner,
+            &objective,
+            &space,
+            &opts,
+            &js,
+            |step| {
+                js.attach(vec![
+                    Float32Array::from(step.objective).into(),
+                    Float32Array::from(step.pictures).into(),
+                ])
+            },
+        ))?;
         let meta = to_js(&MaximizeResult {
             layer: &result.layer,
             units: &result.units,

@@ -8,6 +8,7 @@ use convscope::data::{
 use convscope::model::card::Labels;
 use convscope::model::weights::to_safetensors;
 use convscope::model::{families, ArchSpec, Graph, ModelCard};
+use convscope::progress::Unwatched;
 use convscope::train::{self, eval, Shortcut, TrainConfig};
 use convscope::{Error, Result};
 use safetensors::Dtype;
@@ -270,7 +271,7 @@ fn train_fashion(
         cfg.epochs,
         candle_core::utils::get_num_threads()
     );
-    let trained = train::train(cfg, &set, init, |e| {
+    let trained = train::train(cfg, &set, init, &Unwatched, |e| {
         eprintln!(
             "  epoch {:>2}: loss {:.4}, train accuracy {:.4}, {:.0} s",
             e.epoch, e.loss, e.train_accuracy, e.seconds

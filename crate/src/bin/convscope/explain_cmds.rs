@@ -1,73 +1,21 @@
 //! Subcommands about attributions: `explain` (one method's map as numbers and as a
-//! picture) and `sanity` (Adebayo et al.'s cascading randomisation check).
+//! picture), `methods` (the catalogue) and one per check of a method's maps (`sanity`,
+//! Adebayo et al.'s cascading randomisation). Methods, checks and their options come from
+//! the catalogue (catalogue_args.rs).
 
 use crate::args::{load, read_input, to_json, InputArgs, ModelArgs};
+use crate::catalogue_args::{described, CheckCommand, MethodArgs, PROGRESS_HELP};
 use candle_core::{Device, Tensor};
-use clap::{Args, Subcommand};
-use convscope::methods::sanity::cascading;
-use convscope::methods::{build, Attribution, Forward, Options, Score, Target, View};
+use clap::Subcommand;
+use convscope::methods::catalogue::{self, CheckRun};
+use convscope::methods::{Attribution, Forward, View};
 use convscope::model::ModelCard;
-use convscope::render::{colorbar, encode, overlay, Colormap, Rgba};
+use convscope::progress::{Progress, Unwatched};
+use convscope::render::explanation::{self, Look, Shown};
+use convscope::render::overlay::DEFAULT_ALPHA;
+use convscope::render::{encode, Colormap, Rgba};
 use convscope::{image, npy, Error, Result};
 use std::path::{Path, PathBuf};
-
-/// The method and its options.
-#[derive(Args, Clone)]
-pub struct MethodArgs {
-    /// saliency, guided-backprop, integrated-gradients, smoothgrad, grad-cam, grad-cam++,
-    /// score-cam, guided-grad-cam or occlusion
-    pub method: String,
-    /// class to explain (default: the top prediction)
-    #[arg(long)]
-    pub target: Option<usize>,
-    /// layer of the CAM methods (default: the last ReLU of `features`, features.29 for VGG16)
-    #[arg(long)]
-    pub layer: Option<String>,
-    /// integrated gradients: points on the path [default: 16]
-    #[arg(long)]
-    pub steps: Option<usize>,
-    /// SmoothGrad: noisy copies [default: 25]
-    #[arg(long)]
-    pub samples: Option<usize>,
-    /// SmoothGrad: noise std as a fraction of the input's range [default: 0.15]
-    #[arg(long)]
-    pub noise: Option<f32>,
-    /// SmoothGrad: random seed [default: 0]
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// occlusion: window side in pixels [default: a 16th of the model's input size, at least 4]
-    #[arg(long)]
-    pub window: Option<usize>,
-    /// occlusion: stride in pixels [default: the window]
-    #[arg(long)]
-    pub stride: Option<usize>,
-    /// occlusion: value of the covered pixels, normalised (0 = mean colour) [default: 0]
-    #[arg(long, allow_hyphen_values = true)]
-    pub fill: Option<f32>,
-    /// occlusion: drop of the `logit` or of the softmax `prob` [default: logit]
-    #[arg(long)]
-    pub score: Option<String>,
-}
-
-impl MethodArgs {
-    fn options(&self) -> Result<Options> {
-        Ok(Options {
-            layer: self.layer.clone(),
-            steps: self.steps,
-            samples: self.samples,
-            noise: self.noise,
-            seed: self.seed,
-            window: self.window,
-            stride: self.stride,
-            fill: self.fill,
-            score: self.score.as_deref().map(Score::parse).transpose()?,
-        })
-    }
-
-    fn target(&self) -> Target {
-        self.target.map_or(Target::Top, Target::Class)
-    }
-}
 
 #[derive(Subcommand)]
 pub enum ExplainCommand {
@@ -85,13 +33,10 @@ pub enum ExplainCommand {
         #[arg(long)]
         full: bool,
         /// occlusion: `drop` (score drops), `prob` (occluded probabilities, the tutorial's
-        /// heatmap) or `mask` (windows whose probability falls below --mask-threshold)
+        /// heatmap) or `mask` (windows whose probability falls below --mask-threshold;
+        /// the view a --mask-threshold alone asks for) [default: drop]
         #[arg(long)]
         view: Option<String>,
-        /// occlusion mask: keep windows whose occluded probability is below this share of
-        /// the unoccluded one [default: 0.85]
-        #[arg(long)]
-        mask_threshold: Option<f32>,
         /// where to write the map (float32 .npy)
         #[arg(long)]
         out: PathBuf,
@@ -99,32 +44,28 @@ pub enum ExplainCommand {
         /// (pictures under 224 px are enlarged by a whole factor, nearest neighbour)
         #[arg(long)]
         png: Option<PathBuf>,
-        /// jet, turbo, viridis, inferno or gray
-        #[arg(long, default_value = "jet")]
+        /// jet, turbo, viridis, inferno, magma or gray
+        #[arg(long, default_value = Colormap::default().name())]
         colormap: String,
         /// heatmap weight in the overlay
-        #[arg(long, default_value_t = 0.5)]
+        #[arg(long, default_value_t = DEFAULT_ALPHA)]
         alpha: f32,
         /// draw each pixel of the picture as a ZOOM x ZOOM block [default: enough to make
         /// the picture at least 224 px]
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
         zoom: Option<u16>,
+        #[arg(long, help = PROGRESS_HELP)]
+        progress: bool,
     },
-    /// Cascading model-randomisation check (Adebayo et al. 2018): the rank correlation of
-    /// the method's map with the original as layers are re-initialised from the top
-    Sanity {
-        #[command(flatten)]
-        method: Box<MethodArgs>,
-        #[command(flatten)]
-        model: ModelArgs,
-        #[command(flatten)]
-        input: InputArgs,
-        /// seed of the re-initialised weights
-        #[arg(long, default_value_t = 0)]
-        init_seed: u64,
+    /// The method catalogue: every method and check with its options, defaults and
+    /// ranges (what `explain` and the page offer)
+    Methods {
+        /// print it as JSON (the page's copy of it)
         #[arg(long)]
         json: bool,
     },
+    #[command(flatten)]
+    Check(CheckCommand),
 }
 
 impl ExplainCommand {
@@ -136,12 +77,12 @@ impl ExplainCommand {
                 input,
                 full,
                 view,
-                mask_threshold,
                 out,
                 png,
                 colormap,
                 alpha,
                 zoom,
+                progress,
             } => {
                 let cmap = Colormap::parse(&colormap)?;
                 if !(0.0..=1.0).contains(&alpha) {
@@ -149,11 +90,17 @@ impl ExplainCommand {
                         "--alpha must be in [0, 1], got {alpha}"
                     )));
                 }
-                let view = occlusion_view(&method.method, view.as_deref(), mask_threshold)?;
+                // The options are checked before the model is loaded.
+                let choice = method.choose()?;
+                let view = occlusion_view(&method, view.as_deref())?;
                 let (vgg, card) = load(&model)?;
                 let x = read_input(&input, &card)?;
-                let explainer = build(&method.method, &vgg, &method.options()?)?;
+                let explainer = choice.build_for(&vgg, &x)?;
                 let fwd = Forward::new(&vgg, &x)?;
+                let fwd = match progress {
+                    true => fwd.with_progress(on_stderr(&method.method)),
+                    false => fwd,
+                };
                 let class = fwd.class(method.target())?;
                 let attribution = explainer.attribute(&fwd, class)?;
                 let size = fwd.size();
@@ -195,95 +142,114 @@ impl ExplainCommand {
                     eprintln!("wrote {}", path.display());
                 }
             }
-            ExplainCommand::Sanity {
-                method,
-                model,
-                input,
-                init_seed,
-                json,
-            } => {
-                let (vgg, card) = load(&model)?;
-                let x = read_input(&input, &card)?;
-                let report = cascading(
-                    &vgg,
-                    &x,
-                    &method.method,
-                    &method.options()?,
-                    method.target(),
-                    init_seed,
-                )?;
-                if json {
-                    println!("{}", to_json(&report)?);
-                } else {
-                    println!(
-                        "{} of class {}: Spearman rank correlation with the original map\nre-initialised from the top through",
-                        report.method, report.class
-                    );
-                    for step in &report.steps {
-                        println!("  {:<14} {:>7.3}", step.layer, step.spearman);
-                    }
-                }
-            }
+            ExplainCommand::Methods { json } => match json {
+                true => println!("{}", to_json(&catalogue::to_json())?),
+                false => print!("{}", catalogue_text()),
+            },
+            ExplainCommand::Check(check) => run_check(check)?,
         }
         Ok(())
     }
 }
 
-/// The occlusion view asked for; `--view` and `--mask-threshold` only fit occlusion.
-fn occlusion_view(
-    method: &str,
-    view: Option<&str>,
-    threshold: Option<f32>,
-) -> Result<Option<View>> {
-    if method != "occlusion" {
-        return match (view, threshold) {
-            (None, None) => Ok(None),
-            _ => Err(Error::Input(format!(
-                "--view and --mask-threshold apply to occlusion, not {method}"
+/// A check (the sanity check, ...) of a method on one image: its report as text or JSON.
+fn run_check(cmd: CheckCommand) -> Result<()> {
+    let method = cmd.method.choose()?;
+    let (check, values) = catalogue::choose_check(cmd.check, &cmd.options)?;
+    let (vgg, card) = load(&cmd.model)?;
+    let x = read_input(&cmd.input, &card)?;
+    vgg.check_input(&x)?;
+    let (_, _, h, w) = x.dims4()?;
+    let progress: Box<dyn Progress> = match cmd.progress {
+        true => Box::new(on_stderr(check.name)),
+        false => Box::new(Unwatched),
+    };
+    let report = (check.run)(&CheckRun {
+        model: &vgg,
+        input: &x,
+        method: &method,
+        target: cmd.method.target(),
+        args: values.args(&vgg, (h, w))?,
+        progress: progress.as_ref(),
+    })?;
+    match cmd.json {
+        true => println!("{}", to_json(&report.json)?),
+        false => print!("{}", report.text),
+    }
+    Ok(())
+}
+
+/// Progress as lines on stderr: "occlusion: 3/64".
+fn on_stderr(what: &str) -> impl Progress + '_ {
+    move |done: usize, total: usize| {
+        eprintln!("{what}: {done}/{total}");
+        Ok(())
+    }
+}
+
+/// `convscope methods`: the catalogue for a person.
+fn catalogue_text() -> String {
+    let mut out = String::new();
+    let option_lines = |out: &mut String, options: &[catalogue::OptionSpec]| {
+        for o in options {
+            out.push_str(&format!("    --{}: {}\n", o.name, described(o)));
+        }
+    };
+    out.push_str("Methods (convscope explain METHOD):\n");
+    for m in catalogue::methods() {
+        out.push_str(&format!("  {} ({}): {}\n", m.name, m.title, m.about));
+        if m.layer {
+            out.push_str(&format!(
+                "    --layer: {} [default: {}]\n",
+                catalogue::LAYER_HELP,
+                catalogue::DEFAULT_LAYER
+            ));
+        }
+        option_lines(&mut out, m.options);
+    }
+    out.push_str("Checks (convscope CHECK METHOD):\n");
+    for c in catalogue::checks() {
+        out.push_str(&format!("  {} ({}): {}\n", c.name, c.title, c.about));
+        option_lines(&mut out, c.options);
+    }
+    out
+}
+
+/// The occlusion view asked for; `--view` (and the mask's threshold) only fit occlusion.
+fn occlusion_view(method: &MethodArgs, view: Option<&str>) -> Result<Option<View>> {
+    let threshold = method.options.get("mask-threshold").is_some();
+    if method.method != "occlusion" {
+        return match view {
+            None => Ok(None),
+            Some(_) => Err(Error::Input(format!(
+                "--view and --mask-threshold apply to occlusion, not {}",
+                method.method
             ))),
         };
     }
     // A threshold alone asks for the mask; with another view it has nothing to do.
-    let name = view.unwrap_or(if threshold.is_some() { "mask" } else { "drop" });
-    if threshold.is_some() && name != "mask" {
+    let name = view.unwrap_or(if threshold { "mask" } else { "drop" });
+    if threshold && name != "mask" {
         return Err(Error::Input(format!(
             "--mask-threshold applies to --view mask, not --view {name}"
         )));
     }
-    let threshold = threshold.unwrap_or(0.85);
-    if !threshold.is_finite() {
-        return Err(Error::Input(format!(
-            "--mask-threshold must be a number, got {threshold}"
-        )));
-    }
-    View::parse(name, threshold).map(Some)
+    View::parse(name).map(Some)
 }
 
-/// How the heatmap is drawn: `--colormap`, `--alpha`, `--zoom` (`None`: enlarge to
-/// at least [`MIN_PICTURE_SIDE`]).
-struct Look {
-    cmap: Colormap,
-    alpha: f32,
-    zoom: Option<usize>,
-}
-
-/// The shorter side of a `--png` picture, at least (whole-pixel enlargement).
-const MIN_PICTURE_SIDE: usize = 224;
-
-/// The picture a person looks at: the map in colour over the picture the model saw (or
-/// alone, for a tensor input), with a colour bar; the occlusion mask dims the rest.
+/// The picture a person looks at (`render::explanation::picture`, which the page's Save
+/// PNG uses too): the map over the picture the model saw, or alone for a tensor input.
 fn picture(
     attribution: &Attribution,
     view: Option<View>,
     image_path: Option<&Path>,
     card: &ModelCard,
-    (h, w): (usize, usize),
+    size: (usize, usize),
     look: Look,
 ) -> Result<Rgba> {
-    let Look { cmap, alpha, zoom } = look;
     let display = match (attribution, view) {
         (Attribution::Occlusion(g), Some(v)) => g.display(v),
-        _ => attribution.display((h, w))?,
+        _ => attribution.display(size)?,
     };
     let seen = match image_path {
         Some(path) => {
@@ -296,16 +262,9 @@ fn picture(
         }
         None => None,
     };
-    // Small inputs (28-pixel Fashion-MNIST) are enlarged to a size a person can read,
-    // unless --zoom says how much.
-    let picture = match (seen, view) {
-        (Some(seen), Some(View::Mask(_))) => overlay::mask(&seen, &display, 0.3)?,
-        (Some(seen), _) => overlay::overlay(&seen, &display, cmap, alpha)?,
-        (None, _) => overlay::heatmap(&display, w, h, cmap)?,
+    let shown = match view {
+        Some(View::Mask) => Shown::Mask(&display),
+        _ => Shown::Heat(&display),
     };
-    let picture = picture.zoom(zoom.unwrap_or_else(|| picture.factor_for(MIN_PICTURE_SIDE)));
-    Ok(match view {
-        Some(View::Mask(_)) => picture,
-        _ => colorbar::with_colorbar(&picture, cmap),
-    })
+    explanation::picture(seen.as_ref(), shown, size, look)
 }

@@ -6,6 +6,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod args;
 #[cfg(not(target_arch = "wasm32"))]
+mod catalogue_args;
+#[cfg(not(target_arch = "wasm32"))]
 mod data_cmds;
 #[cfg(not(target_arch = "wasm32"))]
 mod explain_cmds;
@@ -67,5 +69,14 @@ impl Command {
             Command::Explain(c) => c.run(),
             Command::Data(c) => c.run(),
         }
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    #[test]
+    fn the_command_line_made_from_the_catalogue_is_consistent() {
+        // clap's own checks (no two arguments with one name, ...), which run on use only.
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
     }
 }

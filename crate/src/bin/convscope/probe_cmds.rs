@@ -7,9 +7,9 @@ use convscope::probes::feature_maps::{self, FeatureMapOptions, Order};
 use convscope::probes::filters::{filters, first_conv, FilterOptions};
 use convscope::probes::maximize::{maximize, InputSpace, MaximizeOptions, Objective};
 use convscope::probes::{Scaling, TileGrid};
+use convscope::progress::Unwatched;
 use convscope::render::grid::{grayscale, png, Layout};
 use convscope::{npy, Error, Result};
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -278,12 +278,11 @@ impl ProbeCommand {
                     InputSpace::from_preprocessing(&card.preprocessing(), vgg.arch().in_channels)?;
                 let every = (steps / 10).max(1);
                 let start = Instant::now();
-                let result = maximize(&vgg, &objective, &space, &opts, |p| {
+                let result = maximize(&vgg, &objective, &space, &opts, &Unwatched, |p| {
                     if p.step % every == 0 || p.step == p.steps {
                         let mean = p.objective.iter().sum::<f32>() / p.objective.len() as f32;
                         eprintln!("step {:>4}/{}  objective {mean:.4}", p.step, p.steps);
                     }
-                    ControlFlow::Continue(())
                 })?;
                 let ms = start.elapsed().as_secs_f64() * 1e3;
                 let grid = result.grid()?;
