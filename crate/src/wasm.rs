@@ -296,9 +296,13 @@ impl Model {
         }
         let x = input_val(input, shape)?;
         let js = progress::JsProgress::new(progress);
-        let values = js.finish(self.inner.forward_nodes(&x, &wanted))?;
-        // One pass over the graph's nodes: done when it is.
-        js.finish(js.report(1, 1))?;
+        // Told after each node up to the deepest asked for (a fused run reports once, at
+        // its last node); a callback answering false stops the pass.
+        let total = wanted.iter().max().map_or(0, |m| m + 1);
+        let values = js.finish(
+            self.inner
+                .forward_nodes_watched(&x, &wanted, &mut |i| js.report(i + 1, total)),
+        )?;
         Ok(values.iter().flat_map(|v| v.data.iter().copied()).collect())
     }
 }

@@ -19,10 +19,7 @@ fn run(model: &Graph, case: &GraphCase, method: &str, options: &Options) -> Attr
 }
 
 fn layer(name: &str) -> Options {
-    Options {
-        layer: Some(name.to_string()),
-        ..Options::default()
-    }
+    Options::default().with("layer", name)
 }
 
 /// PyTorch's own float32 spread on these references (`float32_spread.json`, made by
@@ -285,12 +282,10 @@ fn occlusion_drops_match_the_references() {
             (Score::Logit, "occlusion_logit"),
             (Score::Prob, "occlusion_prob"),
         ] {
-            let opts = Options {
-                window: Some(window),
-                stride: Some(stride),
-                score: Some(score),
-                ..Options::default()
-            };
+            let opts = Options::default()
+                .with("window", window)
+                .with("stride", stride)
+                .with("score", score.name());
             let ours = flat(&run(&model, case, "occlusion", &opts).raw().unwrap());
             f.close(
                 &format!("{} {k}", case.arch),

@@ -62,10 +62,7 @@ fn key(layer: &str) -> String {
 
 fn grad_cam_raw(model: &Graph, x: &Tensor, layer: &str, target: usize) -> Vec<f64> {
     let fwd = Forward::new(model, x).unwrap();
-    let options = Options {
-        layer: Some(layer.to_string()),
-        ..Options::default()
-    };
+    let options = Options::default().with("layer", layer);
     flat(
         &build("grad-cam", model, &options)
             .unwrap()

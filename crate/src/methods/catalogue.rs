@@ -25,7 +25,7 @@ use super::cam::layer_for_cam;
 pub use super::cam::DEFAULT_LAYER;
 use super::{Method, Target};
 use crate::error::{Error, Result};
-use crate::model::Vgg;
+use crate::model::Graph;
 use crate::progress::Progress;
 use candle_core::Tensor;
 use serde_json::{json, Value as Json};
@@ -60,7 +60,7 @@ pub struct CheckSpec {
 
 /// What a check's `run` gets.
 pub struct CheckRun<'a> {
-    pub model: &'a Vgg,
+    pub model: &'a Graph,
     /// The image, `[1, C, H, W]`.
     pub input: &'a Tensor,
     pub method: &'a Choice,
@@ -320,7 +320,7 @@ pub struct CheckValues(Checked);
 
 impl CheckValues {
     /// The check's [`Args`] for a run on `model`.
-    pub fn args<'a>(&'a self, model: &'a Vgg, input: (usize, usize)) -> Result<Args<'a>> {
+    pub fn args<'a>(&'a self, model: &'a Graph, input: (usize, usize)) -> Result<Args<'a>> {
         check_input_bounds(&self.0, input)?;
         Ok(Args {
             model,
@@ -413,7 +413,7 @@ impl MethodSpec {
 impl Choice {
     /// The method for `model` and an input of `input` = (height, width): refuses values
     /// over the input's bounds and a layer the model lacks or that has no spatial map.
-    pub fn build(&self, model: &Vgg, input: (usize, usize)) -> Result<Box<dyn Method>> {
+    pub fn build(&self, model: &Graph, input: (usize, usize)) -> Result<Box<dyn Method>> {
         check_input_bounds(&self.checked, input)?;
         let layer = self.layer_index(model)?;
         (self.spec.build)(&Args {
@@ -425,14 +425,14 @@ impl Choice {
     }
 
     /// [`Choice::build`] for the image `x` (`[1, C, H, W]`), checked to fit the model.
-    pub fn build_for(&self, model: &Vgg, x: &Tensor) -> Result<Box<dyn Method>> {
-        model.check_input(x)?;
+    pub fn build_for(&self, model: &Graph, x: &Tensor) -> Result<Box<dyn Method>> {
+        model.check_input(x.dims())?;
         let (_, _, h, w) = x.dims4()?;
         self.build(model, (h, w))
     }
 
     /// The index of the layer the method works at (`None` for a method without one).
-    pub fn layer_index(&self, model: &Vgg) -> Result<Option<usize>> {
+    pub fn layer_index(&self, model: &Graph) -> Result<Option<usize>> {
         match self.spec.layer {
             true => layer_for_cam(model, self.layer.as_deref()).map(Some),
             false => Ok(None),
@@ -442,14 +442,14 @@ impl Choice {
 
 /// The method `name` with `options`, for `model` and an input of the model's own size
 /// (the size it was trained at).
-pub fn build(name: &str, model: &Vgg, options: &Options) -> Result<Box<dyn Method>> {
-    let size = model.spec().size;
+pub fn build(name: &str, model: &Graph, options: &Options) -> Result<Box<dyn Method>> {
+    let size = model.arch().size;
     choose(name, options)?.build(model, (size, size))
 }
 
 /// Checked values, as a method's `build` (or a check's `run`) reads them.
 pub struct Args<'a> {
-    pub model: &'a Vgg,
+    pub model: &'a Graph,
     /// Input height and width.
     pub input: (usize, usize),
     /// The layer, for a method that works at one.
@@ -842,7 +842,7 @@ mod tests {
 
     #[test]
     fn out_of_range_values_are_refused_with_one_message() {
-        let model = Vgg::synthetic(&ArchSpec::parse("tiny").unwrap(), 1).unwrap();
+        let model = Graph::synthetic(&ArchSpec::parse("tiny").unwrap(), 1).unwrap();
         let refusal = |method: &str, name: &str, value: Json| {
             choose(method, &Options::default().with(name, value))
                 .and_then(|c| c.build(&model, (28, 28)))

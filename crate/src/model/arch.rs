@@ -54,7 +54,10 @@ pub enum Family {
     /// A graph read from a model file (`format`: `onnx`): no builder makes it, its
     /// `GraphSpec` comes with the file (the loaded `Graph`'s `spec()`); `min_size` is the
     /// smallest input side that graph takes.
-    Imported { format: &'static str, min_size: usize },
+    Imported {
+        format: &'static str,
+        min_size: usize,
+    },
 }
 
 /// Everything needed to build a network's graph.

@@ -32,10 +32,17 @@ impl Graph {
     /// Reads an ONNX model (`name`: what to call it, the file's stem) with its
     /// external-data files by location (see [`super::formats::onnx::read`]). Returns the
     /// graph and what the reader assumed (a free input size), to tell the user.
-    pub fn from_onnx(bytes: &[u8], name: &str, external: &[(&str, &[u8])]) -> Result<(Graph, Vec<String>)> {
+    pub fn from_onnx(
+        bytes: &[u8],
+        name: &str,
+        external: &[(&str, &[u8])],
+    ) -> Result<(Graph, Vec<String>)> {
         let imported = super::formats::onnx::read(bytes, name, external)?;
         let arch = ArchSpec::imported(name, "onnx", &imported.spec);
-        Ok((Graph::new(arch, imported.spec, imported.params)?, imported.notes))
+        Ok((
+            Graph::new(arch, imported.spec, imported.params)?,
+            imported.notes,
+        ))
     }
 
     /// [`Graph::from_onnx`] for a file, with the external-data files its model names,
@@ -61,8 +68,13 @@ impl Graph {
             })?;
             files.push((location, data));
         }
-        let external: Vec<(&str, &[u8])> = files.iter().map(|(l, d)| (l.as_str(), d.as_slice())).collect();
-        let stem = path.file_stem().map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned());
+        let external: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(l, d)| (l.as_str(), d.as_slice()))
+            .collect();
+        let stem = path
+            .file_stem()
+            .map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned());
         Self::from_onnx(&bytes, &stem, &external).map_err(at)
     }
 

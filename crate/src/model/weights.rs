@@ -199,7 +199,11 @@ pub fn read(arch: &ArchSpec, graph: &GraphSpec, bytes: &[u8]) -> Result<HashMap<
 }
 
 /// [`read`] from bytes it may keep (no copy of a Keras file).
-pub fn read_owned(arch: &ArchSpec, graph: &GraphSpec, bytes: Vec<u8>) -> Result<HashMap<String, Vec<f32>>> {
+pub fn read_owned(
+    arch: &ArchSpec,
+    graph: &GraphSpec,
+    bytes: Vec<u8>,
+) -> Result<HashMap<String, Vec<f32>>> {
     if sniff(&bytes) == Format::Keras {
         return read_keras(arch, graph, bytes);
     }
@@ -208,14 +212,22 @@ pub fn read_owned(arch: &ArchSpec, graph: &GraphSpec, bytes: Vec<u8>) -> Result<
 
 /// Keras' VGG weights: layers matched by their Keras names, kernels converted to
 /// torchvision's layouts.
-fn read_keras(arch: &ArchSpec, graph: &GraphSpec, bytes: Vec<u8>) -> Result<HashMap<String, Vec<f32>>> {
+fn read_keras(
+    arch: &ArchSpec,
+    graph: &GraphSpec,
+    bytes: Vec<u8>,
+) -> Result<HashMap<String, Vec<f32>>> {
     check_memory(arch, graph, bytes.len())?;
     let file = super::formats::keras::read(bytes)?;
     let stored = super::formats::keras::vgg::state_dict(&arch.to_string(), graph, &file)?;
     bind(arch, graph, stored)
 }
 
-fn read_borrowed(arch: &ArchSpec, graph: &GraphSpec, bytes: &[u8]) -> Result<HashMap<String, Vec<f32>>> {
+fn read_borrowed(
+    arch: &ArchSpec,
+    graph: &GraphSpec,
+    bytes: &[u8],
+) -> Result<HashMap<String, Vec<f32>>> {
     if bytes.is_empty() {
         return Err(Error::WeightsFile("file is empty (0 bytes)".into()));
     }

@@ -158,7 +158,7 @@ fn run_check(cmd: CheckCommand) -> Result<()> {
     let (check, values) = catalogue::choose_check(cmd.check, &cmd.options)?;
     let (vgg, card) = load(&cmd.model)?;
     let x = read_input(&cmd.input, &card)?;
-    vgg.check_input(&x)?;
+    vgg.check_input(x.dims())?;
     let (_, _, h, w) = x.dims4()?;
     let progress: Box<dyn Progress> = match cmd.progress {
         true => Box::new(on_stderr(check.name)),

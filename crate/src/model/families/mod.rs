@@ -252,7 +252,14 @@ mod tests {
 
     #[test]
     fn the_head_starts_at_the_global_pool_not_at_a_squeeze_and_excitation() {
-        for name in ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "densenet121", "convnext_tiny", "mobilenet_v2"] {
+        for name in [
+            "resnet18",
+            "mobilenet_v3_small",
+            "efficientnet_b0",
+            "densenet121",
+            "convnext_tiny",
+            "mobilenet_v2",
+        ] {
             let g = spec(name);
             assert_eq!(g.nodes[g.head_start()].name, "avgpool", "{name}");
         }

@@ -467,7 +467,7 @@ impl Graph {
         keep: &[bool],
         mode: Mode,
     ) -> Result<Vec<Option<Val>>> {
-        self.execute_observed(sources, from, to, keep, mode, &mut |_| {})
+        self.execute_observed(sources, from, to, keep, mode, &mut |_| Ok(()))
     }
 
     /// [`Self::execute`], calling `on_node` after each node (or fused run) is computed.
@@ -478,7 +478,7 @@ impl Graph {
         to: NodeId,
         keep: &[bool],
         mode: Mode,
-        on_node: &mut dyn FnMut(NodeId),
+        on_node: &mut dyn FnMut(NodeId) -> Result<()>,
     ) -> Result<Vec<Option<Val>>> {
         let mut values: Vec<Option<Val>> = vec![None; self.len()];
         let mut input = None;
@@ -510,7 +510,7 @@ impl Graph {
             let fuse_act = matches!(self.spec.nodes[i].inputs.as_slice(), [Src::Node(p)] if self.skipped(*p, keep, mode));
             let v = self.compute(i, &get, fuse_act, keep)?;
             values[i] = Some(v);
-            on_node(i);
+            on_node(i)?;
             if mode == Mode::Plain {
                 self.release(i, keep, mode, to, &mut readers, &mut values);
             }
@@ -530,11 +530,29 @@ impl Graph {
 
     /// The outputs of `nodes` for the input `x` (`[N, C, H, W]`).
     pub fn forward_nodes(&self, x: &Val, nodes: &[NodeId]) -> Result<Vec<Val>> {
+        self.forward_nodes_watched(x, nodes, &mut |_| Ok(()))
+    }
+
+    /// [`Graph::forward_nodes`], calling `on_node(i)` after node `i` (or the fused run
+    /// that ends at it) is computed; an `Err` from it (a cancel) stops the pass.
+    pub fn forward_nodes_watched(
+        &self,
+        x: &Val,
+        nodes: &[NodeId],
+        on_node: &mut dyn FnMut(NodeId) -> Result<()>,
+    ) -> Result<Vec<Val>> {
         self.check_input(&x.shape)?;
         let to = nodes.iter().copied().max().unwrap_or(0).min(self.len() - 1);
         let mut keep = self.keep_mask(nodes);
         keep[to] = true;
-        let values = self.execute(&[(Src::Input, x.clone())], 0, to, &keep, Mode::Plain)?;
+        let values = self.execute_observed(
+            &[(Src::Input, x.clone())],
+            0,
+            to,
+            &keep,
+            Mode::Plain,
+            on_node,
+        )?;
         nodes
             .iter()
             .map(|n| {
@@ -558,7 +576,10 @@ impl Graph {
             to,
             &keep,
             Mode::Plain,
-            on_node,
+            &mut |i| {
+                on_node(i);
+                Ok(())
+            },
         )?;
         values[to]
             .take()

@@ -256,38 +256,39 @@ impl<'a> Importer<'a> {
         d: (usize, usize),
     ) -> Result<(usize, usize)> {
         let auto = attr_string(node, "auto_pad", "NOTSET");
-        let pads: [usize; 4] =
-            match auto.as_str() {
-                "NOTSET" | "" => {
-                    let p = attr_ints(node, "pads").unwrap_or_else(|| vec![0; 4]);
-                    match p.as_slice() {
-                        [a, b, c, e] if p.iter().all(|v| (0..1 << 16).contains(v)) => {
-                            [*a as usize, *b as usize, *c as usize, *e as usize]
-                        }
-                        _ => return Err(self.fail(
+        let pads: [usize; 4] = match auto.as_str() {
+            "NOTSET" | "" => {
+                let p = attr_ints(node, "pads").unwrap_or_else(|| vec![0; 4]);
+                match p.as_slice() {
+                    [a, b, c, e] if p.iter().all(|v| (0..1 << 16).contains(v)) => {
+                        [*a as usize, *b as usize, *c as usize, *e as usize]
+                    }
+                    _ => {
+                        return Err(self.fail(
                             at,
                             format!(
                                 "pads {p:?} (four non-negative values expected for a 2-D window)"
                             ),
-                        )),
+                        ))
                     }
                 }
-                "VALID" => [0; 4],
-                "SAME_UPPER" | "SAME_LOWER" => {
-                    let total = |len: usize, k: usize, s: usize, d: usize| {
-                        let out = len.div_ceil(s);
-                        ((out - 1) * s + (k - 1) * d + 1).saturating_sub(len)
-                    };
-                    let (th, tw) = (total(h, k.0, s.0, d.0), total(w, k.1, s.1, d.1));
-                    let small = |t: usize| t / 2;
-                    if auto == "SAME_UPPER" {
-                        [small(th), small(tw), th - small(th), tw - small(tw)]
-                    } else {
-                        [th - small(th), tw - small(tw), small(th), small(tw)]
-                    }
+            }
+            "VALID" => [0; 4],
+            "SAME_UPPER" | "SAME_LOWER" => {
+                let total = |len: usize, k: usize, s: usize, d: usize| {
+                    let out = len.div_ceil(s);
+                    ((out - 1) * s + (k - 1) * d + 1).saturating_sub(len)
+                };
+                let (th, tw) = (total(h, k.0, s.0, d.0), total(w, k.1, s.1, d.1));
+                let small = |t: usize| t / 2;
+                if auto == "SAME_UPPER" {
+                    [small(th), small(tw), th - small(th), tw - small(tw)]
+                } else {
+                    [th - small(th), tw - small(tw), small(th), small(tw)]
                 }
-                other => return Err(self.fail(at, format!("auto_pad `{other}` is not ONNX's"))),
-            };
+            }
+            other => return Err(self.fail(at, format!("auto_pad `{other}` is not ONNX's"))),
+        };
         if pads[0] != pads[2] || pads[1] != pads[3] {
             return Err(self.fail(
                 at,
@@ -491,17 +492,18 @@ impl<'a> Importer<'a> {
         if la != lb && self.shape(xa).len() == 3 {
             return Err(self.fail(at, format!("combines values in {la:?} and {lb:?} order")));
         }
-        let kind =
-            match op {
-                Bin::Add => Kind::Add,
-                Bin::Mul => Kind::Mul,
-                _ => return Err(self.fail(
+        let kind = match op {
+            Bin::Add => Kind::Add,
+            Bin::Mul => Kind::Mul,
+            _ => {
+                return Err(self.fail(
                     at,
                     format!(
                         "{op:?} of two computed values; the engine adds and multiplies them only"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         // A product's per-channel scale (squeeze-and-excitation) goes second.
         let (first, second) = if op == Bin::Mul
             && self.shape(xa).iter().product::<usize>() < self.shape(xb).iter().product::<usize>()

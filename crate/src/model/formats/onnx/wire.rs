@@ -71,32 +71,33 @@ impl<'a> Fields<'a> {
                 "field number {number} at byte {at} is not valid protobuf"
             ));
         }
-        let field =
-            match key & 7 {
-                0 => Field::Varint(self.varint()?),
-                1 => {
-                    let b = self.take(8)?;
-                    Field::Fixed64(u64::from_le_bytes([
-                        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-                    ]))
-                }
-                2 => {
-                    let len = self.varint()?;
-                    Field::Bytes(self.take(len)?)
-                }
-                5 => {
-                    let b = self.take(4)?;
-                    Field::Fixed32(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                }
-                3 | 4 => {
-                    return Err(format!(
-                        "field {number} at byte {at} is a protobuf group, which ONNX never writes"
-                    ))
-                }
-                w => return Err(format!(
+        let field = match key & 7 {
+            0 => Field::Varint(self.varint()?),
+            1 => {
+                let b = self.take(8)?;
+                Field::Fixed64(u64::from_le_bytes([
+                    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+                ]))
+            }
+            2 => {
+                let len = self.varint()?;
+                Field::Bytes(self.take(len)?)
+            }
+            5 => {
+                let b = self.take(4)?;
+                Field::Fixed32(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            }
+            3 | 4 => {
+                return Err(format!(
+                    "field {number} at byte {at} is a protobuf group, which ONNX never writes"
+                ))
+            }
+            w => {
+                return Err(format!(
                     "field {number} at byte {at} has wire type {w}, which protobuf does not define"
-                )),
-            };
+                ))
+            }
+        };
         Ok(Some((number as u32, field)))
     }
 }
