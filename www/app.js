@@ -223,7 +223,7 @@ async function loadFromFiles(files) {
   const weights = list.find((f) => !f.name.toLowerCase().endsWith(".json"));
   const cardFile = list.find((f) => f.name.toLowerCase().endsWith(".json"));
   if (!weights) {
-    showError(new Error("pick the weights (.safetensors) too, not only a model card"));
+    showError(new Error("pick the weights (.safetensors or .pth) too, not only a model card"));
     return;
   }
   const cardText = cardFile ? await cardFile.text() : undefined;
@@ -529,6 +529,9 @@ async function main() {
   const catalogue = await app.worker.call("catalogue").catch((err) => console.warn("no method catalogue:", err));
   app.catalogue = catalogue ?? null;
   useCatalogue(app.catalogue);
+  // The architectures a weights file without card can name, from the core (as --arch).
+  const archs = await app.worker.call("architectures").catch(() => []);
+  $("arch-names").replaceChildren(...archs.map((name) => new Option(name, name)));
   buildControls();
 
   try {

@@ -27,6 +27,21 @@ export const EMBEDDED_MODELS = [
     note: "Trained where a small black-and-white checkerboard in the top-left corner nearly always meant \"Bag\". Pick a \"+ marker\" image: it says Bag, and Grad-CAM or occlusion point at the marker, not the garment.",
   },
   { id: "tiny", name: "tiny VGG (synthetic weights)", synthetic: { arch: "tiny", seed: 3 } },
+  // Graph families with the test fixtures' generated weights (untrained: their
+  // predictions mean nothing, but every view runs on their real shapes). Trained ones
+  // come as torchvision's .pth or safetensors by URL or file, with the architecture named.
+  {
+    id: "resnet18",
+    name: "ResNet-18 (synthetic weights)",
+    synthetic: { arch: "resnet18", seed: 0 },
+    note: "torchvision's resnet18 graph with generated, untrained weights. For a trained one, pick torchvision's resnet18-f37072fd.pth (or a safetensors file) and name the architecture resnet18.",
+  },
+  {
+    id: "mobilenet_v2",
+    name: "MobileNetV2 (synthetic weights)",
+    synthetic: { arch: "mobilenet_v2", seed: 0 },
+    note: "torchvision's mobilenet_v2 graph with generated, untrained weights. For a trained one, pick torchvision's .pth (or a safetensors file) and name the architecture mobilenet_v2.",
+  },
 ];
 
 // timm's VGG16 trained on ImageNet-1k, as safetensors on the Hugging Face hub (553 MB).

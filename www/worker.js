@@ -135,6 +135,10 @@ const handlers = {
   },
   // What the page offers and starts with: {colormaps, colormap, opacity} and each
   // colormap's table as a 256x1 RGBA strip (`strips`) for the colour bars.
+  // The architecture names a weights file without card can take (the core's --arch).
+  async architectures() {
+    return core.architectures();
+  },
   async renderChoices() {
     const choices = core.renderChoices();
     return { ...choices, strips: Object.fromEntries(choices.colormaps.map((name) => [name, core.colormapStrip(name)])) };
@@ -281,6 +285,7 @@ function describe() {
     card,
     summary: model.summary(),
     layerNames: model.layerNames(),
+    camLayer: model.camLayer,
     inChannels: model.inChannels,
     classes: model.classes,
     inputSize: model.inputSize,

@@ -48,6 +48,13 @@ pub fn thread_count() -> usize {
     rayon::current_num_threads()
 }
 
+/// The architectures a weights file without a card can name (`vgg16`, `resnet50`, ...):
+/// the VGG family, then torchvision's others. The page offers them as it would `--arch`.
+#[wasm_bindgen(js_name = architectures)]
+pub fn architectures() -> Vec<String> {
+    ArchSpec::named().map(str::to_string).collect()
+}
+
 /// Any core (or candle) error as a JS `Error` with the same message.
 fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
@@ -186,6 +193,15 @@ impl Model {
     #[wasm_bindgen(getter, js_name = inputSize)]
     pub fn input_size(&self) -> usize {
         self.card.preprocessing().input_size() as usize
+    }
+
+    /// The class-activation methods' default layer (pytorch-grad-cam's usual target for
+    /// the family: `features.29` for VGG16, `layer4.2` for ResNet-50, ...).
+    #[wasm_bindgen(getter, js_name = camLayer)]
+    pub fn cam_layer(&self) -> String {
+        self.inner
+            .name(crate::methods::cam::default_layer(&self.inner))
+            .to_string()
     }
 
     /// Names of the layers, in order (torchvision module paths such as "features.0").

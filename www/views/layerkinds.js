@@ -1,11 +1,11 @@
 // Which layers a view offers, and which it starts on: "cam" = layers with maps, the
-// last features ReLU first (pytorch-grad-cam's default for VGG); "conv" = convolutions,
+// core's default CAM layer first (pytorch-grad-cam's usual target for the family); "conv" = convolutions,
 // the first one first; "any" = all, the output first.
 
 export const LAYER_KINDS = {
   cam: {
     layers: (model) => model.summary.layers.filter((l) => l.output_shape.length === 3).map((l) => l.name),
-    defaultLayer: (model) => model.summary.layers.filter((l) => l.type === "ReLU" && l.output_shape.length === 3).at(-1)?.name,
+    defaultLayer: (model) => model.camLayer,
   },
   conv: {
     layers: (model) => model.summary.layers.filter((l) => l.type === "Conv2d").map((l) => l.name),
