@@ -616,3 +616,98 @@ fn family_exports_match_the_safetensors_path_and_pytorch() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `--model file.onnx` in the CLI: every tiny export's `predict --json` gives PyTorch's
+/// logits (top 5, 1e-4 of the largest), `summary` names its nodes by module scope, and a
+/// card of the same name beside the file gives the labels (copied to a temp folder with
+/// one).
+#[test]
+fn the_cli_takes_onnx_files_with_an_optional_card_beside_them() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_convscope"))
+            .args(args)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        );
+        (out.status.success(), stdout, stderr)
+    };
+    let npy = fixture("astronaut32.npy");
+    for name in TINY {
+        let file = fixture(&format!("onnx/{name}.onnx"));
+        let (ok, out, err) = run(&[
+            "predict",
+            "--model",
+            file.to_str().unwrap(),
+            "--input",
+            npy.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(ok, "{name}: {err}");
+        assert!(
+            err.contains("no model card beside it"),
+            "{name}: the defaults are not stated: {err}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let reference = flat(&tiny_ref(name, "logits"));
+        let scale = reference.iter().fold(0f64, |m, v| m.max(v.abs()));
+        for row in json["top"].as_array().unwrap() {
+            let class = row["class"].as_u64().unwrap() as usize;
+            let e = (row["logit"].as_f64().unwrap() - reference[class]).abs() / scale;
+            assert!(e <= 1e-4, "{name} class {class}: logit off by {e:.2e}");
+        }
+    }
+    let (ok, out, err) = run(&[
+        "summary",
+        "--model",
+        fixture("onnx/tiny_resnet.onnx").to_str().unwrap(),
+    ]);
+    assert!(
+        ok && out.contains("layer1.0") && out.contains("Connected to"),
+        "{out}{err}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("convscope-onnx-card-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("net.onnx");
+    std::fs::copy(fixture("onnx/tiny_resnet.onnx"), &copy).unwrap();
+    let labels: Vec<String> = (0..10).map(|i| format!("thing {i}")).collect();
+    std::fs::write(
+        dir.join("net.json"),
+        serde_json::json!({"name": "my net", "labels": labels}).to_string(),
+    )
+    .unwrap();
+    let (ok, out, err) = run(&[
+        "predict",
+        "--model",
+        copy.to_str().unwrap(),
+        "--input",
+        npy.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    assert!(!err.contains("no model card"), "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        json["top"][0]["label"]
+            .as_str()
+            .unwrap()
+            .starts_with("thing "),
+        "{out}"
+    );
+    std::fs::write(dir.join("net.json"), "{not json").unwrap();
+    let (ok, _, err) = run(&[
+        "predict",
+        "--model",
+        copy.to_str().unwrap(),
+        "--input",
+        npy.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("net.json") && err.lines().count() == 1,
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

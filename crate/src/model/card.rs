@@ -86,6 +86,57 @@ impl ModelCard {
         }
     }
 
+    /// The card of a model whose graph came with its file (`--model model.onnx`):
+    /// `card`, the text of the card beside it if there is one, gives its name, labels,
+    /// preprocessing and input (an `arch` or `weights` there is ignored: the file is both).
+    pub fn for_imported(spec: &ArchSpec, file: &str, card: Option<&str>) -> Result<ModelCard> {
+        #[derive(Deserialize)]
+        struct Beside {
+            #[serde(default)]
+            name: Option<String>,
+            #[serde(default)]
+            labels: Option<Labels>,
+            #[serde(default)]
+            preprocessing: Option<Preprocessing>,
+            #[serde(default)]
+            input: Option<Vec<usize>>,
+            #[serde(flatten)]
+            extra: serde_json::Map<String, serde_json::Value>,
+        }
+        let mut out = ModelCard::for_arch(spec, file);
+        out.name = spec.name.clone();
+        if let Some(text) = card {
+            let b: Beside = serde_json::from_str(text).map_err(|e| Error::Card(e.to_string()))?;
+            out.name = b.name.unwrap_or(out.name);
+            (out.labels, out.preprocessing, out.input, out.extra) =
+                (b.labels, b.preprocessing, b.input, b.extra);
+            out.extra.remove("arch");
+            out.extra.remove("weights");
+        }
+        out.validate()?;
+        Ok(out)
+    }
+
+    /// Where the preprocessing and labels come from, in words (for the CLI and the page
+    /// to state when a model arrives without a card).
+    pub fn describe_defaults(&self) -> String {
+        let pre = match self.preprocessing() {
+            Preprocessing::Torchvision { resize, crop, .. } if self.preprocessing.is_none() => {
+                format!("ImageNet mean/std, resized to {resize} and centre-cropped to {crop} (the model's input size)")
+            }
+            Preprocessing::Scale { size, .. } if self.preprocessing.is_none() => {
+                format!("pixels scaled to 0-1 at {size}x{size}")
+            }
+            _ => "the card's preprocessing".into(),
+        };
+        let labels = match (&self.labels, self.arch.classes) {
+            (Some(_), _) => "the card's labels".to_string(),
+            (None, 1000) => "ImageNet's class names".to_string(),
+            (None, n) => format!("class numbers (0..{})", n.saturating_sub(1)),
+        };
+        format!("{pre}; {labels}")
+    }
+
     /// Parses and validates a card.
     pub fn from_json(text: &str) -> Result<ModelCard> {
         let card: ModelCard = serde_json::from_str(text).map_err(|e| Error::Card(e.to_string()))?;
@@ -227,5 +278,43 @@ mod tests {
             let err = ModelCard::from_json(text).unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: `{err}` lacks `{needle}`");
         }
+    }
+
+    #[test]
+    fn an_imported_model_takes_labels_and_preprocessing_from_the_card_beside_it() {
+        let mut spec = ArchSpec::parse("tiny").unwrap();
+        spec.classes = 2;
+        let bare = ModelCard::for_imported(&spec, "m.onnx", None).unwrap();
+        assert_eq!(
+            (bare.weights.as_str(), bare.labels(), bare.preprocessing()),
+            (
+                "m.onnx",
+                vec!["class 0".to_string(), "class 1".into()],
+                default_preprocessing(&spec)
+            )
+        );
+        assert!(
+            bare.describe_defaults().contains("ImageNet mean/std")
+                && bare.describe_defaults().contains("class numbers (0..1)")
+        );
+        let text = r#"{"name": "cats", "arch": "ignored", "labels": ["cat", "dog"], "preprocessing": {"kind": "scale", "size": 32, "mean": [0.5], "std": [0.5]}, "accuracy": 0.9}"#;
+        let card = ModelCard::for_imported(&spec, "m.onnx", Some(text)).unwrap();
+        assert_eq!(
+            (card.name.as_str(), card.labels()),
+            ("cats", vec!["cat".to_string(), "dog".into()])
+        );
+        assert_eq!(
+            card.preprocessing(),
+            Preprocessing::Scale {
+                size: 32,
+                mean: vec![0.5],
+                std: vec![0.5]
+            }
+        );
+        assert_eq!(card.extra.keys().collect::<Vec<_>>(), ["accuracy"]);
+        let e = ModelCard::for_imported(&spec, "m.onnx", Some(r#"{"labels": ["one"]}"#))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("1 labels for a model with 2 classes"), "{e}");
     }
 }

@@ -6,7 +6,7 @@ use convscope::model::card::preprocessing_for_weights;
 use convscope::model::weights::{self, Format};
 use convscope::model::{ArchSpec, Graph, ModelCard};
 use convscope::{image, npy, Error, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Which model: an architecture with weights, or a model card.
 #[derive(Args, Clone)]
@@ -23,7 +23,8 @@ pub struct ModelArgs {
     /// use the reference fixtures' deterministic weights for this seed instead of a file
     #[arg(long, requires = "arch")]
     pub synthetic: Option<u64>,
-    /// a model card JSON (arch, weights, labels, preprocessing)
+    /// a model card JSON (arch, weights, labels, preprocessing), or an ONNX model file
+    /// (`.onnx`; its labels and preprocessing from a card of the same name beside it, if any)
     #[arg(long)]
     pub model: Option<PathBuf>,
 }
@@ -52,7 +53,47 @@ pub fn spec_and_card(
     }
 }
 
+/// The ONNX file `--model` names, if it names one (by its `.onnx` extension).
+pub fn onnx_path(model: &Option<PathBuf>) -> Option<&Path> {
+    model.as_deref().filter(|p| {
+        p.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+    })
+}
+
+/// An ONNX model with its card: the card beside it (`model.json` for `model.onnx`) gives
+/// labels and preprocessing; without one, the defaults, said on stderr with what the
+/// reader assumed.
+pub fn load_onnx(path: &Path) -> Result<(Graph, ModelCard)> {
+    let (graph, notes) = Graph::from_onnx_file(path)?;
+    let beside = path.with_extension("json");
+    let text = match beside.is_file() {
+        true => Some(std::fs::read_to_string(&beside).map_err(|e| Error::io(&beside, e))?),
+        false => None,
+    };
+    let card = ModelCard::for_imported(graph.arch(), &path.display().to_string(), text.as_deref())
+        .map_err(|e| match text {
+            Some(_) => Error::Card(format!("{}: {e}", beside.display())),
+            None => e,
+        })?;
+    for note in notes {
+        eprintln!("convscope: {}: {note}", path.display());
+    }
+    if text.is_none() {
+        eprintln!(
+            "convscope: {}: no model card beside it ({}): {}",
+            path.display(),
+            beside.display(),
+            card.describe_defaults()
+        );
+    }
+    Ok((graph, card))
+}
+
 pub fn load(args: &ModelArgs) -> Result<(Graph, ModelCard)> {
+    if let Some(path) = onnx_path(&args.model) {
+        return load_onnx(path);
+    }
     let (mut card, card_weights) = spec_and_card(&args.arch, &args.model)?;
     let model = match (card_weights.or(args.weights.clone()), args.synthetic) {
         (Some(path), _) => {

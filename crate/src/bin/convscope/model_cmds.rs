@@ -1,10 +1,12 @@
 //! Subcommands about the model itself: summary, inspect, predict, activations, bench.
 
-use crate::args::{load, read_input, spec_and_card, to_json, InputArgs, ModelArgs};
+use crate::args::{
+    load, load_onnx, onnx_path, read_input, spec_and_card, to_json, InputArgs, ModelArgs,
+};
 use clap::Subcommand;
 use convscope::model::config::layer_config;
 use convscope::model::graph::Val;
-use convscope::model::summary::{render_table, summarize};
+use convscope::model::summary::{render_table, summarize, summarize_graph};
 use convscope::{bench, npy, predict, Result};
 use std::path::PathBuf;
 
@@ -84,8 +86,17 @@ impl ModelCommand {
                 size,
                 json,
             } => {
-                let (card, _) = spec_and_card(&arch, &model)?;
-                let s = summarize(&card.arch, size.map(|s| (s, s)))?;
+                let s = match onnx_path(&model) {
+                    // An imported graph comes with its file, not from a builder.
+                    Some(path) => {
+                        let (graph, _) = load_onnx(path)?;
+                        summarize_graph(graph.arch(), graph.spec(), size.map(|s| (s, s)))?
+                    }
+                    None => {
+                        let (card, _) = spec_and_card(&arch, &model)?;
+                        summarize(&card.arch, size.map(|s| (s, s)))?
+                    }
+                };
                 if json {
                     println!("{}", to_json(&s)?);
                 } else {
