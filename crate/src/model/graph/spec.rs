@@ -153,42 +153,34 @@ impl GraphSpec {
     /// Output shapes of every node (batch left out) for a `h x w` input, or an error
     /// naming the first node the input is too small (or malformed) for.
     pub fn shapes(&self, (h, w): (usize, usize)) -> Result<Vec<Vec<usize>>> {
-        let input = vec![self.in_channels, h, w];
-        let mut shapes: Vec<Vec<usize>> = Vec::with_capacity(self.nodes.len());
-        for n in &self.nodes {
-            let ins: Vec<&[usize]> = n
-                .inputs
-                .iter()
-                .map(|s| match s {
-                    Src::Input => input.as_slice(),
-                    Src::Node(j) => shapes[*j].as_slice(),
-                })
-                .collect();
-            let shape = n.kind.output_shape(&ins).map_err(|why| {
-                let m = self.min_size();
-                let what = if h.min(w) < m { "is too small for" } else { "does not fit" };
-                Error::Input(format!(
-                    "input {h}x{w} {what} {} ({}): {why}; the smallest input this model takes is {m}x{m}",
-                    n.name,
-                    n.kind.class(),
-                ))
-            })?;
-            shapes.push(shape);
-        }
-        Ok(shapes)
+        self.infer((h, w)).map_err(|(i, why)| {
+            let (n, m) = (&self.nodes[i], self.min_size());
+            let what = if h.min(w) < m { "is too small for" } else { "does not fit" };
+            Error::Input(format!(
+                "input {h}x{w} {what} {} ({}): {why}; the smallest input this model takes is {m}x{m}",
+                n.name,
+                n.kind.class(),
+            ))
+        })
     }
 
     /// The smallest square input every node can take (the stem, pools and strides
     /// need a minimum). Found by trying sizes: shape inference costs microseconds.
     pub fn min_size(&self) -> usize {
-        let fits = |s: usize| self.shapes_unchecked((s, s)).is_some();
-        (1..=4096).find(|s| fits(*s)).unwrap_or(4096)
+        (1..=4096)
+            .find(|s| self.infer((*s, *s)).is_ok())
+            .unwrap_or(4096)
     }
 
-    fn shapes_unchecked(&self, (h, w): (usize, usize)) -> Option<()> {
+    /// Shape inference over the nodes in order; on failure, the first node that cannot
+    /// take its inputs and why.
+    fn infer(
+        &self,
+        (h, w): (usize, usize),
+    ) -> std::result::Result<Vec<Vec<usize>>, (NodeId, String)> {
         let input = vec![self.in_channels, h, w];
         let mut shapes: Vec<Vec<usize>> = Vec::with_capacity(self.nodes.len());
-        for n in &self.nodes {
+        for (i, n) in self.nodes.iter().enumerate() {
             let ins: Vec<&[usize]> = n
                 .inputs
                 .iter()
@@ -197,9 +189,9 @@ impl GraphSpec {
                     Src::Node(j) => shapes[*j].as_slice(),
                 })
                 .collect();
-            shapes.push(n.kind.output_shape(&ins).ok()?);
+            shapes.push(n.kind.output_shape(&ins).map_err(|why| (i, why))?);
         }
-        Some(())
+        Ok(shapes)
     }
 
     /// Trainable parameters (PyTorch's `sum(p.numel() for p in model.parameters())`).
