@@ -1,8 +1,8 @@
 //! Image decoding and preprocessing: bytes -> picture -> the `[1, C, H, W]` tensor a
 //! model takes.
 //!
-//! Decoding guesses the format from the bytes (browsers and users mislabel files) and
-//! runs under fixed [`Limits`], so a hostile or broken file yields an `Error::Image`
+//! Decoding guesses the format from the bytes (browsers and users mislabel files), turns
+//! photos upright as their EXIF orientation says, and runs under fixed [`Limits`], so a hostile or broken file yields an `Error::Image`
 //! that says what is wrong instead of a panic or an out-of-memory abort in the tab.
 //!
 //! Preprocessing reproduces what the weights were trained with (torchvision's
@@ -112,7 +112,13 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
     decoder
         .set_limits(limits)
         .map_err(|e| decode_error(name, e))?;
-    let img = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(name, e))?;
+    // Phones store photos as the sensor saw them and say in EXIF how to turn them
+    // upright; browsers show them upright, so the model must see them that way too.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(name, e))?;
+    img.apply_orientation(orientation);
     // The JPEG decoder fills a cut-off scan with grey instead of failing; a half-grey
     // photo would be classified without complaint, so insist on the end marker.
     if name == "JPEG" && !jpeg_has_end(bytes) {

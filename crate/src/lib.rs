@@ -12,6 +12,7 @@
 pub mod bench;
 pub mod data;
 pub mod error;
+pub mod faithfulness;
 pub mod image;
 pub mod labels;
 pub mod limits;

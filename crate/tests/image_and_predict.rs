@@ -469,3 +469,32 @@ fn imagenet_labels_are_torchvision_ones() {
         (0..10).map(|i| format!("class {i}")).collect::<Vec<_>>()
     );
 }
+
+/// A JPEG stored sideways with EXIF Orientation 6 (`fixtures/exif/orientation6.jpg`,
+/// made by scripts/fixtures/make_exif_fixture.py: 32x16, left half red, right half blue)
+/// reaches the model upright: 16 wide, 32 tall, red on top.
+#[test]
+fn photos_are_turned_upright_as_their_exif_orientation_says() {
+    let img = decode_file(&fixture("exif/orientation6.jpg"))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!((img.width(), img.height()), (16, 32));
+    let top = img.get_pixel(8, 4);
+    let bottom = img.get_pixel(8, 27);
+    assert!(
+        top[0] > 200 && top[2] < 60,
+        "top should be red, got {top:?}"
+    );
+    assert!(
+        bottom[2] > 200 && bottom[0] < 60,
+        "bottom should be blue, got {bottom:?}"
+    );
+    // And the picture the model sees keeps that way up.
+    let pre = Preprocessing::Scale {
+        size: 8,
+        mean: vec![0.5],
+        std: vec![0.5],
+    };
+    let view = model_view(&DynamicImage::ImageRgb8(img), &pre).unwrap();
+    assert!(view.get_pixel(4, 1)[0] > 200, "{:?}", view.get_pixel(4, 1));
+}

@@ -240,6 +240,17 @@ impl Options {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
+    /// Those of these options that are named in `names`.
+    pub fn only(&self, names: &[&str]) -> Options {
+        Options(
+            self.0
+                .iter()
+                .filter(|(n, _)| names.contains(&n.as_str()))
+                .cloned()
+                .collect(),
+        )
+    }
+
     /// The names given, in the order they were.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(n, _)| n.as_str())
@@ -280,13 +291,7 @@ impl std::fmt::Debug for OptionSpec {
 /// take, a value of the wrong type and one outside the option's fixed range.
 pub fn choose(name: &str, options: &Options) -> Result<Choice> {
     let spec = method(name)?;
-    let takes: Vec<&str> = spec
-        .layer
-        .then_some(LAYER)
-        .into_iter()
-        .chain(spec.options.iter().map(|o| o.name))
-        .collect();
-    refuse_others(name, &takes, options)?;
+    refuse_others(name, &spec.option_names(), options)?;
     let layer = match options.get(LAYER) {
         None => None,
         Some(Json::String(s)) => Some(s.clone()),
@@ -397,6 +402,15 @@ fn within_input(
 }
 
 impl MethodSpec {
+    /// The options it takes by name, [`LAYER`] first for a method that works at a layer.
+    pub fn option_names(&self) -> Vec<&'static str> {
+        self.layer
+            .then_some(LAYER)
+            .into_iter()
+            .chain(self.options.iter().map(|o| o.name))
+            .collect()
+    }
+
     /// Checks `value` as the option `name` for an input of `input` = (height, width):
     /// the rule a method's own type applies when it is built without the catalogue.
     pub fn check(&self, name: &str, value: impl Into<Json>, input: (usize, usize)) -> Result<()> {

@@ -112,11 +112,43 @@ pub fn cascading(
     seed: u64,
     progress: &dyn Progress,
 ) -> Result<SanityReport> {
+    cascade(model, x, method, target, seed, usize::MAX, progress)
+}
+
+/// The first step of [`cascading`] alone: the Spearman correlation of the method's map
+/// with its map after re-initialising the top layer (the logits' layer). The score a
+/// comparison of methods shows: near 1, the map ignores what the model learned there.
+pub fn top_layer(
+    model: &Graph,
+    x: &Tensor,
+    method: &Choice,
+    target: Target,
+    seed: u64,
+) -> Result<f64> {
+    let report = cascade(model, x, method, target, seed, 1, &crate::progress::Unwatched)?;
+    report
+        .steps
+        .first()
+        .map(|s| s.spearman)
+        .ok_or_else(|| Error::Input("the model has no layer with weights to re-initialise".into()))
+}
+
+/// [`cascading`] through the top `depth` parameterised layers.
+fn cascade(
+    model: &Graph,
+    x: &Tensor,
+    method: &Choice,
+    target: Target,
+    seed: u64,
+    depth: usize,
+    progress: &dyn Progress,
+) -> Result<SanityReport> {
     let name = method.spec.name;
     let method = method.build_for(model, x)?;
     let maps = 1 + (0..model.len())
         .filter(|&node| matches!(model.op(node), Op::Conv(_) | Op::Linear { .. }))
-        .count();
+        .count()
+        .min(depth);
     progress.report(0, maps)?;
     let fwd = Forward::new(model, x)?;
     let class = fwd.class(target)?;
@@ -127,6 +159,9 @@ pub fn cascading(
     let mut replaced = HashMap::new();
     let mut steps = Vec::new();
     for node in (0..model.len()).rev() {
+        if steps.len() == depth {
+            break;
+        }
         let Some(params) = reinitialised(model.op(node), &mut rng) else {
             continue;
         };

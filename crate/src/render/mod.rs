@@ -3,6 +3,8 @@
 //! tile grids, the saved explanation picture, PNG encoding. The page reaches all of it
 //! through the wasm face (`wasm/render.rs`) and keeps no colour arithmetic of its own.
 
+pub mod captioned;
+pub mod chart;
 pub mod colorbar;
 pub mod colormap;
 mod colormap_tables;
@@ -10,6 +12,7 @@ pub mod encode;
 pub mod explanation;
 pub mod grid;
 pub mod overlay;
+pub mod text;
 
 pub use colormap::Colormap;
 

@@ -227,3 +227,18 @@ pub fn graph_model(case: &GraphCase) -> Graph {
     }
     Graph::synthetic_with(&spec, case.seed, stats).unwrap()
 }
+
+/// Runs the `convscope` binary with `args`.
+pub fn convscope_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_convscope"))
+        .args(args)
+        .output()
+        .expect("the convscope binary runs")
+}
+
+/// A path `name` in a folder of this test binary's own (`group`), created if missing.
+pub fn scratch(group: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("convscope-{group}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}

@@ -139,3 +139,22 @@ pub fn read_input(args: &InputArgs, card: &ModelCard) -> Result<Tensor> {
 pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string_pretty(v).map_err(|e| Error::Input(format!("cannot encode JSON: {e}")))
 }
+
+/// Refuses an output path that cannot be written, before any work is done: its folder
+/// must exist and it must not be a folder itself.
+pub fn check_output(path: &Path, what: &str) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::Input(format!(
+            "{what} {} is a folder; give a file name",
+            path.display()
+        )));
+    }
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(Error::Input(format!(
+            "{what} {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        ))),
+        _ => Ok(()),
+    }
+}

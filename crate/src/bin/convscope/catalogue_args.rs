@@ -29,6 +29,100 @@ impl MethodArgs {
     }
 }
 
+/// Several methods with the class to explain and the options of any of them: each
+/// method gets the options it takes (`evaluate`, `compare`).
+#[derive(Clone, Debug)]
+pub struct MethodListArgs {
+    /// The methods named, in order; none named means every method of the catalogue.
+    pub methods: Vec<String>,
+    pub target: Option<usize>,
+    pub options: Options,
+}
+
+impl MethodListArgs {
+    pub fn target(&self) -> Target {
+        self.target.map_or(Target::Top, Target::Class)
+    }
+
+    /// Each method with the options it takes, checked (before any model is loaded); an
+    /// option none of them takes is refused, naming the methods that do.
+    pub fn choose(&self) -> Result<Vec<Choice>> {
+        let specs = match self.methods.is_empty() {
+            true => catalogue::methods(),
+            false => self
+                .methods
+                .iter()
+                .map(|name| catalogue::method(name))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        for name in self.options.names() {
+            if !specs.iter().any(|s| s.option_names().contains(&name)) {
+                let takers: Vec<_> = catalogue::methods()
+                    .into_iter()
+                    .filter(|s| s.option_names().contains(&name))
+                    .map(|s| s.name)
+                    .collect();
+                return Err(convscope::Error::Input(format!(
+                    "option --{name} applies to none of the methods chosen (it is {}'s)",
+                    takers.join(", ")
+                )));
+            }
+        }
+        specs
+            .iter()
+            .map(|s| catalogue::choose(s.name, &self.options.only(&s.option_names())))
+            .collect()
+    }
+}
+
+impl Args for MethodListArgs {
+    fn augment_args(cmd: Command) -> Command {
+        let names: Vec<_> = catalogue::methods().iter().map(|m| m.name).collect();
+        let cmd = cmd
+            .arg(
+                Arg::new(METHOD)
+                    .num_args(0..)
+                    .value_name("METHOD")
+                    .help(format!("{} [default: every one]", names.join(", "))),
+            )
+            .arg(target_arg());
+        catalogue::method_option_names()
+            .into_iter()
+            .fold(cmd, |cmd, name| cmd.arg(method_option(name)))
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for MethodListArgs {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(MethodListArgs {
+            methods: m
+                .get_many::<String>(METHOD)
+                .map(|v| v.cloned().collect())
+                .unwrap_or_default(),
+            target: m.get_one::<usize>(TARGET).copied(),
+            options: given(m, &catalogue::method_option_names()),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+/// `--target CLASS`.
+fn target_arg() -> Arg {
+    Arg::new(TARGET)
+        .long(TARGET)
+        .value_name("CLASS")
+        .value_parser(clap::value_parser!(usize))
+        .help("class to explain [default: the top prediction]")
+}
+
 const METHOD: &str = "method";
 const TARGET: &str = "target";
 
@@ -45,13 +139,7 @@ impl Args for MethodArgs {
                         names.join(", ")
                     )),
             )
-            .arg(
-                Arg::new(TARGET)
-                    .long(TARGET)
-                    .value_name("CLASS")
-                    .value_parser(clap::value_parser!(usize))
-                    .help("class to explain [default: the top prediction]"),
-            );
+            .arg(target_arg());
         catalogue::method_option_names()
             .into_iter()
             .fold(cmd, |cmd, name| cmd.arg(method_option(name)))

@@ -180,7 +180,7 @@ fn run_check(cmd: CheckCommand) -> Result<()> {
 }
 
 /// Progress as lines on stderr: "occlusion: 3/64".
-fn on_stderr(what: &str) -> impl Progress + '_ {
+pub fn on_stderr(what: &str) -> impl Progress + '_ {
     move |done: usize, total: usize| {
         eprintln!("{what}: {done}/{total}");
         Ok(())
@@ -251,20 +251,24 @@ fn picture(
         (Attribution::Occlusion(g), Some(v)) => g.display(v),
         _ => attribution.display(size)?,
     };
-    let seen = match image_path {
-        Some(path) => {
-            let view = image::model_view(&image::decode_file(path)?, &card.preprocessing())?;
-            Some(Rgba::from_rgb(
-                view.width() as usize,
-                view.height() as usize,
-                view.as_raw(),
-            ))
-        }
-        None => None,
-    };
+    let seen = seen_picture(image_path, card)?;
     let shown = match view {
         Some(View::Mask) => Shown::Mask(&display),
         _ => Shown::Heat(&display),
     };
     explanation::picture(seen.as_ref(), shown, size, look)
+}
+
+/// The picture the model saw (resized and cropped as its card says), for an input that
+/// came from a picture file.
+pub fn seen_picture(image_path: Option<&Path>, card: &ModelCard) -> Result<Option<Rgba>> {
+    let Some(path) = image_path else {
+        return Ok(None);
+    };
+    let view = image::model_view(&image::decode_file(path)?, &card.preprocessing())?;
+    Ok(Some(Rgba::from_rgb(
+        view.width() as usize,
+        view.height() as usize,
+        view.as_raw(),
+    )))
 }

@@ -10,6 +10,8 @@ mod catalogue_args;
 #[cfg(not(target_arch = "wasm32"))]
 mod data_cmds;
 #[cfg(not(target_arch = "wasm32"))]
+mod evaluate_cmds;
+#[cfg(not(target_arch = "wasm32"))]
 mod explain_cmds;
 #[cfg(not(target_arch = "wasm32"))]
 mod heap;
@@ -40,7 +42,7 @@ fn main() -> std::process::ExitCode {
 #[command(
     name = "convscope",
     version,
-    about = "Look inside VGG-family convolutional networks"
+    about = "Look inside convolutional networks: what they are made of, what they see, and why they decide"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -57,6 +59,8 @@ enum Command {
     #[command(flatten)]
     Explain(explain_cmds::ExplainCommand),
     #[command(flatten)]
+    Evaluate(evaluate_cmds::EvaluateCommand),
+    #[command(flatten)]
     Data(data_cmds::DataCommand),
 }
 
@@ -67,6 +71,7 @@ impl Command {
             Command::Model(c) => c.run(),
             Command::Probe(c) => c.run(),
             Command::Explain(c) => c.run(),
+            Command::Evaluate(c) => c.run(),
             Command::Data(c) => c.run(),
         }
     }

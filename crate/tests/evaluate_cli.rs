@@ -1,0 +1,184 @@
+//! `convscope evaluate` and `convscope compare` end to end on the embedded Fashion-MNIST
+//! model: the rows' areas are the library's curves of each method's map, the pictures are
+//! written, and bad requests are refused before any work with one line naming them.
+
+mod common;
+use common::{convscope_cli, scratch};
+use convscope::faithfulness::{self, Metric};
+use convscope::image;
+use convscope::methods::{self, Forward, Options, Target};
+use convscope::model::{Graph, ModelCard};
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn models() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../www/models")
+}
+
+fn sample(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../www/samples")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn card() -> String {
+    models()
+        .join("fashion-vgg.json")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = convscope_cli(args);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn evaluate_json_rows_are_the_librarys_curves_of_each_methods_map() {
+    let image_path = sample("fashion-00000.png");
+    let (ok, out, err) = run(&[
+        "evaluate",
+        "saliency",
+        "occlusion",
+        "--model",
+        &card(),
+        "--image",
+        &image_path,
+        "--step",
+        "56",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.len(), 2);
+
+    let (card, weights) = ModelCard::load(&models().join("fashion-vgg.json")).unwrap();
+    let model = Graph::from_file(&card.arch, &weights).unwrap();
+    let x = image::preprocess(
+        &image::decode_file(image_path.as_ref()).unwrap(),
+        &card.preprocessing(),
+        card.arch.in_channels,
+    )
+    .unwrap();
+    let fwd = Forward::new(&model, &x).unwrap();
+    let class = fwd.class(Target::Top).unwrap();
+    for (row, name) in rows.iter().zip(["saliency", "occlusion"]) {
+        assert_eq!(row["method"], name);
+        assert_eq!(row["class"], class);
+        assert!(row["ms"].as_f64().unwrap() >= 0.0);
+        let method = methods::build(name, &model, &Options::default()).unwrap();
+        let map =
+            faithfulness::metric_map(&method.attribute(&fwd, class).unwrap(), (28, 28)).unwrap();
+        let curves = faithfulness::curves(&fwd, &map, class, &Metric::ALL, 56).unwrap();
+        // 784 pixels, 56 a step: 14 steps, 15 scores.
+        assert_eq!(row["deletion"].as_array().unwrap().len(), 15);
+        for (curve, key) in curves.iter().zip(["deletion_auc", "insertion_auc"]) {
+            let got = row[key].as_f64().unwrap();
+            assert!(
+                (got - curve.auc()).abs() < 1e-9,
+                "{name} {key}: {got} vs {}",
+                curve.auc()
+            );
+        }
+    }
+}
+
+#[test]
+fn compare_writes_the_grid_sorted_by_a_score_and_evaluate_the_curves() {
+    let grid = scratch("evaluate", "grid.png");
+    let curves = scratch("evaluate", "curves.png");
+    let image_path = sample("fashion-00001-marker.png");
+    let twin = models().join("fashion-vgg-shortcut.json");
+    let (ok, out, err) = run(&[
+        "compare",
+        "saliency",
+        "grad-cam",
+        "occlusion",
+        "--model",
+        twin.to_str().unwrap(),
+        "--image",
+        &image_path,
+        "--sanity",
+        "--sort",
+        "deletion",
+        "--json",
+        "--png",
+        grid.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let deletion: Vec<f64> = rows
+        .iter()
+        .map(|r| r["deletion_auc"].as_f64().unwrap())
+        .collect();
+    assert!(deletion.windows(2).all(|w| w[0] <= w[1]), "{deletion:?}");
+    for row in &rows {
+        let s = row["sanity"].as_f64().unwrap();
+        assert!((-1.0..=1.0).contains(&s), "{row}");
+    }
+    // Three 224-px tiles (the 28-px map zoomed 8x) with their colour bars, in one row.
+    let png = ::image::open(&grid).unwrap();
+    assert!(
+        png.width() > 3 * 224 && png.height() > 224,
+        "{}x{}",
+        png.width(),
+        png.height()
+    );
+
+    let (ok, _, err) = run(&[
+        "evaluate",
+        "grad-cam",
+        "--model",
+        &card(),
+        "--image",
+        &image_path,
+        "--png",
+        curves.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(::image::open(&curves).unwrap().width() >= 800);
+}
+
+#[test]
+fn bad_requests_are_refused_before_any_work() {
+    let image_path = sample("fashion-00000.png");
+    let card = card();
+    let missing_dir = scratch("evaluate", "no/such/folder/curves.png");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--metric", "road"], "unknown metric `road`"),
+        (&["saliency", "--window", "4"], "--window applies to none"),
+        (&["--png", missing_dir.to_str().unwrap()], "does not exist"),
+        (&["nosuch"], "nosuch"),
+        (&["--sort", "sanity"], "--sanity"),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["evaluate", "--model", &card, "--image", &image_path];
+        // The method names go first, as a person types them.
+        let (methods, rest): (Vec<&str>, Vec<&str>) = (
+            extra
+                .iter()
+                .take_while(|a| !a.starts_with("--"))
+                .copied()
+                .collect(),
+            extra
+                .iter()
+                .skip_while(|a| !a.starts_with("--"))
+                .copied()
+                .collect(),
+        );
+        args.splice(1..1, methods);
+        args.extend(rest);
+        let (ok, _, err) = run(&args);
+        assert!(!ok, "{args:?} should fail");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err}");
+    }
+}
