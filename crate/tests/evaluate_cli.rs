@@ -182,3 +182,42 @@ fn bad_requests_are_refused_before_any_work() {
         assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err}");
     }
 }
+
+/// What a new user types wrong is refused before any work, each with its own words:
+/// nothing is written when an output's folder is missing, a count of 0 and a negative
+/// class are named as such.
+#[test]
+fn mistakes_are_refused_before_any_work_with_their_own_words() {
+    let image_path = sample("fashion-00000.png");
+    let card = card();
+    let npy = scratch("evaluate", "written-anyway.npy");
+    let _ = std::fs::remove_file(&npy);
+    let missing = scratch("evaluate", "none/x.png");
+    let m = ["--model", card.as_str(), "--image", image_path.as_str()];
+    fn with<'a>(args: &[&'a str], m: &[&'a str]) -> Vec<&'a str> {
+        [args, m].concat()
+    }
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (with(&["predict", "--top", "0"], &m), "must be at least 1, got 0"),
+        (with(&["explain", "saliency", "--target", "-1", "--out", npy.to_str().unwrap()], &m), "got -1"),
+        (
+            with(&["explain", "saliency", "--out", npy.to_str().unwrap(), "--png", missing.to_str().unwrap()], &m),
+            "does not exist",
+        ),
+        (
+            vec!["maximize", "--model", &card, "--class", "1", "--steps", "0", "--png", "m.png"],
+            "must be at least 1, got 0",
+        ),
+        (
+            vec!["maximize", "--model", &card, "--class", "1", "--png", missing.to_str().unwrap()],
+            "does not exist",
+        ),
+    ];
+    for (args, want) in cases {
+        let (ok, out, err) = run(&args);
+        assert!(!ok, "{args:?} should fail");
+        assert!(out.is_empty(), "{args:?} printed {out}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    assert!(!npy.exists(), "the .npy was written before the --png path was checked");
+}

@@ -177,3 +177,30 @@ fn smoothgrad_averages_the_gradients_of_the_seeded_noisy_copies() {
     let other = SmoothGrad { seed: 8, ..smooth };
     assert_ne!(values(other.attribute(&fwd, 0).unwrap()), ours);
 }
+
+/// Faster Score-CAM keeps the channels of largest spatial variance. At `features.1`,
+/// `A0 = relu(X)` has mean 17.5/16 = 1.09375 and variance 44.75/16 - 1.09375^2 = 1.6006;
+/// `A1 = relu(-X)` has mean 13/16 and variance 35/16 - 0.8125^2 = 1.5273. With N = 1
+/// only `A0` is scored: its softmax weight is 1, so the map is `relu(1 * A0) = A0`.
+/// N = 2 (all channels) is Score-CAM itself.
+#[test]
+fn faster_score_cam_scores_the_highest_variance_channels_only() {
+    use convscope::methods::{build, Options};
+    let model = two_channel_net();
+    let fwd = Forward::new(&model, &image(&X, 4, 4)).unwrap();
+    let at_layer = Options::default().with("layer", "features.1");
+    let run = |options: &Options| {
+        let method = build("score-cam", &model, options).unwrap();
+        values(method.attribute(&fwd, 0).unwrap())
+    };
+    let one = run(&at_layer.clone().with("max-n", 1));
+    let relu_x: Vec<f32> = X.iter().map(|v| v.max(0.0)).collect();
+    assert_eq!(one, relu_x);
+    assert_eq!(run(&at_layer.clone().with("max-n", 2)), run(&at_layer));
+    assert_eq!(run(&at_layer.clone().with("max-n", 99)), run(&at_layer));
+    let err = build("score-cam", &model, &at_layer.with("max-n", 0))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("max-n"), "{err}");
+}

@@ -512,6 +512,11 @@ impl Args<'_> {
         }
     }
 
+    /// A whole-number option with a described default, `None` when it was not given.
+    pub fn count_if_given(&self, name: &str) -> Result<Option<usize>> {
+        self.int(name)?.map(|v| self.to_usize(name, v)).transpose()
+    }
+
     fn to_usize(&self, name: &str, v: u64) -> Result<usize> {
         usize::try_from(v).map_err(|_| {
             Error::Input(format!(

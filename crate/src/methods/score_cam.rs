@@ -3,9 +3,11 @@
 //! `A_k`, upsampled to the input (corner-aligned bilinear) and min-max normalised
 //! (eps 1e-8), masks the input; the masked input's logit is the channel's score, and the
 //! weights are `softmax(scores)`. No gradients; one forward pass per channel, batched.
+//! With `max-n` (Faster Score-CAM, as tf-keras-vis' `max_N`; METHODS.md) only the `N`
+//! channels of largest spatial variance are scored and the softmax runs over those.
 
 use super::cam::{class_activation_map, ChannelWeights, LayerMaps};
-use super::catalogue::MethodSpec;
+use super::catalogue::{DefaultValue, Kind, Max, MethodSpec, OptionSpec};
 use super::steps::resize_bilinear_corners;
 use super::{batch_size, features, head_logits, Attribution, Forward, Method};
 use crate::error::Result;
@@ -17,13 +19,45 @@ pub const METHOD: MethodSpec = MethodSpec {
     about: "Each of the layer's maps, upsampled into a mask on the image, weighted by the class score the masked image gets (Wang et al. 2020): no gradients.",
     order: 70,
     layer: true,
-    options: &[],
-    build: |args| Ok(Box::new(ScoreCam { layer: args.layer()? })),
+    options: &[OptionSpec {
+        name: "max-n",
+        kind: Kind::Int {
+            min: 1,
+            max: Max::Unbounded,
+        },
+        default: DefaultValue::Described("all"),
+        unit: "channels",
+        help: "Faster Score-CAM (tf-keras-vis' max_N): score only the N channels of the layer with the largest spatial variance",
+        below_min: None,
+    }],
+    build: |args| {
+        Ok(Box::new(ScoreCam {
+            layer: args.layer()?,
+            max_n: args.count_if_given("max-n")?,
+        }))
+    },
 };
 
 #[derive(Clone, Copy, Debug)]
 pub struct ScoreCam {
     pub layer: crate::model::NodeId,
+    /// Faster Score-CAM: score only this many channels, those of largest variance over
+    /// the spatial positions (ties by channel index); `None` scores all (Score-CAM).
+    pub max_n: Option<usize>,
+}
+
+/// The `n` channels of largest spatial variance, highest first, ties by channel index.
+fn highest_variance(maps: &LayerMaps, n: usize) -> Vec<usize> {
+    let variance = |k: usize| {
+        let a = maps.activation(k);
+        let mean = a.iter().map(|v| *v as f64).sum::<f64>() / a.len() as f64;
+        a.iter().map(|v| (*v as f64 - mean).powi(2)).sum::<f64>() / a.len() as f64
+    };
+    let variances: Vec<f64> = (0..maps.channels).map(variance).collect();
+    let mut order: Vec<usize> = (0..maps.channels).collect();
+    order.sort_by(|&a, &b| variances[b].total_cmp(&variances[a]));
+    order.truncate(n);
+    order
 }
 
 /// The input mask of one channel: upsampled, then `(u - min) / (max - min + 1e-8)`.
@@ -43,10 +77,15 @@ impl ChannelWeights for ScoreCam {
     }
 
     fn weights(&self, fwd: &Forward, class: usize, maps: &LayerMaps) -> Result<Vec<f64>> {
+        // The channels scored: all of them, or Faster Score-CAM's highest-variance `N`.
+        let kept = match self.max_n {
+            Some(n) if n < maps.channels => highest_variance(maps, n),
+            _ => (0..maps.channels).collect(),
+        };
         crate::limits::check_passes(
-            maps.channels,
-            &format!("Score-CAM of a layer with {} channels", maps.channels),
-            "pick a layer with fewer channels",
+            kept.len(),
+            &format!("Score-CAM of {} channels", kept.len()),
+            "pick a layer with fewer channels, or score fewer (max-n)",
         )?;
         let x = fwd.input();
         let size = fwd.size();
@@ -61,7 +100,7 @@ impl ChannelWeights for ScoreCam {
             a.iter().all(|v| *v == a[0])
         };
         let (flat, varying): (Vec<usize>, Vec<usize>) =
-            (0..maps.channels).partition(|&k| constant(k));
+            kept.iter().partition(|&&k| constant(k));
         let mut scores = vec![0f64; maps.channels];
         if !flat.is_empty() {
             let zero = score_of(&x.zeros_like()?)?[0] as f64;
@@ -86,10 +125,14 @@ impl ChannelWeights for ScoreCam {
         for (k, row) in varying.iter().zip(head_logits(model, &batches)?) {
             scores[*k] = row[class] as f64;
         }
-        let top = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let exp: Vec<f64> = scores.iter().map(|s| (s - top).exp()).collect();
-        let sum: f64 = exp.iter().sum();
-        Ok(exp.into_iter().map(|e| e / sum).collect())
+        // Softmax over the scored channels; the others weigh 0.
+        let top = kept.iter().map(|&k| scores[k]).fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = kept.iter().map(|&k| (scores[k] - top).exp()).sum();
+        let mut weights = vec![0f64; maps.channels];
+        for &k in &kept {
+            weights[k] = (scores[k] - top).exp() / sum;
+        }
+        Ok(weights)
     }
 }
 

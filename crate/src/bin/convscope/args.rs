@@ -158,3 +158,25 @@ pub fn check_output(path: &Path, what: &str) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// clap parser of a count that must be at least 1 (`--top`, `--steps`): 0 would make a
+/// command that silently does nothing.
+pub fn at_least_one(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<i128>() {
+        Ok(n) if n >= 1 => usize::try_from(n).map_err(|_| format!("{n} is too large")),
+        Ok(n) => Err(format!("must be at least 1, got {n}")),
+        Err(_) => Err(format!("must be a whole number of at least 1, got `{s}`")),
+    }
+}
+
+/// clap parser of a class index: a negative one is named as such (clap alone would take
+/// `-1` for an option and suggest `-- -1`); the upper bound is checked with the model.
+pub fn class_index(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<i128>() {
+        Ok(n) if n >= 0 => usize::try_from(n).map_err(|_| format!("class {n} is too large")),
+        Ok(n) => Err(format!(
+            "a class is an index from 0 to the number of classes - 1, got {n}"
+        )),
+        Err(_) => Err(format!("a class is a whole number from 0, got `{s}`")),
+    }
+}

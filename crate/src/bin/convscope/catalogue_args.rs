@@ -119,7 +119,8 @@ fn target_arg() -> Arg {
     Arg::new(TARGET)
         .long(TARGET)
         .value_name("CLASS")
-        .value_parser(clap::value_parser!(usize))
+        .value_parser(crate::args::class_index)
+        .allow_negative_numbers(true)
         .help("class to explain [default: the top prediction]")
 }
 

@@ -3,7 +3,7 @@
 //! Adebayo et al.'s cascading randomisation). Methods, checks and their options come from
 //! the catalogue (catalogue_args.rs).
 
-use crate::args::{load, read_input, to_json, InputArgs, ModelArgs};
+use crate::args::{check_output, load, read_input, to_json, InputArgs, ModelArgs};
 use crate::catalogue_args::{described, CheckCommand, MethodArgs, PROGRESS_HELP};
 use candle_core::{Device, Tensor};
 use clap::Subcommand;
@@ -84,6 +84,10 @@ impl ExplainCommand {
                 zoom,
                 progress,
             } => {
+                check_output(&out, "--out")?;
+                if let Some(path) = &png {
+                    check_output(path, "--png")?;
+                }
                 let cmap = Colormap::parse(&colormap)?;
                 if !(0.0..=1.0).contains(&alpha) {
                     return Err(Error::Input(format!(

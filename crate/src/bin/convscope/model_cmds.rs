@@ -1,7 +1,7 @@
 //! Subcommands about the model itself: summary, inspect, predict, activations, bench.
 
 use crate::args::{
-    load, load_onnx, onnx_path, read_input, spec_and_card, to_json, InputArgs, ModelArgs,
+    check_output, load, load_onnx, onnx_path, read_input, spec_and_card, to_json, InputArgs, ModelArgs,
 };
 use clap::Subcommand;
 use convscope::model::config::layer_config;
@@ -37,7 +37,7 @@ pub enum ModelCommand {
         model: ModelArgs,
         #[command(flatten)]
         input: InputArgs,
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = crate::args::at_least_one)]
         top: usize,
         #[arg(long)]
         json: bool,
@@ -123,6 +123,9 @@ impl ModelCommand {
                 json,
                 logits_out,
             } => {
+                if let Some(path) = &logits_out {
+                    check_output(path, "--logits-out")?;
+                }
                 let (vgg, card) = load(&model)?;
                 let x = read_input(&input, &card)?;
                 let logits = vgg.forward(&Val::from_tensor(&x)?)?.to_tensor()?;
@@ -151,6 +154,7 @@ impl ModelCommand {
                 layer,
                 out,
             } => {
+                check_output(&out, "--out")?;
                 let (vgg, card) = load(&model)?;
                 let x = read_input(&input, &card)?;
                 let idx = vgg.node(&layer)?;

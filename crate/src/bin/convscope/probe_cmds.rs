@@ -1,6 +1,6 @@
 //! Subcommands of feature visualization: filters, features, maximize.
 
-use crate::args::{load, read_input, to_json, InputArgs, ModelArgs};
+use crate::args::{check_output, load, read_input, to_json, InputArgs, ModelArgs};
 use clap::{Subcommand, ValueEnum};
 use convscope::image::Preprocessing;
 use convscope::probes::feature_maps::{self, FeatureMapOptions, Order};
@@ -96,7 +96,9 @@ pub enum ProbeCommand {
             long,
             value_delimiter = ',',
             conflicts_with = "layer",
-            required_unless_present = "layer"
+            required_unless_present = "layer",
+            value_parser = crate::args::class_index,
+            allow_negative_numbers = true
         )]
         class: Vec<usize>,
         /// layer whose channel means to maximise (with --channel)
@@ -108,7 +110,7 @@ pub enum ProbeCommand {
         /// picture side in pixels (default: the model's size, at most 128)
         #[arg(long)]
         size: Option<usize>,
-        #[arg(long, default_value_t = 128)]
+        #[arg(long, default_value_t = 128, value_parser = crate::args::at_least_one)]
         steps: usize,
         #[arg(long, default_value_t = 0.05)]
         lr: f32,
@@ -186,6 +188,7 @@ impl ProbeCommand {
                 png,
                 json,
             } => {
+                check_output(&png, "--png")?;
                 let (vgg, card) = load(&model)?;
                 let opts = FilterOptions {
                     channel,
@@ -217,6 +220,10 @@ impl ProbeCommand {
                 out,
                 json,
             } => {
+                check_output(&png, "--png")?;
+                if let Some(path) = &out {
+                    check_output(path, "--out")?;
+                }
                 let (vgg, card) = load(&model)?;
                 let x = read_input(&input, &card)?;
                 let a = feature_maps::activation(&vgg, &x, &layer)?;
@@ -260,6 +267,7 @@ impl ProbeCommand {
                 png,
                 json,
             } => {
+                check_output(&png, "--png")?;
                 let (vgg, card) = load(&model)?;
                 let objective = match layer {
                     Some(layer) => Objective::channels(&layer, channel),
