@@ -198,18 +198,54 @@ fn mistakes_are_refused_before_any_work_with_their_own_words() {
         [args, m].concat()
     }
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (with(&["predict", "--top", "0"], &m), "must be at least 1, got 0"),
-        (with(&["explain", "saliency", "--target", "-1", "--out", npy.to_str().unwrap()], &m), "got -1"),
         (
-            with(&["explain", "saliency", "--out", npy.to_str().unwrap(), "--png", missing.to_str().unwrap()], &m),
-            "does not exist",
-        ),
-        (
-            vec!["maximize", "--model", &card, "--class", "1", "--steps", "0", "--png", "m.png"],
+            with(&["predict", "--top", "0"], &m),
             "must be at least 1, got 0",
         ),
         (
-            vec!["maximize", "--model", &card, "--class", "1", "--png", missing.to_str().unwrap()],
+            with(
+                &[
+                    "explain",
+                    "saliency",
+                    "--target",
+                    "-1",
+                    "--out",
+                    npy.to_str().unwrap(),
+                ],
+                &m,
+            ),
+            "got -1",
+        ),
+        (
+            with(
+                &[
+                    "explain",
+                    "saliency",
+                    "--out",
+                    npy.to_str().unwrap(),
+                    "--png",
+                    missing.to_str().unwrap(),
+                ],
+                &m,
+            ),
+            "does not exist",
+        ),
+        (
+            vec![
+                "maximize", "--model", &card, "--class", "1", "--steps", "0", "--png", "m.png",
+            ],
+            "must be at least 1, got 0",
+        ),
+        (
+            vec![
+                "maximize",
+                "--model",
+                &card,
+                "--class",
+                "1",
+                "--png",
+                missing.to_str().unwrap(),
+            ],
             "does not exist",
         ),
     ];
@@ -219,5 +255,110 @@ fn mistakes_are_refused_before_any_work_with_their_own_words() {
         assert!(out.is_empty(), "{args:?} printed {out}");
         assert!(err.contains(want), "{args:?}: {err}");
     }
-    assert!(!npy.exists(), "the .npy was written before the --png path was checked");
+    assert!(
+        !npy.exists(),
+        "the .npy was written before the --png path was checked"
+    );
+}
+
+/// A folder of pictures through `explain` and `compare`: each result written, the broken
+/// picture reported and skipped, an index and an offline gallery, and nothing replaced
+/// on a second run unless asked.
+#[test]
+fn a_folder_of_pictures_becomes_results_an_index_and_a_gallery() {
+    let images = scratch("evaluate", "batch-in");
+    let _ = std::fs::remove_dir_all(&images);
+    std::fs::create_dir_all(&images).unwrap();
+    for name in ["fashion-00000.png", "fashion-00001.png"] {
+        std::fs::copy(sample(name), images.join(name)).unwrap();
+    }
+    std::fs::write(images.join("broken.png"), b"not a picture").unwrap();
+    std::fs::write(images.join("notes.txt"), b"ignored").unwrap();
+    let out = scratch("evaluate", "batch-out");
+    let _ = std::fs::remove_dir_all(&out);
+    let card = card();
+    let args = [
+        "explain",
+        "grad-cam",
+        "--model",
+        &card,
+        "--images",
+        images.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+    ];
+    let (ok, _, err) = run(&args);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("broken.png") && err.contains("not a PNG, JPEG or WebP"),
+        "{err}"
+    );
+    for name in ["fashion-00000", "fashion-00001"] {
+        let map = convscope::npy::read(&out.join(format!("{name}.npy"))).unwrap();
+        assert_eq!(
+            map.dims(),
+            [14, 14],
+            "the raw Grad-CAM map at the default layer"
+        );
+        assert!(
+            ::image::open(out.join(format!("{name}.png")))
+                .unwrap()
+                .width()
+                >= 224
+        );
+    }
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        index["items"][0]["class"], 9,
+        "fashion-00000 is an ankle boot"
+    );
+    assert!(index["skipped"][0]["image"]
+        .as_str()
+        .unwrap()
+        .ends_with("broken.png"));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert_eq!(html.matches("<img src=\"fashion-0000").count(), 2);
+    assert!(
+        !html.contains("http"),
+        "the gallery opens offline: no outside links"
+    );
+
+    // A second run keeps what is there, unless asked.
+    let before = std::fs::metadata(out.join("fashion-00000.npy"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let (ok, _, err) = run(&args);
+    assert!(!ok && err.contains("--overwrite"), "{err}");
+    let after = std::fs::metadata(out.join("fashion-00000.npy"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+    let (ok, _, err) = run(&[&args[..], &["--overwrite"]].concat());
+    assert!(ok, "{err}");
+
+    let grids = scratch("evaluate", "batch-compare");
+    let _ = std::fs::remove_dir_all(&grids);
+    let (ok, _, err) = run(&[
+        "compare",
+        "saliency",
+        "occlusion",
+        "--model",
+        &card,
+        "--images",
+        images.to_str().unwrap(),
+        "--out-dir",
+        grids.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let maps = convscope::npy::read(&grids.join("fashion-00001.npy")).unwrap();
+    assert_eq!(maps.dims(), [2, 28, 28], "one display map per method");
+    let rows: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(grids.join("fashion-00001.json")).unwrap())
+            .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(grids.join("fashion-00001.png").exists() && grids.join("index.html").exists());
 }

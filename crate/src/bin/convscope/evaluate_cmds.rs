@@ -4,8 +4,10 @@
 //! same scores under each (and, on request, its sanity score).
 
 use crate::args::{check_output, load, read_input, to_json, InputArgs, ModelArgs};
+use crate::batch::{self, BatchArgs, Written};
 use crate::catalogue_args::{MethodListArgs, PROGRESS_HELP};
 use crate::explain_cmds::seen_picture;
+use candle_core::{Device, Tensor};
 use clap::{Args, Subcommand};
 use convscope::faithfulness::{self, Curve, Metric};
 use convscope::methods::sanity;
@@ -15,7 +17,7 @@ use convscope::render::chart::{self, Panel, Series};
 use convscope::render::explanation::{self, Look, Shown};
 use convscope::render::overlay::DEFAULT_ALPHA;
 use convscope::render::{encode, Colormap};
-use convscope::{Error, Result};
+use convscope::{npy, Error, Result};
 use serde::Serialize;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -64,6 +66,8 @@ pub enum EvaluateCommand {
         /// maps per row of the grid
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
         columns: u16,
+        #[command(flatten)]
+        batch: BatchArgs,
     },
 }
 
@@ -147,37 +151,64 @@ impl EvaluateCommand {
                 png,
                 colormap,
                 columns,
+                batch,
             } => {
                 let cmap = Colormap::parse(&colormap)?;
                 let plan = Plan::new(&methods, &scores, png.as_deref(), sanity)?;
                 let (graph, card) = load(&model)?;
+                let look = Look {
+                    cmap,
+                    alpha: DEFAULT_ALPHA,
+                    zoom: None,
+                };
+                let grid_of = |rows: &[Row], x: &Tensor, image: Option<&Path>| {
+                    grid(
+                        rows,
+                        &plan,
+                        x,
+                        seen_picture(image, &card)?.as_ref(),
+                        look,
+                        columns,
+                    )
+                };
+                if let Some(batch) = batch.get() {
+                    let title = format!("Every method on {}", card.name);
+                    let files = ["png", "npy", "json"];
+                    return batch::run(batch, &title, &card, &files, |picture, x, stem| {
+                        let rows = plan.rows(&graph, x)?;
+                        let [png_path, npy_path, json_path] = files.map(|e| stem.with_extension(e));
+                        write_png(&png_path, &encode::png(&grid_of(&rows, x, Some(picture))?)?)?;
+                        let (_, _, h, w) = x.dims4()?;
+                        let maps: Vec<f32> = rows
+                            .iter()
+                            .flat_map(|r| r.display.iter().copied())
+                            .collect();
+                        npy::write(
+                            &npy_path,
+                            &Tensor::from_vec(maps, (rows.len(), h, w), &Device::Cpu)?,
+                        )?;
+                        std::fs::write(&json_path, to_json(&rows)?)
+                            .map_err(|e| Error::io(&json_path, e))?;
+                        let class = rows.first().map_or(0, |r| r.class);
+                        let label = card.labels().get(class).cloned().unwrap_or_default();
+                        Ok(Written {
+                            png: file_name(&png_path),
+                            files: vec![
+                                file_name(&png_path),
+                                file_name(&npy_path),
+                                file_name(&json_path),
+                            ],
+                            caption: format!("{} methods, class {class} ({label})", rows.len()),
+                            data: serde_json::json!({ "methods": rows.iter().map(|r| r.method).collect::<Vec<_>>() }),
+                        })
+                    });
+                }
                 let x = read_input(&input, &card)?;
                 let rows = plan.rows(&graph, &x)?;
                 report(&rows, &plan, scores.json)?;
                 if let Some(path) = png {
-                    let seen = seen_picture(input.image.as_deref(), &card)?;
-                    let (_, _, h, w) = x.dims4()?;
-                    let look = Look {
-                        cmap,
-                        alpha: DEFAULT_ALPHA,
-                        zoom: None,
-                    };
-                    let tiles = rows
-                        .iter()
-                        .map(|row| {
-                            Ok(Captioned {
-                                picture: explanation::picture(
-                                    seen.as_ref(),
-                                    Shown::Heat(&row.display),
-                                    (h, w),
-                                    look,
-                                )?,
-                                lines: caption(row, &plan.metrics),
-                            })
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    let grid = captioned::grid(&tiles, columns as usize);
-                    write_png(&path, &encode::png(&grid)?)?;
+                    let picture = grid_of(&rows, &x, input.image.as_deref())?;
+                    write_png(&path, &encode::png(&picture)?)?;
                 }
             }
         }
@@ -255,7 +286,7 @@ impl Plan {
     }
 
     /// Every method's map of `x` on one shared forward pass, and its scores.
-    fn rows(&self, model: &convscope::model::Graph, x: &candle_core::Tensor) -> Result<Vec<Row>> {
+    fn rows(&self, model: &convscope::model::Graph, x: &Tensor) -> Result<Vec<Row>> {
         let label = RefCell::new(String::new());
         let watch = self.progress;
         let fwd = Forward::new(model, x)?.with_progress(|done: usize, total: usize| {
@@ -395,6 +426,34 @@ fn panels<'a>(rows: &'a [Row], metrics: &[Metric]) -> Vec<Panel<'a>> {
                 .collect(),
         })
         .collect()
+}
+
+/// Every row's map over the picture the model saw, its title and scores below.
+fn grid(
+    rows: &[Row],
+    plan: &Plan,
+    x: &Tensor,
+    seen: Option<&convscope::render::Rgba>,
+    look: Look,
+    columns: u16,
+) -> Result<convscope::render::Rgba> {
+    let (_, _, h, w) = x.dims4()?;
+    let tiles = rows
+        .iter()
+        .map(|row| {
+            Ok(Captioned {
+                picture: explanation::picture(seen, Shown::Heat(&row.display), (h, w), look)?,
+                lines: caption(row, &plan.metrics),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(captioned::grid(&tiles, columns as usize))
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The lines under a method's map in the grid: its title and its scores.

@@ -4,11 +4,13 @@
 //! the catalogue (catalogue_args.rs).
 
 use crate::args::{check_output, load, read_input, to_json, InputArgs, ModelArgs};
+use crate::batch::{self, BatchArgs, Written};
 use crate::catalogue_args::{described, CheckCommand, MethodArgs, PROGRESS_HELP};
 use candle_core::{Device, Tensor};
 use clap::Subcommand;
 use convscope::methods::catalogue::{self, CheckRun};
-use convscope::methods::{Attribution, Forward, View};
+use convscope::methods::{Attribution, Choice, Forward, Target, View};
+use convscope::model::Graph;
 use convscope::model::ModelCard;
 use convscope::progress::{Progress, Unwatched};
 use convscope::render::explanation::{self, Look, Shown};
@@ -38,8 +40,10 @@ pub enum ExplainCommand {
         #[arg(long)]
         view: Option<String>,
         /// where to write the map (float32 .npy)
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required_unless_present = "images")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        batch: BatchArgs,
         /// also write the heatmap over the picture the model saw, with a colour bar
         /// (pictures under 224 px are enlarged by a whole factor, nearest neighbour)
         #[arg(long)]
@@ -78,13 +82,16 @@ impl ExplainCommand {
                 full,
                 view,
                 out,
+                batch,
                 png,
                 colormap,
                 alpha,
                 zoom,
                 progress,
             } => {
-                check_output(&out, "--out")?;
+                if let Some(path) = &out {
+                    check_output(path, "--out")?;
+                }
                 if let Some(path) = &png {
                     check_output(path, "--png")?;
                 }
@@ -95,54 +102,72 @@ impl ExplainCommand {
                     )));
                 }
                 // The options are checked before the model is loaded.
-                let choice = method.choose()?;
-                let view = occlusion_view(&method, view.as_deref())?;
-                let (vgg, card) = load(&model)?;
+                let job = Job {
+                    choice: method.choose()?,
+                    view: occlusion_view(&method, view.as_deref())?,
+                    target: method.target(),
+                    full,
+                    look: Look {
+                        cmap,
+                        alpha,
+                        zoom: zoom.map(usize::from),
+                    },
+                    progress,
+                };
+                let (graph, card) = load(&model)?;
+                if let Some(batch) = batch.get() {
+                    let title = format!("{} of {}", job.choice.spec.title, card.name);
+                    return batch::run(
+                        batch,
+                        &title,
+                        &card,
+                        &["npy", "png"],
+                        |picture, x, stem| {
+                            let done = job.run(&graph, &card, x, Some(picture), true)?;
+                            let (npy_path, png_path) =
+                                (stem.with_extension("npy"), stem.with_extension("png"));
+                            npy::write(&npy_path, &done.map)?;
+                            let drawn = done
+                                .picture
+                                .as_ref()
+                                .ok_or_else(|| Error::Input("no picture drawn".into()))?;
+                            std::fs::write(&png_path, encode::png(drawn)?)
+                                .map_err(|e| Error::io(&png_path, e))?;
+                            let name = |p: &Path| {
+                                p.file_name()
+                                    .map(|n| n.to_string_lossy().into_owned())
+                                    .unwrap_or_default()
+                            };
+                            Ok(Written {
+                                png: name(&png_path),
+                                files: vec![name(&npy_path), name(&png_path)],
+                                caption: format!(
+                                    "{} of class {} ({})",
+                                    job.choice.spec.title, done.class, done.label
+                                ),
+                                data: serde_json::json!({ "class": done.class, "label": done.label, "shape": done.map.dims() }),
+                            })
+                        },
+                    );
+                }
+                let Some(out) = out else {
+                    return Err(Error::Input(
+                        "say where to write the map: --out FILE.npy".into(),
+                    ));
+                };
                 let x = read_input(&input, &card)?;
-                let explainer = choice.build_for(&vgg, &x)?;
-                let fwd = Forward::new(&vgg, &x)?;
-                let fwd = match progress {
-                    true => fwd.with_progress(on_stderr(&method.method)),
-                    false => fwd,
-                };
-                let class = fwd.class(method.target())?;
-                let attribution = explainer.attribute(&fwd, class)?;
-                let size = fwd.size();
-                let map = match (&attribution, view) {
-                    (Attribution::Occlusion(g), Some(v)) if v != View::Drop => {
-                        let grid = g.view(v);
-                        if full {
-                            Tensor::from_vec(g.to_pixels(&grid), size, &Device::Cpu)?
-                        } else {
-                            g.tensor(grid)?
-                        }
-                    }
-                    _ if full => attribution.full(size)?,
-                    _ => attribution.raw()?,
-                };
-                npy::write(&out, &map)?;
+                let done = job.run(&graph, &card, &x, input.image.as_deref(), png.is_some())?;
+                npy::write(&out, &done.map)?;
                 eprintln!(
-                    "{} of class {class} ({}): wrote {:?} to {}",
+                    "{} of class {} ({}): wrote {:?} to {}",
                     method.method,
-                    card.labels().get(class).map_or("", String::as_str),
-                    map.dims(),
+                    done.class,
+                    done.label,
+                    done.map.dims(),
                     out.display()
                 );
-                if let Some(path) = png {
-                    let picture = picture(
-                        &attribution,
-                        view,
-                        input.image.as_deref(),
-                        &card,
-                        size,
-                        Look {
-                            cmap,
-                            alpha,
-                            zoom: zoom.map(usize::from),
-                        },
-                    )?;
-                    std::fs::write(&path, encode::png(&picture)?)
-                        .map_err(|e| Error::io(&path, e))?;
+                if let (Some(path), Some(drawn)) = (png, &done.picture) {
+                    std::fs::write(&path, encode::png(drawn)?).map_err(|e| Error::io(&path, e))?;
                     eprintln!("wrote {}", path.display());
                 }
             }
@@ -153,6 +178,76 @@ impl ExplainCommand {
             ExplainCommand::Check(check) => run_check(check)?,
         }
         Ok(())
+    }
+}
+
+/// One `explain` request, checked, for one picture or a folder of them.
+struct Job {
+    choice: Choice,
+    view: Option<View>,
+    target: Target,
+    full: bool,
+    look: Look,
+    progress: bool,
+}
+
+/// What `explain` makes of one input: the numbers written to .npy and the picture.
+struct Explained {
+    map: Tensor,
+    /// Drawn only when asked for.
+    picture: Option<Rgba>,
+    class: usize,
+    label: String,
+}
+
+impl Job {
+    fn run(
+        &self,
+        graph: &Graph,
+        card: &ModelCard,
+        x: &Tensor,
+        image: Option<&Path>,
+        draw: bool,
+    ) -> Result<Explained> {
+        let name = self.choice.spec.name;
+        let explainer = self.choice.build_for(graph, x)?;
+        let fwd = Forward::new(graph, x)?;
+        let fwd = match self.progress {
+            true => fwd.with_progress(on_stderr(name)),
+            false => fwd,
+        };
+        let class = fwd.class(self.target)?;
+        let attribution = explainer.attribute(&fwd, class)?;
+        let size = fwd.size();
+        let map = match (&attribution, self.view) {
+            (Attribution::Occlusion(g), Some(v)) if v != View::Drop => {
+                let grid = g.view(v);
+                if self.full {
+                    Tensor::from_vec(g.to_pixels(&grid), size, &Device::Cpu)?
+                } else {
+                    g.tensor(grid)?
+                }
+            }
+            _ if self.full => attribution.full(size)?,
+            _ => attribution.raw()?,
+        };
+        let picture = match draw {
+            true => Some(picture(
+                &attribution,
+                self.view,
+                image,
+                card,
+                size,
+                self.look,
+            )?),
+            false => None,
+        };
+        Ok(Explained {
+            map,
+            picture,
+            class,
+            label: card.labels().get(class).cloned().unwrap_or_default(),
+        })
     }
 }
 

@@ -6,6 +6,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod args;
 #[cfg(not(target_arch = "wasm32"))]
+mod batch;
+#[cfg(not(target_arch = "wasm32"))]
 mod catalogue_args;
 #[cfg(not(target_arch = "wasm32"))]
 mod data_cmds;

@@ -1,7 +1,8 @@
 //! Subcommands about the model itself: summary, inspect, predict, activations, bench.
 
 use crate::args::{
-    check_output, load, load_onnx, onnx_path, read_input, spec_and_card, to_json, InputArgs, ModelArgs,
+    check_output, load, load_onnx, onnx_path, read_input, spec_and_card, to_json, InputArgs,
+    ModelArgs,
 };
 use clap::Subcommand;
 use convscope::model::config::layer_config;
