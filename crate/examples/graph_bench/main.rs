@@ -7,11 +7,14 @@
 //! cargo run --release -p convscope --example graph_bench -- [--runs N] [--profile] ARCH...
 //! cargo run --release -p convscope --example graph_bench -- dump ARCH DIR
 //! cargo run --release -p convscope --example graph_bench -- serve ARCH
+//! cargo run --release -p convscope --example graph_bench -- faithfulness ARCH...
 //! ```
 //!
 //! Weights are the fixtures' generator's (`model::synthetic`), with the calibrated
 //! batch-norm statistics of `tests/fixtures/graph/` where the fixtures have them, so
 //! activations stay in a realistic range. Threads: rayon's (`RAYON_NUM_THREADS`).
+
+mod faithfulness;
 
 use convscope::bench::peak_rss_mb;
 use convscope::model::graph::{Graph, GraphSpec, Kind, NodeId, Src, Stop, Val};
@@ -379,6 +382,7 @@ fn run(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("dump") if args.len() == 3 => dump(&args[1], &args[2]),
         Some("serve") if args.len() == 2 => serve(&args[1]),
+        Some("faithfulness") => faithfulness::run(&args[1..]),
         _ => {
             let mut runs = 10;
             let mut show_profile = false;
