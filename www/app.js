@@ -476,7 +476,7 @@ function writeUrl({ push = false } = {}) {
   else history.replaceState(null, "", address);
   const link = new URL(`${location.pathname}${formatState({ ...state, embed: true }, DEFAULTS)}`, location.href).href;
   $("embed-iframe").textContent = `<iframe src="${link}" width="720" height="560" title="convscope" loading="lazy"></iframe>`;
-  const attrs = ["model", "image", "view", "target", "layer"].filter((k) => state[k] !== undefined).map((k) => ` ${k}="${state[k]}"`).join("");
+  const attrs = ["model", "weights", "image", "view", "target", "layer"].filter((k) => state[k] !== undefined).map((k) => ` ${k}="${state[k]}"`).join("");
   $("embed-element").textContent = `<script type="module" src="${new URL("embed.js", location.href).href}"></script>\n<convscope-view${attrs}></convscope-view>`;
 }
 
@@ -736,6 +736,7 @@ async function restoreAddress() {
   $("opacity").value = String(app.params.opacity);
   $("scaling-select").value = app.params.scaling;
   $("target-select").value = app.params.target === undefined ? "" : String(app.params.target);
+  writeUrl(); // the entry's address, but with the model in use (which Back does not change)
   if (s.image !== undefined && s.image !== app.params.image && app.samples.some((x) => x.name === s.image)) await imageFromSample(s.image, { keepTarget: true });
   else await runView();
 }

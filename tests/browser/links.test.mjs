@@ -77,6 +77,7 @@ test("weights at a path relative to the page wait for consent, with the link's m
     assert.match(await page.textContent("#model-view-caption"), /as the model sees it \(32×32\)/);
     assert.equal(query(page).get("model"), "tiny");
     assert.equal(query(page).get("weights"), "/w/tiny.safetensors");
+    assert.match(await page.textContent("#embed-element"), /<convscope-view model="tiny" weights="\/w\/tiny\.safetensors" /);
 
     // That address opens the same model again (from this browser's cache now).
     await page.reload();
