@@ -73,6 +73,10 @@ export function waitingPanel(link, size, viewTitle) {
   return el("div", { className: "waiting", dataset: { testid: "waiting" } }, [
     el("h2", {}, `Waiting for ${link.name}`),
     el("p", {}, `This link shows ${viewTitle} for ${link.name}, whose weights (${size}) come from ${new URL(link.url).host}. They are downloaded only when you press "Download and load" above.`),
-    el("p", { className: "hint" }, "No view is drawn until then: the page's own model would answer in its place, and its result would not be this model's. Or pick another model in the side bar."),
+    el("p", { className: "hint" }, [
+      "No view is drawn until then: the page's own model would answer in its place, and its result would not be this model's.",
+      // Embedded (?embed=1) the page has no side bar.
+      el("span", { className: "side-bar-only" }, " Or pick another model in the side bar."),
+    ]),
   ]);
 }

@@ -107,6 +107,32 @@ test("a VGG16 link keeps model and weights in the address and names its model an
   });
 });
 
+test("a link's weights that cannot be downloaded: the message, the consent again, and another model on request", async () => {
+  await withPage(
+    async (page) => {
+      await page.goto(`${env.server.url}index.html?model=tiny&weights=w/missing.safetensors`);
+      assert.equal(await waitForState(page, ["ready", "done", "error"]), "ready");
+      assert.match(await page.textContent("[data-testid=consent]"), /missing\.safetensors \(architecture tiny\), size unknown until the download starts, from/);
+      await markStale(page);
+      await page.click("[data-testid=consent] button");
+      assert.equal(await waitForState(page, ["done", "error"]), "error");
+      assert.match(await page.textContent("[data-testid=error]"), /could not load missing\.safetensors; no model is loaded\.\n.*HTTP 404/);
+      assert.ok(await page.isVisible("[data-testid=consent]"), "no way to try again");
+      assert.ok(await page.isVisible("[data-testid=waiting]"));
+      assert.equal(query(page).get("weights"), "w/missing.safetensors");
+
+      // The visitor gives up on the link and picks the page's own model.
+      await markStale(page);
+      await page.selectOption("[data-testid=model-select]", "fashion");
+      await waitForDone(page, "the page's own model");
+      assert.ok(await page.isHidden("[data-testid=consent]"));
+      assert.equal(await page.getAttribute("#panel", "data-view"), "predictions");
+      assert.equal(query(page).get("weights"), null);
+    },
+    { allow: ["missing.safetensors"] },
+  );
+});
+
 test("weights without a model that takes them are not ignored silently", async () => {
   await withPage(async (page) => {
     const downloads = env.server.hits.get("/w/tiny.safetensors");
