@@ -8,7 +8,9 @@ sends the two cross-origin isolation headers (COOP same-origin, COEP require-cor
 the page may share wasm memory between threads and runs the wasm threads build
 (dist/pkg-threads/) where it exists; every resource of the page is same-origin, so
 require-corp blocks nothing. `--no-isolation` leaves them out (one thread, as on a host
-that does not send them).
+that does not send them). Every file may be read by another site
+(Access-Control-Allow-Origin: *, Cross-Origin-Resource-Policy: cross-origin), so a page
+elsewhere can load embed.js and show <convscope-view> (docs/web.md, Embedding).
 Usage: serve.py [--no-isolation] DIR [PORT]
 """
 import functools
@@ -34,6 +36,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def end_headers(self):
         self.send_header("Cache-Control", "no-store")
+        # embed.js is a module script on other sites' pages: fetched with CORS.
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Cross-Origin-Resource-Policy", "cross-origin")
         if self.isolated:
             self.send_header("Cross-Origin-Opener-Policy", "same-origin")
             self.send_header("Cross-Origin-Embedder-Policy", "require-corp")

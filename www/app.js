@@ -7,11 +7,15 @@ import { VIEWS, GROUPS, viewById, useCatalogue } from "./views/index.js";
 import * as sources from "./sources.js";
 import { addExportButtons } from "./draw/export.js";
 import { setColourStrips } from "./draw/canvas.js";
-import { readState, formatState } from "./urlstate.js";
+import { readState, formatState, malformed } from "./urlstate.js";
+import { addNote, initNotes } from "./notes.js";
+import * as weightsLink from "./weightslink.js";
 
 const $ = (id) => document.getElementById(id);
 // `colormap` and `opacity` come from the core (renderChoices) once the worker is up.
 const DEFAULTS = { model: "fashion", view: "predictions", scaling: "channel" };
+// The model list's entry for weights from a URL (timm's VGG16 unless another is given).
+const URL_OPTION = "VGG16 from a URL (553 MB)";
 
 const app = {
   worker: null,
@@ -23,6 +27,12 @@ const app = {
   embed: false,
   token: 0, // the newest task; older ones do not touch the page when they finish
   view: null,
+  // A link's model waiting for the visitor to agree to its download
+  // (weightslink.linkedWeights, plus its size in words): no model is loaded meanwhile.
+  waiting: null,
+  linkLayer: undefined, // the link's layer, checked once against the first view that has layers
+  // Until a waiting link's consent line is up: the page is not "ready" before it is.
+  starting: true,
 };
 
 // ---- state, progress, errors ---------------------------------------------------
@@ -120,7 +130,7 @@ async function cancel() {
 // After a cancel (or a crash) the fresh worker gets the last good model and image back.
 async function restore(send) {
   if (app.source) await sources.loadModel(send, app.source);
-  if (app.image) await send("setImage", { bytes: app.image.bytes.slice(0) });
+  if (app.source && app.image) await send("setImage", { bytes: app.image.bytes.slice(0) });
 }
 
 // ---- models --------------------------------------------------------------------
@@ -131,10 +141,12 @@ async function useModel(source, label = `Loading ${source.name ?? "the model"}�
     const send = (type, args, transfer) => call(type, args, { transfer });
     const model = await sources.loadModel(send, source, (p, text) => token === app.token && progress(p, text)).catch((err) => {
       if (err instanceof CancelledError) throw err;
-      throw new Error(`could not load ${source.name ?? "the model"}; the previous model stays in use.\n${err.message}`);
+      throw new Error(`could not load ${source.name ?? "the model"}; ${app.model ? "the previous model stays in use" : "no model is loaded"}.\n${err.message}`);
     });
     app.source = source;
     app.model = model;
+    app.waiting = null; // whatever a link waited for, this model is now in use
+    $("consent").hidden = true;
     loaded = true;
     showModel();
     if (app.image) await prepareImage(call, app.image);
@@ -146,11 +158,17 @@ async function useModel(source, label = `Loading ${source.name ?? "the model"}�
 
 function showModel() {
   const select = $("model-select");
-  const id = app.source?.id ?? app.source?.kind ?? DEFAULTS.model;
+  const id = app.source?.id ?? app.source?.kind ?? (app.waiting ? "vgg16" : DEFAULTS.model);
   if ([...select.options].some((o) => o.value === id)) select.value = id;
   $("url-row").hidden = select.value !== "vgg16";
+  // The URL entry names the model it stands for: a link's, the one loaded, or VGG16.
+  const named = app.waiting ? `${app.waiting.name}, from the link` : app.source?.kind === "url" ? `${app.source.name}, from a URL` : URL_OPTION;
+  select.querySelector('option[value="vgg16"]').textContent = named;
   showTwin(sources.EMBEDDED_MODELS.find((m) => m.id === app.source?.id));
-  if (!app.model) return;
+  if (!app.model) {
+    $("model-name").textContent = app.waiting ? `${app.waiting.name}: not loaded yet (${app.waiting.size}).` : "";
+    return;
+  }
   const m = app.model;
   $("model-name").textContent = `${m.name}: ${m.summary.total_params.toLocaleString("en-US")} parameters, input ${m.inChannels}×${m.inputSize}×${m.inputSize}, ${m.classes} classes`;
   Object.assign($("model-name"), { title: `wasm build ${m.wasmBuild}, ${m.threads} thread(s)` }).dataset.threads = m.threads;
@@ -211,10 +229,14 @@ async function loadFromUrl() {
   // timm's VGG16 has its card; other weights get the architecture typed in the side bar
   // and the core's defaults for labels and preprocessing.
   const card = url === sources.VGG16_URL ? sources.VGG16_CARD : { name: decodeURIComponent(url.split("/").pop()), arch: $("arch").value.trim() || "vgg16" };
-  const ok = await useModel({ kind: "url", id: "vgg16", name: card.name, url, card }, `Downloading the weights from ${new URL(url).host}…`);
+  // The address keeps a link's weights as written (a path relative to the page stays one).
+  const link = app.waiting?.url === url ? app.waiting.weights : undefined;
+  const ok = await useModel({ kind: "url", id: "vgg16", name: card.name, url, card, link }, `Downloading the weights from ${new URL(url).host}…`);
   if (ok) {
     app.params.weights = url;
     writeUrl();
+  } else if (app.waiting) {
+    $("consent").hidden = false; // the link's model still waits: the visitor may try again
   }
 }
 
@@ -250,10 +272,13 @@ async function useImage(load, label, { keepTarget = false } = {}) {
     const image = await load();
     // A newer task started while this image was fetched: it owns the page now.
     if (token !== app.token) return;
-    await prepareImage(call, image, () => token === app.token);
+    // A link's model may still wait for its download: the picture is prepared once it is loaded.
+    if (app.model) await prepareImage(call, image, () => token === app.token);
+    else waitingPicture(image);
     if (token !== app.token) return;
     app.image = image;
     app.params.image = image.name;
+    showImageChoice(image);
     // A new picture has its own top class: let the views pick it again (a link's
     // target stays).
     if (!keepTarget) app.params.target = undefined;
@@ -263,6 +288,32 @@ async function useImage(load, label, { keepTarget = false } = {}) {
     writeUrl();
     await runView();
   }
+  return ok;
+}
+
+/** The side bar's picture while no model is loaded: none, and why. */
+function waitingPicture(image) {
+  const canvas = $("model-view");
+  canvas.width = canvas.height = 1;
+  $("model-view-caption").textContent = `${image.caption}: shown as the model sees it once the model is loaded`;
+}
+
+/**
+ * The sample menu names the picture in use: a sample, or else an entry for the
+ * visitor's own file or the link's address, never the sample it replaced.
+ */
+function showImageChoice(image) {
+  const select = $("sample-select");
+  select.querySelector("option[data-own]")?.remove();
+  if (app.samples.some((s) => s.name === image.name)) {
+    select.value = image.name;
+    return;
+  }
+  const own = new Option(`${image.name === undefined ? "Your image" : "From the link"}: ${image.caption}`, "");
+  own.dataset.own = "";
+  own.disabled = true; // a label, not a choice: it cannot be loaded again from here
+  select.prepend(own);
+  own.selected = true;
 }
 
 function imageFromSample(name, options) {
@@ -280,10 +331,11 @@ function imageFromFile(file) {
 // ---- views ---------------------------------------------------------------------
 
 async function runView() {
+  if (app.waiting) return showWaiting();
   if (!app.model || !app.image) return;
-  const view = viewById(app.params.view) ?? viewById(DEFAULTS.view);
-  app.params.view = view.id;
+  const view = currentView();
   showControls(view);
+  checkLinkLayer(view);
   if (app.view && app.view !== view) app.view.dispose?.();
   app.view = view;
   for (const b of document.querySelectorAll("#view-list button")) b.setAttribute("aria-current", String(b.dataset.view === view.id));
@@ -322,6 +374,44 @@ async function runView() {
   }
 }
 
+/** The view the parameters name; an unknown one is noted and replaced by the default, in the address too. */
+function currentView() {
+  const view = viewById(app.params.view);
+  if (view) return view;
+  const fallback = viewById(DEFAULTS.view);
+  addNote(`There is no view "${app.params.view}"; showing ${fallback.title} instead.`);
+  app.params.view = fallback.id;
+  writeUrl();
+  return fallback;
+}
+
+/**
+ * While a link's model waits for the visitor's consent, the view area says so instead
+ * of drawing anything: the only model that could answer is another one.
+ */
+function showWaiting() {
+  ++app.token; // a task still finishing must not draw over this
+  const view = currentView();
+  app.view?.dispose?.();
+  app.view = null;
+  for (const b of document.querySelectorAll("#view-list button")) b.setAttribute("aria-current", String(b.dataset.view === view.id));
+  $("view-controls").hidden = true;
+  $("progress-row").hidden = true;
+  $("panel").dataset.view = "waiting";
+  $("panel").replaceChildren(weightsLink.waitingPanel(app.waiting, app.waiting.size, view.title));
+  status("");
+  if (!app.starting) setState("ready");
+}
+
+/** The link's layer, once a view with layers runs: one this view does not have is noted. */
+function checkLinkLayer(view) {
+  const asked = app.linkLayer;
+  if (asked === undefined || !view.needs.includes("layer")) return;
+  app.linkLayer = undefined;
+  const names = view.layers ? view.layers(app.model) : app.model.layerNames;
+  if (!names.includes(asked)) addNote(`${view.title} has no layer "${asked}" in ${app.model.name}; showing ${layerFor(view)} instead.`);
+}
+
 function layerFor(view) {
   if (!view.needs.includes("layer")) return undefined;
   const names = view.layers ? view.layers(app.model) : app.model.layerNames;
@@ -329,10 +419,10 @@ function layerFor(view) {
 }
 
 /** Changes parameters (from a view or a control), records them, reruns the view. */
-async function setParams(changes, { rerun = true } = {}) {
+async function setParams(changes, { rerun = true, push = false } = {}) {
   Object.assign(app.params, changes);
   if ("target" in changes) $("target-select").value = changes.target ?? "";
-  writeUrl();
+  writeUrl({ push });
   if (rerun) await runView();
 }
 
@@ -354,6 +444,10 @@ function fillLayers(view = viewById(app.params.view)) {
 function fillTargets() {
   if (!app.model) return;
   const labels = app.model.card.labels;
+  if (app.params.target >= labels.length) {
+    addNote(`${app.model.name} has no class ${app.params.target} (its classes are 0 to ${labels.length - 1}); showing the top class instead.`);
+    app.params.target = undefined;
+  }
   const options = [new Option("top class", "")];
   labels.forEach((label, i) => options.push(new Option(`${i}: ${label}`, String(i))));
   $("target-select").replaceChildren(...options);
@@ -362,19 +456,27 @@ function fillTargets() {
 
 // ---- address bar and embedding -------------------------------------------------
 
-function writeUrl() {
+/**
+ * The address for the current state. `push` makes it a new history entry (a new view:
+ * Back returns to the previous one); other changes rewrite the current entry.
+ */
+function writeUrl({ push = false } = {}) {
+  const url = app.source?.kind === "url" ? app.source : null;
   const state = {
     ...app.params,
-    model: app.source?.kind === "file" ? undefined : app.source?.id,
-    weights: app.source?.kind === "url" && app.source.url !== sources.VGG16_URL ? app.source.url : undefined,
-    layer: app.model && viewById(app.params.view)?.needs.includes("layer") ? layerFor(viewById(app.params.view)) : undefined,
+    // A link's model that waits for the visitor's consent stays in the address, as written.
+    model: app.waiting ? app.waiting.model : url ? url.card.arch : app.source?.kind === "file" ? undefined : app.source?.id,
+    weights: app.waiting ? app.waiting.weights : url && url.url !== sources.VGG16_URL ? url.link ?? url.url : undefined,
+    layer: app.model && viewById(app.params.view)?.needs.includes("layer") ? layerFor(viewById(app.params.view)) : app.waiting ? app.params.layer : undefined,
     embed: app.embed,
   };
   const query = formatState(state, DEFAULTS);
-  history.replaceState(null, "", `${location.pathname}${query}`);
+  const address = `${location.pathname}${query}`;
+  if (push && address !== `${location.pathname}${location.search}`) history.pushState(null, "", address);
+  else history.replaceState(null, "", address);
   const link = new URL(`${location.pathname}${formatState({ ...state, embed: true }, DEFAULTS)}`, location.href).href;
   $("embed-iframe").textContent = `<iframe src="${link}" width="720" height="560" title="convscope" loading="lazy"></iframe>`;
-  const attrs = ["model", "image", "view", "target", "layer"].filter((k) => state[k] !== undefined).map((k) => ` ${k}="${state[k]}"`).join("");
+  const attrs = ["model", "weights", "image", "view", "target", "layer"].filter((k) => state[k] !== undefined).map((k) => ` ${k}="${state[k]}"`).join("");
   $("embed-element").textContent = `<script type="module" src="${new URL("embed.js", location.href).href}"></script>\n<convscope-view${attrs}></convscope-view>`;
 }
 
@@ -383,7 +485,7 @@ function writeUrl() {
 function buildControls() {
   const modelSelect = $("model-select");
   for (const m of sources.EMBEDDED_MODELS) modelSelect.append(new Option(m.name, m.id));
-  modelSelect.append(new Option("VGG16 from a URL (553 MB)", "vgg16"), new Option("Weights from a file…", "file"));
+  modelSelect.append(new Option(URL_OPTION, "vgg16"), new Option("Weights from a file…", "file"));
   modelSelect.addEventListener("change", onModelSelect);
   $("twin-toggle").addEventListener("click", () => {
     modelSelect.value = $("twin-toggle").dataset.model;
@@ -421,13 +523,18 @@ function buildControls() {
         b.classList.add("pending");
         b.title = "Not available in this build";
       }
-      b.addEventListener("click", () => setParams({ view: v.id }));
+      b.addEventListener("click", () => setParams({ view: v.id }, { push: v.id !== app.params.view }));
       box.append(b);
     }
     list.append(box);
   }
 
   $("colormap-select").addEventListener("change", (e) => setParams({ colormap: e.target.value }));
+  const scalings = [...$("scaling-select").options].map((o) => o.value);
+  if (!scalings.includes(app.params.scaling)) {
+    addNote(`There is no scale "${app.params.scaling}" (${scalings.join(" or ")}); using ${DEFAULTS.scaling}.`);
+    app.params.scaling = DEFAULTS.scaling;
+  }
   $("scaling-select").value = app.params.scaling;
   $("scaling-select").addEventListener("change", (e) => setParams({ scaling: e.target.value }));
   $("opacity").addEventListener("change", (e) => setParams({ opacity: Number(e.target.value) }));
@@ -486,14 +593,13 @@ function fillSamples() {
   $("sample-select").replaceChildren(...groups.values());
 }
 
-/** A link that names VGG16 weights not yet in this browser asks before downloading. */
-async function askForWeights(url) {
-  if (await sources.isCached(url)) return loadFromUrl();
-  $("consent").replaceChildren(
-    `This link asks for weights from ${new URL(url).host} (VGG16: 553 MB). Nothing is downloaded until you press `,
-    Object.assign(document.createElement("button"), { type: "button", textContent: "Download and load", onclick: loadFromUrl }),
-  );
+/** A link that names weights not yet in this browser asks before downloading them. */
+async function askForWeights() {
+  $("consent").replaceChildren(...weightsLink.consentLine(app.waiting, app.waiting.size, loadFromUrl));
+  app.starting = false;
+  if (await sources.isCached(app.waiting.url)) return loadFromUrl();
   $("consent").hidden = false;
+  await runView(); // the view area says what waits, and the page is ready
 }
 
 /**
@@ -505,6 +611,10 @@ function useRenderChoices({ colormaps, colormap, opacity, strips }) {
   Object.assign(DEFAULTS, { colormap, opacity });
   app.params.colormap ??= colormap;
   app.params.opacity ??= opacity;
+  if (!colormaps.includes(app.params.colormap)) {
+    addNote(`There is no colormap "${app.params.colormap}"; using ${colormap} (the page has ${colormaps.join(", ")}).`);
+    app.params.colormap = colormap;
+  }
   $("colormap-select").replaceChildren(...colormaps.map((c) => new Option(c, c)));
   $("colormap-select").value = app.params.colormap;
   $("opacity").value = String(app.params.opacity);
@@ -514,10 +624,14 @@ function useRenderChoices({ colormaps, colormap, opacity, strips }) {
 
 async function main() {
   const initial = readState(location.search);
+  const bad = malformed(location.search); // values readState dropped: each gets a note
+  initNotes();
   app.embed = initial.embed;
   document.body.classList.toggle("embedded", app.embed);
   Object.assign(app.params, initial);
   delete app.params.embed;
+  app.linkLayer = initial.layer;
+  if (bad.target !== undefined) addNote(`Class "${bad.target}" is not a class number (0, 1, 2…); showing the top class.`);
   app.worker = new ModelWorker(new URL("./worker.js", import.meta.url), restore);
   // Exposed for tests and the curious: which worker generation runs, and the view list.
   window.convscope = { app, get generation() { return app.worker.generation; } };
@@ -533,6 +647,7 @@ async function main() {
   const archs = await app.worker.call("architectures").catch(() => []);
   $("arch-names").replaceChildren(...archs.map((name) => new Option(name, name)));
   buildControls();
+  window.addEventListener("popstate", restoreAddress);
 
   try {
     app.samples = await sources.loadSamples();
@@ -546,9 +661,25 @@ async function main() {
     showError(err);
     return;
   }
+  if (bad.opacity !== undefined) addNote(`Opacity "${bad.opacity}" is not a number from 0 to 1; using ${DEFAULTS.opacity}.`);
 
+  // A link naming weights waits for the visitor's consent with no model loaded, so that
+  // no view shows another model's result under its name (weightslink.js).
+  app.waiting = weightsLink.linkedWeights(initial, archs, addNote);
+  if (app.waiting) {
+    app.waiting.size = await weightsLink.downloadSize(app.waiting.url);
+    $("weights-url").value = app.waiting.url;
+    $("arch").value = app.waiting.arch;
+    showModel();
+    // The image first (the view area then says what waits), then the consent line, or
+    // the weights at once if this browser has them.
+    await linkedImage(initial.image);
+    await askForWeights();
+    return;
+  }
   const wanted = initial.model ?? DEFAULTS.model;
   const embedded = sources.embeddedSource(wanted) ? wanted : DEFAULTS.model;
+  if (wanted !== embedded) addNote(unknownModel(wanted, archs));
   const loaded = await task("Loading the model…", async (call) => {
     const send = (type, args, transfer) => call(type, args, { transfer });
     const source = sources.embeddedSource(embedded);
@@ -557,25 +688,57 @@ async function main() {
     showModel();
   });
   if (!loaded) return;
+  app.starting = false;
+  await linkedImage(initial.image);
+}
 
-  const sample = initial.image ?? defaultSample(app.source?.id);
-  if (sample) {
-    $("sample-select").value = sample;
-    if (initial.image && !app.samples.some((s) => s.name === initial.image)) {
-      const load = async () => ({ bytes: await sources.imageBytes(initial.image, app.samples), name: initial.image, caption: initial.image });
-      await useImage(load, "Loading the image…", { keepTarget: true });
-    } else {
-      await imageFromSample(sample, { keepTarget: true });
-    }
-  }
+/** The note for a link's model the page does not have. */
+function unknownModel(wanted, archs) {
+  const fallback = sources.EMBEDDED_MODELS.find((m) => m.id === DEFAULTS.model).name;
+  if (archs.includes(wanted)) return `model=${wanted} is an architecture: the link needs weights=URL of its weights too; showing ${fallback} instead.`;
+  return `There is no model "${wanted}" (this page has ${sources.EMBEDDED_MODELS.map((m) => m.id).join(", ")}, or an architecture with weights=URL); showing ${fallback} instead.`;
+}
 
-  if (wanted === "vgg16") {
-    $("model-select").value = "vgg16";
-    $("url-row").hidden = false;
-    await askForWeights(initial.weights ?? sources.VGG16_URL);
-  } else if (wanted !== embedded) {
-    showError(new Error(`unknown model "${wanted}"; this page has ${sources.EMBEDDED_MODELS.map((m) => m.id).join(", ")} and vgg16`));
+/**
+ * The link's image: a sample by name, or an address (resolved against the page). A name
+ * that is neither, or an address that cannot be loaded, gives the default sample and a note.
+ */
+async function linkedImage(wanted) {
+  const fallback = defaultSample(app.source?.id);
+  const caption = app.samples.find((s) => s.name === fallback)?.caption ?? fallback;
+  const isSample = app.samples.some((s) => s.name === wanted);
+  if (wanted !== undefined && !isSample && !sources.looksLikeAddress(wanted)) {
+    addNote(`There is no sample image "${wanted}"; showing ${caption} instead.`);
+  } else if (wanted !== undefined && !isSample) {
+    const load = async () => ({ bytes: await sources.imageBytes(wanted, app.samples), name: wanted, caption: wanted });
+    if (await useImage(load, "Loading the image…", { keepTarget: true })) return;
+    addNote(`The image ${wanted} could not be loaded (${$("error").textContent}); showing ${caption} instead.`);
   }
+  const sample = isSample ? wanted : fallback;
+  if (sample) await imageFromSample(sample, { keepTarget: true });
+}
+
+/**
+ * Back and Forward: the entry's view and its settings (and its sample image, if another)
+ * come back; the model stays (another one may be a download the visitor did not ask for).
+ */
+async function restoreAddress() {
+  const s = readState(location.search);
+  Object.assign(app.params, {
+    view: s.view ?? DEFAULTS.view,
+    layer: s.layer,
+    target: s.target,
+    colormap: s.colormap ?? DEFAULTS.colormap,
+    opacity: s.opacity ?? DEFAULTS.opacity,
+    scaling: s.scaling ?? DEFAULTS.scaling,
+  });
+  $("colormap-select").value = app.params.colormap;
+  $("opacity").value = String(app.params.opacity);
+  $("scaling-select").value = app.params.scaling;
+  $("target-select").value = app.params.target === undefined ? "" : String(app.params.target);
+  writeUrl(); // the entry's address, but with the model in use (which Back does not change)
+  if (s.image !== undefined && s.image !== app.params.image && app.samples.some((x) => x.name === s.image)) await imageFromSample(s.image, { keepTarget: true });
+  else await runView();
 }
 
 window.addEventListener("unhandledrejection", (event) => showError(event.reason));

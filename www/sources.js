@@ -230,7 +230,16 @@ export function fashionSamples(json) {
   return [...byFile.values()];
 }
 
-/** Bytes of an image given by sample name or http(s) URL. */
+/**
+ * Whether a link's image that is not a sample name is meant as an address: it has a
+ * scheme, a path or query, or a picture's file extension. A bare word ("doesnotexist")
+ * is a mistyped sample name, not a page of this site to fetch.
+ */
+export function looksLikeAddress(spec) {
+  return /^[a-z][a-z\d+.-]*:/i.test(spec) || /[/?#]/.test(spec) || /\.(png|jpe?g|webp|gif|bmp)$/i.test(spec);
+}
+
+/** Bytes of an image given by sample name or http(s) URL (relative to the page). */
 export async function imageBytes(spec, samples) {
   const sample = samples.find((s) => s.name === spec);
   const url = sample ? sample.url : checkUrl(spec, "image address").href;

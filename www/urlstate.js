@@ -3,7 +3,19 @@
 
 const KEYS = ["model", "weights", "image", "view", "target", "layer", "colormap", "opacity", "scaling"];
 
-/** The known parameters of a query string; numbers parsed, unknown keys ignored. */
+// The numeric parameters: a value, or undefined when malformed.
+const NUMBERS = {
+  target: (v) => {
+    const n = Number(v);
+    return Number.isInteger(n) && n >= 0 ? n : undefined;
+  },
+  opacity: (v) => {
+    const o = Number(v);
+    return o >= 0 && o <= 1 ? o : undefined;
+  },
+};
+
+/** The known parameters of a query string; numbers parsed, malformed ones and unknown keys dropped. */
 export function readState(search) {
   const q = new URLSearchParams(search);
   const state = {};
@@ -11,18 +23,25 @@ export function readState(search) {
     const v = q.get(key);
     if (v !== null && v !== "") state[key] = v;
   }
-  if ("target" in state) {
-    const n = Number(state.target);
-    if (Number.isInteger(n) && n >= 0) state.target = n;
-    else delete state.target;
-  }
-  if ("opacity" in state) {
-    const o = Number(state.opacity);
-    if (o >= 0 && o <= 1) state.opacity = o;
-    else delete state.opacity;
+  for (const [key, parse] of Object.entries(NUMBERS)) {
+    if (!(key in state)) continue;
+    const value = parse(state[key]);
+    if (value === undefined) delete state[key];
+    else state[key] = value;
   }
   state.embed = q.get("embed") === "1";
   return state;
+}
+
+/** The numeric parameters readState dropped as malformed, {key: text}, so the page can say so. */
+export function malformed(search) {
+  const q = new URLSearchParams(search);
+  const out = {};
+  for (const [key, parse] of Object.entries(NUMBERS)) {
+    const v = q.get(key);
+    if (v !== null && v !== "" && parse(v) === undefined) out[key] = v;
+  }
+  return out;
 }
 
 /** A query string for `state`, leaving out values equal to `defaults`. */

@@ -1,7 +1,10 @@
 // A tiny static file server for tests: serves a folder on 127.0.0.1 at a free port,
 // with the MIME types the page needs (.wasm as application/wasm) and, unless
 // `isolated: false`, the two headers that make the page cross-origin isolated (so it may
-// use shared wasm memory and run the wasm threads build; docs/web.md).
+// use shared wasm memory and run the wasm threads build; docs/web.md). Every file may be
+// read from another site, as docs/web.md asks of a static host: embed.js is loaded as a
+// module script by the pages that embed <convscope-view>, and module scripts are fetched
+// with CORS.
 import http from "node:http";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -21,16 +24,20 @@ const TYPES = {
 // Cross-origin isolation: every resource the page loads is same-origin, so require-corp
 // blocks nothing of ours.
 const ISOLATION = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
+// Another site may load the files (embed.js) and frame the page, also a cross-origin
+// isolated site (whose require-corp then needs Cross-Origin-Resource-Policy).
+const SHARED = { "Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin" };
 
 export async function serveStatic(dir, { extra = {}, isolated = true } = {}) {
   const root = path.resolve(dir);
-  const common = { "Cache-Control": "no-store", ...(isolated ? ISOLATION : {}) };
-  // Requests per path, so tests can tell whether something was fetched (again).
+  const common = { "Cache-Control": "no-store", ...SHARED, ...(isolated ? ISOLATION : {}) };
+  // Downloads per path (GET; a HEAD asking for a size is not one), so tests can tell
+  // whether something was fetched (again).
   const hits = new Map();
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url, "http://127.0.0.1");
-      hits.set(url.pathname, (hits.get(url.pathname) ?? 0) + 1);
+      if (req.method !== "HEAD") hits.set(url.pathname, (hits.get(url.pathname) ?? 0) + 1);
       // Extra files given as bytes: {"/path": Buffer}.
       if (Object.hasOwn(extra, url.pathname)) {
         res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": extra[url.pathname].length, ...common });

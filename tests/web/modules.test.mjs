@@ -2,7 +2,7 @@
 // channel lists. (The colour tables are the core's: tests/wasm/render.test.mjs.)
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readState, formatState } from "../../www/urlstate.js";
+import { readState, formatState, malformed } from "../../www/urlstate.js";
 
 test("readState parses the issue's parameters and drops malformed ones", () => {
   const s = readState("?model=vgg16&weights=https%3A%2F%2Fx%2Fw.safetensors&image=coffee&view=grad-cam%2B%2B&target=281&layer=features.29&opacity=0.4&embed=1&junk=1");
@@ -18,6 +18,9 @@ test("readState parses the issue's parameters and drops malformed ones", () => {
   });
   assert.deepEqual(readState("?target=-1&opacity=3&view="), { embed: false });
   assert.deepEqual(readState("?target=1.5"), { embed: false });
+  // What was dropped, so the page can say so.
+  assert.deepEqual(malformed("?target=-1&opacity=3&view="), { target: "-1", opacity: "3" });
+  assert.deepEqual(malformed("?target=2&opacity=0.5"), {});
 });
 
 test("formatState round-trips and leaves out defaults", () => {
