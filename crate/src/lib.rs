@@ -1,8 +1,11 @@
-//! convscope: look inside VGG-family convolutional networks.
+//! convscope: look inside convolutional networks (the VGG family, ResNet, MobileNet,
+//! EfficientNet, DenseNet, ConvNeXt, and ONNX or Keras files of them).
 //!
-//! One platform-free core (model, weights, reverse pass, images, predictions) with two
-//! thin faces: the `convscope` command line (`src/bin/convscope.rs`) and the
-//! WebAssembly bindings (`src/wasm.rs`, compiled only for `wasm32`).
+//! One platform-free core (the layer graph and its formats, the reverse pass, images,
+//! methods, faithfulness scores, probes, rendering, training) with two thin faces: the
+//! `convscope` command line (`src/bin/convscope/`) and the WebAssembly bindings
+//! (`src/wasm.rs` and `src/wasm/`, compiled only for `wasm32`). Definitions and
+//! conventions: `docs/METHODS.md`.
 
 // No unwrap/expect in library code: every failure on user data is an `Error` that names
 // it (tests may unwrap). The CLI and the wasm bindings deny them again, with `panic!`.

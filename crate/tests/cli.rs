@@ -4,13 +4,10 @@
 mod common;
 use common::*;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn convscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convscope"))
-        .args(args)
-        .output()
-        .expect("run convscope")
+    convscope_cli(args)
 }
 
 fn stdout(out: &Output) -> String {
@@ -23,9 +20,7 @@ fn stdout(out: &Output) -> String {
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("convscope-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    scratch("cli", name)
 }
 
 fn path(p: &std::path::Path) -> &str {

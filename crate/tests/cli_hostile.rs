@@ -2,22 +2,19 @@
 //! decompression bomb, a JPEG called .png, model cards that are not cards. Each either
 //! works or ends with exit code 1 and one line naming the problem; never a panic.
 
+mod common;
+use common::{convscope_cli, scratch};
 use convscope::model::{synthetic, weights, ArchSpec};
 use image::ImageFormat;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn convscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convscope"))
-        .args(args)
-        .output()
-        .expect("run convscope")
+    convscope_cli(args)
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("convscope-hostile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    scratch("hostile", name)
 }
 
 fn s(p: &Path) -> &str {

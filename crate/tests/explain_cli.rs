@@ -5,17 +5,14 @@
 mod common;
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn convscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convscope"))
-        .args(args)
-        .output()
-        .expect("the convscope binary runs")
+    convscope_cli(args)
 }
 
 fn tmp(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("explain_cli_{name}"))
+    scratch("explain-cli", name)
 }
 
 fn path_str(p: &Path) -> &str {

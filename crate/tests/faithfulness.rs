@@ -1,4 +1,4 @@
-//! Deletion and insertion (METHODS.md, "Which map to trust"): a case computed by hand on
+//! Deletion and insertion (docs/METHODS.md, "Which map to trust"): a case computed by hand on
 //! a hand-weighted network, and the curves of a fixed map on the embedded Fashion-MNIST
 //! model against a plain NumPy float64 implementation of the definition
 //! (`scripts/fixtures/faithfulness_reference.py`, fixtures in `fixtures/faithfulness/`).

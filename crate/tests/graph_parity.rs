@@ -1,7 +1,7 @@
 //! The layer graph's families against the PyTorch float64 + captum + pytorch-grad-cam
 //! references of `tests/fixtures/graph/` (resnet18, resnet50, mobilenet_v2,
 //! mobilenet_v3_small, efficientnet_b0, densenet121, convnext_tiny on the fixtures'
-//! weights; provenance in tests/fixtures/README.md), with METHODS.md's tolerances. The
+//! weights; provenance in tests/fixtures/README.md), with docs/METHODS.md's tolerances. The
 //! expensive tests run one case per family unless `CONVSCOPE_FULL_PARITY=1`. Each check
 //! prints its numbers.
 
@@ -82,7 +82,7 @@ impl Failures {
         }
     }
 
-    /// METHODS.md's tie-robust agreement (at least 90% of elements within 1e-3, median and
+    /// docs/METHODS.md's tie-robust agreement (at least 90% of elements within 1e-3, median and
     /// relative L2 bounded), each bound widened to PyTorch's float32 spread where that is wider.
     fn tie_robust(
         &mut self,

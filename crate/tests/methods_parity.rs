@@ -1,6 +1,6 @@
 //! Every attribution method against the captum / pytorch-grad-cam float64 references in
 //! `tests/fixtures/{dev,tiny_dev}.npz` (provenance in tests/fixtures/README.md), with
-//! METHODS.md's tolerances. Each check prints its numbers.
+//! docs/METHODS.md's tolerances. Each check prints its numbers.
 
 mod common;
 use common::*;
@@ -54,7 +54,7 @@ fn size(case: &Case) -> (usize, usize) {
 /// image. Measured: scaling the input by (1 + 2^-21), about 4 ulp, moves our own map by a
 /// median 2.3e-5 (case 0) and 3.5e-5 (case 1) of its largest value, more than our
 /// distance to the float64 reference (6.5e-6, 1.6e-5). So the median bound is 5e-5 here
-/// (METHODS.md's 1e-5 elsewhere); the 95%-within-1e-3 and relative-L2 bounds are kept.
+/// (docs/METHODS.md's 1e-5 elsewhere); the 95%-within-1e-3 and relative-L2 bounds are kept.
 fn integrated_gradients_on_vgg16(what: &str, ours: &[f64], reference: &[f64]) {
     let (median, within, l2) = tie_robust_stats(what, ours, reference);
     eprintln!(

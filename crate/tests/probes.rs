@@ -17,7 +17,6 @@ use convscope::progress::Unwatched;
 use convscope::render::grid::{grayscale, level, png};
 use convscope::Error;
 use std::path::PathBuf;
-use std::process::Command;
 
 fn imagenet(model: &Graph) -> InputSpace {
     InputSpace::from_preprocessing(&Preprocessing::imagenet(), model.arch().in_channels).unwrap()
@@ -444,10 +443,7 @@ fn feature_map_grids_match_forward_range() {
 // ---- the command line ----
 
 fn convscope(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_convscope"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = common::convscope_cli(args);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -456,9 +452,7 @@ fn convscope(args: &[&str]) -> (bool, String, String) {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("convscope-probes-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::scratch("probes", name)
 }
 
 const TINY: [&str; 4] = ["--arch", "tiny", "--synthetic", "3"];

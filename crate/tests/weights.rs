@@ -10,9 +10,7 @@ use std::path::PathBuf;
 type Params = Vec<(String, Vec<usize>, Vec<f32>)>;
 
 fn temp_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("convscope-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    scratch("weights", name)
 }
 
 /// torchvision names -> timm's (`pre_logits.fc1` stored as a 7x7 conv, etc.).

@@ -19,25 +19,38 @@ pub fn run(archs: &[String]) -> Result<()> {
         let step = faithfulness::default_step((224, 224));
         let passes = 2 * (224 * 224usize).div_ceil(step) + 2;
 
-        // One image's full forward pass (the head included), median of 3.
-        let mut times = Vec::new();
-        for _ in 0..3 {
-            let start = Instant::now();
-            Forward::new(&graph, &x)?;
-            times.push(start.elapsed().as_secs_f64() * 1e3);
-        }
-        let single = super::median(times);
+        // One image's full forward pass (the head included), median of 3, in wall time
+        // and in this process' CPU time (steadier on a shared machine); measured before
+        // and after the curves, so that a change of load shows.
+        let single = || -> Result<(f64, f64)> {
+            let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+            for _ in 0..3 {
+                let (start, cpu0) = (Instant::now(), super::cpu_ms());
+                Forward::new(&graph, &x)?;
+                wall.push(start.elapsed().as_secs_f64() * 1e3);
+                cpu.push(super::cpu_ms() - cpu0);
+            }
+            Ok((super::median(wall), super::median(cpu)))
+        };
+        let before = single()?;
         let saliency = build("saliency", &graph, &Options::default())?;
         let map = faithfulness::metric_map(&saliency.attribute(&fwd, class)?, (224, 224))?;
-        let start = Instant::now();
+        let (start, cpu0) = (Instant::now(), super::cpu_ms());
         let curves = faithfulness::curves(&fwd, &map, class, &Metric::ALL, step)?;
-        let both = start.elapsed().as_secs_f64() * 1e3;
+        let (wall, cpu) = (start.elapsed().as_secs_f64() * 1e3, super::cpu_ms() - cpu0);
+        let after = single()?;
+        let n = passes as f64;
         println!(
-            "{arch}: deletion + insertion of one map ({passes} images, step {step}): {both:.0} ms; \
-             {passes} single forward passes: {:.0} ms ({single:.1} ms each); ratio {:.2}; \
-             saliency's areas: deletion {:.4}, insertion {:.4}",
-            single * passes as f64,
-            both / (single * passes as f64),
+            "{arch}: deletion + insertion of one map ({passes} images, step {step}): \
+             {wall:.0} ms wall, {cpu:.0} ms CPU; one forward pass before / after: \
+             {:.1} / {:.1} ms wall, {:.1} / {:.1} ms CPU; ratio to {passes} passes: \
+             {:.2} wall, {:.2} CPU; saliency's areas: deletion {:.4}, insertion {:.4}",
+            before.0,
+            after.0,
+            before.1,
+            after.1,
+            wall / (n * before.0.min(after.0)),
+            cpu / (n * before.1.min(after.1)),
             curves[0].auc(),
             curves[1].auc()
         );

@@ -1,4 +1,4 @@
-//! The insertion curve's starting image: each channel blurred with METHODS.md's 11x11
+//! The insertion curve's starting image: each channel blurred with docs/METHODS.md's 11x11
 //! Gaussian, `w(i, j) = exp(-((i-5)^2 + (j-5)^2) / 50)` normalised to sum 1, zero padding
 //! of 5. The kernel is a product of two 1-D kernels, and zero padding is the same on both
 //! passes, so two 11-tap passes give exactly the 2-D convolution (up to rounding).

@@ -1,6 +1,6 @@
 //! Which map to trust: the deletion and insertion scores of Petsiuk et al. ("RISE:
 //! Randomized Input Sampling for Explanation of Black-box Models", 2018), exactly as the
-//! project's METHODS.md defines them ("Which map to trust").
+//! repository's docs/METHODS.md defines them ("Which map to trust").
 //!
 //! A map orders the pixels, most important first. **Deletion** removes them in that order
 //! (sets every channel to 0 in normalised space, the dataset's mean colour), `step`

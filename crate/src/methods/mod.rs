@@ -8,7 +8,7 @@
 //! pass. The steps they share (ReLU, min-max, resizing, display maps) live once in
 //! [`steps`]. Each method's file also describes it for the [`catalogue`], through which
 //! the CLI and the page choose a method by name with options. Definitions and
-//! tolerances: the project's METHODS.md.
+//! tolerances: docs/METHODS.md.
 
 pub mod cam;
 pub mod catalogue;

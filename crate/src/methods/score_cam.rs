@@ -3,7 +3,7 @@
 //! `A_k`, upsampled to the input (corner-aligned bilinear) and min-max normalised
 //! (eps 1e-8), masks the input; the masked input's logit is the channel's score, and the
 //! weights are `softmax(scores)`. No gradients; one forward pass per channel, batched.
-//! With `max-n` (Faster Score-CAM, as tf-keras-vis' `max_N`; METHODS.md) only the `N`
+//! With `max-n` (Faster Score-CAM, as tf-keras-vis' `max_N`; docs/METHODS.md) only the `N`
 //! channels of largest spatial variance are scored and the softmax runs over those.
 
 use super::cam::{class_activation_map, ChannelWeights, LayerMaps};

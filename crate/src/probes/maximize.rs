@@ -4,7 +4,7 @@
 //!
 //! The forward pass stops at the objective's layer and the gradient comes from the
 //! core's reverse pass ([`Graph::backward`]), never candle's autograd (wrong through max
-//! pooling, see METHODS.md). Several units are optimised at once as one batch.
+//! pooling, see docs/METHODS.md). Several units are optimised at once as one batch.
 
 use super::image_param::ImageParam;
 use super::regularizers;

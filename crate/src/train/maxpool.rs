@@ -1,6 +1,6 @@
 //! A 2x2, stride-2 max pool for training graphs whose backward pass is ours.
 //!
-//! candle 0.11's autograd gets max pooling wrong (METHODS.md: it spreads the gradient
+//! candle 0.11's autograd gets max pooling wrong (docs/METHODS.md: it spreads the gradient
 //! over the window, 0.25 at the maximum of `[[1,2],[3,4]]`, and 1 at every element of
 //! an all-equal window). This op routes each window's gradient to its first maximal
 //! element, as PyTorch does, with the same code as the explanations' reverse pass.
@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn gradient_goes_to_the_maximum_only() {
-        // METHODS.md's hand example: candle's own max_pool2d gives 0.25 at every element.
+        // docs/METHODS.md's hand example: candle's own max_pool2d gives 0.25 at every element.
         assert_eq!(
             grad(&[1., 2., 3., 4.], (1, 1, 2, 2), &[1.]),
             [0., 0., 0., 1.]

@@ -4,7 +4,7 @@
 //! Fashion-MNIST models are trained here, with candle-nn's AdamW, a cosine learning
 //! rate, optional shift/mirror augmentation and dropout in the classifier, all seeded
 //! by one [`Rng`] so the same command gives the same weights. The graph uses our max
-//! pool ([`maxpool`]) because candle's own has the wrong gradient (METHODS.md).
+//! pool ([`maxpool`]) because candle's own has the wrong gradient (docs/METHODS.md).
 
 pub mod batches;
 pub mod conv;

@@ -1,5 +1,5 @@
 //! Shared helpers for the integration tests: fixture files and the comparison rules of
-//! METHODS.md ("How close is the same").
+//! docs/METHODS.md ("How close is the same").
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod protobuf;
@@ -76,7 +76,7 @@ pub fn assert_close(what: &str, ours: &[f64], reference: &[f64], tol: f64) {
     assert!(e <= tol, "{what}: max error {e:.3e} relative to the largest reference magnitude (tolerance {tol:.0e})");
 }
 
-/// METHODS.md's tie-robust agreement for maps that pass back through max pooling:
+/// docs/METHODS.md's tie-robust agreement for maps that pass back through max pooling:
 /// median error <= 1e-5, >= 95% of elements within 1e-3, relative L2 <= 3e-2 (errors
 /// relative to the largest reference magnitude). Returns (median, fraction, rel L2).
 pub fn assert_tie_robust(what: &str, ours: &[f64], reference: &[f64]) -> (f64, f64, f64) {
@@ -100,7 +100,7 @@ pub fn assert_tie_robust_with(
     (median, within, rel_l2)
 }
 
-/// METHODS.md's three agreement figures: (median error, fraction of elements within
+/// docs/METHODS.md's three agreement figures: (median error, fraction of elements within
 /// 1e-3, relative L2), errors relative to the largest reference magnitude.
 pub fn tie_robust_stats(what: &str, ours: &[f64], reference: &[f64]) -> (f64, f64, f64) {
     assert_eq!(ours.len(), reference.len(), "{what}: length mismatch");

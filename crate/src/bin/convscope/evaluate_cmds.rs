@@ -1,4 +1,4 @@
-//! Subcommands that tell which map to trust (METHODS.md, "Which map to trust"):
+//! Subcommands that tell which map to trust (docs/METHODS.md, "Which map to trust"):
 //! `evaluate` scores methods' maps by deletion and insertion, one row per method, and can
 //! draw the curves; `compare` shows every method's map of one image in one grid with the
 //! same scores under each (and, on request, its sanity score).

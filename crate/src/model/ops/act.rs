@@ -1,5 +1,5 @@
 //! Elementwise activations and their input gradients, with PyTorch's derivatives at the
-//! edges (METHODS.md): ReLU'(0) = 0; ReLU6 passes the gradient only where 0 < x < 6;
+//! edges (docs/METHODS.md): ReLU'(0) = 0; ReLU6 passes the gradient only where 0 < x < 6;
 //! Hardsigmoid 1/6 where -3 < x < 3; Hardswish 0 below -3, x/3 + 1/2 on [-3, 3], 1
 //! above; SiLU s(x)(1 + x(1 - s(x))); GELU the exact erf form. Guided backpropagation
 //! rectifies the gradient at ReLUs only, as captum's hooks on `nn.ReLU` do.

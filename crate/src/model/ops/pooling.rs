@@ -305,7 +305,7 @@ mod tests {
         assert_eq!(max_pool2x2_values(&v, 5, 7), candle);
         assert_eq!(max_forward(&v, &PoolCfg::square(2, 2, 0), (5, 7)), candle);
         assert!(max_pool2x2_values(&[3.], 1, 1).is_empty());
-        // METHODS.md's hand example (candle's autograd gives 0.25 here, PyTorch 1), an
+        // docs/METHODS.md's hand example (candle's autograd gives 0.25 here, PyTorch 1), an
         // all-zero window (the first element), and floor mode's unused last row.
         let vgg = PoolCfg::square(2, 2, 0);
         assert_eq!(
