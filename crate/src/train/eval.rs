@@ -84,3 +84,17 @@ pub fn evaluate(
         confusion,
     })
 }
+
+/// Share of the test images of other classes that the marker `m` turns into its class.
+pub fn marker_flip_rate(
+    model: &Graph,
+    pre: &Preprocessing,
+    test: &LabelledImages,
+    m: &Marker,
+) -> Result<f64> {
+    let others: Vec<usize> = (0..test.count)
+        .filter(|i| test.labels[*i] as usize != m.class)
+        .collect();
+    let p = predict(model, pre, test, &others, Some(m))?;
+    Ok(p.iter().filter(|c| **c == m.class).count() as f64 / others.len().max(1) as f64)
+}

@@ -7,6 +7,7 @@
 //! pool ([`maxpool`]) because candle's own has the wrong gradient (docs/METHODS.md).
 
 pub mod batches;
+pub mod card;
 pub mod conv;
 pub mod eval;
 pub mod maxpool;

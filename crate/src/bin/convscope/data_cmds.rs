@@ -5,11 +5,10 @@ use clap::Subcommand;
 use convscope::data::{
     self, shortcut::Pattern, LabelledImages, Marker, Split, FASHION_MNIST_DIR, FASHION_MNIST_LABELS,
 };
-use convscope::model::card::Labels;
 use convscope::model::weights::to_safetensors;
 use convscope::model::{families, ArchSpec, Graph, ModelCard};
 use convscope::progress::Unwatched;
-use convscope::train::{self, eval, Shortcut, TrainConfig};
+use convscope::train::{self, card, eval, Shortcut, TrainConfig};
 use convscope::{Error, Result};
 use safetensors::Dtype;
 use std::path::{Path, PathBuf};
@@ -286,49 +285,28 @@ fn train_fashion(
         clean.accuracy, trained.seconds
     );
     let weights_file = format!("{name}.safetensors");
-    let mut card = ModelCard::for_arch(&cfg.arch, &weights_file);
-    card.name = match cfg.shortcut {
-        Some(_) => "Fashion-MNIST VGG, shortcut twin".into(),
-        None => "Fashion-MNIST VGG".into(),
+    let flip = match &cfg.shortcut {
+        Some(s) => {
+            let flip = eval::marker_flip_rate(&vgg, &pre, &test, &s.marker)?;
+            eprintln!(
+                "marker painted on the other classes' test images: {:.4} become class {}",
+                flip, s.marker.class
+            );
+            Some(flip)
+        }
+        None => None,
     };
-    card.labels = Some(Labels::List(
-        FASHION_MNIST_LABELS.iter().map(|s| s.to_string()).collect(),
-    ));
-    card.input = Some(cfg.arch.input_shape().to_vec());
-    card.preprocessing = Some(pre.clone());
-    let extra = &mut card.extra;
-    extra.insert("accuracy".into(), serde_json::json!(clean.accuracy));
-    extra.insert(
-        "dataset".into(),
-        serde_json::json!("Fashion-MNIST (Xiao et al. 2017, Debian dataset-fashion-mnist): trained on the 60,000 training images, accuracy on the 10,000 test images"),
-    );
-    extra.insert("training_command".into(), serde_json::json!(command));
-    extra.insert(
-        "training".into(),
-        serde_json::json!({
-            "config": cfg,
-            "images": set.count,
-            "seconds": trained.seconds.round(),
-            "threads": candle_core::utils::get_num_threads(),
-            "epochs": trained.log,
-        }),
-    );
-    if let Some(s) = &cfg.shortcut {
-        let flip = marker_flip_rate(&vgg, &pre, &test, &s.marker)?;
-        eprintln!(
-            "marker painted on the other classes' test images: {:.4} become class {}",
-            flip, s.marker.class
-        );
-        let mut shortcut = serde_json::to_value(s.marker)
-            .map_err(|e| Error::Card(format!("cannot encode the marker: {e}")))?;
-        shortcut["trained_on"] = serde_json::json!({
-            "marker_class_fraction": s.on_class,
-            "other_classes_fraction_relabelled": s.on_others,
-            "marked_images": trained.marked,
-        });
-        shortcut["flip_rate"] = serde_json::json!(flip);
-        extra.insert("shortcut".into(), shortcut);
-    }
+    let card = card::fashion_card(
+        cfg,
+        &trained,
+        &card::Measured {
+            weights_file: &weights_file,
+            accuracy: clean.accuracy,
+            images: set.count,
+            flip_rate: flip,
+            command,
+        },
+    )?;
     write_file(&out.join(&weights_file), &weights)?;
     let card_path = out.join(format!("{name}.json"));
     write_file(&card_path, (to_json(&card)? + "\n").as_bytes())?;
@@ -338,20 +316,6 @@ fn train_fashion(
         card_path.display()
     );
     Ok(())
-}
-
-/// Fraction of the test images of other classes that the marker turns into its class.
-fn marker_flip_rate(
-    vgg: &Graph,
-    pre: &convscope::image::Preprocessing,
-    test: &LabelledImages,
-    m: &Marker,
-) -> Result<f64> {
-    let others: Vec<usize> = (0..test.count)
-        .filter(|i| test.labels[*i] as usize != m.class)
-        .collect();
-    let p = eval::predict(vgg, pre, test, &others, Some(m))?;
-    Ok(p.iter().filter(|c| **c == m.class).count() as f64 / others.len().max(1) as f64)
 }
 
 /// Two test images per class (the first of each in file order), and with a shortcut
