@@ -111,7 +111,8 @@ impl Model {
         let js = JsProgress::new(progress);
         let stage = Cell::new(Stage::Map);
         // Every report, the method's batches and the curves' images alike, as a share of
-        // this method's bar, with the stage's name for the page's words.
+        // this method's bar, with the stage's name for the page's words. It borrows only,
+        // so it is Copy: the Forward gets one and the stage changes below call another.
         let report = |done: usize, total: usize| {
             let (from, to) = stage.get().span(sanity);
             let share = done as f64 / total.max(1) as f64;
@@ -120,7 +121,7 @@ impl Model {
         };
         let fwd = Forward::new(&self.inner, &x)
             .map_err(js_err)?
-            .with_progress(&report);
+            .with_progress(report);
         let target = target.map_or(Target::Top, |c| Target::Class(c as usize));
         let class = fwd.class(target).map_err(js_err)?;
         let prob = softmax(&fwd.logits().map_err(js_err)?)
@@ -169,11 +170,15 @@ impl Model {
             sanity,
         })?;
         let curve = |metric: Metric| -> JsValue {
-            scores
-                .curve(metric)
-                .map_or(JsValue::NULL, |c| Float64Array::from(c.scores.as_slice()).into())
+            scores.curve(metric).map_or(JsValue::NULL, |c| {
+                Float64Array::from(c.scores.as_slice()).into()
+            })
         };
-        let out = with(meta, "display", Float32Array::from(display.as_slice()).into())?;
+        let out = with(
+            meta,
+            "display",
+            Float32Array::from(display.as_slice()).into(),
+        )?;
         let out = with(out, "deletion", curve(Metric::Deletion))?;
         with(out, "insertion", curve(Metric::Insertion))
     }
