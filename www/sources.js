@@ -87,7 +87,8 @@ export function checkUrl(text, what = "URL") {
  * "second" the model goes beside the current one (the comparison view's second model).
  */
 export async function loadModel(send, source, onProgress = () => {}, slot = undefined) {
-  const place = slot ? { slot, id: source.id } : {};
+  // Not `id`: that is the request's own id in the worker protocol.
+  const place = slot ? { slot, modelId: source.id } : {};
   switch (source.kind) {
     case "synthetic":
       return send("loadSynthetic", { arch: source.arch, seed: source.seed, name: source.name, ...place });

@@ -86,17 +86,17 @@ const handlers = {
   },
   // A model with the fixtures' deterministic weights.
   // `slot: "second"` loads it beside the current one instead (the comparison view's
-  // second model; scoring.js), `id` naming it.
-  async loadSynthetic({ arch, seed, name, slot, id }) {
+  // second model; scoring.js), `modelId` naming it.
+  async loadSynthetic({ arch, seed, name, slot, modelId }) {
     const loaded = Model.synthetic(arch, seed);
-    if (slot === "second") return describe(scoring.setSecond(loaded, id, name));
+    if (slot === "second") return describe(scoring.setSecond(loaded, modelId, name));
     replaceModel(loaded, name);
     return describe();
   },
   // A model from a card (JSON text) and its safetensors bytes (an ArrayBuffer).
-  async loadCard({ card, weights, slot, id }) {
+  async loadCard({ card, weights, slot, modelId }) {
     const loaded = Model.fromCard(card, new Uint8Array(weights));
-    if (slot === "second") return describe(scoring.setSecond(loaded, id));
+    if (slot === "second") return describe(scoring.setSecond(loaded, modelId));
     replaceModel(loaded);
     return describe();
   },
