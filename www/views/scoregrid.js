@@ -40,7 +40,7 @@ export async function runGrid({ call, panel, params, setParams, show, source }, 
   };
   arrange(sort);
   const first = rows[0];
-  panel.replaceChildren(
+  const children = [
     el("h2", {}, `Every method side by side: class ${first.class}${named(first) ? ` (${first.label})` : ""}${params.target === undefined ? ", the top class" : ""}`),
     about,
     controls({ sort, sanity, setParams, arrange, source }),
@@ -48,7 +48,9 @@ export async function runGrid({ call, panel, params, setParams, show, source }, 
     grid,
     colourBar(params.colormap, 0, "max"),
     el("p", { className: "hint", dataset: { testid: "compare-time" } }, `${rows.length} maps and their ${2 * rows.length} curves (${first.step} pixels a step) in ${(elapsed / 1000).toFixed(2)} s.`),
-  );
+  ];
+  // The note is there only for an unknown sort (replaceChildren would print a null).
+  panel.replaceChildren(...children.filter(Boolean));
 }
 
 function named(row) {

@@ -37,7 +37,7 @@ export async function runModels({ call, panel, params, setParams, show, source }
     heading,
     el("p", { className: "hint" }, `${title} on each model, for ${params.target === undefined ? "each model's top class" : `class ${params.target}`}, with the deletion area (lower is better) and insertion area (higher is better) of its map. Two models that agree on the class can still look at different pixels.`),
     form,
-    el("div", { className: "side-by-side score-pair", dataset: { testid: "compare-pair" } }, rows.map((r) => scoreTile(r, { title: r.model, extra: [verdict(r)], testid: "compare-model" }))),
+    el("div", { className: "score-pair", dataset: { testid: "compare-pair" } }, rows.map((r) => scoreTile(r, { title: r.model, extra: [verdict(r)], testid: "compare-model" }))),
     colourBar(params.colormap, 0, "max"),
   );
 }
