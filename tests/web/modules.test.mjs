@@ -1,5 +1,6 @@
 // The page's DOM-free modules in Node: the address format, the maximization form's
-// channel lists and the comparison grid's order. (The colour tables are the core's: tests/wasm/render.test.mjs.)
+// channel lists and the comparison grid's order. (The colour tables are the core's:
+// tests/wasm/render.test.mjs.)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readState, formatState } from "../../www/urlstate.js";
