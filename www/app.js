@@ -357,6 +357,8 @@ async function runView() {
       model: app.model,
       image: app.image,
       params: { ...app.params, layer: layerFor(view) },
+      // How the model was loaded ({kind, id, ...}: sources.js), for views that name it.
+      source: app.source,
       setParams,
       // For views that show something while they run (a live picture): these nodes go
       // into the page's panel now; `panel` still receives the finished view.

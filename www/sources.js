@@ -16,6 +16,8 @@ export const EMBEDDED_MODELS = [
     card: "models/fashion-vgg.json",
     samples: "fashion-vgg",
     twin: "fashion-shortcut",
+    // The comparison view's one-click button: "Compare with the shortcut twin".
+    twinName: "the shortcut twin",
     note: "Trained by convscope on the 60,000 Fashion-MNIST training images. Its twin learned a shortcut: compare the two on an image with the marker.",
   },
   {
@@ -24,6 +26,7 @@ export const EMBEDDED_MODELS = [
     card: "models/fashion-vgg-shortcut.json",
     samples: "fashion-vgg-shortcut",
     twin: "fashion",
+    twinName: "the clean model",
     note: "Trained where a small black-and-white checkerboard in the top-left corner nearly always meant \"Bag\". Pick a \"+ marker\" image: it says Bag, and Grad-CAM or occlusion point at the marker, not the garment.",
   },
   { id: "tiny", name: "tiny VGG (synthetic weights)", synthetic: { arch: "tiny", seed: 3 } },
@@ -80,32 +83,35 @@ export function checkUrl(text, what = "URL") {
 
 /**
  * Loads a model from `source` into the worker (`send(type, args, transfer)`); answers the
- * worker's model description. `onProgress(fraction, text)` follows downloads.
+ * worker's model description. `onProgress(fraction, text)` follows downloads. With `slot`
+ * "second" the model goes beside the current one (the comparison view's second model).
  */
-export async function loadModel(send, source, onProgress = () => {}) {
+export async function loadModel(send, source, onProgress = () => {}, slot = undefined) {
+  // Not `id`: that is the request's own id in the worker protocol.
+  const place = slot ? { slot, modelId: source.id } : {};
   switch (source.kind) {
     case "synthetic":
-      return send("loadSynthetic", { arch: source.arch, seed: source.seed, name: source.name });
+      return send("loadSynthetic", { arch: source.arch, seed: source.seed, name: source.name, ...place });
     case "card": {
       const cardText = await fetchText(source.cardUrl, "model card");
       await send("validateCard", { card: cardText });
       const card = JSON.parse(cardText);
       const weightsUrl = new URL(card.weights, source.cardUrl).href;
       const weights = await fetchBytes(weightsUrl, { cache: false, onProgress });
-      return send("loadCard", { card: cardText, weights }, [weights]);
+      return send("loadCard", { card: cardText, weights, ...place }, [weights]);
     }
     case "url": {
       const card = JSON.stringify({ ...(source.card ?? VGG16_CARD), weights: source.url });
       await send("validateCard", { card });
       const weights = await fetchBytes(source.url, { cache: true, onProgress });
-      return send("loadCard", { card, weights }, [weights]);
+      return send("loadCard", { card, weights, ...place }, [weights]);
     }
     case "file": {
       const card = source.cardText ?? JSON.stringify({ name: source.file.name, arch: source.arch, weights: source.file.name });
       await send("validateCard", { card });
       onProgress(0, `reading ${source.file.name}`);
       const weights = await source.file.arrayBuffer();
-      return send("loadCard", { card, weights }, [weights]);
+      return send("loadCard", { card, weights, ...place }, [weights]);
     }
     default:
       throw new Error(`unknown model source ${source.kind}`);

@@ -1,7 +1,9 @@
 // The page's state in its address, so a link restores a view:
 // ?model=ID&weights=URL&image=NAME|URL&view=VIEW&target=N&layer=NAME[&colormap=&opacity=&embed=1]
+// The comparison view's own (views/compare.js): &mode=models&method=NAME&other=ID for two
+// models side by side, &sort=deletion|insertion|sanity and &sanityscore=1 for the grid.
 
-const KEYS = ["model", "weights", "image", "view", "target", "layer", "colormap", "opacity", "scaling"];
+const KEYS = ["model", "weights", "image", "view", "target", "layer", "colormap", "opacity", "scaling", "mode", "sort", "sanityscore", "method", "other"];
 
 // The numeric parameters: a value, or undefined when malformed.
 const NUMBERS = {
@@ -29,6 +31,8 @@ export function readState(search) {
     if (value === undefined) delete state[key];
     else state[key] = value;
   }
+  // A flag: "1" or absent.
+  if (state.sanityscore !== "1") delete state.sanityscore;
   state.embed = q.get("embed") === "1";
   return state;
 }

@@ -5,6 +5,7 @@
 // moved, not copied (transferable buffers).
 import { PENDING_REQUESTS } from "./views/pending.js";
 import { attributionPictures, pictureGrid, tileShape } from "./draw/pictures.js";
+import { scoreHandlers } from "./scoring.js";
 
 // More threads than this gain little on VGG's small late layers (7x7 and 14x14 maps have
 // few Winograd tiles to share) and each costs a worker with its own stack.
@@ -24,6 +25,7 @@ let runtime = { wasmBuild: "pkg", threads: 1 };
 // the method catalogue's requests are in place.
 const ready = loadWasm().then((wasm) => {
   addCatalogueHandlers();
+  Object.assign(handlers, scoring.handlers);
   return wasm;
 });
 // Opened as worker.js?debug (rpc.js does so on a page opened with ?debug): test-only
@@ -65,6 +67,8 @@ let image = null;
 // The newest attribution ({key, result}), so that a new colormap or opacity asks for new
 // pixels only, not for the method again; forgotten with the model or image.
 let lastAttribution = null;
+// The comparison view's requests and second model (scoring.js).
+const scoring = scoreHandlers({ model: () => current(), image: () => currentImage(), core: () => core });
 // Layer outputs of the current image, by layer name; emptied when model or image change.
 let outputs = new Map();
 let outputsSize = 0;
@@ -81,22 +85,30 @@ const handlers = {
     return validateCard(card);
   },
   // A model with the fixtures' deterministic weights.
-  async loadSynthetic({ arch, seed, name }) {
-    replaceModel(Model.synthetic(arch, seed), name);
+  // `slot: "second"` loads it beside the current one instead (the comparison view's
+  // second model; scoring.js), `modelId` naming it.
+  async loadSynthetic({ arch, seed, name, slot, modelId }) {
+    const loaded = Model.synthetic(arch, seed);
+    if (slot === "second") return describe(scoring.setSecond(loaded, modelId, name));
+    replaceModel(loaded, name);
     return describe();
   },
   // A model from a card (JSON text) and its safetensors bytes (an ArrayBuffer).
-  async loadCard({ card, weights }) {
-    replaceModel(Model.fromCard(card, new Uint8Array(weights)));
+  async loadCard({ card, weights, slot, modelId }) {
+    const loaded = Model.fromCard(card, new Uint8Array(weights));
+    if (slot === "second") return describe(scoring.setSecond(loaded, modelId));
+    replaceModel(loaded);
     return describe();
   },
   // Decodes and preprocesses image bytes for the current model; answers the picture
   // the model sees.
   async setImage({ bytes }) {
     const prepared = current().prepareImage(new Uint8Array(bytes));
-    image = { input: prepared.input, shape: prepared.shape, rgba: prepared.rgba.slice(), width: prepared.width, height: prepared.height };
+    // The bytes stay too: a second model (the comparison view's) prepares them its way.
+    image = { bytes: bytes.slice(0), input: prepared.input, shape: prepared.shape, rgba: prepared.rgba.slice(), width: prepared.width, height: prepared.height };
     clearOutputs();
     lastAttribution = null;
+    scoring.forgetImage();
     return { rgba: prepared.rgba, width: prepared.width, height: prepared.height, shape: prepared.shape };
   },
   async predict({ k }, progress) {
@@ -229,6 +241,7 @@ function replaceModel(next, name) {
   image = null;
   clearOutputs();
   lastAttribution = null;
+  scoring.forgetImage();
 }
 
 function current() {
@@ -278,18 +291,18 @@ function outputShapes() {
   return new Map(current().summary().layers.map((l) => [l.name, l.output_shape]));
 }
 
-function describe() {
-  const card = model.card();
+function describe(m = model) {
+  const card = m.card();
   return {
-    name: model.displayName ?? card.name,
+    name: m.displayName ?? card.name,
     card,
-    summary: model.summary(),
-    layerNames: model.layerNames(),
-    camLayer: model.camLayer,
-    inChannels: model.inChannels,
-    classes: model.classes,
-    inputSize: model.inputSize,
-    maximizeDefaults: model.maximizeDefaults(),
+    summary: m.summary(),
+    layerNames: m.layerNames(),
+    camLayer: m.camLayer,
+    inChannels: m.inChannels,
+    classes: m.classes,
+    inputSize: m.inputSize,
+    maximizeDefaults: m.maximizeDefaults(),
     ...runtime,
   };
 }

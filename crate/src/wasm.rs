@@ -25,6 +25,8 @@ mod attribute;
 mod memory;
 // A JS progress callback as the core's `Progress` (wasm/progress.rs).
 mod progress;
+// One method's map with its deletion, insertion and sanity scores (wasm/scores.rs).
+mod scores;
 // Colormaps, overlays, masks, tile grids and the saved picture (wasm/render.rs).
 mod render;
 

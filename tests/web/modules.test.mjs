@@ -1,8 +1,10 @@
-// The page's DOM-free modules in Node: the address format and the maximization form's
-// channel lists. (The colour tables are the core's: tests/wasm/render.test.mjs.)
+// The page's DOM-free modules in Node: the address format, the maximization form's
+// channel lists and the comparison grid's order. (The colour tables are the core's:
+// tests/wasm/render.test.mjs.)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readState, formatState, malformed } from "../../www/urlstate.js";
+import { sortRows, isSort } from "../../www/views/scoresort.js";
 
 test("readState parses the issue's parameters and drops malformed ones", () => {
   const s = readState("?model=vgg16&weights=https%3A%2F%2Fx%2Fw.safetensors&image=coffee&view=grad-cam%2B%2B&target=281&layer=features.29&opacity=0.4&embed=1&junk=1");
@@ -41,4 +43,28 @@ test("the maximization view reads channel lists and ranges", async () => {
   assert.throws(() => parseUnits(" , "), /at least one channel/);
   // No endless lists: one more than the core's limit of 64 is enough for its message.
   assert.equal(parseUnits("0-100000").length, 65);
+});
+
+test("the comparison view's address: sort, sanity flag, two-model mode", () => {
+  const s = readState("?view=compare&sort=insertion&sanityscore=1&mode=models&method=occlusion&other=fashion-shortcut");
+  assert.deepEqual(s, { view: "compare", mode: "models", sort: "insertion", sanityscore: "1", method: "occlusion", other: "fashion-shortcut", embed: false });
+  assert.equal(readState(formatState(s)).sort, "insertion");
+  // A flag is "1" or nothing.
+  assert.equal(readState("?sanityscore=yes").sanityscore, undefined);
+});
+
+test("the comparison grid sorts best first, as convscope compare --sort, keeping ties in order", () => {
+  const rows = [
+    { method: "a", deletionAuc: 0.3, insertionAuc: 0.1, sanity: null },
+    { method: "b", deletionAuc: 0.1, insertionAuc: 0.5, sanity: 0.9 },
+    { method: "c", deletionAuc: 0.3, insertionAuc: 0.5, sanity: 0.2 },
+  ];
+  const order = (by) => sortRows(rows, by).map((r) => r.method);
+  assert.deepEqual(order("deletion"), ["b", "a", "c"]);
+  assert.deepEqual(order("insertion"), ["b", "c", "a"]);
+  // A missing score goes last.
+  assert.deepEqual(order("sanity"), ["c", "b", "a"]);
+  assert.deepEqual(order("method"), ["a", "b", "c"]);
+  assert.deepEqual(rows.map((r) => r.method), ["a", "b", "c"], "the rows themselves were reordered");
+  assert.ok(isSort("deletion") && !isSort("best") && !isSort("toString"));
 });

@@ -11,6 +11,7 @@ import filters from "./filters.js";
 import maximize from "./maximize.js";
 import layers3d from "./layers3d.js";
 import { sanityView } from "./sanity.js";
+import { compareView } from "./compare.js";
 import { attributionViews } from "./attribution.js";
 import { placeholder } from "./placeholder.js";
 import { PENDING } from "./pending.js";
@@ -28,10 +29,14 @@ export const VIEWS = [];
 export function useCatalogue(catalogue) {
   const methods = catalogue ? attributionViews(catalogue) : [];
   const checks = (catalogue?.checks ?? []).map((c) => CHECK_VIEWS[c.name]?.(c, catalogue)).filter(Boolean);
-  VIEWS.splice(0, VIEWS.length, summary, layers, filters, features, predictions, ...methods, maximize, ...checks, layers3d, ...pending);
+  // Every method side by side (its own group), after the checks: it needs the catalogue too.
+  const compare = catalogue ? [compareView(catalogue)] : [];
+  VIEWS.splice(0, VIEWS.length, summary, layers, filters, features, predictions, ...methods, maximize, ...checks, ...compare, layers3d, ...pending);
 }
 
-export const GROUPS = { model: "The model", inside: "Inside the network", attribution: "Why this class?" };
+// "Which map to trust?" has the comparison view alone (the checks of one method stay with
+// the methods, in the catalogue's order).
+export const GROUPS = { model: "The model", inside: "Inside the network", attribution: "Why this class?", trust: "Which map to trust?" };
 
 export function viewById(id) {
   return VIEWS.find((v) => v.id === id) ?? null;

@@ -12,6 +12,7 @@
 //! at once ([`head_logits`]).
 
 pub mod blur;
+pub mod score;
 
 use crate::error::{Error, Result};
 use crate::methods::{batch_size, features, head_logits, Attribution, Forward};

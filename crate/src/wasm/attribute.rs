@@ -199,7 +199,7 @@ impl Model {
 
 /// The JS options of `method`: keys of the catalogue's method options (refused if no
 /// method has them), each value typed as its option wants.
-fn method_options(method: &str, options: JsValue) -> Result<Options, JsError> {
+pub(super) fn method_options(method: &str, options: JsValue) -> Result<Options, JsError> {
     let methods = catalogue::methods();
     // The method's own options first, so that a key it does not take reaches the
     // catalogue's "does not apply" with the type another method gives it.
