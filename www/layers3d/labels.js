@@ -75,6 +75,7 @@ export class LabelLayer {
     for (const label of order) {
       const spot = this.spotFor(label, camera, width, height, placed);
       const { element } = label;
+      label.spot = spot;
       if (!spot) {
         element.hidden = true;
         continue;
@@ -87,6 +88,22 @@ export class LabelLayer {
       element.style.outline = label.selected ? "2px solid #3b6fd4" : "";
       element.dataset.side = spot.side;
       element.hidden = false;
+    }
+  }
+
+  /** Draws the shown labels on a 2D context whose pixels are `scale` CSS px (a saved PNG). */
+  drawOn(ctx, scale) {
+    for (const label of this.labels) {
+      const spot = label.spot;
+      if (!spot) continue;
+      ctx.fillStyle = "rgba(244, 245, 248, 0.82)";
+      ctx.fillRect(Math.round(spot.x) * scale, Math.round(spot.y) * scale, spot.w * scale, spot.h * scale);
+      ctx.font = FONT.replace("12px", `${12 * scale}px`);
+      ctx.textBaseline = "middle";
+      spot.text.split("\n").forEach((line, k) => {
+        ctx.fillStyle = k === 0 && label.firstColour ? label.firstColour : (label.colour ?? "#1b1b1f");
+        ctx.fillText(line, (Math.round(spot.x) + PAD) * scale, (Math.round(spot.y) + LINE * (k + 0.5)) * scale);
+      });
     }
   }
 

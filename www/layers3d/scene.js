@@ -308,6 +308,19 @@ export class LayerScene {
     if (this.size) this.labelLayer.place(this.camera, ...this.size);
   }
 
+  /** PNG bytes of the picture with its labels (they are HTML, not in the canvas). */
+  pngWithLabels() {
+    this.render();
+    const out = document.createElement("canvas");
+    out.width = this.canvas.width;
+    out.height = this.canvas.height;
+    const ctx = out.getContext("2d");
+    ctx.drawImage(this.canvas, 0, 0);
+    this.labelLayer.drawOn(ctx, out.width / this.size[0]);
+    const base64 = out.toDataURL("image/png").split(",")[1];
+    return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  }
+
   /** Selects layer `i` (-1: none): outlined, its label kept, told to `onSelect`. */
   select(i) {
     this.selected = i;
@@ -344,7 +357,8 @@ export class LayerScene {
 
   /** Arrows move the selection, Enter or Space opens (or closes) it, Escape lets go. */
   key(event) {
-    if (!this.layout) return;
+    // Keys meant for a control inside the stage (its Save PNG button) stay theirs.
+    if (!this.layout || event.target !== this.container) return;
     const i = this.selected;
     if (["ArrowRight", "ArrowLeft", "ArrowUp", "ArrowDown", "Home", "End"].includes(event.key)) {
       event.preventDefault();

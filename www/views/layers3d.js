@@ -64,6 +64,18 @@ export default {
       scene = null;
       throw new Error(`the 3D view needs WebGL, which this browser did not provide (${err.message})`);
     }
+    // The page's "Save PNG" saves `canvas.exportPng` when set: for that one click, the
+    // picture with its labels, which are HTML over the canvas rather than in it.
+    stage.addEventListener(
+      "click",
+      (event) => {
+        if (!event.target.matches?.("button.export") || !scene) return;
+        const canvas = scene.canvas;
+        canvas.exportPng = scene.pngWithLabels();
+        setTimeout(() => delete canvas.exportPng, 0);
+      },
+      true,
+    );
     scene.canvas.dataset.name = "3d";
     scene.canvas.dataset.testid = "canvas3d";
     // Open the first feature layer so channels are visible from the start.
