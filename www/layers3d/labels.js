@@ -2,7 +2,7 @@
 // readers, measurable by tests), placed after each render by a collision pass: labels
 // in order of importance, each at the first spot (its full text above or below its
 // layer, then its short text) that overlaps no label already placed and stays inside
-// the canvas; a label with no such spot is hidden. Zoomed out, the block names and ends
+// the canvas (slid in from its edge); a label with no such spot is hidden. Zoomed out, the block names and ends
 // stay; zoomed in, every layer gets its name.
 
 const FONT = "600 12px system-ui, sans-serif";
@@ -120,8 +120,11 @@ export class LabelLayer {
         if (side === "above") Object.assign(box, { x: ax - size.width / 2, y: ay - GAP - size.height });
         else if (side === "below") Object.assign(box, { x: ax - size.width / 2, y: ay + GAP });
         else Object.assign(box, { x: ax + GAP, y: ay - size.height / 2 });
-        const inside = box.x >= 0 && box.y >= 0 && box.x + box.w <= width && box.y + box.h <= height;
-        if (inside && !placed.some((o) => overlaps(o, box))) return box;
+        // A layer on the canvas keeps its label on it, slid in from the edge if need be.
+        if (ax < 0 || ay < 0 || ax > width || ay > height || box.w > width || box.h > height) continue;
+        box.x = Math.min(Math.max(box.x, 0), width - box.w);
+        box.y = Math.min(Math.max(box.y, 0), height - box.h);
+        if (!placed.some((o) => overlaps(o, box))) return box;
       }
     }
     return null;

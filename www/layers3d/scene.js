@@ -64,7 +64,10 @@ export class LayerScene {
     this.onKey = (e) => this.key(e);
     container.tabIndex = 0;
     container.addEventListener("keydown", this.onKey);
-    this.resizeObserver = new ResizeObserver(() => this.resize());
+    // The stage may have no width yet when the scene is first framed (the panel shows
+    // once the view is done): frame again on resizing, until the visitor moves the camera.
+    this.controls.addEventListener("start", () => (this.moved = true));
+    this.resizeObserver = new ResizeObserver(() => (this.moved || !this.layout ? this.resize() : this.frame()));
     this.resizeObserver.observe(container);
   }
 
@@ -169,7 +172,10 @@ export class LayerScene {
     const priority = ends ? 90 : layer.block || layer.join ? 50 : node.main ? 30 : 20;
     const full = layer.title ?? layer.name;
     const texts = layer.short && layer.short !== full ? [full, layer.short] : [full];
-    const order = node.lane < 0 ? ["below", "above"] : ["above", "below"];
+    // A main-path name below its layer would read as the branch's where one runs
+    // beside it: there, above only.
+    const branchNear = this.layout.nodes.some((m) => m.lane < 0 && Math.abs(m.column - node.column) <= 1);
+    const order = node.lane < 0 ? ["below", "above"] : branchNear ? ["above"] : ["above", "below"];
     this.nodeLabels[i] = this.labelLayer.add({
       texts,
       priority,
@@ -239,58 +245,46 @@ export class LayerScene {
   /** Puts the camera where the whole network is in view. */
   frame() {
     this.resize();
-    const box = new THREE.Box3().setFromObject(this.group);
-    // Room behind the output for its top classes.
-    const last = this.boxes?.[this.boxes.length - 1];
-    if (last && this.layers[this.layers.length - 1].labels) box.expandByPoint(new THREE.Vector3(0, last.getCenter(new THREE.Vector3()).y, last.min.z - 8));
     // From the right, a little above and in front of the input side, so the maps'
-    // faces show. The box's corners, seen along that direction, give the picture's
-    // width and height: far enough that both fit their field of view (a long network
-    // fills the canvas's width, a short one its height), with room for the labels.
+    // faces show; far enough that the layers (each one's own corners, tighter than the
+    // whole box's seen at an angle) span 92% of the canvas's width or 88% of its height,
+    // whichever binds, leaving on the right the width of the top classes' label.
     const direction = new THREE.Vector3(1, 0.4, 0.6).normalize();
     const right = new THREE.Vector3().crossVectors(new THREE.Vector3(0, 1, 0), direction).normalize();
     const up = new THREE.Vector3().crossVectors(direction, right);
+    const box = new THREE.Box3().setFromObject(this.group);
     const centre = box.getCenter(new THREE.Vector3());
-    const r = [Infinity, -Infinity];
-    const u = [Infinity, -Infinity];
-    let near = 0;
-    for (const corner of corners(box)) {
-      corner.sub(centre);
-      const [x, y] = [corner.dot(right), corner.dot(up)];
-      r[0] = Math.min(r[0], x);
-      r[1] = Math.max(r[1], x);
-      u[0] = Math.min(u[0], y);
-      u[1] = Math.max(u[1], y);
-      near = Math.max(near, corner.dot(direction));
-    }
-    centre.addScaledVector(right, (r[0] + r[1]) / 2).addScaledVector(up, (u[0] + u[1]) / 2);
+    const points = () => (this.boxes ?? [box]).flatMap(corners);
+    const side = this.labelLayer.labels.find((l) => l.anchors.right)?.sizes[0].width ?? 0;
+    const reserve = side ? (2 * (side + 12)) / this.size[0] : 0; // in NDC units
     const tanV = Math.tan(THREE.MathUtils.degToRad(this.camera.fov) / 2);
     const tanH = tanV * this.camera.aspect;
-    let distance = Math.max((r[1] - r[0]) / 2 / tanH, (u[1] - u[0]) / 2 / tanV) + near;
-    this.controls.target.copy(centre);
-    // Then closer or farther until the corners, in perspective, span 90% of the width
-    // or 80% of the height (room for the labels), and centred on the canvas.
-    for (let k = 0; k < 4; k++) {
-      this.camera.position.copy(centre).addScaledVector(direction, distance);
-      this.camera.near = distance / 100;
-      this.camera.far = distance * 10;
-      this.camera.lookAt(centre);
-      this.camera.updateMatrixWorld();
-      this.camera.updateProjectionMatrix();
-      const ndc = corners(box).map((c) => c.project(this.camera));
+    const size = box.getSize(new THREE.Vector3());
+    let distance = Math.max(size.x, size.y, size.z) / tanV;
+    // A few rounds of: look, measure the picture in perspective, recentre and rescale.
+    for (let k = 0; k < 5; k++) {
+      this.placeCamera(centre, direction, distance);
+      const ndc = points().map((c) => c.project(this.camera));
       const [x0, x1] = [Math.min(...ndc.map((p) => p.x)), Math.max(...ndc.map((p) => p.x))];
       const [y0, y1] = [Math.min(...ndc.map((p) => p.y)), Math.max(...ndc.map((p) => p.y))];
-      const shift = right.clone().multiplyScalar(((x0 + x1) / 2) * tanH * distance).addScaledVector(up, ((y0 + y1) / 2) * tanV * distance);
-      centre.add(shift);
-      distance *= Math.max((x1 - x0) / 2 / 0.9, (y1 - y0) / 2 / 0.8);
+      const shiftX = ((x0 + x1) / 2 + reserve / 2) * tanH * distance;
+      const shiftY = ((y0 + y1) / 2) * tanV * distance;
+      centre.addScaledVector(right, shiftX).addScaledVector(up, shiftY);
+      distance *= Math.max((x1 - x0) / (1.84 - reserve), (y1 - y0) / 1.76);
     }
+    this.placeCamera(centre, direction, distance);
     this.controls.target.copy(centre);
+    this.controls.update();
+    this.render();
+  }
+
+  placeCamera(centre, direction, distance) {
     this.camera.position.copy(centre).addScaledVector(direction, distance);
     this.camera.near = distance / 100;
     this.camera.far = distance * 10;
+    this.camera.lookAt(centre);
+    this.camera.updateMatrixWorld();
     this.camera.updateProjectionMatrix();
-    this.controls.update();
-    this.render();
   }
 
   resize() {
