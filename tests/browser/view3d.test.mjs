@@ -2,7 +2,8 @@
 // boxes on screen, zoomed out and zoomed in), the main path left to right, ResNet-18's
 // downsample branches beside the main path (below it, joining it at the addition), and
 // the layers reachable by keyboard (arrows select, Enter opens). Screenshots go to
-// docs/images/web-3d.png and web-3d-resnet18.png with UPDATE_SCREENSHOTS=1.
+// docs/images/web-3d.png and web-3d-resnet18.png with UPDATE_SCREENSHOTS=1. MobileNetV2's
+// skips are joins of two on the main path.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { browserForTests, withWatchedPage, waitForDone, screenshot } from "../support/browser.mjs";
@@ -29,6 +30,7 @@ function readLabels(page) {
         lane: Number(e.dataset.lane),
         main: e.dataset.main === "1",
         column: Number(e.dataset.column),
+        joins: Number(e.dataset.joins),
         cx: Number(e.dataset.cx),
         cy: Number(e.dataset.cy),
         wy: Number(e.dataset.wy),
@@ -102,6 +104,10 @@ test("ResNet-18: downsample branches beside the main path, no label over another
       assert.ok(!b.main && b.lane < 0, `${b.name} is on the main path`);
       assert.ok(beside.wy - b.wy > 1, `${b.name} at y ${b.wy}, the main path at ${beside.wy}`);
       assert.ok(b.cy - beside.cy > 10, `${b.name} is not drawn below ${beside.name} on screen`);
+      // The next column is the addition (with its ReLU), on the main path, joining two.
+      const join = labels.find((l) => l.main && l.column === b.column + 1);
+      assert.equal(join?.joins, 2, `${b.name}: the layer after it joins ${join?.joins} (${join?.name})`);
+      assert.equal(join.name, b.name.replace(/downsample$/, "relu:1"));
     }
     await page.mouse.move(0, 0);
     await screenshot(page, "3d-resnet18");
@@ -122,5 +128,20 @@ test("ResNet-18: downsample branches beside the main path, no label over another
     await page.waitForFunction(() => /open: every channel shown/.test(document.querySelector(".tip3d").textContent), null, { timeout: 60_000 });
     assert.equal(await page.$$eval("[data-testid=label3d][data-name=maxpool]", (e) => e.filter((x) => !x.hidden).length), 1, "the selected layer's label is hidden");
     assertNoOverlap(await readLabels(page), "resnet18, a layer open");
+  });
+});
+
+test("MobileNetV2: its inverted-residual skips join the main path, no label over another", async () => {
+  await withWatchedPage(env(), async ({ page }) => {
+    await open3d(page, "mobilenet_v2");
+    const labels = await readLabels(page);
+    assertNoOverlap(labels, "mobilenet_v2");
+    assertLeftToRight(labels, "mobilenet_v2");
+    // torchvision's mobilenet_v2 adds its input back in ten blocks: ten joins of two.
+    const joins = labels.filter((l) => l.main && l.joins === 2);
+    assert.equal(joins.length, 10, `joins: ${joins.map((l) => l.name)}`);
+    assert.ok(joins.every((l) => /\.add$/.test(l.name)), `joins: ${joins.map((l) => l.name)}`);
+    await zoomIn(page);
+    assertNoOverlap(await readLabels(page), "mobilenet_v2, zoomed in");
   });
 });

@@ -183,7 +183,7 @@ export class LayerScene {
       anchors: { above, below },
       centre,
       order,
-      data: { name: layer.name, lane: node.lane, main: node.main ? 1 : 0, column: node.column, wy: centre.y.toFixed(3) },
+      data: { name: layer.name, lane: node.lane, main: node.main ? 1 : 0, column: node.column, joins: node.preds.length, wy: centre.y.toFixed(3) },
     });
     if (layer.labels) {
       const text = layer.labels.map((p) => `${p.label} ${(p.prob * 100).toFixed(1)}%`).join("\n");
