@@ -85,6 +85,10 @@ test("Fashion-MNIST VGG: a chain, left to right, no label over another", async (
     await screenshot(page, "3d");
     await zoomIn(page);
     assertNoOverlap(await readLabels(page), "fashion, zoomed in");
+    // Every map layer open at once (the four of the feature extractor; not the input).
+    await page.click("text=Expand all");
+    await page.waitForFunction(() => document.querySelector("[data-testid=stage3d]").dataset.open === "4", null, { timeout: 60_000 });
+    assertNoOverlap(await readLabels(page), "fashion, every layer open");
   });
 });
 

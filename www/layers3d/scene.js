@@ -94,7 +94,8 @@ export class LayerScene {
   }
 
   async setAll(open) {
-    const all = open ? this.layers.map((_, i) => i).filter((i) => this.layers[i].shape.length === 3) : [];
+    // Maps only: the input is a picture, not a layer the worker knows.
+    const all = open ? this.layers.map((_, i) => i).filter((i) => this.layers[i].shape.length === 3 && !this.layers[i].picture) : [];
     await this.loadGrids(all);
     this.expanded = new Set(all);
     this.rebuild();
@@ -158,6 +159,7 @@ export class LayerScene {
     if (nodes.some((n) => !n.main || n.preds.length > 1)) this.group.add(connections(nodes, boxes, front, colDepth));
     this.layers.forEach((layer, i) => this.addLabels(layer, i, boxes[i], nodes[i]));
     this.group.updateMatrixWorld(true);
+    this.container.dataset.open = String(this.expanded.size); // how many layers show their channels
     if (this.selected >= this.layers.length) this.selected = -1;
     this.highlightSelected();
   }
@@ -324,7 +326,7 @@ export class LayerScene {
     if (i >= 0) {
       const centre = this.boxes[i].getCenter(new THREE.Vector3());
       const p = centre.clone().project(this.camera);
-      if (Math.abs(p.x) > 0.8 || Math.abs(p.y) > 0.8 || p.z > 1) {
+      if (Math.abs(p.x) > 1 || Math.abs(p.y) > 1 || p.z > 1) {
         const shift = centre.sub(this.controls.target);
         this.controls.target.add(shift);
         this.camera.position.add(shift);
