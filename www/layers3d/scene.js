@@ -15,6 +15,7 @@ import { neighbour } from "./keys.js";
 
 const GAP = 4; // space between layers along the axis
 const BIG = 12; // side of the input picture, in scene units
+const FOV = 24; // vertical field of view of the full-height canvas, in degrees
 const LANE_GAP = 2.5; // space between the main path and a branch beside it
 const EDGE = 0x6b7aa6; // connections between layers
 const JOIN_EDGE = 0xc25b12; // the outline of a layer where branches join
@@ -47,7 +48,7 @@ export class LayerScene {
     this.labelLayer = new LabelLayer(container);
     this.scene = new THREE.Scene();
     // A narrow field of view: far layers stay readable (almost an axonometric view).
-    this.camera = new THREE.PerspectiveCamera(24, 1, 0.1, 5000);
+    this.camera = new THREE.PerspectiveCamera(FOV, 1, 0.1, 5000);
     this.controls = new OrbitControls(this.camera, this.canvas);
     this.controls.addEventListener("change", () => this.render());
     this.raycaster = new THREE.Raycaster();
@@ -246,11 +247,28 @@ export class LayerScene {
 
   /** Puts the camera where the whole network is in view. */
   frame() {
+    // A long, flat network (ResNet, MobileNet) fills the width with room to spare above
+    // and below: the canvas then loses that spare height (down to 320 px).
+    this.shortBy = null;
     this.resize();
-    // From the right, a little above and in front of the input side, so the maps'
-    // faces show; far enough that the layers (each one's own corners, tighter than the
-    // whole box's seen at an angle) span 92% of the canvas's width or 88% of its height,
-    // whichever binds, leaving on the right the width of the top classes' label.
+    const used = this.fit();
+    const height = Math.max(320, Math.round((this.size[1] * used) / 0.8));
+    if (height < this.size[1] - 16) {
+      this.shortBy = height;
+      this.resize();
+      this.fit();
+    }
+    this.render();
+  }
+
+  /**
+   * From the right, a little above and in front of the input side, so the maps' faces
+   * show; far enough that the layers (each one's own corners, tighter than the whole
+   * box's seen at an angle) span 92% of the canvas's width or 88% of its height,
+   * whichever binds, leaving on the right the width of the top classes' label. Answers
+   * the fraction of the height the layers take.
+   */
+  fit() {
     const direction = new THREE.Vector3(1, 0.4, 0.6).normalize();
     const right = new THREE.Vector3().crossVectors(new THREE.Vector3(0, 1, 0), direction).normalize();
     const up = new THREE.Vector3().crossVectors(direction, right);
@@ -263,6 +281,7 @@ export class LayerScene {
     const tanH = tanV * this.camera.aspect;
     const size = box.getSize(new THREE.Vector3());
     let distance = Math.max(size.x, size.y, size.z) / tanV;
+    let used = 1;
     // A few rounds of: look, measure the picture in perspective, recentre and rescale.
     for (let k = 0; k < 5; k++) {
       this.placeCamera(centre, direction, distance);
@@ -272,12 +291,14 @@ export class LayerScene {
       const shiftX = ((x0 + x1) / 2 + reserve / 2) * tanH * distance;
       const shiftY = ((y0 + y1) / 2) * tanV * distance;
       centre.addScaledVector(right, shiftX).addScaledVector(up, shiftY);
-      distance *= Math.max((x1 - x0) / (1.84 - reserve), (y1 - y0) / 1.76);
+      const scale = Math.max((x1 - x0) / (1.84 - reserve), (y1 - y0) / 1.76);
+      distance *= scale;
+      used = (y1 - y0) / 2 / scale;
     }
     this.placeCamera(centre, direction, distance);
     this.controls.target.copy(centre);
     this.controls.update();
-    this.render();
+    return used;
   }
 
   placeCamera(centre, direction, distance) {
@@ -291,8 +312,12 @@ export class LayerScene {
 
   resize() {
     const width = this.container.clientWidth || 640;
-    const height = Math.round(Math.max(320, Math.min(640, width * 0.6)));
+    const full = Math.round(Math.max(320, Math.min(640, width * 0.6)));
+    const height = Math.min(this.shortBy ?? Infinity, full);
     this.size = [width, height];
+    // A shortened canvas keeps the horizontal field of view (a wider one would show the
+    // layers at the edges edge-on): the vertical one shrinks with the height.
+    this.camera.fov = THREE.MathUtils.radToDeg(2 * Math.atan(Math.tan(THREE.MathUtils.degToRad(FOV / 2)) * (height / full)));
     this.renderer.setSize(width, height);
     this.camera.aspect = width / height;
     this.camera.updateProjectionMatrix();
