@@ -224,7 +224,7 @@ test("every available view reaches done and paints", async () => {
     }
     assert.match(tip, /shape \(/, "hovering the 3D view showed no layer");
     await page.mouse.move(0, 0);
-    await screenshot(page, "3d");
+    await screenshot(page, "3d-tiny");
 
     // Every canvas can be saved.
     const exports = await page.$$eval("#panel button.export", (bs) => bs.map((b) => b.dataset.filename));

@@ -4,12 +4,21 @@
 // layer, channel, position and value; an orbit camera moves around. Knows nothing of
 // the worker or the page's controls: it gets numbers and the pictures the core drew
 // (each layer's `slab`, and each open layer's channel grid from `gridFor`), and reports
-// what is under the pointer.
+// what is under the pointer. Graphs are laid out by layout.js (branches in lanes below
+// the main path, drawn with their connections); labels are HTML, placed by labels.js so
+// that none covers another; the arrow keys move a selection (keys.js).
 import * as THREE from "../vendor/three/three.module.js";
 import { OrbitControls } from "../vendor/three/OrbitControls.js";
+import { layoutLayers } from "./layout.js";
+import { LabelLayer } from "./labels.js";
+import { neighbour } from "./keys.js";
 
 const GAP = 4; // space between layers along the axis
 const BIG = 12; // side of the input picture, in scene units
+const FOV = 24; // vertical field of view of the full-height canvas, in degrees
+const LANE_GAP = 2.5; // space between the main path and a branch beside it
+const EDGE = 0x6b7aa6; // connections between layers
+const JOIN_EDGE = 0xc25b12; // the outline of a layer where branches join
 
 /**
  * A layer to draw: {name, title, type, shape: [C,H,W] | [F], data: Float32Array,
@@ -20,12 +29,15 @@ const BIG = 12; // side of the input picture, in scene units
  * height, layout}) when it is opened.
  */
 export class LayerScene {
-  constructor(container, { gridFor, onHover = () => {}, onToggle = () => {} }) {
+  constructor(container, { gridFor, onHover = () => {}, onToggle = () => {}, onSelect = () => {} }) {
     this.container = container;
     this.gridFor = gridFor;
     this.grids = new Map();
     this.onHover = onHover;
     this.onToggle = onToggle;
+    this.onSelect = onSelect;
+    this.selected = -1;
+    this.nodeLabels = [];
     this.layers = [];
     this.expanded = new Set();
     this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
@@ -33,9 +45,10 @@ export class LayerScene {
     this.renderer.setClearColor(0xf4f5f8);
     this.canvas = this.renderer.domElement;
     container.append(this.canvas);
+    this.labelLayer = new LabelLayer(container);
     this.scene = new THREE.Scene();
     // A narrow field of view: far layers stay readable (almost an axonometric view).
-    this.camera = new THREE.PerspectiveCamera(24, 1, 0.1, 5000);
+    this.camera = new THREE.PerspectiveCamera(FOV, 1, 0.1, 5000);
     this.controls = new OrbitControls(this.camera, this.canvas);
     this.controls.addEventListener("change", () => this.render());
     this.raycaster = new THREE.Raycaster();
@@ -48,7 +61,14 @@ export class LayerScene {
     this.canvas.addEventListener("pointermove", this.onMove);
     this.canvas.addEventListener("pointerleave", this.onLeave);
     this.canvas.addEventListener("click", this.onClick);
-    this.resizeObserver = new ResizeObserver(() => this.resize());
+    // The keyboard: the stage takes focus; arrows select, Enter opens, Escape leaves.
+    this.onKey = (e) => this.key(e);
+    container.tabIndex = 0;
+    container.addEventListener("keydown", this.onKey);
+    // The stage may have no width yet when the scene is first framed (the panel shows
+    // once the view is done): frame again on resizing, until the visitor moves the camera.
+    this.controls.addEventListener("start", () => (this.moved = true));
+    this.resizeObserver = new ResizeObserver(() => (this.moved || !this.layout ? this.resize() : this.frame()));
     this.resizeObserver.observe(container);
   }
 
@@ -75,7 +95,8 @@ export class LayerScene {
   }
 
   async setAll(open) {
-    const all = open ? this.layers.map((_, i) => i).filter((i) => this.layers[i].shape.length === 3) : [];
+    // Maps only: the input is a picture, not a layer the worker knows.
+    const all = open ? this.layers.map((_, i) => i).filter((i) => this.layers[i].shape.length === 3 && !this.layers[i].picture) : [];
     await this.loadGrids(all);
     this.expanded = new Set(all);
     this.rebuild();
@@ -90,29 +111,100 @@ export class LayerScene {
   rebuild() {
     for (const child of [...this.group.children]) disposeTree(child);
     this.group.clear();
+    this.labelLayer.clear();
+    this.nodeLabels = [];
+    const layout = layoutLayers(this.layers);
+    this.layout = layout;
+    const nodes = layout.nodes;
+    this.objects = this.layers.map((layer, i) => this.layerObject(layer, i, nodes[i]));
+    const boxes = this.objects.map((o) => new THREE.Box3().setFromObject(o));
+    // Columns along -z, each as deep as its deepest layer (a chain: one layer each).
+    const colDepth = new Array(layout.columns).fill(0);
+    nodes.forEach((n, i) => (colDepth[n.column] = Math.max(colDepth[n.column], boxes[i].max.z - boxes[i].min.z)));
+    const front = [];
     let z = 0;
-    this.layers.forEach((layer, i) => {
-      const object = this.layerObject(layer, i);
-      const box = new THREE.Box3().setFromObject(object);
-      const depth = box.max.z - box.min.z;
-      object.position.z = z - box.max.z;
-      z -= depth + GAP;
+    colDepth.forEach((d, c) => {
+      front[c] = z;
+      z -= d + GAP;
+    });
+    // A branch hangs below the main layers of the columns it spans (and one either side,
+    // where it leaves and joins), clear of them by LANE_GAP.
+    const half = (i) => (boxes[i].max.y - boxes[i].min.y) / 2;
+    const ys = this.layers.map(() => 0);
+    const groups = new Map();
+    nodes.forEach((n, i) => {
+      if (!n.main) groups.set(n.group, [...(groups.get(n.group) ?? []), i]);
+    });
+    for (const members of groups.values()) {
+      const lo = Math.min(...members.map((i) => nodes[i].column)) - 1;
+      const hi = Math.max(...members.map((i) => nodes[i].column)) + 1;
+      let mainHalf = 0;
+      nodes.forEach((n, i) => {
+        if (n.main && n.column >= lo && n.column <= hi) mainHalf = Math.max(mainHalf, half(i));
+      });
+      const branchHalf = Math.max(...members.map(half));
+      for (const i of members) {
+        const k = -nodes[i].lane; // 1: the first lane below
+        ys[i] = -(mainHalf + LANE_GAP + branchHalf + (k - 1) * (2 * branchHalf + LANE_GAP));
+      }
+    }
+    this.objects.forEach((object, i) => {
+      const n = nodes[i];
+      const depth = boxes[i].max.z - boxes[i].min.z;
+      object.position.set(0, ys[i], front[n.column] - (colDepth[n.column] - depth) / 2 - boxes[i].max.z);
+      boxes[i].translate(object.position);
       this.group.add(object);
     });
+    this.boxes = boxes;
+    // Connections only where there is a graph: a chain reads without them.
+    if (nodes.some((n) => !n.main || n.preds.length > 1)) this.group.add(connections(nodes, boxes, front, colDepth));
+    this.layers.forEach((layer, i) => this.addLabels(layer, i, boxes[i], nodes[i]));
+    this.group.updateMatrixWorld(true);
+    this.container.dataset.open = String(this.expanded.size); // how many layers show their channels
+    if (this.selected >= this.layers.length) this.selected = -1;
+    this.highlightSelected();
+  }
+
+  /** The layer's name (full and short), and the top classes beside the output. */
+  addLabels(layer, i, box, node) {
+    const centre = box.getCenter(new THREE.Vector3());
+    const above = new THREE.Vector3(centre.x, box.max.y + 0.3, centre.z);
+    const below = new THREE.Vector3(centre.x, box.min.y - 0.3, centre.z);
+    const ends = i === 0 || i === this.layers.length - 1;
+    // The ends first, then the blocks and joins a reader navigates by, then the rest.
+    const priority = ends ? 90 : layer.block || layer.join ? 50 : node.main ? 30 : 20;
+    const full = layer.title ?? layer.name;
+    const texts = layer.short && layer.short !== full ? [full, layer.short] : [full];
+    // A main-path name below its layer would read as the branch's where one runs
+    // beside it: there, above only.
+    const branchNear = this.layout.nodes.some((m) => m.lane < 0 && Math.abs(m.column - node.column) <= 1);
+    const order = node.lane < 0 ? ["below", "above"] : branchNear ? ["above"] : ["above", "below"];
+    this.nodeLabels[i] = this.labelLayer.add({
+      texts,
+      priority,
+      rank: i,
+      anchors: { above, below },
+      centre,
+      order,
+      data: { name: layer.name, lane: node.lane, main: node.main ? 1 : 0, column: node.column, joins: node.preds.length, wy: centre.y.toFixed(3) },
+    });
+    if (layer.labels) {
+      const text = layer.labels.map((p) => `${p.label} ${(p.prob * 100).toFixed(1)}%`).join("\n");
+      const right = new THREE.Vector3(box.max.x, centre.y, box.min.z - 0.5);
+      this.labelLayer.add({ texts: [text], priority: 85, rank: i, anchors: { right, below }, order: ["right", "below"], firstColour: "#a40000", data: { name: "top classes" } });
+    }
   }
 
   layerObject(layer, index) {
     const object = new THREE.Group();
     object.userData = { index };
     const side = this.sideOf(layer);
-    let top;
     if (layer.picture) {
       const { rgba, width, height } = layer.picture;
       const texture = textureFromRgba(rgba, width, height);
       const mesh = new THREE.Mesh(new THREE.PlaneGeometry(side * (width / height), side), new THREE.MeshBasicMaterial({ map: texture, side: THREE.DoubleSide }));
       mesh.userData = { index, kind: "picture" };
       object.add(mesh);
-      top = side / 2;
     } else if (layer.shape.length === 3 && this.expanded.has(index)) {
       const grid = this.grids.get(index);
       const texture = textureFromRgba(grid.rgba, grid.width, grid.height);
@@ -126,7 +218,6 @@ export class LayerScene {
       const mesh = new THREE.Mesh(new THREE.PlaneGeometry(width, height), material);
       mesh.userData = { index, kind: "grid", grid };
       object.add(mesh);
-      top = height / 2;
     } else {
       const { rgba, width: mw, height: mh } = layer.slab;
       const texture = textureFromRgba(rgba, mw, mh);
@@ -140,21 +231,9 @@ export class LayerScene {
       const mesh = new THREE.Mesh(new THREE.BoxGeometry(sx, sy, thickness), [plain, plain, plain, plain, face, face]);
       mesh.userData = { index, kind: "slab", size: [mw, mh] };
       object.add(mesh);
-      const edges = new THREE.LineSegments(new THREE.EdgesGeometry(mesh.geometry), new THREE.LineBasicMaterial({ color: 0x3d4660 }));
-      object.add(edges);
-      top = sy / 2;
+      if (!layer.join) edges(object, 0x3d4660);
     }
-    // Names alternate above and below, so neighbours' labels do not overlap.
-    const label = textSprite(layer.title ?? layer.name, 1.3);
-    label.position.set(0, index % 2 ? -top - 1.4 : top + 1.4, 0);
-    object.add(label);
-    if (layer.labels) {
-      layer.labels.forEach((p, j) => {
-        const s = textSprite(`${p.label} ${(p.prob * 100).toFixed(1)}%`, 1.2, j === 0 ? "#a40000" : "#1b1b1f");
-        s.position.set(this.sideOf(layer) / 2 + 5, top - 0.6 - j * 1.5, 0);
-        object.add(s);
-      });
-    }
+    if (layer.join) edges(object, JOIN_EDGE);
     return object;
   }
 
@@ -168,28 +247,77 @@ export class LayerScene {
 
   /** Puts the camera where the whole network is in view. */
   frame() {
+    // A long, flat network (ResNet, MobileNet) fills the width with room to spare above
+    // and below: the canvas then loses that spare height (down to 320 px).
+    this.shortBy = null;
     this.resize();
+    const used = this.fit();
+    const height = Math.max(320, Math.round((this.size[1] * used) / 0.8));
+    if (height < this.size[1] - 16) {
+      this.shortBy = height;
+      this.resize();
+      this.fit();
+    }
+    this.render();
+  }
+
+  /**
+   * From the right, a little above and in front of the input side, so the maps' faces
+   * show; far enough that the layers (each one's own corners, tighter than the whole
+   * box's seen at an angle) span 92% of the canvas's width or 88% of its height,
+   * whichever binds, leaving on the right the width of the top classes' label. Answers
+   * the fraction of the height the layers take.
+   */
+  fit() {
+    const direction = new THREE.Vector3(1, 0.4, 0.6).normalize();
+    const right = new THREE.Vector3().crossVectors(new THREE.Vector3(0, 1, 0), direction).normalize();
+    const up = new THREE.Vector3().crossVectors(direction, right);
     const box = new THREE.Box3().setFromObject(this.group);
     const centre = box.getCenter(new THREE.Vector3());
+    const points = () => (this.boxes ?? [box]).flatMap(corners);
+    const side = this.labelLayer.labels.find((l) => l.anchors.right)?.sizes[0].width ?? 0;
+    const reserve = side ? (2 * (side + 12)) / this.size[0] : 0; // in NDC units
+    const tanV = Math.tan(THREE.MathUtils.degToRad(this.camera.fov) / 2);
+    const tanH = tanV * this.camera.aspect;
     const size = box.getSize(new THREE.Vector3());
-    // Far enough that the longest side fits the narrower field of view; from the right,
-    // a little above and in front of the input side, so the maps' faces show.
-    const span = Math.max(size.x, size.y, size.z);
-    const fov = THREE.MathUtils.degToRad(this.camera.fov) * Math.min(1, this.camera.aspect);
-    const distance = (span / 2 / Math.tan(fov / 2)) * 0.85 + 4;
-    const direction = new THREE.Vector3(1, 0.4, 0.6).normalize();
+    let distance = Math.max(size.x, size.y, size.z) / tanV;
+    let used = 1;
+    // A few rounds of: look, measure the picture in perspective, recentre and rescale.
+    for (let k = 0; k < 5; k++) {
+      this.placeCamera(centre, direction, distance);
+      const ndc = points().map((c) => c.project(this.camera));
+      const [x0, x1] = [Math.min(...ndc.map((p) => p.x)), Math.max(...ndc.map((p) => p.x))];
+      const [y0, y1] = [Math.min(...ndc.map((p) => p.y)), Math.max(...ndc.map((p) => p.y))];
+      const shiftX = ((x0 + x1) / 2 + reserve / 2) * tanH * distance;
+      const shiftY = ((y0 + y1) / 2) * tanV * distance;
+      centre.addScaledVector(right, shiftX).addScaledVector(up, shiftY);
+      const scale = Math.max((x1 - x0) / (1.84 - reserve), (y1 - y0) / 1.76);
+      distance *= scale;
+      used = (y1 - y0) / 2 / scale;
+    }
+    this.placeCamera(centre, direction, distance);
     this.controls.target.copy(centre);
+    this.controls.update();
+    return used;
+  }
+
+  placeCamera(centre, direction, distance) {
     this.camera.position.copy(centre).addScaledVector(direction, distance);
     this.camera.near = distance / 100;
     this.camera.far = distance * 10;
+    this.camera.lookAt(centre);
+    this.camera.updateMatrixWorld();
     this.camera.updateProjectionMatrix();
-    this.controls.update();
-    this.render();
   }
 
   resize() {
     const width = this.container.clientWidth || 640;
-    const height = Math.round(Math.max(320, Math.min(640, width * 0.6)));
+    const full = Math.round(Math.max(320, Math.min(640, width * 0.6)));
+    const height = Math.min(this.shortBy ?? Infinity, full);
+    this.size = [width, height];
+    // A shortened canvas keeps the horizontal field of view (a wider one would show the
+    // layers at the edges edge-on): the vertical one shrinks with the height.
+    this.camera.fov = THREE.MathUtils.radToDeg(2 * Math.atan(Math.tan(THREE.MathUtils.degToRad(FOV / 2)) * (height / full)));
     this.renderer.setSize(width, height);
     this.camera.aspect = width / height;
     this.camera.updateProjectionMatrix();
@@ -198,6 +326,75 @@ export class LayerScene {
 
   render() {
     this.renderer.render(this.scene, this.camera);
+    if (this.size) this.labelLayer.place(this.camera, ...this.size);
+  }
+
+  /** PNG bytes of the picture with its labels (they are HTML, not in the canvas). */
+  pngWithLabels() {
+    this.render();
+    const out = document.createElement("canvas");
+    out.width = this.canvas.width;
+    out.height = this.canvas.height;
+    const ctx = out.getContext("2d");
+    ctx.drawImage(this.canvas, 0, 0);
+    this.labelLayer.drawOn(ctx, out.width / this.size[0]);
+    const base64 = out.toDataURL("image/png").split(",")[1];
+    return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  }
+
+  /** Selects layer `i` (-1: none): outlined, its label kept, told to `onSelect`. */
+  select(i) {
+    this.selected = i;
+    this.highlightSelected();
+    // A layer chosen off the canvas (zoomed in) is brought to its middle: the camera
+    // moves with the orbit's centre, at once (no animation to sit through).
+    if (i >= 0) {
+      const centre = this.boxes[i].getCenter(new THREE.Vector3());
+      const p = centre.clone().project(this.camera);
+      if (Math.abs(p.x) > 1 || Math.abs(p.y) > 1 || p.z > 1) {
+        const shift = centre.sub(this.controls.target);
+        this.controls.target.add(shift);
+        this.camera.position.add(shift);
+        this.controls.update();
+      }
+    }
+    this.render();
+    this.onSelect(i >= 0 ? { index: i, layer: this.layers[i], open: this.expanded.has(i), node: this.layout.nodes[i] } : null);
+  }
+
+  highlightSelected() {
+    if (this.highlight) {
+      this.scene.remove(this.highlight);
+      this.highlight.geometry.dispose();
+      this.highlight.material.dispose();
+      this.highlight = null;
+    }
+    this.nodeLabels.forEach((l, i) => (l.selected = i === this.selected));
+    if (this.selected >= 0) {
+      this.highlight = new THREE.BoxHelper(this.objects[this.selected], 0x3b6fd4);
+      this.scene.add(this.highlight);
+    }
+  }
+
+  /** Arrows move the selection, Enter or Space opens (or closes) it, Escape lets go. */
+  key(event) {
+    // Keys meant for a control inside the stage (its Save PNG button) stay theirs.
+    if (!this.layout || event.target !== this.container) return;
+    const i = this.selected;
+    if (["ArrowRight", "ArrowLeft", "ArrowUp", "ArrowDown", "Home", "End"].includes(event.key)) {
+      event.preventDefault();
+      this.select(i < 0 ? 0 : neighbour(this.layout.nodes, i, event.key));
+    } else if ((event.key === "Enter" || event.key === " ") && i >= 0) {
+      event.preventDefault();
+      const layer = this.layers[i];
+      if (layer.shape.length === 3 && !layer.picture) {
+        this.toggle(i)
+          .then(() => this.select(i))
+          .catch((err) => console.warn("could not open the layer", err));
+      } else this.select(i);
+    } else if (event.key === "Escape" && i >= 0) {
+      this.select(-1);
+    }
   }
 
   pick(event) {
@@ -254,7 +451,8 @@ export class LayerScene {
 
   click(event) {
     const hit = this.pick(event);
-    if (hit && this.layers[hit.object.userData.index].shape.length === 3) {
+    const layer = hit && this.layers[hit.object.userData.index];
+    if (layer && layer.shape.length === 3 && !layer.picture) {
       this.toggle(hit.object.userData.index).catch((err) => console.warn("could not open the layer", err));
     }
   }
@@ -264,12 +462,63 @@ export class LayerScene {
     this.canvas.removeEventListener("pointermove", this.onMove);
     this.canvas.removeEventListener("pointerleave", this.onLeave);
     this.canvas.removeEventListener("click", this.onClick);
+    this.container.removeEventListener("keydown", this.onKey);
+    this.labelLayer.root.remove();
     this.controls.dispose();
     for (const child of [...this.group.children]) disposeTree(child);
     this.renderer.dispose();
     this.renderer.forceContextLoss();
     this.canvas.remove();
   }
+}
+
+function corners(box) {
+  const out = [];
+  for (const x of [box.min.x, box.max.x]) for (const y of [box.min.y, box.max.y]) for (const z of [box.min.z, box.max.z]) out.push(new THREE.Vector3(x, y, z));
+  return out;
+}
+
+/** Outlines the first mesh of a layer's object in `colour`. */
+function edges(object, colour) {
+  const [mesh] = object.children;
+  object.add(new THREE.LineSegments(new THREE.EdgesGeometry(mesh.geometry), new THREE.LineBasicMaterial({ color: colour })));
+}
+
+/**
+ * The lines from each layer to those it reads, in the plane x = 0: straight along a
+ * lane; leaving the main path, down in the gap after the source; joining it, up in the
+ * gap before the join; a skip past layers of its own lane (an identity shortcut,
+ * DenseNet's earlier layers) under them, lower the longer it is, so skips nest.
+ */
+function connections(nodes, boxes, front, colDepth) {
+  const points = [];
+  const mid = (i) => (boxes[i].max.y + boxes[i].min.y) / 2;
+  const after = (i) => front[nodes[i].column] - colDepth[nodes[i].column] - GAP / 2;
+  const before = (i) => front[nodes[i].column] + GAP / 2;
+  nodes.forEach((n, v) => {
+    for (const u of n.preds) {
+      const a = new THREE.Vector3(0, mid(u), boxes[u].min.z);
+      const b = new THREE.Vector3(0, mid(v), boxes[v].max.z);
+      const path = [a];
+      const passed = [];
+      nodes.forEach((m, j) => {
+        if (m.lane === n.lane && m.column > nodes[u].column && m.column < n.column) passed.push(j);
+      });
+      if (nodes[u].lane !== n.lane) {
+        const z = n.lane === 0 ? before(v) : after(u);
+        path.push(new THREE.Vector3(0, a.y, z), new THREE.Vector3(0, b.y, z));
+      } else if (passed.length) {
+        const span = n.column - nodes[u].column;
+        const y = Math.min(...passed.map((j) => boxes[j].min.y)) - 1 - 0.25 * Math.min(span, 24);
+        const z0 = after(u);
+        const z1 = before(v);
+        path.push(new THREE.Vector3(0, a.y, z0), new THREE.Vector3(0, y, z0), new THREE.Vector3(0, y, z1), new THREE.Vector3(0, b.y, z1));
+      }
+      path.push(b);
+      for (let k = 1; k < path.length; k++) points.push(path[k - 1], path[k]);
+    }
+  });
+  return new THREE.LineSegments(new THREE.BufferGeometry().setFromPoints(points), new THREE.LineBasicMaterial({ color: EDGE }));
 }
 
 /** A texture from top-down RGBA rows (GL wants bottom-up: flipY on upload). */
@@ -282,26 +531,6 @@ function textureFromRgba(rgba, width, height) {
   texture.magFilter = THREE.NearestFilter;
   texture.colorSpace = THREE.SRGBColorSpace;
   return texture;
-}
-
-/** A camera-facing text label, `height` scene units tall. */
-function textSprite(text, height, colour = "#1b1b1f") {
-  const canvas = document.createElement("canvas");
-  const ctx = canvas.getContext("2d");
-  const font = "600 40px system-ui, sans-serif";
-  ctx.font = font;
-  canvas.width = Math.ceil(ctx.measureText(text).width) + 16;
-  canvas.height = 56;
-  ctx.font = font;
-  ctx.fillStyle = colour;
-  ctx.textBaseline = "middle";
-  ctx.fillText(text, 8, 28);
-  const texture = new THREE.CanvasTexture(canvas);
-  texture.colorSpace = THREE.SRGBColorSpace;
-  const sprite = new THREE.Sprite(new THREE.SpriteMaterial({ map: texture, depthTest: false }));
-  sprite.scale.set((height * canvas.width) / canvas.height, height, 1);
-  sprite.renderOrder = 1;
-  return sprite;
 }
 
 function disposeTree(object) {

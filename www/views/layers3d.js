@@ -1,28 +1,11 @@
 // The 3D layer view's page side: chooses the layers, asks the worker for their outputs,
 // the top classes and the pictures of each layer (drawn by the core: the collapsed
 // face, and the channel grid when a layer is opened), and wires buttons and the hover
-// box to the drawing in layers3d/scene.js.
+// box to the drawing in layers3d/scene.js. Which layers, and what feeds what among
+// them, comes from the summary (layers3d/graph.js).
 import { el } from "./dom.js";
 import { formatNumber } from "../draw/canvas.js";
-
-/**
- * The layers worth a slab, in order: each convolution shown after its ReLU (as Keras
- * does), the pools, the adaptive pool when it changes the shape, the classifier's
- * ReLUs and the output.
- */
-export function shownLayers(summary) {
-  const layers = summary.layers;
-  const out = [];
-  layers.forEach((l, i) => {
-    const prev = layers[i - 1];
-    const last = i === layers.length - 1;
-    if (l.type === "ReLU") out.push({ ...l, title: prev?.keras_name ? `${prev.keras_name} (${l.name})` : l.name });
-    else if (l.type === "MaxPool2d") out.push({ ...l, title: `${l.keras_name ?? "pool"} (${l.name})` });
-    else if (l.type === "AdaptiveAvgPool2d" && String(prev?.output_shape) !== String(l.output_shape)) out.push({ ...l, title: l.name });
-    else if (last) out.push({ ...l, title: `output (${l.name})` });
-  });
-  return out;
-}
+import { shownLayers } from "../layers3d/graph.js";
 
 let scene = null;
 
@@ -51,13 +34,20 @@ export default {
     // Open layers show every channel scaled to its own range, with see-through gaps.
     const gridFor = (i) => call("tiles", { layer: drawn[i].name, options: { colormap, scaling: "channel", gap: 1, background: [0, 0, 0, 0] } });
 
-    const stage = el("div", { className: "stage3d", dataset: { testid: "stage3d" } });
+    // The stage takes focus: the arrow keys choose a layer, Enter opens it.
+    const stage = el("div", {
+      className: "stage3d",
+      dataset: { testid: "stage3d" },
+      role: "application",
+      "aria-roledescription": "3D layer view",
+      "aria-label": `${model.name} in 3D: arrow keys choose a layer, Enter opens or closes it, Escape lets go`,
+    });
     const tip = el("div", { className: "tip3d", hidden: true, role: "status" });
     const toolbar = el("div", { className: "toolbar3d" }, [
       el("button", { type: "button", on: { click: () => scene?.setAll(true).catch(warn) } }, "Expand all"),
       el("button", { type: "button", on: { click: () => scene?.setAll(false).catch(warn) } }, "Collapse all"),
       el("button", { type: "button", on: { click: () => scene?.frame() } }, "Reset camera"),
-      el("span", { className: "hint" }, "Drag to orbit, scroll to zoom, click a layer to open or close it, hover for values."),
+      el("span", { className: "hint" }, "Drag to orbit, scroll to zoom, click a layer to open or close it, hover for values; or focus the view and use the arrow keys and Enter."),
     ]);
     panel.replaceChildren(el("h2", {}, `${model.name}: ${drawn.length} layers in 3D`), toolbar, stage, tip);
 
@@ -68,11 +58,24 @@ export default {
       scene = new LayerScene(stage, {
         gridFor,
         onHover: (info, event) => showTip(tip, stage, info, event),
+        onSelect: (info) => showSelected(tip, stage, info),
       });
     } catch (err) {
       scene = null;
       throw new Error(`the 3D view needs WebGL, which this browser did not provide (${err.message})`);
     }
+    // The page's "Save PNG" saves `canvas.exportPng` when set: for that one click, the
+    // picture with its labels, which are HTML over the canvas rather than in it.
+    stage.addEventListener(
+      "click",
+      (event) => {
+        if (!event.target.matches?.("button.export") || !scene) return;
+        const canvas = scene.canvas;
+        canvas.exportPng = scene.pngWithLabels();
+        setTimeout(() => delete canvas.exportPng, 0);
+      },
+      true,
+    );
     scene.canvas.dataset.name = "3d";
     scene.canvas.dataset.testid = "canvas3d";
     // Open the first feature layer so channels are visible from the start.
@@ -104,6 +107,32 @@ async function addSlab(call, layer, colormap) {
   } else {
     layer.slab = await call("tiles", { values: layer.data, shape: [layer.shape[0], 1, 1, 1], options: { colormap, scaling: "shared", gap: 0 } });
   }
+}
+
+/** The selected layer, in words, under the view's top-left corner (and to screen readers). */
+function showSelected(tip, stage, info) {
+  if (!info) {
+    tip.hidden = true;
+    return;
+  }
+  const { layer, node, open } = info;
+  const where = node.main ? "main path" : "branch beside the main path";
+  const lines = [`${layer.title ?? layer.name} · ${layer.type} · ${where}`, `shape (${layer.shape.join(", ")})`];
+  if (layer.inputs?.length > 1) lines.push(`joins ${layer.inputs.join(", ")}`);
+  if (layer.data) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of layer.data) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    lines.push(`values ${formatNumber(lo)} to ${formatNumber(hi)}`);
+  }
+  if (layer.shape.length === 3 && !layer.picture) lines.push(open ? "open: every channel shown (Enter closes)" : "Enter opens its channels");
+  tip.textContent = lines.join("\n");
+  tip.style.left = `${stage.offsetLeft + 8}px`;
+  tip.style.top = `${stage.offsetTop + 8}px`;
+  tip.hidden = false;
 }
 
 function showTip(tip, stage, info, event) {
