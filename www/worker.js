@@ -90,6 +90,16 @@ const handlers = {
     replaceModel(Model.fromCard(card, new Uint8Array(weights)));
     return describe();
   },
+  // An ONNX model (imported.js): the .onnx and external-data Files, read here so the page
+  // never holds their bytes; the card's text; the preprocessing chosen when the card has
+  // none. Answers the description plus what the reader assumed (`imported`).
+  async loadOnnx({ onnx, data, card, preprocessing }) {
+    const bytes = new Uint8Array(await onnx.arrayBuffer());
+    const external = data ? new Uint8Array(await data.arrayBuffer()) : undefined;
+    const { model: next, ...imported } = Model.fromOnnx(bytes, onnx.name, data?.name, external, card, preprocessing);
+    replaceModel(next);
+    return { ...describe(), imported };
+  },
   // Decodes and preprocesses image bytes for the current model; answers the picture
   // the model sees.
   async setImage({ bytes }) {
