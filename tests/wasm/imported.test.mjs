@@ -1,0 +1,155 @@
+// Models a visitor brings as files, through the built wasm module (dist/pkg) in Node:
+// ONNX files (Model.fromOnnx) against PyTorch's float64 references on astronaut32.npy
+// (crate/tests/fixtures/onnx/references.npz, the tolerance crate/tests/onnx.rs uses),
+// with their external data, a card and the page's preprocessing choice; Keras' VGG
+// weights (Model.fromCard) with Keras' "caffe" preprocessing chosen for them and
+// Keras' own logits; and each refusal as a readable Error that leaves the module usable.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, existsSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { readNpy } from "../support/npy.mjs";
+import { readNpz } from "../support/npz.mjs";
+import { PKG_JS, PKG_WASM, INPUT_NPY, ROOT } from "../support/paths.mjs";
+
+const ONNX = path.join(ROOT, "crate", "tests", "fixtures", "onnx");
+const KERAS = path.join(ROOT, "crate", "tests", "fixtures", "keras");
+// crate/tests/keras.rs's MINI: the architecture of the mini Keras fixtures.
+const MINI = "cfg=4,4,M,8,M;in=3;pool=2;hidden=8;classes=5";
+
+let Model;
+let input;
+let refs;
+
+before(async () => {
+  assert.ok(existsSync(PKG_JS) && existsSync(PKG_WASM), `${PKG_JS} is missing: run scripts/build-web.sh first`);
+  const pkg = await import(pathToFileURL(PKG_JS).href);
+  pkg.initSync({ module: readFileSync(PKG_WASM) });
+  Model = pkg.Model;
+  const npy = readNpy(INPUT_NPY);
+  input = { data: Float32Array.from(npy.data), shape: Uint32Array.from(npy.shape) };
+  refs = readNpz(path.join(ONNX, "references.npz"));
+});
+
+const bytes = (file) => new Uint8Array(readFileSync(file));
+const maxAbs = (values) => values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+function assertClose(ours, want, rel, what) {
+  assert.equal(ours.length, want.length, `${what}: length`);
+  const err = maxAbs(Array.from(ours, (v, i) => v - want[i]));
+  const tol = rel * maxAbs(Array.from(want));
+  assert.ok(err <= tol, `${what}: max |ours - ref| = ${err.toExponential(3)} > ${tol.toExponential(3)}`);
+}
+
+/** Model.fromOnnx for a fixture; answers {model, notes, ...}. */
+function onnx(name, { data, card, preprocessing } = {}) {
+  const file = `${name}.onnx`;
+  return Model.fromOnnx(bytes(path.join(ONNX, file)), file, data && `${file}.data`, data ? bytes(path.join(ONNX, `${file}.data`)) : undefined, card, preprocessing);
+}
+
+test("tiny_resnet.onnx gives PyTorch's logits, with the page's default preprocessing stated in its card", () => {
+  const { model, notes, preprocessingFromCard, labelsFromCard } = onnx("tiny_resnet");
+  try {
+    assertClose(model.logits(input.data, input.shape), refs.get("tiny_resnet__logits").data, 1e-4, "tiny_resnet logits");
+    assert.deepEqual(notes, []);
+    assert.equal(preprocessingFromCard, false);
+    assert.equal(labelsFromCard, false);
+    const card = model.card();
+    assert.equal(card.preprocessing.kind, "torchvision");
+    assert.deepEqual(card.preprocessing.mean.map((v) => +v.toFixed(3)), [0.485, 0.456, 0.406]);
+    assert.equal(model.inputSize, 32);
+    assert.equal(model.classes, 10);
+    // Grad-CAM's default layer is a layer of the model (the views ask for it by name).
+    assert.ok(model.layerNames().includes(model.camLayer), model.camLayer);
+  } finally {
+    model.free();
+  }
+});
+
+test("tiny_densenet.onnx reads its weights from the .onnx.data given with it; without it, the file is named", () => {
+  const { model } = onnx("tiny_densenet", { data: true });
+  try {
+    assertClose(model.logits(input.data, input.shape), refs.get("tiny_densenet__logits").data, 1e-4, "tiny_densenet logits");
+  } finally {
+    model.free();
+  }
+  assert.throws(() => onnx("tiny_densenet"), /external file tiny_densenet\.onnx\.data: choose that file together with the \.onnx/);
+  // The wrong data file (another's bytes): a message, not a trap.
+  const file = "tiny_densenet.onnx";
+  assert.throws(
+    () => Model.fromOnnx(bytes(path.join(ONNX, file)), file, "x.data", new Uint8Array(100), undefined, undefined),
+    (err) => err instanceof Error && !(err instanceof WebAssembly.RuntimeError) && /truncated or the wrong file|bytes/.test(err.message),
+  );
+});
+
+test("a card beside the model gives its name, labels and preprocessing; the page's choice applies only without one", () => {
+  const labels = Array.from({ length: 10 }, (_, i) => `thing ${i}`);
+  const card = JSON.stringify({ name: "My ResNet", labels, preprocessing: { kind: "scale", size: 32, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } });
+  const a = onnx("tiny_resnet", { card, preprocessing: "caffe" });
+  try {
+    assert.equal(a.preprocessingFromCard, true);
+    assert.equal(a.labelsFromCard, true);
+    assert.equal(a.model.card().name, "My ResNet");
+    assert.equal(a.model.card().preprocessing.kind, "scale");
+    const top = a.model.predict(input.data, input.shape, 1)[0];
+    assert.equal(top.label, labels[top.class]);
+    assert.equal(top.class, refs.get("tiny_resnet__target").data[0]);
+  } finally {
+    a.model.free();
+  }
+  const b = onnx("tiny_resnet", { preprocessing: "caffe" });
+  try {
+    assert.deepEqual(b.model.card().preprocessing, { kind: "caffe", size: 32 });
+  } finally {
+    b.model.free();
+  }
+  const c = onnx("tiny_resnet", { preprocessing: "scale" });
+  try {
+    assert.deepEqual(c.model.card().preprocessing, { kind: "scale", size: 32, mean: [0], std: [1] });
+  } finally {
+    c.model.free();
+  }
+  assert.throws(() => onnx("tiny_resnet", { preprocessing: "zscore" }), /unknown preprocessing `zscore`/);
+  assert.throws(() => onnx("tiny_resnet", { card: JSON.stringify({ labels: ["a", "b"] }) }), /model card: 2 labels for a model with 10 classes/);
+  assert.throws(() => onnx("tiny_resnet", { card: "{not json" }), /model card/);
+});
+
+test("a truncated or empty .onnx is a readable error, and the module keeps working", () => {
+  const whole = bytes(path.join(ONNX, "tiny_resnet.onnx"));
+  for (const [what, part] of [["half", whole.subarray(0, whole.length >> 1)], ["empty", new Uint8Array(0)], ["garbage", new Uint8Array([8, 255, 255, 255, 255, 255, 255, 255, 255, 255, 1])]]) {
+    assert.throws(
+      () => Model.fromOnnx(part, "broken.onnx", undefined, undefined, undefined, undefined),
+      (err) => err instanceof Error && !(err instanceof WebAssembly.RuntimeError) && /onnx|ONNX/.test(err.message),
+      what,
+    );
+  }
+  const { model } = onnx("tiny_resnet");
+  try {
+    assertClose(model.logits(input.data, input.shape), refs.get("tiny_resnet__logits").data, 1e-4, "after the errors");
+  } finally {
+    model.free();
+  }
+});
+
+test("Keras' mini VGG (.weights.h5, .keras, Keras 2 .h5) loads with \"caffe\" chosen and gives Keras' logits", () => {
+  const x = readNpy(path.join(KERAS, "mini_input.npy"));
+  const want = readNpy(path.join(KERAS, "mini_keras_logits.npy")).data;
+  for (const file of ["mini.weights.h5", "mini.keras", "mini_keras2.h5"]) {
+    const model = Model.fromCard(JSON.stringify({ name: file, arch: MINI, weights: file }), bytes(path.join(KERAS, file)));
+    try {
+      assert.equal(model.card().preprocessing.kind, "caffe", file);
+      assertClose(model.logits(Float32Array.from(x.data), Uint32Array.from(x.shape)), want, 1e-4, file);
+    } finally {
+      model.free();
+    }
+  }
+  // A card's own preprocessing wins; safetensors weights keep the architecture's default.
+  const pre = { kind: "scale", size: 8, mean: [0], std: [1] };
+  const carded = Model.fromCard(JSON.stringify({ name: "m", arch: MINI, weights: "w", preprocessing: pre }), bytes(path.join(KERAS, "mini.weights.h5")));
+  assert.equal(carded.card().preprocessing.kind, "scale");
+  carded.free();
+  const plain = Model.fromCard(JSON.stringify({ name: "m", arch: MINI, weights: "w" }), bytes(path.join(KERAS, "mini.safetensors")));
+  assert.equal(plain.card().preprocessing.kind, "torchvision");
+  plain.free();
+});
