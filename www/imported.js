@@ -55,6 +55,9 @@ export async function loadOnnx(send, source, onProgress = () => {}) {
   });
 }
 
+// A card's f32 values as typed (0.286, not 0.28600001335144043).
+const numbers = (list) => `[${list.map((v) => Number(v.toPrecision(6))).join(", ")}]`;
+
 /** Preprocessing (the card's resolved object) in words. */
 export function describePreprocessing(p) {
   if (!p) return "unknown";
@@ -64,34 +67,31 @@ export function describePreprocessing(p) {
     ? "ImageNet mean/std"
     : p.mean.every((v) => v === 0) && p.std.every((v) => v === 1)
       ? "pixels scaled to [0, 1]"
-      : `(pixels/255 − mean ${JSON.stringify(p.mean)}) / std ${JSON.stringify(p.std)}`;
+      : `(pixels/255 − mean ${numbers(p.mean)}) / std ${numbers(p.std)}`;
   const size = p.kind === "torchvision"
     ? p.resize === p.crop ? `${p.crop}×${p.crop}` : `resized to ${p.resize}, centre-cropped to ${p.crop}×${p.crop}`
     : `resized to ${p.size}×${p.size}`;
   return `${norm}, ${size}`;
 }
 
-/** Where the preprocessing in use came from, in words. */
+/** Where the preprocessing of a file's model came from, in words. */
 function preprocessingOrigin(source, model) {
   if (model.imported) return model.imported.preprocessingFromCard ? `from the card ${source.cardName}` : "the page's choice: no card with it";
-  if (source?.kind === "file") {
-    if (source.cardText && JSON.parse(source.cardText).preprocessing) return `from the card ${source.cardName ?? ""}`.trim();
-    if (model.card.preprocessing?.kind === "caffe") return "chosen for Keras weights";
-    return "the architecture's default: no card with it";
-  }
-  if (source?.kind === "synthetic") return "the architecture's default";
-  return "from its card";
+  if (source.cardText && JSON.parse(source.cardText).preprocessing) return `from the card ${source.cardName}`;
+  if (model.card.preprocessing?.kind === "caffe") return "chosen for Keras weights";
+  return "the architecture's default: no card with it";
 }
 
+/** Where a file's model's labels came from. */
 function labelsOrigin(source, model) {
-  const fromCard = model.imported ? model.imported.labelsFromCard : Boolean(model.card.labels && source?.kind !== "synthetic" && (source?.kind !== "file" || source.cardText));
+  const fromCard = model.imported ? model.imported.labelsFromCard : Boolean(source.cardText && JSON.parse(source.cardText).labels);
   if (fromCard) return "the card's";
   return model.classes === 1000 ? "ImageNet's class names" : `class numbers 0-${model.classes - 1}`;
 }
 
 /**
- * Fills the line under the model's name (#model-origin): what the model is and where it
- * came from, its input, the preprocessing in use and where that came from, the labels,
+ * Fills the line under the model's name (#model-origin) for a model from the visitor's
+ * files: what the files are, its input, the preprocessing in use and where that came from, the labels,
  * and what the reader assumed. For an ONNX model without a card's preprocessing, the
  * select (#preprocessing-row) offers the others; `reload(source)` loads it again with
  * the one chosen.
@@ -100,18 +100,20 @@ export function showOrigin(source, model, reload) {
   const line = $("model-origin");
   const row = $("preprocessing-row");
   if (!line || !model) return;
+  // Only for a visitor's files: the page's own models are described by their notes, and
+  // a taller side bar moves the views (and what tests hover) down.
+  line.hidden = source?.kind !== "file";
+  row.hidden = true;
+  if (line.hidden) return;
   const input = `${model.inChannels}×${model.inputSize}×${model.inputSize} input, ${model.classes} classes`;
-  const what = source?.format === "onnx"
+  const what = source.format === "onnx"
     ? `ONNX file ${source.name}${source.data ? ` with its data ${source.data.name}` : ""}${source.cardName ? ` and card ${source.cardName}` : ""}`
-    : source?.kind === "file"
-      ? `Weights file ${source.name} (${model.card.arch}${source.cardName ? `, card ${source.cardName}` : ""})`
-      : model.name;
+    : `Weights file ${source.name} (${model.card.arch}${source.cardName ? `, card ${source.cardName}` : ""})`;
   const pre = `${describePreprocessing(model.card.preprocessing)} (${preprocessingOrigin(source, model)})`;
   const notes = model.imported?.notes?.length ? ` The reader assumed: ${model.imported.notes.join("; ")}.` : "";
   line.textContent = `${what}: ${input}. Preprocessing: ${pre}. Labels: ${labelsOrigin(source, model)}.${notes}`;
-  line.hidden = false;
 
-  const choosable = source?.format === "onnx" && !model.imported?.preprocessingFromCard;
+  const choosable = source.format === "onnx" && !model.imported?.preprocessingFromCard;
   row.hidden = !choosable;
   if (!choosable) return;
   const select = $("preprocessing-select");

@@ -28,6 +28,17 @@ async function pick(page, files) {
   return waitForState(page, ["done", "error"]);
 }
 
+/** Drops `files` on the page, as a visitor dragging them from a file manager does. */
+async function drop(page, files) {
+  await markStale(page);
+  await page.evaluate((list) => {
+    const transfer = new DataTransfer();
+    for (const f of list) transfer.items.add(new File([Uint8Array.from(f.data)], f.name, { type: f.mimeType }));
+    document.body.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, files.map((f) => ({ name: f.name, mimeType: f.mimeType, data: [...f.buffer] })));
+  return waitForState(page, ["done", "error"]);
+}
+
 async function openTiny(page) {
   await page.goto(`${env().server.url}index.html?model=tiny`);
   await waitForDone(page, "first load");
@@ -99,7 +110,7 @@ test("an ONNX file loads with its preprocessing stated, gives PyTorch's logits, 
   });
 });
 
-test("an ONNX model with its external-data file loads; without it, the page names the file to add", async () => {
+test("an ONNX model with its external-data file loads (dropped together); without it, the page names the file to add", async () => {
   await withWatchedPage(env(), async ({ page }) => {
     await openTiny(page);
     const before = await page.textContent("#model-name");
@@ -107,7 +118,7 @@ test("an ONNX model with its external-data file loads; without it, the page name
     assert.match(await errorText(page), /could not load tiny_densenet\.onnx; the previous model stays in use\.\n.*external file tiny_densenet\.onnx\.data: choose that file together with the \.onnx/);
     assert.equal(await page.textContent("#model-name"), before);
 
-    assert.equal(await pick(page, [file(ONNX, "tiny_densenet.onnx"), file(ONNX, "tiny_densenet.onnx.data")]), "done", await errorText(page));
+    assert.equal(await drop(page, [file(ONNX, "tiny_densenet.onnx"), file(ONNX, "tiny_densenet.onnx.data")]), "done", await errorText(page));
     assert.match(await origin(page), /^ONNX file tiny_densenet\.onnx with its data tiny_densenet\.onnx\.data: 3×32×32 input, 10 classes\. Preprocessing: ImageNet mean\/std/);
     assert.equal(await page.$$eval("[data-testid=predictions] tbody tr", (r) => r.length), 5);
 
