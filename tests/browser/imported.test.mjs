@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { browserForTests, withWatchedPage, waitForDone, waitForState, markStale, canvasColours, screenshot } from "../support/browser.mjs";
 import { readNpz } from "../support/npz.mjs";
+import { onnxModel } from "../support/onnxproto.mjs";
 import { ROOT } from "../support/paths.mjs";
 
 const env = browserForTests();
@@ -162,5 +163,28 @@ test("a truncated ONNX file is a clear error and the previous model keeps workin
     assert.ok(await page.isHidden("[data-testid=error]"));
     assert.equal(await page.$$eval("[data-testid=predictions] tbody tr", (r) => r.length), 5);
     assert.equal(await page.evaluate(() => window.convscope.app.model.name), "tiny_resnet");
+  });
+});
+
+test("what the reader assumed is stated; an unsupported operator is refused by name and the model stays", async () => {
+  await withWatchedPage(env(), async ({ page }) => {
+    await openTiny(page);
+    const free = onnxModel({
+      inputs: [["x", [1, 3, "H", "W"]]],
+      outputs: [["z", [1, 3]]],
+      nodes: [
+        { op: "Relu", inputs: ["x"], outputs: ["r"], name: "relu" },
+        { op: "GlobalAveragePool", inputs: ["r"], outputs: ["y"], name: "pool" },
+        { op: "Flatten", inputs: ["y"], outputs: ["z"], name: "flat" },
+      ],
+    });
+    assert.equal(await pick(page, [{ name: "free.onnx", mimeType: "application/octet-stream", buffer: Buffer.from(free) }]), "done", await errorText(page));
+    assert.match(await origin(page), /^ONNX file free\.onnx: 3×224×224 input, 3 classes\. .* The reader assumed: the input `x` leaves its size free \(\[1, 3, H, W\]\); shapes are checked at 224x224\.$/);
+    const before = await origin(page);
+
+    const soft = onnxModel({ inputs: [["x", [1, 3, 8, 8]]], outputs: [["y", [1, 3, 8, 8]]], nodes: [{ op: "Softplus", inputs: ["x"], outputs: ["y"], name: "soft" }] });
+    assert.equal(await pick(page, [{ name: "soft.onnx", mimeType: "application/octet-stream", buffer: Buffer.from(soft) }]), "error");
+    assert.match(await errorText(page), /could not load soft\.onnx; the previous model stays in use\.\nonnx: operator Softplus \(node `soft`\) is not supported; the engine runs /);
+    assert.equal(await origin(page), before);
   });
 });

@@ -11,6 +11,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { readNpy } from "../support/npy.mjs";
 import { readNpz } from "../support/npz.mjs";
+import { onnxModel } from "../support/onnxproto.mjs";
 import { PKG_JS, PKG_WASM, INPUT_NPY, ROOT } from "../support/paths.mjs";
 
 const ONNX = path.join(ROOT, "crate", "tests", "fixtures", "onnx");
@@ -127,6 +128,33 @@ test("a truncated or empty .onnx is a readable error, and the module keeps worki
   const { model } = onnx("tiny_resnet");
   try {
     assertClose(model.logits(input.data, input.shape), refs.get("tiny_resnet__logits").data, 1e-4, "after the errors");
+  } finally {
+    model.free();
+  }
+});
+
+test("an unsupported operator and a second input are refused by name; a free input size is a note", () => {
+  const refused = [
+    [onnxModel({ inputs: [["x", [1, 3, 8, 8]]], outputs: [["y", [1, 3, 8, 8]]], nodes: [{ op: "Softplus", inputs: ["x"], outputs: ["y"], name: "soft" }] }), /operator Softplus \(node `soft`\) is not supported; the engine runs Add, /],
+    [onnxModel({ inputs: [["a", [1, 3, 8, 8]], ["b", [1, 3, 8, 8]]], outputs: [["y", [1, 3, 8, 8]]], nodes: [{ op: "Add", inputs: ["a", "b"], outputs: ["y"] }] }), /the graph has 2 inputs \(`a`, `b`\); the engine runs models with one image input/],
+  ];
+  for (const [model, message] of refused) {
+    assert.throws(() => Model.fromOnnx(model, "made.onnx", undefined, undefined, undefined, undefined), message);
+  }
+  const free = onnxModel({
+    inputs: [["x", [1, 3, "H", "W"]]],
+    outputs: [["z", [1, 3]]],
+    nodes: [
+      { op: "Relu", inputs: ["x"], outputs: ["r"], name: "relu" },
+      { op: "GlobalAveragePool", inputs: ["r"], outputs: ["y"], name: "pool" },
+      { op: "Flatten", inputs: ["y"], outputs: ["z"], name: "flat" },
+    ],
+  });
+  const { model, notes } = Model.fromOnnx(free, "free.onnx", undefined, undefined, undefined, undefined);
+  try {
+    assert.deepEqual(notes, ["the input `x` leaves its size free ([1, 3, H, W]); shapes are checked at 224x224"]);
+    assert.equal(model.inputSize, 224);
+    assert.deepEqual(model.layerNames(), ["relu", "pool", "flat"]);
   } finally {
     model.free();
   }
