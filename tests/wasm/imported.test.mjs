@@ -20,6 +20,7 @@ const KERAS = path.join(ROOT, "crate", "tests", "fixtures", "keras");
 const MINI = "cfg=4,4,M,8,M;in=3;pool=2;hidden=8;classes=5";
 
 let Model;
+let FileBytes;
 let input;
 let refs;
 
@@ -28,12 +29,20 @@ before(async () => {
   const pkg = await import(pathToFileURL(PKG_JS).href);
   pkg.initSync({ module: readFileSync(PKG_WASM) });
   Model = pkg.Model;
+  FileBytes = pkg.FileBytes;
   const npy = readNpy(INPUT_NPY);
   input = { data: Float32Array.from(npy.data), shape: Uint32Array.from(npy.shape) };
   refs = readNpz(path.join(ONNX, "references.npz"));
 });
 
 const bytes = (file) => new Uint8Array(readFileSync(file));
+/** `data` in wasm memory, as the worker streams a file there (www/readfile.js), in two pieces. */
+function wasmBytes(data) {
+  const sink = new FileBytes(data.length);
+  sink.push(data.subarray(0, data.length >> 1));
+  sink.push(data.subarray(data.length >> 1));
+  return sink;
+}
 const maxAbs = (values) => values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 function assertClose(ours, want, rel, what) {
@@ -46,7 +55,7 @@ function assertClose(ours, want, rel, what) {
 /** Model.fromOnnx for a fixture; answers {model, notes, ...}. */
 function onnx(name, { data, card, preprocessing } = {}) {
   const file = `${name}.onnx`;
-  return Model.fromOnnx(bytes(path.join(ONNX, file)), file, data && `${file}.data`, data ? bytes(path.join(ONNX, `${file}.data`)) : undefined, card, preprocessing);
+  return Model.fromOnnx(wasmBytes(bytes(path.join(ONNX, file))), file, data && `${file}.data`, data ? wasmBytes(bytes(path.join(ONNX, `${file}.data`))) : undefined, card, preprocessing);
 }
 
 test("tiny_resnet.onnx gives PyTorch's logits, with the page's default preprocessing stated in its card", () => {
@@ -79,7 +88,7 @@ test("tiny_densenet.onnx reads its weights from the .onnx.data given with it; wi
   // The wrong data file (another's bytes): a message, not a trap.
   const file = "tiny_densenet.onnx";
   assert.throws(
-    () => Model.fromOnnx(bytes(path.join(ONNX, file)), file, "x.data", new Uint8Array(100), undefined, undefined),
+    () => Model.fromOnnx(wasmBytes(bytes(path.join(ONNX, file))), file, "x.data", wasmBytes(new Uint8Array(100)), undefined, undefined),
     (err) => err instanceof Error && !(err instanceof WebAssembly.RuntimeError) && /truncated or the wrong file|bytes/.test(err.message),
   );
 });
@@ -116,11 +125,21 @@ test("a card beside the model gives its name, labels and preprocessing; the page
   assert.throws(() => onnx("tiny_resnet", { card: "{not json" }), /model card/);
 });
 
+test("a file read only in part is named; one that grows while read is refused", () => {
+  const whole = bytes(path.join(ONNX, "tiny_resnet.onnx"));
+  const part = new FileBytes(whole.length);
+  part.push(whole.subarray(0, 1000));
+  assert.throws(() => Model.fromOnnx(part, "tiny_resnet.onnx", undefined, undefined, undefined, undefined), new RegExp(`tiny_resnet\\.onnx: only 1000 of its ${whole.length} bytes could be read`));
+  const small = new FileBytes(10);
+  assert.throws(() => small.push(new Uint8Array(11)), /the file grew while it was read/);
+  small.free();
+});
+
 test("a truncated or empty .onnx is a readable error, and the module keeps working", () => {
   const whole = bytes(path.join(ONNX, "tiny_resnet.onnx"));
   for (const [what, part] of [["half", whole.subarray(0, whole.length >> 1)], ["empty", new Uint8Array(0)], ["garbage", new Uint8Array([8, 255, 255, 255, 255, 255, 255, 255, 255, 255, 1])]]) {
     assert.throws(
-      () => Model.fromOnnx(part, "broken.onnx", undefined, undefined, undefined, undefined),
+      () => Model.fromOnnx(wasmBytes(part), "broken.onnx", undefined, undefined, undefined, undefined),
       (err) => err instanceof Error && !(err instanceof WebAssembly.RuntimeError) && /onnx|ONNX/.test(err.message),
       what,
     );
@@ -139,7 +158,7 @@ test("an unsupported operator and a second input are refused by name; a free inp
     [onnxModel({ inputs: [["a", [1, 3, 8, 8]], ["b", [1, 3, 8, 8]]], outputs: [["y", [1, 3, 8, 8]]], nodes: [{ op: "Add", inputs: ["a", "b"], outputs: ["y"] }] }), /the graph has 2 inputs \(`a`, `b`\); the engine runs models with one image input/],
   ];
   for (const [model, message] of refused) {
-    assert.throws(() => Model.fromOnnx(model, "made.onnx", undefined, undefined, undefined, undefined), message);
+    assert.throws(() => Model.fromOnnx(wasmBytes(model), "made.onnx", undefined, undefined, undefined, undefined), message);
   }
   const free = onnxModel({
     inputs: [["x", [1, 3, "H", "W"]]],
@@ -150,7 +169,7 @@ test("an unsupported operator and a second input are refused by name; a free inp
       { op: "Flatten", inputs: ["y"], outputs: ["z"], name: "flat" },
     ],
   });
-  const { model, notes } = Model.fromOnnx(free, "free.onnx", undefined, undefined, undefined, undefined);
+  const { model, notes } = Model.fromOnnx(wasmBytes(free), "free.onnx", undefined, undefined, undefined, undefined);
   try {
     assert.deepEqual(notes, ["the input `x` leaves its size free ([1, 3, H, W]); shapes are checked at 224x224"]);
     assert.equal(model.inputSize, 224);

@@ -11,9 +11,64 @@ use crate::model::weights::Format;
 use crate::model::{ArchSpec, Graph, ModelCard};
 use wasm_bindgen::prelude::*;
 
+/// A file's bytes, written into wasm memory piece by piece as the worker reads the file:
+/// a large model then exists once in memory (here), not also as a JS buffer that is
+/// copied in whole.
+#[wasm_bindgen]
+pub struct FileBytes {
+    bytes: Vec<u8>,
+    size: usize,
+}
+
+#[wasm_bindgen]
+impl FileBytes {
+    /// Room for a file of `size` bytes, or an error saying it does not fit.
+    #[wasm_bindgen(constructor)]
+    pub fn new(size: usize) -> Result<FileBytes, JsError> {
+        let mut bytes = Vec::new();
+        bytes.try_reserve_exact(size).map_err(|_| {
+            js_err(format!(
+                "a file of {} MB does not fit in this page's memory",
+                size >> 20
+            ))
+        })?;
+        Ok(FileBytes { bytes, size })
+    }
+
+    /// Appends the next piece of the file.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsError> {
+        if self.bytes.len() + chunk.len() > self.size {
+            return Err(js_err("the file grew while it was read"));
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+impl FileBytes {
+    /// The bytes, once all of them were written.
+    fn complete(self, what: &str) -> Result<Vec<u8>, JsError> {
+        if self.bytes.len() != self.size {
+            return Err(js_err(format!(
+                "{what}: only {} of its {} bytes could be read",
+                self.bytes.len(),
+                self.size
+            )));
+        }
+        Ok(self.bytes)
+    }
+}
+
 #[wasm_bindgen]
 impl Model {
-    /// Reads an ONNX model: `bytes` the `.onnx` file, `file` its name; `external` the
+    /// Reads an ONNX model: `bytes` the `.onnx` file (a `FileBytes`, consumed), `file` its
+    /// name; `external` the
     /// external-data file it names, if any (`external_name` its name); `card_json` a
     /// model card chosen beside it (name, labels, preprocessing, input; its `arch` and
     /// `weights` are ignored); `preprocessing` the page's choice when the card gives none:
@@ -21,13 +76,18 @@ impl Model {
     /// Answers `{model, notes, preprocessingFromCard, labelsFromCard}`.
     #[wasm_bindgen(js_name = fromOnnx)]
     pub fn from_onnx(
-        bytes: Vec<u8>,
+        bytes: FileBytes,
         file: &str,
         external_name: Option<String>,
-        external: Option<Vec<u8>>,
+        external: Option<FileBytes>,
         card_json: Option<String>,
         preprocessing: Option<String>,
     ) -> Result<JsValue, JsError> {
+        let bytes = bytes.complete(file)?;
+        let external = match external {
+            Some(e) => Some(e.complete(external_name.as_deref().unwrap_or("the data file"))?),
+            None => None,
+        };
         let choice = preprocessing.unwrap_or_else(|| "imagenet".into());
         // Checked first, so a typo in the page never costs a parse of a large file.
         let choose = chooser(&choice)?;
