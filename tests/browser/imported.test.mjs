@@ -108,6 +108,15 @@ test("an ONNX file loads with its preprocessing stated, gives PyTorch's logits, 
       }
     }
     await screenshot(page, "imported-gradcam");
+
+    // A new worker (as after Cancel or a crash) gets the same ONNX model and card back
+    // from the files the page kept, not the page's first model.
+    const generation = await page.evaluate(() => window.convscope.generation);
+    await page.evaluate(() => window.convscope.app.worker.restart());
+    assert.equal(await page.evaluate(() => window.convscope.generation), generation + 1);
+    const again = await page.evaluate(() => window.convscope.app.worker.call("predict", { k: 1 }));
+    assert.equal(again[0].class, top);
+    assert.equal(again[0].label, `thing ${top}`);
   });
 });
 
