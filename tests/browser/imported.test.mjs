@@ -101,13 +101,15 @@ test("an ONNX file loads with its preprocessing stated, gives PyTorch's logits, 
     for (const id of ["summary", "layers", "filters", "features", "grad-cam", "saliency"]) {
       await showView(page, id);
       if (id === "summary") assert.match(await page.textContent("#panel"), /layer2/);
-      if (id === "grad-cam") assert.equal(await page.inputValue("[data-testid=layer-select]"), camLayer);
+      if (id === "grad-cam") {
+        assert.equal(await page.inputValue("[data-testid=layer-select]"), camLayer);
+        await screenshot(page, "imported-gradcam");
+      }
       if (["features", "grad-cam", "saliency", "filters"].includes(id)) {
         const canvases = await canvasColours(page);
         assert.ok(canvases.some((c) => c.colours > 8), `${id}: ${JSON.stringify(canvases)}`);
       }
     }
-    await screenshot(page, "imported-gradcam");
 
     // A new worker (as after Cancel or a crash) gets the same ONNX model and card back
     // from the files the page kept, not the page's first model.
