@@ -10,6 +10,7 @@ import { setColourStrips } from "./draw/canvas.js";
 import { readState, formatState, malformed } from "./urlstate.js";
 import { addNote, initNotes } from "./notes.js";
 import * as weightsLink from "./weightslink.js";
+import { onnxSource, showOrigin, preprocessingChoice } from "./imported.js";
 
 const $ = (id) => document.getElementById(id);
 // `colormap` and `opacity` come from the core (renderChoices) once the worker is up.
@@ -172,6 +173,7 @@ function showModel() {
   const m = app.model;
   $("model-name").textContent = `${m.name}: ${m.summary.total_params.toLocaleString("en-US")} parameters, input ${m.inChannels}×${m.inputSize}×${m.inputSize}, ${m.classes} classes`;
   Object.assign($("model-name"), { title: `wasm build ${m.wasmBuild}, ${m.threads} thread(s)` }).dataset.threads = m.threads;
+  showOrigin(app.source, m, (source) => useModel(source));
   fillTargets();
   fillLayers();
 }
@@ -242,10 +244,23 @@ async function loadFromUrl() {
 
 async function loadFromFiles(files) {
   const list = [...files];
+  // An ONNX model (imported.js) holds its architecture: no arch field.
+  let onnx;
+  try {
+    onnx = await onnxSource(list, preprocessingChoice());
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  if (onnx) {
+    await useModel(onnx, `Loading ${onnx.name}…`);
+    writeUrl();
+    return;
+  }
   const weights = list.find((f) => !f.name.toLowerCase().endsWith(".json"));
   const cardFile = list.find((f) => f.name.toLowerCase().endsWith(".json"));
   if (!weights) {
-    showError(new Error("pick the weights (.safetensors or .pth) too, not only a model card"));
+    showError(new Error("pick the weights (.safetensors, .pth, Keras .h5/.keras) or an .onnx model too, not only a model card"));
     return;
   }
   const cardText = cardFile ? await cardFile.text() : undefined;

@@ -3,6 +3,7 @@
 // file, and the bundled samples. A model "source" is a small plain object that says how
 // to load a model again, so a restarted worker can get the same model back without the
 // page holding hundreds of megabytes of weights.
+import { loadOnnx } from "./imported.js";
 
 // The models built into the page. A card-based entry is {id, name, card: "models/x.json"}
 // (its weights path is relative to the card; `samples` names its list in
@@ -107,6 +108,7 @@ export async function loadModel(send, source, onProgress = () => {}, slot = unde
       return send("loadCard", { card, weights, ...place }, [weights]);
     }
     case "file": {
+      if (source.format === "onnx") return loadOnnx(send, source, onProgress);
       const card = source.cardText ?? JSON.stringify({ name: source.file.name, arch: source.arch, weights: source.file.name });
       await send("validateCard", { card });
       onProgress(0, `reading ${source.file.name}`);

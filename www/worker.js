@@ -6,6 +6,7 @@
 import { PENDING_REQUESTS } from "./views/pending.js";
 import { attributionPictures, pictureGrid, tileShape } from "./draw/pictures.js";
 import { scoreHandlers } from "./scoring.js";
+import { readInto } from "./readfile.js";
 
 // More threads than this gain little on VGG's small late layers (7x7 and 14x14 maps have
 // few Winograd tiles to share) and each costs a worker with its own stack.
@@ -99,6 +100,16 @@ const handlers = {
     if (slot === "second") return describe(scoring.setSecond(loaded, modelId));
     replaceModel(loaded);
     return describe();
+  },
+  // An ONNX model (imported.js): the .onnx and external-data Files, streamed into wasm
+  // memory here (readInto) so their bytes exist once; the card's text; the preprocessing
+  // chosen when the card has none. Answers the description plus what the reader assumed.
+  async loadOnnx({ onnx, data, card, preprocessing }, progress) {
+    const bytes = await readInto(core.FileBytes, onnx, progress);
+    const external = data ? await readInto(core.FileBytes, data, progress).catch((err) => (bytes.free(), Promise.reject(err))) : undefined;
+    const { model: next, ...imported } = Model.fromOnnx(bytes, onnx.name, data?.name, external, card, preprocessing);
+    replaceModel(next);
+    return { ...describe(), imported };
   },
   // Decodes and preprocesses image bytes for the current model; answers the picture
   // the model sees.

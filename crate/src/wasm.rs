@@ -29,6 +29,8 @@ mod progress;
 mod scores;
 // Colormaps, overlays, masks, tile grids and the saved picture (wasm/render.rs).
 mod render;
+// Models whose file holds their graph: ONNX (wasm/imported.rs).
+mod imported;
 
 /// Runs once when the module is instantiated.
 #[wasm_bindgen(start)]
@@ -116,12 +118,21 @@ impl Model {
         Ok(Model { inner, card })
     }
 
-    /// Loads safetensors `weights` described by a model card (JSON text); the card's
-    /// `weights` field is where the page fetched them from and is not read here.
+    /// Loads `weights` (safetensors, `.pth` or Keras' `.h5`/`.keras`) described by a model
+    /// card (JSON text); the card's `weights` field is where the page fetched them from
+    /// and is not read here.
     #[wasm_bindgen(js_name = fromCard)]
     pub fn from_card(card_json: &str, weights: Vec<u8>) -> Result<Model, JsError> {
-        let card = ModelCard::from_json(card_json).map_err(js_err)?;
+        let mut card = ModelCard::from_json(card_json).map_err(js_err)?;
+        // Keras' VGG weights were trained on Keras' "caffe" preprocessing: chosen for
+        // them when the card names none, as the CLI does.
+        let format = crate::model::weights::sniff(&weights);
         let inner = Graph::from_bytes(&card.arch, weights).map_err(js_err)?;
+        if card.preprocessing.is_none() && format == crate::model::weights::Format::Keras {
+            card.preprocessing = Some(crate::model::card::preprocessing_for_weights(
+                &card.arch, format,
+            ));
+        }
         Ok(Model { inner, card })
     }
 

@@ -1,8 +1,12 @@
-// Minimal .npy reader for tests: little-endian float32/float64, C order.
+// Minimal .npy reader for tests: little-endian float32/float64 (and int64, as numbers), C order.
 import { readFileSync } from "node:fs";
 
 export function readNpy(path) {
-  const buf = readFileSync(path);
+  return parseNpy(readFileSync(path), path);
+}
+
+/** A .npy file's bytes (a Buffer); `path` names it in errors. */
+export function parseNpy(buf, path) {
   const magic = buf.subarray(0, 6).toString("latin1");
   if (magic !== "\x93NUMPY") throw new Error(`${path}: not a .npy file`);
   const major = buf[6];
@@ -23,6 +27,7 @@ export function readNpy(path) {
   let data;
   if (descr === "<f4") data = new Float32Array(aligned, 0, count);
   else if (descr === "<f8") data = new Float64Array(aligned, 0, count);
-  else throw new Error(`${path}: dtype ${descr} is not supported (float32/float64 only)`);
+  else if (descr === "<i8") data = Float64Array.from(new BigInt64Array(aligned, 0, count), Number);
+  else throw new Error(`${path}: dtype ${descr} is not supported (float32/float64/int64 only)`);
   return { shape, data };
 }
