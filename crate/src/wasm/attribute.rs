@@ -74,14 +74,12 @@ impl Model {
         options: JsValue,
         progress: Option<js_sys::Function>,
     ) -> Result<JsValue, JsError> {
-        let options = method_options(method, options)?;
-        let choice = catalogue::choose(method, &options).map_err(js_err)?;
-        let x = input_tensor(input, shape)?;
-        let chosen = choice.build_for(&self.inner, &x).map_err(js_err)?;
-        let layer = choice
-            .layer_index(&self.inner)
-            .map_err(js_err)?
-            .map(|i| self.inner.name(i).to_string());
+        let Chosen {
+            method: chosen,
+            x,
+            layer,
+            ..
+        } = self.choose(method, options, input, shape)?;
         let js = JsProgress::new(progress);
         // Batched methods report each batch (a bar that moves during occlusion), as a
         // share kept below 1: the page says "drawing" at 1.
@@ -99,21 +97,11 @@ impl Model {
         let display = result.display(size).map_err(js_err)?;
         js.end()?;
 
-        let label = self
-            .card
-            .labels()
-            .get(class)
-            .cloned()
-            .unwrap_or_else(|| format!("class {class}"));
         let meta = to_js(&AttributeMeta {
             method,
-            kind: match result {
-                Attribution::Input(_) => "input",
-                Attribution::Layer(_) => "layer",
-                Attribution::Occlusion(_) => "occlusion",
-            },
+            kind: kind_of(&result),
             class,
-            label,
+            label: self.label(class),
             layer,
             raw_shape: raw.dims(),
             width: size.1,
@@ -278,5 +266,58 @@ fn number_json(x: f64) -> Json {
         Json::from(x as i64)
     } else {
         serde_json::Number::from_f64(x).map_or_else(|| Json::String(x.to_string()), Json::Number)
+    }
+}
+
+/// A method chosen by name for the page's image: the catalogue's choice, the method
+/// built for the model, the image as a tensor and the layer's name (methods at one).
+pub(super) struct Chosen {
+    pub choice: catalogue::Choice,
+    pub method: Box<dyn crate::methods::Method>,
+    pub x: candle_core::Tensor,
+    pub layer: Option<String>,
+}
+
+impl Model {
+    /// The method `method` with the page's `options`, built for `input` of `shape`.
+    pub(super) fn choose(
+        &self,
+        method: &str,
+        options: JsValue,
+        input: &[f32],
+        shape: Vec<usize>,
+    ) -> Result<Chosen, JsError> {
+        let options = method_options(method, options)?;
+        let choice = catalogue::choose(method, &options).map_err(js_err)?;
+        let x = input_tensor(input, shape)?;
+        let built = choice.build_for(&self.inner, &x).map_err(js_err)?;
+        let layer = choice
+            .layer_index(&self.inner)
+            .map_err(js_err)?
+            .map(|i| self.inner.name(i).to_string());
+        Ok(Chosen {
+            choice,
+            method: built,
+            x,
+            layer,
+        })
+    }
+
+    /// The class's label from the model card ("class N" without one).
+    pub(super) fn label(&self, class: usize) -> String {
+        self.card
+            .labels()
+            .get(class)
+            .cloned()
+            .unwrap_or_else(|| format!("class {class}"))
+    }
+}
+
+/// What kind of map an attribution is, in the page's words.
+pub(super) fn kind_of(a: &Attribution) -> &'static str {
+    match a {
+        Attribution::Input(_) => "input",
+        Attribution::Layer(_) => "layer",
+        Attribution::Occlusion(_) => "occlusion",
     }
 }

@@ -111,8 +111,8 @@ impl Model {
         let (inner, notes) = Graph::from_onnx(&bytes, name, &given).map_err(js_err)?;
         drop(given);
         drop((bytes, external));
-        let mut card = ModelCard::for_imported(inner.arch(), file, card_json.as_deref())
-            .map_err(js_err)?;
+        let mut card =
+            ModelCard::for_imported(inner.arch(), file, card_json.as_deref()).map_err(js_err)?;
         // Where preprocessing and labels come from, for the page to say (else the page's
         // choice, and class numbers or ImageNet's names).
         let from_card = (card.preprocessing.is_some(), card.labels.is_some());

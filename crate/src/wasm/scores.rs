@@ -15,14 +15,13 @@ use js_sys::{Float32Array, Float64Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::attribute::method_options;
+use super::attribute::{kind_of, Chosen};
 use super::probes::with;
 use super::progress::JsProgress;
-use super::{input_tensor, js_err, to_js, Model};
+use super::{js_err, to_js, Model};
 use crate::faithfulness::score::Scores;
 use crate::faithfulness::Metric;
-use crate::methods::catalogue;
-use crate::methods::{sanity, Attribution, Forward, Target};
+use crate::methods::{sanity, Forward, Target};
 use crate::predict::softmax;
 
 /// Where a run is, and the share of the method's progress bar each stage covers (a
@@ -100,14 +99,12 @@ impl Model {
         sanity: bool,
         progress: Option<js_sys::Function>,
     ) -> Result<JsValue, JsError> {
-        let options = method_options(method, options)?;
-        let choice = catalogue::choose(method, &options).map_err(js_err)?;
-        let x = input_tensor(input, shape)?;
-        let chosen = choice.build_for(&self.inner, &x).map_err(js_err)?;
-        let layer = choice
-            .layer_index(&self.inner)
-            .map_err(js_err)?
-            .map(|i| self.inner.name(i).to_string());
+        let Chosen {
+            choice,
+            method: chosen,
+            x,
+            layer,
+        } = self.choose(method, options, input, shape)?;
         let js = JsProgress::new(progress);
         let stage = Cell::new(Stage::Map);
         // Every report, the method's batches and the curves' images alike, as a share of
@@ -148,18 +145,9 @@ impl Model {
         let meta = to_js(&ScoreMeta {
             method,
             title: choice.spec.title,
-            kind: match result {
-                Attribution::Input(_) => "input",
-                Attribution::Layer(_) => "layer",
-                Attribution::Occlusion(_) => "occlusion",
-            },
+            kind: kind_of(&result),
             class,
-            label: self
-                .card
-                .labels()
-                .get(class)
-                .cloned()
-                .unwrap_or_else(|| format!("class {class}")),
+            label: self.label(class),
             prob,
             layer,
             width: size.1,

@@ -77,18 +77,13 @@ impl MethodListArgs {
 
 impl Args for MethodListArgs {
     fn augment_args(cmd: Command) -> Command {
-        let names: Vec<_> = catalogue::methods().iter().map(|m| m.name).collect();
-        let cmd = cmd
-            .arg(
-                Arg::new(METHOD)
-                    .num_args(0..)
-                    .value_name("METHOD")
-                    .help(format!("{} [default: every one]", names.join(", "))),
-            )
-            .arg(target_arg());
-        catalogue::method_option_names()
-            .into_iter()
-            .fold(cmd, |cmd, name| cmd.arg(method_option(name)))
+        with_target_and_options(
+            cmd,
+            Arg::new(METHOD)
+                .num_args(0..)
+                .value_name("METHOD")
+                .help(format!("{} [default: every one]", method_names())),
+        )
     }
 
     fn augment_args_for_update(cmd: Command) -> Command {
@@ -114,6 +109,20 @@ impl FromArgMatches for MethodListArgs {
     }
 }
 
+/// The catalogue's method names, comma-separated.
+fn method_names() -> String {
+    let names: Vec<_> = catalogue::methods().iter().map(|m| m.name).collect();
+    names.join(", ")
+}
+
+/// `cmd` with the method argument `method`, `--target` and every method option.
+fn with_target_and_options(cmd: Command, method: Arg) -> Command {
+    let cmd = cmd.arg(method).arg(target_arg());
+    catalogue::method_option_names()
+        .into_iter()
+        .fold(cmd, |cmd, name| cmd.arg(method_option(name)))
+}
+
 /// `--target CLASS`.
 fn target_arg() -> Arg {
     Arg::new(TARGET)
@@ -129,21 +138,16 @@ const TARGET: &str = "target";
 
 impl Args for MethodArgs {
     fn augment_args(cmd: Command) -> Command {
-        let names: Vec<_> = catalogue::methods().iter().map(|m| m.name).collect();
-        let cmd = cmd
-            .arg(
-                Arg::new(METHOD)
-                    .required(true)
-                    .value_name("METHOD")
-                    .help(format!(
-                        "{} (`convscope methods` describes them)",
-                        names.join(", ")
-                    )),
-            )
-            .arg(target_arg());
-        catalogue::method_option_names()
-            .into_iter()
-            .fold(cmd, |cmd, name| cmd.arg(method_option(name)))
+        with_target_and_options(
+            cmd,
+            Arg::new(METHOD)
+                .required(true)
+                .value_name("METHOD")
+                .help(format!(
+                    "{} (`convscope methods` describes them)",
+                    method_names()
+                )),
+        )
     }
 
     fn augment_args_for_update(cmd: Command) -> Command {
