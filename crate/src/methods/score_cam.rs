@@ -84,7 +84,14 @@ impl ChannelWeights for ScoreCam {
         };
         crate::limits::check_passes(
             kept.len(),
-            &format!("Score-CAM of {} channels", kept.len()),
+            &match kept.len() == maps.channels {
+                true => format!("Score-CAM of a layer with {} channels", maps.channels),
+                false => format!(
+                    "Score-CAM of {} of a layer's {} channels",
+                    kept.len(),
+                    maps.channels
+                ),
+            },
             "pick a layer with fewer channels, or score fewer (max-n)",
         )?;
         let x = fwd.input();
