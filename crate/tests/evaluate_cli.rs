@@ -124,6 +124,20 @@ fn compare_writes_the_grid_sorted_by_a_score_and_evaluate_the_curves() {
         let s = row["sanity"].as_f64().unwrap();
         assert!((-1.0..=1.0).contains(&s), "{row}");
     }
+    // The sanity score is the sanity check's first step, from the map already made.
+    let (ok, out, err) = run(&[
+        "sanity",
+        "grad-cam",
+        "--model",
+        twin.to_str().unwrap(),
+        "--image",
+        &image_path,
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let check: Value = serde_json::from_str(&out).unwrap();
+    let grad_cam = rows.iter().find(|r| r["method"] == "grad-cam").unwrap();
+    assert_eq!(grad_cam["sanity"], check["steps"][0]["spearman"]);
     // Three 224-px tiles (the 28-px map zoomed 8x) with their colour bars, in one row.
     let png = ::image::open(&grid).unwrap();
     assert!(

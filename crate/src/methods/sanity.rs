@@ -6,7 +6,7 @@
 
 use super::catalogue::{CheckRun, CheckSpec, Choice, DefaultValue, Kind, Max, OptionSpec, Report};
 use super::steps::spearman;
-use super::{Forward, Target};
+use super::{Forward, Method, Target};
 use crate::error::{Error, Result};
 use crate::model::ops::{Op, Params};
 use crate::model::Graph;
@@ -112,49 +112,69 @@ pub fn cascading(
     seed: u64,
     progress: &dyn Progress,
 ) -> Result<SanityReport> {
-    cascade(model, x, method, target, seed, usize::MAX, progress)
+    let name = method.spec.name;
+    let method = method.build_for(model, x)?;
+    let maps = 1 + (0..model.len())
+        .filter(|&node| matches!(model.op(node), Op::Conv(_) | Op::Linear { .. }))
+        .count();
+    progress.report(0, maps)?;
+    let fwd = Forward::new(model, x)?;
+    let class = fwd.class(target)?;
+    let original = method.attribute(&fwd, class)?.display(fwd.size())?;
+    drop(fwd);
+    let on_step = |k: usize| progress.report(1 + k, maps);
+    let steps = randomised(
+        model,
+        x,
+        &*method,
+        (class, &original),
+        seed,
+        usize::MAX,
+        (&on_step, &crate::progress::Unwatched),
+    )?;
+    Ok(SanityReport {
+        method: name.to_string(),
+        class,
+        seed,
+        steps,
+    })
 }
 
-/// The first step of [`cascading`] alone: the Spearman correlation of the method's map
+/// The first step of [`cascading`] alone, for a map already made: the Spearman
+/// correlation of `original` (the method's display map of `x` for `class` on `model`)
 /// with its map after re-initialising the top layer (the logits' layer). The score a
 /// comparison of methods shows: near 1, the map ignores what the model learned there.
+/// `progress` hears the method's own batches on the randomised model.
 pub fn top_layer(
     model: &Graph,
     x: &Tensor,
-    method: &Choice,
-    target: Target,
+    method: &dyn Method,
+    class: usize,
+    original: &[f32],
     seed: u64,
+    progress: &dyn Progress,
 ) -> Result<f64> {
-    let report = cascade(model, x, method, target, seed, 1, &crate::progress::Unwatched)?;
-    report
-        .steps
+    let on_step = |_: usize| progress.report(0, 1);
+    let steps = randomised(model, x, method, (class, original), seed, 1, (&on_step, progress))?;
+    steps
         .first()
         .map(|s| s.spearman)
         .ok_or_else(|| Error::Input("the model has no layer with weights to re-initialise".into()))
 }
 
-/// [`cascading`] through the top `depth` parameterised layers.
-fn cascade(
+/// The steps of the cascade through the top `depth` parameterised layers: each layer
+/// re-initialised in turn (drawn from one [`Rng`] of `seed`, top first), the method's map
+/// recomputed for `class` and ranked against `original`. `on_step(k)` is called before
+/// step `k`; `batches` hears the method's own batches on each randomised model.
+fn randomised(
     model: &Graph,
     x: &Tensor,
-    method: &Choice,
-    target: Target,
+    method: &dyn Method,
+    (class, original): (usize, &[f32]),
     seed: u64,
     depth: usize,
-    progress: &dyn Progress,
-) -> Result<SanityReport> {
-    let name = method.spec.name;
-    let method = method.build_for(model, x)?;
-    let maps = 1 + (0..model.len())
-        .filter(|&node| matches!(model.op(node), Op::Conv(_) | Op::Linear { .. }))
-        .count()
-        .min(depth);
-    progress.report(0, maps)?;
-    let fwd = Forward::new(model, x)?;
-    let class = fwd.class(target)?;
-    let size = fwd.size();
-    let original = method.attribute(&fwd, class)?.display(size)?;
-    drop(fwd);
+    (on_step, batches): (&dyn Fn(usize) -> Result<()>, &dyn Progress),
+) -> Result<Vec<SanityStep>> {
     let mut rng = Rng::new(seed);
     let mut replaced = HashMap::new();
     let mut steps = Vec::new();
@@ -165,21 +185,16 @@ fn cascade(
         let Some(params) = reinitialised(model.op(node), &mut rng) else {
             continue;
         };
-        progress.report(1 + steps.len(), maps)?;
+        on_step(steps.len())?;
         let shaped = model.param_shapes(node).into_iter().zip(params).collect();
         replaced.insert(model.name(node).to_string(), shaped);
         let randomised = model.with_params(&replaced)?;
-        let fwd = Forward::new(&randomised, x)?;
-        let map = method.attribute(&fwd, class)?.display(size)?;
+        let fwd = Forward::new(&randomised, x)?.with_progress(|d, t| batches.report(d, t));
+        let map = method.attribute(&fwd, class)?.display(fwd.size())?;
         steps.push(SanityStep {
             layer: model.name(node).to_string(),
-            spearman: spearman(&original, &map),
+            spearman: spearman(original, &map),
         });
     }
-    Ok(SanityReport {
-        method: name.to_string(),
-        class,
-        seed,
-        steps,
-    })
+    Ok(steps)
 }

@@ -6,8 +6,8 @@
 //!
 //! `progress(done, 1, stage)` hears this method's share of its work (below 1) with the
 //! stage it is in, "map", "scores" or "sanity", then `(1, 1)` at the end; answering
-//! `false` stops the run ("cancelled"). The sanity score reports only when it starts:
-//! the core's `top_layer` takes no watcher.
+//! `false` stops the run ("cancelled"). The sanity score is ranked against the map just
+//! made, so only the randomised model runs again, its batches on the same bar.
 
 use std::cell::Cell;
 
@@ -135,7 +135,10 @@ impl Model {
         let sanity = if sanity {
             stage.set(Stage::Sanity);
             js.finish(report(0, 1))?;
-            let spearman = sanity::top_layer(&self.inner, &x, &choice, Target::Class(class), 0);
+            // Against the map just made, on the randomised model only; the stage's bar
+            // moves with the method's batches there.
+            let spearman =
+                sanity::top_layer(&self.inner, &x, &*chosen, class, &display, 0, &report);
             Some(js.finish(spearman)?)
         } else {
             None

@@ -9,7 +9,8 @@ use crate::catalogue_args::{MethodListArgs, PROGRESS_HELP};
 use crate::explain_cmds::seen_picture;
 use candle_core::{Device, Tensor};
 use clap::{Args, Subcommand};
-use convscope::faithfulness::{self, Curve, Metric};
+use convscope::faithfulness::score::Scores;
+use convscope::faithfulness::Metric;
 use convscope::methods::sanity;
 use convscope::methods::{Choice, Forward, Target};
 use convscope::render::captioned::{self, Captioned};
@@ -31,12 +32,6 @@ pub enum EvaluateCommand {
     /// method
     Evaluate {
         #[command(flatten)]
-        methods: Box<MethodListArgs>,
-        #[command(flatten)]
-        model: ModelArgs,
-        #[command(flatten)]
-        input: InputArgs,
-        #[command(flatten)]
         scores: ScoreArgs,
         /// also draw the curves, one panel per metric, one line per method
         #[arg(long)]
@@ -45,12 +40,6 @@ pub enum EvaluateCommand {
     /// Every method's map of one image side by side, each with its deletion and insertion
     /// areas (and with --sanity its sanity score); one row per method, as `evaluate`
     Compare {
-        #[command(flatten)]
-        methods: Box<MethodListArgs>,
-        #[command(flatten)]
-        model: ModelArgs,
-        #[command(flatten)]
-        input: InputArgs,
         #[command(flatten)]
         scores: ScoreArgs,
         /// also score each map's sanity: the Spearman rank correlation of its map with the
@@ -71,9 +60,16 @@ pub enum EvaluateCommand {
     },
 }
 
-/// What is measured and how it is reported, shared by `evaluate` and `compare`.
+/// Which methods, model and image, what is measured and how it is reported, shared by
+/// `evaluate` and `compare`.
 #[derive(Args)]
 pub struct ScoreArgs {
+    #[command(flatten)]
+    methods: Box<MethodListArgs>,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    input: InputArgs,
     /// deletion, insertion, or both (comma-separated)
     #[arg(long, value_delimiter = ',', default_value = "deletion,insertion")]
     metric: Vec<String>,
@@ -125,16 +121,10 @@ impl Row {
 impl EvaluateCommand {
     pub fn run(self) -> Result<()> {
         match self {
-            EvaluateCommand::Evaluate {
-                methods,
-                model,
-                input,
-                scores,
-                png,
-            } => {
-                let plan = Plan::new(&methods, &scores, png.as_deref(), false)?;
-                let (graph, card) = load(&model)?;
-                let x = read_input(&input, &card)?;
+            EvaluateCommand::Evaluate { scores, png } => {
+                let plan = Plan::new(&scores, png.as_deref(), false)?;
+                let (graph, card) = load(&scores.model)?;
+                let x = read_input(&scores.input, &card)?;
                 let rows = plan.rows(&graph, &x)?;
                 report(&rows, &plan, scores.json)?;
                 if let Some(path) = png {
@@ -143,9 +133,6 @@ impl EvaluateCommand {
                 }
             }
             EvaluateCommand::Compare {
-                methods,
-                model,
-                input,
                 scores,
                 sanity,
                 png,
@@ -154,8 +141,8 @@ impl EvaluateCommand {
                 batch,
             } => {
                 let cmap = Colormap::parse(&colormap)?;
-                let plan = Plan::new(&methods, &scores, png.as_deref(), sanity)?;
-                let (graph, card) = load(&model)?;
+                let plan = Plan::new(&scores, png.as_deref(), sanity)?;
+                let (graph, card) = load(&scores.model)?;
                 let look = Look {
                     cmap,
                     alpha: DEFAULT_ALPHA,
@@ -203,11 +190,11 @@ impl EvaluateCommand {
                         })
                     });
                 }
-                let x = read_input(&input, &card)?;
+                let x = read_input(&scores.input, &card)?;
                 let rows = plan.rows(&graph, &x)?;
                 report(&rows, &plan, scores.json)?;
                 if let Some(path) = png {
-                    let picture = grid_of(&rows, &x, input.image.as_deref())?;
+                    let picture = grid_of(&rows, &x, scores.input.image.as_deref())?;
                     write_png(&path, &encode::png(&picture)?)?;
                 }
             }
@@ -235,12 +222,8 @@ enum Sort {
 }
 
 impl Plan {
-    fn new(
-        methods: &MethodListArgs,
-        scores: &ScoreArgs,
-        png: Option<&Path>,
-        sanity: bool,
-    ) -> Result<Plan> {
+    fn new(scores: &ScoreArgs, png: Option<&Path>, sanity: bool) -> Result<Plan> {
+        let methods = &scores.methods;
         let mut metrics = Vec::new();
         for name in &scores.metric {
             let metric = Metric::parse(name.trim())?;
@@ -297,9 +280,6 @@ impl Plan {
         });
         let class = fwd.class(self.target)?;
         let size = fwd.size();
-        let step = self
-            .step
-            .unwrap_or_else(|| faithfulness::default_step(size));
         let mut rows = Vec::new();
         for choice in &self.choices {
             let name = choice.spec.name;
@@ -308,38 +288,40 @@ impl Plan {
             let start = Instant::now();
             let attribution = method.attribute(&fwd, class)?;
             let ms = start.elapsed().as_secs_f64() * 1e3;
+            let display = attribution.display(size)?;
             *label.borrow_mut() = format!("{name} scores");
             let start = Instant::now();
-            let map = faithfulness::metric_map(&attribution, size)?;
-            let curves = faithfulness::curves(&fwd, &map, class, &self.metrics, step)?;
+            let scores = Scores::of(&fwd, &attribution, class, &self.metrics, self.step)?;
             let score_ms = start.elapsed().as_secs_f64() * 1e3;
             let sanity = match self.sanity {
                 true => {
-                    *label.borrow_mut() = format!("{name} sanity");
+                    // Against the map just made: only the randomised model runs again.
+                    let on_stderr = |done: usize, total: usize| {
+                        if watch {
+                            eprintln!("{name} sanity: {done}/{total}");
+                        }
+                        Ok(())
+                    };
                     Some(sanity::top_layer(
-                        model,
-                        x,
-                        choice,
-                        Target::Class(class),
-                        0,
+                        model, x, &*method, class, &display, 0, &on_stderr,
                     )?)
                 }
                 false => None,
             };
-            let curve = |m: Metric| curves.iter().find(|c| c.metric == m);
+            let curve = |m: Metric| scores.curve(m).map(|c| c.scores.clone());
             rows.push(Row {
                 method: name,
                 title: choice.spec.title,
                 class,
-                deletion_auc: curve(Metric::Deletion).map(Curve::auc),
-                insertion_auc: curve(Metric::Insertion).map(Curve::auc),
+                deletion_auc: scores.auc(Metric::Deletion),
+                insertion_auc: scores.auc(Metric::Insertion),
                 sanity,
                 ms,
                 score_ms,
-                step,
-                deletion: curve(Metric::Deletion).map(|c| c.scores.clone()),
-                insertion: curve(Metric::Insertion).map(|c| c.scores.clone()),
-                display: attribution.display(size)?,
+                step: scores.step,
+                deletion: curve(Metric::Deletion),
+                insertion: curve(Metric::Insertion),
+                display,
             });
         }
         sort(&mut rows, self.sort);
