@@ -3,6 +3,7 @@
 //! the preprocessing, when no card gives it, is the page's choice (the CLI uses the
 //! core's default and says so on stderr; the page offers a select instead).
 
+use super::probes::with;
 use super::{js_err, to_js, Model};
 use crate::image::Preprocessing;
 use crate::model::card::{default_preprocessing, preprocessing_for_weights};
@@ -119,18 +120,11 @@ impl Model {
         if card.preprocessing.is_none() {
             card.preprocessing = Some(choose(&card.arch));
         }
-        let out = js_sys::Object::new();
-        let set = |key: &str, value: JsValue| {
-            js_sys::Reflect::set(&out, &JsValue::from_str(key), &value)
-                .map(|_| ())
-                .map_err(|_| js_err("could not build the imported model's answer"))
-        };
-        // What the reader assumed (a free input size, ...).
-        set("notes", to_js(&notes)?)?;
-        set("preprocessingFromCard", from_card.0.into())?;
-        set("labelsFromCard", from_card.1.into())?;
-        set("model", Model { inner, card }.into())?;
-        Ok(out.into())
+        // The answer: the reader's notes, where preprocessing and labels came from, the model.
+        let out = with(js_sys::Object::new().into(), "notes", to_js(&notes)?)?;
+        let out = with(out, "preprocessingFromCard", from_card.0.into())?;
+        let out = with(out, "labelsFromCard", from_card.1.into())?;
+        with(out, "model", Model { inner, card }.into())
     }
 }
 
