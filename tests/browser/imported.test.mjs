@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { browserForTests, withWatchedPage, waitForDone, waitForState, markStale, canvasColours, screenshot } from "../support/browser.mjs";
 import { readNpz } from "../support/npz.mjs";
-import { onnxModel } from "../support/onnxproto.mjs";
+import { onnxModel, freeSizeModel } from "../support/onnxproto.mjs";
 import { ROOT } from "../support/paths.mjs";
 
 const env = browserForTests();
@@ -180,15 +180,7 @@ test("a truncated ONNX file is a clear error and the previous model keeps workin
 test("what the reader assumed is stated; an unsupported operator is refused by name and the model stays", async () => {
   await withWatchedPage(env(), async ({ page }) => {
     await openTiny(page);
-    const free = onnxModel({
-      inputs: [["x", [1, 3, "H", "W"]]],
-      outputs: [["z", [1, 3]]],
-      nodes: [
-        { op: "Relu", inputs: ["x"], outputs: ["r"], name: "relu" },
-        { op: "GlobalAveragePool", inputs: ["r"], outputs: ["y"], name: "pool" },
-        { op: "Flatten", inputs: ["y"], outputs: ["z"], name: "flat" },
-      ],
-    });
+    const free = freeSizeModel();
     assert.equal(await pick(page, [{ name: "free.onnx", mimeType: "application/octet-stream", buffer: Buffer.from(free) }]), "done", await errorText(page));
     assert.match(await origin(page), /^ONNX file free\.onnx: 3×224×224 input, 3 classes\. .* The reader assumed: the input `x` leaves its size free \(\[1, 3, H, W\]\); shapes are checked at 224x224\.$/);
     const before = await origin(page);

@@ -31,3 +31,17 @@ export function onnxModel({ inputs, outputs, nodes }) {
   const graph = [...nodes.flatMap(node), ...str(2, "g"), ...inputs.flatMap((i) => info(11, i)), ...outputs.flatMap((o) => info(12, o))];
   return Uint8Array.from([...int(1, 8), ...bytes(8, [...str(1, ""), ...int(2, 18)]), ...bytes(7, graph)]);
 }
+
+/** A model whose input size is free ([1, 3, H, W]): ReLU, global average pool, flatten;
+ * the reader assumes a size and says so in its notes. */
+export function freeSizeModel() {
+  return onnxModel({
+    inputs: [["x", [1, 3, "H", "W"]]],
+    outputs: [["z", [1, 3]]],
+    nodes: [
+      { op: "Relu", inputs: ["x"], outputs: ["r"], name: "relu" },
+      { op: "GlobalAveragePool", inputs: ["r"], outputs: ["y"], name: "pool" },
+      { op: "Flatten", inputs: ["y"], outputs: ["z"], name: "flat" },
+    ],
+  });
+}

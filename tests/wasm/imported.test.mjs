@@ -11,7 +11,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { readNpy } from "../support/npy.mjs";
 import { readNpz } from "../support/npz.mjs";
-import { onnxModel } from "../support/onnxproto.mjs";
+import { onnxModel, freeSizeModel } from "../support/onnxproto.mjs";
 import { PKG_JS, PKG_WASM, INPUT_NPY, ROOT } from "../support/paths.mjs";
 
 const ONNX = path.join(ROOT, "crate", "tests", "fixtures", "onnx");
@@ -160,15 +160,7 @@ test("an unsupported operator and a second input are refused by name; a free inp
   for (const [model, message] of refused) {
     assert.throws(() => Model.fromOnnx(wasmBytes(model), "made.onnx", undefined, undefined, undefined, undefined), message);
   }
-  const free = onnxModel({
-    inputs: [["x", [1, 3, "H", "W"]]],
-    outputs: [["z", [1, 3]]],
-    nodes: [
-      { op: "Relu", inputs: ["x"], outputs: ["r"], name: "relu" },
-      { op: "GlobalAveragePool", inputs: ["r"], outputs: ["y"], name: "pool" },
-      { op: "Flatten", inputs: ["y"], outputs: ["z"], name: "flat" },
-    ],
-  });
+  const free = freeSizeModel();
   const { model, notes } = Model.fromOnnx(wasmBytes(free), "free.onnx", undefined, undefined, undefined, undefined);
   try {
     assert.deepEqual(notes, ["the input `x` leaves its size free ([1, 3, H, W]); shapes are checked at 224x224"]);
