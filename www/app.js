@@ -3,7 +3,8 @@
 // only connects them. <html data-state> is loading, ready, busy, done or error, for
 // tests and embedding pages to wait on.
 import { ModelWorker, CancelledError } from "./rpc.js";
-import { VIEWS, GROUPS, viewById, useCatalogue } from "./views/index.js";
+import { VIEWS, GROUPS, viewById, useCatalogue, layerFor as layerOf } from "./views/index.js";
+import { firstVisit } from "./tour/landing.js";
 import * as sources from "./sources.js";
 import { addExportButtons } from "./draw/export.js";
 import { setColourStrips } from "./draw/canvas.js";
@@ -349,6 +350,11 @@ async function runView() {
   if (app.waiting) return showWaiting();
   if (!app.model || !app.image) return;
   const view = currentView();
+  // A view that shows a model and picture of its own (the tour) has them loaded first;
+  // loading reruns this.
+  const want = view.wants?.(app.params);
+  if (want?.model && app.source?.id !== want.model) return useModel(sources.embeddedSource(want.model));
+  if (want?.image && app.params.image !== want.image) return imageFromSample(want.image, { keepTarget: true });
   showControls(view);
   checkLinkLayer(view);
   if (app.view && app.view !== view) app.view.dispose?.();
@@ -430,9 +436,7 @@ function checkLinkLayer(view) {
 }
 
 function layerFor(view) {
-  if (!view.needs.includes("layer")) return undefined;
-  const names = view.layers ? view.layers(app.model) : app.model.layerNames;
-  return names.includes(app.params.layer) ? app.params.layer : view.defaultLayer?.(app.model) ?? names.at(-1);
+  return layerOf(view, app.model, app.params.layer);
 }
 
 /** Changes parameters (from a view or a control), records them, reruns the view. */
@@ -484,6 +488,7 @@ function writeUrl({ push = false } = {}) {
     // A link's model that waits for the visitor's consent stays in the address, as written.
     model: app.waiting ? app.waiting.model : url ? url.card.arch : app.source?.kind === "file" ? undefined : app.source?.id,
     weights: app.waiting ? app.waiting.weights : url && url.url !== sources.VGG16_URL ? url.link ?? url.url : undefined,
+    step: app.params.view === "tour" ? app.params.step : undefined,
     layer: app.model && viewById(app.params.view)?.needs.includes("layer") ? layerFor(viewById(app.params.view)) : app.waiting ? app.params.layer : undefined,
     embed: app.embed,
   };
@@ -647,7 +652,10 @@ async function main() {
   document.body.classList.toggle("embedded", app.embed);
   Object.assign(app.params, initial);
   delete app.params.embed;
+  // A first visit to the bare address lands on the guided tour.
+  if (!app.embed && firstVisit(location.search)) app.params.view = "tour";
   app.linkLayer = initial.layer;
+  if (bad.step !== undefined) addNote(`Step "${bad.step}" is not a step number of the tour (1, 2, 3…); showing its first step.`);
   if (bad.target !== undefined) addNote(`Class "${bad.target}" is not a class number (0, 1, 2…); showing the top class.`);
   app.worker = new ModelWorker(new URL("./worker.js", import.meta.url), restore);
   // Exposed for tests and the curious: which worker generation runs, and the view list.
@@ -721,7 +729,8 @@ function unknownModel(wanted, archs) {
  * that is neither, or an address that cannot be loaded, gives the default sample and a note.
  */
 async function linkedImage(wanted) {
-  const fallback = defaultSample(app.source?.id);
+  // The tour's own picture when the page opens on it, so that it is loaded once.
+  const fallback = viewById(app.params.view)?.wants?.(app.params)?.image ?? defaultSample(app.source?.id);
   const caption = app.samples.find((s) => s.name === fallback)?.caption ?? fallback;
   const isSample = app.samples.some((s) => s.name === wanted);
   if (wanted !== undefined && !isSample && !sources.looksLikeAddress(wanted)) {
@@ -743,6 +752,7 @@ async function restoreAddress() {
   const s = readState(location.search);
   Object.assign(app.params, {
     view: s.view ?? DEFAULTS.view,
+    step: s.step,
     layer: s.layer,
     target: s.target,
     colormap: s.colormap ?? DEFAULTS.colormap,

@@ -1,15 +1,19 @@
 // The page's state in its address, so a link restores a view:
 // ?model=ID&weights=URL&image=NAME|URL&view=VIEW&target=N&layer=NAME[&colormap=&opacity=&embed=1]
-// The comparison view's own (views/compare.js): &mode=models&method=NAME&other=ID for two
+// The guided tour's &step=N (views/tour.js). The comparison view's own (views/compare.js): &mode=models&method=NAME&other=ID for two
 // models side by side, &sort=deletion|insertion|sanity and &sanityscore=1 for the grid.
 
-const KEYS = ["model", "weights", "image", "view", "target", "layer", "colormap", "opacity", "scaling", "mode", "sort", "sanityscore", "method", "other"];
+const KEYS = ["model", "weights", "image", "view", "target", "layer", "colormap", "opacity", "scaling", "mode", "sort", "sanityscore", "method", "other", "step"];
 
 // The numeric parameters: a value, or undefined when malformed.
 const NUMBERS = {
   target: (v) => {
     const n = Number(v);
     return Number.isInteger(n) && n >= 0 ? n : undefined;
+  },
+  step: (v) => {
+    const n = Number(v);
+    return Number.isInteger(n) && n >= 1 ? n : undefined;
   },
   opacity: (v) => {
     const o = Number(v);

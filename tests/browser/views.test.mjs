@@ -91,7 +91,7 @@ async function gradCamPeak(page) {
 
 test("the page opens on the embedded Fashion-MNIST model; its shortcut twin, one click away, looks at the marker", async () => {
   await withPage(async ({ page }) => {
-    await open(page, "");
+    await open(page, "?view=predictions");
     await waitForDone(page, "first load");
     assert.match(await page.textContent("#model-name"), /^Fashion-MNIST VGG: [\d,]+ parameters, input 1×28×28, 10 classes$/);
     assert.ok(await page.isVisible("[data-testid=model-note]"), "no note about the model");
