@@ -214,9 +214,10 @@ test("focus is visible on every control the Tab key reaches, and the controls sh
     assert.deepEqual(invisible, [], "focus without a visible outline");
     // One look: the side bar's and the view's controls (selects, buttons, fields) in the
     // page's font and corner radius, not the browser's.
-    const looks = await page.$$eval("select, button:not(#view-list button), input[type=number], input[type=text], input[type=url]", (els) =>
+    // A file field's look is its button's (::file-selector-button).
+    const looks = await page.$$eval("select, button:not(#view-list button), input[type=number], input[type=text], input[type=url], input[type=file]", (els) =>
       els.filter((e) => e.getClientRects().length).map((e) => {
-        const s = getComputedStyle(e);
+        const s = getComputedStyle(e, e.type === "file" ? "::file-selector-button" : null);
         return { what: e.id || e.dataset.testid || e.textContent.trim().slice(0, 20), font: s.fontFamily, radius: s.borderTopLeftRadius };
       }),
     );
