@@ -63,6 +63,13 @@ const mutePictures = (page) =>
       .map((c) => c.dataset.name || c.id || c.className),
   );
 
+/** Names shared by two or more of the panel's buttons ("Save PNG" under each picture must say which). */
+const sharedButtonNames = (page) =>
+  page.$$eval("#panel button", (buttons) => {
+    const names = buttons.filter((b) => b.getClientRects().length).map((b) => b.getAttribute("aria-label") ?? b.textContent.trim());
+    return [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+  });
+
 /**
  * Every view of `query` at `size`: axe, sideways scrolling (also at 1920 px when
  * `huge`), pictures' text alternatives, a screenshot. Answers one row per view; the
@@ -74,7 +81,7 @@ async function surveyViews(page, query, size, { tag, huge = false } = {}) {
   for (const id of await viewIds(page)) {
     await showView(page, id);
     const violations = await axeViolations(page);
-    const row = { view: id, overflow: await overflow(page), violations, severe: severe(violations), mute: await mutePictures(page) };
+    const row = { view: id, overflow: await overflow(page), violations, severe: severe(violations), mute: await mutePictures(page), shared: await sharedButtonNames(page) };
     if (huge) {
       await page.setViewportSize(HUGE);
       row.overflowHuge = await overflow(page);
@@ -94,6 +101,7 @@ function assertSurvey(rows, width) {
     assert.ok(r.overflow <= 0, `${r.view} at ${width} px scrolls ${r.overflow} px sideways`);
     if (r.overflowHuge !== undefined) assert.ok(r.overflowHuge <= 0, `${r.view} at 1920 px scrolls ${r.overflowHuge} px sideways`);
     assert.deepEqual(r.mute, [], `${r.view}: pictures without a text alternative`);
+    assert.deepEqual(r.shared, [], `${r.view}: buttons of the same name`);
   }
 }
 
