@@ -3,6 +3,8 @@
 // folded again once a view is picked (the visitor wants to see it). Wide, the button is
 // not displayed (style.css) and the side bar is always there; whether the screen is
 // narrow is read from the button itself, so the breakpoint lives in the stylesheet only.
+// Also the "Skip to the view" link, the first thing Tab reaches: focus goes to the view
+// without a #main in the address (whose history entry Back would have to undo).
 
 const toggle = document.getElementById("sidebar-toggle");
 const sidebar = document.getElementById("controls");
@@ -13,6 +15,12 @@ function setOpen(open) {
 }
 
 const folding = () => toggle.getClientRects().length > 0;
+
+const skip = document.querySelector("a.skip-link");
+skip?.addEventListener("click", (event) => {
+  event.preventDefault();
+  document.getElementById("main")?.focus();
+});
 
 if (toggle && sidebar) {
   toggle.addEventListener("click", () => setOpen(!sidebar.classList.contains("open")));
