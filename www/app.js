@@ -12,6 +12,7 @@ import { readState, formatState, malformed } from "./urlstate.js";
 import { addNote, initNotes } from "./notes.js";
 import * as weightsLink from "./weightslink.js";
 import { onnxSource, showOrigin, preprocessingChoice } from "./imported.js";
+import "./sidebar.js";
 
 const $ = (id) => document.getElementById(id);
 // `colormap` and `opacity` come from the core (renderChoices) once the worker is up.

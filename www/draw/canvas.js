@@ -54,6 +54,9 @@ export function colourBar(colormap, low, high, height = 14) {
   canvas.width = 256;
   canvas.height = height;
   canvas.className = "colour-bar";
+  // Its text alternative (the page's pictures get theirs from views/dom.js's altText).
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", `Colour scale ${colormap}, from ${describeEnd(low)} (left) to ${describeEnd(high)} (right)`);
   const ctx = canvas.getContext("2d");
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(rgbaCanvas(strip, 256, 1), 0, 0, 256, height);
@@ -63,11 +66,15 @@ export function colourBar(colormap, low, high, height = 14) {
   labels.className = "colour-bar-labels";
   for (const v of [low, high]) {
     const span = document.createElement("span");
-    span.textContent = typeof v === "number" ? formatNumber(v) : String(v);
+    span.textContent = describeEnd(v);
     labels.append(span);
   }
   figure.append(canvas, labels);
   return figure;
+}
+
+function describeEnd(v) {
+  return typeof v === "number" ? formatNumber(v) : String(v);
 }
 
 export function formatNumber(v) {

@@ -16,6 +16,8 @@ export function addExportButtons(root, baseName) {
     const part = canvas.dataset.name ?? (canvases.length > 1 ? String(i + 1) : "");
     const name = `convscope-${[baseName, part].filter(Boolean).join("-")}.png`.replace(/[^\w.+-]+/g, "_");
     button.dataset.filename = name;
+    // Many buttons say "Save PNG": their names say which picture each saves.
+    button.setAttribute("aria-label", `Save PNG: ${name}`);
     button.title = canvas.exportPng ? `Save this picture as ${name}, enlarged with its colour bar as convscope explain --png writes it` : `Save this picture as ${name}`;
     button.addEventListener("click", () => savePng(canvas, name));
     // Under a colour bar's labels rather than between bar and labels.

@@ -8,7 +8,7 @@
 // numbers (draw/pictures.js: the core draws them), and the overlay's "Save PNG" writes
 // the core's picture that `convscope explain --png` writes for the same map, colormap
 // and opacity.
-import { el, figure } from "./dom.js";
+import { el, figure, altText } from "./dom.js";
 import { colourBar, rgbaCanvas, formatNumber } from "../draw/canvas.js";
 import { LAYER_KINDS } from "./layerkinds.js";
 
@@ -66,6 +66,9 @@ function mapFigures(r, method, params, model) {
   heat.dataset.testid = "attribution-overlay";
   const plain = rgbaCanvas(r.pictures.map, r.width, r.height);
   plain.dataset.name = `${id}-${r.class}-map`;
+  const subject = `${method.title} map of ${what(r, model, params)}${r.layer ? ` at ${r.layer}` : ""}`;
+  altText(heat, `${subject}, in colormap ${params.colormap} over the input picture (opacity ${params.opacity})`);
+  altText(plain, `${subject} alone, in colormap ${params.colormap}: ${r.rawShape.join("×")} raw values`);
   return [
     el("h2", {}, `${method.title}: ${what(r, model, params)}${r.layer ? ` at ${r.layer}` : ""}`),
     el("p", { className: "hint" }, `${method.about} ${SHOWN_AS[r.kind] ?? ""}`),
@@ -93,6 +96,10 @@ function occlusionFigures(r, method, params, model, fill) {
   masked.dataset.name = `occlusion-${r.class}-mask`;
   masked.dataset.testid = "occlusion-mask";
   const kept = r.mask.reduce((n, v) => n + (v >= 0.5 ? 1 : 0), 0);
+  const subject = what(r, model, params);
+  altText(drops, `Occlusion: the drop of the score of ${subject} when each window is covered, in colormap ${params.colormap} over the input picture`);
+  altText(probs, `Occlusion: ${r.rows}×${r.cols} grid of the probability of ${subject} with each window covered, as a share of the unoccluded one, in colormap ${params.colormap}`);
+  altText(masked, `Occlusion: the input picture with only the windows whose covering leaves less than ${formatNumber(r.threshold)} of the probability (${Math.round((100 * kept) / r.mask.length)}% of the pixels)`);
   return [
     el("h2", {}, `${method.title}: ${what(r, model, params)}`),
     el("p", { className: "hint" }, `${method.about} ${covered(r, fill)} slid with stride ${r.stride}: ${r.rows}×${r.cols} covered copies. Unoccluded probability ${formatNumber(r.baseProb)}.`),

@@ -1,7 +1,8 @@
 // Feature maps: the output of any layer for the current image, one tile per channel,
 // drawn by the core in the worker (render::grid). Clicking a tile lays that channel,
-// scaled as its tile is, over the picture the model sees (the core's overlay).
-import { el, figure } from "./dom.js";
+// scaled as its tile is, over the picture the model sees (the core's overlay); so does
+// typing its number in the Channel field, the keyboard's way to the same thing.
+import { el, figure, altText } from "./dom.js";
 import { colourBar, rgbaCanvas } from "../draw/canvas.js";
 import { CancelledError } from "../rpc.js";
 
@@ -26,6 +27,7 @@ export default {
     canvas.dataset.name = `${name}-maps`;
     canvas.dataset.testid = "feature-tiles";
     const shared = params.scaling === "shared";
+    altText(canvas, `${channels} feature maps of ${name}, ${h}×${w} each, one tile per channel in a grid of ${grid.layout.columns} columns, colormap ${params.colormap}${shared ? ", one scale for all" : ", each scaled to its own range"}. The Channel field lays one over the image.`);
     const bar = shared ? colourBar(params.colormap, grid.tiles[0].lo, grid.tiles[0].hi) : colourBar(params.colormap, "each map's min", "its max");
 
     const detail = el("div", { className: "overlay-slot" });
@@ -39,6 +41,8 @@ export default {
       }
       const over = rgbaCanvas(rgba, image.width, image.height, "picture overlay");
       over.dataset.name = `${name}-channel-${c}`;
+      altText(over, `Channel ${c} of ${name} in colormap ${params.colormap} over the input picture, opacity ${params.opacity}`);
+      field.value = String(c);
       detail.replaceChildren(figure(over, `channel ${c} over the input (opacity ${params.opacity})`));
       detail.dispatchEvent(new Event("exportable", { bubbles: true }));
     };
@@ -46,9 +50,16 @@ export default {
       const c = tileAt(grid, canvas, event);
       if (c !== null) showChannel(c);
     });
+    // The keyboard's way: a channel number (Enter or leaving the field shows it).
+    const field = el("input", { type: "number", min: 0, max: channels - 1, step: 1, dataset: { testid: "feature-channel" } });
+    field.addEventListener("change", () => {
+      const c = Number(field.value);
+      if (field.value !== "" && Number.isInteger(c) && c >= 0 && c < channels) showChannel(c);
+    });
     panel.replaceChildren(
       el("h2", {}, `Feature maps of ${name}: ${channels} channels of ${h}×${w}`),
-      el("p", { className: "hint" }, `${shared ? "One scale for all maps" : "Each map scaled to its own range"}. Click a map to lay it over the image.`),
+      el("p", { className: "hint" }, `${shared ? "One scale for all maps" : "Each map scaled to its own range"}. Click a map, or give its channel number, to lay it over the image.`),
+      el("label", { className: "inline-control" }, [`Channel (0 to ${channels - 1}) over the image `, field]),
       el("div", { className: "side-by-side" }, [figure(canvas, `${name}, ${channels} maps`), detail]),
       bar,
     );

@@ -2,7 +2,7 @@
 // 2014 show first layers this way): the first layer of a colour model in RGB, deeper
 // layers one input channel at a time. The core draws the grid (probes::filters +
 // render::grid), so the page shows exactly the CLI's picture, in the page's colormap.
-import { el, figure } from "./dom.js";
+import { el, figure, altText } from "./dom.js";
 import { rgbaCanvas, colourBar, formatNumber } from "../draw/canvas.js";
 import { LAYER_KINDS } from "./layerkinds.js";
 
@@ -31,6 +31,7 @@ export default {
     const canvas = rgbaCanvas(grid.rgba, grid.width, grid.height, "filters");
     canvas.dataset.name = `${layer}-filters`;
     canvas.dataset.testid = "filter-grid";
+    altText(canvas, `The ${grid.tiles.length} filters of ${layer} as a grid of tiles: ${grid.caption}${grid.channels === 1 ? `, colormap ${params.colormap}` : ""}`);
     // Small grids (a few 3x3 kernels) drawn larger; pixels stay square blocks.
     canvas.style.width = `${grid.width * Math.max(1, Math.floor(320 / grid.width))}px`;
 

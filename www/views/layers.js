@@ -1,6 +1,6 @@
 // The layer inspector: a layer's get_config() and the statistics and histograms of its
 // weights and biases.
-import { el, figure } from "./dom.js";
+import { el, figure, altText, scrollBox } from "./dom.js";
 import { histogram, formatNumber } from "../draw/canvas.js";
 
 export default {
@@ -15,29 +15,31 @@ export default {
     const parts = [el("h2", {}, `Layer ${config.name} (${config.type})`)];
     // Short number lists on one line: [3, 3] rather than four lines.
     const json = JSON.stringify(config, null, 2).replace(/\[\s+([-\d.e,\s]+?)\s+\]/g, (_, items) => `[${items.split(/,\s*/).join(", ")}]`);
-    const pre = el("pre", { className: "config", dataset: { testid: "layer-config" } }, json);
+    // Focusable: on a narrow screen the listing scrolls sideways, by keyboard too.
+    const pre = el("pre", { className: "config", tabIndex: 0, role: "region", "aria-label": `Configuration of ${config.name}, as JSON`, dataset: { testid: "layer-config" } }, json);
     parts.push(el("section", { className: "inspect-config" }, [el("h3", {}, "Configuration"), pre]));
     const stats = el("section", { className: "inspect-weights" }, el("h3", {}, "Parameters"));
     if (weights && hist) {
       const keys = ["shape", "count", "min", "max", "mean", "std", "zero_fraction"];
-      stats.append(
-        el("table", { className: "stats" }, [
-          el("thead", {}, el("tr", {}, [el("th", {}, ""), ...keys.map((k) => el("th", { scope: "col" }, k.replace("_", " ")))])),
-          el("tbody", {}, ["weight", "bias"].map((which) =>
-            el("tr", {}, [
-              el("th", { scope: "row" }, which),
-              ...keys.map((k) => {
-                const v = weights[which][k];
-                return el("td", { className: "num" }, Array.isArray(v) ? v.join("×") : formatNumber(v));
-              }),
-            ]),
-          )),
-        ]),
-      );
+      const table = el("table", { className: "stats" }, [
+        el("thead", {}, el("tr", {}, [el("th", { scope: "col" }, el("span", { className: "visually-hidden" }, "tensor")), ...keys.map((k) => el("th", { scope: "col" }, k.replace("_", " ")))])),
+        el("tbody", {}, ["weight", "bias"].map((which) =>
+          el("tr", {}, [
+            el("th", { scope: "row" }, which),
+            ...keys.map((k) => {
+              const v = weights[which][k];
+              return el("td", { className: "num" }, Array.isArray(v) ? v.join("×") : formatNumber(v));
+            }),
+          ]),
+        )),
+      ]);
+      stats.append(scrollBox(table, `Statistics of the parameters of ${config.name}`));
       for (const which of ["weight", "bias"]) {
         const canvas = histogram(hist[which]);
         canvas.dataset.name = `${config.name}-${which}-histogram`;
         const { min, max } = hist[which];
+        const count = weights[which].count.toLocaleString("en-US");
+        altText(canvas, `Histogram of the ${count} ${which} values of ${config.name}, ${formatNumber(min)} to ${formatNumber(max)}, in ${hist[which].counts.length} bins`);
         stats.append(figure(canvas, `${which} values, ${formatNumber(min)} … ${formatNumber(max)}${min < 0 && max > 0 ? " (red line: 0)" : ""}`));
       }
     } else {
@@ -67,5 +69,6 @@ function shapeSketch(config) {
     ctx.font = "12px sans-serif";
     ctx.fillText(`(${shape.join(", ")})`, 40 + i * 160, 86);
   });
+  altText(canvas, `Input shape (${config.input_shape.join(", ")}) and output shape (${config.output_shape.join(", ")}) of ${config.name}, drawn as squares sized by their number of values`);
   return figure(canvas, "input → output shape");
 }

@@ -3,7 +3,7 @@
 // face, and the channel grid when a layer is opened), and wires buttons and the hover
 // box to the drawing in layers3d/scene.js. Which layers, and what feeds what among
 // them, comes from the summary (layers3d/graph.js).
-import { el } from "./dom.js";
+import { el, altText } from "./dom.js";
 import { formatNumber } from "../draw/canvas.js";
 import { shownLayers } from "../layers3d/graph.js";
 
@@ -78,6 +78,7 @@ export default {
     );
     scene.canvas.dataset.name = "3d";
     scene.canvas.dataset.testid = "canvas3d";
+    altText(scene.canvas, `${model.name}'s ${drawn.length} layers as slabs in 3D, input to output, each showing its output for this image; the layers' names are written over it`);
     // Open the first feature layer so channels are visible from the start.
     const firstMaps = drawn.findIndex((l, i) => i > 0 && l.shape.length === 3);
     await scene.assemble(drawn, firstMaps > 0 ? [firstMaps] : []);

@@ -2,7 +2,7 @@
 // penalties): the picture that most raises a class logit, or a channel's mean activation
 // at any layer, found by gradient ascent in the worker (probes::maximize). The picture
 // and the objective curve are drawn live from the worker's progress messages.
-import { el, figure } from "./dom.js";
+import { el, figure, altText } from "./dom.js";
 import { drawRgba, drawCurve, filledCanvas, formatNumber } from "../draw/canvas.js";
 import { LAYER_KINDS } from "./layerkinds.js";
 import { CancelledError } from "../rpc.js";
@@ -77,12 +77,15 @@ export default {
     const picture = filledCanvas(size, size, "#808080");
     picture.className = "maximized";
     Object.assign(picture.dataset, { name: "pictures", testid: "maximize-picture", step: "0" });
+    altText(picture, `${units > 1 ? `${units} pictures, side by side,` : "The picture"} made by gradient ascent to raise ${what}, ${size}×${size} pixels`);
     const fit = () => (picture.style.width = `${Math.min(448, Math.max(224, picture.width))}px`);
     const paint = (drawn) => fit(drawRgba(picture, drawn));
     fit();
     const chart = drawCurve(document.createElement("canvas"), [], units, options.steps ?? defaults.steps);
     chart.className = "curve";
     Object.assign(chart.dataset, { name: "objective", testid: "maximize-curve" });
+    // The numbers in words are the state line under it (updated as the run goes).
+    altText(chart, `Line chart of the ${isOutput ? "class logit" : "mean activation"} at each step of the ascent; its latest value is in the line below`);
     const state = el("p", { className: "hint", dataset: { testid: "maximize-state" } }, "Starting…");
     const last = model.layerNames.at(-1);
     const nodes = [

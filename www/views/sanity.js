@@ -3,7 +3,7 @@
 // method's map keeps its ranking (Spearman) after each (methods::sanity in the core). A
 // method whose map hardly changes while the model is destroyed explains the image, not
 // the model. The method menu and the check's options come from the method catalogue.
-import { el, figure } from "./dom.js";
+import { el, figure, altText, scrollBox } from "./dom.js";
 import { filledCanvas, formatNumber } from "../draw/canvas.js";
 import { optionField, optionsHelp, formValues } from "./attribution.js";
 
@@ -24,6 +24,7 @@ export function sanityView(check, catalogue) {
       const chart = barChart(r.steps);
       chart.dataset.name = `${check.name}-${method}`;
       chart.dataset.testid = "sanity-chart";
+      altText(chart, `Bar chart of the Spearman correlation of the map, from -1 to 1, after re-initialising each layer in turn: ${r.steps.map((s) => `${s.layer} ${formatNumber(s.spearman)}`).join(", ")}`);
       const choice = el("select", { name: "method", dataset: { testid: `${check.name}-method` } }, catalogue.methods.map((m) => new Option(m.title, m.name)));
       choice.value = method;
       const form = el("form", { className: "options", noValidate: true, dataset: { testid: `${check.name}-form` } }, [
@@ -43,10 +44,13 @@ export function sanityView(check, catalogue) {
         el("p", { className: "hint" }, `${check.about} Each bar is the correlation after one more layer (seeded).`),
         form,
         figure(chart, `${r.steps.length} steps, seed ${r.seed}`),
-        el(
-          "table",
-          { className: "sanity", dataset: { testid: "sanity-table" } },
-          [el("thead", {}, el("tr", {}, [el("th", {}, "re-initialised down to"), el("th", {}, "Spearman")])), el("tbody", {}, r.steps.map((s) => el("tr", {}, [el("td", {}, s.layer), el("td", { className: "num" }, formatNumber(s.spearman))])))],
+        scrollBox(
+          el(
+            "table",
+            { className: "sanity", dataset: { testid: "sanity-table" } },
+            [el("thead", {}, el("tr", {}, [el("th", { scope: "col" }, "re-initialised down to"), el("th", { scope: "col" }, "Spearman")])), el("tbody", {}, r.steps.map((s) => el("tr", {}, [el("td", {}, s.layer), el("td", { className: "num" }, formatNumber(s.spearman))])))],
+          ),
+          "Spearman correlation per re-initialised layer",
         ),
       );
     },
@@ -56,6 +60,7 @@ export function sanityView(check, catalogue) {
 /** Spearman per step as bars from -1 to 1, zero line in the middle. */
 function barChart(steps, width = 420, height = 200) {
   const canvas = filledCanvas(width, height, "#fff");
+  canvas.className = "chart";
   const ctx = canvas.getContext("2d");
   const box = { left: 30, right: width - 8, top: 8, bottom: height - 8 };
   const y = (v) => box.top + ((1 - v) / 2) * (box.bottom - box.top);

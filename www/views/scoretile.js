@@ -3,7 +3,7 @@
 // the attribution views draw it; "Save PNG" writes `convscope explain --png`'s picture),
 // its deletion and insertion areas to 3 decimals (as the CLI's grid) and, when asked, its
 // sanity score. The numbers are also on the tile's data-* for tests and scripts.
-import { el } from "./dom.js";
+import { el, altText } from "./dom.js";
 import { rgbaCanvas } from "../draw/canvas.js";
 
 // What each score means, as the tooltip of its name.
@@ -26,6 +26,7 @@ export function scoreTile(row, { title = row.title, extra = [], sanity = false, 
   const canvas = rgbaCanvas(row.pictures.overlay, row.width, row.height, "score-map");
   canvas.exportPng = row.pictures.png;
   canvas.dataset.name = `${row.method}-${row.class}`;
+  altText(canvas, `${title}: map of class ${row.class}${row.label && row.label !== `class ${row.class}` ? ` (${row.label})` : ""} over the input picture`);
   const scores = [
     ["deletion", row.deletionAuc],
     ["insertion", row.insertionAuc],

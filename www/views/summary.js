@@ -1,5 +1,5 @@
 // The model summary: Keras' model.summary() as a table, one row per layer.
-import { el } from "./dom.js";
+import { el, scrollBox } from "./dom.js";
 
 export default {
   id: "summary",
@@ -28,6 +28,6 @@ export default {
       el("dt", {}, "Trainable params"), el("dd", {}, s.trainable_params.toLocaleString("en-US")),
       el("dt", {}, "Non-trainable params"), el("dd", {}, "0"),
     ]);
-    panel.replaceChildren(el("h2", {}, `Model: ${model.name}`), totals, table);
+    panel.replaceChildren(el("h2", {}, `Model: ${model.name}`), totals, scrollBox(table, `Layers of ${model.name}`));
   },
 };
