@@ -197,6 +197,20 @@ fn grad_cam_of_a_block_equals_the_builders_network_on_the_same_weights() {
 }
 
 #[test]
+fn the_default_cam_layer_is_a_modules_output_as_the_builders() {
+    // DenseNet's forward ends in F.relu, F.adaptive_avg_pool2d and the classifier: the
+    // functional ReLU is no module (pytorch-grad-cam's target is features[-1], norm5),
+    // and the `features` stage gives the module it ends with, as the builder's
+    // features.norm5.
+    let d = tiny("tiny_densenet");
+    assert_eq!(d.name(d.spec().cam_layer), "features.norm5");
+    let m = tiny("tiny_mobilenet");
+    assert_eq!(m.name(m.spec().cam_layer), "features.5");
+    let c = tiny("tiny_convnext");
+    assert_eq!(c.name(c.spec().cam_layer), "features.3");
+}
+
+#[test]
 fn nodes_are_named_by_module_and_blocks_by_their_module() {
     let r = tiny("tiny_resnet");
     let names: Vec<&str> = r.spec().nodes.iter().map(|n| n.name.as_str()).collect();

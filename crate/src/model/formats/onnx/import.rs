@@ -70,6 +70,9 @@ pub struct Importer<'a> {
     emitted: HashMap<String, usize>,
     taken: HashMap<String, usize>,
     blocks: HashMap<(String, Src), Src>,
+    /// Names of the nodes made by an op of a module's `forward` (`relu` for DenseNet's
+    /// final `F.relu`, `layer1.0.add`) rather than by a module of their own.
+    functional: HashSet<String>,
 }
 
 /// The operators the importer reads, for messages.
@@ -182,6 +185,7 @@ impl<'a> Importer<'a> {
             emitted: HashMap::new(),
             taken: HashMap::new(),
             blocks: HashMap::new(),
+            functional: HashSet::new(),
         }
     }
 
@@ -384,13 +388,14 @@ impl<'a> Importer<'a> {
         self.shape(src).first().copied().unwrap_or(1)
     }
 
-    /// The name a new node of ONNX node `at` gets (see the module docs).
-    fn node_name(&self, at: usize) -> String {
+    /// The name a new node of ONNX node `at` gets (see the module docs), and whether it
+    /// is an op of a module's `forward` rather than a module of its own.
+    fn node_name(&self, at: usize) -> (String, bool) {
         let s = &self.scopes[at];
         match s.modules.last() {
-            Some(m) if !self.containers.contains(m) => m.clone(),
-            Some(m) => format!("{m}.{}", s.op),
-            None => s.op.clone(),
+            Some(m) if !self.containers.contains(m) => (m.clone(), false),
+            Some(m) => (format!("{m}.{}", s.op), true),
+            None => (s.op.clone(), s.scoped),
         }
     }
 
@@ -414,8 +419,11 @@ impl<'a> Importer<'a> {
         inputs: Vec<Src>,
         tensors: Vec<(&str, Vec<usize>, Vec<f32>)>,
     ) -> Result<Src> {
-        let name = self.node_name(at);
+        let (name, functional) = self.node_name(at);
         let name = self.unique(&name);
+        if functional {
+            self.functional.insert(name.clone());
+        }
         for m in &self.scopes[at].modules {
             *self.emitted.entry(m.clone()).or_default() += 1;
         }
@@ -582,7 +590,7 @@ impl<'a> Importer<'a> {
         let mut spec = spec;
         spec.arch = arch;
         spec.classes = classes;
-        spec.cam_layer = default_cam_layer(&spec);
+        spec.cam_layer = default_cam_layer(&spec, &self.functional);
         spec.validate()?;
         Ok((spec, params))
     }
@@ -641,26 +649,38 @@ fn prune(
     )
 }
 
-/// The default layer of the class-activation methods: the last node before the
-/// classifier's flat features whose map is more than one pixel (the last map at all if
-/// none is), or, when that is the block of a stage (`layer4`, `features`), the block it
-/// ends with (`layer4.1`, `features.18`), pytorch-grad-cam's usual targets.
-fn default_cam_layer(spec: &GraphSpec) -> usize {
+/// The default layer of the class-activation methods: the last module's output before
+/// the classifier's flat features whose map is more than one pixel (the last map at all if
+/// none is), or, when that is a stage (a `Sequential` block such as `layer4` or
+/// `features`, or a block of blocks), the module it ends with (`layer4.1`, `features.18`,
+/// DenseNet's `features.norm5`): pytorch-grad-cam's usual targets, which are modules, so
+/// an op of a `forward` (DenseNet's final `F.relu`) is passed over unless no module's
+/// output is left.
+fn default_cam_layer(spec: &GraphSpec, functional: &HashSet<String>) -> usize {
     let shapes = spec.shapes((spec.size, spec.size)).unwrap_or_default();
     let first_flat = shapes
         .iter()
         .position(|s| s.len() == 1)
         .unwrap_or(shapes.len());
-    let maps = || (0..first_flat).rev().filter(|i| shapes[*i].len() == 3);
-    let Some(at) = maps()
-        .find(|i| shapes[*i][1] * shapes[*i][2] > 1)
-        .or_else(|| maps().next())
-    else {
+    let shapes = &shapes;
+    let is_module = |i: usize| !functional.contains(&spec.nodes[i].name);
+    let pick = |modules_only: bool| {
+        let maps = || {
+            (0..first_flat)
+                .rev()
+                .filter(move |i| shapes[*i].len() == 3 && (!modules_only || is_module(*i)))
+        };
+        maps()
+            .find(|i| shapes[*i][1] * shapes[*i][2] > 1)
+            .or_else(|| maps().next())
+    };
+    let Some(at) = pick(true).or_else(|| pick(false)) else {
         return spec.nodes.len().saturating_sub(1);
     };
     match (&spec.nodes[at].kind, spec.nodes[at].inputs.as_slice()) {
-        (Kind::Block { .. }, [Src::Node(j)])
-            if matches!(spec.nodes[*j].kind, Kind::Block { .. }) =>
+        (Kind::Block { class }, [Src::Node(j)])
+            if matches!(spec.nodes[*j].kind, Kind::Block { .. })
+                || (class == "Sequential" && is_module(*j)) =>
         {
             *j
         }
