@@ -279,10 +279,25 @@ fn nodes_are_named_by_module_and_blocks_by_their_module() {
         kinds["features.0.1"],
         Kind::LayerNorm2d { channels: 8, .. }
     ));
+    // The layer scale, `self.layer_scale * ...` in the block's forward, is named after
+    // its parameter, as the builder names ConvNeXt's.
     assert!(matches!(
-        kinds["features.1.0.mul"],
+        kinds["features.1.0.layer_scale"],
         Kind::LayerScale { channels: 8 }
     ));
+    assert!(!kinds.contains_key("features.1.0.mul"));
+    // DenseNet's F.adaptive_avg_pool2d, exported as a `mean` of its forward, is `avgpool`
+    // as in the builder; the ResNet's AdaptiveAvgPool2d module keeps its own name.
+    let d = tiny("tiny_densenet");
+    assert_eq!(
+        d.spec().nodes[d.node("avgpool").unwrap()].kind,
+        Kind::AdaptiveAvgPool2d { out: (1, 1) }
+    );
+    assert!(d.node("mean").is_err());
+    assert_eq!(
+        r.spec().nodes[r.node("avgpool").unwrap()].kind,
+        Kind::AdaptiveAvgPool2d { out: (1, 1) }
+    );
     assert_eq!(c.spec().param_count(), 4818, "as PyTorch's parameters()");
 }
 
@@ -579,6 +594,28 @@ fn float32_spread(arch: &str, key: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The safetensors path's nodes that `onnx` has no node of the same name for, but those
+/// the exporter leaves out: dropout and stochastic depth (identities at inference), and
+/// in a `folded` export the convolutions whose batch norm took them in (the fused node
+/// has the norm's name).
+fn names_missing(onnx: &Graph, ours: &Graph, folded: bool) -> Vec<String> {
+    let spec = ours.spec();
+    let consumers = spec.consumers();
+    spec.nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, n)| {
+            let dropped = matches!(n.kind, Kind::Dropout { .. });
+            let fused = folded
+                && matches!(n.kind, Kind::Conv2d(_))
+                && matches!(consumers[*i].as_slice(),
+                    [j] if matches!(spec.nodes[*j].kind, Kind::BatchNorm2d { .. }));
+            !dropped && !fused && onnx.node(&n.name).is_err()
+        })
+        .map(|(_, n)| n.name.clone())
+        .collect()
+}
+
 /// The families' ONNX exports (`make_onnx_fixtures.py families DIR`) against the
 /// safetensors path and PyTorch's references: logits, activations and Grad-CAM at the
 /// CAM layers, named as in the safetensors path.
@@ -590,7 +627,7 @@ fn float32_spread(arch: &str, key: &str) -> f64 {
 /// path as against PyTorch it is held to graph_parity.rs's tolerances (1e-4 for logits and
 /// activations, 1e-3 for Grad-CAM, widened to 1.5x PyTorch's float32 spread where that is
 /// wider). Both against PyTorch with those tolerances; both give the safetensors path's
-/// default CAM layer.
+/// default CAM layer and name every node of it the exporter keeps as it does.
 #[test]
 #[ignore = "needs the family exports: scripts/fixtures/make_onnx_fixtures.py families DIR"]
 fn family_exports_match_the_safetensors_path_and_pytorch() {
@@ -611,6 +648,8 @@ fn family_exports_match_the_safetensors_path_and_pytorch() {
             let (onnx, notes) = Graph::from_onnx_file(&file).unwrap();
             assert!(notes.is_empty(), "{}: {notes:?}", file.display());
             let arch = format!("{}{export}", case.arch);
+            let missing = names_missing(&onnx, &ours, folded);
+            assert!(missing.is_empty(), "{arch}: no nodes named {missing:?}");
             assert_eq!(
                 onnx.name(onnx.spec().cam_layer),
                 ours.name(ours.spec().cam_layer),

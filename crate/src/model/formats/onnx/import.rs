@@ -66,6 +66,8 @@ pub struct Importer<'a> {
     /// Module paths that hold other modules: an op in one of them is a functional op of
     /// its `forward` (named `module.op`), not the module itself.
     containers: HashSet<String>,
+    /// Every module path of the graph.
+    modules: HashSet<String>,
     /// How many of our nodes each module path has produced.
     emitted: HashMap<String, usize>,
     taken: HashMap<String, usize>,
@@ -131,10 +133,12 @@ impl<'a> Importer<'a> {
             .map(|(i, n)| scope::of(n, i))
             .collect();
         let mut containers = HashSet::new();
+        let mut modules = HashSet::new();
         for s in &scopes {
             for m in s.modules.iter().rev().skip(1) {
                 containers.insert(m.clone());
             }
+            modules.extend(s.modules.iter().cloned());
         }
         let mut uses: HashMap<&str, usize> = HashMap::new();
         for n in &graph.nodes {
@@ -182,6 +186,7 @@ impl<'a> Importer<'a> {
             uses,
             scopes,
             containers,
+            modules,
             emitted: HashMap::new(),
             taken: HashMap::new(),
             blocks: HashMap::new(),
@@ -420,7 +425,37 @@ impl<'a> Importer<'a> {
         tensors: Vec<(&str, Vec<usize>, Vec<f32>)>,
     ) -> Result<Src> {
         let (name, functional) = self.node_name(at);
-        let name = self.unique(&name);
+        self.emit_as(at, name, functional, kind, inputs, tensors)
+    }
+
+    /// [`Self::emit`] under the name `base` (made unique). A global average pool written
+    /// in a `forward` (torchvision's `F.adaptive_avg_pool2d` in MobileNetV2 and DenseNet,
+    /// exported as a `mean`) is named `avgpool` there, as the builders name it after the
+    /// ResNets' module, unless a module of that name exists.
+    pub(super) fn emit_as(
+        &mut self,
+        at: usize,
+        base: String,
+        functional: bool,
+        kind: Kind,
+        inputs: Vec<Src>,
+        tensors: Vec<(&str, Vec<usize>, Vec<f32>)>,
+    ) -> Result<Src> {
+        let base = match (&kind, functional) {
+            (Kind::AdaptiveAvgPool2d { out: (1, 1) }, true) => {
+                let pool = self.scopes[at]
+                    .modules
+                    .last()
+                    .map_or_else(|| "avgpool".to_string(), |m| format!("{m}.avgpool"));
+                if self.modules.contains(&pool) {
+                    base
+                } else {
+                    pool
+                }
+            }
+            _ => base,
+        };
+        let name = self.unique(&base);
         if functional {
             self.functional.insert(name.clone());
         }
@@ -487,6 +522,19 @@ impl<'a> Importer<'a> {
         });
         self.params.insert(p.clone(), values);
         self.spec.nodes[node].params.push(p);
+    }
+
+    /// The parameter of ONNX node `at`'s innermost module that the constant `v` is
+    /// (`features.1.0.layer_scale`, ConvNeXt's layer scale): an initializer named inside
+    /// that module, as PyTorch's exporter names parameters by their state-dict keys.
+    pub(super) fn parameter_of(&self, at: usize, v: &Value<'a>) -> Option<String> {
+        let Value::Tensor(t) = v else { return None };
+        if !self.initializers.contains_key(t.name.as_str()) {
+            return None;
+        }
+        let module = self.scopes[at].modules.last()?;
+        let leaf = t.name.strip_prefix(module.as_str())?.strip_prefix('.')?;
+        (!leaf.is_empty() && !leaf.contains('.')).then(|| t.name.clone())
     }
 
     /// A constant input as f32 values with its shape.
