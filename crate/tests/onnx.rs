@@ -197,6 +197,20 @@ fn grad_cam_of_a_block_equals_the_builders_network_on_the_same_weights() {
 }
 
 #[test]
+fn the_default_cam_layer_is_a_modules_output_as_the_builders() {
+    // DenseNet's forward ends in F.relu, F.adaptive_avg_pool2d and the classifier: the
+    // functional ReLU is no module (pytorch-grad-cam's target is features[-1], norm5),
+    // and the `features` stage gives the module it ends with, as the builder's
+    // features.norm5.
+    let d = tiny("tiny_densenet");
+    assert_eq!(d.name(d.spec().cam_layer), "features.norm5");
+    let m = tiny("tiny_mobilenet");
+    assert_eq!(m.name(m.spec().cam_layer), "features.5");
+    let c = tiny("tiny_convnext");
+    assert_eq!(c.name(c.spec().cam_layer), "features.3");
+}
+
+#[test]
 fn nodes_are_named_by_module_and_blocks_by_their_module() {
     let r = tiny("tiny_resnet");
     let names: Vec<&str> = r.spec().nodes.iter().map(|n| n.name.as_str()).collect();
@@ -265,10 +279,25 @@ fn nodes_are_named_by_module_and_blocks_by_their_module() {
         kinds["features.0.1"],
         Kind::LayerNorm2d { channels: 8, .. }
     ));
+    // The layer scale, `self.layer_scale * ...` in the block's forward, is named after
+    // its parameter, as the builder names ConvNeXt's.
     assert!(matches!(
-        kinds["features.1.0.mul"],
+        kinds["features.1.0.layer_scale"],
         Kind::LayerScale { channels: 8 }
     ));
+    assert!(!kinds.contains_key("features.1.0.mul"));
+    // DenseNet's F.adaptive_avg_pool2d, exported as a `mean` of its forward, is `avgpool`
+    // as in the builder; the ResNet's AdaptiveAvgPool2d module keeps its own name.
+    let d = tiny("tiny_densenet");
+    assert_eq!(
+        d.spec().nodes[d.node("avgpool").unwrap()].kind,
+        Kind::AdaptiveAvgPool2d { out: (1, 1) }
+    );
+    assert!(d.node("mean").is_err());
+    assert_eq!(
+        r.spec().nodes[r.node("avgpool").unwrap()].kind,
+        Kind::AdaptiveAvgPool2d { out: (1, 1) }
+    );
     assert_eq!(c.spec().param_count(), 4818, "as PyTorch's parameters()");
 }
 
@@ -552,66 +581,126 @@ fn families_dir() -> std::path::PathBuf {
     ))
 }
 
-/// The families' ONNX exports against the safetensors path (1e-5 of the largest
-/// magnitude) and PyTorch's references (graph_parity.rs's tolerances): logits,
-/// activations and Grad-CAM at the CAM layers.
+/// PyTorch's own float32 spread on a graph reference (`graph/float32_spread.json`) times
+/// graph_parity.rs's margin of 1.5: where a fixture model is ill-conditioned (resnet50's
+/// layer3.5, mobilenet_v2's features.14, densenet121's denseblock3 Grad-CAM), no float32
+/// pass, PyTorch's included, meets the tolerance, and graph_parity.rs bounds ours
+/// there by that spread. 0 where none is recorded.
+fn float32_spread(arch: &str, key: &str) -> f64 {
+    let text = std::fs::read_to_string(fixture("graph/float32_spread.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    1.5 * v["cases"][arch]["max_rel_error"][key]
+        .as_f64()
+        .unwrap_or(0.0)
+}
+
+/// The safetensors path's nodes that `onnx` has no node of the same name for, but those
+/// the exporter leaves out: dropout and stochastic depth (identities at inference), and
+/// in a `folded` export the convolutions whose batch norm took them in (the fused node
+/// has the norm's name).
+fn names_missing(onnx: &Graph, ours: &Graph, folded: bool) -> Vec<String> {
+    let spec = ours.spec();
+    let consumers = spec.consumers();
+    spec.nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, n)| {
+            let dropped = matches!(n.kind, Kind::Dropout { .. });
+            let fused = folded
+                && matches!(n.kind, Kind::Conv2d(_))
+                && matches!(consumers[*i].as_slice(),
+                    [j] if matches!(spec.nodes[*j].kind, Kind::BatchNorm2d { .. }));
+            !dropped && !fused && onnx.node(&n.name).is_err()
+        })
+        .map(|(_, n)| n.name.clone())
+        .collect()
+}
+
+/// The families' ONNX exports (`make_onnx_fixtures.py families DIR`) against the
+/// safetensors path and PyTorch's references: logits, activations and Grad-CAM at the
+/// CAM layers, named as in the safetensors path.
+///
+/// `MODEL-sSEED-bn.onnx` keeps its batch norms: it computes what the safetensors path
+/// computes, and must agree with it to 1e-5 of the largest magnitude. `MODEL-sSEED.onnx`
+/// is the export as a user makes it, whose batch norms the exporter folded into the
+/// convolutions' weights in float32: different float32 numbers, so against the safetensors
+/// path as against PyTorch it is held to graph_parity.rs's tolerances (1e-4 for logits and
+/// activations, 1e-3 for Grad-CAM, widened to 1.5x PyTorch's float32 spread where that is
+/// wider). Both against PyTorch with those tolerances; both give the safetensors path's
+/// default CAM layer and name every node of it the exporter keeps as it does.
 #[test]
 #[ignore = "needs the family exports: scripts/fixtures/make_onnx_fixtures.py families DIR"]
 fn family_exports_match_the_safetensors_path_and_pytorch() {
     let dir = families_dir();
     let mut failures = Vec::new();
     let mut check = |what: String, e: f64, tol: f64| {
-        eprintln!("{what}: {e:.2e} (tol {tol:.0e})");
+        eprintln!("{what}: {e:.2e} (tol {tol:.1e})");
         if e > tol {
-            failures.push(format!("{what}: {e:.2e} > {tol:.0e}"));
+            failures.push(format!("{what}: {e:.2e} > {tol:.1e}"));
         }
     };
     for (i, case) in graph_cases().iter().enumerate() {
-        let (onnx, _) =
-            Graph::from_onnx_file(&dir.join(format!("{}-s{}.onnx", case.arch, case.seed))).unwrap();
         let ours = graph_model(case);
         let x = input(&case.image);
-        let (lo, ls) = (flat(&logits(&onnx, &x)), flat(&logits(&ours, &x)));
-        check(
-            format!("{} logits onnx vs safetensors", case.arch),
-            max_rel_error(&lo, &ls),
-            1e-5,
-        );
-        check(
-            format!("{} logits onnx vs pytorch", case.arch),
-            max_rel_error(&lo, &reference(GRAPH_NPZ, i, "logits")),
-            1e-4,
-        );
-        for layer in &case.cam_layers {
-            let k = layer.replace('.', "_");
-            let (ao, as_) = (
-                flat(&layer_output(&onnx, &x, layer)),
-                flat(&layer_output(&ours, &x, layer)),
+        let ls = flat(&logits(&ours, &x));
+        for (export, folded) in [("-bn", false), ("", true)] {
+            let file = dir.join(format!("{}-s{}{export}.onnx", case.arch, case.seed));
+            let (onnx, notes) = Graph::from_onnx_file(&file).unwrap();
+            assert!(notes.is_empty(), "{}: {notes:?}", file.display());
+            let arch = format!("{}{export}", case.arch);
+            let missing = names_missing(&onnx, &ours, folded);
+            assert!(missing.is_empty(), "{arch}: no nodes named {missing:?}");
+            assert_eq!(
+                onnx.name(onnx.spec().cam_layer),
+                ours.name(ours.spec().cam_layer),
+                "{arch}: default CAM layer"
+            );
+            // Against the safetensors path: 1e-5, or PyTorch's tolerance `tol` when the
+            // exporter folded the batch norms.
+            let same = |tol: f64| if folded { tol } else { 1e-5 };
+            let lo = flat(&logits(&onnx, &x));
+            check(
+                format!("{arch} logits onnx vs safetensors"),
+                max_rel_error(&lo, &ls),
+                same(1e-4),
             );
             check(
-                format!("{} {layer} activations onnx vs safetensors", case.arch),
-                max_rel_error(&ao, &as_),
-                1e-5,
-            );
-            check(
-                format!("{} {layer} activations onnx vs pytorch", case.arch),
-                max_rel_error(&ao, &reference(GRAPH_NPZ, i, &format!("act__{k}"))),
+                format!("{arch} logits onnx vs pytorch"),
+                max_rel_error(&lo, &reference(GRAPH_NPZ, i, "logits")),
                 1e-4,
             );
-            let (go, gs) = (
-                grad_cam_raw(&onnx, &x, layer, case.target),
-                grad_cam_raw(&ours, &x, layer, case.target),
-            );
-            check(
-                format!("{} {layer} grad-cam onnx vs safetensors", case.arch),
-                max_rel_error(&go, &gs),
-                1e-5,
-            );
-            check(
-                format!("{} {layer} grad-cam onnx vs pytorch", case.arch),
-                max_rel_error(&go, &reference(GRAPH_NPZ, i, &format!("gradcam_raw__{k}"))),
-                1e-3,
-            );
+            for layer in &case.cam_layers {
+                let k = layer.replace('.', "_");
+                let (ao, as_) = (
+                    flat(&layer_output(&onnx, &x, layer)),
+                    flat(&layer_output(&ours, &x, layer)),
+                );
+                check(
+                    format!("{arch} {layer} activations onnx vs safetensors"),
+                    max_rel_error(&ao, &as_),
+                    same(1e-4),
+                );
+                check(
+                    format!("{arch} {layer} activations onnx vs pytorch"),
+                    max_rel_error(&ao, &reference(GRAPH_NPZ, i, &format!("act__{k}"))),
+                    1e-4,
+                );
+                let cam_tol = 1e-3f64.max(float32_spread(&case.arch, &format!("gradcam_raw__{k}")));
+                let (go, gs) = (
+                    grad_cam_raw(&onnx, &x, layer, case.target),
+                    grad_cam_raw(&ours, &x, layer, case.target),
+                );
+                check(
+                    format!("{arch} {layer} grad-cam onnx vs safetensors"),
+                    max_rel_error(&go, &gs),
+                    same(cam_tol),
+                );
+                check(
+                    format!("{arch} {layer} grad-cam onnx vs pytorch"),
+                    max_rel_error(&go, &reference(GRAPH_NPZ, i, &format!("gradcam_raw__{k}"))),
+                    cam_tol,
+                );
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

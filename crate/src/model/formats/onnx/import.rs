@@ -66,10 +66,15 @@ pub struct Importer<'a> {
     /// Module paths that hold other modules: an op in one of them is a functional op of
     /// its `forward` (named `module.op`), not the module itself.
     containers: HashSet<String>,
+    /// Every module path of the graph.
+    modules: HashSet<String>,
     /// How many of our nodes each module path has produced.
     emitted: HashMap<String, usize>,
     taken: HashMap<String, usize>,
     blocks: HashMap<(String, Src), Src>,
+    /// Names of the nodes made by an op of a module's `forward` (`relu` for DenseNet's
+    /// final `F.relu`, `layer1.0.add`) rather than by a module of their own.
+    functional: HashSet<String>,
 }
 
 /// The operators the importer reads, for messages.
@@ -128,10 +133,12 @@ impl<'a> Importer<'a> {
             .map(|(i, n)| scope::of(n, i))
             .collect();
         let mut containers = HashSet::new();
+        let mut modules = HashSet::new();
         for s in &scopes {
             for m in s.modules.iter().rev().skip(1) {
                 containers.insert(m.clone());
             }
+            modules.extend(s.modules.iter().cloned());
         }
         let mut uses: HashMap<&str, usize> = HashMap::new();
         for n in &graph.nodes {
@@ -179,9 +186,11 @@ impl<'a> Importer<'a> {
             uses,
             scopes,
             containers,
+            modules,
             emitted: HashMap::new(),
             taken: HashMap::new(),
             blocks: HashMap::new(),
+            functional: HashSet::new(),
         }
     }
 
@@ -384,13 +393,14 @@ impl<'a> Importer<'a> {
         self.shape(src).first().copied().unwrap_or(1)
     }
 
-    /// The name a new node of ONNX node `at` gets (see the module docs).
-    fn node_name(&self, at: usize) -> String {
+    /// The name a new node of ONNX node `at` gets (see the module docs), and whether it
+    /// is an op of a module's `forward` rather than a module of its own.
+    fn node_name(&self, at: usize) -> (String, bool) {
         let s = &self.scopes[at];
         match s.modules.last() {
-            Some(m) if !self.containers.contains(m) => m.clone(),
-            Some(m) => format!("{m}.{}", s.op),
-            None => s.op.clone(),
+            Some(m) if !self.containers.contains(m) => (m.clone(), false),
+            Some(m) => (format!("{m}.{}", s.op), true),
+            None => (s.op.clone(), s.scoped),
         }
     }
 
@@ -414,8 +424,41 @@ impl<'a> Importer<'a> {
         inputs: Vec<Src>,
         tensors: Vec<(&str, Vec<usize>, Vec<f32>)>,
     ) -> Result<Src> {
-        let name = self.node_name(at);
-        let name = self.unique(&name);
+        let (name, functional) = self.node_name(at);
+        self.emit_as(at, name, functional, kind, inputs, tensors)
+    }
+
+    /// [`Self::emit`] under the name `base` (made unique). A global average pool written
+    /// in a `forward` (torchvision's `F.adaptive_avg_pool2d` in MobileNetV2 and DenseNet,
+    /// exported as a `mean`) is named `avgpool` there, as the builders name it after the
+    /// ResNets' module, unless a module of that name exists.
+    pub(super) fn emit_as(
+        &mut self,
+        at: usize,
+        base: String,
+        functional: bool,
+        kind: Kind,
+        inputs: Vec<Src>,
+        tensors: Vec<(&str, Vec<usize>, Vec<f32>)>,
+    ) -> Result<Src> {
+        let base = match (&kind, functional) {
+            (Kind::AdaptiveAvgPool2d { out: (1, 1) }, true) => {
+                let pool = self.scopes[at]
+                    .modules
+                    .last()
+                    .map_or_else(|| "avgpool".to_string(), |m| format!("{m}.avgpool"));
+                if self.modules.contains(&pool) {
+                    base
+                } else {
+                    pool
+                }
+            }
+            _ => base,
+        };
+        let name = self.unique(&base);
+        if functional {
+            self.functional.insert(name.clone());
+        }
         for m in &self.scopes[at].modules {
             *self.emitted.entry(m.clone()).or_default() += 1;
         }
@@ -479,6 +522,19 @@ impl<'a> Importer<'a> {
         });
         self.params.insert(p.clone(), values);
         self.spec.nodes[node].params.push(p);
+    }
+
+    /// The parameter of ONNX node `at`'s innermost module that the constant `v` is
+    /// (`features.1.0.layer_scale`, ConvNeXt's layer scale): an initializer named inside
+    /// that module, as PyTorch's exporter names parameters by their state-dict keys.
+    pub(super) fn parameter_of(&self, at: usize, v: &Value<'a>) -> Option<String> {
+        let Value::Tensor(t) = v else { return None };
+        if !self.initializers.contains_key(t.name.as_str()) {
+            return None;
+        }
+        let module = self.scopes[at].modules.last()?;
+        let leaf = t.name.strip_prefix(module.as_str())?.strip_prefix('.')?;
+        (!leaf.is_empty() && !leaf.contains('.')).then(|| t.name.clone())
     }
 
     /// A constant input as f32 values with its shape.
@@ -582,7 +638,7 @@ impl<'a> Importer<'a> {
         let mut spec = spec;
         spec.arch = arch;
         spec.classes = classes;
-        spec.cam_layer = default_cam_layer(&spec);
+        spec.cam_layer = default_cam_layer(&spec, &self.functional);
         spec.validate()?;
         Ok((spec, params))
     }
@@ -641,26 +697,38 @@ fn prune(
     )
 }
 
-/// The default layer of the class-activation methods: the last node before the
-/// classifier's flat features whose map is more than one pixel (the last map at all if
-/// none is), or, when that is the block of a stage (`layer4`, `features`), the block it
-/// ends with (`layer4.1`, `features.18`), pytorch-grad-cam's usual targets.
-fn default_cam_layer(spec: &GraphSpec) -> usize {
+/// The default layer of the class-activation methods: the last module's output before
+/// the classifier's flat features whose map is more than one pixel (the last map at all if
+/// none is), or, when that is a stage (a `Sequential` block such as `layer4` or
+/// `features`, or a block of blocks), the module it ends with (`layer4.1`, `features.18`,
+/// DenseNet's `features.norm5`): pytorch-grad-cam's usual targets, which are modules, so
+/// an op of a `forward` (DenseNet's final `F.relu`) is passed over unless no module's
+/// output is left.
+fn default_cam_layer(spec: &GraphSpec, functional: &HashSet<String>) -> usize {
     let shapes = spec.shapes((spec.size, spec.size)).unwrap_or_default();
     let first_flat = shapes
         .iter()
         .position(|s| s.len() == 1)
         .unwrap_or(shapes.len());
-    let maps = || (0..first_flat).rev().filter(|i| shapes[*i].len() == 3);
-    let Some(at) = maps()
-        .find(|i| shapes[*i][1] * shapes[*i][2] > 1)
-        .or_else(|| maps().next())
-    else {
+    let shapes = &shapes;
+    let is_module = |i: usize| !functional.contains(&spec.nodes[i].name);
+    let pick = |modules_only: bool| {
+        let maps = || {
+            (0..first_flat)
+                .rev()
+                .filter(move |i| shapes[*i].len() == 3 && (!modules_only || is_module(*i)))
+        };
+        maps()
+            .find(|i| shapes[*i][1] * shapes[*i][2] > 1)
+            .or_else(|| maps().next())
+    };
+    let Some(at) = pick(true).or_else(|| pick(false)) else {
         return spec.nodes.len().saturating_sub(1);
     };
     match (&spec.nodes[at].kind, spec.nodes[at].inputs.as_slice()) {
-        (Kind::Block { .. }, [Src::Node(j)])
-            if matches!(spec.nodes[*j].kind, Kind::Block { .. }) =>
+        (Kind::Block { class }, [Src::Node(j)])
+            if matches!(spec.nodes[*j].kind, Kind::Block { .. })
+                || (class == "Sequential" && is_module(*j)) =>
         {
             *j
         }

@@ -541,6 +541,7 @@ impl<'a> Importer<'a> {
             }
         };
         let (cshape, cvalues) = self.floats(at, &c)?;
+        let parameter = self.parameter_of(at, &c);
         if cvalues.len() == 1 {
             let cv = Rc::new(Expr::C(cvalues[0] as f64));
             let e = if swapped {
@@ -582,10 +583,13 @@ impl<'a> Importer<'a> {
                     cvalues
                 };
                 let kind = Kind::LayerScale { channels: c };
-                Ok(Value::Node {
-                    src: self.emit(at, kind, vec![xsrc], vec![("weight", vec![c, 1, 1], scale)])?,
-                    layout,
-                })
+                let tensors = vec![("weight", vec![c, 1, 1], scale)];
+                // Named after its parameter when it is one, as the builders name it.
+                let src = match parameter {
+                    Some(p) => self.emit_as(at, p, false, kind, vec![xsrc], tensors)?,
+                    None => self.emit(at, kind, vec![xsrc], tensors)?,
+                };
+                Ok(Value::Node { src, layout })
             }
             (Bin::Add, _) | (Bin::Sub, false) => {
                 let bias: Vec<f32> = if op == Bin::Sub {
