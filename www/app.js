@@ -202,6 +202,16 @@ async function labelLoadButton() {
   $("load-url").textContent = cached ? "Load (cached)" : "Download and load";
 }
 
+/**
+ * The visitor's own model or picture ends a view that brings its own (the tour, about the
+ * embedded model): the page's default view shows what they chose.
+ */
+function leaveTour() {
+  if (!viewById(app.params.view)?.wants) return;
+  app.params.view = DEFAULTS.view;
+  app.params.step = undefined;
+}
+
 async function onModelSelect() {
   const id = $("model-select").value;
   $("url-row").hidden = id !== "vgg16";
@@ -216,6 +226,7 @@ async function onModelSelect() {
   }
   const source = sources.embeddedSource(id);
   if (source) {
+    leaveTour();
     await useModel(source);
     writeUrl();
   }
@@ -230,12 +241,19 @@ async function loadFromUrl() {
     return;
   }
   $("consent").hidden = true;
+  leaveTour();
   // timm's VGG16 has its card; other weights get the architecture typed in the side bar
   // and the core's defaults for labels and preprocessing.
-  const card = url === sources.VGG16_URL ? sources.VGG16_CARD : { name: decodeURIComponent(url.split("/").pop()), arch: $("arch").value.trim() || "vgg16" };
+  // An .onnx address is a whole model: no architecture, the page's preprocessing choice.
+  const fileName = decodeURIComponent(new URL(url).pathname.split("/").pop());
+  const onnx = sources.isOnnxAddress(url);
+  const card = url === sources.VGG16_URL ? sources.VGG16_CARD : onnx ? undefined : { name: fileName, arch: $("arch").value.trim() || "vgg16" };
   // The address keeps a link's weights as written (a path relative to the page stays one).
   const link = app.waiting?.url === url ? app.waiting.weights : undefined;
-  const ok = await useModel({ kind: "url", id: "vgg16", name: card.name, url, card, link }, `Downloading the weights from ${new URL(url).host}…`);
+  const source = onnx
+    ? { kind: "url", format: "onnx", id: "vgg16", name: fileName, url, link, preprocessing: preprocessingChoice() }
+    : { kind: "url", id: "vgg16", name: card.name, url, card, link };
+  const ok = await useModel(source, `Downloading ${onnx ? "the model" : "the weights"} from ${new URL(url).host}…`);
   if (ok) {
     app.params.weights = url;
     writeUrl();
@@ -246,6 +264,7 @@ async function loadFromUrl() {
 
 async function loadFromFiles(files) {
   const list = [...files];
+  leaveTour();
   // An ONNX model (imported.js) holds its architecture: no arch field.
   let onnx;
   try {
@@ -342,6 +361,7 @@ function imageFromSample(name, options) {
 }
 
 function imageFromFile(file) {
+  leaveTour();
   return useImage(async () => ({ bytes: await file.arrayBuffer(), name: undefined, caption: file.name }), `Reading ${file.name}…`);
 }
 
@@ -487,7 +507,7 @@ function writeUrl({ push = false } = {}) {
   const state = {
     ...app.params,
     // A link's model that waits for the visitor's consent stays in the address, as written.
-    model: app.waiting ? app.waiting.model : url ? url.card.arch : app.source?.kind === "file" ? undefined : app.source?.id,
+    model: app.waiting ? app.waiting.model : url ? url.card?.arch : app.source?.kind === "file" ? undefined : app.source?.id,
     weights: app.waiting ? app.waiting.weights : url && url.url !== sources.VGG16_URL ? url.link ?? url.url : undefined,
     step: app.params.view === "tour" ? app.params.step : undefined,
     layer: app.model && viewById(app.params.view)?.needs.includes("layer") ? layerFor(viewById(app.params.view)) : app.waiting ? app.params.layer : undefined,
@@ -522,7 +542,10 @@ function buildControls() {
     e.target.value = "";
   });
 
-  $("sample-select").addEventListener("change", (e) => imageFromSample(e.target.value));
+  $("sample-select").addEventListener("change", (e) => {
+    leaveTour();
+    imageFromSample(e.target.value);
+  });
   $("image-file").addEventListener("change", (e) => {
     if (e.target.files[0]) imageFromFile(e.target.files[0]);
     e.target.value = "";
@@ -695,7 +718,7 @@ async function main() {
   if (app.waiting) {
     app.waiting.size = await weightsLink.downloadSize(app.waiting.url);
     $("weights-url").value = app.waiting.url;
-    $("arch").value = app.waiting.arch;
+    if (app.waiting.arch) $("arch").value = app.waiting.arch; // an ONNX model has none to name
     showModel();
     // The image first (the view area then says what waits), then the consent line, or
     // the weights at once if this browser has them.

@@ -102,12 +102,12 @@ export function showOrigin(source, model, reload) {
   if (!line || !model) return;
   // Only for a visitor's files: the page's own models are described by their notes, and
   // a taller side bar moves the views (and what tests hover) down.
-  line.hidden = source?.kind !== "file";
+  line.hidden = source?.kind !== "file" && source?.format !== "onnx";
   row.hidden = true;
   if (line.hidden) return;
   const input = `${model.inChannels}×${model.inputSize}×${model.inputSize} input, ${model.classes} classes`;
   const what = source.format === "onnx"
-    ? `ONNX file ${source.name}${source.data ? ` with its data ${source.data.name}` : ""}${source.cardName ? ` and card ${source.cardName}` : ""}`
+    ? `ONNX file ${source.name}${source.kind === "url" ? ` from ${new URL(source.url).host}` : ""}${source.data ? ` with its data ${source.data.name}` : ""}${source.cardName ? ` and card ${source.cardName}` : ""}`
     : `Weights file ${source.name} (${model.card.arch}${source.cardName ? `, card ${source.cardName}` : ""})`;
   const pre = `${describePreprocessing(model.card.preprocessing)} (${preprocessingOrigin(source, model)})`;
   const notes = model.imported?.notes?.length ? ` The reader assumed: ${model.imported.notes.join("; ")}.` : "";

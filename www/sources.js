@@ -68,6 +68,11 @@ export function embeddedSource(id) {
   return { kind: "card", id, name: entry.name, cardUrl: new URL(entry.card, document.baseURI).href };
 }
 
+/** Whether the address names an ONNX model (its path ends in .onnx): loaded as one, with no architecture. */
+export function isOnnxAddress(url) {
+  return new URL(url, document.baseURI).pathname.toLowerCase().endsWith(".onnx");
+}
+
 /** An http(s) URL, resolved against the page; anything else is refused with a reason. */
 export function checkUrl(text, what = "URL") {
   let url;
@@ -102,6 +107,7 @@ export async function loadModel(send, source, onProgress = () => {}, slot = unde
       return send("loadCard", { card: cardText, weights, ...place }, [weights]);
     }
     case "url": {
+      if (source.format === "onnx") return loadOnnxUrl(send, source, onProgress);
       const card = JSON.stringify({ ...(source.card ?? VGG16_CARD), weights: source.url });
       await send("validateCard", { card });
       const weights = await fetchBytes(source.url, { cache: true, onProgress });
@@ -117,6 +123,22 @@ export async function loadModel(send, source, onProgress = () => {}, slot = unde
     }
     default:
       throw new Error(`unknown model source ${source.kind}`);
+  }
+}
+
+/**
+ * An ONNX model from an address: downloaded (and kept) as weights are, then read as the
+ * file picker's ONNX files are. One file only: a model whose weights live in a second,
+ * external-data file is refused with what to do instead.
+ */
+async function loadOnnxUrl(send, source, onProgress) {
+  const bytes = await fetchBytes(source.url, { cache: true, onProgress });
+  const file = new File([bytes], source.name);
+  try {
+    return await loadOnnx(send, { ...source, file, data: undefined }, onProgress);
+  } catch (err) {
+    if (!/external file/.test(err.message)) throw err;
+    throw new Error(`${source.name} keeps its weights in an external-data file, which the page cannot fetch from an address yet: download both files and choose them together in the side bar's model file picker.\n${err.message}`);
   }
 }
 

@@ -1,5 +1,5 @@
-// A link that names weights (?model=ARCH&weights=URL, or ?model=vgg16 alone for timm's
-// VGG16): read before anything is loaded, so that the page can wait for the visitor's
+// A link that names weights (?model=ARCH&weights=URL, ?weights=URL.onnx for an ONNX
+// model, or ?model=vgg16 alone for timm's VGG16): read before anything is loaded, so that the page can wait for the visitor's
 // consent without showing another model's result meanwhile (app.js), with a consent
 // line and a panel that name the model and the size of its download.
 import * as sources from "./sources.js";
@@ -19,8 +19,10 @@ export function linkedWeights({ model, weights }, archs, note) {
     if (model !== "vgg16") return null;
     return { model, weights, url: sources.VGG16_URL, arch: "vgg16", name: sources.VGG16_CARD.name };
   }
-  // A VGG spec string (cfg=...;in=3...) is an architecture too; the core checks it on load.
-  const isArch = model !== undefined && (archs.includes(model) || model.includes("="));
+  // An ONNX model holds its architecture: ?weights=URL.onnx alone is enough. A VGG spec
+  // string (cfg=...;in=3...) is an architecture too; the core checks it on load.
+  const onnx = isOnnx(weights);
+  const isArch = onnx || (model !== undefined && (archs.includes(model) || model.includes("=")));
   if (!isArch) {
     const why = model === undefined
       ? "the link names no architecture for them (add model=vgg16, resnet18... for what the weights are)"
@@ -37,8 +39,19 @@ export function linkedWeights({ model, weights }, archs, note) {
     note(`The weights were not loaded: ${err.message}.`);
     return null;
   }
-  const name = url === sources.VGG16_URL ? sources.VGG16_CARD.name : `${decodeURIComponent(url.split("/").pop())} (architecture ${model})`;
+  const file = decodeURIComponent(new URL(url).pathname.split("/").pop());
+  if (onnx) return { model, weights, url, arch: undefined, name: `${file} (ONNX model)` };
+  const name = url === sources.VGG16_URL ? sources.VGG16_CARD.name : `${file} (architecture ${model})`;
   return { model, weights, url, arch: model, name };
+}
+
+/** Whether a link's weights address names an ONNX model (a malformed one is refused later). */
+function isOnnx(weights) {
+  try {
+    return sources.isOnnxAddress(weights);
+  } catch {
+    return false;
+  }
 }
 
 /**

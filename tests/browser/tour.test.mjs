@@ -122,6 +122,15 @@ test("each step is an address of its own, and one click from its full view", asy
     await waitForDone(page, "step 99");
     assert.equal((await shown(page)).step, 1);
     assert.match(await page.textContent("[data-testid=notes]"), /no step 99/);
+
+    // The visitor's own choice of picture ends the tour: the views show it, the tour
+    // does not switch it back.
+    await markStale(page);
+    await page.selectOption("[data-testid=sample-select]", "fashion-00019");
+    await waitForDone(page, "another sample during the tour");
+    assert.equal(await page.getAttribute("#panel", "data-view"), "predictions");
+    assert.equal(query(page).get("image"), "fashion-00019");
+    assert.equal(query(page).get("view"), null);
   });
 });
 
