@@ -238,14 +238,7 @@ impl Model {
         let pre = self.card.preprocessing();
         let channels = self.inner.arch().in_channels;
         let input = crate::image::preprocess(&img, &pre, channels).map_err(js_err)?;
-        let shown = if channels == 1 {
-            // Luminance first, as preprocessing does, so the grey picture shown is the
-            // one the model gets.
-            DynamicImage::ImageLuma8(img.to_luma8())
-        } else {
-            img
-        };
-        let view = crate::image::model_view(&shown, &pre).map_err(js_err)?;
+        let view = crate::image::model_view(&img, &pre, channels).map_err(js_err)?;
         let (width, height) = view.dimensions();
         let rgba = DynamicImage::ImageRgb8(view).to_rgba8().into_raw();
 

@@ -57,7 +57,7 @@ fn check_fixture(png: &str, npy: &str, pre: &Preprocessing) {
     let diff = max_abs_diff(&x, &expected);
     assert!(diff <= 1e-6, "{png}: max abs diff {diff} against {npy}");
     // Pass-through: the model sees the file's own pixels.
-    assert_eq!(model_view(&img, pre).unwrap(), img.to_rgb8());
+    assert_eq!(model_view(&img, pre, 3).unwrap(), img.to_rgb8());
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn uniform_image_normalises_exactly() {
         let plane = &v[c * 224 * 224..(c + 1) * 224 * 224];
         assert!(plane.iter().all(|&p| p == want), "channel {c}: want {want}");
     }
-    let view = model_view(&img, &Preprocessing::imagenet()).unwrap();
+    let view = model_view(&img, &Preprocessing::imagenet(), 3).unwrap();
     assert_eq!(view.dimensions(), (224, 224));
 }
 
@@ -114,19 +114,19 @@ fn centre_crop_follows_torchvision_rounding() {
     // Shorter side already 256, so no resize: only the crop acts.
     let pre = Preprocessing::imagenet();
     // Surplus 32 x 76: offsets 16 and 38.
-    let view = model_view(&coordinates(256, 300), &pre).unwrap();
+    let view = model_view(&coordinates(256, 300), &pre, 3).unwrap();
     assert_eq!(view.dimensions(), (224, 224));
     assert_eq!(view.get_pixel(0, 0).0, [16, 38, 0]);
     // Surplus 35 and 37: Python's round(17.5) = 18 and round(18.5) = 18 (half to even).
     assert_eq!(
-        model_view(&coordinates(256, 259), &pre)
+        model_view(&coordinates(256, 259), &pre, 3)
             .unwrap()
             .get_pixel(0, 0)
             .0,
         [16, 18, 0]
     );
     assert_eq!(
-        model_view(&coordinates(256, 261), &pre)
+        model_view(&coordinates(256, 261), &pre, 3)
             .unwrap()
             .get_pixel(0, 0)
             .0,
@@ -134,7 +134,7 @@ fn centre_crop_follows_torchvision_rounding() {
     );
     // Landscape: the long side is the one cropped.
     assert_eq!(
-        model_view(&coordinates(300, 256), &pre)
+        model_view(&coordinates(300, 256), &pre, 3)
             .unwrap()
             .get_pixel(0, 0)
             .0,
@@ -149,7 +149,7 @@ fn resize_keeps_aspect_ratio_before_cropping() {
     let img = DynamicImage::ImageRgb8(RgbImage::from_fn(512, 1024, |x, y| {
         Rgb([(x / 4) as u8, (y / 4) as u8, 0])
     }));
-    let view = model_view(&img, &Preprocessing::imagenet()).unwrap();
+    let view = model_view(&img, &Preprocessing::imagenet(), 3).unwrap();
     let [r, g, _] = view.get_pixel(112, 112).0;
     assert!(
         (r as i32 - 64).abs() <= 1 && (g as i32 - 128).abs() <= 1,
@@ -204,7 +204,7 @@ fn grayscale_uses_luminance_and_first_mean() {
     }
     // Scale stretches without cropping.
     assert_eq!(
-        model_view(&uniform(56, 40, [1, 2, 3]), &pre)
+        model_view(&uniform(56, 40, [1, 2, 3]), &pre, 3)
             .unwrap()
             .dimensions(),
         (28, 28)
@@ -249,7 +249,7 @@ fn extreme_shapes_are_refused_not_allocated() {
     // 1x16384 resized to short side 256 would be 256x4194304.
     let img = uniform(1, MAX_DIMENSION, [0, 0, 0]);
     assert!(matches!(
-        model_view(&img, &Preprocessing::imagenet()),
+        model_view(&img, &Preprocessing::imagenet(), 3),
         Err(Error::Input(_))
     ));
     let zero = Preprocessing::Caffe { size: 0 };
@@ -495,6 +495,35 @@ fn photos_are_turned_upright_as_their_exif_orientation_says() {
         mean: vec![0.5],
         std: vec![0.5],
     };
-    let view = model_view(&DynamicImage::ImageRgb8(img), &pre).unwrap();
+    let view = model_view(&DynamicImage::ImageRgb8(img), &pre, 3).unwrap();
     assert!(view.get_pixel(4, 1)[0] > 200, "{:?}", view.get_pixel(4, 1));
+}
+
+/// A one-channel model sees a colour photo in grey: the picture shown of it (the page's
+/// side bar, the CLI's `--png` background) is the luminance its input was made from,
+/// pixel for pixel, not the colours it never saw.
+#[test]
+fn a_grey_model_sees_the_luminance_it_is_given() {
+    let img = DynamicImage::ImageRgb8(RgbImage::from_fn(40, 30, |x, y| {
+        Rgb([(x * 6) as u8, (y * 8) as u8, ((x + y) * 3) as u8])
+    }));
+    let pre = Preprocessing::Scale {
+        size: 28,
+        mean: vec![0.0],
+        std: vec![1.0],
+    };
+    let view = model_view(&img, &pre, 1).unwrap();
+    let x = values(&preprocess(&img, &pre, 1).unwrap());
+    assert_eq!(view.dimensions(), (28, 28));
+    assert_eq!(x.len(), 28 * 28);
+    let rgb = model_view(&img, &pre, 3).unwrap();
+    let mut coloured = 0;
+    for (i, p) in view.pixels().enumerate() {
+        assert!(p[0] == p[1] && p[1] == p[2], "pixel {i} is not grey: {p:?}");
+        assert_eq!(p[0], (x[i] * 255.0).round() as u8, "pixel {i}");
+        let c = rgb.as_raw()[3 * i..3 * i + 3].to_vec();
+        coloured += usize::from(c[0] != c[1] || c[1] != c[2]);
+    }
+    // The same photo for a colour model keeps its colours: the test image has some.
+    assert!(coloured > 100, "only {coloured} coloured pixels");
 }

@@ -62,13 +62,18 @@ impl Preprocessing {
     }
 }
 
-/// The picture as the model sees it (resized and cropped, before normalisation).
+/// The picture as a model of `channels` input channels sees it (resized and cropped,
+/// before normalisation): grey for a one-channel model, its luminance taken first as
+/// [`preprocess`] takes it, so the picture shown is the one the model gets.
 ///
 /// Fallible, unlike a plain picture transform, because a card's sizes or an extreme
 /// aspect ratio could ask for an intermediate image too large to allocate.
-pub fn model_view(img: &DynamicImage, pre: &Preprocessing) -> Result<RgbImage> {
+pub fn model_view(img: &DynamicImage, pre: &Preprocessing, channels: usize) -> Result<RgbImage> {
     check_geometry(img.width(), img.height(), pre)?;
-    Ok(fit(img.to_rgb8(), pre))
+    Ok(match channels {
+        1 => DynamicImage::ImageLuma8(fit(img.to_luma8(), pre)).to_rgb8(),
+        _ => fit(img.to_rgb8(), pre),
+    })
 }
 
 /// Decoded picture -> `[1, channels, H, W]` f32 tensor on the CPU.

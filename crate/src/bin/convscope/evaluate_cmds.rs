@@ -153,7 +153,7 @@ impl EvaluateCommand {
                         rows,
                         &plan,
                         x,
-                        seen_picture(image, &card)?.as_ref(),
+                        seen_picture(image, &card, graph.arch().in_channels)?.as_ref(),
                         look,
                         columns,
                     )

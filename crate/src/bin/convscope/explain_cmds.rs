@@ -236,7 +236,7 @@ impl Job {
                 &attribution,
                 self.view,
                 image,
-                card,
+                (card, graph.arch().in_channels),
                 size,
                 self.look,
             )?),
@@ -342,7 +342,7 @@ fn picture(
     attribution: &Attribution,
     view: Option<View>,
     image_path: Option<&Path>,
-    card: &ModelCard,
+    (card, channels): (&ModelCard, usize),
     size: (usize, usize),
     look: Look,
 ) -> Result<Rgba> {
@@ -350,7 +350,7 @@ fn picture(
         (Attribution::Occlusion(g), Some(v)) => g.display(v),
         _ => attribution.display(size)?,
     };
-    let seen = seen_picture(image_path, card)?;
+    let seen = seen_picture(image_path, card, channels)?;
     let shown = match view {
         Some(View::Mask) => Shown::Mask(&display),
         _ => Shown::Heat(&display),
@@ -358,13 +358,17 @@ fn picture(
     explanation::picture(seen.as_ref(), shown, size, look)
 }
 
-/// The picture the model saw (resized and cropped as its card says), for an input that
-/// came from a picture file.
-pub fn seen_picture(image_path: Option<&Path>, card: &ModelCard) -> Result<Option<Rgba>> {
+/// The picture the model saw (resized and cropped as its card says, grey for a model of
+/// one input channel), for an input that came from a picture file.
+pub fn seen_picture(
+    image_path: Option<&Path>,
+    card: &ModelCard,
+    channels: usize,
+) -> Result<Option<Rgba>> {
     let Some(path) = image_path else {
         return Ok(None);
     };
-    let view = image::model_view(&image::decode_file(path)?, &card.preprocessing())?;
+    let view = image::model_view(&image::decode_file(path)?, &card.preprocessing(), channels)?;
     Ok(Some(Rgba::from_rgb(
         view.width() as usize,
         view.height() as usize,
