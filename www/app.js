@@ -148,6 +148,8 @@ async function useModel(source, label = `Loading ${source.name ?? "the model"}â€
     });
     app.source = source;
     app.model = model;
+    // Loaded, but the browser would not keep the weights: the next visit downloads them again.
+    if (source.notKept) addNote(`${source.name} could not be kept in this browser's cache (${source.notKept}); it is loaded now, but will be downloaded again next time.`);
     app.waiting = null; // whatever a link waited for, this model is now in use
     $("consent").hidden = true;
     loaded = true;

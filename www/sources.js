@@ -104,7 +104,16 @@ export async function loadModel(send, source, onProgress = () => {}, slot = unde
     case "url": {
       const card = JSON.stringify({ ...(source.card ?? VGG16_CARD), weights: source.url });
       await send("validateCard", { card });
-      const weights = await fetchBytes(source.url, { cache: true, onProgress });
+      // A restarted worker (after a cancel) gets the bytes this page already has: the
+      // Cache API may have refused them (quota), and 553 MB must not download twice. They
+      // are kept as a Blob, which the browser may hold on disk, not as a second copy in
+      // this page's memory; the buffer itself moves to the worker.
+      let weights;
+      if (source.kept) weights = await source.kept.arrayBuffer();
+      else {
+        weights = await fetchBytes(source.url, { cache: true, onProgress, onNotKept: (why) => (source.notKept = why) });
+        source.kept = new Blob([weights]);
+      }
       return send("loadCard", { card, weights, ...place }, [weights]);
     }
     case "file": {
@@ -144,10 +153,13 @@ async function fetchText(url, what) {
 
 /**
  * The bytes at `url` as an ArrayBuffer, with download progress; with `cache`, read from
- * and stored in the Cache API so a large file downloads once.
+ * and stored in the Cache API so a large file downloads once. When the browser refuses
+ * to keep them (quota, private mode, no Cache API), `onNotKept(reason)` hears why.
  */
-export async function fetchBytes(url, { cache = false, onProgress = () => {} } = {}) {
-  const store = cache && globalThis.caches ? await caches.open(CACHE_NAME).catch(() => null) : null;
+export async function fetchBytes(url, { cache = false, onProgress = () => {}, onNotKept = () => {} } = {}) {
+  let store = null;
+  if (cache && !globalThis.caches) onNotKept("this browser offers no cache to pages here (it needs https or localhost)");
+  else if (cache) store = await caches.open(CACHE_NAME).catch((err) => (onNotKept(err.message), null));
   const hit = store ? await store.match(url) : null;
   if (hit) {
     onProgress(1, "from this browser's cache");
@@ -165,7 +177,7 @@ export async function fetchBytes(url, { cache = false, onProgress = () => {} } =
     try {
       await store.put(url, new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
     } catch (err) {
-      console.warn(`weights not cached (${err.message}); they will be downloaded again next time`);
+      onNotKept(err.message);
     }
   }
   return bytes.buffer;
