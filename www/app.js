@@ -10,6 +10,7 @@ import { addExportButtons } from "./draw/export.js";
 import { setColourStrips } from "./draw/canvas.js";
 import { readState, formatState, malformed } from "./urlstate.js";
 import { addNote, initNotes } from "./notes.js";
+import { markStale, clearStale } from "./staleresult.js";
 import * as weightsLink from "./weightslink.js";
 import { onnxSource, showOrigin, preprocessingChoice } from "./imported.js";
 import "./sidebar.js";
@@ -368,6 +369,7 @@ async function runView() {
   if (view.pending) {
     ++app.token;
     clearError();
+    clearStale();
     await view.run({ panel });
     status("");
     setState("ready");
@@ -375,6 +377,7 @@ async function runView() {
   }
   const ok = await task(`Computing ${view.title.toLowerCase()}…`, async (call, token) => {
     const scratch = document.createElement("div");
+    let shown = false; // whether this run put anything of its own in the panel
     const ctx = {
       call,
       panel: scratch,
@@ -386,10 +389,23 @@ async function runView() {
       setParams,
       // For views that show something while they run (a live picture): these nodes go
       // into the page's panel now; `panel` still receives the finished view.
-      show: (...nodes) => token === app.token && panel.replaceChildren(...nodes),
+      show: (...nodes) => {
+        if (token !== app.token) return;
+        shown = true;
+        clearStale();
+        panel.replaceChildren(...nodes);
+      },
     };
-    await view.run(ctx);
+    try {
+      await view.run(ctx);
+    } catch (err) {
+      // Failed before drawing anything: the panel holds an earlier request's result
+      // (a cancel says so in the status line instead).
+      if (token === app.token && !shown && !(err instanceof CancelledError)) markStale();
+      throw err;
+    }
     if (token !== app.token) return;
+    clearStale();
     panel.replaceChildren(...scratch.childNodes);
     view.didMount?.();
     addExportButtons(panel, view.id);
@@ -424,6 +440,7 @@ function showWaiting() {
   $("view-controls").hidden = true;
   $("progress-row").hidden = true;
   $("panel").dataset.view = "waiting";
+  clearStale();
   $("panel").replaceChildren(weightsLink.waitingPanel(app.waiting, app.waiting.size, view.title));
   status("");
   if (!app.starting) setState("ready");
