@@ -9,6 +9,7 @@ import * as sources from "./sources.js";
 import { addExportButtons } from "./draw/export.js";
 import { setColourStrips } from "./draw/canvas.js";
 import { readState, formatState, malformed } from "./urlstate.js";
+import { readOptions, formatOptions } from "./optionstate.js";
 import { addNote, initNotes } from "./notes.js";
 import { markStale, clearStale } from "./staleresult.js";
 import * as weightsLink from "./weightslink.js";
@@ -512,11 +513,13 @@ function writeUrl({ push = false } = {}) {
     layer: app.model && viewById(app.params.view)?.needs.includes("layer") ? layerFor(viewById(app.params.view)) : app.waiting ? app.params.layer : undefined,
     embed: app.embed,
   };
-  const query = formatState(state, DEFAULTS);
+  // The views' form options too (optionstate.js), so a shared link keeps them.
+  const options = formatOptions(app.params);
+  const query = formatState(state, DEFAULTS, options);
   const address = `${location.pathname}${query}`;
   if (push && address !== `${location.pathname}${location.search}`) history.pushState(null, "", address);
   else history.replaceState(null, "", address);
-  const link = new URL(`${location.pathname}${formatState({ ...state, embed: true }, DEFAULTS)}`, location.href).href;
+  const link = new URL(`${location.pathname}${formatState({ ...state, embed: true }, DEFAULTS, options)}`, location.href).href;
   $("embed-iframe").textContent = `<iframe src="${link}" width="720" height="560" title="convscope" loading="lazy"></iframe>`;
   const attrs = ["model", "weights", "image", "view", "target", "layer"].filter((k) => state[k] !== undefined).map((k) => ` ${k}="${state[k]}"`).join("");
   $("embed-element").textContent = `<script type="module" src="${new URL("embed.js", location.href).href}"></script>\n<convscope-view${attrs}></convscope-view>`;
@@ -688,6 +691,10 @@ async function main() {
   const catalogue = await app.worker.call("catalogue").catch((err) => console.warn("no method catalogue:", err));
   app.catalogue = catalogue ?? null;
   useCatalogue(app.catalogue);
+  // The views' options in the link, checked against the catalogue: a malformed one is noted.
+  const linked = readOptions(location.search, app.catalogue);
+  Object.assign(app.params, linked.values);
+  for (const text of linked.notes) addNote(text);
   // The architectures a weights file without card can name, from the core (as --arch).
   const archs = await app.worker.call("architectures").catch(() => []);
   $("arch-names").replaceChildren(...archs.map((name) => new Option(name, name)));
@@ -778,6 +785,11 @@ async function restoreAddress() {
     colormap: s.colormap ?? DEFAULTS.colormap,
     opacity: s.opacity ?? DEFAULTS.opacity,
     scaling: s.scaling ?? DEFAULTS.scaling,
+    // The entry's form options (none: the defaults).
+    attribution: undefined,
+    maximize: undefined,
+    filterChannel: undefined,
+    ...readOptions(location.search, app.catalogue).values,
   });
   $("colormap-select").value = app.params.colormap;
   $("opacity").value = String(app.params.opacity);
