@@ -514,7 +514,7 @@ function writeUrl({ push = false } = {}) {
     embed: app.embed,
   };
   // The views' form options too (optionstate.js), so a shared link keeps them.
-  const options = formatOptions(app.params);
+  const options = formatOptions(app.params, app.catalogue?.checks);
   const query = formatState(state, DEFAULTS, options);
   const address = `${location.pathname}${query}`;
   if (push && address !== `${location.pathname}${location.search}`) history.pushState(null, "", address);
@@ -789,6 +789,7 @@ async function restoreAddress() {
     attribution: undefined,
     maximize: undefined,
     filterChannel: undefined,
+    ...Object.fromEntries((app.catalogue?.checks ?? []).map((c) => [c.name, undefined])),
     ...readOptions(location.search, app.catalogue).values,
   });
   $("colormap-select").value = app.params.colormap;

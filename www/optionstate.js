@@ -4,6 +4,8 @@
 //   opt.maximize.KEY=VALUE    activation maximization (params.maximize), e.g.
 //                             opt.maximize.steps=200, opt.maximize.channels=0-7, opt.maximize.fourier=1
 //   opt.filters.channel=N     the filters view's input channel (params.filterChannel)
+//   opt.CHECK.method=METHOD   a check's method and options (params[CHECK], the sanity
+//   opt.CHECK.OPTION=VALUE    check's {method, options}), e.g. opt.sanity.init-seed=3
 // One parameter per option, not one encoded blob (JSON would be percent-escaped braces):
 // each reads as what it sets and can be edited in the address bar, and each is checked
 // alone, so a malformed one is dropped with a note while the others are kept. Only the
@@ -13,8 +15,11 @@ import { FIELDS as MAXIMIZE_FIELDS, parseUnits } from "./views/maximize.js";
 
 const PREFIX = "opt.";
 
-/** The options of `params` as [key, value] pairs for the address, in a stable order. */
-export function formatOptions(params) {
+/**
+ * The options of `params` as [key, value] pairs for the address, in a stable order;
+ * `checks` are the catalogue's checks (their names are keys of `params`).
+ */
+export function formatOptions(params, checks = []) {
   const pairs = [];
   for (const [method, options] of Object.entries(params.attribution ?? {})) {
     for (const [name, value] of Object.entries(options ?? {})) if (value !== undefined) pairs.push([`${PREFIX}${method}.${name}`, String(value)]);
@@ -24,6 +29,11 @@ export function formatOptions(params) {
     pairs.push([`${PREFIX}maximize.${key}`, typeof value === "boolean" ? (value ? "1" : "0") : String(value)]);
   }
   if (params.filterChannel !== undefined) pairs.push([`${PREFIX}filters.channel`, String(params.filterChannel)]);
+  for (const { name: check } of checks) {
+    const { method, options = {} } = params[check] ?? {};
+    if (method !== undefined) pairs.push([`${PREFIX}${check}.method`, method]);
+    for (const [name, value] of Object.entries(options)) if (value !== undefined) pairs.push([`${PREFIX}${check}.${name}`, String(value)]);
+  }
   return pairs;
 }
 
@@ -36,6 +46,7 @@ export function readOptions(search, catalogue) {
   const values = {};
   const notes = [];
   const methods = new Map((catalogue?.methods ?? []).map((m) => [m.name, m]));
+  const checks = new Map((catalogue?.checks ?? []).map((c) => [c.name, c]));
   for (const [key, text] of new URLSearchParams(search)) {
     if (!key.startsWith(PREFIX)) continue;
     const [owner, ...rest] = key.slice(PREFIX.length).split(".");
@@ -49,6 +60,17 @@ export function readOptions(search, catalogue) {
       const result = maximizeValue(name, text);
       if ("why" in result) drop(result.why);
       else (values.maximize ??= {})[name] = result.value;
+    } else if (checks.has(owner)) {
+      const check = checks.get(owner);
+      const asked = (values[owner] ??= {});
+      const option = check.options.find((o) => o.name === name);
+      const value = option ? optionValue(option, text) : undefined;
+      if (name === "method" && methods.has(text)) asked.method = text;
+      else if (name === "method") drop(`there is no method "${text}" (${[...methods.keys()].join(", ")}); using Grad-CAM`);
+      else if (!option) drop(`${check.title} has no option "${name}" (it has method, ${check.options.map((o) => o.name).join(", ")})`);
+      else if (value === undefined) drop(`${name} ${expected(option)}; using its default, ${option.defaultText}`);
+      else (asked.options ??= {})[name] = value;
+      if (!Object.keys(asked).length) delete values[owner];
     } else if (methods.has(owner)) {
       const method = methods.get(owner);
       const option = method.options.find((o) => o.name === name);

@@ -108,9 +108,9 @@ export async function loadModel(send, source, onProgress = () => {}, slot = unde
       // Cache API may have refused them (quota), and 553 MB must not download twice. They
       // are kept as a Blob, which the browser may hold on disk, not as a second copy in
       // this page's memory; the buffer itself moves to the worker.
-      let weights;
-      if (source.kept) weights = await source.kept.arrayBuffer();
-      else {
+      // (Should the browser have lost the Blob, the weights are downloaded again.)
+      let weights = source.kept ? await source.kept.arrayBuffer().catch(() => null) : null;
+      if (!weights) {
         weights = await fetchBytes(source.url, { cache: true, onProgress, onNotKept: (why) => (source.notKept = why) });
         source.kept = new Blob([weights]);
       }

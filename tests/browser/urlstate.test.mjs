@@ -125,6 +125,23 @@ test("the views' form options are kept in the address and come back on reload", 
     await page.reload();
     await waitForDone(page, "filters reloaded");
     assert.equal(await page.inputValue("[data-testid=filter-channel]"), "2");
+
+    // The sanity check's method and seed.
+    await page.goto(`${env.server.url}index.html?model=tiny&view=sanity`);
+    await waitForDone(page, "sanity check");
+    await markStale(page);
+    await page.selectOption("[data-testid=sanity-method]", "saliency");
+    await page.fill("[data-testid=sanity-init-seed]", "3");
+    await page.click("[data-testid=sanity-run]");
+    await waitForDone(page, "sanity check of saliency, seed 3");
+    assert.equal(query(page).get("opt.sanity.method"), "saliency");
+    assert.equal(query(page).get("opt.sanity.init-seed"), "3");
+    await markStale(page);
+    await page.reload();
+    await waitForDone(page, "sanity check reloaded");
+    assert.equal(await page.inputValue("[data-testid=sanity-method]"), "saliency");
+    assert.equal(await page.inputValue("[data-testid=sanity-init-seed]"), "3");
+    assert.match(await page.textContent("#panel h2"), /Sanity check of Saliency/);
   });
 });
 
