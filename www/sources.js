@@ -1,8 +1,9 @@
 // Where models and images come from: the embedded models, model cards with their
 // weights, weights from a URL (downloaded once, then kept with the Cache API) or from a
 // file, and the bundled samples. A model "source" is a small plain object that says how
-// to load a model again, so a restarted worker can get the same model back without the
-// page holding hundreds of megabytes of weights.
+// to load a model again, so a restarted worker can get the same model back: a file by
+// its File, weights from a URL by the Blob of the bytes downloaded (loadModel), not by a
+// second download.
 import { loadOnnx } from "./imported.js";
 
 // The models built into the page. A card-based entry is {id, name, card: "models/x.json"}
@@ -158,7 +159,7 @@ async function fetchText(url, what) {
  */
 export async function fetchBytes(url, { cache = false, onProgress = () => {}, onNotKept = () => {} } = {}) {
   let store = null;
-  if (cache && !globalThis.caches) onNotKept("this browser offers no cache to pages here (it needs https or localhost)");
+  if (cache && !globalThis.caches) onNotKept("the Cache API is offered on https and localhost only");
   else if (cache) store = await caches.open(CACHE_NAME).catch((err) => (onNotKept(err.message), null));
   const hit = store ? await store.match(url) : null;
   if (hit) {

@@ -2,7 +2,8 @@
 // anything, the panel still shows what an earlier request computed, under the settings
 // of then, while the controls and the address already say the new ones: so the result is
 // dimmed and labelled (the label is its description for screen readers) until a run
-// succeeds. The label is #stale in index.html, the dimming style.css's #panel[data-stale].
+// succeeds. The label is #stale in index.html, the marking style.css's #panel[data-stale]
+// (pictures dimmed, text left at full contrast, the panel outlined).
 
 const panel = () => document.getElementById("panel");
 const label = () => document.getElementById("stale");

@@ -4,16 +4,21 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { browserForTests, withWatchedPage, waitForDone, waitForState, markStale } from "../support/browser.mjs";
+import { axeViolations, severe, describeViolations } from "../support/axe.mjs";
 
 const env = browserForTests();
 
-/** Whether the panel is marked stale: its label shown, named by aria-describedby, the content dimmed. */
+/**
+ * Whether the panel is marked stale: its label shown and named by aria-describedby, and
+ * its pictures dimmed (the text keeps its contrast, to stay readable).
+ */
 async function staleMark(page) {
   return page.evaluate(() => {
     const panel = document.getElementById("panel");
     const label = document.getElementById(panel.getAttribute("aria-describedby") ?? "");
     const shown = Boolean(label && !label.hidden && label.getClientRects().length);
-    return { shown, text: shown ? label.textContent : "", opacity: Number(getComputedStyle(panel).opacity) };
+    const canvas = panel.querySelector("canvas");
+    return { shown, text: shown ? label.textContent : "", opacity: canvas ? Number(getComputedStyle(canvas).opacity) : 1 };
   });
 }
 
@@ -36,6 +41,8 @@ test("a failed run leaves the earlier result marked as not updated, until a run 
     assert.ok(stale.shown, "no visible label on the earlier result");
     assert.match(stale.text, /^Not updated: the last request failed/);
     assert.ok(stale.opacity < 0.8, `the earlier result is not dimmed (opacity ${stale.opacity})`);
+    const violations = severe(await axeViolations(page));
+    assert.deepEqual(violations, [], describeViolations(violations));
 
     // A good value: the new result, unmarked.
     await markStale(page);
