@@ -9,7 +9,9 @@ import * as sources from "./sources.js";
 import { addExportButtons } from "./draw/export.js";
 import { setColourStrips } from "./draw/canvas.js";
 import { readState, formatState, malformed } from "./urlstate.js";
+import { readOptions, formatOptions } from "./optionstate.js";
 import { addNote, initNotes } from "./notes.js";
+import { markStale, clearStale } from "./staleresult.js";
 import * as weightsLink from "./weightslink.js";
 import { onnxSource, showOrigin, preprocessingChoice } from "./imported.js";
 import "./sidebar.js";
@@ -148,6 +150,8 @@ async function useModel(source, label = `Loading ${source.name ?? "the model"}â€
     });
     app.source = source;
     app.model = model;
+    // Loaded, but the browser would not keep the weights: the next visit downloads them again.
+    if (source.notKept) addNote(`${source.name} could not be kept in this browser's cache (${source.notKept}); it is loaded now, but will be downloaded again next time.`);
     app.waiting = null; // whatever a link waited for, this model is now in use
     $("consent").hidden = true;
     loaded = true;
@@ -386,6 +390,7 @@ async function runView() {
   if (view.pending) {
     ++app.token;
     clearError();
+    clearStale();
     await view.run({ panel });
     status("");
     setState("ready");
@@ -393,6 +398,7 @@ async function runView() {
   }
   const ok = await task(`Computing ${view.title.toLowerCase()}â€¦`, async (call, token) => {
     const scratch = document.createElement("div");
+    let shown = false; // whether this run put anything of its own in the panel
     const ctx = {
       call,
       panel: scratch,
@@ -404,10 +410,23 @@ async function runView() {
       setParams,
       // For views that show something while they run (a live picture): these nodes go
       // into the page's panel now; `panel` still receives the finished view.
-      show: (...nodes) => token === app.token && panel.replaceChildren(...nodes),
+      show: (...nodes) => {
+        if (token !== app.token) return;
+        shown = true;
+        clearStale();
+        panel.replaceChildren(...nodes);
+      },
     };
-    await view.run(ctx);
+    try {
+      await view.run(ctx);
+    } catch (err) {
+      // Failed before drawing anything: the panel holds an earlier request's result
+      // (a cancel says so in the status line instead).
+      if (token === app.token && !shown && !(err instanceof CancelledError)) markStale();
+      throw err;
+    }
     if (token !== app.token) return;
+    clearStale();
     panel.replaceChildren(...scratch.childNodes);
     view.didMount?.();
     addExportButtons(panel, view.id);
@@ -442,6 +461,7 @@ function showWaiting() {
   $("view-controls").hidden = true;
   $("progress-row").hidden = true;
   $("panel").dataset.view = "waiting";
+  clearStale();
   $("panel").replaceChildren(weightsLink.waitingPanel(app.waiting, app.waiting.size, view.title));
   status("");
   if (!app.starting) setState("ready");
@@ -513,11 +533,13 @@ function writeUrl({ push = false } = {}) {
     layer: app.model && viewById(app.params.view)?.needs.includes("layer") ? layerFor(viewById(app.params.view)) : app.waiting ? app.params.layer : undefined,
     embed: app.embed,
   };
-  const query = formatState(state, DEFAULTS);
+  // The views' form options too (optionstate.js), so a shared link keeps them.
+  const options = formatOptions(app.params, app.catalogue?.checks);
+  const query = formatState(state, DEFAULTS, options);
   const address = `${location.pathname}${query}`;
   if (push && address !== `${location.pathname}${location.search}`) history.pushState(null, "", address);
   else history.replaceState(null, "", address);
-  const link = new URL(`${location.pathname}${formatState({ ...state, embed: true }, DEFAULTS)}`, location.href).href;
+  const link = new URL(`${location.pathname}${formatState({ ...state, embed: true }, DEFAULTS, options)}`, location.href).href;
   $("embed-iframe").textContent = `<iframe src="${link}" width="720" height="560" title="convscope" loading="lazy"></iframe>`;
   const attrs = ["model", "weights", "image", "view", "target", "layer"].filter((k) => state[k] !== undefined).map((k) => ` ${k}="${state[k]}"`).join("");
   $("embed-element").textContent = `<script type="module" src="${new URL("embed.js", location.href).href}"></script>\n<convscope-view${attrs}></convscope-view>`;
@@ -692,6 +714,10 @@ async function main() {
   const catalogue = await app.worker.call("catalogue").catch((err) => console.warn("no method catalogue:", err));
   app.catalogue = catalogue ?? null;
   useCatalogue(app.catalogue);
+  // The views' options in the link, checked against the catalogue: a malformed one is noted.
+  const linked = readOptions(location.search, app.catalogue);
+  Object.assign(app.params, linked.values);
+  for (const text of linked.notes) addNote(text);
   // The architectures a weights file without card can name, from the core (as --arch).
   const archs = await app.worker.call("architectures").catch(() => []);
   $("arch-names").replaceChildren(...archs.map((name) => new Option(name, name)));
@@ -782,6 +808,12 @@ async function restoreAddress() {
     colormap: s.colormap ?? DEFAULTS.colormap,
     opacity: s.opacity ?? DEFAULTS.opacity,
     scaling: s.scaling ?? DEFAULTS.scaling,
+    // The entry's form options (none: the defaults).
+    attribution: undefined,
+    maximize: undefined,
+    filterChannel: undefined,
+    ...Object.fromEntries((app.catalogue?.checks ?? []).map((c) => [c.name, undefined])),
+    ...readOptions(location.search, app.catalogue).values,
   });
   $("colormap-select").value = app.params.colormap;
   $("opacity").value = String(app.params.opacity);

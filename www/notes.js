@@ -1,7 +1,8 @@
 // Notes about what a link asked for and the page could not do (an unknown colormap, a
-// layer the view does not have, weights without an architecture...): each says what
-// was asked, why it was not used and what the page shows instead, so a visitor never
-// gets a default without knowing it replaced their choice. They stay until dismissed
+// layer the view does not have, weights without an architecture, a malformed option...):
+// each says what was asked, why it was not used and what the page shows instead, so a
+// visitor never gets a default without knowing it replaced their choice. Also weights
+// this browser's cache would not keep (they download again next time). They stay until dismissed
 // (the fallback is still in effect after the next click). The box is #notes in
 // index.html: a list and a Dismiss button.
 

@@ -1,8 +1,9 @@
 // Where models and images come from: the embedded models, model cards with their
 // weights, weights from a URL (downloaded once, then kept with the Cache API) or from a
 // file, and the bundled samples. A model "source" is a small plain object that says how
-// to load a model again, so a restarted worker can get the same model back without the
-// page holding hundreds of megabytes of weights.
+// to load a model again, so a restarted worker can get the same model back: a file by
+// its File, weights from a URL by the Blob of the bytes downloaded (loadModel), not by a
+// second download.
 import { loadOnnx } from "./imported.js";
 
 // The models built into the page. A card-based entry is {id, name, card: "models/x.json"}
@@ -110,7 +111,16 @@ export async function loadModel(send, source, onProgress = () => {}, slot = unde
       if (source.format === "onnx") return loadOnnxUrl(send, source, onProgress);
       const card = JSON.stringify({ ...(source.card ?? VGG16_CARD), weights: source.url });
       await send("validateCard", { card });
-      const weights = await fetchBytes(source.url, { cache: true, onProgress });
+      // A restarted worker (after a cancel) gets the bytes this page already has: the
+      // Cache API may have refused them (quota), and 553 MB must not download twice. They
+      // are kept as a Blob, which the browser may hold on disk, not as a second copy in
+      // this page's memory; the buffer itself moves to the worker.
+      // (Should the browser have lost the Blob, the weights are downloaded again.)
+      let weights = source.kept ? await source.kept.arrayBuffer().catch(() => null) : null;
+      if (!weights) {
+        weights = await fetchBytes(source.url, { cache: true, onProgress, onNotKept: (why) => (source.notKept = why) });
+        source.kept = new Blob([weights]);
+      }
       return send("loadCard", { card, weights, ...place }, [weights]);
     }
     case "file": {
@@ -166,10 +176,13 @@ async function fetchText(url, what) {
 
 /**
  * The bytes at `url` as an ArrayBuffer, with download progress; with `cache`, read from
- * and stored in the Cache API so a large file downloads once.
+ * and stored in the Cache API so a large file downloads once. When the browser refuses
+ * to keep them (quota, private mode, no Cache API), `onNotKept(reason)` hears why.
  */
-export async function fetchBytes(url, { cache = false, onProgress = () => {} } = {}) {
-  const store = cache && globalThis.caches ? await caches.open(CACHE_NAME).catch(() => null) : null;
+export async function fetchBytes(url, { cache = false, onProgress = () => {}, onNotKept = () => {} } = {}) {
+  let store = null;
+  if (cache && !globalThis.caches) onNotKept("the Cache API is offered on https and localhost only");
+  else if (cache) store = await caches.open(CACHE_NAME).catch((err) => (onNotKept(err.message), null));
   const hit = store ? await store.match(url) : null;
   if (hit) {
     onProgress(1, "from this browser's cache");
@@ -187,7 +200,7 @@ export async function fetchBytes(url, { cache = false, onProgress = () => {} } =
     try {
       await store.put(url, new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
     } catch (err) {
-      console.warn(`weights not cached (${err.message}); they will be downloaded again next time`);
+      onNotKept(err.message);
     }
   }
   return bytes.buffer;

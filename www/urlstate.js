@@ -2,6 +2,10 @@
 // ?model=ID&weights=URL&image=NAME|URL&view=VIEW&target=N&layer=NAME[&colormap=&opacity=&embed=1]
 // The guided tour's &step=N (views/tour.js). The comparison view's own (views/compare.js): &mode=models&method=NAME&other=ID for two
 // models side by side, &sort=deletion|insertion|sanity and &sanityscore=1 for the grid.
+// The views' form options (optionstate.js): one parameter per option, &opt.VIEW.OPTION=VALUE
+// (&opt.occlusion.window=8, &opt.maximize.steps=200, &opt.filters.channel=2), rather than
+// one JSON value: readable and editable in the address bar, and checked one by one, so a
+// malformed value is dropped with a note and the others are kept.
 
 const KEYS = ["model", "weights", "image", "view", "target", "layer", "colormap", "opacity", "scaling", "mode", "sort", "sanityscore", "method", "other", "step"];
 
@@ -52,14 +56,18 @@ export function malformed(search) {
   return out;
 }
 
-/** A query string for `state`, leaving out values equal to `defaults`. */
-export function formatState(state, defaults = {}) {
+/**
+ * A query string for `state`, leaving out values equal to `defaults`; `extra` [key, value]
+ * pairs (the views' options, optionstate.formatOptions) go after the known keys.
+ */
+export function formatState(state, defaults = {}, extra = []) {
   const q = new URLSearchParams();
   for (const key of KEYS) {
     const v = state[key];
     if (v === undefined || v === null || v === "" || v === defaults[key]) continue;
     q.set(key, String(v));
   }
+  for (const [key, value] of extra) q.set(key, value);
   if (state.embed) q.set("embed", "1");
   const text = q.toString();
   return text ? `?${text}` : "";

@@ -61,7 +61,8 @@ test("an image dropped or pasted becomes the input", async () => {
 
 test("weights from a URL download once and then come from the browser's cache", async () => {
   await withPage(async (page, context) => {
-    await page.goto(`${env.server.url}index.html`);
+    // A view named: a first bare visit lands on the guided tour, which loads its own model.
+    await page.goto(`${env.server.url}index.html?view=predictions`);
     await waitForDone(page, "first load");
     await page.selectOption("[data-testid=model-select]", "vgg16");
     assert.ok(await page.isVisible("[data-testid=weights-url]"));
@@ -76,7 +77,7 @@ test("weights from a URL download once and then come from the browser's cache", 
 
     // A new page in the same browser profile: the weights are in the Cache API.
     const again = await context.newPage();
-    await again.goto(`${env.server.url}index.html`);
+    await again.goto(`${env.server.url}index.html?view=predictions`);
     await waitForDone(again, "second page");
     await again.selectOption("[data-testid=model-select]", "vgg16");
     await again.fill("[data-testid=arch]", "tiny");

@@ -225,6 +225,7 @@ test("views are history entries; after an upload the sample menu names the uploa
     assert.equal(await page.getAttribute("#panel", "data-view"), "summary");
 
     const before = await selectedText(page, "sample-select");
+    const sample = await page.inputValue("[data-testid=sample-select]");
     await markStale(page);
     await page.setInputFiles("[data-testid=image-file]", { name: "mine.png", mimeType: "image/png", buffer: readFileSync(`${ROOT}/www/samples/coffee.png`) });
     await waitForDone(page, "upload");
@@ -232,6 +233,13 @@ test("views are history entries; after an upload the sample menu names the uploa
     assert.notEqual(after, before);
     assert.match(after, /mine\.png/);
     assert.equal(query(page).get("image"), null);
+    // The sample shown before is a choice again (a menu still on it would not fire a change).
+    await markStale(page);
+    await page.selectOption("[data-testid=sample-select]", sample);
+    await waitForDone(page, "the sample again");
+    assert.equal(await selectedText(page, "sample-select"), before);
+    assert.equal(await page.$$eval("[data-testid=sample-select] option[data-own]", (o) => o.length), 0, "the upload's entry stays");
+    assert.match(await page.textContent("#model-view-caption"), new RegExp(`^${before.replace(/[()+]/g, "\\$&")}, as the model sees it`));
   });
 });
 

@@ -56,8 +56,11 @@ async function pickAnotherSample(page, what) {
   return caption;
 }
 
-/** Opens the page on the predictions view and waits for its first result. */
-async function openPage(w, query = "") {
+/**
+ * Opens the page on the predictions view and waits for its first result. The view is
+ * named: a first bare visit lands on the guided tour, which keeps its own picture.
+ */
+async function openPage(w, query = "?view=predictions") {
   await w.page.goto(`${env.server.url}index.html${query}`);
   await waitForDone(w.page, "first load");
 }

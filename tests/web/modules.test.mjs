@@ -68,3 +68,39 @@ test("the comparison grid sorts best first, as convscope compare --sort, keeping
   assert.deepEqual(rows.map((r) => r.method), ["a", "b", "c"], "the rows themselves were reordered");
   assert.ok(isSort("deletion") && !isSort("best") && !isSort("toString"));
 });
+
+test("the views' form options in the address: written, read back, malformed ones noted", async () => {
+  const { readOptions, formatOptions } = await import("../../www/optionstate.js");
+  const catalogue = {
+    methods: [
+      { name: "occlusion", title: "Occlusion", options: [
+        { name: "window", type: "integer", defaultText: "4" },
+        { name: "fill", type: "number", defaultText: "0" },
+        { name: "score", type: "choice", choices: ["logit", "prob"], defaultText: "logit" },
+      ] },
+      { name: "saliency", title: "Saliency", options: [] },
+    ],
+    checks: [{ name: "sanity", title: "Sanity check", options: [{ name: "init-seed", type: "integer", defaultText: "0" }] }],
+  };
+  const params = { attribution: { occlusion: { window: 7, fill: -0.5, score: "prob" }, saliency: undefined }, maximize: { steps: 20, fourier: true, channels: "0-3" }, filterChannel: 2, sanity: { method: "saliency", options: { "init-seed": 3 } } };
+  const pairs = formatOptions(params, catalogue.checks);
+  assert.deepEqual(pairs, [
+    ["opt.occlusion.window", "7"], ["opt.occlusion.fill", "-0.5"], ["opt.occlusion.score", "prob"],
+    ["opt.maximize.steps", "20"], ["opt.maximize.fourier", "1"], ["opt.maximize.channels", "0-3"],
+    ["opt.filters.channel", "2"],
+    ["opt.sanity.method", "saliency"], ["opt.sanity.init-seed", "3"],
+  ]);
+  const text = formatState({ view: "occlusion" }, {}, pairs);
+  assert.deepEqual(readOptions(text, catalogue), { values: { attribution: { occlusion: params.attribution.occlusion }, maximize: params.maximize, filterChannel: 2, sanity: params.sanity }, notes: [] });
+  assert.deepEqual(formatOptions({}), []);
+
+  const bad = readOptions("?opt.occlusion.window=1.5&opt.occlusion.fill=x&opt.occlusion.score=odds&opt.occlusion.size=3&opt.saliency.k=1&opt.maximize.steps=0&opt.maximize.lr=0.1&opt.maximize.channels=3-1&opt.maximize.fourier=yes&opt.filters.channel=-1&opt.nosuch.a=1&opt.sanity.method=nosuch&opt.sanity.init-seed=x&opt.sanity.steps=2", catalogue);
+  assert.deepEqual(bad.values, { maximize: { lr: 0.1 } });
+  assert.equal(bad.notes.length, 13);
+  assert.match(bad.notes[10], /opt\.sanity\.method=nosuch was not used: there is no method "nosuch" \(occlusion, saliency\); using Grad-CAM\.$/);
+  assert.match(bad.notes[12], /Sanity check has no option "steps" \(it has method, init-seed\)/);
+  assert.match(bad.notes[0], /^The link's opt\.occlusion\.window=1\.5 was not used: window takes a whole number; using its default, 4\.$/);
+  assert.match(bad.notes[3], /Occlusion has no option "size" \(it has window, fill, score\)/);
+  assert.match(bad.notes[4], /Saliency has no option "k"\.$/);
+  assert.match(bad.notes[6], /the range 3-1 runs backwards/);
+});

@@ -9,7 +9,7 @@ import { CancelledError } from "../rpc.js";
 
 // The core's options (MaximizeOptions, camelCase); blank fields take the model's
 // defaults (model.maximizeDefaults), shown as placeholders.
-const FIELDS = [
+export const FIELDS = [
   { key: "size", label: "Size (px)", min: 1, max: 512, step: 1 },
   { key: "steps", label: "Steps", min: 1, max: 10000, step: 1 },
   { key: "seed", label: "Seed", min: 0, step: 1 },
