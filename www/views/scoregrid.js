@@ -18,7 +18,7 @@ export async function runGrid({ call, panel, params, setParams, show, source }, 
   const about = el(
     "p",
     { className: "hint" },
-    "Each method's map with its catalogue defaults, and how faithful it is: the deletion area (lower is better) and the insertion area (higher is better) of the class's probability as the map's top pixels are removed or put back, one row of pixels a step (METHODS.md, \"Which map to trust\"; the rows of convscope compare --json).",
+    "Each method's map with its catalogue defaults, and how faithful it is: the deletion area (lower is better) and the insertion area (higher is better) of the class's probability as the map's top pixels are removed or put back, one row of pixels a step (METHODS.md, \"Which map to trust\"; the rows of convscope compare --json). Point at a map for its value there; click it (or Enter) to enlarge it.",
   );
   // The tiles as they come, in the catalogue's order; the finished view replaces them.
   const live = el("div", { className: "score-grid" });

@@ -42,7 +42,8 @@ export function scoreTile(row, { title = row.title, extra = [], sanity = false, 
     el("h3", {}, title),
     ...extra,
     canvas,
-    readout(canvas, { ...mapReadout(row.display, row.width, row.height, displayScale(row.kind)), hint: "Point at the map for its value; click to enlarge." }),
+    // Blank until pointed at: the view says once, above its maps, how to read them.
+    readout(canvas, { ...mapReadout(row.display, row.width, row.height, displayScale(row.kind)), hint: "" }),
     el(
       "dl",
       { className: "scores" },
