@@ -81,7 +81,7 @@ export function readout(canvas, spec) {
     if (!said) {
       line.textContent = cell ? "(between pictures)" : hint;
       mark.remove();
-      delete line.dataset.col;
+      for (const key of ["col", "row", "value"]) delete line.dataset[key];
       return;
     }
     cursor = cell;
@@ -89,6 +89,7 @@ export function readout(canvas, spec) {
     line.dataset.col = String(cell.col);
     line.dataset.row = String(cell.row);
     if (said.value !== undefined) line.dataset.value = String(said.value);
+    else delete line.dataset.value;
     place(cell);
   };
   const place = ({ col, row }) => {

@@ -30,5 +30,5 @@ export function occlusionMeaning(score = "logit") {
 }
 
 export const FEATURES_MEANING = "activation of this channel: low to high";
-export const FILTERS_MEANING = "weight: from the kernel's most negative (left) to its most positive (right)";
+export const FILTERS_MEANING = "weight: negative to positive (the ends are the lowest and the highest weight)";
 export const COMPARE_MEANING = "how much each region matters to the method for the class (0 = none, max = most)";

@@ -7,7 +7,7 @@ import { formatNumber } from "../draw/canvas.js";
 import { readout, uniformGrid } from "../draw/readout.js";
 import { enlargeable } from "../draw/enlarge.js";
 
-const ENLARGE_HINT = "Point at the picture (or focus it and use the arrow keys) for the value there; click it or press Enter to enlarge it.";
+export const ENLARGE_HINT = "Point at the picture (or focus it and use the arrow keys) for the value there; click it or press Enter to enlarge it.";
 
 /**
  * A figure of `canvas` with `caption`; `spec` (a readout spec, see draw/readout.js)

@@ -4,7 +4,7 @@
 // and the objective curve are drawn live from the worker's progress messages.
 import { el, figure, altText } from "./dom.js";
 import { readout, tileGrid } from "../draw/readout.js";
-import { mapFigure } from "./mapfigure.js";
+import { mapFigure, ENLARGE_HINT } from "./mapfigure.js";
 import { drawRgba, drawCurve, filledCanvas, formatNumber } from "../draw/canvas.js";
 import { LAYER_KINDS } from "./layerkinds.js";
 import { CancelledError } from "../rpc.js";
@@ -159,6 +159,7 @@ function pictureReadout(result, keys, channels) {
   const cells = tileGrid(result.picture.layout, size, size, count);
   return {
     grid: cells,
+    hint: ENLARGE_HINT,
     describe: (col, row) => {
       const at = cells.locate(col, row);
       if (!at) return null;
