@@ -9,6 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { browserForTests, withWatchedPage, waitForDone, markStale, screenshot } from "../support/browser.mjs";
+import { axeViolations, severe, describeViolations } from "../support/axe.mjs";
 
 const env = browserForTests();
 
@@ -82,7 +83,7 @@ async function assertArrowMoves(page, selector, readout) {
 }
 
 /** Enter on the focused picture opens the enlarged dialog; Escape closes it and focus comes back. */
-async function assertEnlarges(page, selector, { click = false, shot } = {}) {
+async function assertEnlarges(page, selector, { click = false, shot, axe = false } = {}) {
   if (click) await page.click(selector);
   else {
     await page.focus(selector);
@@ -96,6 +97,10 @@ async function assertEnlarges(page, selector, { click = false, shot } = {}) {
   // Its copy reads out too.
   assert.ok((await page.textContent("dialog [data-testid=enlarged-readout]"))?.length > 10, "the enlarged picture has no readout");
   if (shot) await screenshot(page, shot);
+  if (axe) {
+    const bad = severe(await axeViolations(page));
+    assert.deepEqual(bad, [], `the open dialog:\n${describeViolations(bad)}`);
+  }
   await page.keyboard.press("Escape");
   await page.waitForSelector("dialog[data-testid=enlarged]:not([open])", { state: "attached" });
   assert.ok(await page.$eval(selector, (c) => document.activeElement === c), "focus did not come back to the picture");
@@ -153,7 +158,7 @@ test("attribution maps: large, crisp, read out under the pointer and the keys, e
       const level = await levelUnder(page, "#panel .side-by-side figure:nth-child(2) canvas", x, y);
       assert.ok(Math.abs(level / 255 - line.value) <= 1.5 / 255, `${view}: the map's colour at ${x}, ${y} is level ${level}, the readout says ${line.value}`);
       await assertArrowMoves(page, main, readout);
-      await assertEnlarges(page, main, { shot: view === "grad-cam" ? "pictures-enlarged" : undefined });
+      await assertEnlarges(page, main, view === "grad-cam" ? { shot: "pictures-enlarged", axe: true } : {});
       await meaning(page);
       if (view === "grad-cam") await screenshot(page, "pictures-grad-cam");
     }
