@@ -13,6 +13,21 @@ export function setColourStrips(byName) {
   for (const [name, strip] of Object.entries(byName)) strips.set(name, strip);
 }
 
+/**
+ * The level (0-255) of colormap `name` nearest to the colour (r, g, b): a one-channel
+ * picture the core drew in that colormap read back as its levels.
+ */
+export function levelOf(name, r, g, b) {
+  const strip = strips.get(name);
+  let best = 0;
+  let bestDistance = Infinity;
+  for (let k = 0; k < 256; k++) {
+    const d = (strip[4 * k] - r) ** 2 + (strip[4 * k + 1] - g) ** 2 + (strip[4 * k + 2] - b) ** 2;
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
 /** A canvas showing an RGBA buffer at its own size (scaled up by CSS, pixelated). */
 export function rgbaCanvas(rgba, width, height, className = "picture") {
   const canvas = document.createElement("canvas");
@@ -46,8 +61,11 @@ export function range(data, start = 0, count = data.length - start) {
   return min <= max ? { min, max } : { min: 0, max: 0 };
 }
 
-/** A horizontal colour bar (the colormap's table, low at the left) with its end labels (numbers or text). */
-export function colourBar(colormap, low, high, height = 14) {
+/**
+ * A horizontal colour bar (the colormap's table, low at the left) with its end labels
+ * (numbers or text) and, under them, `meaning`: what the colours stand for, in words.
+ */
+export function colourBar(colormap, low, high, meaning, height = 14) {
   const strip = strips.get(colormap);
   if (!strip) throw new Error(`unknown colormap ${colormap}; known: ${[...strips.keys()].join(", ")}`);
   const canvas = document.createElement("canvas");
@@ -56,7 +74,7 @@ export function colourBar(colormap, low, high, height = 14) {
   canvas.className = "colour-bar";
   // Its text alternative (the page's pictures get theirs from views/dom.js's altText).
   canvas.setAttribute("role", "img");
-  canvas.setAttribute("aria-label", `Colour scale ${colormap}, from ${describeEnd(low)} (left) to ${describeEnd(high)} (right)`);
+  canvas.setAttribute("aria-label", `Colour scale ${colormap}, from ${describeEnd(low)} (left) to ${describeEnd(high)} (right)${meaning ? `: ${meaning}` : ""}`);
   const ctx = canvas.getContext("2d");
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(rgbaCanvas(strip, 256, 1), 0, 0, 256, height);
@@ -70,6 +88,12 @@ export function colourBar(colormap, low, high, height = 14) {
     labels.append(span);
   }
   figure.append(canvas, labels);
+  if (meaning) {
+    const caption = document.createElement("figcaption");
+    caption.dataset.testid = "colour-meaning";
+    caption.textContent = meaning;
+    figure.append(caption);
+  }
   return figure;
 }
 

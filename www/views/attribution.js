@@ -8,9 +8,12 @@
 // numbers (draw/pictures.js: the core draws them), and the overlay's "Save PNG" writes
 // the core's picture that `convscope explain --png` writes for the same map, colormap
 // and opacity.
-import { el, figure, altText } from "./dom.js";
+import { el, altText } from "./dom.js";
 import { colourBar, rgbaCanvas, formatNumber } from "../draw/canvas.js";
 import { LAYER_KINDS } from "./layerkinds.js";
+import { mapFigure, mapReadout, displayScale } from "./mapfigure.js";
+import { uniformGrid } from "../draw/readout.js";
+import { methodMeaning, occlusionMeaning } from "./colourwords.js";
 
 // How each kind of answer (Model.attribute's `kind`) is shown.
 const SHOWN_AS = {
@@ -45,7 +48,7 @@ function attributionView(method) {
         show(...[el("h2", {}, method.title), el("p", { className: "hint" }, method.about), form].filter(Boolean));
         throw err;
       }
-      const children = r.kind === "occlusion" ? occlusionFigures(r, method, params, model, options.fill) : mapFigures(r, method, params, model);
+      const children = r.kind === "occlusion" ? occlusionFigures(r, method, params, model, options) : mapFigures(r, method, params, model);
       children.splice(2, 0, form);
       panel.replaceChildren(...children.filter(Boolean));
     },
@@ -69,20 +72,22 @@ function mapFigures(r, method, params, model) {
   const subject = `${method.title} map of ${what(r, model, params)}${r.layer ? ` at ${r.layer}` : ""}`;
   altText(heat, `${subject}, in colormap ${params.colormap} over the input picture (opacity ${params.opacity})`);
   altText(plain, `${subject} alone, in colormap ${params.colormap}: ${r.rawShape.join("×")} raw values`);
+  // The display map's value under the pointer, on both pictures.
+  const scale = displayScale(r.kind);
   return [
     el("h2", {}, `${method.title}: ${what(r, model, params)}${r.layer ? ` at ${r.layer}` : ""}`),
     el("p", { className: "hint" }, `${method.about} ${SHOWN_AS[r.kind] ?? ""}`),
     el("div", { className: "side-by-side" }, [
-      figure(heat, `over the input (opacity ${params.opacity})`),
-      figure(plain, `the map alone (${r.rawShape.join("×")} raw values${r.layer ? `, upsampled to ${r.width}×${r.height}` : ""})`),
+      mapFigure(heat, `over the input (opacity ${params.opacity})`, mapReadout(r.display, r.width, r.height, scale)),
+      mapFigure(plain, `the map alone (${r.rawShape.join("×")} raw values${r.layer ? `, upsampled to ${r.width}×${r.height}` : ""})`, mapReadout(r.display, r.width, r.height, scale)),
     ]),
-    colourBar(params.colormap, 0, r.kind === "input" ? "99th percentile" : "max"),
+    colourBar(params.colormap, 0, r.kind === "input" ? "99th percentile" : "max", methodMeaning(method.name, r.kind)),
     el("p", { className: "hint", dataset: { testid: "attribution-range" } }, rawRange(r.raw)),
   ];
 }
 
 /** The drops over the input, the occluded probabilities and the mask. */
-function occlusionFigures(r, method, params, model, fill) {
+function occlusionFigures(r, method, params, model, { fill, score = "logit" }) {
   const drops = rgbaCanvas(r.pictures.overlay, r.width, r.height, "picture overlay");
   drops.exportPng = r.pictures.png;
   drops.dataset.name = `occlusion-${r.class}-drops`;
@@ -104,12 +109,68 @@ function occlusionFigures(r, method, params, model, fill) {
     el("h2", {}, `${method.title}: ${what(r, model, params)}`),
     el("p", { className: "hint" }, `${method.about} ${covered(r, fill)} slid with stride ${r.stride}: ${r.rows}×${r.cols} covered copies. Unoccluded probability ${formatNumber(r.baseProb)}.`),
     el("div", { className: "side-by-side" }, [
-      figure(drops, "drop of the class score, over the input"),
-      figure(probs, "class probability with each window covered, as a share of the unoccluded one"),
-      figure(masked, `the windows whose covering leaves less than ${formatNumber(r.threshold)} of it (${Math.round((100 * kept) / r.mask.length)}% of the pixels)`),
+      mapFigure(drops, "drop of the class score, over the input", dropReadout(r, score)),
+      mapFigure(probs, "class probability with each window covered, as a share of the unoccluded one", windowReadout(r, score)),
+      mapFigure(masked, `the windows whose covering leaves less than ${formatNumber(r.threshold)} of it (${Math.round((100 * kept) / r.mask.length)}% of the pixels)`, maskReadout(r)),
     ]),
-    colourBar(params.colormap, 0, 1),
+    colourBar(params.colormap, 0, 1, occlusionMeaning(score)),
   ];
+}
+
+/**
+ * Occlusion's drop under a pixel: the mean drop of the windows covering it (as the
+ * core spreads them over the pixels, captum's way), in the score's unit, and where
+ * that stands on the picture's scale (the display value).
+ */
+function dropReadout(r, score) {
+  const unit = score === "prob" ? "probability" : "logit";
+  const spec = mapReadout(r.display, r.width, r.height);
+  spec.describe = (x, y) => {
+    let sum = 0;
+    let n = 0;
+    for (let row = 0; row < r.rows; row++) {
+      const top = row * r.stride;
+      if (y < top || y >= top + r.window) continue;
+      for (let col = 0; col < r.cols; col++) {
+        const left = col * r.stride;
+        if (x >= left && x < left + r.window) {
+          sum += r.grid[row * r.cols + col];
+          n++;
+        }
+      }
+    }
+    if (!n) return { text: `x ${x}, y ${y}: no window covers this pixel`, value: 0 };
+    const drop = sum / n;
+    const shown = r.display[y * r.width + x];
+    return { text: `x ${x}, y ${y}: drop ${formatNumber(drop)} (${unit}) when covered, mean of ${n} window${n > 1 ? "s" : ""}; ${formatNumber(shown)} of the largest`, value: drop };
+  };
+  return spec;
+}
+
+/** One window of the probability grid: where it is, the share left, the drop. */
+function windowReadout(r, score) {
+  const unit = score === "prob" ? "probability" : "logit";
+  return {
+    grid: uniformGrid(r.cols, r.rows),
+    values: r.probs,
+    describe: (col, row) => {
+      const value = r.probs[row * r.cols + col];
+      const at = `window x ${col * r.stride}-${col * r.stride + r.window - 1}, y ${row * r.stride}-${row * r.stride + r.window - 1}`;
+      return { text: `${at}: ${formatNumber(value)} of the probability left when covered (drop ${formatNumber(r.grid[row * r.cols + col])} ${unit})`, value };
+    },
+  };
+}
+
+/** The mask: whether a pixel is kept (in a window the class depends on) or dimmed. */
+function maskReadout(r) {
+  return {
+    grid: uniformGrid(r.width, r.height),
+    values: r.mask,
+    describe: (x, y) => {
+      const value = r.mask[y * r.width + x];
+      return { text: `x ${x}, y ${y}: ${value >= 0.5 ? "kept: covering a window over it leaves" : "dimmed: covering any window over it leaves"} ${value >= 0.5 ? "less than" : "at least"} ${formatNumber(r.threshold)} of the probability`, value };
+    },
+  };
 }
 
 /** "A 4×4 grey window (the dataset's mean colour)", or the fill asked for. */

@@ -2,8 +2,11 @@
 // 2014 show first layers this way): the first layer of a colour model in RGB, deeper
 // layers one input channel at a time. The core draws the grid (probes::filters +
 // render::grid), so the page shows exactly the CLI's picture, in the page's colormap.
-import { el, figure, altText } from "./dom.js";
-import { rgbaCanvas, colourBar, formatNumber } from "../draw/canvas.js";
+import { el, altText } from "./dom.js";
+import { rgbaCanvas, colourBar, formatNumber, levelOf } from "../draw/canvas.js";
+import { tileGrid } from "../draw/readout.js";
+import { mapFigure } from "./mapfigure.js";
+import { FILTERS_MEANING } from "./colourwords.js";
 import { LAYER_KINDS } from "./layerkinds.js";
 
 /** Input channels of layer `name`: the output channels of the layer before it. */
@@ -33,7 +36,7 @@ export default {
     canvas.dataset.testid = "filter-grid";
     altText(canvas, `The ${grid.tiles.length} filters of ${layer} as a grid of tiles: ${grid.caption}${grid.channels === 1 ? `, colormap ${params.colormap}` : ""}`);
     // Small grids (a few 3x3 kernels) drawn larger; pixels stay square blocks.
-    canvas.style.width = `${grid.width * Math.max(1, Math.floor(320 / grid.width))}px`;
+    canvas.style.width = `${grid.width * Math.max(1, Math.ceil(320 / grid.width))}px`;
 
     const choice = el(
       "select",
@@ -45,14 +48,30 @@ export default {
     );
     choice.value = channel === undefined ? (rgb ? "" : "0") : String(channel);
 
-    // Hovering a tile names its filter and the raw values its black and white stand for.
-    const readout = el("p", { className: "hint", dataset: { testid: "filter-readout" } }, "Hover a filter for its values.");
-    canvas.addEventListener("mousemove", (event) => {
-      const tile = tileAt(grid, canvas, event);
-      readout.textContent = tile
-        ? `filter ${tile.index}: ${formatNumber(tile.lo)} (black) to ${formatNumber(tile.hi)} (white), mean ${formatNumber(tile.mean)}`
-        : "Hover a filter for its values.";
-    });
+    // Hovering a tile (or the arrow keys on the grid) names its filter, the raw values its
+    // black and white stand for, and the weight under the cursor, read back from the
+    // core's picture: lo + level / 255 * (hi - lo), a level per colour for RGB.
+    const cells = tileGrid(grid.layout, grid.tileWidth, grid.tileHeight, grid.tiles.length);
+    const pixels = grid.rgba;
+    const weightAt = (col, row, tile) => {
+      const r = cells.rect(col, row);
+      const i = 4 * (Math.floor(r.y + r.h / 2) * grid.width + Math.floor(r.x + r.w / 2));
+      const levels = grid.channels === 1 ? [levelOf(params.colormap, pixels[i], pixels[i + 1], pixels[i + 2])] : [pixels[i], pixels[i + 1], pixels[i + 2]];
+      return levels.map((l) => tile.lo + (l / 255) * (tile.hi - tile.lo));
+    };
+    const spec = {
+      grid: cells,
+      testid: "filter-readout",
+      hint: "Hover a filter (or focus the grid and use the arrow keys) for its values.",
+      describe: (col, row) => {
+        const at = cells.locate(col, row);
+        if (!at) return null;
+        const tile = grid.tiles[at.tile];
+        const w = weightAt(col, row, tile);
+        const weight = w.length === 1 ? `≈${formatNumber(w[0])}` : `≈${["R", "G", "B"].map((c, k) => `${c} ${formatNumber(w[k])}`).join(", ")}`;
+        return { text: `filter ${tile.index}: ${formatNumber(tile.lo)} (black) to ${formatNumber(tile.hi)} (white), mean ${formatNumber(tile.mean)}; weight at x ${at.x}, y ${at.y}: ${weight}`, value: w[0] };
+      },
+    };
 
     const oneChannel = grid.channels === 1;
     const shared = grid.scaling === "shared";
@@ -60,23 +79,10 @@ export default {
       el("h2", {}, `Filters of ${layer}: ${grid.tiles.length} kernels of ${inputs}×${grid.tileHeight}×${grid.tileWidth}`),
       el("label", { className: "inline-control" }, ["Show ", choice]),
       el("p", { className: "hint" }, shared ? "One scale for all filters." : "Each filter scaled to its own range."),
-      figure(canvas, grid.caption),
-      readout,
+      mapFigure(canvas, grid.caption, spec),
       oneChannel
-        ? colourBar(params.colormap, shared ? grid.tiles[0].lo : "each filter's min", shared ? grid.tiles[0].hi : "its max")
+        ? colourBar(params.colormap, shared ? grid.tiles[0].lo : "each filter's min", shared ? grid.tiles[0].hi : "its max", FILTERS_MEANING)
         : el("p", { className: "hint" }, "Red, green and blue are the weights on the input channels the caption names, scaled together."),
     );
   },
 };
-
-/** The tile under a mouse event, from the core's layout (origins at margin + k * (side * zoom + gap)). */
-function tileAt(grid, canvas, event) {
-  const rect = canvas.getBoundingClientRect();
-  const x = ((event.clientX - rect.left) / rect.width) * canvas.width;
-  const y = ((event.clientY - rect.top) / rect.height) * canvas.height;
-  const { columns, zoom, gap, margin } = grid.layout;
-  const col = Math.floor((x - margin) / (grid.tileWidth * zoom + gap));
-  const row = Math.floor((y - margin) / (grid.tileHeight * zoom + gap));
-  const i = row * columns + col;
-  return col >= 0 && col < columns && row >= 0 && i < grid.tiles.length ? grid.tiles[i] : null;
-}

@@ -3,6 +3,8 @@
 // at any layer, found by gradient ascent in the worker (probes::maximize). The picture
 // and the objective curve are drawn live from the worker's progress messages.
 import { el, figure, altText } from "./dom.js";
+import { readout, tileGrid } from "../draw/readout.js";
+import { mapFigure, ENLARGE_HINT } from "./mapfigure.js";
 import { drawRgba, drawCurve, filledCanvas, formatNumber } from "../draw/canvas.js";
 import { LAYER_KINDS } from "./layerkinds.js";
 import { CancelledError } from "../rpc.js";
@@ -78,7 +80,8 @@ export default {
     picture.className = "maximized";
     Object.assign(picture.dataset, { name: "pictures", testid: "maximize-picture", step: "0" });
     altText(picture, `${units > 1 ? `${units} pictures, side by side,` : "The picture"} made by gradient ascent to raise ${what}, ${size}×${size} pixels`);
-    const fit = () => (picture.style.width = `${Math.min(448, Math.max(224, picture.width))}px`);
+    // At least 320 px, by whole pixels (a 32-px picture at 10x): crisp, and large enough to read.
+    const fit = () => (picture.style.width = `${picture.width * Math.max(1, Math.ceil(320 / picture.width))}px`);
     const paint = (drawn) => fit(drawRgba(picture, drawn));
     fit();
     const chart = drawCurve(document.createElement("canvas"), [], units, options.steps ?? defaults.steps);
@@ -93,7 +96,7 @@ export default {
       el("p", { className: "hint" }, isOutput ? "Choose another layer to maximise its channels." : `The class applies to the output layer (${last}) only.`),
       form,
       el("div", { className: "side-by-side" }, [
-        figure(picture, `${units > 1 ? `${units} pictures` : "The picture"}, ${size}×${size} px`),
+        mapFigure(picture, `${units > 1 ? `${units} pictures` : "The picture"}, ${size}×${size} px`),
         figure(chart, isOutput ? "Class logit per step" : "Mean activation per step (one line per channel)"),
       ]),
       state,
@@ -142,11 +145,30 @@ export default {
       const source = model.summary.layers.slice(0, index).reverse().find((l) => l.type === "Conv2d" || l.type === "Linear")?.name;
       state.textContent += ` Channel${dead.length > 1 ? "s" : ""} ${dead.join(", ")} stayed at 0: a ReLU that is off everywhere passes no gradient${source ? `; try the layer that feeds it (${source})` : ""}.`;
     }
+    picture.closest("figure").append(readout(picture, pictureReadout(result, keys, model.inChannels)));
     state.dataset.start = String(result.objectiveStart[0]);
     state.dataset.end = String(result.objectiveEnd[0]);
     panel.replaceChildren(...nodes);
   },
 };
+
+/** The finished pictures' pixels in [0, 1] under the cursor (one tile per unit). */
+function pictureReadout(result, keys, channels) {
+  const { size, pictures } = result;
+  const count = pictures.length / (channels * size * size);
+  const cells = tileGrid(result.picture.layout, size, size, count);
+  return {
+    grid: cells,
+    hint: ENLARGE_HINT,
+    describe: (col, row) => {
+      const at = cells.locate(col, row);
+      if (!at) return null;
+      const v = (c) => pictures[((at.tile * channels + c) * size + at.y) * size + at.x];
+      const colour = channels === 3 ? `red ${formatNumber(v(0))}, green ${formatNumber(v(1))}, blue ${formatNumber(v(2))}` : Array.from({ length: channels }, (_, c) => formatNumber(v(c))).join(", ");
+      return { text: `${keys[at.tile] ? `${keys[at.tile]}, ` : ""}x ${at.x}, y ${at.y}: ${colour} (0 = black, 1 = full)`, value: v(0) };
+    },
+  };
+}
 
 function describe(values) {
   return Array.from(values, formatNumber).join(", ");

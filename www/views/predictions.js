@@ -1,7 +1,8 @@
 // Top-k predictions for the current image, shown next to the picture the model sees.
 // Clicking a class makes it the target of the attribution views; so do Enter and Space
 // on its row, which takes focus (Tab), for keyboard users.
-import { el, figure, altText, scrollBox } from "./dom.js";
+import { el, altText, scrollBox } from "./dom.js";
+import { mapFigure, pixelReadout } from "./mapfigure.js";
 import { rgbaCanvas } from "../draw/canvas.js";
 
 export const TOP_K = 5;
@@ -54,7 +55,7 @@ export default {
     ]);
     panel.replaceChildren(
       el("h2", {}, `Top ${k} of ${model.classes} classes`),
-      el("div", { className: "side-by-side" }, [figure(picture, `${image.caption}, as the model sees it (${image.width}×${image.height})`), scrollBox(table, "Top classes")]),
+      el("div", { className: "side-by-side" }, [mapFigure(picture, `${image.caption}, as the model sees it (${image.width}×${image.height})`, pixelReadout(image.rgba, image.width, image.height)), scrollBox(table, "Top classes")]),
     );
     return { predictions: preds };
   },

@@ -4,6 +4,7 @@
 // again (&sort=), the sanity scores on request (&sanityscore=1, or sorting by them).
 import { el } from "./dom.js";
 import { colourBar } from "../draw/canvas.js";
+import { COMPARE_MEANING } from "./colourwords.js";
 import { EMBEDDED_MODELS } from "../sources.js";
 import { SORTS, isSort, sortRows } from "./scoresort.js";
 import { scoreTile } from "./scoretile.js";
@@ -17,7 +18,7 @@ export async function runGrid({ call, panel, params, setParams, show, source }, 
   const about = el(
     "p",
     { className: "hint" },
-    "Each method's map with its catalogue defaults, and how faithful it is: the deletion area (lower is better) and the insertion area (higher is better) of the class's probability as the map's top pixels are removed or put back, one row of pixels a step (METHODS.md, \"Which map to trust\"; the rows of convscope compare --json).",
+    "Each method's map with its catalogue defaults, and how faithful it is: the deletion area (lower is better) and the insertion area (higher is better) of the class's probability as the map's top pixels are removed or put back, one row of pixels a step (METHODS.md, \"Which map to trust\"; the rows of convscope compare --json). Point at a map for its value there; click it (or Enter) to enlarge it.",
   );
   // The tiles as they come, in the catalogue's order; the finished view replaces them.
   const live = el("div", { className: "score-grid" });
@@ -46,7 +47,7 @@ export async function runGrid({ call, panel, params, setParams, show, source }, 
     controls({ sort, sanity, setParams, arrange, source }),
     badSort ? el("p", { className: "hint", dataset: { testid: "compare-note" } }, `Unknown sort "${params.sort}" in the address: shown in the catalogue's order (sorts: ${SORTS.map((s) => s.id).join(", ")}).`) : null,
     grid,
-    colourBar(params.colormap, 0, "max"),
+    colourBar(params.colormap, 0, "max", COMPARE_MEANING),
     el("p", { className: "hint", dataset: { testid: "compare-time" } }, `${rows.length} maps and their ${2 * rows.length} curves (${first.step} pixels a step) in ${(elapsed / 1000).toFixed(2)} s.`),
   ];
   // The note is there only for an unknown sort (replaceChildren would print a null).

@@ -5,6 +5,9 @@
 // sanity score. The numbers are also on the tile's data-* for tests and scripts.
 import { el, altText } from "./dom.js";
 import { rgbaCanvas } from "../draw/canvas.js";
+import { readout } from "../draw/readout.js";
+import { enlargeable } from "../draw/enlarge.js";
+import { mapReadout, displayScale } from "./mapfigure.js";
 
 // What each score means, as the tooltip of its name.
 const HELP = {
@@ -26,6 +29,7 @@ export function scoreTile(row, { title = row.title, extra = [], sanity = false, 
   const canvas = rgbaCanvas(row.pictures.overlay, row.width, row.height, "score-map");
   canvas.exportPng = row.pictures.png;
   canvas.dataset.name = `${row.method}-${row.class}`;
+  enlargeable(canvas);
   altText(canvas, `${title}: map of class ${row.class}${row.label && row.label !== `class ${row.class}` ? ` (${row.label})` : ""} over the input picture`);
   const scores = [
     ["deletion", row.deletionAuc],
@@ -38,6 +42,8 @@ export function scoreTile(row, { title = row.title, extra = [], sanity = false, 
     el("h3", {}, title),
     ...extra,
     canvas,
+    // Blank until pointed at: the view says once, above its maps, how to read them.
+    readout(canvas, { ...mapReadout(row.display, row.width, row.height, displayScale(row.kind)), hint: "" }),
     el(
       "dl",
       { className: "scores" },

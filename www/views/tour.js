@@ -3,7 +3,8 @@
 // view's own code with the step's settings. The tour asks the page for its model and
 // image (`wants`: the embedded Fashion-MNIST model, the step's picture); changing
 // anything in a step's view leaves the tour for that view in full, with those settings.
-import { el, figure } from "./dom.js";
+import { el } from "./dom.js";
+import { mapFigure, pixelReadout } from "./mapfigure.js";
 import { rgbaCanvas } from "../draw/canvas.js";
 import { EMBEDDED_MODELS } from "../sources.js";
 import { STEPS, stepAt, TOUR_IMAGE, TOUR_MODEL, TWIN_MODEL } from "../tour/steps.js";
@@ -121,7 +122,7 @@ function inputFigure(image) {
   canvas.dataset.name = "input";
   canvas.setAttribute("role", "img");
   canvas.setAttribute("aria-label", `${image.caption}, ${image.width}×${image.height} pixels, as the network sees it`);
-  return figure(canvas, `${image.caption}, as the network sees it (${image.width}×${image.height})`);
+  return mapFigure(canvas, `${image.caption}, as the network sees it (${image.width}×${image.height})`, pixelReadout(image.rgba, image.width, image.height));
 }
 
 /** The twin's marker flip, as measured when it was trained (its model card). */

@@ -5,6 +5,7 @@
 // loaded again if a restarted worker lost it.
 import { el } from "./dom.js";
 import { colourBar, formatNumber } from "../draw/canvas.js";
+import { methodMeaning } from "./colourwords.js";
 import { EMBEDDED_MODELS, embeddedSource, loadModel } from "../sources.js";
 import { scoreTile } from "./scoretile.js";
 
@@ -35,10 +36,10 @@ export async function runModels({ call, panel, params, setParams, show, source }
   const title = catalogue.methods.find((m) => m.name === method).title;
   panel.replaceChildren(
     heading,
-    el("p", { className: "hint" }, `${title} on each model, for ${params.target === undefined ? "each model's top class" : `class ${params.target}`}, with the deletion area (lower is better) and insertion area (higher is better) of its map. Two models that agree on the class can still look at different pixels.`),
+    el("p", { className: "hint" }, `${title} on each model, for ${params.target === undefined ? "each model's top class" : `class ${params.target}`}, with the deletion area (lower is better) and insertion area (higher is better) of its map. Two models that agree on the class can still look at different pixels. Point at a map for its value there; click it (or Enter) to enlarge it.`),
     form,
     el("div", { className: "score-pair", dataset: { testid: "compare-pair" } }, rows.map((r) => scoreTile(r, { title: r.model, extra: [verdict(r)], testid: "compare-model" }))),
-    colourBar(params.colormap, 0, "max"),
+    colourBar(params.colormap, 0, "max", methodMeaning(method, rows[0].kind)),
   );
 }
 
