@@ -128,8 +128,8 @@ export async function loadModel(send, source, onProgress = () => {}, slot = unde
       const card = source.cardText ?? JSON.stringify({ name: source.file.name, arch: source.arch, weights: source.file.name });
       await send("validateCard", { card });
       onProgress(0, `reading ${source.file.name}`);
-      const weights = await source.file.arrayBuffer();
-      return send("loadCard", { card, weights, ...place }, [weights]);
+      // The File itself: the worker streams it into wasm memory (no whole copy here).
+      return send("loadCard", { card, file: source.file, ...place });
     }
     default:
       throw new Error(`unknown model source ${source.kind}`);

@@ -95,8 +95,10 @@ const handlers = {
     return describe();
   },
   // A model from a card (JSON text) and its safetensors bytes (an ArrayBuffer).
-  async loadCard({ card, weights, slot, modelId }) {
-    const loaded = Model.fromCard(card, new Uint8Array(weights));
+  // `file` (a visitor's File) instead of `weights` (downloaded bytes) is streamed into
+  // wasm memory (readInto), so a large file exists once in memory.
+  async loadCard({ card, weights, file, slot, modelId }, progress) {
+    const loaded = file ? Model.fromCardFile(card, await readInto(core.FileBytes, file, progress), file.name) : Model.fromCard(card, new Uint8Array(weights));
     if (slot === "second") return describe(scoring.setSecond(loaded, modelId));
     replaceModel(loaded);
     return describe();

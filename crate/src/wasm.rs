@@ -123,6 +123,25 @@ impl Model {
     /// and is not read here.
     #[wasm_bindgen(js_name = fromCard)]
     pub fn from_card(card_json: &str, weights: Vec<u8>) -> Result<Model, JsError> {
+        Self::carded(card_json, weights)
+    }
+
+    /// As `fromCard`, with the weights read into wasm memory piece by piece
+    /// (`FileBytes`, consumed; `file` names them in errors): a visitor's 500 MB file
+    /// exists once in memory, not also as a JS buffer copied in whole.
+    #[wasm_bindgen(js_name = fromCardFile)]
+    pub fn from_card_file(
+        card_json: &str,
+        weights: imported::FileBytes,
+        file: &str,
+    ) -> Result<Model, JsError> {
+        Self::carded(card_json, weights.complete(file)?)
+    }
+}
+
+impl Model {
+    /// A model of `card_json`'s architecture and `weights` (any format the core reads).
+    fn carded(card_json: &str, weights: Vec<u8>) -> Result<Model, JsError> {
         let mut card = ModelCard::from_json(card_json).map_err(js_err)?;
         // Keras' VGG weights were trained on Keras' "caffe" preprocessing: chosen for
         // them when the card names none, as the CLI does.
@@ -135,7 +154,10 @@ impl Model {
         }
         Ok(Model { inner, card })
     }
+}
 
+#[wasm_bindgen]
+impl Model {
     /// Deterministic test weights for `arch` (the shared fixtures' generator).
     pub fn synthetic(arch: &str, seed: u32) -> Result<Model, JsError> {
         let spec = ArchSpec::parse(arch).map_err(js_err)?;

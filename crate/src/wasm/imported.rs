@@ -54,7 +54,7 @@ impl FileBytes {
 
 impl FileBytes {
     /// The bytes, once all of them were written.
-    fn complete(self, what: &str) -> Result<Vec<u8>, JsError> {
+    pub(super) fn complete(self, what: &str) -> Result<Vec<u8>, JsError> {
         if self.bytes.len() != self.size {
             return Err(js_err(format!(
                 "{what}: only {} of its {} bytes could be read",
