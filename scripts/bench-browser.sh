@@ -116,6 +116,12 @@ try {
   const name = (probe) => probe.replace(/^([^@]+)(@\d+)?$/, (_, e, n = "") => `${key[e]}_cpu_ms${n}`);
   for (const [engine, v] of Object.entries(cpu)) result[name(engine)] = Math.round(median(v) * 10) / 10;
   for (const [engine, v] of Object.entries(all)) result[name(engine).replace("_cpu_ms", "_renderer_cpu_ms")] = Math.round(median(v));
+  // The same per-round ratio on main-thread CPU time, which waiting for a core does not inflate.
+  for (const other of ["ort", "tfjs"]) {
+    if (cpu.ours && cpu[other]?.length === cpu.ours.length) {
+      result[`ours_over_${other}_cpu_per_round`] = Math.round(median(cpu.ours.map((t, i) => t / cpu[other][i])) * 1000) / 1000;
+    }
+  }
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await browser.close();

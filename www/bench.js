@@ -224,6 +224,15 @@ async function main() {
       result[`${key}_load_ms`] = Math.round(m.load_ms);
     }
   }
+  // Each round's ours / other, then their median: the engines ran back to back in a
+  // round, so a load spike from another session shifts both, which a ratio of the two
+  // medians (taken over different rounds) does not cancel.
+  if (times.ours) {
+    for (const name of engines.filter((n) => n !== "ours")) {
+      const ratios = times.ours.map((t, i) => t / times[name][i]);
+      result[`ours_over_${name}_per_round`] = Math.round(median(ratios) * 1000) / 1000;
+    }
+  }
   const others = ["ort_forward_ms", "tfjs_forward_ms"].map((k) => result[k]).filter((v) => v !== undefined);
   if (result.forward_ms && others.length) result.ratio_to_fastest_other = Math.round((result.forward_ms / Math.min(...others)) * 1000) / 1000;
   result.times_ms = Object.fromEntries(engines.map((n) => [n, times[n].map((v) => Math.round(v))]));
