@@ -224,9 +224,9 @@ async function main() {
       result[`${key}_load_ms`] = Math.round(m.load_ms);
     }
   }
-  // Each round's ours / other, then their median: the engines ran back to back in a
-  // round, so a load spike from another session shifts both, which a ratio of the two
-  // medians (taken over different rounds) does not cancel.
+  // Each round's ours / other, then their median: the engines run back to back in a
+  // round, and a shared machine's load changes more between rounds than within one, which
+  // a ratio of the two medians (taken from different rounds) does not cancel.
   if (times.ours) {
     for (const name of engines.filter((n) => n !== "ours")) {
       const ratios = times.ours.map((t, i) => t / times[name][i]);
