@@ -5,6 +5,9 @@
 # prints its JSON. Build first with scripts/build-web.sh.
 # Usage: scripts/bench-browser.sh ["arch=vgg16&runs=5[&threads=2]"]; "threads=1,2&engines=ours"
 # compares thread counts round by round in one page (fair on a shared machine).
+# "onnx=resnet50-s22.onnx&runs=5": that ONNX export of a graph family, from the folder
+# $CONVSCOPE_ONNX_FAMILIES (made by scripts/fixtures/make_onnx_fixtures.py families DIR;
+# too large to commit), in our wasm and onnxruntime-web, both from the same bytes.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,13 +20,33 @@ fi
 [[ -n "${CHROMIUM:-}" ]] || "$root/scripts/setup.sh" browser
 chromium="${CHROMIUM:-$(command -v chromium)}"
 
+# The named export, checked here so a missing one is named before a browser starts.
+onnx="$(QUERY="$query" node -e 'console.log(new URLSearchParams(process.env.QUERY).get("onnx") ?? "")')"
+if [[ -n "$onnx" ]]; then
+    dir="${CONVSCOPE_ONNX_FAMILIES:-}"
+    make="python3 scripts/fixtures/make_onnx_fixtures.py families DIR"
+    if [[ -z "$dir" ]]; then
+        echo "bench-browser: onnx=$onnx needs CONVSCOPE_ONNX_FAMILIES=DIR, the folder of the exports ($make)" >&2
+        exit 1
+    fi
+    if [[ ! -f "$dir/$onnx" ]]; then
+        echo "bench-browser: $dir/$onnx is missing; make the exports with: ${make/DIR/$dir}" >&2
+        exit 1
+    fi
+    export ONNX_FILE="$dir/$onnx"
+fi
+
 CHROMIUM="$chromium" QUERY="$query" node --input-type=module - <<'JS'
 import { chromium } from "playwright-core";
 import { serveStatic } from "./tests/support/server.mjs";
 
 import { readFileSync, readdirSync } from "node:fs";
+import { basename } from "node:path";
 
-const server = await serveStatic("dist");
+// An ONNX export is served as onnx/NAME from outside dist/ (it is never copied there).
+const extra = {};
+if (process.env.ONNX_FILE) extra[`/onnx/${basename(process.env.ONNX_FILE)}`] = readFileSync(process.env.ONNX_FILE);
+const server = await serveStatic("dist", { extra });
 // A browser server rather than launch(): its process id lets us find its renderers.
 const browserServer = await chromium.launchServer({
   executablePath: process.env.CHROMIUM,
@@ -93,6 +116,12 @@ try {
   const name = (probe) => probe.replace(/^([^@]+)(@\d+)?$/, (_, e, n = "") => `${key[e]}_cpu_ms${n}`);
   for (const [engine, v] of Object.entries(cpu)) result[name(engine)] = Math.round(median(v) * 10) / 10;
   for (const [engine, v] of Object.entries(all)) result[name(engine).replace("_cpu_ms", "_renderer_cpu_ms")] = Math.round(median(v));
+  // The same per-round ratio on main-thread CPU time, which waiting for a core does not inflate.
+  for (const other of ["ort", "tfjs"]) {
+    if (cpu.ours && cpu[other]?.length === cpu.ours.length) {
+      result[`ours_over_${other}_cpu_per_round`] = Math.round(median(cpu.ours.map((t, i) => t / cpu[other][i])) * 1000) / 1000;
+    }
+  }
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await browser.close();

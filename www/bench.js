@@ -2,19 +2,28 @@
 // TensorFlow.js (wasm backend), same weights, same input, single thread, alternating
 // engine by engine each round so all see the same machine load; medians go into
 // <pre id="result"> as JSON and <html data-state> becomes "done" (or "error").
+// ?onnx=NAME.onnx: instead, one ONNX file (the graph families' exports) in our wasm and
+// onnxruntime-web, both opening the same bytes (bench/onnx-file.js).
 import * as ort from "./ort/ort.wasm.min.mjs";
 import { wasmBuild } from "./bench/features.js";
 import { CFGS, IMAGENET, sampleInput } from "./bench/synthetic.js";
 import { vggOnnx } from "./bench/onnx.js";
 import { vggTfjs } from "./bench/tfjs-model.js";
+import { fetchOnnx, oursFromOnnx, ortFromOnnx } from "./bench/onnx-file.js";
 import { compareThreads, threadedEngine } from "./bench/threads.js";
 
 const params = new URLSearchParams(location.search);
+const onnxFile = params.get("onnx");
 const arch = params.get("arch") ?? "vgg16";
 const runs = Math.max(1, Number(params.get("runs") ?? 5));
 const seed = Number(params.get("seed") ?? 1);
-const engines = (params.get("engines") ?? "ours,ort,tfjs").split(",");
-const memory = params.get("memory") !== "0";
+// TensorFlow.js has no ONNX reader, so an ONNX file is ours against onnxruntime-web.
+const engines = (params.get("engines") ?? (onnxFile ? "ours,ort" : "ours,ort,tfjs")).split(",");
+// The memory rows load safetensors files of the named architectures, so not for a file.
+const memory = params.get("memory") !== "0" && !onnxFile;
+// Which explanations to time in our engine: occlusion (256 forward passes) would take
+// minutes a round on ResNet-50, so a file gets Grad-CAM only unless asked.
+const methods = (params.get("methods") ?? (onnxFile ? "grad-cam" : "grad-cam,occlusion")).split(",").filter(Boolean);
 const status = document.getElementById("status");
 // ?pkg=pkg forces the plain-SIMD build; by default relaxed-simd where the browser has it.
 const build = await wasmBuild(params.get("pkg"));
@@ -43,9 +52,16 @@ function relDiff(a, b) {
   return err / scale;
 }
 
-// Each engine: { name, setup() -> run(x) returning the logits }.
+// Each engine: { name, setup() -> run(x, dims) returning the logits }. The ONNX file's
+// bytes, when ?onnx= is given, are fetched once into `onnxBytes`.
+let onnxBytes = null;
 const ENGINES = {
   async ours() {
+    if (onnxFile) {
+      if (threads) throw new Error("?onnx= runs our single-thread build only (no threads=)");
+      say(`convscope: reading ${onnxFile}`);
+      return oursFromOnnx(build, onnxFile, onnxBytes);
+    }
     if (threads) {
       say(`convscope: building ${arch} (seed ${seed}) on the threads build, ${threads} thread(s)`);
       return threadedEngine(arch, seed, threads);
@@ -65,6 +81,10 @@ const ENGINES = {
     };
   },
   async ort() {
+    if (onnxFile) {
+      say(`onnxruntime-web: creating the session from ${onnxFile}`);
+      return ortFromOnnx(ort, onnxBytes);
+    }
     ort.env.wasm.numThreads = 1;
     ort.env.wasm.wasmPaths = new URL("ort/", location.href).href;
     say("onnxruntime-web: writing the ONNX model");
@@ -77,6 +97,7 @@ const ENGINES = {
     };
   },
   async tfjs() {
+    if (onnxFile) throw new Error("TensorFlow.js has no ONNX reader: with ?onnx=, engines=ours,ort");
     const tf = globalThis.tf;
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
     tf.wasm.setThreadsCount(1);
@@ -120,13 +141,20 @@ async function main() {
     const probe = globalThis.benchCpuProbe ?? (async () => {});
     return { ...(await compareThreads({ arch, seed, counts: threadCounts, runs, say, probe })), user_agent: navigator.userAgent };
   }
+  if (onnxFile) {
+    say(`fetching onnx/${onnxFile}`);
+    onnxBytes = await fetchOnnx(onnxFile);
+  }
   const ready = {};
   for (const name of engines) {
     if (!ENGINES[name]) throw new Error(`unknown engine "${name}" (ours, ort, tfjs)`);
     ready[name] = await ENGINES[name]();
   }
+  onnxBytes = null; // both engines hold their own copies now
+  // The input as our engine reads it from the model (a file's own size), else ImageNet's.
   const size = ready.ours?.size ?? IMAGENET.size;
   const channels = ready.ours?.channels ?? IMAGENET.inChannels;
+  const dims = [1, channels, size, size];
   const x = sampleInput(channels, size);
   const times = Object.fromEntries(engines.map((n) => [n, []]));
   const logits = {};
@@ -138,7 +166,7 @@ async function main() {
       say(`round ${round}/${runs}: ${name}`);
       await cpuProbe(name, "start", round);
       const start = performance.now();
-      const y = await ready[name].run(x);
+      const y = await ready[name].run(x, dims);
       const ms = performance.now() - start;
       await cpuProbe(name, "end", round);
       if (round === 0) logits[name] = Float32Array.from(y); // warm-up round
@@ -146,7 +174,7 @@ async function main() {
     }
   }
   const result = {
-    arch,
+    ...(onnxFile ? { onnx: onnxFile, reader_notes: ready.ours?.notes } : { arch }),
     runs,
     input: [1, channels, size, size],
     wasm_build: threads ? "pkg-threads" : build,
@@ -158,10 +186,12 @@ async function main() {
     // Grad-CAM and occlusion (window and stride a 16th of the input: 14 px at 224, a
     // 16x16 grid) in the same instance, as multiples of its forward pass.
     const tile = Math.max(1, Math.floor(size / 16));
-    for (const [method, options, n] of [
+    const timed = [
       ["grad-cam", {}, runs],
       ["occlusion", { window: tile, stride: tile }, Math.min(runs, 3)],
-    ]) {
+    ].filter(([method]) => methods.includes(method));
+    if (ready.ours.camLayer) result.cam_layer = ready.ours.camLayer;
+    for (const [method, options, n] of timed) {
       const key = `${method.replace("-", "_")}_ms`;
       const t = [];
       for (let round = 0; round <= n; round++) {
@@ -189,6 +219,15 @@ async function main() {
       result[`wasm_memory_${key}_file_mb`] = Math.round(m.memory_mb * 10) / 10;
       result[`${key}_file_mb`] = Math.round(m.file_mb * 10) / 10;
       result[`${key}_load_ms`] = Math.round(m.load_ms);
+    }
+  }
+  // Each round's ours / other, then their median: the engines run back to back in a
+  // round, and a shared machine's load changes more between rounds than within one, which
+  // a ratio of the two medians (taken from different rounds) does not cancel.
+  if (times.ours) {
+    for (const name of engines.filter((n) => n !== "ours")) {
+      const ratios = times.ours.map((t, i) => t / times[name][i]);
+      result[`ours_over_${name}_per_round`] = Math.round(median(ratios) * 1000) / 1000;
     }
   }
   const others = ["ort_forward_ms", "tfjs_forward_ms"].map((k) => result[k]).filter((v) => v !== undefined);
