@@ -5,24 +5,27 @@
 //! rectifies the gradient at ReLUs only, as captum's hooks on `nn.ReLU` do.
 
 use super::super::graph::Activation;
+use super::fastmath::{erf, exp};
 use super::ReluGrad;
-use candle_core::cpu::erf::erf_f64;
 use rayon::prelude::*;
 
 /// Values per parallel chunk: small maps run on one thread.
 const CHUNK: usize = 1 << 14;
 
+// exp and erf are fastmath's branch-free ones, so that the loops below vectorise.
+#[inline(always)]
 fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
+    1.0 / (1.0 + exp(-x))
 }
 
-/// The standard normal CDF, through erf in f64 (GELU's exact form).
+/// The standard normal CDF through erf (GELU's exact form, not its tanh approximation).
+#[inline(always)]
 fn phi_cdf(x: f32) -> f32 {
-    (0.5 * (1.0 + erf_f64(x as f64 / std::f64::consts::SQRT_2))) as f32
+    0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
 /// `a(x)` for one value.
-#[inline]
+#[inline(always)]
 pub fn apply(a: Activation, x: f32) -> f32 {
     match a {
         Activation::Relu => x.max(0.0),
@@ -37,10 +40,20 @@ pub fn apply(a: Activation, x: f32) -> f32 {
 
 /// `a` applied to every value in place, split over threads.
 pub fn apply_in_place(a: Activation, v: &mut [f32]) {
-    v.par_chunks_mut(CHUNK).for_each(|chunk| {
+    // One loop per activation, the choice made outside it, so each loop vectorises.
+    fn each(chunk: &mut [f32], f: impl Fn(f32) -> f32) {
         for x in chunk {
-            *x = apply(a, *x);
+            *x = f(*x);
         }
+    }
+    v.par_chunks_mut(CHUNK).for_each(|chunk| match a {
+        Activation::Relu => each(chunk, |x| apply(Activation::Relu, x)),
+        Activation::Relu6 => each(chunk, |x| apply(Activation::Relu6, x)),
+        Activation::Silu => each(chunk, |x| apply(Activation::Silu, x)),
+        Activation::Sigmoid => each(chunk, |x| apply(Activation::Sigmoid, x)),
+        Activation::Hardswish => each(chunk, |x| apply(Activation::Hardswish, x)),
+        Activation::Hardsigmoid => each(chunk, |x| apply(Activation::Hardsigmoid, x)),
+        Activation::Gelu => each(chunk, |x| apply(Activation::Gelu, x)),
     });
 }
 
@@ -83,7 +96,7 @@ fn derivative(a: Activation, x: f32, y: f32) -> f32 {
             }
         }
         Activation::Gelu => {
-            let pdf = (-0.5 * x * x).exp() / (2.0 * std::f32::consts::PI).sqrt();
+            let pdf = exp(-0.5 * x * x) / (2.0 * std::f32::consts::PI).sqrt();
             phi_cdf(x) + x * pdf
         }
     }

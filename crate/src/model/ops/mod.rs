@@ -6,6 +6,7 @@
 
 pub mod act;
 pub mod conv;
+mod fastmath;
 pub mod gemm;
 pub mod merge;
 pub mod norm;
