@@ -111,16 +111,7 @@ export async function loadModel(send, source, onProgress = () => {}, slot = unde
       if (source.format === "onnx") return loadOnnxUrl(send, source, onProgress);
       const card = JSON.stringify({ ...(source.card ?? VGG16_CARD), weights: source.url });
       await send("validateCard", { card });
-      // A restarted worker (after a cancel) gets the bytes this page already has: the
-      // Cache API may have refused them (quota), and 553 MB must not download twice. They
-      // are kept as a Blob, which the browser may hold on disk, not as a second copy in
-      // this page's memory; the buffer itself moves to the worker.
-      // (Should the browser have lost the Blob, the weights are downloaded again.)
-      let weights = source.kept ? await source.kept.arrayBuffer().catch(() => null) : null;
-      if (!weights) {
-        weights = await fetchBytes(source.url, { cache: true, onProgress, onNotKept: (why) => (source.notKept = why) });
-        source.kept = new Blob([weights]);
-      }
+      const weights = await downloaded(source, onProgress);
       return send("loadCard", { card, weights, ...place }, [weights]);
     }
     case "file": {
@@ -137,13 +128,28 @@ export async function loadModel(send, source, onProgress = () => {}, slot = unde
 }
 
 /**
+ * The bytes at `source.url`, downloaded once. A restarted worker (after a cancel) gets
+ * them from the Cache API, or, where the cache refused them (quota: 553 MB must not
+ * download twice), from this page's own copy: only refused bytes are kept here, as a
+ * Blob (which the browser may hold on disk), so cached weights are not held twice.
+ * (Should the browser have lost the Blob, they are downloaded again.) The buffer
+ * answered is the caller's to move to the worker.
+ */
+async function downloaded(source, onProgress) {
+  const kept = source.kept ? await source.kept.arrayBuffer().catch(() => null) : null;
+  if (kept) return kept;
+  const bytes = await fetchBytes(source.url, { cache: true, onProgress, onNotKept: (why) => (source.notKept = why) });
+  if (source.notKept) source.kept = new Blob([bytes]);
+  return bytes;
+}
+
+/**
  * An ONNX model from an address: downloaded (and kept) as weights are, then read as the
  * file picker's ONNX files are. One file only: a model whose weights live in a second,
  * external-data file is refused with what to do instead.
  */
 async function loadOnnxUrl(send, source, onProgress) {
-  const bytes = await fetchBytes(source.url, { cache: true, onProgress });
-  const file = new File([bytes], source.name);
+  const file = new File([await downloaded(source, onProgress)], source.name);
   try {
     return await loadOnnx(send, { ...source, file, data: undefined }, onProgress);
   } catch (err) {
