@@ -4,7 +4,7 @@
 //! same model, weights and input.
 //!
 //! ```text
-//! cargo run --release -p convscope --example graph_bench -- [--runs N] [--profile] ARCH...
+//! cargo run --release -p convscope --example graph_bench -- [--runs N] [--profile | --nodes] ARCH...
 //! cargo run --release -p convscope --example graph_bench -- dump ARCH DIR
 //! cargo run --release -p convscope --example graph_bench -- serve ARCH
 //! cargo run --release -p convscope --example graph_bench -- faithfulness ARCH...
@@ -199,7 +199,24 @@ fn op_label(spec: &GraphSpec, i: NodeId, backward: bool) -> String {
 type Pass<'a> = &'a dyn Fn(&mut dyn FnMut(NodeId)) -> Result<()>;
 
 /// Median time per node over `runs` passes, summed by label.
-fn profile(name: &str, g: &Graph, runs: usize, pass: Pass, backward: bool) -> Result<()> {
+/// How a profile groups its nodes.
+#[derive(Clone, Copy, PartialEq)]
+enum Profile {
+    None,
+    /// By kind of operation, largest first.
+    ByOp,
+    /// Each node (or fused run) by name, in order.
+    ByNode,
+}
+
+fn profile(
+    name: &str,
+    g: &Graph,
+    runs: usize,
+    pass: Pass,
+    backward: bool,
+    by: Profile,
+) -> Result<()> {
     let mut per_node: BTreeMap<NodeId, Vec<f64>> = BTreeMap::new();
     for _ in 0..runs {
         let mut last = cpu_ms();
@@ -213,17 +230,27 @@ fn profile(name: &str, g: &Graph, runs: usize, pass: Pass, backward: bool) -> Re
     }
     let mut by_label: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for (i, times) in per_node {
-        let e = by_label.entry(op_label(g.spec(), i, backward)).or_default();
+        let label = match by {
+            Profile::ByNode => format!(
+                "{i:>4} {} {}",
+                g.spec().nodes[i].name,
+                op_label(g.spec(), i, backward)
+            ),
+            _ => op_label(g.spec(), i, backward),
+        };
+        let e = by_label.entry(label).or_default();
         e.0 += median(times);
         e.1 += 1;
     }
     let total: f64 = by_label.values().map(|e| e.0).sum();
     let mut rows: Vec<_> = by_label.into_iter().collect();
-    rows.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
+    if by == Profile::ByOp {
+        rows.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
+    }
     println!("  {name}: {total:.1} ms in nodes");
     for (label, (ms, count)) in rows {
         println!(
-            "    {label:<24} {ms:>8.2} ms {:>5.1}%  ({count} nodes)",
+            "    {label:<40} {ms:>8.2} ms {:>5.1}%  ({count} nodes)",
             100.0 * ms / total
         );
     }
@@ -243,7 +270,7 @@ fn time(runs: usize, f: &dyn Fn() -> Result<()>) -> Result<(f64, f64)> {
     Ok((median(wall), median(cpu)))
 }
 
-fn bench(archs: &[String], runs: usize, show_profile: bool) -> Result<()> {
+fn bench(archs: &[String], runs: usize, show_profile: Profile) -> Result<()> {
     println!(
         "{} thread(s), 224 px, median of {runs} (wall / process CPU; profiles in CPU ms)",
         rayon::current_num_threads()
@@ -259,13 +286,14 @@ fn bench(archs: &[String], runs: usize, show_profile: bool) -> Result<()> {
             cw / fw,
             peak_rss_mb()
         );
-        if show_profile {
+        if show_profile != Profile::None {
             profile(
                 "forward",
                 g,
                 runs,
                 &|on| g.forward_observed(&x, on).map(drop),
                 false,
+                show_profile,
             )?;
             profile(
                 "grad-cam reverse",
@@ -273,6 +301,7 @@ fn bench(archs: &[String], runs: usize, show_profile: bool) -> Result<()> {
                 runs,
                 &|on| grad_cam(g, &x, on).map(drop),
                 true,
+                show_profile,
             )?;
         }
     }
@@ -385,13 +414,14 @@ fn run(args: &[String]) -> Result<()> {
         Some("faithfulness") => faithfulness::run(&args[1..]),
         _ => {
             let mut runs = 10;
-            let mut show_profile = false;
+            let mut show_profile = Profile::None;
             let mut archs = Vec::new();
             let mut it = args.iter();
             while let Some(a) = it.next() {
                 match a.as_str() {
                     "--runs" => runs = it.next().and_then(|r| r.parse().ok()).unwrap_or(runs),
-                    "--profile" => show_profile = true,
+                    "--profile" => show_profile = Profile::ByOp,
+                    "--nodes" => show_profile = Profile::ByNode,
                     arch => archs.push(arch.to_string()),
                 }
             }

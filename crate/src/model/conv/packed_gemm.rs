@@ -12,6 +12,8 @@ use std::cell::RefCell;
 
 /// Taps per block of `k`: a filter panel (`KC * mr` values) stays in L1.
 const KC: usize = 256;
+/// Values in the largest micro-kernel panel (`mr * nr`, AVX-512's 8 x 32).
+const MAX_PANEL: usize = 256;
 /// Bytes of packed pixels per block: within L2 beside the filters.
 const B_BYTES: usize = 384 * 1024;
 
@@ -346,9 +348,11 @@ unsafe fn edge_tile(
     ep: &Epilogue,
 ) {
     let (mr, nr) = (micro.mr, micro.nr);
-    let mut tile = [0f32; 16 * 64];
-    let mut res = [0f32; 16 * 64];
-    debug_assert!(mr * nr <= tile.len());
+    // Sized for the largest kernel's panel (8 x 32): zeroing a larger scratch on every
+    // edge tile cost more than the tile's product on 7x7 maps.
+    let mut tile = [0f32; MAX_PANEL];
+    let mut res = [0f32; MAX_PANEL];
+    assert!(mr * nr <= MAX_PANEL, "gemm: micro-kernel panel too large");
     for l in 0..rows {
         for j in 0..width {
             // SAFETY: inside the caller's rows and columns.

@@ -6,6 +6,7 @@
 
 use super::gemm_micro::{self, GemmMicro};
 use super::transform::{self, ALPHA, POINTS, TILE};
+use crate::model::ops::output::overwritten;
 use rayon::prelude::*;
 
 /// Per-point working set (input + output panels of a block) that should fit in L2.
@@ -150,20 +151,27 @@ impl Winograd3x3 {
             (ih + 2 * pad).saturating_sub(2),
             (iw + 2 * pad).saturating_sub(2),
         );
-        let mut y = vec![0f32; n * self.out_channels * h * w];
-        if y.is_empty() {
+        let len = n * self.out_channels * h * w;
+        let geometry = Geometry::new((ih, iw), pad, (h, w), n, extents);
+        let run = |y: &mut [f32]| {
+            let tiles = geometry.tiles();
+            let block = self.block_tiles(tiles);
+            let out = Out(y.as_mut_ptr());
+            (0..tiles.div_ceil(block)).into_par_iter().for_each(|b| {
+                let first = b * block;
+                let last = (first + block).min(tiles);
+                self.block(x, &geometry, first, last, relu, out);
+            });
+        };
+        if extents.is_some() {
+            // Only each image's extent is computed; the rest must read as zero.
+            let mut y = vec![0f32; len];
+            run(&mut y);
             return y;
         }
-        let geometry = Geometry::new((ih, iw), pad, (h, w), n, extents);
-        let tiles = geometry.tiles();
-        let block = self.block_tiles(tiles);
-        let out = Out(y.as_mut_ptr());
-        (0..tiles.div_ceil(block)).into_par_iter().for_each(|b| {
-            let first = b * block;
-            let last = (first + block).min(tiles);
-            self.block(x, &geometry, first, last, relu, out);
-        });
-        y
+        // SAFETY: without extents the tiles cover every output row and column of every
+        // channel of every image, and a block reads only the input and its own buffers.
+        unsafe { overwritten(len, run) }
     }
 
     /// Tiles per block: as many as keep one point's panels within `POINT_BYTES`, but

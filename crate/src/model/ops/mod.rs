@@ -10,6 +10,7 @@ mod fastmath;
 pub mod gemm;
 pub mod merge;
 pub mod norm;
+pub mod output;
 pub mod pooling;
 
 use super::graph::{Activation, ConvCfg, Kind, PoolCfg};

@@ -4,9 +4,11 @@
 //! load and store the output row once per tap. The plane is first copied with its zero
 //! padding (and, for stride 2, each row split into its even and odd columns), so every
 //! tap of every block reads contiguous values without a bounds check.
-//! Natively the plane function is compiled for AVX-512 and for AVX2+FMA and the best is
-//! chosen at run time (the crate's baseline is SSE2); in wasm the build's simd128.
+//! The arithmetic runs in explicit vectors ([`depthwise_rows`]): AVX-512 or AVX2+FMA
+//! natively, chosen at run time (the crate's baseline is SSE2), simd128 in wasm; the
+//! plain-Rust loop here serves other builds and is the tests' second opinion.
 
+use super::depthwise_rows;
 use crate::model::conv::gemm_micro::Clamp;
 use crate::model::graph::ConvCfg;
 use std::cell::RefCell;
@@ -99,84 +101,75 @@ fn best() -> &'static Table {
                 return table!(avx2);
             }
         }
-        table!(portable)
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let table = table!(simd128);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        let table = table!(portable);
+        table
     })
 }
 
-/// A plane function of `plane` compiled for `$features` (checked by `best()` before
-/// it hands the function out), or for the build's baseline without them.
-macro_rules! plane_fn {
-    ($name:ident, $fma:literal) => {
-        fn $name<const S: usize, const K: usize>(
-            src: &[f32],
-            dst: &mut [f32],
-            k: &[f32],
-            bias: f32,
-            shape: &Shape,
-            scratch: &mut [f32],
-        ) {
-            plane::<$fma, S, K>(src, dst, k, bias, shape, scratch)
-        }
-    };
-    ($name:ident, $inner:ident, $features:literal) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = $features)]
-        unsafe fn $inner<const S: usize, const K: usize>(
-            src: &[f32],
-            dst: &mut [f32],
-            k: &[f32],
-            bias: f32,
-            shape: &Shape,
-            scratch: &mut [f32],
-        ) {
-            plane::<true, S, K>(src, dst, k, bias, shape, scratch)
-        }
-
-        #[cfg(target_arch = "x86_64")]
-        fn $name<const S: usize, const K: usize>(
-            src: &[f32],
-            dst: &mut [f32],
-            k: &[f32],
-            bias: f32,
-            shape: &Shape,
-            scratch: &mut [f32],
-        ) {
-            // SAFETY: `best()` hands this out only after detecting the features.
-            unsafe { $inner::<S, K>(src, dst, k, bias, shape, scratch) }
-        }
-    };
-}
-
-plane_fn!(portable, false);
-plane_fn!(avx512, avx512_tf, "avx512f,fma");
-plane_fn!(avx2, avx2_tf, "avx2,fma");
-
-#[inline(always)]
-fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
-}
-
-/// Values of a padded row one block reads: `LANES` outputs and the kernel's reach
-/// (at most 6 more columns, stride 1; 3 more in a half row, stride 2).
-const WINDOW: usize = LANES + 8;
-
-/// `dst = bias + conv(src, k)`, stride `S`, a `K x K` kernel. No closures inside: a
-/// closure would be compiled without the caller's target features.
-#[inline(always)]
-fn plane<const FMA: bool, const S: usize, const K: usize>(
+/// The portable plane function: the padding, then the blocked loop in plain Rust (in
+/// the simd128 build only the tests' second opinion).
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
+fn portable<const S: usize, const K: usize>(
     src: &[f32],
     dst: &mut [f32],
     k: &[f32],
     bias: f32,
     shape: &Shape,
-    padded: &mut [f32],
+    scratch: &mut [f32],
 ) {
+    let wp = pad::<S>(src, shape, scratch);
+    blocks::<S, K>(dst, k, bias, shape, scratch, wp)
+}
+
+/// A plane function that pads, then runs `$rows`, an explicit-vector row kernel of
+/// [`depthwise_rows`] (`$check`: whether this CPU has its instruction set).
+macro_rules! plane_fn {
+    ($name:ident, $rows:ident) => {
+        fn $name<const S: usize, const K: usize>(
+            src: &[f32],
+            dst: &mut [f32],
+            k: &[f32],
+            bias: f32,
+            shape: &Shape,
+            scratch: &mut [f32],
+        ) {
+            let wp = pad::<S>(src, shape, scratch);
+            let job = depthwise_rows::Job {
+                padded: scratch,
+                wp,
+                taps: k,
+                bias,
+                clamp: shape.clamp,
+                out_hw: shape.out_hw,
+            };
+            // SAFETY: `best()` hands this out only where the CPU (or the wasm build) has
+            // the instruction set; the job is checked inside.
+            unsafe { depthwise_rows::$rows::<S, K>(&job, dst) }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+plane_fn!(avx512, rows_avx512);
+#[cfg(target_arch = "x86_64")]
+plane_fn!(avx2, rows_avx2);
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+plane_fn!(simd128, rows_simd128);
+
+/// Values of a padded row one block reads: `LANES` outputs and the kernel's reach
+/// (at most 6 more columns, stride 1; 3 more in a half row, stride 2).
+const WINDOW: usize = LANES + 8;
+
+/// Copies the input rows the taps read into `padded`, zero-padded (stride 2: each
+/// row's even columns, then its odd ones). Returns the padded row length.
+fn pad<const S: usize>(src: &[f32], shape: &Shape, padded: &mut [f32]) -> usize {
     let (h, w) = shape.hw;
-    let (oh, ow) = shape.out_hw;
     let (ph, pw) = shape.padding;
     let (rows, wp) = padded_size(shape);
     let half = wp / 2;
@@ -193,34 +186,50 @@ fn plane<const FMA: bool, const S: usize, const K: usize>(
             row[pw..pw + w].copy_from_slice(line);
             row[pw + w..].fill(0.0);
         } else {
+            // Input column c is padded column c + pw: even[(c + pw) / 2] or odd[...].
+            // Zeros first, then the pairs that start on an even padded column (a loop
+            // the compiler vectorises; per-column bounds checks cost most of the pass).
+            row.fill(0.0);
             let (even, odd) = row.split_at_mut(half);
-            // Pairs q whose columns 2q - pw and 2q - pw + 1 are both inside the row.
-            let q_lo = pw.div_ceil(2).min(half);
-            let q_hi = ((w + pw) / 2).clamp(q_lo, half);
-            let pairs = line[2 * q_lo - pw..2 * q_hi - pw].chunks_exact(2);
-            for ((e, o), pair) in even[q_lo..q_hi]
+            let c0 = (pw % 2).min(w);
+            if c0 == 1 {
+                odd[(pw - 1) / 2] = line[0];
+            }
+            let pairs = line[c0..].chunks_exact(2);
+            let last = pairs.remainder().first().copied();
+            let (e0, n) = ((c0 + pw) / 2, pairs.len());
+            for ((e, o), pair) in even[e0..e0 + n]
                 .iter_mut()
-                .zip(&mut odd[q_lo..q_hi])
+                .zip(&mut odd[e0..e0 + n])
                 .zip(pairs)
             {
                 *e = pair[0];
                 *o = pair[1];
             }
-            for q in (0..q_lo).chain(q_hi..half) {
-                let c = (2 * q) as isize - pw as isize;
-                even[q] = if c >= 0 && c < w as isize {
-                    line[c as usize]
-                } else {
-                    0.0
-                };
-                odd[q] = if c + 1 >= 0 && c + 1 < w as isize {
-                    line[(c + 1) as usize]
-                } else {
-                    0.0
-                };
+            if let Some(v) = last {
+                even[e0 + n] = v;
             }
         }
     }
+    wp
+}
+
+/// `dst = bias + conv(padded, k)`, stride `S`, a `K x K` kernel, in plain Rust (the
+/// builds without an explicit-vector kernel).
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
+fn blocks<const S: usize, const K: usize>(
+    dst: &mut [f32],
+    k: &[f32],
+    bias: f32,
+    shape: &Shape,
+    padded: &[f32],
+    wp: usize,
+) {
+    let (oh, ow) = shape.out_hw;
+    let half = wp / 2;
     let mut taps = [0f32; 49];
     taps[..K * K].copy_from_slice(&k[..K * K]);
     for oy in 0..oh {
@@ -250,7 +259,7 @@ fn plane<const FMA: bool, const S: usize, const K: usize>(
                         (odd, kx / 2)
                     };
                     for t in 0..LANES {
-                        acc[t] = madd::<FMA>(wv, win[at + t], acc[t]);
+                        acc[t] += wv * win[at + t];
                     }
                 }
             }

@@ -7,6 +7,7 @@
 use super::super::super::conv::gemm_micro::Clamp;
 use super::super::super::conv::packed_gemm::{gemm, Dense, PackedA, Unfolded};
 use crate::model::graph::ConvCfg;
+use crate::model::ops::output::overwritten;
 use rayon::prelude::*;
 
 /// Groups, output channels per group, and taps per output channel (the rows and columns
@@ -96,29 +97,34 @@ pub fn forward(
     let g = cfg.groups;
     let (cin_g, cout_g) = (cfg.in_channels / g, cfg.out_channels / g);
     let plane = oh * ow;
-    let mut y = vec![0f32; n * cfg.out_channels * plane];
-    for img in 0..n {
-        let xs = &x[img * cfg.in_channels * h * w..(img + 1) * cfg.in_channels * h * w];
-        let ys = &mut y[img * cfg.out_channels * plane..(img + 1) * cfg.out_channels * plane];
-        let res = residual
-            .map(|r| &r[img * cfg.out_channels * plane..(img + 1) * cfg.out_channels * plane]);
-        let one = |(grp, yg): (usize, &mut [f32])| {
-            let b = Unfolded {
-                x: &xs[grp * cin_g * h * w..],
-                cfg,
-                hw: (h, w),
-                out_hw: (oh, ow),
-            };
-            let rg = res.map(|r| &r[grp * cout_g * plane..(grp + 1) * cout_g * plane]);
-            gemm(&a[grp], &b, plane, yg, plane, rg, clamp);
-        };
-        if g > 1 {
-            ys.par_chunks_mut(cout_g * plane).enumerate().for_each(one);
-        } else {
-            ys.chunks_mut(cout_g * plane).enumerate().for_each(one);
-        }
+    // SAFETY: each group's product writes all its rows of `plane` values.
+    unsafe {
+        overwritten(n * cfg.out_channels * plane, |y| {
+            for img in 0..n {
+                let xs = &x[img * cfg.in_channels * h * w..(img + 1) * cfg.in_channels * h * w];
+                let ys =
+                    &mut y[img * cfg.out_channels * plane..(img + 1) * cfg.out_channels * plane];
+                let res = residual.map(|r| {
+                    &r[img * cfg.out_channels * plane..(img + 1) * cfg.out_channels * plane]
+                });
+                let one = |(grp, yg): (usize, &mut [f32])| {
+                    let b = Unfolded {
+                        x: &xs[grp * cin_g * h * w..],
+                        cfg,
+                        hw: (h, w),
+                        out_hw: (oh, ow),
+                    };
+                    let rg = res.map(|r| &r[grp * cout_g * plane..(grp + 1) * cout_g * plane]);
+                    gemm(&a[grp], &b, plane, yg, plane, rg, clamp);
+                };
+                if g > 1 {
+                    ys.par_chunks_mut(cout_g * plane).enumerate().for_each(one);
+                } else {
+                    ys.chunks_mut(cout_g * plane).enumerate().for_each(one);
+                }
+            }
+        })
     }
-    y
 }
 
 /// The input gradient from `gr`, `wt` each group's packed `W_g^T`.

@@ -8,6 +8,7 @@
 //! ReLU6 after it, and a residual added before that, run in the product's store.
 
 mod depthwise;
+mod depthwise_rows;
 mod depthwise_simd;
 mod im2col;
 mod pointwise;

@@ -6,6 +6,7 @@
 use super::super::super::conv::gemm_micro::Clamp;
 use super::super::super::conv::packed_gemm::{gemm, Dense, PackedA, Unfolded};
 use crate::model::graph::ConvCfg;
+use crate::model::ops::output::overwritten;
 
 /// `clamp(W x + bias [+ residual])` for `n` images, `a` the packed `[out, in]` weights.
 #[allow(clippy::too_many_arguments)]
@@ -21,35 +22,38 @@ pub fn forward(
 ) -> Vec<f32> {
     let (cin, cout) = (cfg.in_channels, cfg.out_channels);
     let plane = oh * ow;
-    let mut y = vec![0f32; n * cout * plane];
-    for img in 0..n {
-        let xs = &x[img * cin * h * w..(img + 1) * cin * h * w];
-        let ys = &mut y[img * cout * plane..(img + 1) * cout * plane];
-        let res = residual.map(|r| &r[img * cout * plane..(img + 1) * cout * plane]);
-        if cfg.stride == (1, 1) {
-            gemm(
-                a,
-                &Dense {
-                    data: xs,
-                    ld: plane,
-                },
-                plane,
-                ys,
-                plane,
-                res,
-                clamp,
-            );
-        } else {
-            let b = Unfolded {
-                x: xs,
-                cfg,
-                hw: (h, w),
-                out_hw: (oh, ow),
-            };
-            gemm(a, &b, plane, ys, plane, res, clamp);
-        }
+    // SAFETY: each image's product writes all `cout` rows of `plane` values.
+    unsafe {
+        overwritten(n * cout * plane, |y| {
+            for img in 0..n {
+                let xs = &x[img * cin * h * w..(img + 1) * cin * h * w];
+                let ys = &mut y[img * cout * plane..(img + 1) * cout * plane];
+                let res = residual.map(|r| &r[img * cout * plane..(img + 1) * cout * plane]);
+                if cfg.stride == (1, 1) {
+                    gemm(
+                        a,
+                        &Dense {
+                            data: xs,
+                            ld: plane,
+                        },
+                        plane,
+                        ys,
+                        plane,
+                        res,
+                        clamp,
+                    );
+                } else {
+                    let b = Unfolded {
+                        x: xs,
+                        cfg,
+                        hw: (h, w),
+                        out_hw: (oh, ow),
+                    };
+                    gemm(a, &b, plane, ys, plane, res, clamp);
+                }
+            }
+        })
     }
-    y
 }
 
 /// `W^T g` at the pixels the convolution read, zero elsewhere; `wt` the packed `W^T`.
