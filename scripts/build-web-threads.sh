@@ -15,20 +15,10 @@
 # rustc), so they do not rebuild every dependency. Its own target dir: the nightly
 # artifacts never disturb the stable build's. About 9 minutes cold on this 2-core
 # machine, 1.5 when only our crate changed (docs/web.md, "Threads").
-set -euo pipefail
-
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-dist="$root/dist"
-if [[ ! -f "$dist/index.html" || ! -f "$dist/pkg/convscope_bg.wasm" ]]; then
-    echo "build-web-threads: $dist is not built; run scripts/build-web.sh first" >&2
-    exit 1
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/extra-build-env.sh" build-web-threads
 "$root/scripts/setup.sh" threads
 
-target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-threads_target="${target_dir:-$root/target}/threads"
+threads_target="$target_dir/threads"
 target=wasm32-unknown-unknown
 started=$SECONDS
 echo "build-web-threads: cargo +nightly build (release, $target, feature threads; $(rustup run nightly rustc --version))"
@@ -40,8 +30,6 @@ RUSTFLAGS='-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 --c
     -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base
 "$root/scripts/wasm-pkg.sh" "$threads_target/$target/release/convscope.wasm" "$dist/pkg-threads" --enable-threads
 
-# Written whole, then renamed, so the worker never reads half a file.
-echo '{"threads": true}' > "$dist/wasm-builds.json.new"
-mv "$dist/wasm-builds.json.new" "$dist/wasm-builds.json"
+"$root/scripts/wasm-builds.sh" threads
 size="$(wc -c < "$dist/pkg-threads/convscope_bg.wasm")"
 echo "build-web-threads: done in $(( SECONDS - started )) s: dist/pkg-threads/ ($size bytes), used on the page's next load where it is cross-origin isolated"

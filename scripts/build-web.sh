@@ -5,7 +5,9 @@
 # node_modules/. Installs what is missing (scripts/setup.sh: the wasm32 target first, the
 # npm packages while cargo builds). Then the wasm threads build, dist/pkg-threads/
 # (scripts/build-web-threads.sh, nightly Rust, about 9 minutes cold); if it cannot be
-# made the site still works on one thread. CONVSCOPE_THREADS=0 skips it.
+# made the site still works on one thread. CONVSCOPE_THREADS=0 skips it. Before that,
+# the relaxed-SIMD build, dist/pkg-relaxed/ (scripts/build-web-relaxed.sh, about 3
+# minutes cold), for browsers that run it; CONVSCOPE_RELAXED=0 skips it.
 # Usage: scripts/build-web.sh
 set -euo pipefail
 
@@ -59,8 +61,8 @@ mkdir -p "$dist"
 "$root/scripts/wasm-pkg.sh" "$target_dir/$target/release/convscope.wasm" "$dist/pkg"
 wasm_out="$dist/pkg/convscope_bg.wasm"
 # Tells the worker which builds exist, so it never requests a missing one;
-# build-web-threads.sh sets it to true once dist/pkg-threads/ is complete.
-echo '{"threads": false}' > "$dist/wasm-builds.json"
+# build-web-relaxed.sh and build-web-threads.sh mark theirs once complete.
+"$root/scripts/wasm-builds.sh"
 
 cp -R "$root/www/." "$dist/"
 
@@ -91,6 +93,11 @@ fi
 
 size="$(wc -c < "$wasm_out")"
 echo "build-web: $wasm_out is $size bytes ($(( size / 1024 )) KiB)"
+if [[ "${CONVSCOPE_RELAXED:-1}" == "0" ]]; then
+    echo "build-web: CONVSCOPE_RELAXED=0: no relaxed-SIMD build, the site runs plain simd128"
+elif ! "$root/scripts/build-web-relaxed.sh"; then
+    echo "build-web: WARNING: the relaxed-SIMD build (dist/pkg-relaxed/) failed; the site runs plain simd128" >&2
+fi
 if [[ "${CONVSCOPE_THREADS:-1}" == "0" ]]; then
     echo "build-web: CONVSCOPE_THREADS=0: no wasm threads build, the site runs on one thread"
 elif ! "$root/scripts/build-web-threads.sh"; then

@@ -10,6 +10,7 @@ import { CFGS, IMAGENET, sampleInput } from "./bench/synthetic.js";
 import { vggOnnx } from "./bench/onnx.js";
 import { vggTfjs } from "./bench/tfjs-model.js";
 import { fetchOnnx, oursFromOnnx, ortFromOnnx } from "./bench/onnx-file.js";
+import { withInput } from "./bench/input.js";
 import { compareThreads, threadedEngine } from "./bench/threads.js";
 
 const params = new URLSearchParams(location.search);
@@ -66,17 +67,18 @@ const ENGINES = {
       say(`convscope: building ${arch} (seed ${seed}) on the threads build, ${threads} thread(s)`);
       return threadedEngine(arch, seed, threads);
     }
-    const { default: init, Model } = await import(`./${build}/convscope.js`);
+    const { default: init, Model, Input } = await import(`./${build}/convscope.js`);
     const wasm = await init();
     say(`convscope: building ${arch} (seed ${seed})`);
     const model = Model.synthetic(arch, seed);
     const size = model.inputSize;
+    const shape = [1, model.inChannels, size, size];
     return {
       size,
       channels: model.inChannels,
-      run: (x) => model.logits(x, [1, model.inChannels, size, size]),
+      run: (x) => withInput(Input, x, shape, (input) => model.logits(input)),
       // A method from the image, its own forward pass included (as `convscope bench`).
-      explain: (x, method, options) => model.attribute(method, x, Uint32Array.from([1, model.inChannels, size, size]), undefined, options, undefined),
+      explain: (x, method, options) => withInput(Input, x, shape, (input) => model.attribute(method, input, undefined, options, undefined)),
       memory: () => wasm.memory.buffer.byteLength,
     };
   },

@@ -21,6 +21,7 @@ export function scoreHandlers({ model, image, core }) {
   function secondImage() {
     if (!second) throw new Error("no second model is loaded to compare with");
     if (!second.image) {
+      // Its input stays in wasm memory until this image or the second model goes.
       const prepared = second.model.prepareImage(new Uint8Array(image().bytes));
       second.image = { input: prepared.input, shape: prepared.shape, rgba: prepared.rgba, width: prepared.width, height: prepared.height };
     }
@@ -30,7 +31,7 @@ export function scoreHandlers({ model, image, core }) {
   /** Model.score of one method, timed (ms, the map and its scores). */
   function score(m, img, name, target, sanity, onProgress) {
     const start = performance.now();
-    const row = m.score(name, img.input, Uint32Array.from(img.shape), target ?? undefined, {}, sanity, onProgress);
+    const row = m.score(name, img.input, target ?? undefined, {}, sanity, onProgress);
     return { ...row, ms: performance.now() - start };
   }
 
@@ -85,7 +86,7 @@ export function scoreHandlers({ model, image, core }) {
           progress((i + done / total) / 2, `${modelName(m)}: ${stage ?? "drawing"}`);
           return true;
         });
-        const [top] = m.predict(img.input, Uint32Array.from(img.shape), 1);
+        const [top] = m.predict(img.input, 1);
         return { ...withPictures(row, img, look), model: modelName(m), top };
       });
       return { rows: out };
@@ -100,6 +101,7 @@ export function scoreHandlers({ model, image, core }) {
     handlers,
     /** Makes `loaded` the second model (freeing the one before), named `id`; answers it. */
     setSecond(loaded, id, name) {
+      second?.image?.input.free();
       second?.model.free();
       if (name) loaded.displayName = name;
       second = { model: loaded, id, image: null };
@@ -108,6 +110,7 @@ export function scoreHandlers({ model, image, core }) {
     /** The current model or image changed: kept rows and the second model's image go. */
     forgetImage() {
       rows = new Map();
+      second?.image?.input.free();
       if (second) second.image = null;
     },
   };

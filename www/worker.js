@@ -7,6 +7,7 @@ import { PENDING_REQUESTS } from "./views/pending.js";
 import { attributionPictures, pictureGrid, tileShape } from "./draw/pictures.js";
 import { scoreHandlers } from "./scoring.js";
 import { readInto } from "./readfile.js";
+import { hasRelaxedSimd } from "./wasmfeatures.js";
 
 // More threads than this gain little on VGG's small late layers (7x7 and 14x14 maps have
 // few Winograd tiles to share) and each costs a worker with its own stack.
@@ -35,13 +36,15 @@ const DEBUG = new URL(self.location.href).searchParams.has("debug");
 
 // The multi-threaded build (dist/pkg-threads/: wasm threads, docs/web.md) where it can run:
 // shared wasm memory needs a cross-origin isolated page (COOP + COEP headers). Anywhere
-// else, or if that build is missing or fails to start, the single-thread build: the page
-// must work without isolation. build-web.sh says in wasm-builds.json whether it made the
-// threads build, so a site without it never requests it (no 404). initThreadPool runs
-// before any model work because rayon's pool can be set up only once.
+// else, or if that build is missing or fails to start, a single-thread build: the
+// relaxed-SIMD one (dist/pkg-relaxed/: fused multiply-adds, 13-21% faster on the graph
+// families) where the engine validates relaxed-SIMD code, else the plain one; the page
+// must work without isolation. wasm-builds.json says which builds the site has, so a site
+// without one never requests it (no 404). initThreadPool runs before any model work
+// because rayon's pool can be set up only once.
 async function loadWasm() {
-  const builds = self.crossOriginIsolated ? await fetch("./wasm-builds.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({})) : {};
-  if (builds.threads) {
+  const builds = await fetch("./wasm-builds.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
+  if (builds.threads && self.crossOriginIsolated) {
     try {
       const pkg = await import("./pkg-threads/convscope.js");
       const wasm = await pkg.default();
@@ -54,10 +57,23 @@ async function loadWasm() {
       console.warn(`wasm threads unavailable, running on one thread: ${err?.message ?? err}`);
     }
   }
-  const pkg = await import("./pkg/convscope.js");
+  if (builds.relaxed && hasRelaxedSimd()) {
+    try {
+      return await startSingle("pkg-relaxed");
+    } catch (err) {
+      console.warn(`relaxed-SIMD build unavailable, running plain SIMD: ${err?.message ?? err}`);
+    }
+  }
+  return startSingle("pkg");
+}
+
+// A single-thread build by folder name; answers its wasm exports.
+async function startSingle(folder) {
+  const pkg = await import(`./${folder}/convscope.js`);
   const wasm = await pkg.default();
   ({ Model, validateCard, failedAllocation, debugExhaustMemory } = pkg);
   core = pkg;
+  runtime = { wasmBuild: folder, threads: 1 };
   return wasm;
 }
 
@@ -117,7 +133,9 @@ const handlers = {
   // the model sees.
   async setImage({ bytes }) {
     const prepared = current().prepareImage(new Uint8Array(bytes));
-    // The bytes stay too: a second model (the comparison view's) prepares them its way.
+    // `input` stays in wasm memory for every request on this image (freed with it); the
+    // bytes stay too: a second model (the comparison view's) prepares them its way.
+    forgetImage();
     image = { bytes: bytes.slice(0), input: prepared.input, shape: prepared.shape, rgba: prepared.rgba.slice(), width: prepared.width, height: prepared.height };
     clearOutputs();
     lastAttribution = null;
@@ -125,9 +143,9 @@ const handlers = {
     return { rgba: prepared.rgba, width: prepared.width, height: prepared.height, shape: prepared.shape };
   },
   async predict({ k }, progress) {
-    const { input, shape } = currentImage();
+    const { input } = currentImage();
     progress(0);
-    return current().predict(input, Uint32Array.from(shape), k);
+    return current().predict(input, k);
   },
   // Config and weight statistics of one layer, plus weight histograms.
   async inspect({ layer, bins = 64 }) {
@@ -207,10 +225,10 @@ function addCatalogueHandlers() {
   handlers.catalogue = async () => core.catalogue();
   for (const { name } of methods) {
     handlers[name] = async ({ target, options, look }, progress) => {
-      const { input, shape } = currentImage();
+      const { input } = currentImage();
       const key = JSON.stringify([name, target ?? null, options ?? {}]);
       if (lastAttribution?.key !== key) {
-        const result = current().attribute(name, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, (done, total) => {
+        const result = current().attribute(name, input, target ?? undefined, options ?? {}, (done, total) => {
           progress(done / total, done < total ? `running ${name}` : "drawing");
           return true;
         });
@@ -223,8 +241,8 @@ function addCatalogueHandlers() {
   }
   for (const { name, title } of checks) {
     handlers[name] = async ({ method, target, options, checkOptions }, progress) => {
-      const { input, shape } = currentImage();
-      return current().check(name, method, input, Uint32Array.from(shape), target ?? undefined, options ?? {}, checkOptions ?? {}, (done, total) => {
+      const { input } = currentImage();
+      return current().check(name, method, input, target ?? undefined, options ?? {}, checkOptions ?? {}, (done, total) => {
         progress(done / total, done < total ? `${title} of ${method}: step ${done + 1} of ${total}` : "drawing");
         return true;
       });
@@ -251,7 +269,7 @@ function replaceModel(next, name) {
   if (model) model.free();
   model = next;
   model.displayName = name;
-  image = null;
+  forgetImage();
   clearOutputs();
   lastAttribution = null;
   scoring.forgetImage();
@@ -260,6 +278,12 @@ function replaceModel(next, name) {
 function current() {
   if (!model) throw new Error("no model is loaded yet");
   return model;
+}
+
+// Lets the current image go, with its input in wasm memory.
+function forgetImage() {
+  image?.input.free();
+  image = null;
 }
 
 function currentImage() {
@@ -278,8 +302,8 @@ function traced(names, progress) {
   const shapes = outputShapes();
   const missing = names.filter((name) => !outputs.has(name));
   if (missing.length) {
-    const { input, shape } = currentImage();
-    const flat = current().trace(input, Uint32Array.from(shape), missing, (done, total) => {
+    const { input } = currentImage();
+    const flat = current().trace(input, missing, (done, total) => {
       progress(done / total, `layer ${done} of ${total}`);
       return true;
     });

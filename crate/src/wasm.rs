@@ -6,13 +6,12 @@
 //! The page's worker protocol and the bindings still to come are in docs/web.md.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use image::DynamicImage;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::model::config::LayerConfig;
-use crate::model::graph::Val;
 use crate::model::stats::{histogram, WeightStats};
 use crate::model::{ArchSpec, Graph, ModelCard};
 use crate::progress::Progress;
@@ -31,6 +30,9 @@ mod scores;
 mod render;
 // Models whose file holds their graph: ONNX (wasm/imported.rs).
 mod imported;
+// A model input held in wasm memory between requests (wasm/input.rs).
+mod input;
+pub use input::Input;
 
 /// Runs once when the module is instantiated.
 #[wasm_bindgen(start)]
@@ -251,9 +253,10 @@ impl Model {
     }
 
     /// Decodes image `bytes` (PNG, JPEG or WebP) and preprocesses them as the card says.
-    /// Answers `{input: Float32Array, shape: [1, C, H, W], rgba: Uint8ClampedArray,
-    /// width, height}`, where `rgba` is the picture the model sees (after resize and
-    /// crop, before normalisation; grey for one-channel models).
+    /// Answers `{input: Input (kept in wasm memory: pass it to every request, free() it
+    /// when done), shape: [1, C, H, W], rgba: Uint8ClampedArray, width, height}`, where
+    /// `rgba` is the picture the model sees (after resize and crop, before
+    /// normalisation; grey for one-channel models).
     #[wasm_bindgen(js_name = prepareImage)]
     pub fn prepare_image(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let img = crate::image::decode(bytes).map_err(js_err)?;
@@ -270,11 +273,8 @@ impl Model {
                 .map(|_| ())
                 .map_err(|_| js_err("could not build the prepared image object"))
         };
-        set(
-            "input",
-            js_sys::Float32Array::from(flat(&input)?.as_slice()).into(),
-        )?;
         set("shape", to_js(input.dims())?)?;
+        set("input", Input::from_tensor(&input)?.into())?;
         set(
             "rgba",
             js_sys::Uint8ClampedArray::from(rgba.as_slice()).into(),
@@ -284,16 +284,20 @@ impl Model {
         Ok(out.into())
     }
 
-    /// Logits for an NCHW float32 `input` of the given `shape`, flattened row-major.
-    pub fn logits(&self, input: &[f32], shape: Vec<usize>) -> Result<Vec<f32>, JsError> {
-        let x = input_val(input, shape)?;
-        Ok(self.inner.forward(&x).map_err(js_err)?.data.to_vec())
+    /// Logits for `input`, flattened row-major.
+    pub fn logits(&self, input: &Input) -> Result<Vec<f32>, JsError> {
+        Ok(self
+            .inner
+            .forward(&input.val())
+            .map_err(js_err)?
+            .data
+            .to_vec())
     }
 
     /// The `k` most likely classes for the first image of `input`, as an array of
     /// `{class, label, prob, logit}`, labelled by the model card.
-    pub fn predict(&self, input: &[f32], shape: Vec<usize>, k: usize) -> Result<JsValue, JsError> {
-        let logits = self.logits(input, shape)?;
+    pub fn predict(&self, input: &Input, k: usize) -> Result<JsValue, JsError> {
+        let logits = self.logits(input)?;
         let classes = self.inner.arch().classes;
         let first = logits
             .get(..classes)
@@ -302,17 +306,11 @@ impl Model {
     }
 
     /// The output of layer `layer` (a name from `layerNames`), flattened row-major.
-    pub fn activations(
-        &self,
-        input: &[f32],
-        shape: Vec<usize>,
-        layer: &str,
-    ) -> Result<Vec<f32>, JsError> {
+    pub fn activations(&self, input: &Input, layer: &str) -> Result<Vec<f32>, JsError> {
         let idx = self.inner.node(layer).map_err(js_err)?;
-        let x = input_val(input, shape)?;
         Ok(self
             .inner
-            .forward_to(&x, idx)
+            .forward_to(&input.val(), idx)
             .map_err(js_err)?
             .data
             .to_vec())
@@ -325,8 +323,7 @@ impl Model {
     /// run stops with the error "cancelled".
     pub fn trace(
         &self,
-        input: &[f32],
-        shape: Vec<usize>,
+        input: &Input,
         layers: Vec<String>,
         progress: Option<js_sys::Function>,
     ) -> Result<Vec<f32>, JsError> {
@@ -338,7 +335,7 @@ impl Model {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        let x = input_val(input, shape)?;
+        let x = input.val();
         let js = progress::JsProgress::new(progress);
         // Told after each node up to the deepest asked for (a fused run reports once, at
         // its last node); a callback answering false stops the pass.
@@ -357,30 +354,6 @@ impl Model {
         let s = self.input_size();
         (s, s)
     }
-}
-
-/// A CPU tensor over `input`, checking that `shape` covers it exactly.
-fn input_tensor(input: &[f32], shape: Vec<usize>) -> Result<Tensor, JsError> {
-    let n: usize = shape.iter().product();
-    if n != input.len() {
-        return Err(js_err(format!(
-            "input: shape {shape:?} needs {n} values, got {}",
-            input.len()
-        )));
-    }
-    Tensor::from_slice(input, shape, &Device::Cpu).map_err(js_err)
-}
-
-/// A value over `input`, checking that `shape` covers it exactly.
-fn input_val(input: &[f32], shape: Vec<usize>) -> Result<Val, JsError> {
-    let n: usize = shape.iter().product();
-    if n != input.len() {
-        return Err(js_err(format!(
-            "input: shape {shape:?} needs {n} values, got {}",
-            input.len()
-        )));
-    }
-    Ok(Val::new(input.to_vec(), shape))
 }
 
 fn flat(t: &Tensor) -> Result<Vec<f32>, JsError> {

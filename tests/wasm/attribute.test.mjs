@@ -12,8 +12,11 @@ import { PKG_JS, PKG_WASM, INPUT_NPY, ROOT } from "../support/paths.mjs";
 
 const ref = JSON.parse(readFileSync(path.join(ROOT, "tests", "wasm", "tiny_gradcam.json"), "utf8"));
 let model;
-let input;
+let Input;
+// The fixture's values and shape, and the same in wasm memory (as the worker keeps it).
+let values;
 let shape;
+let input;
 
 before(async () => {
   assert.ok(existsSync(PKG_JS) && existsSync(PKG_WASM), `${PKG_JS} is missing: run scripts/build-web.sh first`);
@@ -21,8 +24,10 @@ before(async () => {
   pkg.initSync({ module: readFileSync(PKG_WASM) });
   model = pkg.Model.synthetic(ref.arch, ref.seed);
   const npy = readNpy(INPUT_NPY);
-  input = Float32Array.from(npy.data);
+  Input = pkg.Input;
+  values = Float32Array.from(npy.data);
   shape = Uint32Array.from(npy.shape);
+  input = new Input(values, shape);
 });
 
 /** max |ours - want| relative to the largest |want| (METHODS.md's measure). */
@@ -33,7 +38,7 @@ function relError(ours, want) {
 }
 
 test("grad-cam matches pytorch-grad-cam's raw map at features.7 (case 0, target 9) to 1e-3", () => {
-  const r = model.attribute("grad-cam", input, shape, ref.target, { layer: ref.layer });
+  const r = model.attribute("grad-cam", input, ref.target, { layer: ref.layer });
   assert.equal(r.method, "grad-cam");
   assert.equal(r.class, ref.target);
   assert.equal(r.layer, "features.7");
@@ -48,7 +53,7 @@ test("grad-cam matches pytorch-grad-cam's raw map at features.7 (case 0, target 
 
 test("occlusion 4x4 matches captum's logit drops and gives the probability views", () => {
   const calls = [];
-  const r = model.attribute("occlusion", input, shape, ref.target, { window: 4, stride: 4 }, (done, total) => {
+  const r = model.attribute("occlusion", input, ref.target, { window: 4, stride: 4 }, (done, total) => {
     calls.push([done, total]);
     return true;
   });
@@ -71,9 +76,9 @@ test("occlusion 4x4 matches captum's logit drops and gives the probability views
 test("every method answers a 32x32 display map in [0, 1] for the top class", () => {
   const methods = ["saliency", "guided-backprop", "smoothgrad", "integrated-gradients", "grad-cam", "grad-cam++", "score-cam", "guided-grad-cam", "occlusion"];
   const options = { smoothgrad: { samples: 4, seed: 1 }, "integrated-gradients": { steps: 8 } };
-  const top = model.predict(input, shape, 1)[0].class;
+  const top = model.predict(input, 1)[0].class;
   for (const method of methods) {
-    const r = model.attribute(method, input, shape, undefined, options[method] ?? {});
+    const r = model.attribute(method, input, undefined, options[method] ?? {});
     assert.equal(r.class, top, method);
     assert.equal(r.display.length, 32 * 32, method);
     const max = Math.max(...r.display);
@@ -86,16 +91,16 @@ test("every method answers a 32x32 display map in [0, 1] for the top class", () 
 });
 
 test("smoothgrad with the same seed gives the same map, another seed another", () => {
-  const a = model.attribute("smoothgrad", input, shape, 9, { samples: 3, seed: 5 });
-  const b = model.attribute("smoothgrad", input, shape, 9, { samples: 3, seed: 5 });
-  const c = model.attribute("smoothgrad", input, shape, 9, { samples: 3, seed: 6 });
+  const a = model.attribute("smoothgrad", input, 9, { samples: 3, seed: 5 });
+  const b = model.attribute("smoothgrad", input, 9, { samples: 3, seed: 5 });
+  const c = model.attribute("smoothgrad", input, 9, { samples: 3, seed: 6 });
   assert.deepEqual(a.raw, b.raw);
   assert.notDeepEqual(a.raw, c.raw);
 });
 
 test("a progress callback answering false stops the run", () => {
-  assert.throws(() => model.attribute("score-cam", input, shape, 9, {}, () => false), /cancelled/);
-  assert.throws(() => model.attribute("saliency", input, shape, 9, {}, () => { throw new Error("boom"); }), /progress callback threw: boom/);
+  assert.throws(() => model.attribute("score-cam", input, 9, {}, () => false), /cancelled/);
+  assert.throws(() => model.attribute("saliency", input, 9, {}, () => { throw new Error("boom"); }), /progress callback threw: boom/);
 });
 
 test("bad methods and options are refused with their message", () => {
@@ -110,10 +115,10 @@ test("bad methods and options are refused with their message", () => {
     [["smoothgrad", { samples: "many" }], /attribute options/],
   ];
   for (const [[method, options], message] of cases) {
-    assert.throws(() => model.attribute(method, input, shape, 9, options), message, `${method} ${JSON.stringify(options)}`);
+    assert.throws(() => model.attribute(method, input, 9, options), message, `${method} ${JSON.stringify(options)}`);
   }
-  assert.throws(() => model.attribute("saliency", input, shape, 10, {}), /target class 10 is out of range/);
-  assert.throws(() => model.attribute("saliency", input.subarray(1), shape, 9, {}), /needs 3072 values/);
+  assert.throws(() => model.attribute("saliency", input, 10, {}), /target class 10 is out of range/);
+  assert.throws(() => new Input(values.subarray(1), shape), /needs 3072 values/);
   // The module still works afterwards.
-  assert.equal(model.attribute("saliency", input, shape, 9, {}).class, 9);
+  assert.equal(model.attribute("saliency", input, 9, {}).class, 9);
 });

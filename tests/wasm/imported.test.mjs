@@ -21,6 +21,7 @@ const MINI = "cfg=4,4,M,8,M;in=3;pool=2;hidden=8;classes=5";
 
 let Model;
 let FileBytes;
+let Input;
 let input;
 let refs;
 
@@ -30,8 +31,10 @@ before(async () => {
   pkg.initSync({ module: readFileSync(PKG_WASM) });
   Model = pkg.Model;
   FileBytes = pkg.FileBytes;
+  Input = pkg.Input;
   const npy = readNpy(INPUT_NPY);
-  input = { data: Float32Array.from(npy.data), shape: Uint32Array.from(npy.shape) };
+  // In wasm memory, as the worker keeps its prepared image.
+  input = new Input(Float32Array.from(npy.data), Uint32Array.from(npy.shape));
   refs = readNpz(path.join(ONNX, "references.npz"));
 });
 
@@ -61,7 +64,7 @@ function onnx(name, { data, card, preprocessing } = {}) {
 test("tiny_resnet.onnx gives PyTorch's logits, with the page's default preprocessing stated in its card", () => {
   const { model, notes, preprocessingFromCard, labelsFromCard } = onnx("tiny_resnet");
   try {
-    assertClose(model.logits(input.data, input.shape), refs.get("tiny_resnet__logits").data, 1e-4, "tiny_resnet logits");
+    assertClose(model.logits(input), refs.get("tiny_resnet__logits").data, 1e-4, "tiny_resnet logits");
     assert.deepEqual(notes, []);
     assert.equal(preprocessingFromCard, false);
     assert.equal(labelsFromCard, false);
@@ -80,7 +83,7 @@ test("tiny_resnet.onnx gives PyTorch's logits, with the page's default preproces
 test("tiny_densenet.onnx reads its weights from the .onnx.data given with it; without it, the file is named", () => {
   const { model } = onnx("tiny_densenet", { data: true });
   try {
-    assertClose(model.logits(input.data, input.shape), refs.get("tiny_densenet__logits").data, 1e-4, "tiny_densenet logits");
+    assertClose(model.logits(input), refs.get("tiny_densenet__logits").data, 1e-4, "tiny_densenet logits");
   } finally {
     model.free();
   }
@@ -102,7 +105,7 @@ test("a card beside the model gives its name, labels and preprocessing; the page
     assert.equal(a.labelsFromCard, true);
     assert.equal(a.model.card().name, "My ResNet");
     assert.equal(a.model.card().preprocessing.kind, "scale");
-    const top = a.model.predict(input.data, input.shape, 1)[0];
+    const top = a.model.predict(input, 1)[0];
     assert.equal(top.label, labels[top.class]);
     assert.equal(top.class, refs.get("tiny_resnet__target").data[0]);
   } finally {
@@ -146,7 +149,7 @@ test("a truncated or empty .onnx is a readable error, and the module keeps worki
   }
   const { model } = onnx("tiny_resnet");
   try {
-    assertClose(model.logits(input.data, input.shape), refs.get("tiny_resnet__logits").data, 1e-4, "after the errors");
+    assertClose(model.logits(input), refs.get("tiny_resnet__logits").data, 1e-4, "after the errors");
   } finally {
     model.free();
   }
@@ -178,7 +181,7 @@ test("Keras' mini VGG (.weights.h5, .keras, Keras 2 .h5) loads with \"caffe\" ch
     const model = Model.fromCard(JSON.stringify({ name: file, arch: MINI, weights: file }), bytes(path.join(KERAS, file)));
     try {
       assert.equal(model.card().preprocessing.kind, "caffe", file);
-      assertClose(model.logits(Float32Array.from(x.data), Uint32Array.from(x.shape)), want, 1e-4, file);
+      assertClose(model.logits(new Input(Float32Array.from(x.data), Uint32Array.from(x.shape))), want, 1e-4, file);
     } finally {
       model.free();
     }

@@ -10,6 +10,9 @@ import { PKG_JS, PKG_WASM, INPUT_NPY, TINY_REF } from "../support/paths.mjs";
 
 const ref = JSON.parse(readFileSync(TINY_REF, "utf8"));
 let Model;
+let Input;
+// The fixture's values, and the same in wasm memory (an Input, as the worker keeps it).
+let values;
 let input;
 
 before(async () => {
@@ -17,9 +20,11 @@ before(async () => {
   const pkg = await import(pathToFileURL(PKG_JS).href);
   pkg.initSync({ module: readFileSync(PKG_WASM) });
   Model = pkg.Model;
+  Input = pkg.Input;
   const npy = readNpy(INPUT_NPY);
   assert.deepEqual(npy.shape, ref.shape);
-  input = Float32Array.from(npy.data);
+  values = Float32Array.from(npy.data);
+  input = new Input(values, ref.shape);
 });
 
 function maxAbs(values) {
@@ -36,7 +41,7 @@ function assertClose(ours, want, rel, what) {
 test("tiny synthetic model reproduces the reference logits", () => {
   const model = Model.synthetic(ref.arch, ref.seed);
   try {
-    const logits = model.logits(input, ref.shape);
+    const logits = model.logits(input);
     assert.ok(logits instanceof Float32Array);
     assertClose(logits, ref.logits, 1e-4, "logits");
   } finally {
@@ -48,7 +53,7 @@ test("the built-in name tiny is the same model (the page uses it)", () => {
   const model = Model.synthetic("tiny", ref.seed);
   try {
     assert.equal(model.inputSize, 32);
-    assertClose(model.logits(input, ref.shape), ref.logits, 1e-4, "tiny logits");
+    assertClose(model.logits(input), ref.logits, 1e-4, "tiny logits");
   } finally {
     model.free();
   }
@@ -57,7 +62,7 @@ test("the built-in name tiny is the same model (the page uses it)", () => {
 test("predict gives the reference top classes and probabilities", () => {
   const model = Model.synthetic(ref.arch, ref.seed);
   try {
-    const top = model.predict(input, ref.shape, 5);
+    const top = model.predict(input, 5);
     assert.equal(top.length, 5);
     const order = ref.probs.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]).slice(0, 5);
     for (const [j, p] of top.entries()) {
@@ -77,7 +82,7 @@ test("layer activations match the reference channel means", () => {
     const names = model.layerNames();
     for (const [layer, want] of Object.entries(ref.feat_mean)) {
       assert.ok(names.includes(layer), `layer ${layer} not in ${names}`);
-      const act = model.activations(input, ref.shape, layer);
+      const act = model.activations(input, layer);
       const channels = want.length;
       assert.equal(act.length % channels, 0, `${layer}: ${act.length} values for ${channels} channels`);
       const plane = act.length / channels;
@@ -115,9 +120,9 @@ test("bad weights throw a readable Error and the module keeps working", () => {
   assert.throws(() => Model.synthetic("not-an-arch", 1), (err) => err instanceof Error && err.message.length > 0);
   const model = Model.synthetic(ref.arch, ref.seed);
   try {
-    assert.throws(() => model.logits(input.subarray(0, 10), ref.shape), /input/i);
-    assert.throws(() => model.activations(input, ref.shape, "features.99"), /features\.99/);
-    const top = model.predict(input, ref.shape, 3);
+    assert.throws(() => new Input(values.subarray(0, 10), ref.shape), /input: shape \[1, 3, 32, 32\] needs 3072 values, got 10/);
+    assert.throws(() => model.activations(input, "features.99"), /features\.99/);
+    const top = model.predict(input, 3);
     assert.equal(top.length, 3);
     assert.ok(top.every((p) => p.prob > 0 && p.prob <= 1));
   } finally {
@@ -135,15 +140,19 @@ test("prepareImage decodes a PNG into the fixture's tensor and the picture the m
   try {
     const prepared = model.prepareImage(png);
     assert.deepEqual(Array.from(prepared.shape), [1, 3, 32, 32]);
-    assert.ok(prepared.input instanceof Float32Array);
+    // The tensor stays in wasm memory (an Input the worker passes to every request).
+    assert.ok(prepared.input instanceof Input);
+    assert.deepEqual(Array.from(prepared.input.shape), [1, 3, 32, 32]);
     // A 32x32 picture passes resize/crop untouched, so the tensor is the .npy's.
-    assertClose(prepared.input, Array.from(input), 1e-6, "prepared input");
+    assertClose(prepared.input.values(), Array.from(values), 1e-6, "prepared input");
+    assertClose(model.logits(prepared.input), model.logits(input), 1e-6, "logits of the prepared input");
+    prepared.input.free();
     assert.equal(prepared.width, 32);
     assert.equal(prepared.height, 32);
     assert.ok(prepared.rgba instanceof Uint8ClampedArray);
     assert.equal(prepared.rgba.length, 32 * 32 * 4);
     // Pixel 0's red, recovered from the normalised value: (v * std + mean) * 255.
-    assert.equal(prepared.rgba[0], Math.round((input[0] * 0.229 + 0.485) * 255));
+    assert.equal(prepared.rgba[0], Math.round((values[0] * 0.229 + 0.485) * 255));
     assert.equal(prepared.rgba[3], 255);
     assert.throws(() => model.prepareImage(new Uint8Array([1, 2, 3])), /image: not a PNG, JPEG or WebP/);
   } finally {
@@ -173,7 +182,7 @@ test("fromCard labels predictions with the card's names", async () => {
   try {
     assert.equal(model.inputSize, 8);
     assert.equal(model.inChannels, 1);
-    const top = model.predict(new Float32Array(64), [1, 1, 8, 8], 3);
+    const top = model.predict(new Input(new Float32Array(64), [1, 1, 8, 8]), 3);
     assert.deepEqual(top.map((p) => p.label), ["dog", "eel", "cat"]);
     assert.deepEqual(top.map((p) => p.logit), [2, 1, 0]);
     assert.equal(model.card().name, "t");
@@ -211,12 +220,12 @@ test("trace returns the asked layers' outputs from one pass, with progress", () 
   const model = Model.synthetic("tiny", ref.seed);
   try {
     const calls = [];
-    const out = model.trace(input, ref.shape, ["features.4", "features.1"], (done, total) => {
+    const out = model.trace(input, ["features.4", "features.1"], (done, total) => {
       calls.push([done, total]);
       return true;
     });
-    const a4 = model.activations(input, ref.shape, "features.4");
-    const a1 = model.activations(input, ref.shape, "features.1");
+    const a4 = model.activations(input, "features.4");
+    const a1 = model.activations(input, "features.1");
     assert.equal(out.length, a4.length + a1.length);
     assert.deepEqual(Array.from(out.subarray(0, a4.length)), Array.from(a4));
     assert.deepEqual(Array.from(out.subarray(a4.length)), Array.from(a1));
@@ -227,7 +236,7 @@ test("trace returns the asked layers' outputs from one pass, with progress", () 
     assert.deepEqual(calls.at(-1), [5, 5]);
     // A callback answering false stops the pass.
     let seen = 0;
-    assert.throws(() => model.trace(input, ref.shape, ["classifier.6"], () => ++seen < 2), /cancelled/);
+    assert.throws(() => model.trace(input, ["classifier.6"], () => ++seen < 2), /cancelled/);
     assert.equal(seen, 2);
   } finally {
     model.free();

@@ -3,6 +3,8 @@
 // from the very same bytes, so the two engines run one model, not two builds of it.
 // scripts/bench-browser.sh serves the file at onnx/NAME from $CONVSCOPE_ONNX_FAMILIES.
 
+import { withInput } from "./input.js";
+
 const MAKE = "python3 scripts/fixtures/make_onnx_fixtures.py families DIR";
 
 /** The bytes of onnx/`name`; a missing file is named with the command that makes it. */
@@ -21,7 +23,7 @@ export async function fetchOnnx(name) {
 
 /** Our wasm on the file (Model.fromOnnx, as the page's worker opens a visitor's file). */
 export async function oursFromOnnx(build, name, bytes) {
-  const { default: init, Model, FileBytes } = await import(`../${build}/convscope.js`);
+  const { default: init, Model, FileBytes, Input } = await import(`../${build}/convscope.js`);
   const wasm = await init();
   const sink = new FileBytes(bytes.length);
   sink.push(bytes);
@@ -33,9 +35,9 @@ export async function oursFromOnnx(build, name, bytes) {
     channels: model.inChannels,
     camLayer: model.camLayer,
     notes,
-    run: (x) => model.logits(x, shape),
+    run: (x) => withInput(Input, x, shape, (input) => model.logits(input)),
     // Grad-CAM at the model's default layer (the page's), its own forward pass included.
-    explain: (x, method, options) => model.attribute(method, x, Uint32Array.from(shape), undefined, options, undefined),
+    explain: (x, method, options) => withInput(Input, x, shape, (input) => model.attribute(method, input, undefined, options, undefined)),
     memory: () => wasm.memory.buffer.byteLength,
   };
 }

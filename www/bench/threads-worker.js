@@ -5,8 +5,11 @@
 // Requests {id, type, ...}: setup {arch, seed, threads} -> {size, channels, threads};
 // run {x, shape} -> logits; explain {x, shape, method, options} -> true; memory -> bytes.
 // Answers {id, ok: true, result} or {id, ok: false, error}.
+import { withInput } from "./input.js";
+
 let model = null;
 let wasm = null;
+let Input = null;
 
 const handlers = {
   async setup({ arch, seed, threads }) {
@@ -14,12 +17,13 @@ const handlers = {
     wasm = await pkg.default();
     await pkg.initThreadPool(threads);
     model = pkg.Model.synthetic(arch, seed);
+    Input = pkg.Input;
     return { size: model.inputSize, channels: model.inChannels, threads: pkg.threadCount() };
   },
-  run: ({ x, shape }) => model.logits(x, shape),
+  run: ({ x, shape }) => withInput(Input, x, shape, (input) => model.logits(input)),
   // The method's result stays here: only its time is measured.
   explain: ({ x, shape, method, options }) => {
-    model.attribute(method, x, Uint32Array.from(shape), undefined, options, undefined);
+    withInput(Input, x, shape, (input) => model.attribute(method, input, undefined, options, undefined));
     return true;
   },
   memory: () => wasm.memory.buffer.byteLength,

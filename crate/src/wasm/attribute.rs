@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 
 use super::probes::{message_of, with};
 use super::progress::JsProgress;
-use super::{flat, input_tensor, js_err, to_js, Model};
+use super::{flat, js_err, to_js, Input, Model};
 use crate::methods::catalogue::{self, CheckRun, Kind, OptionSpec, Options, LAYER};
 use crate::methods::{Attribution, Forward, Target, View};
 
@@ -68,8 +68,7 @@ impl Model {
     pub fn attribute(
         &self,
         method: &str,
-        input: &[f32],
-        shape: Vec<usize>,
+        input: &Input,
         target: Option<u32>,
         options: JsValue,
         progress: Option<js_sys::Function>,
@@ -79,7 +78,7 @@ impl Model {
             x,
             layer,
             ..
-        } = self.choose(method, options, input, shape)?;
+        } = self.choose(method, options, input)?;
         let js = JsProgress::new(progress);
         // Batched methods report each batch (a bar that moves during occlusion), as a
         // share kept below 1: the page says "drawing" at 1.
@@ -153,8 +152,7 @@ impl Model {
         &self,
         name: &str,
         method: &str,
-        input: &[f32],
-        shape: Vec<usize>,
+        input: &Input,
         target: Option<u32>,
         options: JsValue,
         check_options: JsValue,
@@ -166,7 +164,7 @@ impl Model {
         let specs: Vec<&OptionSpec> = spec.options.iter().collect();
         let own = js_options(check_options, &format!("{name} options"), &specs, false)?;
         let (spec, values) = catalogue::choose_check(name, &own).map_err(js_err)?;
-        let x = input_tensor(input, shape)?;
+        let x = input.tensor()?;
         // The method's values are checked against this image before anything runs.
         choice.build_for(&self.inner, &x).map_err(js_err)?;
         let (_, _, h, w) = x.dims4().map_err(js_err)?;
@@ -279,17 +277,16 @@ pub(super) struct Chosen {
 }
 
 impl Model {
-    /// The method `method` with the page's `options`, built for `input` of `shape`.
+    /// The method `method` with the page's `options`, built for `input`.
     pub(super) fn choose(
         &self,
         method: &str,
         options: JsValue,
-        input: &[f32],
-        shape: Vec<usize>,
+        input: &Input,
     ) -> Result<Chosen, JsError> {
         let options = method_options(method, options)?;
         let choice = catalogue::choose(method, &options).map_err(js_err)?;
-        let x = input_tensor(input, shape)?;
+        let x = input.tensor()?;
         let built = choice.build_for(&self.inner, &x).map_err(js_err)?;
         let layer = choice
             .layer_index(&self.inner)

@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 use super::attribute::{kind_of, Chosen};
 use super::probes::with;
 use super::progress::JsProgress;
-use super::{js_err, to_js, Model};
+use super::{js_err, to_js, Input, Model};
 use crate::faithfulness::score::Scores;
 use crate::faithfulness::Metric;
 use crate::methods::{sanity, Forward, Target};
@@ -92,8 +92,7 @@ impl Model {
     pub fn score(
         &self,
         method: &str,
-        input: &[f32],
-        shape: Vec<usize>,
+        input: &Input,
         target: Option<u32>,
         options: JsValue,
         sanity: bool,
@@ -104,7 +103,7 @@ impl Model {
             method: chosen,
             x,
             layer,
-        } = self.choose(method, options, input, shape)?;
+        } = self.choose(method, options, input)?;
         let js = JsProgress::new(progress);
         let stage = Cell::new(Stage::Map);
         // Every report, the method's batches and the curves' images alike, as a share of

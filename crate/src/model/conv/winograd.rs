@@ -8,6 +8,7 @@ use super::gemm_micro::{self, GemmMicro};
 use super::transform::{self, ALPHA, POINTS, TILE};
 use crate::model::ops::output::overwritten;
 use rayon::prelude::*;
+use std::cell::RefCell;
 
 /// Per-point working set (input + output panels of a block) that should fit in L2.
 const POINT_BYTES: usize = 256 * 1024;
@@ -27,6 +28,13 @@ pub struct Winograd3x3 {
     /// `padded_out` biases (zeros when the convolution has none).
     bias: Vec<f32>,
     micro: GemmMicro,
+}
+
+thread_local! {
+    /// Each thread's transformed tiles (V) and their products (M), reused from block to
+    /// block and call to call: allocating and zeroing them per block cost about a tenth
+    /// of DenseNet-121's forward pass (every value read back is written first).
+    static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// An output pointer shared by the blocks, which write disjoint tiles.
@@ -189,9 +197,22 @@ impl Winograd3x3 {
         let nr = self.micro.nr;
         let groups = (last - first).div_ceil(nr);
         let segments = g.segments(first, last);
-        let v = self.transform_input(x, g, &segments, groups);
-        let m = self.multiply(&v, groups);
-        self.transform_output(&m, g, &segments, groups * nr, relu, out);
+        let (v_len, m_len) = (
+            POINTS * groups * self.in_channels * nr,
+            POINTS * self.padded_out * groups * nr,
+        );
+        SCRATCH.with(|s| {
+            let (v, m) = &mut *s.borrow_mut();
+            for (buf, len) in [(&mut *v, v_len), (&mut *m, m_len)] {
+                if buf.len() < len {
+                    buf.resize(len, 0.0);
+                }
+            }
+            let (v, m) = (&mut v[..v_len], &mut m[..m_len]);
+            self.transform_input(x, g, &segments, groups, v);
+            self.multiply(v, groups, m);
+            self.transform_output(m, g, &segments, groups * nr, relu, out);
+        });
     }
 
     /// V: point, tile group, channel, tile in group (the micro-kernel's b panels).
@@ -202,11 +223,23 @@ impl Winograd3x3 {
         g: &Geometry,
         segments: &[Segment],
         groups: usize,
-    ) -> Vec<f32> {
+        v: &mut [f32],
+    ) {
         let nr = self.micro.nr;
         let c_in = self.in_channels;
         let widest = segments.iter().map(|s| s.len).max().unwrap_or(0);
-        let mut v = vec![0f32; POINTS * groups * c_in * nr];
+        // Lanes past the block's last tile are never read back; zeroed so that stale
+        // values (denormals among them) never reach the multiply-adds.
+        let used = segments.last().map_or(0, |s| s.at + s.len);
+        if used < groups * nr {
+            let (group, lane) = (used / nr, used % nr);
+            for xi in 0..POINTS {
+                for c in 0..c_in {
+                    let at = ((xi * groups + group) * c_in + c) * nr;
+                    v[at + lane..at + nr].fill(0.0);
+                }
+            }
+        }
         let stride = widest + 1;
         let mut rows = vec![0f32; ALPHA * 2 * stride];
         let mut points = vec![0f32; POINTS * widest];
@@ -231,17 +264,15 @@ impl Winograd3x3 {
                 }
             }
         }
-        v
     }
 
     /// M: point, output channel, tile; one GEMM per point, in micro-kernel panels.
     #[inline(never)]
-    fn multiply(&self, v: &[f32], groups: usize) -> Vec<f32> {
+    fn multiply(&self, v: &[f32], groups: usize, m: &mut [f32]) {
         let GemmMicro { mr: kr, nr, .. } = self.micro;
         let c_in = self.in_channels;
         let (ko, tiles) = (self.padded_out, groups * nr);
         let panels = ko / kr;
-        let mut m = vec![0f32; POINTS * ko * tiles];
         for xi in 0..POINTS {
             for panel in 0..panels {
                 let a = &self.u[(xi * panels + panel) * c_in * kr..][..c_in * kr];
@@ -253,7 +284,6 @@ impl Winograd3x3 {
                 }
             }
         }
-        m
     }
 
     /// Back to pixels: per channel, a row of tiles at a time.

@@ -42,16 +42,32 @@ impl Job<'_> {
     }
 }
 
-/// The row loop of one instruction set, from its vector operations (module `$isa`:
-/// `V`, `LANES`, `splat`, `load`, `store`, `madd`, `max`, `min`) and rows per pass `$r`.
+/// A whole plane's arithmetic in one instruction set (or in plain Rust).
+pub trait Rows {
+    /// `dst = clamp(bias + conv(padded, taps))` for the whole plane, stride `S`.
+    ///
+    /// # Safety
+    /// The CPU (or the wasm build) has the instruction set; `job` is checked inside.
+    unsafe fn run<const S: usize, const K: usize>(job: &Job, dst: &mut [f32]);
+}
+
+/// The row loop of one instruction set as a [`Rows`] type `$ty`, from its vector
+/// operations (module `$isa`: `V`, `LANES`, `splat`, `load`, `store`, `madd`, `max`,
+/// `min`) and rows per pass `$r`.
 macro_rules! rows_fn {
-    ($name:ident, $block:ident, $isa:ident, $r:literal $(, $feature:literal)?) => {
-        /// `dst = clamp(bias + conv(padded, taps))` for the whole plane, stride `S`.
-        ///
-        /// # Safety
-        /// The CPU has the instruction set (`$feature`); `job` as [`Job::check`] asks.
+    ($ty:ident, $name:ident, $block:ident, $isa:ident, $r:literal $(, $feature:literal)?) => {
+        pub struct $ty;
+
+        impl Rows for $ty {
+            unsafe fn run<const S: usize, const K: usize>(job: &Job, dst: &mut [f32]) {
+                // SAFETY: forwarded to the caller.
+                unsafe { $name::<S, K>(job, dst) }
+            }
+        }
+
+        /// [`Rows::run`] compiled for the instruction set.
         $(#[target_feature(enable = $feature)])?
-        pub unsafe fn $name<const S: usize, const K: usize>(job: &Job, dst: &mut [f32]) {
+        unsafe fn $name<const S: usize, const K: usize>(job: &Job, dst: &mut [f32]) {
             job.check::<S, K>(dst);
             let oh = job.out_hw.0;
             let mut oy = 0;
@@ -137,79 +153,74 @@ macro_rules! rows_fn {
     };
 }
 
-#[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use std::arch::x86_64::*;
-    pub type V = __m512;
-    pub const LANES: usize = 16;
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn splat(x: f32) -> V {
-        _mm512_set1_ps(x)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn load(p: *const f32) -> V {
-        unsafe { _mm512_loadu_ps(p) }
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn store(p: *mut f32, v: V) {
-        unsafe { _mm512_storeu_ps(p, v) }
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn madd(a: V, b: V, c: V) -> V {
-        _mm512_fmadd_ps(a, b, c)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn max(a: V, b: V) -> V {
-        _mm512_max_ps(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn min(a: V, b: V) -> V {
-        _mm512_min_ps(a, b)
-    }
+/// A module of one x86 instruction set's vector operations (the names `rows_fn!` uses),
+/// each compiled with the set's target features so that it inlines into the row loop.
+macro_rules! x86_vectors {
+    ($name:ident, $features:literal, $v:ty, $lanes:literal, $set1:ident, $load:ident,
+     $store:ident, $fmadd:ident, $max:ident, $min:ident) => {
+        #[cfg(target_arch = "x86_64")]
+        mod $name {
+            use std::arch::x86_64::*;
+            pub type V = $v;
+            pub const LANES: usize = $lanes;
+            #[inline]
+            #[target_feature(enable = $features)]
+            pub unsafe fn splat(x: f32) -> V {
+                $set1(x)
+            }
+            #[inline]
+            #[target_feature(enable = $features)]
+            pub unsafe fn load(p: *const f32) -> V {
+                unsafe { $load(p) }
+            }
+            #[inline]
+            #[target_feature(enable = $features)]
+            pub unsafe fn store(p: *mut f32, v: V) {
+                unsafe { $store(p, v) }
+            }
+            #[inline]
+            #[target_feature(enable = $features)]
+            pub unsafe fn madd(a: V, b: V, c: V) -> V {
+                $fmadd(a, b, c)
+            }
+            #[inline]
+            #[target_feature(enable = $features)]
+            pub unsafe fn max(a: V, b: V) -> V {
+                $max(a, b)
+            }
+            #[inline]
+            #[target_feature(enable = $features)]
+            pub unsafe fn min(a: V, b: V) -> V {
+                $min(a, b)
+            }
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use std::arch::x86_64::*;
-    pub type V = __m256;
-    pub const LANES: usize = 8;
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn splat(x: f32) -> V {
-        _mm256_set1_ps(x)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn load(p: *const f32) -> V {
-        unsafe { _mm256_loadu_ps(p) }
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn store(p: *mut f32, v: V) {
-        unsafe { _mm256_storeu_ps(p, v) }
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn madd(a: V, b: V, c: V) -> V {
-        _mm256_fmadd_ps(a, b, c)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn max(a: V, b: V) -> V {
-        _mm256_max_ps(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn min(a: V, b: V) -> V {
-        _mm256_min_ps(a, b)
-    }
-}
+x86_vectors!(
+    avx512,
+    "avx512f",
+    __m512,
+    16,
+    _mm512_set1_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_fmadd_ps,
+    _mm512_max_ps,
+    _mm512_min_ps
+);
+x86_vectors!(
+    avx2,
+    "avx2,fma",
+    __m256,
+    8,
+    _mm256_set1_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_fmadd_ps,
+    _mm256_max_ps,
+    _mm256_min_ps
+);
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128 {
@@ -253,8 +264,8 @@ mod simd128 {
 // Rows per pass: 4 zmm or 8 ymm sums natively; 8 v128 sums in wasm (V8 gives wasm
 // code 15 xmm registers on x64, so more would spill).
 #[cfg(target_arch = "x86_64")]
-rows_fn!(rows_avx512, block_avx512, avx512, 4, "avx512f,fma");
+rows_fn!(Avx512, rows_avx512, block_avx512, avx512, 4, "avx512f,fma");
 #[cfg(target_arch = "x86_64")]
-rows_fn!(rows_avx2, block_avx2, avx2, 4, "avx2,fma");
+rows_fn!(Avx2, rows_avx2, block_avx2, avx2, 4, "avx2,fma");
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-rows_fn!(rows_simd128, block_simd128, simd128, 2);
+rows_fn!(Simd128, rows_simd128, block_simd128, simd128, 2);

@@ -8,7 +8,7 @@
 //! natively, chosen at run time (the crate's baseline is SSE2), simd128 in wasm; the
 //! plain-Rust loop here serves other builds and is the tests' second opinion.
 
-use super::depthwise_rows;
+use super::depthwise_rows::{self, Job, Rows};
 use crate::model::conv::gemm_micro::Clamp;
 use crate::model::graph::ConvCfg;
 use std::cell::RefCell;
@@ -76,14 +76,14 @@ pub fn plane_kernel(cfg: &ConvCfg) -> Option<PlaneFn> {
 type Table = [PlaneFn; 6];
 
 macro_rules! table {
-    ($wrap:ident) => {
+    ($rows:ty) => {
         [
-            $wrap::<1, 3>,
-            $wrap::<2, 3>,
-            $wrap::<1, 5>,
-            $wrap::<2, 5>,
-            $wrap::<1, 7>,
-            $wrap::<2, 7>,
+            plane::<$rows, 1, 3>,
+            plane::<$rows, 2, 3>,
+            plane::<$rows, 1, 5>,
+            plane::<$rows, 2, 5>,
+            plane::<$rows, 1, 7>,
+            plane::<$rows, 2, 7>,
         ]
     };
 }
@@ -95,27 +95,23 @@ fn best() -> &'static Table {
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
-                return table!(avx512);
+                return table!(depthwise_rows::Avx512);
             }
             if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                return table!(avx2);
+                return table!(depthwise_rows::Avx2);
             }
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        let table = table!(simd128);
+        let table = table!(depthwise_rows::Simd128);
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-        let table = table!(portable);
+        let table = table!(Portable);
         table
     })
 }
 
-/// The portable plane function: the padding, then the blocked loop in plain Rust (in
-/// the simd128 build only the tests' second opinion).
-#[cfg_attr(
-    all(target_arch = "wasm32", target_feature = "simd128"),
-    allow(dead_code)
-)]
-fn portable<const S: usize, const K: usize>(
+/// A plane function: the padding, then `R`'s arithmetic. No closures inside: a closure
+/// would be compiled without the row kernel's target features.
+fn plane<R: Rows, const S: usize, const K: usize>(
     src: &[f32],
     dst: &mut [f32],
     k: &[f32],
@@ -124,43 +120,32 @@ fn portable<const S: usize, const K: usize>(
     scratch: &mut [f32],
 ) {
     let wp = pad::<S>(src, shape, scratch);
-    blocks::<S, K>(dst, k, bias, shape, scratch, wp)
-}
-
-/// A plane function that pads, then runs `$rows`, an explicit-vector row kernel of
-/// [`depthwise_rows`] (`$check`: whether this CPU has its instruction set).
-macro_rules! plane_fn {
-    ($name:ident, $rows:ident) => {
-        fn $name<const S: usize, const K: usize>(
-            src: &[f32],
-            dst: &mut [f32],
-            k: &[f32],
-            bias: f32,
-            shape: &Shape,
-            scratch: &mut [f32],
-        ) {
-            let wp = pad::<S>(src, shape, scratch);
-            let job = depthwise_rows::Job {
-                padded: scratch,
-                wp,
-                taps: k,
-                bias,
-                clamp: shape.clamp,
-                out_hw: shape.out_hw,
-            };
-            // SAFETY: `best()` hands this out only where the CPU (or the wasm build) has
-            // the instruction set; the job is checked inside.
-            unsafe { depthwise_rows::$rows::<S, K>(&job, dst) }
-        }
+    let job = Job {
+        padded: scratch,
+        wp,
+        taps: k,
+        bias,
+        clamp: shape.clamp,
+        out_hw: shape.out_hw,
     };
+    // SAFETY: `best()` hands out `R` only where the CPU (or the wasm build) has its
+    // instruction set; the job is checked inside.
+    unsafe { R::run::<S, K>(&job, dst) }
 }
 
-#[cfg(target_arch = "x86_64")]
-plane_fn!(avx512, rows_avx512);
-#[cfg(target_arch = "x86_64")]
-plane_fn!(avx2, rows_avx2);
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-plane_fn!(simd128, rows_simd128);
+/// The blocked loop in plain Rust (builds without an explicit-vector kernel; in the
+/// others the tests' second opinion).
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
+struct Portable;
+
+impl Rows for Portable {
+    unsafe fn run<const S: usize, const K: usize>(job: &Job, dst: &mut [f32]) {
+        blocks::<S, K>(dst, job);
+    }
+}
 
 /// Values of a padded row one block reads: `LANES` outputs and the kernel's reach
 /// (at most 6 more columns, stride 1; 3 more in a half row, stride 2).
@@ -214,24 +199,17 @@ fn pad<const S: usize>(src: &[f32], shape: &Shape, padded: &mut [f32]) -> usize 
     wp
 }
 
-/// `dst = bias + conv(padded, k)`, stride `S`, a `K x K` kernel, in plain Rust (the
-/// builds without an explicit-vector kernel).
+/// `dst = bias + conv(padded, taps)`, stride `S`, a `K x K` kernel, in plain Rust.
 #[cfg_attr(
     all(target_arch = "wasm32", target_feature = "simd128"),
     allow(dead_code)
 )]
-fn blocks<const S: usize, const K: usize>(
-    dst: &mut [f32],
-    k: &[f32],
-    bias: f32,
-    shape: &Shape,
-    padded: &[f32],
-    wp: usize,
-) {
-    let (oh, ow) = shape.out_hw;
+fn blocks<const S: usize, const K: usize>(dst: &mut [f32], job: &Job) {
+    let (oh, ow) = job.out_hw;
+    let (padded, wp, bias) = (job.padded, job.wp, job.bias);
     let half = wp / 2;
     let mut taps = [0f32; 49];
-    taps[..K * K].copy_from_slice(&k[..K * K]);
+    taps[..K * K].copy_from_slice(&job.taps[..K * K]);
     for oy in 0..oh {
         let out = &mut dst[oy * ow..(oy + 1) * ow];
         let mut ox = 0;
@@ -263,7 +241,7 @@ fn blocks<const S: usize, const K: usize>(
                     }
                 }
             }
-            match shape.clamp {
+            match job.clamp {
                 Clamp::None => {}
                 Clamp::Relu => {
                     for a in acc.iter_mut() {
@@ -338,7 +316,7 @@ mod tests {
     /// every kernel size and stride, on rows with full blocks and a partial one.
     #[test]
     fn each_table_matches_the_definition() {
-        let tables: [&Table; 2] = [&table!(portable), best()];
+        let tables: [&Table; 2] = [&table!(Portable), best()];
         for (i, (kk, s)) in [(3, 1), (3, 2), (5, 1), (5, 2), (7, 1), (7, 2)]
             .into_iter()
             .enumerate()
