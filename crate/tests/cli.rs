@@ -293,96 +293,34 @@ fn bad_inputs_give_one_clear_line() {
     )
     .unwrap();
     let input = fixture("astronaut32.npy");
-    let tiny = ["--arch", "tiny", "--synthetic", "3"];
-    let with =
-        |rest: &[&str]| -> Vec<String> { tiny.iter().chain(rest).map(|s| s.to_string()).collect() };
+    // `cmd` on the tiny synthetic model, then `rest`; or the words as they are.
+    let tiny = |cmd: &str, rest: &[&str]| -> Vec<String> {
+        [cmd, "--arch", "tiny", "--synthetic", "3"]
+            .iter()
+            .chain(rest)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let words = |w: &[&str]| -> Vec<String> { w.iter().map(|s| s.to_string()).collect() };
 
+    #[rustfmt::skip]
     let cases: Vec<(Vec<String>, &str)> = vec![
+        (tiny("predict", &["--image", path(&text_file)]), "not a PNG, JPEG or WebP"),
+        (tiny("predict", &["--image", path(&empty)]), "empty"),
+        (tiny("predict", &["--input", path(&gray)]), "1 channel(s), but the model takes 3"),
+        (tiny("predict", &["--input", path(&small)]), "too small"),
         (
-            vec!["predict".into()]
-                .into_iter()
-                .chain(with(&["--image", path(&text_file)]))
-                .collect(),
-            "not a PNG, JPEG or WebP",
-        ),
-        (
-            vec!["predict".into()]
-                .into_iter()
-                .chain(with(&["--image", path(&empty)]))
-                .collect(),
-            "empty",
-        ),
-        (
-            vec!["predict".into()]
-                .into_iter()
-                .chain(with(&["--input", path(&gray)]))
-                .collect(),
-            "1 channel(s), but the model takes 3",
-        ),
-        (
-            vec!["predict".into()]
-                .into_iter()
-                .chain(with(&["--input", path(&small)]))
-                .collect(),
-            "too small",
-        ),
-        (
-            vec!["activations".into()]
-                .into_iter()
-                .chain(with(&[
-                    "--input",
-                    path(&input),
-                    "--layer",
-                    "features.99",
-                    "--out",
-                    "/tmp/x.npy",
-                ]))
-                .collect(),
+            tiny("activations", &["--input", path(&input), "--layer", "features.99", "--out", "/tmp/x.npy"]),
             "unknown layer `features.99`",
         ),
+        (words(&["summary", "--arch", "cfg=8,Q"]), "cfg entry `Q`"),
+        (words(&["predict", "--arch", "tiny", "--input", path(&input)]), "needs weights"),
         (
-            vec!["summary".into(), "--arch".into(), "cfg=8,Q".into()],
-            "cfg entry `Q`",
-        ),
-        (
-            vec![
-                "predict".into(),
-                "--arch".into(),
-                "tiny".into(),
-                "--input".into(),
-                path(&input).into(),
-            ],
-            "needs weights",
-        ),
-        (
-            vec![
-                "predict".into(),
-                "--arch".into(),
-                "tiny".into(),
-                "--weights".into(),
-                path(&truncated).into(),
-                "--input".into(),
-                path(&input).into(),
-            ],
+            words(&["predict", "--arch", "tiny", "--weights", path(&truncated), "--input", path(&input)]),
             "truncated",
         ),
-        (
-            vec![
-                "predict".into(),
-                "--model".into(),
-                path(&card).into(),
-                "--input".into(),
-                path(&input).into(),
-            ],
-            "does not exist",
-        ),
-        (
-            vec!["predict".into()]
-                .into_iter()
-                .chain(with(&["--input", "/no/such/file.npy"]))
-                .collect(),
-            "/no/such/file.npy",
-        ),
+        (words(&["predict", "--model", path(&card), "--input", path(&input)]), "does not exist"),
+        (tiny("predict", &["--input", "/no/such/file.npy"]), "/no/such/file.npy"),
     ];
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

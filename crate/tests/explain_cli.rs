@@ -218,31 +218,19 @@ fn fails_with(args: &[&str], needle: &str) {
 
 #[test]
 fn bad_options_exit_1_with_one_clear_line() {
-    fails_with(&["gradcam"], "unknown method `gradcam`; known: saliency");
-    fails_with(
-        &["saliency", "--target", "10"],
-        "target class 10 is out of range: the model has 10 classes",
-    );
-    fails_with(
-        &["grad-cam", "--layer", "features.99"],
-        "unknown layer `features.99`",
-    );
-    fails_with(
-        &["occlusion", "--window", "40"],
-        "occlusion window 40 is larger than the 32x32 input",
-    );
-    fails_with(
-        &["occlusion", "--score", "rank"],
-        "unknown occlusion score `rank`",
-    );
-    fails_with(
-        &["saliency", "--colormap", "rainbow"],
-        "unknown colormap `rainbow`",
-    );
-    fails_with(
-        &["grad-cam", "--view", "mask"],
-        "--view and --mask-threshold apply to occlusion",
-    );
+    #[rustfmt::skip]
+    let cases: [(&[&str], &str); 7] = [
+        (&["gradcam"], "unknown method `gradcam`; known: saliency"),
+        (&["saliency", "--target", "10"], "target class 10 is out of range: the model has 10 classes"),
+        (&["grad-cam", "--layer", "features.99"], "unknown layer `features.99`"),
+        (&["occlusion", "--window", "40"], "occlusion window 40 is larger than the 32x32 input"),
+        (&["occlusion", "--score", "rank"], "unknown occlusion score `rank`"),
+        (&["saliency", "--colormap", "rainbow"], "unknown colormap `rainbow`"),
+        (&["grad-cam", "--view", "mask"], "--view and --mask-threshold apply to occlusion"),
+    ];
+    for (args, message) in cases {
+        fails_with(args, message);
+    }
 }
 
 #[test]

@@ -7,19 +7,11 @@
 
 mod common;
 use common::*;
-use convscope::methods::{build, Attribution, Forward, Options, Score};
+use convscope::methods::{Attribution, Options, Score};
 use convscope::model::Graph;
 
 fn run(model: &Graph, case: &GraphCase, method: &str, options: &Options) -> Attribution {
-    let fwd = Forward::new(model, &input(&case.image)).unwrap();
-    build(method, model, options)
-        .unwrap()
-        .attribute(&fwd, case.target)
-        .unwrap()
-}
-
-fn layer(name: &str) -> Options {
-    Options::default().with("layer", name)
+    run_method(model, &case.image, case.target, method, options)
 }
 
 /// PyTorch's own float32 spread on these references (`float32_spread.json`, made by
@@ -158,7 +150,7 @@ fn grad_cam_and_grad_cam_plus_plus_match_pytorch_grad_cam() {
         let model = graph_model(case);
         for name in &case.cam_layers {
             let what = format!("{} {name}", case.arch);
-            let a = run(&model, case, "grad-cam", &layer(name));
+            let a = run(&model, case, "grad-cam", &at_layer(name));
             let k = key(name);
             let raw_spread = spread.max_rel_error(&case.arch, &format!("gradcam_raw__{k}"));
             f.close(
@@ -178,7 +170,7 @@ fn grad_cam_and_grad_cam_plus_plus_match_pytorch_grad_cam() {
                 2.0 * raw_spread,
             );
             let pp_spread = spread.tie_robust(&case.arch, &format!("gradcampp_raw__{k}"));
-            let a = run(&model, case, "grad-cam++", &layer(name));
+            let a = run(&model, case, "grad-cam++", &at_layer(name));
             f.tie_robust(
                 &format!("{what} grad-cam++ raw"),
                 &flat(&a.raw().unwrap()),
@@ -259,7 +251,7 @@ fn score_cam_matches_pytorch_grad_cam_on_resnet18() {
         .unwrap();
     let model = graph_model(&case);
     let name = &case.cam_layers[0];
-    let a = run(&model, &case, "score-cam", &layer(name));
+    let a = run(&model, &case, "score-cam", &at_layer(name));
     f.close(
         &format!("resnet18 score-cam {name} full"),
         &flat(&a.full((224, 224)).unwrap()),

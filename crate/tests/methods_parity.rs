@@ -4,22 +4,13 @@
 
 mod common;
 use common::*;
-use convscope::methods::{build, Attribution, Forward, Options, Score};
+use convscope::methods::{Attribution, Options, Score};
 
 const SUITES: [(&str, &str); 2] = [("tiny_dev.json", "tiny_dev.npz"), ("dev.json", "dev.npz")];
 
 /// Runs `method` with `options` on a fixture case's image and target.
 fn run(case: &Case, method: &str, options: &Options) -> Attribution {
-    let model = model_for(case);
-    let fwd = Forward::new(model, &input(&case.image)).unwrap();
-    build(method, model, options)
-        .unwrap()
-        .attribute(&fwd, case.target)
-        .unwrap()
-}
-
-fn layer(name: &str) -> Options {
-    Options::default().with("layer", name)
+    run_method(model_for(case), &case.image, case.target, method, options)
 }
 
 /// Max error relative to the largest reference magnitude, asserted and printed.
@@ -69,7 +60,7 @@ fn grad_cam_raw_and_full_match_pytorch_grad_cam() {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
             for name in &case.cam_layers {
-                let a = run(case, "grad-cam", &layer(name));
+                let a = run(case, "grad-cam", &at_layer(name));
                 let key = name.replace('.', "_");
                 let what = format!("{npz} case {i} grad-cam {name}");
                 let raw = flat(&a.raw().unwrap());
@@ -96,7 +87,7 @@ fn grad_cam_plus_plus_agrees_with_pytorch_grad_cam() {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
             for name in &case.cam_layers {
-                let a = run(case, "grad-cam++", &layer(name));
+                let a = run(case, "grad-cam++", &at_layer(name));
                 let key = name.replace('.', "_");
                 let what = format!("{npz} case {i} grad-cam++ {name}");
                 let raw = flat(&a.raw().unwrap());
@@ -121,7 +112,7 @@ fn score_cam_matches_pytorch_grad_cam() {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
             for name in &case.cam_layers {
-                let a = run(case, "score-cam", &layer(name));
+                let a = run(case, "score-cam", &at_layer(name));
                 let full = flat(&a.full(size(case)).unwrap());
                 let key = format!("scorecam_full__{}", name.replace('.', "_"));
                 close(

@@ -14,12 +14,7 @@ fn logits_match_pytorch() {
         for (i, case) in cases(json).iter().enumerate() {
             let model = model_for(case);
             let logits = flat(&logits(model, &input(&case.image)));
-            assert_close(
-                &format!("{npz} case {i} logits"),
-                &logits,
-                &reference(npz, i, "logits"),
-                1e-4,
-            );
+            matches_reference(npz, i, "logits", &logits, 1e-4);
         }
     }
 }
@@ -43,12 +38,7 @@ fn channel_means_of_every_feature_layer_match() {
                     .unwrap();
                 let means = flat(&out.mean((2, 3)).unwrap());
                 let key = format!("feat_mean_{n}");
-                assert_close(
-                    &format!("{npz} case {i} {key}"),
-                    &means,
-                    &reference(npz, i, &key),
-                    1e-4,
-                );
+                matches_reference(npz, i, &key, &means, 1e-4);
             }
         }
     }
@@ -62,12 +52,7 @@ fn activations_at_listed_layers_match() {
             for layer in &case.cam_layers {
                 let ours = flat(&layer_output(model, &input(&case.image), layer));
                 let key = format!("act__{}", layer.replace('.', "_"));
-                assert_close(
-                    &format!("{npz} case {i} {key}"),
-                    &ours,
-                    &reference(npz, i, &key),
-                    1e-4,
-                );
+                matches_reference(npz, i, &key, &ours, 1e-4);
             }
         }
     }

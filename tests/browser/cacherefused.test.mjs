@@ -4,7 +4,7 @@
 // cancelled run, which restarts the worker, does not download the weights again.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { browserForTests, withWatchedPage, waitForDone, waitForState, markStale } from "../support/browser.mjs";
+import { browserForTests, withWatchedPage, waitForDone, waitForState, markStale, startLongMaximization } from "../support/browser.mjs";
 import { randomVgg } from "../support/safetensors.mjs";
 
 const TINY = { cfg: [8, "M", 16, "M", 32, "M"], inChannels: 3, pool: 2, hidden: 32, classes: 10, size: 32 };
@@ -61,10 +61,7 @@ test("a cancelled run on weights from a URL does not download them again", async
     const generation = await page.evaluate(() => window.convscope.generation);
 
     // A long run (10,000 steps), cancelled while it runs: the worker is replaced.
-    await markStale(page);
-    await page.fill("[data-testid=maximize-steps]", "10000");
-    await page.click("[data-testid=maximize-run]");
-    await page.waitForFunction(() => /^Step \d+ of 10000/.test(document.querySelector("[data-testid=maximize-state]")?.textContent), null, { timeout: 120_000, polling: 20 });
+    await startLongMaximization(page);
     await page.click("[data-testid=cancel]");
     assert.equal(await waitForState(page, ["ready", "error", "done"], 120_000), "ready", await page.textContent("[data-testid=error]"));
     assert.equal(await page.evaluate(() => window.convscope.generation), generation + 1, "the worker was not replaced");

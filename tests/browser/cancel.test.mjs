@@ -6,7 +6,7 @@
 // other a 10,000-step activation maximization with the embedded model.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, markStale, watchedPage, waitForDone, waitForState, canvasColours } from "../support/browser.mjs";
+import { openBrowser, markStale, withWatchedPage, waitForDone, waitForState, canvasColours, startLongMaximization } from "../support/browser.mjs";
 import { randomVgg, specString } from "../support/safetensors.mjs";
 
 const SPEC = { cfg: [64, 64, "M", 128, 128, "M", 256, 256, "M"], inChannels: 3, pool: 2, hidden: 32, classes: 10, size: 224 };
@@ -27,101 +27,85 @@ after(async () => {
   await env?.close();
 });
 
-test("a cancelled long run stops, and the next run works", async () => {
-  const w = await watchedPage(env.browser);
+test("a cancelled long run stops, and the next run works", async () => withWatchedPage(env, async (w) => {
   const { page } = w;
-  try {
-    await page.goto(`${env.server.url}index.html?view=summary&image=coffee`);
-    await waitForDone(page, "first load");
-    await markStale(page);
-    await page.setInputFiles("[data-testid=weights-file]", [
-      { name: "medium.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(CARD)) },
-      { name: "medium.safetensors", mimeType: "application/octet-stream", buffer: randomVgg(SPEC, 7) },
-    ]);
-    await waitForDone(page, "loading the medium model", 180_000);
-    assert.match(await page.textContent("#model-name"), /medium test VGG/);
-    const generation = await page.evaluate(() => window.convscope.generation);
+  await page.goto(`${env.server.url}index.html?view=summary&image=coffee`);
+  await waitForDone(page, "first load");
+  await markStale(page);
+  await page.setInputFiles("[data-testid=weights-file]", [
+    { name: "medium.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(CARD)) },
+    { name: "medium.safetensors", mimeType: "application/octet-stream", buffer: randomVgg(SPEC, 7) },
+  ]);
+  await waitForDone(page, "loading the medium model", 180_000);
+  assert.match(await page.textContent("#model-name"), /medium test VGG/);
+  const generation = await page.evaluate(() => window.convscope.generation);
 
-    // The deepest feature maps: a whole forward pass, reported layer by layer.
-    await markStale(page);
-    await page.click('[data-testid="view-features"]');
-    await waitForDone(page, "features.1", 180_000);
-    await markStale(page);
-    await page.selectOption("[data-testid=layer-select]", "features.13");
-    await page.waitForFunction(() => Number(document.querySelector("[data-testid=progress]").value) > 0, null, { timeout: 120_000, polling: 20 });
-    const progressAtCancel = await page.evaluate(() => Number(document.querySelector("[data-testid=progress]").value));
-    await page.click("[data-testid=cancel]");
-    assert.equal(await waitForState(page, ["ready", "error", "done"], 120_000), "ready");
-    assert.ok(progressAtCancel < 1, `the run had finished (${progressAtCancel}) before the cancel`);
-    assert.match(await page.textContent("[data-testid=status]"), /Cancelled/);
-    assert.equal(await page.evaluate(() => window.convscope.generation), generation + 1, "the worker was not replaced");
-    assert.ok(!(await page.textContent("#panel")).includes("features.13"), "the cancelled run still painted");
+  // The deepest feature maps: a whole forward pass, reported layer by layer.
+  await markStale(page);
+  await page.click('[data-testid="view-features"]');
+  await waitForDone(page, "features.1", 180_000);
+  await markStale(page);
+  await page.selectOption("[data-testid=layer-select]", "features.13");
+  await page.waitForFunction(() => Number(document.querySelector("[data-testid=progress]").value) > 0, null, { timeout: 120_000, polling: 20 });
+  const progressAtCancel = await page.evaluate(() => Number(document.querySelector("[data-testid=progress]").value));
+  await page.click("[data-testid=cancel]");
+  assert.equal(await waitForState(page, ["ready", "error", "done"], 120_000), "ready");
+  assert.ok(progressAtCancel < 1, `the run had finished (${progressAtCancel}) before the cancel`);
+  assert.match(await page.textContent("[data-testid=status]"), /Cancelled/);
+  assert.equal(await page.evaluate(() => window.convscope.generation), generation + 1, "the worker was not replaced");
+  assert.ok(!(await page.textContent("#panel")).includes("features.13"), "the cancelled run still painted");
 
-    // An occlusion sweep of this model (a 16x16 grid of covered 384-px copies): cancelled
-    // while it runs, the worker is replaced and nothing of it is drawn.
-    await markStale(page);
-    await page.click('[data-testid="view-occlusion"]');
-    assert.equal(await waitForState(page, ["busy", "done", "error"], 120_000), "busy");
-    await page.waitForFunction(() => document.querySelector("[data-testid=status]")?.textContent.includes("occlusion"), null, { timeout: 120_000, polling: 20 });
-    // The bar moves batch by batch, not only at the start and the end.
-    await page.waitForFunction(() => {
-      const v = Number(document.querySelector("[data-testid=progress]").value);
-      return v > 0 && v < 1;
-    }, null, { timeout: 120_000, polling: 20 });
-    await page.click("[data-testid=cancel]");
-    assert.equal(await waitForState(page, ["ready", "error", "done"], 120_000), "ready");
-    assert.match(await page.textContent("[data-testid=status]"), /Cancelled/);
-    assert.equal(await page.evaluate(() => window.convscope.generation), generation + 2, "the worker was not replaced after the occlusion cancel");
-    assert.ok(!(await page.textContent("#panel")).includes("covered copies"), "the cancelled occlusion still painted");
+  // An occlusion sweep of this model (a 16x16 grid of covered 384-px copies): cancelled
+  // while it runs, the worker is replaced and nothing of it is drawn.
+  await markStale(page);
+  await page.click('[data-testid="view-occlusion"]');
+  assert.equal(await waitForState(page, ["busy", "done", "error"], 120_000), "busy");
+  await page.waitForFunction(() => document.querySelector("[data-testid=status]")?.textContent.includes("occlusion"), null, { timeout: 120_000, polling: 20 });
+  // The bar moves batch by batch, not only at the start and the end.
+  await page.waitForFunction(() => {
+    const v = Number(document.querySelector("[data-testid=progress]").value);
+    return v > 0 && v < 1;
+  }, null, { timeout: 120_000, polling: 20 });
+  await page.click("[data-testid=cancel]");
+  assert.equal(await waitForState(page, ["ready", "error", "done"], 120_000), "ready");
+  assert.match(await page.textContent("[data-testid=status]"), /Cancelled/);
+  assert.equal(await page.evaluate(() => window.convscope.generation), generation + 2, "the worker was not replaced after the occlusion cancel");
+  assert.ok(!(await page.textContent("#panel")).includes("covered copies"), "the cancelled occlusion still painted");
 
-    // The next run works, on the same model and image (restored into the new worker).
-    await markStale(page);
-    await page.click('[data-testid="view-predictions"]');
-    await waitForDone(page, "predictions after the cancel", 180_000);
-    const labels = await page.$$eval("[data-testid=predictions] tbody tr td:nth-child(3)", (tds) => tds.map((td) => td.textContent));
-    assert.equal(labels.length, 5);
-    assert.ok(labels.every((l) => CARD.labels.includes(l)), `labels ${labels} are not the card's`);
-    assert.match(await page.textContent("#model-view-caption"), /coffee.*384×384/);
-    assert.deepEqual(w.problems, [], w.problems.join("\n"));
-  } finally {
-    await w.close();
-  }
-});
+  // The next run works, on the same model and image (restored into the new worker).
+  await markStale(page);
+  await page.click('[data-testid="view-predictions"]');
+  await waitForDone(page, "predictions after the cancel", 180_000);
+  const labels = await page.$$eval("[data-testid=predictions] tbody tr td:nth-child(3)", (tds) => tds.map((td) => td.textContent));
+  assert.equal(labels.length, 5);
+  assert.ok(labels.every((l) => CARD.labels.includes(l)), `labels ${labels} are not the card's`);
+  assert.match(await page.textContent("#model-view-caption"), /coffee.*384×384/);
+}));
 
-test("a cancelled activation maximization stops with its live picture, and the next run works", async () => {
-  const w = await watchedPage(env.browser);
+test("a cancelled activation maximization stops with its live picture, and the next run works", async () => withWatchedPage(env, async (w) => {
   const { page } = w;
-  try {
-    await page.goto(`${env.server.url}index.html?model=tiny&view=maximize`);
-    await waitForDone(page, "first maximization");
-    const generation = await page.evaluate(() => window.convscope.generation);
+  await page.goto(`${env.server.url}index.html?model=tiny&view=maximize`);
+  await waitForDone(page, "first maximization");
+  const generation = await page.evaluate(() => window.convscope.generation);
 
-    // A long run (10,000 steps); cancelled once the live picture has been drawn.
-    await markStale(page);
-    await page.fill("[data-testid=maximize-steps]", "10000");
-    await page.click("[data-testid=maximize-run]");
-    // This run's own live state (the finished run's picture is still there at first).
-    await page.waitForFunction(() => /^Step \d+ of 10000/.test(document.querySelector("[data-testid=maximize-state]")?.textContent), null, { timeout: 120_000, polling: 20 });
-    const [live] = await canvasColours(page, "[data-testid=maximize-picture]");
-    assert.ok(live.colours > 50, `the live picture shows ${live.colours} colours`);
-    await page.click("[data-testid=cancel]");
-    assert.equal(await waitForState(page, ["ready", "error", "done"], 120_000), "ready");
-    const step = Number(await page.getAttribute("[data-testid=maximize-picture]", "data-step"));
-    assert.ok(step > 0 && step < 10000, `cancelled at step ${step}`);
-    assert.match(await page.textContent("[data-testid=status]"), /Cancelled/);
-    assert.match(await page.textContent("[data-testid=maximize-state]"), new RegExp(`^Cancelled at step ${step};`));
-    assert.equal(await page.evaluate(() => window.convscope.generation), generation + 1, "the worker was not replaced");
+  // A long run (10,000 steps); cancelled once the live picture has been drawn.
+  await startLongMaximization(page);
+  const [live] = await canvasColours(page, "[data-testid=maximize-picture]");
+  assert.ok(live.colours > 50, `the live picture shows ${live.colours} colours`);
+  await page.click("[data-testid=cancel]");
+  assert.equal(await waitForState(page, ["ready", "error", "done"], 120_000), "ready");
+  const step = Number(await page.getAttribute("[data-testid=maximize-picture]", "data-step"));
+  assert.ok(step > 0 && step < 10000, `cancelled at step ${step}`);
+  assert.match(await page.textContent("[data-testid=status]"), /Cancelled/);
+  assert.match(await page.textContent("[data-testid=maximize-state]"), new RegExp(`^Cancelled at step ${step};`));
+  assert.equal(await page.evaluate(() => window.convscope.generation), generation + 1, "the worker was not replaced");
 
-    // The next run works in the new worker, with the same model and image.
-    await markStale(page);
-    await page.fill("[data-testid=maximize-steps]", "12");
-    await page.click("[data-testid=maximize-run]");
-    await waitForDone(page, "maximization after the cancel");
-    assert.equal(await page.getAttribute("[data-testid=maximize-picture]", "data-step"), "12");
-    const [after] = await canvasColours(page, "[data-testid=maximize-picture]");
-    assert.ok(after.colours > 50, `the new picture shows ${after.colours} colours`);
-    assert.deepEqual(w.problems, [], w.problems.join("\n"));
-  } finally {
-    await w.close();
-  }
-});
+  // The next run works in the new worker, with the same model and image.
+  await markStale(page);
+  await page.fill("[data-testid=maximize-steps]", "12");
+  await page.click("[data-testid=maximize-run]");
+  await waitForDone(page, "maximization after the cancel");
+  assert.equal(await page.getAttribute("[data-testid=maximize-picture]", "data-step"), "12");
+  const [after] = await canvasColours(page, "[data-testid=maximize-picture]");
+  assert.ok(after.colours > 50, `the new picture shows ${after.colours} colours`);
+}));

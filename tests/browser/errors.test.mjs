@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { openBrowser, markStale, watchedPage, waitForDone, waitForState, screenshot } from "../support/browser.mjs";
+import { openBrowser, markStale, watchedPage, withWatchedPage, waitForDone, waitForState, screenshot } from "../support/browser.mjs";
 import { ROOT } from "../support/paths.mjs";
 
 let env;
@@ -17,36 +17,30 @@ after(async () => {
 const errorText = (page) => page.textContent("[data-testid=error]");
 const topClasses = (page) => page.$$eval("[data-testid=predictions] tbody tr", (rows) => rows.map((r) => r.dataset.class).join(","));
 
-test("a broken weights file is an error; an image picked afterwards uses the previous model", async () => {
-  const w = await watchedPage(env.browser);
+test("a broken weights file is an error; an image picked afterwards uses the previous model", async () => withWatchedPage(env, async (w) => {
   const { page } = w;
-  try {
-    await page.goto(`${env.server.url}index.html?model=tiny`);
-    await waitForDone(page, "first load");
-    const modelName = await page.textContent("#model-name");
-    assert.match(modelName, /tiny/);
+  await page.goto(`${env.server.url}index.html?model=tiny`);
+  await waitForDone(page, "first load");
+  const modelName = await page.textContent("#model-name");
+  assert.match(modelName, /tiny/);
 
-    await markStale(page);
-    await page.setInputFiles("[data-testid=weights-file]", { name: "broken.safetensors", mimeType: "application/octet-stream", buffer: Buffer.from([7, 1, 99, 42, 0, 13, 255, 8, 1, 2]) });
-    assert.equal(await waitForState(page, ["error", "done"]), "error");
-    const message = await errorText(page);
-    assert.match(message, /weights/i, message);
-    assert.ok(await page.isVisible("[data-testid=error]"));
-    assert.equal(await page.textContent("#model-name"), modelName, "the model in use changed");
-    await screenshot(page, "error");
+  await markStale(page);
+  await page.setInputFiles("[data-testid=weights-file]", { name: "broken.safetensors", mimeType: "application/octet-stream", buffer: Buffer.from([7, 1, 99, 42, 0, 13, 255, 8, 1, 2]) });
+  assert.equal(await waitForState(page, ["error", "done"]), "error");
+  const message = await errorText(page);
+  assert.match(message, /weights/i, message);
+  assert.ok(await page.isVisible("[data-testid=error]"));
+  assert.equal(await page.textContent("#model-name"), modelName, "the model in use changed");
+  await screenshot(page, "error");
 
-    // An image now: the tiny model classifies it, and the error is gone.
-    await markStale(page);
-    await page.setInputFiles("[data-testid=image-file]", { name: "coffee.png", mimeType: "image/png", buffer: readFileSync(`${ROOT}/www/samples/coffee.png`) });
-    await waitForDone(page, "image after the error");
-    assert.ok(await page.isHidden("[data-testid=error]"));
-    assert.equal(await page.$$eval("[data-testid=predictions] tbody tr", (r) => r.length), 5);
-    assert.match(await page.textContent("#model-view-caption"), /coffee\.png.*32×32/);
-    assert.deepEqual(w.problems, [], w.problems.join("\n"));
-  } finally {
-    await w.close();
-  }
-});
+  // An image now: the tiny model classifies it, and the error is gone.
+  await markStale(page);
+  await page.setInputFiles("[data-testid=image-file]", { name: "coffee.png", mimeType: "image/png", buffer: readFileSync(`${ROOT}/www/samples/coffee.png`) });
+  await waitForDone(page, "image after the error");
+  assert.ok(await page.isHidden("[data-testid=error]"));
+  assert.equal(await page.$$eval("[data-testid=predictions] tbody tr", (r) => r.length), 5);
+  assert.match(await page.textContent("#model-view-caption"), /coffee\.png.*32×32/);
+}));
 
 test("a file that is not an image, weights for another architecture, and a bad URL are named as such", async () => {
   const w = await watchedPage(env.browser);

@@ -173,3 +173,14 @@ export async function withWatchedPage(env, fn) {
     await w.close();
   }
 }
+
+/**
+ * In the maximize view: starts a 10,000-step activation maximization and waits until
+ * this run reports its own steps (the finished run's picture is still there at first).
+ */
+export async function startLongMaximization(page) {
+  await markStale(page);
+  await page.fill("[data-testid=maximize-steps]", "10000");
+  await page.click("[data-testid=maximize-run]");
+  await page.waitForFunction(() => /^Step \d+ of 10000/.test(document.querySelector("[data-testid=maximize-state]")?.textContent), null, { timeout: 120_000, polling: 20 });
+}

@@ -4,11 +4,11 @@
 // synthetic model, every method's display map, progress and the errors a page can cause.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, existsSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { readNpy } from "../support/npy.mjs";
-import { PKG_JS, PKG_WASM, INPUT_NPY, ROOT } from "../support/paths.mjs";
+import { INPUT_NPY, ROOT } from "../support/paths.mjs";
+import { loadPkg } from "../support/pkg.mjs";
 
 const ref = JSON.parse(readFileSync(path.join(ROOT, "tests", "wasm", "tiny_gradcam.json"), "utf8"));
 let model;
@@ -19,9 +19,7 @@ let shape;
 let input;
 
 before(async () => {
-  assert.ok(existsSync(PKG_JS) && existsSync(PKG_WASM), `${PKG_JS} is missing: run scripts/build-web.sh first`);
-  const pkg = await import(pathToFileURL(PKG_JS).href);
-  pkg.initSync({ module: readFileSync(PKG_WASM) });
+  const pkg = await loadPkg();
   model = pkg.Model.synthetic(ref.arch, ref.seed);
   const npy = readNpy(INPUT_NPY);
   Input = pkg.Input;

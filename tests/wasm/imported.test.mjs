@@ -6,13 +6,13 @@
 // Keras' own logits; and each refusal as a readable Error that leaves the module usable.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { readNpy } from "../support/npy.mjs";
 import { readNpz } from "../support/npz.mjs";
 import { onnxModel, freeSizeModel } from "../support/onnxproto.mjs";
-import { PKG_JS, PKG_WASM, INPUT_NPY, ROOT } from "../support/paths.mjs";
+import { INPUT_NPY, ROOT } from "../support/paths.mjs";
+import { loadPkg } from "../support/pkg.mjs";
 
 const ONNX = path.join(ROOT, "crate", "tests", "fixtures", "onnx");
 const KERAS = path.join(ROOT, "crate", "tests", "fixtures", "keras");
@@ -26,9 +26,7 @@ let input;
 let refs;
 
 before(async () => {
-  assert.ok(existsSync(PKG_JS) && existsSync(PKG_WASM), `${PKG_JS} is missing: run scripts/build-web.sh first`);
-  const pkg = await import(pathToFileURL(PKG_JS).href);
-  pkg.initSync({ module: readFileSync(PKG_WASM) });
+  const pkg = await loadPkg();
   Model = pkg.Model;
   FileBytes = pkg.FileBytes;
   Input = pkg.Input;

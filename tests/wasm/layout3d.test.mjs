@@ -6,18 +6,16 @@
 // layer reads only layers drawn before it.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { PKG_JS, PKG_WASM, ROOT } from "../support/paths.mjs";
+import { ROOT } from "../support/paths.mjs";
+import { loadPkg } from "../support/pkg.mjs";
 
 const { shownLayers } = await import(pathToFileURL(`${ROOT}/www/layers3d/graph.js`).href);
 const { layoutLayers } = await import(pathToFileURL(`${ROOT}/www/layers3d/layout.js`).href);
 
 let pkg;
 before(async () => {
-  assert.ok(existsSync(PKG_WASM), `${PKG_WASM} is not built: run scripts/build-web.sh first`);
-  pkg = await import(pathToFileURL(PKG_JS).href);
-  pkg.initSync({ module: readFileSync(PKG_WASM) });
+  pkg = await loadPkg();
 });
 
 /** The drawn layers of `arch` (the input first, as the view does) and their layout. */

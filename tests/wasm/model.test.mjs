@@ -3,10 +3,11 @@
 // must throw a readable Error without breaking the module.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { readNpy } from "../support/npy.mjs";
-import { PKG_JS, PKG_WASM, INPUT_NPY, TINY_REF } from "../support/paths.mjs";
+import { PKG_JS, INPUT_NPY, TINY_REF } from "../support/paths.mjs";
+import { loadPkg } from "../support/pkg.mjs";
 
 const ref = JSON.parse(readFileSync(TINY_REF, "utf8"));
 let Model;
@@ -16,9 +17,7 @@ let values;
 let input;
 
 before(async () => {
-  assert.ok(existsSync(PKG_JS) && existsSync(PKG_WASM), `${PKG_JS} is missing: run scripts/build-web.sh first`);
-  const pkg = await import(pathToFileURL(PKG_JS).href);
-  pkg.initSync({ module: readFileSync(PKG_WASM) });
+  const pkg = await loadPkg();
   Model = pkg.Model;
   Input = pkg.Input;
   const npy = readNpy(INPUT_NPY);

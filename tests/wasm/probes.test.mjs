@@ -3,18 +3,14 @@
 // objective, reports every step, stops when told and repeats itself for a seed.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, existsSync } from "node:fs";
-import { pathToFileURL } from "node:url";
-import { PKG_JS, PKG_WASM } from "../support/paths.mjs";
 import { safetensors, specString, vggParams } from "../support/safetensors.mjs";
+import { loadPkg } from "../support/pkg.mjs";
 
 let Model;
 let colormapStrip;
 
 before(async () => {
-  assert.ok(existsSync(PKG_JS) && existsSync(PKG_WASM), `${PKG_JS} is missing: run scripts/build-web.sh first`);
-  const pkg = await import(pathToFileURL(PKG_JS).href);
-  pkg.initSync({ module: readFileSync(PKG_WASM) });
+  const pkg = await loadPkg();
   ({ Model, colormapStrip } = pkg);
 });
 

@@ -3,16 +3,12 @@
 // against hand computations.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, existsSync } from "node:fs";
-import { pathToFileURL } from "node:url";
-import { PKG_JS, PKG_WASM } from "../support/paths.mjs";
+import { loadPkg } from "../support/pkg.mjs";
 
 let core;
 
 before(async () => {
-  assert.ok(existsSync(PKG_JS) && existsSync(PKG_WASM), `${PKG_JS} is missing: run scripts/build-web.sh first`);
-  core = await import(pathToFileURL(PKG_JS).href);
-  core.initSync({ module: readFileSync(PKG_WASM) });
+  core = await loadPkg();
 });
 
 const rgb = (rgba, i) => [...rgba.subarray(4 * i, 4 * i + 3)];

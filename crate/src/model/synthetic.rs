@@ -131,56 +131,19 @@ mod tests {
             let (_, _, v) = w.iter().find(|(n, _, _)| n == name).unwrap();
             v[..3].iter().map(|x| x.to_bits()).collect()
         };
-        for (arch, seed, name, want) in [
-            (
-                "resnet18",
-                21,
-                "conv1.weight",
-                [0x3e4b3ed4, 0xbe0ab27a, 0x3d5a6455],
-            ),
-            (
-                "resnet18",
-                21,
-                "bn1.weight",
-                [0x3f71484c, 0x3f739f70, 0x3f81496f],
-            ),
-            (
-                "resnet18",
-                21,
-                "bn1.bias",
-                [0xbdb33aeb, 0xbda2f422, 0x3d9398b5],
-            ),
-            (
-                "resnet18",
-                21,
-                "fc.bias",
-                [0xbca16cae, 0xbd007fde, 0x3cb35033],
-            ),
-            (
-                "convnext_tiny",
-                27,
-                "features.1.0.layer_scale",
-                [0x3da6d217, 0x3dca8eda, 0x3dec97bf],
-            ),
-            (
-                "convnext_tiny",
-                27,
-                "features.0.1.weight",
-                [0x3f7c13aa, 0x3f74b7c2, 0x3f6e9127],
-            ),
-            (
-                "convnext_tiny",
-                27,
-                "features.0.1.bias",
-                [0xbd083320, 0x3d329056, 0x3b3da100],
-            ),
-            (
-                "convnext_tiny",
-                27,
-                "features.1.0.block.3.bias",
-                [0xbd1545c6, 0xbd921189, 0x3cf68d6e],
-            ),
-        ] {
+        // One rule a row, as the generator's docstring lists them.
+        #[rustfmt::skip]
+        let cases: [(&str, u64, &str, [u32; 3]); 8] = [
+            ("resnet18", 21, "conv1.weight", [0x3e4b3ed4, 0xbe0ab27a, 0x3d5a6455]),
+            ("resnet18", 21, "bn1.weight", [0x3f71484c, 0x3f739f70, 0x3f81496f]),
+            ("resnet18", 21, "bn1.bias", [0xbdb33aeb, 0xbda2f422, 0x3d9398b5]),
+            ("resnet18", 21, "fc.bias", [0xbca16cae, 0xbd007fde, 0x3cb35033]),
+            ("convnext_tiny", 27, "features.1.0.layer_scale", [0x3da6d217, 0x3dca8eda, 0x3dec97bf]),
+            ("convnext_tiny", 27, "features.0.1.weight", [0x3f7c13aa, 0x3f74b7c2, 0x3f6e9127]),
+            ("convnext_tiny", 27, "features.0.1.bias", [0xbd083320, 0x3d329056, 0x3b3da100]),
+            ("convnext_tiny", 27, "features.1.0.block.3.bias", [0xbd1545c6, 0xbd921189, 0x3cf68d6e]),
+        ];
+        for (arch, seed, name, want) in cases {
             assert_eq!(bits(arch, seed, name), want, "{arch} {name}");
         }
     }

@@ -242,3 +242,34 @@ pub fn scratch(group: &str, name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
+
+/// `method` with `options` on fixture image `image` for class `target`.
+pub fn run_method(
+    model: &Graph,
+    image: &str,
+    target: usize,
+    method: &str,
+    options: &convscope::methods::Options,
+) -> convscope::methods::Attribution {
+    let fwd = convscope::methods::Forward::new(model, &input(image)).unwrap();
+    convscope::methods::build(method, model, options)
+        .unwrap()
+        .attribute(&fwd, target)
+        .unwrap()
+}
+
+/// The options of a method at layer `name`.
+pub fn at_layer(name: &str) -> convscope::methods::Options {
+    convscope::methods::Options::default().with("layer", name)
+}
+
+/// `ours` within `tol` of case `i`'s `key` in the reference file `npz` (relative to its
+/// largest magnitude).
+pub fn matches_reference(npz: &str, i: usize, key: &str, ours: &[f64], tol: f64) {
+    assert_close(
+        &format!("{npz} case {i} {key}"),
+        ours,
+        &reference(npz, i, key),
+        tol,
+    );
+}

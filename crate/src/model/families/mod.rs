@@ -26,98 +26,40 @@ pub struct Named {
 }
 
 /// Every torchvision model beyond VGG that we build, by its torchvision name.
+#[rustfmt::skip]
 pub const TORCHVISION: &[Named] = &[
-    Named {
-        name: "resnet18",
-        family: "resnet",
-        build: |s| resnet::build(s, resnet::Depth::Basic([2, 2, 2, 2]), 1, 64),
-    },
-    Named {
-        name: "resnet34",
-        family: "resnet",
-        build: |s| resnet::build(s, resnet::Depth::Basic([3, 4, 6, 3]), 1, 64),
-    },
-    Named {
-        name: "resnet50",
-        family: "resnet",
-        build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 1, 64),
-    },
-    Named {
-        name: "resnet101",
-        family: "resnet",
-        build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 23, 3]), 1, 64),
-    },
-    Named {
-        name: "resnet152",
-        family: "resnet",
-        build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 8, 36, 3]), 1, 64),
-    },
-    Named {
-        name: "resnext50_32x4d",
-        family: "resnet",
-        build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 32, 4),
-    },
-    Named {
-        name: "wide_resnet50_2",
-        family: "resnet",
-        build: |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 1, 128),
-    },
-    Named {
-        name: "mobilenet_v2",
-        family: "mobilenet_v2",
-        build: mobilenet::v2,
-    },
-    Named {
-        name: "mobilenet_v3_small",
-        family: "mobilenet_v3",
-        build: |s| mobilenet::v3(s, mobilenet::V3::Small),
-    },
-    Named {
-        name: "mobilenet_v3_large",
-        family: "mobilenet_v3",
-        build: |s| mobilenet::v3(s, mobilenet::V3::Large),
-    },
-    Named {
-        name: "efficientnet_b0",
-        family: "efficientnet",
-        build: |s| efficientnet::build(s, 1.0, 1.0, 0.2),
-    },
-    Named {
-        name: "efficientnet_b1",
-        family: "efficientnet",
-        build: |s| efficientnet::build(s, 1.0, 1.1, 0.2),
-    },
-    Named {
-        name: "efficientnet_b2",
-        family: "efficientnet",
-        build: |s| efficientnet::build(s, 1.1, 1.2, 0.3),
-    },
-    Named {
-        name: "efficientnet_b3",
-        family: "efficientnet",
-        build: |s| efficientnet::build(s, 1.2, 1.4, 0.3),
-    },
-    Named {
-        name: "densenet121",
-        family: "densenet",
-        build: |s| densenet::build(s, 32, [6, 12, 24, 16], 64),
-    },
-    Named {
-        name: "densenet169",
-        family: "densenet",
-        build: |s| densenet::build(s, 32, [6, 12, 32, 32], 64),
-    },
-    Named {
-        name: "convnext_tiny",
-        family: "convnext",
-        build: |s| convnext::build(s, [3, 3, 9, 3]),
-    },
-    Named {
-        name: "convnext_small",
-        family: "convnext",
-        build: |s| convnext::build(s, [3, 3, 27, 3]),
-    },
+    named("resnet18", "resnet", |s| resnet::build(s, resnet::Depth::Basic([2, 2, 2, 2]), 1, 64)),
+    named("resnet34", "resnet", |s| resnet::build(s, resnet::Depth::Basic([3, 4, 6, 3]), 1, 64)),
+    named("resnet50", "resnet", |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 1, 64)),
+    named("resnet101", "resnet", |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 23, 3]), 1, 64)),
+    named("resnet152", "resnet", |s| resnet::build(s, resnet::Depth::Bottleneck([3, 8, 36, 3]), 1, 64)),
+    named("resnext50_32x4d", "resnet", |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 32, 4)),
+    named("wide_resnet50_2", "resnet", |s| resnet::build(s, resnet::Depth::Bottleneck([3, 4, 6, 3]), 1, 128)),
+    named("mobilenet_v2", "mobilenet_v2", mobilenet::v2),
+    named("mobilenet_v3_small", "mobilenet_v3", |s| mobilenet::v3(s, mobilenet::V3::Small)),
+    named("mobilenet_v3_large", "mobilenet_v3", |s| mobilenet::v3(s, mobilenet::V3::Large)),
+    named("efficientnet_b0", "efficientnet", |s| efficientnet::build(s, 1.0, 1.0, 0.2)),
+    named("efficientnet_b1", "efficientnet", |s| efficientnet::build(s, 1.0, 1.1, 0.2)),
+    named("efficientnet_b2", "efficientnet", |s| efficientnet::build(s, 1.1, 1.2, 0.3)),
+    named("efficientnet_b3", "efficientnet", |s| efficientnet::build(s, 1.2, 1.4, 0.3)),
+    named("densenet121", "densenet", |s| densenet::build(s, 32, [6, 12, 24, 16], 64)),
+    named("densenet169", "densenet", |s| densenet::build(s, 32, [6, 12, 32, 32], 64)),
+    named("convnext_tiny", "convnext", |s| convnext::build(s, [3, 3, 9, 3])),
+    named("convnext_small", "convnext", |s| convnext::build(s, [3, 3, 27, 3])),
 ];
+
+/// A row of [`TORCHVISION`].
+const fn named(
+    name: &'static str,
+    family: &'static str,
+    build: fn(&ArchSpec) -> GraphSpec,
+) -> Named {
+    Named {
+        name,
+        family,
+        build,
+    }
+}
 
 /// The graph of `spec`, checked.
 pub fn graph(spec: &ArchSpec) -> Result<GraphSpec> {

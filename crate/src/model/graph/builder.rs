@@ -83,54 +83,39 @@ impl Builder {
 
     /// A layer norm over the channels of each pixel, with weight and bias.
     pub fn layer_norm(&mut self, name: &str, channels: usize, eps: f64) -> Module {
-        let params = vec![
-            self.entry(format!("{name}.weight"), vec![channels], true),
-            self.entry(format!("{name}.bias"), vec![channels], true),
-        ];
-        Module {
-            name: name.into(),
-            kind: Kind::LayerNorm2d { channels, eps },
-            params,
-        }
+        self.weight_and_bias(name, Kind::LayerNorm2d { channels, eps }, vec![channels])
     }
 
     /// `nn.Linear` on flat features.
     pub fn linear(&mut self, name: &str, in_features: usize, out_features: usize) -> Module {
-        let params = vec![
-            self.entry(
-                format!("{name}.weight"),
-                vec![out_features, in_features],
-                true,
-            ),
-            self.entry(format!("{name}.bias"), vec![out_features], true),
-        ];
-        Module {
-            name: name.into(),
-            kind: Kind::Linear {
-                in_features,
-                out_features,
-                bias: true,
-            },
-            params,
-        }
+        let kind = Kind::Linear {
+            in_features,
+            out_features,
+            bias: true,
+        };
+        self.weight_and_bias(name, kind, vec![out_features, in_features])
     }
 
     /// `nn.Linear` applied to the channels of every pixel (channels-last MLPs).
     pub fn pixel_linear(&mut self, name: &str, in_features: usize, out_features: usize) -> Module {
+        let kind = Kind::PixelLinear {
+            in_features,
+            out_features,
+        };
+        self.weight_and_bias(name, kind, vec![out_features, in_features])
+    }
+
+    /// A module of `kind` with `NAME.weight` of `shape` and `NAME.bias` of its first
+    /// dimension.
+    fn weight_and_bias(&mut self, name: &str, kind: Kind, shape: Vec<usize>) -> Module {
+        let out = shape[0];
         let params = vec![
-            self.entry(
-                format!("{name}.weight"),
-                vec![out_features, in_features],
-                true,
-            ),
-            self.entry(format!("{name}.bias"), vec![out_features], true),
+            self.entry(format!("{name}.weight"), shape, true),
+            self.entry(format!("{name}.bias"), vec![out], true),
         ];
         Module {
             name: name.into(),
-            kind: Kind::PixelLinear {
-                in_features,
-                out_features,
-            },
+            kind,
             params,
         }
     }

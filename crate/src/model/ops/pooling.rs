@@ -150,9 +150,22 @@ pub fn max_backward(x: &[f32], g: &[f32], cfg: &PoolCfg, (h, w): (usize, usize))
     dx
 }
 
-/// Average pool of `[planes, h, w]` values.
-pub fn avg_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32> {
-    let (oh, ow) = out_size(cfg, h, w);
+/// Where one output cell of a mean pool reads: rows `y0..y1`, columns `x0..x1`, and
+/// what the sum is divided by (0: the cell is 0).
+struct Cell {
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+    div: usize,
+}
+
+/// The mean over each output cell's window, `[planes, h, w]` -> `[planes, oh, ow]`
+/// (average and adaptive average pools differ only in their windows).
+fn mean_forward(
+    x: &[f32],
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    cell: impl Fn(usize, usize) -> Cell + Sync,
+) -> Vec<f32> {
     let mut y = vec![0f32; x.len() / (h * w).max(1) * oh * ow];
     if y.is_empty() {
         return y;
@@ -161,13 +174,13 @@ pub fn avg_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32>
         .zip(x.par_chunks(h * w))
         .for_each(|(dst, plane)| {
             for oy in 0..oh {
-                let (y0, y1, sy) = window(oy, cfg.kernel.0, cfg.stride.0, cfg.padding.0, h);
                 for ox in 0..ow {
-                    let (x0, x1, sx) = window(ox, cfg.kernel.1, cfg.stride.1, cfg.padding.1, w);
-                    let div = divisor(cfg, (y0, y1, sy), (x0, x1, sx));
+                    let Cell { rows, cols, div } = cell(oy, ox);
                     let mut sum = 0f32;
-                    for row in y0..y1 {
-                        sum += plane[row * w + x0..row * w + x1].iter().sum::<f32>();
+                    for row in rows {
+                        sum += plane[row * w + cols.start..row * w + cols.end]
+                            .iter()
+                            .sum::<f32>();
                     }
                     dst[oy * ow + ox] = if div > 0 { sum / div as f32 } else { 0.0 };
                 }
@@ -176,21 +189,15 @@ pub fn avg_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32>
     y
 }
 
-fn divisor(
-    cfg: &PoolCfg,
-    (y0, y1, sy): (usize, usize, usize),
-    (x0, x1, sx): (usize, usize, usize),
-) -> usize {
-    if cfg.count_include_pad {
-        sy * sx
-    } else {
-        (y1 - y0) * (x1 - x0)
-    }
-}
-
-/// Gradient of [`avg_forward`]: each cell's gradient shared by its window's inputs.
-pub fn avg_backward(g: &[f32], cfg: &PoolCfg, (h, w): (usize, usize), planes: usize) -> Vec<f32> {
-    let (oh, ow) = out_size(cfg, h, w);
+/// Gradient of [`mean_forward`]: each cell's gradient shared by its window's inputs
+/// (windows may overlap, so contributions add).
+fn mean_backward(
+    g: &[f32],
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    planes: usize,
+    cell: impl Fn(usize, usize) -> Cell + Sync,
+) -> Vec<f32> {
     let mut dx = vec![0f32; planes * h * w];
     if oh * ow == 0 || h * w == 0 {
         return dx;
@@ -199,16 +206,14 @@ pub fn avg_backward(g: &[f32], cfg: &PoolCfg, (h, w): (usize, usize), planes: us
         .zip(g.par_chunks(oh * ow))
         .for_each(|(dst, gp)| {
             for oy in 0..oh {
-                let (y0, y1, sy) = window(oy, cfg.kernel.0, cfg.stride.0, cfg.padding.0, h);
                 for ox in 0..ow {
-                    let (x0, x1, sx) = window(ox, cfg.kernel.1, cfg.stride.1, cfg.padding.1, w);
-                    let div = divisor(cfg, (y0, y1, sy), (x0, x1, sx));
+                    let Cell { rows, cols, div } = cell(oy, ox);
                     if div == 0 {
                         continue;
                     }
                     let share = gp[oy * ow + ox] / div as f32;
-                    for row in y0..y1 {
-                        for v in &mut dst[row * w + x0..row * w + x1] {
+                    for row in rows {
+                        for v in &mut dst[row * w + cols.start..row * w + cols.end] {
                             *v += share;
                         }
                     }
@@ -218,9 +223,50 @@ pub fn avg_backward(g: &[f32], cfg: &PoolCfg, (h, w): (usize, usize), planes: us
     dx
 }
 
+/// An average pool's window of cell `(oy, ox)`: the kernel's, clipped to the plane, over
+/// the whole kernel (padding counted) or only the cells inside, as `cfg` says.
+fn avg_cell(cfg: &PoolCfg, (h, w): (usize, usize), oy: usize, ox: usize) -> Cell {
+    let (y0, y1, sy) = window(oy, cfg.kernel.0, cfg.stride.0, cfg.padding.0, h);
+    let (x0, x1, sx) = window(ox, cfg.kernel.1, cfg.stride.1, cfg.padding.1, w);
+    let div = if cfg.count_include_pad {
+        sy * sx
+    } else {
+        (y1 - y0) * (x1 - x0)
+    };
+    Cell {
+        rows: y0..y1,
+        cols: x0..x1,
+        div,
+    }
+}
+
+/// Average pool of `[planes, h, w]` values.
+pub fn avg_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32> {
+    let out = out_size(cfg, h, w);
+    mean_forward(x, (h, w), out, |oy, ox| avg_cell(cfg, (h, w), oy, ox))
+}
+
+/// Gradient of [`avg_forward`].
+pub fn avg_backward(g: &[f32], cfg: &PoolCfg, (h, w): (usize, usize), planes: usize) -> Vec<f32> {
+    let out = out_size(cfg, h, w);
+    mean_backward(g, (h, w), out, planes, |oy, ox| {
+        avg_cell(cfg, (h, w), oy, ox)
+    })
+}
+
 /// PyTorch's adaptive-pool bin of output cell `i` out of `out` over `len` inputs.
 fn bin(i: usize, out: usize, len: usize) -> (usize, usize) {
     (i * len / out, ((i + 1) * len).div_ceil(out))
+}
+
+/// An adaptive average pool's window of cell `(oy, ox)`: PyTorch's bins.
+fn adaptive_cell((h, w): (usize, usize), (oh, ow): (usize, usize), oy: usize, ox: usize) -> Cell {
+    let ((y0, y1), (x0, x1)) = (bin(oy, oh, h), bin(ox, ow, w));
+    Cell {
+        rows: y0..y1,
+        cols: x0..x1,
+        div: (y1 - y0) * (x1 - x0),
+    }
 }
 
 /// `AdaptiveAvgPool2d((oh, ow))` of `[planes, h, w]` values.
@@ -228,29 +274,12 @@ pub fn adaptive_forward(x: &[f32], (h, w): (usize, usize), (oh, ow): (usize, usi
     if (h, w) == (oh, ow) {
         return x.to_vec();
     }
-    let mut y = vec![0f32; x.len() / (h * w).max(1) * oh * ow];
-    if y.is_empty() {
-        return y;
-    }
-    y.par_chunks_mut(oh * ow)
-        .zip(x.par_chunks(h * w))
-        .for_each(|(dst, plane)| {
-            for oy in 0..oh {
-                let (y0, y1) = bin(oy, oh, h);
-                for ox in 0..ow {
-                    let (x0, x1) = bin(ox, ow, w);
-                    let mut sum = 0f32;
-                    for row in y0..y1 {
-                        sum += plane[row * w + x0..row * w + x1].iter().sum::<f32>();
-                    }
-                    dst[oy * ow + ox] = sum / ((y1 - y0) * (x1 - x0)) as f32;
-                }
-            }
-        });
-    y
+    mean_forward(x, (h, w), (oh, ow), |oy, ox| {
+        adaptive_cell((h, w), (oh, ow), oy, ox)
+    })
 }
 
-/// Gradient of [`adaptive_forward`] (bins may overlap, so contributions add).
+/// Gradient of [`adaptive_forward`].
 pub fn adaptive_backward(
     g: &[f32],
     (h, w): (usize, usize),
@@ -260,27 +289,9 @@ pub fn adaptive_backward(
     if (h, w) == (oh, ow) {
         return g.to_vec();
     }
-    let mut dx = vec![0f32; planes * h * w];
-    if oh * ow == 0 || h * w == 0 {
-        return dx;
-    }
-    dx.par_chunks_mut(h * w)
-        .zip(g.par_chunks(oh * ow))
-        .for_each(|(dst, gp)| {
-            for oy in 0..oh {
-                let (y0, y1) = bin(oy, oh, h);
-                for ox in 0..ow {
-                    let (x0, x1) = bin(ox, ow, w);
-                    let share = gp[oy * ow + ox] / ((y1 - y0) * (x1 - x0)) as f32;
-                    for row in y0..y1 {
-                        for v in &mut dst[row * w + x0..row * w + x1] {
-                            *v += share;
-                        }
-                    }
-                }
-            }
-        });
-    dx
+    mean_backward(g, (h, w), (oh, ow), planes, |oy, ox| {
+        adaptive_cell((h, w), (oh, ow), oy, ox)
+    })
 }
 
 #[cfg(test)]

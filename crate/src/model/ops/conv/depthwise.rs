@@ -5,6 +5,7 @@
 
 use super::super::super::conv::gemm_micro::Clamp;
 use super::depthwise_simd;
+use super::Call;
 use crate::model::graph::ConvCfg;
 use crate::model::ops::output::overwritten;
 use rayon::prelude::*;
@@ -28,23 +29,46 @@ fn valid_cols(
     first.min(end)..end
 }
 
-/// `clamp(bias + conv(x))`, one plane per channel.
-#[allow(clippy::too_many_arguments)]
-pub fn forward(
-    wt: &[f32],
-    bias: &[f32],
+/// One plane's taps that read inside the input, as `tap(oy, iy, weight, cols, start)`:
+/// output row `oy` reads input row `iy` with the tap's `weight`, output columns `cols`
+/// reading input columns `start + i * stride` (the forward pass and the input gradient
+/// walk the same taps, in opposite directions).
+fn each_tap(
+    k: &[f32],
     cfg: &ConvCfg,
-    x: &[f32],
-    n: usize,
     (h, w): (usize, usize),
     (oh, ow): (usize, usize),
-    clamp: Clamp,
-) -> Vec<f32> {
-    let c = cfg.in_channels;
+    mut tap: impl FnMut(usize, usize, f32, std::ops::Range<usize>, usize),
+) {
     let (kh, kw) = cfg.kernel;
     let (sh, sw) = cfg.stride;
     let (ph, pw) = cfg.padding;
     let (dh, dw) = cfg.dilation;
+    for oy in 0..oh {
+        for ky in 0..kh {
+            let iy = (oy * sh + ky * dh) as isize - ph as isize;
+            if iy < 0 || iy >= h as isize {
+                continue;
+            }
+            for kx in 0..kw {
+                let cols = valid_cols(kx, (sw, pw, dw), w, ow);
+                if cols.is_empty() {
+                    continue;
+                }
+                let start = cols.start * sw + kx * dw - pw;
+                tap(oy, iy as usize, k[ky * kw + kx], cols, start);
+            }
+        }
+    }
+}
+
+/// `clamp(bias + conv(x))`, one plane per channel.
+pub(super) fn forward(wt: &[f32], bias: &[f32], call: &Call, x: &[f32], clamp: Clamp) -> Vec<f32> {
+    let (cfg, n, (h, w), (oh, ow)) = call.parts();
+    let c = cfg.in_channels;
+    let (kh, kw) = cfg.kernel;
+    let (sh, sw) = cfg.stride;
+    let (ph, pw) = cfg.padding;
     if n * c * oh * ow == 0 {
         return Vec::new();
     }
@@ -81,44 +105,27 @@ pub fn forward(
         return unsafe { overwritten(n * c * oh * ow, planes) };
     }
     let mut y = vec![0f32; n * c * oh * ow];
-    let cols: Vec<_> = (0..kw)
-        .map(|kx| valid_cols(kx, (sw, pw, dw), w, ow))
-        .collect();
     y.par_chunks_mut(oh * ow)
         .zip(x.par_chunks(h * w))
         .enumerate()
         .for_each(|(plane, (dst, src))| {
             let ch = plane % c;
-            let k = &wt[ch * kh * kw..(ch + 1) * kh * kw];
             dst.fill(bias[ch]);
-            for oy in 0..oh {
+            let k = &wt[ch * kh * kw..(ch + 1) * kh * kw];
+            each_tap(k, cfg, (h, w), (oh, ow), |oy, iy, wv, cols, start| {
                 let out = &mut dst[oy * ow..(oy + 1) * ow];
-                for ky in 0..kh {
-                    let iy = (oy * sh + ky * dh) as isize - ph as isize;
-                    if iy < 0 || iy >= h as isize {
-                        continue;
+                let row = &src[iy * w..(iy + 1) * w];
+                if sw == 1 {
+                    let input = &row[start..start + cols.len()];
+                    for (o, v) in out[cols].iter_mut().zip(input) {
+                        *o += wv * v;
                     }
-                    let row = &src[iy as usize * w..(iy as usize + 1) * w];
-                    for kx in 0..kw {
-                        let wv = k[ky * kw + kx];
-                        let r = cols[kx].clone();
-                        if r.is_empty() {
-                            continue;
-                        }
-                        let start = (r.start * sw + kx * dw) as isize - pw as isize;
-                        if sw == 1 {
-                            let input = &row[start as usize..start as usize + r.len()];
-                            for (o, v) in out[r].iter_mut().zip(input) {
-                                *o += wv * v;
-                            }
-                        } else {
-                            for (i, o) in out[r].iter_mut().enumerate() {
-                                *o += wv * row[start as usize + i * sw];
-                            }
-                        }
+                } else {
+                    for (i, o) in out[cols].iter_mut().enumerate() {
+                        *o += wv * row[start + i * sw];
                     }
                 }
-            }
+            });
             match clamp {
                 Clamp::None => {}
                 Clamp::Relu => dst.iter_mut().for_each(|v| *v = v.max(0.0)),
@@ -129,53 +136,28 @@ pub fn forward(
 }
 
 /// `dx[c, iy, ix] += w[c, ky, kx] * dy[c, oy, ox]` over every tap that read `(iy, ix)`.
-pub fn backward(
-    wt: &[f32],
-    cfg: &ConvCfg,
-    g: &[f32],
-    n: usize,
-    (h, w): (usize, usize),
-    (oh, ow): (usize, usize),
-) -> Vec<f32> {
+pub(super) fn backward(wt: &[f32], call: &Call, g: &[f32]) -> Vec<f32> {
+    let (cfg, n, (h, w), (oh, ow)) = call.parts();
     let c = cfg.in_channels;
     let (kh, kw) = cfg.kernel;
-    let (sh, sw) = cfg.stride;
-    let (ph, pw) = cfg.padding;
-    let (dh, dw) = cfg.dilation;
+    let sw = cfg.stride.1;
     let mut dx = vec![0f32; n * c * h * w];
     if dx.is_empty() || oh * ow == 0 {
         return dx;
     }
-    let cols: Vec<_> = (0..kw)
-        .map(|kx| valid_cols(kx, (sw, pw, dw), w, ow))
-        .collect();
     dx.par_chunks_mut(h * w)
         .zip(g.par_chunks(oh * ow))
         .enumerate()
         .for_each(|(plane, (dst, gp))| {
             let ch = plane % c;
             let k = &wt[ch * kh * kw..(ch + 1) * kh * kw];
-            for oy in 0..oh {
+            each_tap(k, cfg, (h, w), (oh, ow), |oy, iy, wv, cols, start| {
                 let grow = &gp[oy * ow..(oy + 1) * ow];
-                for ky in 0..kh {
-                    let iy = (oy * sh + ky * dh) as isize - ph as isize;
-                    if iy < 0 || iy >= h as isize {
-                        continue;
-                    }
-                    let row = &mut dst[iy as usize * w..(iy as usize + 1) * w];
-                    for kx in 0..kw {
-                        let wv = k[ky * kw + kx];
-                        let r = cols[kx].clone();
-                        if r.is_empty() {
-                            continue;
-                        }
-                        let start = (r.start * sw + kx * dw) as isize - pw as isize;
-                        for (i, gv) in grow[r].iter().enumerate() {
-                            row[start as usize + i * sw] += wv * gv;
-                        }
-                    }
+                let row = &mut dst[iy * w..(iy + 1) * w];
+                for (i, gv) in grow[cols].iter().enumerate() {
+                    row[start + i * sw] += wv * gv;
                 }
-            }
+            });
         });
     dx
 }

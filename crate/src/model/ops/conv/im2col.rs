@@ -6,6 +6,7 @@
 
 use super::super::super::conv::gemm_micro::Clamp;
 use super::super::super::conv::packed_gemm::{gemm, Dense, PackedA, Unfolded};
+use super::Call;
 use crate::model::graph::ConvCfg;
 use crate::model::ops::output::overwritten;
 use rayon::prelude::*;
@@ -83,17 +84,14 @@ fn fold(
 }
 
 /// `clamp(conv(x) + bias [+ residual])`, `a` the packed filters of each group.
-#[allow(clippy::too_many_arguments)]
-pub fn forward(
+pub(super) fn forward(
     a: &[PackedA],
-    cfg: &ConvCfg,
+    call: &Call,
     x: &[f32],
-    n: usize,
-    (h, w): (usize, usize),
-    (oh, ow): (usize, usize),
     residual: Option<&[f32]>,
     clamp: Clamp,
 ) -> Vec<f32> {
+    let (cfg, n, (h, w), (oh, ow)) = call.parts();
     let g = cfg.groups;
     let (cin_g, cout_g) = (cfg.in_channels / g, cfg.out_channels / g);
     let plane = oh * ow;
@@ -128,14 +126,8 @@ pub fn forward(
 }
 
 /// The input gradient from `gr`, `wt` each group's packed `W_g^T`.
-pub fn backward(
-    wt: &[PackedA],
-    cfg: &ConvCfg,
-    gr: &[f32],
-    n: usize,
-    (h, w): (usize, usize),
-    (oh, ow): (usize, usize),
-) -> Vec<f32> {
+pub(super) fn backward(wt: &[PackedA], call: &Call, gr: &[f32]) -> Vec<f32> {
+    let (cfg, n, (h, w), (oh, ow)) = call.parts();
     let g = cfg.groups;
     let (cin_g, cout_g) = (cfg.in_channels / g, cfg.out_channels / g);
     let k = cin_g * cfg.kernel.0 * cfg.kernel.1;

@@ -22,6 +22,23 @@ use super::norm::ChannelAffine;
 use crate::error::{Error, Result};
 use std::sync::OnceLock;
 
+/// One call of a convolution path: its configuration, the batch size and the input and
+/// output sizes (checked by the caller against the values it passes).
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    cfg: &'a ConvCfg,
+    n: usize,
+    hw: (usize, usize),
+    out_hw: (usize, usize),
+}
+
+impl<'a> Call<'a> {
+    /// `(cfg, n, (h, w), (oh, ow))`.
+    fn parts(&self) -> (&'a ConvCfg, usize, (usize, usize), (usize, usize)) {
+        (self.cfg, self.n, self.hw, self.out_hw)
+    }
+}
+
 /// A convolution's weights packed for its path, with its bias.
 #[derive(Debug)]
 pub struct ConvKernel {
@@ -170,6 +187,12 @@ impl ConvKernel {
                 cfg.out_channels
             )));
         }
+        let call = Call {
+            cfg,
+            n,
+            hw: (h, w),
+            out_hw: (oh, ow),
+        };
         // ReLU and ReLU6 run in the product's store; other activations after it.
         let (clamp, after) = match act {
             Some(Activation::Relu) => (Clamp::Relu, None),
@@ -182,22 +205,15 @@ impl ConvKernel {
             }
             Path::Winograd(k) => (k.forward(x, n, h, w), act),
             // A residual is added after the loop, so the clamp can run inside it only without one.
-            Path::Depthwise(wt) if residual.is_none() => (
-                depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow), clamp),
-                after,
-            ),
+            Path::Depthwise(wt) if residual.is_none() => {
+                (depthwise::forward(wt, &self.bias, &call, x, clamp), after)
+            }
             Path::Depthwise(wt) => (
-                depthwise::forward(wt, &self.bias, cfg, x, n, (h, w), (oh, ow), Clamp::None),
+                depthwise::forward(wt, &self.bias, &call, x, Clamp::None),
                 act,
             ),
-            Path::Pointwise(a) => (
-                pointwise::forward(a, cfg, x, n, (h, w), (oh, ow), residual, clamp),
-                after,
-            ),
-            Path::General(a) => (
-                im2col::forward(a, cfg, x, n, (h, w), (oh, ow), residual, clamp),
-                after,
-            ),
+            Path::Pointwise(a) => (pointwise::forward(a, &call, x, residual, clamp), after),
+            Path::General(a) => (im2col::forward(a, &call, x, residual, clamp), after),
         };
         let unfused_residual = matches!(self.path, Path::Winograd(_) | Path::Depthwise(_));
         if let (Some(r), true) = (residual, unfused_residual) {
@@ -381,6 +397,12 @@ impl Conv {
                 cfg.out_channels
             )));
         }
+        let call = Call {
+            cfg,
+            n,
+            hw: (h, w),
+            out_hw: (oh, ow),
+        };
         let reverse = match self.reverse.get() {
             Some(r) => r,
             None => {
@@ -423,11 +445,9 @@ impl Conv {
         Ok(match &**reverse {
             // Stride 1, "same" padding: dx = conv(dy, flip(W)^T) with padding k - 1 - p.
             Reverse::Winograd(k) => k.forward(g, n, oh, ow),
-            Reverse::Direct => depthwise::backward(&self.weight, cfg, g, n, (h, w), (oh, ow)),
-            Reverse::Gemm(a) if is_pointwise(cfg) => {
-                pointwise::backward(&a[0], cfg, g, n, (h, w), (oh, ow))
-            }
-            Reverse::Gemm(a) => im2col::backward(a, cfg, g, n, (h, w), (oh, ow)),
+            Reverse::Direct => depthwise::backward(&self.weight, &call, g),
+            Reverse::Gemm(a) if is_pointwise(cfg) => pointwise::backward(&a[0], &call, g),
+            Reverse::Gemm(a) => im2col::backward(a, &call, g),
         })
     }
 }
@@ -509,6 +529,10 @@ mod tests {
     fn cases() -> Vec<ConvCfg> {
         let mut dilated = ConvCfg::square(4, 6, 3, 1, 2);
         dilated.dilation = (2, 2);
+        // Depthwise shapes the blocked loop does not take (dilation, a 2x2 kernel at
+        // stride 3) go through the generic tap walk.
+        let mut dilated_depthwise = ConvCfg::square(4, 4, 3, 1, 2).groups(4).bias(true);
+        dilated_depthwise.dilation = (2, 2);
         vec![
             ConvCfg::square(3, 5, 3, 1, 1).bias(true), // Winograd
             ConvCfg::square(4, 6, 1, 1, 0),            // pointwise
@@ -520,6 +544,8 @@ mod tests {
             ConvCfg::square(3, 4, 4, 4, 0).bias(true), // ConvNeXt's patchify stem
             ConvCfg::square(8, 8, 3, 2, 1).groups(4),  // grouped, strided (ResNeXt)
             dilated,                                   // dilation 2
+            dilated_depthwise,
+            ConvCfg::square(3, 3, 2, 3, 1).groups(3), // depthwise 2x2, stride 3
         ]
     }
 

@@ -5,21 +5,18 @@
 
 use super::super::super::conv::gemm_micro::Clamp;
 use super::super::super::conv::packed_gemm::{gemm, Dense, PackedA, Unfolded};
-use crate::model::graph::ConvCfg;
+use super::Call;
 use crate::model::ops::output::overwritten;
 
 /// `clamp(W x + bias [+ residual])` for `n` images, `a` the packed `[out, in]` weights.
-#[allow(clippy::too_many_arguments)]
-pub fn forward(
+pub(super) fn forward(
     a: &PackedA,
-    cfg: &ConvCfg,
+    call: &Call,
     x: &[f32],
-    n: usize,
-    (h, w): (usize, usize),
-    (oh, ow): (usize, usize),
     residual: Option<&[f32]>,
     clamp: Clamp,
 ) -> Vec<f32> {
+    let (cfg, n, (h, w), (oh, ow)) = call.parts();
     let (cin, cout) = (cfg.in_channels, cfg.out_channels);
     let plane = oh * ow;
     // SAFETY: each image's product writes all `cout` rows of `plane` values.
@@ -57,14 +54,8 @@ pub fn forward(
 }
 
 /// `W^T g` at the pixels the convolution read, zero elsewhere; `wt` the packed `W^T`.
-pub fn backward(
-    wt: &PackedA,
-    cfg: &ConvCfg,
-    g: &[f32],
-    n: usize,
-    (h, w): (usize, usize),
-    (oh, ow): (usize, usize),
-) -> Vec<f32> {
+pub(super) fn backward(wt: &PackedA, call: &Call, g: &[f32]) -> Vec<f32> {
+    let (cfg, n, (h, w), (oh, ow)) = call.parts();
     let (cin, cout) = (cfg.in_channels, cfg.out_channels);
     let plane = oh * ow;
     let mut dsub = vec![0f32; n * cin * plane];
