@@ -262,28 +262,15 @@ fn bad_inputs_give_one_clear_line() {
     std::fs::write(&text_file, "these are my notes, not a picture").unwrap();
     let empty = temp("empty.png");
     std::fs::write(&empty, b"").unwrap();
-    let gray = temp("gray.npy");
-    convscope::npy::write(
-        &gray,
-        &candle_core::Tensor::zeros(
-            (1, 1, 32, 32),
-            candle_core::DType::F32,
-            &candle_core::Device::Cpu,
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let small = temp("small.npy");
-    convscope::npy::write(
-        &small,
-        &candle_core::Tensor::zeros(
-            (1, 3, 4, 4),
-            candle_core::DType::F32,
-            &candle_core::Device::Cpu,
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let zeros = |name: &str, shape: (usize, usize, usize, usize)| {
+        let file = temp(name);
+        let t =
+            candle_core::Tensor::zeros(shape, candle_core::DType::F32, &candle_core::Device::Cpu);
+        convscope::npy::write(&file, &t.unwrap()).unwrap();
+        file
+    };
+    let gray = zeros("gray.npy", (1, 1, 32, 32));
+    let small = zeros("small.npy", (1, 3, 4, 4));
     let truncated = temp("truncated.safetensors");
     std::fs::write(&truncated, 1_000u64.to_le_bytes()).unwrap();
     let card = temp("orphan.json");

@@ -2,6 +2,9 @@
 //! `conv2d` and `conv_transpose2d` on random shapes: odd sizes, one channel, batches of
 //! two, 1x1 images. Errors are relative to the largest magnitude of candle's result.
 
+mod common;
+use common::max_abs;
+
 use candle_core::{Device, Tensor};
 use convscope::model::conv::{self, Winograd3x3};
 use convscope::rng::Rng;
@@ -27,22 +30,7 @@ fn random(rng: &mut Rng, shape: &[usize]) -> Tensor {
 
 fn max_rel_error(ours: &Tensor, theirs: &Tensor) -> f32 {
     assert_eq!(ours.dims(), theirs.dims());
-    let scale = theirs
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    let err = (ours - theirs)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    err / scale.max(f32::MIN_POSITIVE)
+    max_abs(&(ours - theirs).unwrap()) / max_abs(theirs).max(f32::MIN_POSITIVE)
 }
 
 #[test]

@@ -52,41 +52,15 @@ fn explain(name: &str, extra: &[&str]) -> Vec<f64> {
 #[test]
 fn explain_writes_the_reference_maps() {
     let npz = "tiny_dev.npz";
-    let raw = explain("gradcam", &["grad-cam", "--layer", "features.7"]);
-    assert_close(
-        "CLI grad-cam raw",
-        &raw,
-        &reference(npz, 0, "gradcam_raw__features_7"),
-        1e-3,
-    );
-    let full = explain(
-        "gradcam_full",
-        &["grad-cam", "--layer", "features.7", "--full"],
-    );
-    assert_close(
-        "CLI grad-cam full",
-        &full,
-        &reference(npz, 0, "gradcam_full__features_7"),
-        2e-3,
-    );
-    let drops = explain(
-        "occlusion",
-        &[
-            "occlusion",
-            "--window",
-            "4",
-            "--stride",
-            "4",
-            "--score",
-            "prob",
-        ],
-    );
-    assert_close(
-        "CLI occlusion prob",
-        &drops,
-        &reference(npz, 0, "occlusion_prob"),
-        1e-3,
-    );
+    #[rustfmt::skip]
+    let cases: [(&str, &[&str], &str, f64); 3] = [
+        ("gradcam", &["grad-cam", "--layer", "features.7"], "gradcam_raw__features_7", 1e-3),
+        ("gradcam_full", &["grad-cam", "--layer", "features.7", "--full"], "gradcam_full__features_7", 2e-3),
+        ("occlusion", &["occlusion", "--window", "4", "--stride", "4", "--score", "prob"], "occlusion_prob", 1e-3),
+    ];
+    for (out, args, key, tol) in cases {
+        matches_reference(npz, 0, key, &explain(out, args), tol);
+    }
     let sal = explain("saliency", &["saliency"]);
     assert_tie_robust("CLI saliency", &sal, &reference(npz, 0, "saliency"));
 }

@@ -60,39 +60,26 @@ fn activations_at_listed_layers_match() {
 
 #[test]
 fn input_gradient_agrees_with_pytorch_saliency() {
-    for (json, npz) in SUITES {
-        for (i, case) in cases(json).iter().enumerate() {
-            let grad = input_gradient(
-                model_for(case),
-                &input(&case.image),
-                case.target,
-                ReluGrad::Plain,
-            );
-            let what = format!("{npz} case {i} saliency");
-            let (median, within, l2) =
-                assert_tie_robust(&what, &flat(&grad), &reference(npz, i, "saliency"));
-            eprintln!(
-                "{npz} case {i} saliency: median {median:.1e}, within 1e-3 {:.3}%, rel L2 {l2:.2e}",
-                within * 100.0
-            );
-        }
-    }
+    reverse_pass_agrees(ReluGrad::Plain, "saliency");
 }
 
 #[test]
 fn guided_reverse_pass_agrees_with_captum_guided_backprop() {
+    reverse_pass_agrees(ReluGrad::Guided, "guided_backprop");
+}
+
+/// The reverse pass to the input under `relu` against reference `key` of every case, by
+/// the tie-robust rule (the maps pass back through max pooling), its numbers printed.
+fn reverse_pass_agrees(relu: ReluGrad, key: &str) {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
-            let grad = input_gradient(
-                model_for(case),
-                &input(&case.image),
-                case.target,
-                ReluGrad::Guided,
-            );
-            assert_tie_robust(
-                &format!("{npz} case {i} guided backprop"),
-                &flat(&grad),
-                &reference(npz, i, "guided_backprop"),
+            let grad = input_gradient(model_for(case), &input(&case.image), case.target, relu);
+            let what = format!("{npz} case {i} {key}");
+            let (median, within, l2) =
+                assert_tie_robust(&what, &flat(&grad), &reference(npz, i, key));
+            eprintln!(
+                "{what}: median {median:.1e}, within 1e-3 {:.3}%, rel L2 {l2:.2e}",
+                within * 100.0
             );
         }
     }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixture, input, layer_output, tiny, vgg16};
+use common::{fixture, input, layer_output, max_abs, tiny, vgg16};
 use convscope::image::Preprocessing;
 use convscope::model::ops::Op;
 use convscope::model::Graph;
@@ -523,14 +523,7 @@ fn cli_features_writes_the_grid_and_the_activation() {
         .get(0)
         .unwrap();
     assert_eq!(a.dims(), [16, 16, 16]);
-    let diff = (a - want)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let diff = max_abs(&(a - want).unwrap());
     assert!(diff < 1e-5, "{diff}");
     let img = image::open(&png_path).unwrap();
     // 4 tiles of 16x16 at zoom 2 in 2 columns: 1 + 2 * (32 + 1) = 67.

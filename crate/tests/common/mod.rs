@@ -273,3 +273,12 @@ pub fn matches_reference(npz: &str, i: usize, key: &str, ours: &[f64], tol: f64)
         tol,
     );
 }
+
+/// The largest magnitude in `t`.
+pub fn max_abs(t: &Tensor) -> f32 {
+    t.abs()
+        .and_then(|a| a.max_all())
+        .and_then(|m| m.to_dtype(DType::F32))
+        .and_then(|m| m.to_scalar::<f32>())
+        .unwrap()
+}
