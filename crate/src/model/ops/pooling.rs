@@ -35,12 +35,7 @@ fn is_plain_2x2(cfg: &PoolCfg) -> bool {
 /// its first maximal element, the one [`max_backward`] routes the gradient to.
 pub fn max_pool2x2_values(data: &[f32], h: usize, w: usize) -> Vec<f32> {
     let (oh, ow) = (h / 2, w / 2);
-    let mut y = vec![0f32; data.len() / (h * w).max(1) * oh * ow];
-    if y.is_empty() {
-        return y;
-    }
-    let planes = y.par_chunks_mut(oh * ow).zip(data.par_chunks(h * w));
-    planes.for_each(|(dst, plane)| {
+    per_plane(data, (h, w), (oh, ow), |dst, plane| {
         for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
             let (r0, r1) = plane[2 * oy * w..][..2 * w].split_at(w);
             for (ox, v) in out.iter_mut().enumerate() {
@@ -53,7 +48,23 @@ pub fn max_pool2x2_values(data: &[f32], h: usize, w: usize) -> Vec<f32> {
                 *v = best;
             }
         }
-    });
+    })
+}
+
+/// `f(out, plane)` for each `h x w` plane of `x` and its `oh x ow` output plane, the
+/// planes split over threads.
+fn per_plane(
+    x: &[f32],
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    f: impl Fn(&mut [f32], &[f32]) + Sync,
+) -> Vec<f32> {
+    let mut y = vec![0f32; x.len() / (h * w).max(1) * oh * ow];
+    if !y.is_empty() {
+        y.par_chunks_mut(oh * ow)
+            .zip(x.par_chunks(h * w))
+            .for_each(|(dst, plane)| f(dst, plane));
+    }
     y
 }
 
@@ -92,16 +103,9 @@ pub fn max_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32>
         return max_pool2x2_values(x, h, w);
     }
     let (oh, ow) = out_size(cfg, h, w);
-    let mut y = vec![0f32; x.len() / (h * w).max(1) * oh * ow];
-    if y.is_empty() {
-        return y;
-    }
-    y.par_chunks_mut(oh * ow)
-        .zip(x.par_chunks(h * w))
-        .for_each(|(dst, plane)| {
-            max_values(plane, dst, cfg, (h, w), ow);
-        });
-    y
+    per_plane(x, (h, w), (oh, ow), |dst, plane| {
+        max_values(plane, dst, cfg, (h, w), ow)
+    })
 }
 
 /// The values [`argmax`] points at, without the indices: the window's largest value by
@@ -158,6 +162,14 @@ struct Cell {
     div: usize,
 }
 
+/// Every cell of an `oh x ow` output plane: its index and its window.
+fn cells(
+    (oh, ow): (usize, usize),
+    cell: &impl Fn(usize, usize) -> Cell,
+) -> impl Iterator<Item = (usize, Cell)> + '_ {
+    (0..oh * ow).map(move |at| (at, cell(at / ow, at % ow)))
+}
+
 /// The mean over each output cell's window, `[planes, h, w]` -> `[planes, oh, ow]`
 /// (average and adaptive average pools differ only in their windows).
 fn mean_forward(
@@ -166,27 +178,14 @@ fn mean_forward(
     (oh, ow): (usize, usize),
     cell: impl Fn(usize, usize) -> Cell + Sync,
 ) -> Vec<f32> {
-    let mut y = vec![0f32; x.len() / (h * w).max(1) * oh * ow];
-    if y.is_empty() {
-        return y;
-    }
-    y.par_chunks_mut(oh * ow)
-        .zip(x.par_chunks(h * w))
-        .for_each(|(dst, plane)| {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let Cell { rows, cols, div } = cell(oy, ox);
-                    let mut sum = 0f32;
-                    for row in rows {
-                        sum += plane[row * w + cols.start..row * w + cols.end]
-                            .iter()
-                            .sum::<f32>();
-                    }
-                    dst[oy * ow + ox] = if div > 0 { sum / div as f32 } else { 0.0 };
-                }
-            }
-        });
-    y
+    per_plane(x, (h, w), (oh, ow), |dst, plane| {
+        for (at, Cell { rows, cols, div }) in cells((oh, ow), &cell) {
+            let sum: f32 = rows
+                .map(|row| plane[row * w..][cols.clone()].iter().sum::<f32>())
+                .sum();
+            dst[at] = if div > 0 { sum / div as f32 } else { 0.0 };
+        }
+    })
 }
 
 /// Gradient of [`mean_forward`]: each cell's gradient shared by its window's inputs
@@ -205,18 +204,15 @@ fn mean_backward(
     dx.par_chunks_mut(h * w)
         .zip(g.par_chunks(oh * ow))
         .for_each(|(dst, gp)| {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let Cell { rows, cols, div } = cell(oy, ox);
-                    if div == 0 {
-                        continue;
-                    }
-                    let share = gp[oy * ow + ox] / div as f32;
-                    for row in rows {
-                        for v in &mut dst[row * w + cols.start..row * w + cols.end] {
-                            *v += share;
-                        }
-                    }
+            for (at, Cell { rows, cols, div }) in cells((oh, ow), &cell) {
+                if div == 0 {
+                    continue;
+                }
+                let share = gp[at] / div as f32;
+                for row in rows {
+                    dst[row * w..][cols.clone()]
+                        .iter_mut()
+                        .for_each(|v| *v += share);
                 }
             }
         });
