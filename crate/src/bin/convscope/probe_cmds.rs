@@ -1,7 +1,7 @@
 //! Subcommands of feature visualization: filters, features, maximize.
 
 use crate::args::{check_output, load, read_input, to_json, InputArgs, ModelArgs};
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use convscope::image::Preprocessing;
 use convscope::probes::feature_maps::{self, FeatureMapOptions, Order};
 use convscope::probes::filters::{filters, first_conv, FilterOptions};
@@ -52,14 +52,8 @@ pub enum ProbeCommand {
         channel: Option<usize>,
         #[arg(long, value_enum, default_value = "tile")]
         scale: TileScale,
-        /// draw each value as an N x N block (default: tiles at least 64 px)
-        #[arg(long)]
-        zoom: Option<usize>,
-        #[arg(long)]
-        png: PathBuf,
-        /// print the grid's scaling per tile as JSON
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        picture: PictureArgs,
     },
     /// A layer's output for an input as a grid of channels
     Features {
@@ -76,16 +70,11 @@ pub enum ProbeCommand {
         /// show at most this many channels
         #[arg(long)]
         max: Option<usize>,
-        /// draw each value as an N x N block (default: tiles at least 64 px)
-        #[arg(long)]
-        zoom: Option<usize>,
-        #[arg(long)]
-        png: PathBuf,
+        #[command(flatten)]
+        picture: PictureArgs,
         /// also write the layer's output as a [C,h,w] float32 .npy
         #[arg(long)]
         out: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
     },
     /// Activation maximization: the picture that most raises a class or channels
     Maximize {
@@ -134,14 +123,22 @@ pub enum ProbeCommand {
         /// optimise lucid's decorrelated Fourier parameterisation
         #[arg(long)]
         fourier: bool,
-        /// draw each value as an N x N block (default: tiles at least 64 px)
-        #[arg(long)]
-        zoom: Option<usize>,
-        #[arg(long)]
-        png: PathBuf,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        picture: PictureArgs,
     },
+}
+
+/// Where and how a probe's picture is written.
+#[derive(Args)]
+pub struct PictureArgs {
+    /// draw each value as an N x N block (default: tiles at least 64 px)
+    #[arg(long)]
+    zoom: Option<usize>,
+    #[arg(long)]
+    png: PathBuf,
+    /// print what was drawn as JSON (for grids: the caption, each tile's scaling and the layout)
+    #[arg(long)]
+    json: bool,
 }
 
 /// The grid's automatic layout, with `--zoom` if given.
@@ -162,10 +159,10 @@ fn write_png(grid: &TileGrid, layout: &Layout, path: &Path) -> Result<()> {
 
 /// Writes the picture; with `json`, prints its caption, per-tile scaling and layout
 /// (what a reader needs to find a tile and undo its scaling).
-fn report(grid: &TileGrid, zoom: Option<usize>, path: &Path, json: bool) -> Result<()> {
-    let layout = layout(grid, zoom)?;
+fn report(grid: &TileGrid, picture: &PictureArgs) -> Result<()> {
+    let (path, layout) = (&picture.png, layout(grid, picture.zoom)?);
     write_png(grid, &layout, path)?;
-    if json {
+    if picture.json {
         let caption = grid.caption();
         println!(
             "{}",
@@ -184,11 +181,9 @@ impl ProbeCommand {
                 layer,
                 channel,
                 scale,
-                zoom,
-                png,
-                json,
+                picture,
             } => {
-                check_output(&png, "--png")?;
+                check_output(&picture.png, "--png")?;
                 let (vgg, card) = load(&model)?;
                 let opts = FilterOptions {
                     channel,
@@ -206,7 +201,7 @@ impl ProbeCommand {
                         })?
                         .to_string(),
                 };
-                report(&filters(&vgg, &layer, &opts)?, zoom, &png, json)
+                report(&filters(&vgg, &layer, &opts)?, &picture)
             }
             ProbeCommand::Features {
                 model,
@@ -215,12 +210,10 @@ impl ProbeCommand {
                 sort,
                 scale,
                 max,
-                zoom,
-                png,
+                picture,
                 out,
-                json,
             } => {
-                check_output(&png, "--png")?;
+                check_output(&picture.png, "--png")?;
                 if let Some(path) = &out {
                     check_output(path, "--out")?;
                 }
@@ -241,12 +234,7 @@ impl ProbeCommand {
                     },
                     max,
                 };
-                report(
-                    &feature_maps::feature_maps(&a, &layer, &opts)?,
-                    zoom,
-                    &png,
-                    json,
-                )
+                report(&feature_maps::feature_maps(&a, &layer, &opts)?, &picture)
             }
             ProbeCommand::Maximize {
                 model,
@@ -263,9 +251,7 @@ impl ProbeCommand {
                 blur_every,
                 blur_sigma,
                 fourier,
-                zoom,
-                png,
-                json,
+                picture: PictureArgs { zoom, png, json },
             } => {
                 check_output(&png, "--png")?;
                 let (vgg, card) = load(&model)?;
