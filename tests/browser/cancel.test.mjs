@@ -4,9 +4,9 @@
 // wasm), given to the page as a weights file with its model card, as a user would; the
 // first also runs an occlusion sweep of that network, cancelled; the
 // other a 10,000-step activation maximization with the embedded model.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, markStale, withWatchedPage, waitForDone, waitForState, canvasColours, startLongMaximization } from "../support/browser.mjs";
+import { browserForFile, markStale, withWatchedPage, waitForDone, waitForState, canvasColours, startLongMaximization } from "../support/browser.mjs";
 import { randomVgg, specString } from "../support/safetensors.mjs";
 
 const SPEC = { cfg: [64, 64, "M", 128, 128, "M", 256, 256, "M"], inChannels: 3, pool: 2, hidden: 32, classes: 10, size: 224 };
@@ -19,13 +19,7 @@ const CARD = {
   input: [3, 384, 384],
 };
 
-let env;
-before(async () => {
-  env = await openBrowser();
-});
-after(async () => {
-  await env?.close();
-});
+const env = browserForFile();
 
 test("a cancelled long run stops, and the next run works", async () => withWatchedPage(env, async (w) => {
   const { page } = w;

@@ -5,18 +5,12 @@
 // which restores the view on reload; the sanity scores on request; the shortcut twin one
 // click away (two maps, two top classes); a bad address says what is wrong; Cancel stops
 // a long grid and the page works on. Prints (does not assert) the grid's time.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, markStale, withWatchedPage, waitForDone, waitForState, canvasColours, screenshot } from "../support/browser.mjs";
+import { browserForFile, markStale, withWatchedPage, waitForDone, waitForState, canvasColours, screenshot } from "../support/browser.mjs";
 import { convscope } from "../support/cli.mjs";
 
-let env;
-before(async () => {
-  env = await openBrowser();
-});
-after(async () => {
-  await env?.close();
-});
+const env = browserForFile();
 
 const withPage = (fn) => withWatchedPage(env, fn);
 

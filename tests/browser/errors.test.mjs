@@ -1,18 +1,12 @@
 // Bad files a user can give the page: each puts it in "error" with a message that names
 // the problem, and the page keeps working with what it had loaded before.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { openBrowser, markStale, watchedPage, withWatchedPage, waitForDone, waitForState, screenshot } from "../support/browser.mjs";
+import { browserForFile, markStale, watchedPage, withWatchedPage, waitForDone, waitForState, screenshot } from "../support/browser.mjs";
 import { ROOT } from "../support/paths.mjs";
 
-let env;
-before(async () => {
-  env = await openBrowser();
-});
-after(async () => {
-  await env?.close();
-});
+const env = browserForFile();
 
 const errorText = (page) => page.textContent("[data-testid=error]");
 const topClasses = (page) => page.$$eval("[data-testid=predictions] tbody tr", (rows) => rows.map((r) => r.dataset.class).join(","));

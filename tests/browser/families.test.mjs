@@ -4,17 +4,11 @@
 // joins), Grad-CAM at pytorch-grad-cam's usual layer (layer4's last block for ResNet,
 // features' last block for MobileNet), feature maps and the 3D view; the architecture
 // field offers every family the core knows. No console errors, nothing beyond 127.0.0.1.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, markStale, withWatchedPage, waitForDone, canvasColours, screenshot } from "../support/browser.mjs";
+import { browserForFile, markStale, withWatchedPage, waitForDone, canvasColours, screenshot } from "../support/browser.mjs";
 
-let env;
-before(async () => {
-  env = await openBrowser();
-});
-after(async () => {
-  await env?.close();
-});
+const env = browserForFile();
 
 async function switchTo(page, view) {
   await markStale(page);

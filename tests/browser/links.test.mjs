@@ -2,12 +2,12 @@
 // link's model waiting for consent with nothing else shown in its place, the address
 // kept meanwhile, every bad parameter replaced by its default with a note, views as
 // history entries, <convscope-view> embedded from another origin, and an upright photo.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { openBrowser, markStale, watchedPage, waitForDone, waitForState, screenshot } from "../support/browser.mjs";
+import { browserForFile, markStale, watchedPage, waitForDone, waitForState, screenshot } from "../support/browser.mjs";
 import { serveStatic } from "../support/server.mjs";
 import { randomVgg } from "../support/safetensors.mjs";
 import { ROOT } from "../support/paths.mjs";
@@ -17,13 +17,7 @@ const TINY_WEIGHTS = randomVgg(TINY, 5);
 // Not VGG16 weights: only the consent line's name and size are read, nothing is loaded.
 const NOT_VGG16 = Buffer.alloc(12_345, 1);
 
-let env;
-before(async () => {
-  env = await openBrowser({ extra: { "/w/tiny.safetensors": TINY_WEIGHTS, "/w/vgg16.safetensors": NOT_VGG16 } });
-});
-after(async () => {
-  await env?.close();
-});
+const env = browserForFile({ extra: { "/w/tiny.safetensors": TINY_WEIGHTS, "/w/vgg16.safetensors": NOT_VGG16 } });
 
 async function withPage(fn, { allow = [] } = {}) {
   const w = await watchedPage(env.browser);

@@ -1,19 +1,13 @@
 // Measures (prints, asserts nothing about time): a cold page load, in a fresh browser
 // context, to a finished Grad-CAM of the embedded default model (the Fashion-MNIST VGG),
 // and the size of the wasm file. The numbers are reported in docs/web.md.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { statSync } from "node:fs";
-import { openBrowser, watchedPage, waitForDone } from "../support/browser.mjs";
+import { browserForFile, watchedPage, waitForDone } from "../support/browser.mjs";
 import { PKG_WASM } from "../support/paths.mjs";
 
-let env;
-before(async () => {
-  env = await openBrowser();
-});
-after(async () => {
-  await env?.close();
-});
+const env = browserForFile();
 
 test("cold load to a finished Grad-CAM, and the wasm size", async () => {
   const times = [];

@@ -2,20 +2,14 @@
 // ends in a clear state with a message, the model in use stays, and the next action
 // works. Written against whichever embedded model is the page's default: it reads
 // #model-name before and after instead of naming one.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { crc32 } from "node:zlib";
-import { openBrowser, markStale, withWatchedPage, waitForDone, waitForState } from "../support/browser.mjs";
+import { browserForFile, markStale, withWatchedPage, waitForDone, waitForState } from "../support/browser.mjs";
 import { ROOT } from "../support/paths.mjs";
 
-let env;
-before(async () => {
-  env = await openBrowser();
-});
-after(async () => {
-  await env?.close();
-});
+const env = browserForFile();
 
 const errorText = (page) => page.textContent("[data-testid=error]");
 const modelName = (page) => page.textContent("#model-name");

@@ -1,16 +1,10 @@
 // The address restores a view (shareable links, docs embeds), the page keeps it up to
 // date, and the embedding forms (?embed=1 and <convscope-view>) show one view.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, markStale, watchedPage, waitForDone, screenshot } from "../support/browser.mjs";
+import { browserForFile, markStale, watchedPage, waitForDone, screenshot } from "../support/browser.mjs";
 
-let env;
-before(async () => {
-  env = await openBrowser();
-});
-after(async () => {
-  await env?.close();
-});
+const env = browserForFile();
 
 async function withPage(fn) {
   const w = await watchedPage(env.browser);

@@ -1,10 +1,10 @@
 // Every view of the page with the embedded model, in headless Chromium: the available
 // views reach "done" and paint (the summary a table), the waiting ones say so; no
 // console errors, no request beyond 127.0.0.1. Screenshots go to docs/images/web-*.png.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { openBrowser, markStale, withWatchedPage, waitForDone, waitForState, canvasColours, screenshot } from "../support/browser.mjs";
+import { browserForFile, markStale, withWatchedPage, waitForDone, waitForState, canvasColours, screenshot } from "../support/browser.mjs";
 import { ROOT, TINY_REF } from "../support/paths.mjs";
 
 const ref = JSON.parse(readFileSync(TINY_REF, "utf8"));
@@ -14,13 +14,7 @@ const AVAILABLE = ["summary", "layers", "filters", "features", "predictions", "m
 const ATTRIBUTION = ["saliency", "guided-backprop", "smoothgrad", "integrated-gradients", "grad-cam", "grad-cam++", "score-cam", "guided-grad-cam", "occlusion"];
 const PENDING = [];
 
-let env;
-before(async () => {
-  env = await openBrowser();
-});
-after(async () => {
-  await env?.close();
-});
+const env = browserForFile();
 
 const withPage = (fn) => withWatchedPage(env, fn);
 

@@ -159,6 +159,22 @@ export function browserForTests(options) {
 }
 
 /**
+ * One browser and test server for every test of a file (`openBrowser(options)`), opened
+ * before the first test and closed after the last; its fields (`browser`, `server`, ...)
+ * are filled in once `before` has run.
+ */
+export function browserForFile(options) {
+  const env = {};
+  before(async () => {
+    Object.assign(env, await openBrowser(options));
+  });
+  after(async () => {
+    await env.close?.();
+  });
+  return env;
+}
+
+/**
  * Runs `fn(watched)` with a fresh watched page of `env`, then fails on any problem the
  * page recorded and on any request beyond the test server.
  */
