@@ -458,19 +458,8 @@ impl Graph {
     }
 
     /// Runs nodes `from..=to` given `sources` (the input and/or a node that cuts the
-    /// graph), keeping the nodes marked in `keep` (everything computed, in a trace).
-    fn execute(
-        &self,
-        sources: &[(Src, Val)],
-        from: NodeId,
-        to: NodeId,
-        keep: &[bool],
-        mode: Mode,
-    ) -> Result<Vec<Option<Val>>> {
-        self.execute_observed(sources, from, to, keep, mode, &mut |_| Ok(()))
-    }
-
-    /// [`Self::execute`], calling `on_node` after each node (or fused run) is computed.
+    /// graph), keeping the nodes marked in `keep` (everything computed, in a trace), and
+    /// calling `on_node` after each node (or fused run) is computed.
     fn execute_observed(
         &self,
         sources: &[(Src, Val)],
@@ -601,12 +590,13 @@ impl Graph {
     pub fn forward_from(&self, start: NodeId, value: Val, to: NodeId) -> Result<Val> {
         let mut keep = vec![false; self.len()];
         keep[to] = true;
-        let values = self.execute(
+        let values = self.execute_observed(
             &[(Src::Node(start), value)],
             start + 1,
             to,
             &keep,
             Mode::Plain,
+            &mut |_| Ok(()),
         )?;
         values[to]
             .clone()
@@ -641,7 +631,14 @@ impl Graph {
         let shapes = self.check_input(&x.shape)?;
         let to = to.min(self.len() - 1);
         let keep = vec![false; self.len()];
-        let values = self.execute(&[(Src::Input, x.clone())], 0, to, &keep, Mode::Trace)?;
+        let values = self.execute_observed(
+            &[(Src::Input, x.clone())],
+            0,
+            to,
+            &keep,
+            Mode::Trace,
+            &mut |_| Ok(()),
+        )?;
         Ok(Trace {
             input: x.clone(),
             values: values
