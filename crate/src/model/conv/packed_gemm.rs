@@ -7,6 +7,7 @@
 
 use super::gemm_micro::{self, Clamp, Epilogue, GemmMicro};
 use crate::model::graph::ConvCfg;
+use crate::model::ops::output::{with_scratch, Scratch};
 use rayon::prelude::*;
 use std::cell::RefCell;
 
@@ -194,7 +195,7 @@ unsafe impl Sync for Out {}
 
 thread_local! {
     /// Each thread's packed pixels, reused from call to call.
-    static PACKED_B: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static PACKED_B: Scratch = const { RefCell::new(Vec::new()) };
 }
 
 /// `c = clamp(a b + bias [+ residual])`, `c` and `residual` with `a.rows_len()` rows of
@@ -228,14 +229,10 @@ pub fn gemm(
     let res = residual.map(|r| Out(r.as_ptr() as *mut f32));
     let block = |j0: usize| {
         let cols = nc.min(n - j0);
-        PACKED_B.with(|buf| {
-            let mut buf = buf.borrow_mut();
-            let need = KC.min(k.max(1)) * cols.div_ceil(nr) * nr;
-            if buf.len() < need {
-                buf.resize(need, 0.0);
-            }
+        let need = KC.min(k.max(1)) * cols.div_ceil(nr) * nr;
+        with_scratch(&PACKED_B, need, |buf| {
             // SAFETY: this block writes columns j0..j0 + cols of every row only.
-            unsafe { block_product(a, b, k, (j0, cols), &mut buf, out, ldc, res, clamp) };
+            unsafe { block_product(a, b, k, (j0, cols), buf, out, ldc, res, clamp) };
         });
     };
     let starts: Vec<usize> = (0..n).step_by(nc).collect();

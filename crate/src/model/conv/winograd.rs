@@ -6,7 +6,7 @@
 
 use super::gemm_micro::{self, GemmMicro};
 use super::transform::{self, ALPHA, POINTS, TILE};
-use crate::model::ops::output::overwritten;
+use crate::model::ops::output::{overwritten, with_scratch, Scratch};
 use rayon::prelude::*;
 use std::cell::RefCell;
 
@@ -34,7 +34,8 @@ thread_local! {
     /// Each thread's transformed tiles (V) and their products (M), reused from block to
     /// block and call to call: allocating and zeroing them per block cost about a tenth
     /// of DenseNet-121's forward pass (every value read back is written first).
-    static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static TILES: Scratch = const { RefCell::new(Vec::new()) };
+    static PRODUCTS: Scratch = const { RefCell::new(Vec::new()) };
 }
 
 /// An output pointer shared by the blocks, which write disjoint tiles.
@@ -201,17 +202,12 @@ impl Winograd3x3 {
             POINTS * groups * self.in_channels * nr,
             POINTS * self.padded_out * groups * nr,
         );
-        SCRATCH.with(|s| {
-            let (v, m) = &mut *s.borrow_mut();
-            for (buf, len) in [(&mut *v, v_len), (&mut *m, m_len)] {
-                if buf.len() < len {
-                    buf.resize(len, 0.0);
-                }
-            }
-            let (v, m) = (&mut v[..v_len], &mut m[..m_len]);
-            self.transform_input(x, g, &segments, groups, v);
-            self.multiply(v, groups, m);
-            self.transform_output(m, g, &segments, groups * nr, relu, out);
+        with_scratch(&TILES, v_len, |v| {
+            with_scratch(&PRODUCTS, m_len, |m| {
+                self.transform_input(x, g, &segments, groups, v);
+                self.multiply(v, groups, m);
+                self.transform_output(m, g, &segments, groups * nr, relu, out);
+            })
         });
     }
 

@@ -1,7 +1,31 @@
-//! Output maps allocated without zeroing, for kernels that write every value. The
-//! memory-bound layers (a 1x1 expansion or a depthwise convolution at 112 px writes
-//! several MB) otherwise write their output twice: once as zeros, once as results.
-//! Measured: 10% of MobileNetV2's forward pass natively (8.0 -> 7.2 ms, one thread).
+//! Buffers of the kernels. Output maps allocated without zeroing, for kernels that write
+//! every value: the memory-bound layers (a 1x1 expansion or a depthwise convolution at
+//! 112 px writes several MB) otherwise write their output twice, once as zeros, once as
+//! results (10% of MobileNetV2's forward pass natively, 8.0 -> 7.2 ms, one thread). And
+//! each thread's scratch, kept from call to call (packed pixels, padded planes,
+//! Winograd's transformed tiles), never allocated and zeroed per block.
+
+use std::cell::RefCell;
+use std::thread::LocalKey;
+
+/// A thread's scratch buffer: `thread_local!` one per use, then [`with_scratch`].
+pub type Scratch = RefCell<Vec<f32>>;
+
+/// `f` with at least `len` values of this thread's `buffer` (grown if needed; what it
+/// holds is whatever the last user left, so `f` reads only what it writes).
+pub fn with_scratch<R>(
+    buffer: &'static LocalKey<Scratch>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    buffer.with(|b| {
+        let mut b = b.borrow_mut();
+        if b.len() < len {
+            b.resize(len, 0.0);
+        }
+        f(&mut b[..len])
+    })
+}
 
 /// `len` values that `fill` writes every one of, each before anything reads it.
 ///

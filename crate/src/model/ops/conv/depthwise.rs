@@ -88,7 +88,7 @@ pub(super) fn forward(wt: &[f32], bias: &[f32], call: &Call, x: &[f32], clamp: C
                 .enumerate()
                 .for_each(|(plane, (dst, src))| {
                     let ch = plane % c;
-                    depthwise_simd::with_scratch(scratch, |s| {
+                    depthwise_simd::with_padded(scratch, |s| {
                         run(
                             src,
                             dst,

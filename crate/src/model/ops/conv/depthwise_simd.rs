@@ -11,10 +11,12 @@
 use super::depthwise_rows::{self, Job, Rows};
 use crate::model::conv::gemm_micro::Clamp;
 use crate::model::graph::ConvCfg;
+use crate::model::ops::output::{with_scratch, Scratch};
 use std::cell::RefCell;
 
-/// Output columns per block: one zmm, two ymm, four simd128 vectors.
-const LANES: usize = 16;
+/// Output columns per block: one zmm, two ymm, four simd128 vectors (the row kernels'
+/// block, which the padding is sized for).
+const LANES: usize = depthwise_rows::BLOCK;
 
 /// One plane's geometry.
 pub struct Shape {
@@ -39,19 +41,13 @@ pub fn scratch_len(shape: &Shape) -> usize {
 }
 
 thread_local! {
-    /// Each thread's scratch, reused from plane to plane.
-    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// Each thread's padded plane, reused from plane to plane.
+    static PADDED: Scratch = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` with this thread's scratch of at least `len` values.
-pub fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    SCRATCH.with(|s| {
-        let mut s = s.borrow_mut();
-        if s.len() < len {
-            s.resize(len, 0.0);
-        }
-        f(&mut s[..len])
-    })
+pub fn with_padded<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    with_scratch(&PADDED, len, f)
 }
 
 /// The plane function for `cfg`, if this loop handles it: square 3x3, 5x5 or 7x7
