@@ -1,4 +1,5 @@
-// What this browser's WebAssembly engine can run, probed without loading our module.
+// Which of our wasm builds this site has and this browser's engine can run, found
+// without loading one.
 
 // A module whose one function uses i8x16.relaxed_swizzle (as wasm-feature-detect's probe).
 const RELAXED_SIMD_PROBE = new Uint8Array([
@@ -13,4 +14,21 @@ export function hasRelaxedSimd() {
   } catch {
     return false;
   }
+}
+
+/**
+ * The builds besides dist/pkg/ that this site has completed ({threads, relaxed}, from
+ * dist/wasm-builds.json, which the build scripts write; none if it cannot be read), so a
+ * page never requests a missing one.
+ */
+export async function siteBuilds() {
+  const url = new URL("./wasm-builds.json", import.meta.url);
+  return fetch(url)
+    .then((r) => (r.ok ? r.json() : {}))
+    .catch(() => ({}));
+}
+
+/** The single-thread build to run here: relaxed SIMD where the site has it and the engine validates it. */
+export function singleThreadBuild(builds) {
+  return builds.relaxed && hasRelaxedSimd() ? "pkg-relaxed" : "pkg";
 }

@@ -7,7 +7,7 @@ import { PENDING_REQUESTS } from "./views/pending.js";
 import { attributionPictures, pictureGrid, tileShape } from "./draw/pictures.js";
 import { scoreHandlers } from "./scoring.js";
 import { readInto } from "./readfile.js";
-import { hasRelaxedSimd } from "./wasmfeatures.js";
+import { siteBuilds, singleThreadBuild } from "./wasmfeatures.js";
 
 // More threads than this gain little on VGG's small late layers (7x7 and 14x14 maps have
 // few Winograd tiles to share) and each costs a worker with its own stack.
@@ -43,7 +43,7 @@ const DEBUG = new URL(self.location.href).searchParams.has("debug");
 // without one never requests it (no 404). initThreadPool runs before any model work
 // because rayon's pool can be set up only once.
 async function loadWasm() {
-  const builds = await fetch("./wasm-builds.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
+  const builds = await siteBuilds();
   if (builds.threads && self.crossOriginIsolated) {
     try {
       const pkg = await import("./pkg-threads/convscope.js");
@@ -57,7 +57,7 @@ async function loadWasm() {
       console.warn(`wasm threads unavailable, running on one thread: ${err?.message ?? err}`);
     }
   }
-  if (builds.relaxed && hasRelaxedSimd()) {
+  if (singleThreadBuild(builds) === "pkg-relaxed") {
     try {
       return await startSingle("pkg-relaxed");
     } catch (err) {

@@ -1,14 +1,9 @@
-// Which of our wasm builds this browser can run: dist/pkg-relaxed (relaxed-simd fused
-// multiply-add) where the engine validates relaxed-simd code, else dist/pkg (simd128).
+// Which of our wasm builds the benchmark runs: the one the page's worker would run on a
+// single thread (www/wasmfeatures.js), unless ?pkg= names one.
 
-import { hasRelaxedSimd } from "../wasmfeatures.js";
+import { siteBuilds, singleThreadBuild } from "../wasmfeatures.js";
 
-// The folder of the build to load: `wanted` if given, else the best one that exists.
+// The folder of the build to load: `wanted` if given, else the page's choice.
 export async function wasmBuild(wanted) {
-  if (wanted) return wanted;
-  if (hasRelaxedSimd()) {
-    const probe = await fetch("pkg-relaxed/convscope.js", { method: "HEAD" }).catch(() => null);
-    if (probe?.ok) return "pkg-relaxed";
-  }
-  return "pkg";
+  return wanted || singleThreadBuild(await siteBuilds());
 }
