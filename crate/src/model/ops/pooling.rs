@@ -110,29 +110,58 @@ pub fn max_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32>
 
 /// The values [`argmax`] points at, without the indices: the window's largest value by
 /// the same strict comparison (its first value where none beats -inf, NaN included).
+/// Separable, each output row in two passes the compiler vectorises: the maxima over the
+/// window's rows, column by column, then over the window's columns of that row (its
+/// even and odd columns split apart for stride 2). ResNet's 3x3 stride-2 stem pool took
+/// 0.76 ms window by window, natively, one thread. `f32::max` skips a NaN as `v > best`
+/// does, and the maximum of values does not depend on the order they are compared in.
 fn max_values(plane: &[f32], dst: &mut [f32], cfg: &PoolCfg, (h, w): (usize, usize), ow: usize) {
-    let cols: Vec<(usize, usize)> = (0..ow)
-        .map(|ox| {
-            let (x0, x1, _) = window(ox, cfg.kernel.1, cfg.stride.1, cfg.padding.1, w);
-            (x0, x1)
-        })
-        .collect();
+    let (k, s, p) = (cfg.kernel.1, cfg.stride.1, cfg.padding.1);
+    // Columns the windows reach, padded with -inf (which never wins); then the same row
+    // as `s` phases, phase `q` holding padded columns `q, q + s, ...`.
+    let reach = (ow.max(1) - 1) * s + k;
+    let per_phase = reach.div_ceil(s);
+    let mut padded = vec![f32::NEG_INFINITY; reach.max(p + w)];
+    let mut phases = vec![f32::NEG_INFINITY; s * per_phase];
     for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
         let (y0, y1, _) = window(oy, cfg.kernel.0, cfg.stride.0, cfg.padding.0, h);
-        for (d, &(x0, x1)) in out.iter_mut().zip(&cols) {
-            let mut best = f32::NEG_INFINITY;
-            for row in plane[y0 * w..y1 * w].chunks_exact(w) {
-                for &v in &row[x0..x1] {
-                    if v > best {
-                        best = v;
-                    }
-                }
+        let column_max = &mut padded[p..p + w];
+        column_max.fill(f32::NEG_INFINITY);
+        for row in plane[y0 * w..y1 * w].chunks_exact(w) {
+            for (m, &v) in column_max.iter_mut().zip(row) {
+                *m = m.max(v);
             }
-            *d = if best > f32::NEG_INFINITY {
-                best
-            } else {
-                plane[y0 * w + x0]
-            };
+        }
+        if s == 2 {
+            let (even, odd) = phases.split_at_mut(per_phase);
+            for ((e, o), pair) in even
+                .iter_mut()
+                .zip(odd.iter_mut())
+                .zip(padded.chunks_exact(2))
+            {
+                *e = pair[0];
+                *o = pair[1];
+            }
+            if reach % 2 == 1 {
+                even[per_phase - 1] = padded[reach - 1];
+            }
+        } else {
+            for (c, &v) in padded[..reach].iter().enumerate() {
+                phases[c % s * per_phase + c / s] = v;
+            }
+        }
+        out.fill(f32::NEG_INFINITY);
+        for kx in 0..k {
+            let taps = &phases[kx % s * per_phase + kx / s..][..ow];
+            for (o, &v) in out.iter_mut().zip(taps) {
+                *o = o.max(v);
+            }
+        }
+        for (ox, o) in out.iter_mut().enumerate() {
+            if *o == f32::NEG_INFINITY {
+                let (x0, _, _) = window(ox, k, s, p, w);
+                *o = plane[y0 * w + x0];
+            }
         }
     }
 }
