@@ -10,6 +10,7 @@ mod gemm_micro_wasm;
 mod gemm_micro_x86;
 pub mod packed_gemm;
 mod transform;
+pub mod unfolded;
 mod winograd;
 
 pub use winograd::Winograd3x3;

@@ -6,7 +6,6 @@
 //! filter panel in L1 and the packed pixels in L2; blocks of pixels run in parallel.
 
 use super::gemm_micro::{self, Clamp, Epilogue, GemmMicro};
-use crate::model::graph::ConvCfg;
 use crate::model::ops::output::{with_scratch, Scratch};
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -15,6 +14,8 @@ use std::cell::RefCell;
 const KC: usize = 256;
 /// Values in the largest micro-kernel panel (`mr * nr`, AVX-512's 8 x 32).
 const MAX_PANEL: usize = 256;
+/// Bytes of filter panels that stream past one pixel panel: within L2.
+const A_BYTES: usize = 512 * 1024;
 /// Bytes of packed pixels per block: within L2 beside the filters.
 const B_BYTES: usize = 384 * 1024;
 
@@ -121,71 +122,6 @@ impl PackB for Dense<'_> {
     }
 }
 
-/// The unfolded input of a convolution (im2col without the matrix): row
-/// `(ci * kh + ky) * kw + kx`, column `oy * ow + ox` is input channel `ci` at
-/// `(oy * s + ky * d - p, ox * s + kx * d - p)`, zero outside. `x` starts at the first
-/// channel of the group.
-pub struct Unfolded<'a> {
-    pub x: &'a [f32],
-    pub cfg: &'a ConvCfg,
-    pub hw: (usize, usize),
-    pub out_hw: (usize, usize),
-}
-
-impl PackB for Unfolded<'_> {
-    fn pack(&self, k0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [f32]) {
-        let (h, w) = self.hw;
-        let ow = self.out_hw.1;
-        let (kh, kw) = self.cfg.kernel;
-        let (sh, sw) = self.cfg.stride;
-        let (ph, pw) = self.cfg.padding;
-        let (dh, dw) = self.cfg.dilation;
-        for (p, dst) in out.chunks_exact_mut(nr).take(kc).enumerate() {
-            let r = k0 + p;
-            let (ci, ky, kx) = (r / (kh * kw), r / kw % kh, r % kw);
-            let plane = &self.x[ci * h * w..][..h * w];
-            let (mut q, mut oy, mut ox) = (0, j0 / ow, j0 % ow);
-            while q < cols {
-                let run = (ow - ox).min(cols - q);
-                let seg = &mut dst[q..q + run];
-                let iy = (oy * sh + ky * dh) as isize - ph as isize;
-                if iy < 0 || iy >= h as isize {
-                    seg.fill(0.0);
-                } else {
-                    let row = &plane[iy as usize * w..][..w];
-                    // Columns t of the run with 0 <= (ox + t) * sw + kx * dw - pw < w.
-                    let off = (ox * sw + kx * dw) as isize - pw as isize;
-                    let first = if off >= 0 {
-                        0
-                    } else {
-                        ((-off) as usize).div_ceil(sw).min(run)
-                    };
-                    let end = if off >= w as isize {
-                        0
-                    } else {
-                        ((w as isize - off) as usize).div_ceil(sw).min(run)
-                    }
-                    .max(first);
-                    seg[..first].fill(0.0);
-                    seg[end..].fill(0.0);
-                    let start = (off + (first * sw) as isize) as usize;
-                    if sw == 1 {
-                        seg[first..end].copy_from_slice(&row[start..start + end - first]);
-                    } else {
-                        for (t, v) in seg[first..end].iter_mut().enumerate() {
-                            *v = row[start + t * sw];
-                        }
-                    }
-                }
-                q += run;
-                ox = 0;
-                oy += 1;
-            }
-            dst[cols..].fill(0.0);
-        }
-    }
-}
-
 /// An output pointer shared by the pixel blocks, which write disjoint columns.
 #[derive(Clone, Copy)]
 struct Out(*mut f32);
@@ -279,46 +215,63 @@ unsafe fn block_product(
             );
         }
         let last = k0 + kc >= k;
-        for panel in 0..a.panels {
-            let rows = mr.min(a.m - panel * mr);
-            let ep = Epilogue {
-                bias: if k0 == 0 {
-                    a.bias[panel * mr..].as_ptr()
-                } else {
-                    std::ptr::null()
-                },
-                accumulate: k0 > 0,
-                residual: std::ptr::null(),
-                clamp: if last { clamp } else { Clamp::None },
-            };
-            let ap = a.panel(k0, kc, panel).as_ptr();
+        // A pixel panel stays in L1 while a group of filter panels streams past it from
+        // L2 (a filter panel's step is `mr` values, a pixel panel's `nr`): 5-12% faster
+        // than the reverse on ResNet-50's 1x1 shapes, natively.
+        // With few taps the output dominates instead: one filter panel at a time writes
+        // its rows as sequential streams (the grouped order's many rows of a large map,
+        // a stride apart, alias in L1: MobileNet's k = 16 expansions ran at half speed).
+        let group = if kc < 32 {
+            1
+        } else {
+            (A_BYTES / (4 * mr * kc)).max(1)
+        };
+        for first in (0..a.panels).step_by(group) {
             for jp in 0..col_panels {
                 let q0 = jp * nr;
                 let width = nr.min(cols - q0);
-                let at = panel * mr * ldc + j0 + q0;
                 let bp = buf[jp * kc * nr..].as_ptr();
-                let residual = match res {
-                    Some(r) if last => unsafe { r.0.add(at) as *const f32 },
-                    _ => std::ptr::null(),
-                };
-                if rows == mr && width == nr {
-                    // SAFETY: a full panel inside `c` (and the residual), by the caller.
-                    unsafe {
-                        micro.run(kc, ap, bp, out.0.add(at), ldc, &Epilogue { residual, ..ep })
+                for panel in first..(first + group).min(a.panels) {
+                    let rows = mr.min(a.m - panel * mr);
+                    let at = panel * mr * ldc + j0 + q0;
+                    let ep = Epilogue {
+                        bias: if k0 == 0 {
+                            a.bias[panel * mr..].as_ptr()
+                        } else {
+                            std::ptr::null()
+                        },
+                        accumulate: k0 > 0,
+                        residual: match res {
+                            Some(r) if last => unsafe { r.0.add(at) as *const f32 },
+                            _ => std::ptr::null(),
+                        },
+                        clamp: if last { clamp } else { Clamp::None },
                     };
-                } else {
-                    unsafe {
-                        edge_tile(
-                            micro,
-                            kc,
-                            ap,
-                            bp,
-                            (out.0.add(at), residual),
-                            ldc,
-                            (rows, width),
-                            &ep,
-                        )
-                    };
+                    let ap = a.panel(k0, kc, panel).as_ptr();
+                    if rows == mr && width == nr {
+                        // SAFETY: a full panel inside `c` (and the residual), by the caller.
+                        unsafe { micro.run(kc, ap, bp, out.0.add(at), ldc, &ep) };
+                    } else {
+                        let (residual, ep) = (
+                            ep.residual,
+                            Epilogue {
+                                residual: std::ptr::null(),
+                                ..ep
+                            },
+                        );
+                        unsafe {
+                            edge_tile(
+                                micro,
+                                kc,
+                                ap,
+                                bp,
+                                (out.0.add(at), residual),
+                                ldc,
+                                (rows, width),
+                                &ep,
+                            )
+                        };
+                    }
                 }
             }
         }

@@ -5,7 +5,8 @@
 //! parallel when there are several (ResNeXt), otherwise the product itself is parallel.
 
 use super::super::super::conv::gemm_micro::Clamp;
-use super::super::super::conv::packed_gemm::{gemm, Dense, PackedA, Unfolded};
+use super::super::super::conv::packed_gemm::{gemm, Dense, PackedA};
+use super::super::super::conv::unfolded::Unfolded;
 use super::Call;
 use crate::model::graph::ConvCfg;
 use crate::model::ops::output::overwritten;
@@ -106,12 +107,7 @@ pub(super) fn forward(
                     &r[img * cfg.out_channels * plane..(img + 1) * cfg.out_channels * plane]
                 });
                 let one = |(grp, yg): (usize, &mut [f32])| {
-                    let b = Unfolded {
-                        x: &xs[grp * cin_g * h * w..],
-                        cfg,
-                        hw: (h, w),
-                        out_hw: (oh, ow),
-                    };
+                    let b = Unfolded::new(&xs[grp * cin_g * h * w..], cin_g, cfg, (h, w), (oh, ow));
                     let rg = res.map(|r| &r[grp * cout_g * plane..(grp + 1) * cout_g * plane]);
                     gemm(&a[grp], &b, plane, yg, plane, rg, clamp);
                 };

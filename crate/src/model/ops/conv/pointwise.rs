@@ -4,7 +4,8 @@
 //! pixels.
 
 use super::super::super::conv::gemm_micro::Clamp;
-use super::super::super::conv::packed_gemm::{gemm, Dense, PackedA, Unfolded};
+use super::super::super::conv::packed_gemm::{gemm, Dense, PackedA};
+use super::super::super::conv::unfolded::Unfolded;
 use super::Call;
 use crate::model::ops::output::overwritten;
 
@@ -40,12 +41,7 @@ pub(super) fn forward(
                         clamp,
                     );
                 } else {
-                    let b = Unfolded {
-                        x: xs,
-                        cfg,
-                        hw: (h, w),
-                        out_hw: (oh, ow),
-                    };
+                    let b = Unfolded::new(xs, cin, cfg, (h, w), (oh, ow));
                     gemm(a, &b, plane, ys, plane, res, clamp);
                 }
             }

@@ -1,0 +1,113 @@
+//! The unfolded input of a convolution (im2col without the matrix) as the packed GEMM's
+//! right-hand side. The input is first copied once with its zero padding and, for a
+//! stride `s`, split into `s x s` phases (phase `(py, px)` holds the padded pixels whose
+//! row is `py` and column `px` modulo `s`): every tap then reads the pixels of an output
+//! row as one contiguous run, with no bounds check and no strided gather. Packing pixel
+//! by pixel with those checks took 60% of a stem convolution (MobileNetV2's 3x3 stride-2
+//! one, natively) and a third of a 3x3 convolution over a 7x7 map.
+
+use super::packed_gemm::PackB;
+use crate::model::graph::ConvCfg;
+
+/// Row `(ci * kh + ky) * kw + kx`, column `oy * ow + ox` is input channel `ci` at
+/// `(oy * sh + ky * dh - ph, ox * sw + kx * dw - pw)`, zero outside.
+pub struct Unfolded {
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    dilation: (usize, usize),
+    out_w: usize,
+    /// Rows and columns of each phase plane.
+    phase_hw: (usize, usize),
+    /// `[channel][py][px][row][column]`: the padded input by phase (zeros in phases no
+    /// tap reads).
+    phases: Vec<f32>,
+}
+
+impl Unfolded {
+    /// The unfolded `channels` planes of `x` (`h x w` each) under `cfg`'s kernel,
+    /// stride, padding and dilation, for an output of `out_hw`.
+    pub fn new(
+        x: &[f32],
+        channels: usize,
+        cfg: &ConvCfg,
+        (h, w): (usize, usize),
+        out_hw: (usize, usize),
+    ) -> Self {
+        let (sh, sw) = cfg.stride;
+        let (ph, pw) = cfg.padding;
+        let (kh, kw) = cfg.kernel;
+        let (dh, dw) = cfg.dilation;
+        // Every padded row a tap reads is below (oh - 1) sh + (kh - 1) dh + 1 <= h + 2 ph.
+        let phase_hw = ((h + 2 * ph).div_ceil(sh), (w + 2 * pw).div_ceil(sw));
+        let (rows, cols) = phase_hw;
+        let plane = rows * cols;
+        let mut phases = vec![0f32; channels * sh * sw * plane];
+        let read_rows: Vec<bool> = (0..sh)
+            .map(|py| (0..kh).any(|k| k * dh % sh == py))
+            .collect();
+        let read_cols: Vec<bool> = (0..sw)
+            .map(|px| (0..kw).any(|k| k * dw % sw == px))
+            .collect();
+        for (ci, src) in x.chunks_exact(h * w).take(channels).enumerate() {
+            for py in (0..sh).filter(|&py| read_rows[py]) {
+                for px in (0..sw).filter(|&px| read_cols[px]) {
+                    let dst = &mut phases[((ci * sh + py) * sw + px) * plane..][..plane];
+                    for (r, out) in dst.chunks_exact_mut(cols).enumerate() {
+                        let iy = (r * sh + py) as isize - ph as isize;
+                        if iy < 0 || iy >= h as isize {
+                            continue;
+                        }
+                        let line = &src[iy as usize * w..][..w];
+                        // Phase column c is input column c sw + px - pw, where inside.
+                        let first = (pw.saturating_sub(px)).div_ceil(sw);
+                        for (c, v) in out.iter_mut().enumerate().skip(first) {
+                            let ix = c * sw + px - pw;
+                            if ix >= w {
+                                break;
+                            }
+                            *v = line[ix];
+                        }
+                    }
+                }
+            }
+        }
+        Unfolded {
+            kernel: cfg.kernel,
+            stride: cfg.stride,
+            dilation: cfg.dilation,
+            out_w: out_hw.1,
+            phase_hw,
+            phases,
+        }
+    }
+}
+
+impl PackB for Unfolded {
+    fn pack(&self, k0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [f32]) {
+        let (kh, kw) = self.kernel;
+        let (sh, sw) = self.stride;
+        let (dh, dw) = self.dilation;
+        let (prows, pcols) = self.phase_hw;
+        let ow = self.out_w;
+        for (p, dst) in out.chunks_exact_mut(nr).take(kc).enumerate() {
+            let r = k0 + p;
+            let (ci, ky, kx) = (r / (kh * kw), r / kw % kh, r % kw);
+            let (py, px) = (ky * dh % sh, kx * dw % sw);
+            let plane = &self.phases[((ci * sh + py) * sw + px) * prows * pcols..][..prows * pcols];
+            // Output pixel (oy, ox) reads phase pixel (oy + ky dh / sh, ox + kx dw / sw).
+            let (dy, dx) = (ky * dh / sh, kx * dw / sw);
+            let (mut q, mut oy, mut ox) = (0, j0 / ow, j0 % ow);
+            while q < cols {
+                let run = (ow - ox).min(cols - q);
+                let src = &plane[(oy + dy) * pcols + ox + dx..][..run];
+                for (d, s) in dst[q..q + run].iter_mut().zip(src) {
+                    *d = *s;
+                }
+                q += run;
+                ox = 0;
+                oy += 1;
+            }
+            dst[cols..].fill(0.0);
+        }
+    }
+}
