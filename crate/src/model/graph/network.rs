@@ -157,6 +157,18 @@ impl Graph {
         }
         params.clear();
         let consumers = spec.consumers();
+        // The map each convolution sees at the model's own input size (none where the
+        // spec cannot plan it): the size its kernel is chosen for.
+        let planned = spec.shapes((spec.size, spec.size)).ok();
+        let input_hw = |src: &Src| -> Option<(usize, usize)> {
+            match src {
+                Src::Input => Some((spec.size, spec.size)),
+                Src::Node(k) => match planned.as_ref()?[*k][..] {
+                    [_, h, w] => Some((h, w)),
+                    _ => None,
+                },
+            }
+        };
         let mut fused: Vec<Option<Fused>> = (0..spec.nodes.len()).map(|_| None).collect();
         for (j, n) in spec.nodes.iter().enumerate() {
             let (Op::BatchNorm { affine, .. }, [Src::Node(i)]) = (&ops[j], n.inputs.as_slice())
@@ -167,7 +179,7 @@ impl Graph {
                 if *only == j {
                     fused[j] = Some(Fused::ConvBn {
                         conv: *i,
-                        kernel: conv.fold(affine)?,
+                        kernel: conv.fold(affine, input_hw(&spec.nodes[*i].inputs[0]))?,
                     });
                 }
             }
