@@ -53,6 +53,10 @@ pub struct GemmMicro {
     /// Output columns (pixels) per panel.
     pub nr: usize,
     pub(super) f: GemmFn,
+    /// The same product over the first `nr / 2` pixels of the panel only (`b` still
+    /// packed `nr` wide): an edge panel of few pixels (ResNet's 7x7 maps: 49 = 32 + 17)
+    /// computes half a panel instead of a whole one.
+    pub(super) half: GemmFn,
 }
 
 impl std::fmt::Debug for GemmMicro {
@@ -81,6 +85,25 @@ impl GemmMicro {
         // SAFETY: forwarded to the caller; `best()` only returns kernels whose target
         // features this CPU has.
         unsafe { (self.f)(k, a, b, c, ldc, ep) }
+    }
+
+    /// [`Self::run`] for the first `nr / 2` columns only (`b` packed `nr` wide, `c` and
+    /// the residual covering `nr / 2` columns).
+    ///
+    /// # Safety
+    /// As [`Self::run`], with `nr / 2` for the columns of `c` and the residual.
+    #[inline]
+    pub unsafe fn run_half(
+        &self,
+        k: usize,
+        a: *const f32,
+        b: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        ep: &Epilogue,
+    ) {
+        // SAFETY: as `run`.
+        unsafe { (self.half)(k, a, b, c, ldc, ep) }
     }
 }
 
@@ -177,14 +200,22 @@ pub const PORTABLE: GemmMicro = GemmMicro {
     name: "portable",
     mr: 4,
     nr: 8,
-    f: portable,
+    f: portable::<8>,
+    half: portable::<4>,
 };
 
 #[cfg_attr(
     all(target_arch = "wasm32", target_feature = "simd128"),
     allow(dead_code)
 )]
-unsafe fn portable(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, ep: &Epilogue) {
+unsafe fn portable<const W: usize>(
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    ep: &Epilogue,
+) {
     const MR: usize = 4;
     const NR: usize = 8;
     // SAFETY: `GemmMicro::run`'s contract covers both panels.
@@ -194,7 +225,8 @@ unsafe fn portable(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usi
             std::slice::from_raw_parts(b, k * NR),
         )
     };
-    let mut acc = [[0f32; NR]; MR];
+    // The first W of each packed row of NR pixels.
+    let mut acc = [[0f32; W]; MR];
     for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
         for (row, &al) in acc.iter_mut().zip(ap) {
             for (r, &bj) in row.iter_mut().zip(bp) {
@@ -211,8 +243,14 @@ unsafe fn portable(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usi
 mod tests {
     use super::*;
 
-    /// Every epilogue on a small panel, against the sums written out.
+    /// Every epilogue on a small panel, against the sums written out; the whole panel
+    /// and its first half.
     fn check(m: GemmMicro) {
+        check_columns(m, m.nr);
+        check_columns(m, m.nr / 2);
+    }
+
+    fn check_columns(m: GemmMicro, width: usize) {
         let k = 7;
         let a: Vec<f32> = (0..k * m.mr)
             .map(|i| (i % 13) as f32 * 0.25 - 1.5)
@@ -246,14 +284,20 @@ mod tests {
             };
             let mut c = before.clone();
             // SAFETY: the panels and rows are sized as the contract asks.
-            unsafe { m.run(k, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), ldc, &ep) };
+            unsafe {
+                if width == m.nr {
+                    m.run(k, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), ldc, &ep)
+                } else {
+                    m.run_half(k, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), ldc, &ep)
+                }
+            };
             for l in 0..m.mr {
                 for j in 0..ldc {
                     let at = l * ldc + j;
-                    if j >= m.nr {
+                    if j >= width {
                         assert_eq!(
                             c[at], before[at],
-                            "{m:?}: column {j} outside the panel was written"
+                            "{m:?} {width} wide: column {j} outside the panel was written"
                         );
                         continue;
                     }

@@ -21,7 +21,8 @@ pub const SIMD128: GemmMicro = GemmMicro {
     },
     mr: MR,
     nr: 4 * NV,
-    f: simd128,
+    f: simd128::<NV>,
+    half: simd128::<1>,
 };
 
 #[inline(always)]
@@ -36,11 +37,20 @@ fn madd(a: v128, b: v128, acc: v128) -> v128 {
     }
 }
 
-unsafe fn simd128(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, ep: &Epilogue) {
-    let mut acc = [[f32x4_splat(0.0); NV]; MR];
+/// `W` of the panel's `NV` vectors of pixels (all of them, or the first: the packed GEMM's
+/// narrow edge panels).
+unsafe fn simd128<const W: usize>(
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    ep: &Epilogue,
+) {
+    let mut acc = [[f32x4_splat(0.0); W]; MR];
     for p in 0..k {
         // SAFETY (all pointer accesses): `GemmMicro::run`'s contract.
-        let bv: [v128; NV] =
+        let bv: [v128; W] =
             std::array::from_fn(|v| unsafe { v128_load(b.add((p * NV + v) * 4) as *const v128) });
         for (l, row) in acc.iter_mut().enumerate() {
             let al = unsafe { v128_load32_splat(a.add(p * MR + l) as *const u32) };

@@ -12,6 +12,7 @@ pub const AVX512: GemmMicro = GemmMicro {
     mr: 8,
     nr: 32,
     f: avx512,
+    half: avx512_half,
 };
 
 /// 4 channels x 16 pixels: 8 ymm accumulators of the 16 registers.
@@ -20,12 +21,13 @@ pub const AVX2: GemmMicro = GemmMicro {
     mr: 4,
     nr: 16,
     f: avx2,
+    half: avx2_half,
 };
 
-/// One kernel of `$mr` rows x two vectors of `$lanes` pixels, from the instruction set's
-/// intrinsics (the two kernels differ in nothing else).
+/// One kernel of `$mr` rows x `$nv` vectors of `$lanes` pixels (of a panel two vectors
+/// wide), from the instruction set's intrinsics (the kernels differ in nothing else).
 macro_rules! micro_kernel {
-    ($name:ident, $features:literal, $mr:literal, $lanes:literal,
+    ($name:ident, $features:literal, $mr:literal, $lanes:literal, $nv:literal,
      $zero:ident, $set1:ident, $load:ident, $store:ident, $fmadd:ident, $add:ident, $max:ident, $min:ident) => {
         #[target_feature(enable = $features)]
         unsafe fn $name(
@@ -38,14 +40,20 @@ macro_rules! micro_kernel {
         ) {
             const MR: usize = $mr;
             const L: usize = $lanes;
-            let mut acc = [[$zero(); 2]; MR];
+            let mut acc = [[$zero(); $nv]; MR];
             for p in 0..k {
                 // SAFETY (all pointer accesses): `GemmMicro::run`'s contract.
-                let (b0, b1) = unsafe { ($load(b.add(p * 2 * L)), $load(b.add(p * 2 * L + L))) };
+                // A loop, not `array::from_fn`: a closure would not get the target
+                // features, and each load would become a call.
+                let mut bv = [$zero(); $nv];
+                for (v, x) in bv.iter_mut().enumerate() {
+                    *x = unsafe { $load(b.add((p * 2 + v) * L)) };
+                }
                 for (l, row) in acc.iter_mut().enumerate() {
                     let al = $set1(unsafe { *a.add(p * MR + l) });
-                    row[0] = $fmadd(al, b0, row[0]);
-                    row[1] = $fmadd(al, b1, row[1]);
+                    for (r, bv) in row.iter_mut().zip(&bv) {
+                        *r = $fmadd(al, *bv, *r);
+                    }
                 }
             }
             let (zero, six) = ($zero(), $set1(6.0));
@@ -79,6 +87,23 @@ micro_kernel!(
     "avx512f",
     8,
     16,
+    2,
+    _mm512_setzero_ps,
+    _mm512_set1_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_fmadd_ps,
+    _mm512_add_ps,
+    _mm512_max_ps,
+    _mm512_min_ps
+);
+
+micro_kernel!(
+    avx512_half,
+    "avx512f",
+    8,
+    16,
+    1,
     _mm512_setzero_ps,
     _mm512_set1_ps,
     _mm512_loadu_ps,
@@ -94,6 +119,23 @@ micro_kernel!(
     "avx2,fma",
     4,
     8,
+    2,
+    _mm256_setzero_ps,
+    _mm256_set1_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_fmadd_ps,
+    _mm256_add_ps,
+    _mm256_max_ps,
+    _mm256_min_ps
+);
+
+micro_kernel!(
+    avx2_half,
+    "avx2,fma",
+    4,
+    8,
+    1,
     _mm256_setzero_ps,
     _mm256_set1_ps,
     _mm256_loadu_ps,

@@ -5,7 +5,7 @@
 //! materialising an im2col matrix); `C` the `m` output planes. Blocks of `k` keep a
 //! filter panel in L1 and the packed pixels in L2; blocks of pixels run in parallel.
 
-use super::gemm_micro::{self, Clamp, Epilogue, GemmMicro};
+use super::gemm_micro::{self, finish_row, Clamp, Epilogue, GemmMicro};
 use crate::model::ops::output::{with_scratch, Scratch};
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -251,6 +251,10 @@ unsafe fn block_product(
                     if rows == mr && width == nr {
                         // SAFETY: a full panel inside `c` (and the residual), by the caller.
                         unsafe { micro.run(kc, ap, bp, out.0.add(at), ldc, &ep) };
+                    } else if rows == mr && narrow_fits(micro, width) {
+                        // SAFETY: full rows and `width` columns inside `c` (and the
+                        // residual), by the caller.
+                        unsafe { narrow(micro, kc, ap, bp, out.0.add(at), ldc, width, &ep) };
                     } else {
                         let (residual, ep) = (
                             ep.residual,
@@ -280,6 +284,95 @@ unsafe fn block_product(
             break;
         }
     }
+}
+
+/// Columns a panel may lack after its first half for [`narrow`] to take it.
+const TAIL: usize = 4;
+
+/// Whether [`narrow`] computes an edge panel of `width` columns: the half kernel where
+/// the first half is whole, then at most `TAIL` single columns.
+fn narrow_fits(micro: GemmMicro, width: usize) -> bool {
+    let half = micro.nr / 2;
+    let rest = if width >= half { width - half } else { width };
+    rest <= TAIL && matches!(micro.mr, 4 | 8)
+}
+
+/// An edge panel of whole rows and `width < nr` columns without the wasted lanes of a
+/// whole panel: the half kernel, then the last columns one at a time. On 7x7 maps
+/// (49 = 32 + 16 + 1 pixels, AVX-512) the edge panel cost as much as a whole one.
+///
+/// # Safety
+/// `c` (and the epilogue's residual) cover `mr` rows of `width` columns at stride `ldc`;
+/// `a` and `b` as for [`GemmMicro::run`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn narrow(
+    micro: GemmMicro,
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    width: usize,
+    ep: &Epilogue,
+) {
+    let (mr, nr) = (micro.mr, micro.nr);
+    let mut done = 0;
+    if width >= nr / 2 {
+        // SAFETY: the caller's bounds cover the first half.
+        unsafe { micro.run_half(kc, a, b, c, ldc, ep) };
+        done = nr / 2;
+    }
+    // SAFETY: `a` holds `kc * mr` values and `b` `kc * nr`.
+    let (a, b) = unsafe {
+        (
+            std::slice::from_raw_parts(a, kc * mr),
+            std::slice::from_raw_parts(b, kc * nr),
+        )
+    };
+    for j in done..width {
+        let mut sums = [0f32; 8];
+        match mr {
+            8 => sums = column::<8>(a, b, nr, j),
+            _ => sums[..4].copy_from_slice(&column::<4>(a, b, nr, j)),
+        }
+        let ep = Epilogue {
+            residual: if ep.residual.is_null() {
+                ep.residual
+            } else {
+                unsafe { ep.residual.add(j) }
+            },
+            ..*ep
+        };
+        for (l, v) in sums[..mr].iter_mut().enumerate() {
+            // SAFETY: row `l`, column `j` is inside the caller's bounds.
+            unsafe { finish_row(std::slice::from_mut(v), l, c.add(j), ldc, &ep) };
+        }
+    }
+}
+
+/// Column `j` of an `MR`-row panel's product: `sum_p a[p][l] b[p][j]`, over four
+/// independent chains of sums so the additions overlap.
+fn column<const MR: usize>(a: &[f32], b: &[f32], nr: usize, j: usize) -> [f32; MR] {
+    let mut acc = [[0f32; MR]; 4];
+    let (a4, b4) = (a.chunks_exact(4 * MR), b.chunks_exact(4 * nr));
+    let rest = a4
+        .remainder()
+        .chunks_exact(MR)
+        .zip(b4.remainder().chunks_exact(nr));
+    for (ap, bp) in a4.zip(b4) {
+        for (chain, sums) in acc.iter_mut().enumerate() {
+            let bj = bp[chain * nr + j];
+            for (s, &al) in sums.iter_mut().zip(&ap[chain * MR..][..MR]) {
+                *s += al * bj;
+            }
+        }
+    }
+    for (ap, bp) in rest {
+        for (s, &al) in acc[0].iter_mut().zip(ap) {
+            *s += al * bp[j];
+        }
+    }
+    std::array::from_fn(|l| (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]))
 }
 
 /// A panel cut by the last rows or columns: computed in a scratch tile, copied in.
@@ -416,3 +509,4 @@ mod tests {
         }
     }
 }
+
