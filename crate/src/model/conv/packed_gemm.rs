@@ -115,9 +115,32 @@ pub struct Dense<'a> {
 
 impl PackB for Dense<'_> {
     fn pack(&self, k0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [f32]) {
+        // Whole rows of the kernels' widths as fixed-size copies, which compile to a few
+        // vector moves: a `memcpy` call per 32-value row cost a tenth of the product of
+        // a 64-filter 1x1 convolution.
+        match (cols, nr) {
+            (32, 32) => return self.pack_whole::<32>(k0, kc, j0, out),
+            (16, 16) => return self.pack_whole::<16>(k0, kc, j0, out),
+            (8, 8) => return self.pack_whole::<8>(k0, kc, j0, out),
+            _ => {}
+        }
         for (p, dst) in out.chunks_exact_mut(nr).take(kc).enumerate() {
             dst[..cols].copy_from_slice(&self.data[(k0 + p) * self.ld + j0..][..cols]);
             dst[cols..].fill(0.0);
+        }
+    }
+}
+
+impl Dense<'_> {
+    /// [`PackB::pack`] of `N` whole columns into panels `N` wide.
+    fn pack_whole<const N: usize>(&self, k0: usize, kc: usize, j0: usize, out: &mut [f32]) {
+        for (p, dst) in out.chunks_exact_mut(N).take(kc).enumerate() {
+            let src = &self.data[(k0 + p) * self.ld + j0..][..N];
+            let (Ok(dst), Ok(src)) = (<&mut [f32; N]>::try_from(dst), <&[f32; N]>::try_from(src))
+            else {
+                unreachable!("chunks of N values");
+            };
+            *dst = *src;
         }
     }
 }
