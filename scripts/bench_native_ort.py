@@ -58,6 +58,11 @@ def to_onnx(spec, weights, path):
     def src(s):
         return "input" if s == "Input" else f"n{s['Node']}"
 
+    def window_attrs(cfg):
+        """ONNX's kernel_shape, strides and pads of a conv's or pool's sliding window."""
+        ph, pw = cfg["padding"]
+        return {"kernel_shape": list(cfg["kernel"]), "strides": list(cfg["stride"]), "pads": [ph, pw, ph, pw]}
+
     def const(name, value):
         inits.append(numpy_helper.from_array(np.array(value, dtype=np.float32), name))
         return name
@@ -76,19 +81,8 @@ def to_onnx(spec, weights, path):
             ((name, cfg),) = kind.items()
         if name == "Conv2d":
             args = [ins[0], init(p[0])] + ([init(p[1])] if cfg["bias"] else [])
-            ph, pw = cfg["padding"]
-            nodes.append(
-                helper.make_node(
-                    "Conv",
-                    args,
-                    [out],
-                    kernel_shape=list(cfg["kernel"]),
-                    strides=list(cfg["stride"]),
-                    pads=[ph, pw, ph, pw],
-                    dilations=list(cfg["dilation"]),
-                    group=cfg["groups"],
-                )
-            )
+            attrs = window_attrs(cfg)
+            nodes.append(helper.make_node("Conv", args, [out], dilations=list(cfg["dilation"]), group=cfg["groups"], **attrs))
         elif name == "BatchNorm2d":
             nodes.append(helper.make_node("BatchNormalization", [ins[0]] + [init(t) for t in p], [out], epsilon=cfg["eps"]))
         elif name == "Act":
@@ -112,20 +106,10 @@ def to_onnx(spec, weights, path):
         elif name == "Concat":
             nodes.append(helper.make_node("Concat", ins, [out], axis=1))
         elif name in ("MaxPool2d", "AvgPool2d"):
-            ph, pw = cfg["padding"]
-            extra = {"count_include_pad": int(cfg["count_include_pad"])} if name == "AvgPool2d" else {}
-            nodes.append(
-                helper.make_node(
-                    "MaxPool" if name == "MaxPool2d" else "AveragePool",
-                    ins,
-                    [out],
-                    kernel_shape=list(cfg["kernel"]),
-                    strides=list(cfg["stride"]),
-                    pads=[ph, pw, ph, pw],
-                    ceil_mode=int(cfg["ceil_mode"]),
-                    **extra,
-                )
-            )
+            attrs = window_attrs(cfg) | {"ceil_mode": int(cfg["ceil_mode"])}
+            if name == "AvgPool2d":
+                attrs["count_include_pad"] = int(cfg["count_include_pad"])
+            nodes.append(helper.make_node("MaxPool" if name == "MaxPool2d" else "AveragePool", ins, [out], **attrs))
         elif name == "AdaptiveAvgPool2d":
             # Global pooling; VGG's 7x7 pool is the identity at 224 px.
             op = "GlobalAveragePool" if tuple(cfg["out"]) == (1, 1) else "Identity"

@@ -6,9 +6,7 @@ use common::*;
 use std::path::PathBuf;
 use std::process::Output;
 
-fn convscope(args: &[&str]) -> Output {
-    convscope_cli(args)
-}
+use common::convscope_cli as convscope;
 
 fn stdout(out: &Output) -> String {
     assert!(
@@ -23,8 +21,9 @@ fn temp(name: &str) -> PathBuf {
     scratch("cli", name)
 }
 
-fn path(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
+/// The JSON that a successful run prints.
+fn json_of(args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&stdout(&convscope(args))).unwrap()
 }
 
 /// Keras' `VGG16(include_top=True).summary()` table (keras.io/api/applications/vgg):
@@ -59,10 +58,7 @@ fn summary_of_vgg16_matches_keras() {
     assert!(text.contains("Total params: 138,357,544"), "{text}");
     assert!(text.contains("Trainable params: 138,357,544"), "{text}");
 
-    let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
-        "summary", "--arch", "vgg16", "--json",
-    ])))
-    .unwrap();
+    let json = json_of(&["summary", "--arch", "vgg16", "--json"]);
     assert_eq!(json["total_params"], 138_357_544);
     assert_eq!(json["trainable_params"], 138_357_544);
     let layers = json["layers"].as_array().unwrap();
@@ -91,10 +87,7 @@ fn summary_of_vgg16_matches_keras() {
 #[test]
 fn summary_at_another_size_and_of_a_spec() {
     // 128 px into VGG16: 4x4 after the last pool, adaptive pooling still gives 7x7.
-    let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
-        "summary", "--arch", "vgg16", "--size", "128", "--json",
-    ])))
-    .unwrap();
+    let json = json_of(&["summary", "--arch", "vgg16", "--size", "128", "--json"]);
     let layers = json["layers"].as_array().unwrap();
     let get =
         |name: &str| layers.iter().find(|l| l["name"] == name).unwrap()["output_shape"].clone();
@@ -111,16 +104,7 @@ fn summary_at_another_size_and_of_a_spec() {
 
 #[test]
 fn inspect_gives_config_and_weight_statistics() {
-    let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
-        "inspect",
-        "--arch",
-        "tiny",
-        "--synthetic",
-        "3",
-        "--layer",
-        "features.3",
-    ])))
-    .unwrap();
+    let json = json_of(&with_tiny(&["inspect", "--layer", "features.3"]));
     let c = &json["config"];
     assert_eq!(c["type"], "Conv2d");
     assert_eq!(c["filters"], 16);
@@ -139,21 +123,16 @@ fn inspect_gives_config_and_weight_statistics() {
 fn predict_and_activations_match_the_reference() {
     let x = fixture("astronaut32.npy");
     let logits_path = temp("logits.npy");
-    let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
+    let json = json_of(&with_tiny(&[
         "predict",
-        "--arch",
-        "tiny",
-        "--synthetic",
-        "3",
         "--input",
-        path(&x),
+        arg(&x),
         "--top",
         "3",
         "--json",
         "--logits-out",
-        path(&logits_path),
-    ])))
-    .unwrap();
+        arg(&logits_path),
+    ]));
     let reference_logits = reference("tiny_dev.npz", 0, "logits");
     let reference_probs = reference("tiny_dev.npz", 0, "probs");
     let top = json["top"].as_array().unwrap();
@@ -171,33 +150,20 @@ fn predict_and_activations_match_the_reference() {
     assert_close("--logits-out", &written, &reference_logits, 1e-4);
 
     // The same through --image: the PNG is the same pixels as the .npy.
-    let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
-        "predict",
-        "--arch",
-        "tiny",
-        "--synthetic",
-        "3",
-        "--image",
-        path(&fixture("astronaut32.png")),
-        "--json",
-    ])))
-    .unwrap();
+    let png = fixture("astronaut32.png");
+    let json = json_of(&with_tiny(&["predict", "--image", arg(&png), "--json"]));
     assert_eq!(json["top"][0]["class"], best);
 
     let out = temp("act.npy");
-    stdout(&convscope(&[
+    stdout(&convscope(&with_tiny(&[
         "activations",
-        "--arch",
-        "tiny",
-        "--synthetic",
-        "3",
         "--input",
-        path(&x),
+        arg(&x),
         "--layer",
         "features.7",
         "--out",
-        path(&out),
-    ]));
+        arg(&out),
+    ])));
     let act = convscope::npy::read(&out).unwrap();
     assert_eq!(act.dims(), [32, 8, 8]);
     assert_close(
@@ -225,15 +191,15 @@ fn model_card_stands_in_for_arch_and_weights() {
         serde_json::json!({"name": "tiny", "arch": "tiny", "weights": "tiny.safetensors", "labels": labels, "input": [3, 32, 32]}).to_string(),
     )
     .unwrap();
-    let json: serde_json::Value = serde_json::from_str(&stdout(&convscope(&[
+    let npy = fixture("astronaut32.npy");
+    let json = json_of(&[
         "predict",
         "--model",
-        path(&card),
+        arg(&card),
         "--input",
-        path(&fixture("astronaut32.npy")),
+        arg(&npy),
         "--json",
-    ])))
-    .unwrap();
+    ]);
     assert_eq!(json["top"][0]["label"], "thing 9");
 }
 
@@ -282,9 +248,8 @@ fn bad_inputs_give_one_clear_line() {
     let input = fixture("astronaut32.npy");
     // `cmd` on the tiny synthetic model, then `rest`; or the words as they are.
     let tiny = |cmd: &str, rest: &[&str]| -> Vec<String> {
-        [cmd, "--arch", "tiny", "--synthetic", "3"]
+        with_tiny(&[&[cmd], rest].concat())
             .iter()
-            .chain(rest)
             .map(|s| s.to_string())
             .collect()
     };
@@ -292,21 +257,21 @@ fn bad_inputs_give_one_clear_line() {
 
     #[rustfmt::skip]
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (tiny("predict", &["--image", path(&text_file)]), "not a PNG, JPEG or WebP"),
-        (tiny("predict", &["--image", path(&empty)]), "empty"),
-        (tiny("predict", &["--input", path(&gray)]), "1 channel(s), but the model takes 3"),
-        (tiny("predict", &["--input", path(&small)]), "too small"),
+        (tiny("predict", &["--image", arg(&text_file)]), "not a PNG, JPEG or WebP"),
+        (tiny("predict", &["--image", arg(&empty)]), "empty"),
+        (tiny("predict", &["--input", arg(&gray)]), "1 channel(s), but the model takes 3"),
+        (tiny("predict", &["--input", arg(&small)]), "too small"),
         (
-            tiny("activations", &["--input", path(&input), "--layer", "features.99", "--out", "/tmp/x.npy"]),
+            tiny("activations", &["--input", arg(&input), "--layer", "features.99", "--out", "/tmp/x.npy"]),
             "unknown layer `features.99`",
         ),
         (words(&["summary", "--arch", "cfg=8,Q"]), "cfg entry `Q`"),
-        (words(&["predict", "--arch", "tiny", "--input", path(&input)]), "needs weights"),
+        (words(&["predict", "--arch", "tiny", "--input", arg(&input)]), "needs weights"),
         (
-            words(&["predict", "--arch", "tiny", "--weights", path(&truncated), "--input", path(&input)]),
+            words(&["predict", "--arch", "tiny", "--weights", arg(&truncated), "--input", arg(&input)]),
             "truncated",
         ),
-        (words(&["predict", "--model", path(&card), "--input", path(&input)]), "does not exist"),
+        (words(&["predict", "--model", arg(&card), "--input", arg(&input)]), "does not exist"),
         (tiny("predict", &["--input", "/no/such/file.npy"]), "/no/such/file.npy"),
     ];
     for (args, needle) in cases {

@@ -3,22 +3,13 @@
 //! works or ends with exit code 1 and one line naming the problem; never a panic.
 
 mod common;
-use common::{convscope_cli, scratch};
+use common::{arg, convscope_cli as convscope, scratch};
 use convscope::model::{synthetic, weights, ArchSpec};
 use image::ImageFormat;
-use std::path::{Path, PathBuf};
-use std::process::Output;
-
-fn convscope(args: &[&str]) -> Output {
-    convscope_cli(args)
-}
+use std::path::PathBuf;
 
 fn temp(name: &str) -> PathBuf {
     scratch("hostile", name)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// A model card for the synthetic tiny model, with its weights next to it.
@@ -77,7 +68,8 @@ fn a_decompression_bomb_png_is_refused_with_its_claimed_size() {
     let bytes = bomb(100_000, 100_000);
     assert!(bytes.len() < 4096, "the bomb is {} bytes", bytes.len());
     std::fs::write(&file, bytes).unwrap();
-    let err = failure(&["predict", "--model", s(&tiny_card()), "--image", s(&file)]);
+    let card = tiny_card();
+    let err = failure(&["predict", "--model", arg(&card), "--image", arg(&file)]);
     assert!(
         err.contains("bomb.png") && err.contains("100000x100000") && err.contains("16384"),
         "{err}"
@@ -88,12 +80,13 @@ fn a_decompression_bomb_png_is_refused_with_its_claimed_size() {
 fn a_jpeg_named_png_still_decodes() {
     let file = temp("really-a-jpeg.png");
     std::fs::write(&file, picture(ImageFormat::Jpeg)).unwrap();
+    let card = tiny_card();
     let out = convscope(&[
         "predict",
         "--model",
-        s(&tiny_card()),
+        arg(&card),
         "--image",
-        s(&file),
+        arg(&file),
         "--json",
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -121,7 +114,7 @@ fn model_cards_that_are_not_cards_are_named() {
     for (name, text, needle) in cases {
         let card = temp(name);
         std::fs::write(&card, text).unwrap();
-        let err = failure(&["summary", "--model", s(&card)]);
+        let err = failure(&["summary", "--model", arg(&card)]);
         assert!(
             err.contains("model card") && err.contains(name) && err.contains(needle),
             "{name}: `{err}` lacks `{needle}`"
@@ -137,12 +130,12 @@ fn a_card_whose_weights_file_is_missing_names_the_path() {
         r#"{"name":"orphan","arch":"tiny","weights":"gone.safetensors"}"#,
     )
     .unwrap();
-    let err = failure(&["predict", "--model", s(&card), "--image", "any.png"]);
+    let err = failure(&["predict", "--model", arg(&card), "--image", "any.png"]);
     // The card, the name it gives, and where that was looked for (next to the card).
     assert!(
         err.contains("orphan.json")
             && err.contains("weights file `gone.safetensors` does not exist")
-            && err.contains(s(&temp("gone.safetensors"))),
+            && err.contains(arg(&temp("gone.safetensors"))),
         "{err}"
     );
 }

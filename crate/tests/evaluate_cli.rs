@@ -3,13 +3,13 @@
 //! written, and bad requests are refused before any work with one line naming them.
 
 mod common;
-use common::{convscope_cli, scratch};
+use common::{arg, convscope_run as run, scratch};
 use convscope::faithfulness::{self, Metric};
 use convscope::image;
 use convscope::methods::{self, Forward, Options, Target};
 use convscope::model::{Graph, ModelCard};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn models() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../www/models")
@@ -24,21 +24,32 @@ fn sample(name: &str) -> String {
         .to_string()
 }
 
+/// `command` on every picture in the folder `images` with the model `card`, its files
+/// written into `out`.
+fn over_images<'a>(
+    command: &[&'a str],
+    card: &'a str,
+    images: &'a Path,
+    out: &'a Path,
+) -> Vec<&'a str> {
+    let mut words = command.to_vec();
+    words.extend([
+        "--model",
+        card,
+        "--images",
+        arg(images),
+        "--out-dir",
+        arg(out),
+    ]);
+    words
+}
+
 fn card() -> String {
     models()
         .join("fashion-vgg.json")
         .to_str()
         .unwrap()
         .to_string()
-}
-
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = convscope_cli(args);
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]
@@ -291,16 +302,7 @@ fn a_folder_of_pictures_becomes_results_an_index_and_a_gallery() {
     let out = scratch("evaluate", "batch-out");
     let _ = std::fs::remove_dir_all(&out);
     let card = card();
-    let args = [
-        "explain",
-        "grad-cam",
-        "--model",
-        &card,
-        "--images",
-        images.to_str().unwrap(),
-        "--out-dir",
-        out.to_str().unwrap(),
-    ];
+    let args = over_images(&["explain", "grad-cam"], &card, &images, &out);
     let (ok, _, err) = run(&args);
     assert!(ok, "{err}");
     assert!(
@@ -356,17 +358,12 @@ fn a_folder_of_pictures_becomes_results_an_index_and_a_gallery() {
 
     let grids = scratch("evaluate", "batch-compare");
     let _ = std::fs::remove_dir_all(&grids);
-    let (ok, _, err) = run(&[
-        "compare",
-        "saliency",
-        "occlusion",
-        "--model",
+    let (ok, _, err) = run(&over_images(
+        &["compare", "saliency", "occlusion"],
         &card,
-        "--images",
-        images.to_str().unwrap(),
-        "--out-dir",
-        grids.to_str().unwrap(),
-    ]);
+        &images,
+        &grids,
+    ));
     assert!(ok, "{err}");
     let maps = convscope::npy::read(&grids.join("fashion-00001.npy")).unwrap();
     assert_eq!(maps.dims(), [2, 28, 28], "one display map per method");

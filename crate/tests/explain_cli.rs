@@ -4,19 +4,12 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::PathBuf;
 
-fn convscope(args: &[&str]) -> Output {
-    convscope_cli(args)
-}
+use common::convscope_cli as convscope;
 
 fn tmp(name: &str) -> PathBuf {
     scratch("explain-cli", name)
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// Runs `explain` on the tiny model and astronaut32 (case 0 of tiny_dev: target 9;
@@ -24,20 +17,11 @@ fn path_str(p: &Path) -> &str {
 fn explain(name: &str, extra: &[&str]) -> Vec<f64> {
     let out = tmp(&format!("{name}.npy"));
     let input = fixture("astronaut32.npy");
-    let mut args = vec![
-        "explain",
-        extra[0],
-        "--arch",
-        "tiny",
-        "--synthetic",
-        "3",
-        "--target",
-        "9",
-        "--out",
-        path_str(&out),
-    ];
+    let mut args = vec!["explain", extra[0]];
+    args.extend(TINY);
+    args.extend(["--target", "9", "--out", arg(&out)]);
     if !extra.contains(&"--image") {
-        args.extend(["--input", path_str(&input)]);
+        args.extend(["--input", arg(&input)]);
     }
     args.extend(&extra[1..]);
     let run = convscope(&args);
@@ -74,9 +58,9 @@ fn explain_draws_the_overlay_with_a_colour_bar() {
         &[
             "grad-cam++",
             "--image",
-            path_str(&image),
+            arg(&image),
             "--png",
-            path_str(&png),
+            arg(&png),
             "--colormap",
             "turbo",
         ],
@@ -125,17 +109,14 @@ fn occlusion_mask_view_writes_the_tutorials_mask() {
 #[test]
 fn sanity_reports_one_correlation_per_parameterised_layer() {
     let input = fixture("astronaut32.npy");
-    let run = convscope(&[
-        "sanity",
-        "grad-cam",
-        "--arch",
-        "tiny",
-        "--synthetic",
-        "3",
-        "--input",
-        path_str(&input),
-        "--json",
-    ]);
+    let run = convscope(
+        &[
+            &["sanity", "grad-cam"][..],
+            &TINY,
+            &["--input", arg(&input), "--json"],
+        ]
+        .concat(),
+    );
     assert!(
         run.status.success(),
         "{}",
@@ -169,16 +150,8 @@ fn fails_with(args: &[&str], needle: &str) {
     let out = tmp("never.npy");
     let mut all = vec!["explain"];
     all.extend(args);
-    all.extend([
-        "--arch",
-        "tiny",
-        "--synthetic",
-        "3",
-        "--input",
-        path_str(&input),
-        "--out",
-        path_str(&out),
-    ]);
+    all.extend(TINY);
+    all.extend(["--input", arg(&input), "--out", arg(&out)]);
     let run = convscope(&all);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{all:?}: {stderr}");
@@ -226,8 +199,9 @@ fn out_of_range_options_are_refused_before_any_work() {
         let _ = std::fs::remove_file(&out);
         let mut args = vec!["explain"];
         args.extend(method);
-        args.extend(["--arch", "tiny", "--synthetic", "3", "--progress"]);
-        args.extend(["--input", path_str(&input), "--out", path_str(&out)]);
+        args.extend(TINY);
+        args.push("--progress");
+        args.extend(["--input", arg(&input), "--out", arg(&out)]);
         let result = convscope(&args);
         let stderr = String::from_utf8_lossy(&result.stderr).to_string();
         (result.status.code(), stderr, out.exists())

@@ -143,6 +143,23 @@ fn logits_and_activations_match_pytorch() {
     f.assert_none();
 }
 
+/// A CAM's `map` ("raw", or "full" at 224 px), beside case `i`'s reference
+/// `{method_key}_{map}__{layer}`.
+fn cam_map(
+    a: &Attribution,
+    i: usize,
+    method_key: &str,
+    map: &str,
+    layer: &str,
+) -> (Vec<f64>, Vec<f64>) {
+    let ours = match map {
+        "raw" => a.raw(),
+        _ => a.full((224, 224)),
+    };
+    let want = reference(GRAPH_NPZ, i, &format!("{method_key}_{map}__{layer}"));
+    (flat(&ours.unwrap()), want)
+}
+
 #[test]
 fn grad_cam_and_grad_cam_plus_plus_match_pytorch_grad_cam() {
     let (mut f, spread) = (Failures::default(), Spread::load());
@@ -153,38 +170,43 @@ fn grad_cam_and_grad_cam_plus_plus_match_pytorch_grad_cam() {
             let a = run(&model, case, "grad-cam", &at_layer(name));
             let k = key(name);
             let raw_spread = spread.max_rel_error(&case.arch, &format!("gradcam_raw__{k}"));
+            let (ours, want) = cam_map(&a, i, "gradcam", "raw", &k);
             f.close(
                 &format!("{what} grad-cam raw"),
-                &flat(&a.raw().unwrap()),
-                &reference(GRAPH_NPZ, i, &format!("gradcam_raw__{k}")),
+                &ours,
+                &want,
                 1e-3,
                 raw_spread,
             );
             // The full map is the raw one resized and scaled to its maximum: the issue's
             // tolerances keep a ratio of 2 between them, and so does the widened bound.
+            let (ours, want) = cam_map(&a, i, "gradcam", "full", &k);
             f.close(
                 &format!("{what} grad-cam full"),
-                &flat(&a.full((224, 224)).unwrap()),
-                &reference(GRAPH_NPZ, i, &format!("gradcam_full__{k}")),
+                &ours,
+                &want,
                 2e-3,
                 2.0 * raw_spread,
             );
             let pp_spread = spread.tie_robust(&case.arch, &format!("gradcampp_raw__{k}"));
             let a = run(&model, case, "grad-cam++", &at_layer(name));
+            let (ours, want) = cam_map(&a, i, "gradcampp", "raw", &k);
             f.tie_robust(
                 &format!("{what} grad-cam++ raw"),
-                &flat(&a.raw().unwrap()),
-                &reference(GRAPH_NPZ, i, &format!("gradcampp_raw__{k}")),
+                &ours,
+                &want,
                 1e-5,
                 pp_spread,
             );
+            // Twice the raw map's spread in median and L2, as for Grad-CAM's full map.
+            let full_spread = (2.0 * pp_spread.0, pp_spread.1, 2.0 * pp_spread.2);
+            let (ours, want) = cam_map(&a, i, "gradcampp", "full", &k);
             f.tie_robust(
                 &format!("{what} grad-cam++ full"),
-                &flat(&a.full((224, 224)).unwrap()),
-                &reference(GRAPH_NPZ, i, &format!("gradcampp_full__{k}")),
+                &ours,
+                &want,
                 1e-5,
-                // Twice the raw map's spread in median and L2, as for Grad-CAM's full map.
-                (2.0 * pp_spread.0, pp_spread.1, 2.0 * pp_spread.2),
+                full_spread,
             );
         }
     }

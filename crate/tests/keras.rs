@@ -13,7 +13,7 @@ use convscope::model::formats::keras::vgg::{plan, slots, Listed};
 use convscope::model::summary::summarize;
 use convscope::model::weights::{sniff, Format};
 use convscope::model::{families, ArchSpec, Graph};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const MINI: &str = "cfg=4,4,M,8,M;in=3;pool=2;hidden=8;classes=5";
 const VGG16MINI: &str = "cfg=3,4,M,4,4,M,4,4,4,M,4,4,4,M,4,4,3,M;in=3;pool=1;hidden=6;classes=5";
@@ -356,22 +356,22 @@ fn convscope(args: &[&str]) -> (bool, String, String) {
     (out.status.success(), text(out.stdout), text(out.stderr))
 }
 
+/// `cmd` on the [`MINI`] architecture with the Keras weights file `weights`, then `rest`.
+fn on_mini<'a>(cmd: &'a str, weights: &'a Path, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut words = vec![cmd, "--arch", MINI, "--weights", arg(weights)];
+    words.extend(rest);
+    words
+}
+
 #[test]
 fn the_cli_reads_keras_weights_with_caffe_preprocessing() {
     let weights = keras_fixture("mini.keras");
     let image = fixture("astronaut32.png");
-    let (ok, stdout, stderr) = convscope(&[
+    let (ok, stdout, stderr) = convscope(&on_mini(
         "predict",
-        "--arch",
-        MINI,
-        "--weights",
-        weights.to_str().unwrap(),
-        "--image",
-        image.to_str().unwrap(),
-        "--top",
-        "5",
-        "--json",
-    ]);
+        &weights,
+        &["--image", arg(&image), "--top", "5", "--json"],
+    ));
     assert!(ok, "{stderr}");
     assert!(stderr.contains("\"caffe\" preprocessing"), "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -407,19 +407,19 @@ fn the_cli_reads_keras_weights_with_caffe_preprocessing() {
     // `--layer block2_conv1` names features.5 on the command line too.
     let out = std::env::temp_dir().join(format!("convscope-keras-{}.npy", std::process::id()));
     let input = keras_fixture("mini_input.npy");
-    let (ok, _, stderr) = convscope(&[
+    let weights = keras_fixture("mini.weights.h5");
+    let (ok, _, stderr) = convscope(&on_mini(
         "activations",
-        "--arch",
-        MINI,
-        "--weights",
-        keras_fixture("mini.weights.h5").to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--layer",
-        "block2_conv1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &weights,
+        &[
+            "--input",
+            arg(&input),
+            "--layer",
+            "block2_conv1",
+            "--out",
+            arg(&out),
+        ],
+    ));
     assert!(ok, "{stderr}");
     let cli = flat(&Tensor::read_npy(&out).unwrap());
     std::fs::remove_file(&out).unwrap();
@@ -429,15 +429,8 @@ fn the_cli_reads_keras_weights_with_caffe_preprocessing() {
     assert!(max_rel_error(&cli, &expected) <= 1e-6);
 
     // A file without the classifier is one line on stderr.
-    let (ok, _, stderr) = convscope(&[
-        "predict",
-        "--arch",
-        MINI,
-        "--weights",
-        keras_fixture("mini_notop.h5").to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-    ]);
+    let notop = keras_fixture("mini_notop.h5");
+    let (ok, _, stderr) = convscope(&on_mini("predict", &notop, &["--input", arg(&input)]));
     assert!(!ok);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(

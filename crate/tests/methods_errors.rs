@@ -47,30 +47,31 @@ fn unknown_or_flat_layer_is_refused() {
     assert!(e.contains("layer `classifier.0` has no spatial map"), "{e}");
 }
 
+/// The error of `method` given the one option `name` = `value`.
+fn error_with(method: &str, name: &str, value: impl Into<serde_json::Value>) -> String {
+    error_of(method, Options::default().with(name, value))
+}
+
 #[test]
 fn occlusion_window_larger_than_the_image_is_refused() {
-    let e = error_of("occlusion", Options::default().with("window", 40));
+    let e = error_with("occlusion", "window", 40);
     assert_eq!(
         e,
         "input: occlusion window 40 is larger than the 32x32 input"
     );
-    let e = error_of("occlusion", Options::default().with("stride", 0));
+    let e = error_with("occlusion", "stride", 0);
     assert!(e.contains("window and stride must be at least 1"), "{e}");
 }
 
 #[test]
 fn options_that_do_not_apply_or_do_not_fit_are_refused() {
-    let e = error_of("saliency", Options::default().with("steps", 8));
-    assert_eq!(
-        e,
-        "input: option --steps does not apply to saliency (it takes no options)"
-    );
-    let e = error_of("grad-cam", Options::default().with("window", 4));
-    assert_eq!(
-        e,
-        "input: option --window does not apply to grad-cam (it takes --layer)"
-    );
-    let e = error_of("integrated-gradients", Options::default().with("steps", 1));
+    let e = error_with("saliency", "steps", 8);
+    let takes_none = "input: option --steps does not apply to saliency (it takes no options)";
+    assert_eq!(e, takes_none);
+    let e = error_with("grad-cam", "window", 4);
+    let takes_layer = "input: option --window does not apply to grad-cam (it takes --layer)";
+    assert_eq!(e, takes_layer);
+    let e = error_with("integrated-gradients", "steps", 1);
     assert!(e.contains("at least 2 steps"), "{e}");
 }
 

@@ -101,17 +101,22 @@ fn guided_grad_cam_on_a_hand_weighted_net() {
     assert_eq!(values(layer2.attribute(&fwd, 0).unwrap()), expect);
 }
 
+/// SmoothGrad over 16 copies with `noise` and `seed`: few enough to follow by hand.
+fn sixteen_copies(noise: f32, seed: u64) -> SmoothGrad {
+    SmoothGrad {
+        samples: 16,
+        noise,
+        seed,
+    }
+}
+
 #[test]
 fn smoothgrad_without_noise_is_saliency() {
     let model = two_channel_net();
     let fwd = Forward::new(&model, &image(&X, 4, 4)).unwrap();
     // Saliency of logit0 = m0 - 2 m1: 1/4 at the P0 maxima and, through the negating
     // channel, -2 * 1/4 * -1 = 1/2 at the P1 maxima. 16 samples: the mean is exact.
-    let smooth = SmoothGrad {
-        samples: 16,
-        noise: 0.0,
-        seed: 1,
-    };
+    let smooth = sixteen_copies(0.0, 1);
     let expect = at(&[
         ((1, 1), 0.25),
         ((0, 2), 0.25),
@@ -147,11 +152,7 @@ fn smoothgrad_averages_the_gradients_of_the_seeded_noisy_copies() {
     let x = [0.1f32, 0.0, -0.1, 0.05];
     let model = max_net();
     let fwd = Forward::new(&model, &image(&x, 2, 2)).unwrap();
-    let smooth = SmoothGrad {
-        samples: 16,
-        noise: 1.0,
-        seed: 7,
-    };
+    let smooth = sixteen_copies(1.0, 7);
     // By hand: noise std = 1.0 * (max x - min x) = 0.2; copy k adds the k-th 4 normals of
     // Rng(7); its gradient is 1/16 at the first maximum of x + noise if that is > 0.
     let mut rng = Rng::new(7);

@@ -55,56 +55,47 @@ fn integrated_gradients_on_vgg16(what: &str, ours: &[f64], reference: &[f64]) {
     assert!(median <= 5e-5 && within >= 0.95 && l2 <= 3e-2, "{what}: median {median:.2e} (<= 5e-5), within {within:.4} (>= 0.95), rel L2 {l2:.2e} (<= 3e-2)");
 }
 
-#[test]
-fn grad_cam_raw_and_full_match_pytorch_grad_cam() {
+/// Which of a CAM's maps: the layer-sized one, or the one resized to the input.
+#[derive(Clone, Copy, PartialEq)]
+enum Map {
+    Raw,
+    Full,
+}
+
+/// Runs the CAM `method` at every CAM layer of every case and hands `check` its raw and
+/// then its full map, each with its name and its reference (`{key}_raw__{layer}`,
+/// `{key}_full__{layer}`).
+fn each_cam_map(method: &str, key: &str, mut check: impl FnMut(&str, &[f64], &[f64], Map)) {
     for (json, npz) in SUITES {
         for (i, case) in cases(json).iter().enumerate() {
             for name in &case.cam_layers {
-                let a = run(case, "grad-cam", &at_layer(name));
-                let key = name.replace('.', "_");
-                let what = format!("{npz} case {i} grad-cam {name}");
+                let a = run(case, method, &at_layer(name));
+                let layer = name.replace('.', "_");
+                let what = format!("{npz} case {i} {method} {name}");
                 let raw = flat(&a.raw().unwrap());
-                close(
-                    &format!("{what} raw"),
-                    &raw,
-                    &reference(npz, i, &format!("gradcam_raw__{key}")),
-                    1e-3,
-                );
+                let raw_ref = reference(npz, i, &format!("{key}_raw__{layer}"));
+                check(&format!("{what} raw"), &raw, &raw_ref, Map::Raw);
                 let full = flat(&a.full(size(case)).unwrap());
-                close(
-                    &format!("{what} full"),
-                    &full,
-                    &reference(npz, i, &format!("gradcam_full__{key}")),
-                    2e-3,
-                );
+                let full_ref = reference(npz, i, &format!("{key}_full__{layer}"));
+                check(&format!("{what} full"), &full, &full_ref, Map::Full);
             }
         }
     }
 }
 
 #[test]
+fn grad_cam_raw_and_full_match_pytorch_grad_cam() {
+    each_cam_map("grad-cam", "gradcam", |what, ours, reference, map| {
+        let tol = if map == Map::Raw { 1e-3 } else { 2e-3 };
+        close(what, ours, reference, tol);
+    });
+}
+
+#[test]
 fn grad_cam_plus_plus_agrees_with_pytorch_grad_cam() {
-    for (json, npz) in SUITES {
-        for (i, case) in cases(json).iter().enumerate() {
-            for name in &case.cam_layers {
-                let a = run(case, "grad-cam++", &at_layer(name));
-                let key = name.replace('.', "_");
-                let what = format!("{npz} case {i} grad-cam++ {name}");
-                let raw = flat(&a.raw().unwrap());
-                tie_robust(
-                    &format!("{what} raw"),
-                    &raw,
-                    &reference(npz, i, &format!("gradcampp_raw__{key}")),
-                );
-                let full = flat(&a.full(size(case)).unwrap());
-                tie_robust(
-                    &format!("{what} full"),
-                    &full,
-                    &reference(npz, i, &format!("gradcampp_full__{key}")),
-                );
-            }
-        }
-    }
+    each_cam_map("grad-cam++", "gradcampp", |what, ours, reference, _| {
+        tie_robust(what, ours, reference);
+    });
 }
 
 #[test]

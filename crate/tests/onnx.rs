@@ -13,6 +13,7 @@ use convscope::model::graph::builder::Builder;
 use convscope::model::graph::{Src, Val};
 use convscope::model::{Activation, ArchSpec, ConvCfg, Graph, Kind, PoolCfg};
 use std::collections::HashMap;
+use std::path::Path;
 
 const TINY: [&str; 4] = [
     "tiny_resnet",
@@ -125,17 +126,14 @@ fn tiny_resnet_by_builder() -> Graph {
                 ConvCfg::square(cin, cout, 1, stride, 0),
             );
             let n = b.batch_norm(&format!("{name}.downsample.1"), cout, 1e-5);
-            let y = b.then(c, x);
-            let y = b.then(n, y);
+            let y = b.chain(x, [c, n]);
             b.block(&format!("{name}.downsample"), "Sequential", y)
         } else {
             x
         };
-        let mut y = b.then(conv1, x);
-        y = b.then(bn1, y);
+        let mut y = b.chain(x, [conv1, bn1]);
         y = b.apply(&relu, &[y]);
-        y = b.then(conv2, y);
-        y = b.then(bn2, y);
+        y = b.chain(y, [conv2, bn2]);
         y = b.op(&format!("{name}.add"), Kind::Add, &[y, identity]);
         y = b.apply(&relu, &[y]);
         b.block(name, "BasicBlock", y)
@@ -145,10 +143,7 @@ fn tiny_resnet_by_builder() -> Graph {
     let bn1 = b.batch_norm("bn1", 8, 1e-5);
     let relu = b.act("relu", Activation::Relu);
     let maxpool = b.module("maxpool", Kind::MaxPool2d(PoolCfg::square(3, 2, 1)));
-    let mut x = b.then(conv1, Src::Input);
-    x = b.then(bn1, x);
-    x = b.then(relu, x);
-    x = b.then(maxpool, x);
+    let mut x = b.chain(Src::Input, [conv1, bn1, relu, maxpool]);
     x = basic(&mut b, "layer1.0", x, 8, 8, 1);
     x = b.block("layer1", "Sequential", x);
     x = basic(&mut b, "layer2.0", x, 8, 16, 2);
@@ -156,8 +151,7 @@ fn tiny_resnet_by_builder() -> Graph {
     x = b.block("layer2", "Sequential", cam);
     let avgpool = b.module("avgpool", Kind::AdaptiveAvgPool2d { out: (1, 1) });
     let fc = b.linear("fc", 16, 10);
-    x = b.then(avgpool, x);
-    b.then(fc, x);
+    b.chain(x, [avgpool, fc]);
     let spec = b.finish(cam);
     spec.validate().unwrap();
     let mut params = HashMap::new();
@@ -403,17 +397,14 @@ fn assert_refused(what: &str, bytes: &[u8], needles: &[&str]) {
     }
 }
 
+/// [`assert_refused`] of `graph` in an opset-13 model.
+fn assert_graph_refused(what: &str, graph: &Msg, needles: &[&str]) {
+    assert_refused(what, &pb::model(13, graph), needles);
+}
+
 #[test]
 fn unsupported_graphs_are_refused_before_any_work_with_what_is_supported() {
     let lstm = small_graph(&[], &[pb::node("LSTM", "lstm0", &["y"], &["z"], &[])]);
-    assert_refused(
-        "unsupported op",
-        &pb::model(13, &lstm),
-        &[
-            "operator LSTM (node `lstm0`) is not supported",
-            "Conv, Div, Dropout",
-        ],
-    );
     let two = pb::graph(
         &[],
         &[],
@@ -423,30 +414,8 @@ fn unsupported_graphs_are_refused_before_any_work_with_what_is_supported() {
         ],
         &[],
     );
-    assert_refused(
-        "two inputs",
-        &pb::model(13, &two),
-        &["2 inputs (`a`, `b`)", "one image input"],
-    );
     let flat = pb::graph(&[], &[], &[pb::value_info("a", &[1, 3, 224])], &[]);
-    assert_refused(
-        "3-D input",
-        &pb::model(13, &flat),
-        &["shape [1, 3, 224]", "4-D image batch"],
-    );
-    assert_refused(
-        "old opset",
-        &pb::model(9, &small_graph(&[], &[])),
-        &["opset 9", "13 to 21"],
-    );
-    assert_refused(
-        "asymmetric pads",
-        &pb::model(
-            13,
-            &small_graph(&[pb::attr_ints("pads", &[0, 0, 1, 1])], &[]),
-        ),
-        &["pads [0, 0, 1, 1]", "node `conv` (Conv)"],
-    );
+    let asymmetric = small_graph(&[pb::attr_ints("pads", &[0, 0, 1, 1])], &[]);
     // Clip other than ReLU6.
     let clip = pb::graph(
         &[pb::node("Clip", "clip", &["x", "lo", "hi"], &["y"], &[])],
@@ -454,13 +423,20 @@ fn unsupported_graphs_are_refused_before_any_work_with_what_is_supported() {
         &[pb::value_info("x", &[1, 3, 4, 4])],
         &[pb::value_info("y", &[1, 3, 4, 4])],
     );
-    assert_refused(
-        "clip",
-        &pb::model(13, &clip),
-        &["Clip(min 0, max 3)", "only Clip(0, 6)"],
-    );
     let two_out = small_graph(&[], &[]).msg(12, &pb::value_info("r", &[1, 2, 4, 4]));
-    assert_refused("two outputs", &pb::model(13, &two_out), &["2 outputs"]);
+    #[rustfmt::skip]
+    let cases: [(&str, Vec<u8>, &[&str]); 7] = [
+        ("unsupported op", pb::model(13, &lstm), &["operator LSTM (node `lstm0`) is not supported", "Conv, Div, Dropout"]),
+        ("two inputs", pb::model(13, &two), &["2 inputs (`a`, `b`)", "one image input"]),
+        ("3-D input", pb::model(13, &flat), &["shape [1, 3, 224]", "4-D image batch"]),
+        ("old opset", pb::model(9, &small_graph(&[], &[])), &["opset 9", "13 to 21"]),
+        ("asymmetric pads", pb::model(13, &asymmetric), &["pads [0, 0, 1, 1]", "node `conv` (Conv)"]),
+        ("clip", pb::model(13, &clip), &["Clip(min 0, max 3)", "only Clip(0, 6)"]),
+        ("two outputs", pb::model(13, &two_out), &["2 outputs"]),
+    ];
+    for (what, bytes, needles) in cases {
+        assert_refused(what, &bytes, needles);
+    }
 }
 
 #[test]
@@ -519,58 +495,32 @@ fn damaged_and_hostile_files_are_errors_not_panics() {
         &[pb::value_info("x", &[1, 4, 4, 4])],
         &[pb::value_info("y", &[1, 3])],
     );
-    assert_refused(
+    assert_graph_refused(
         "2 GiB claim",
-        &pb::model(13, &g),
+        &g,
         &[
             "tensor `big` claims dimensions [134217728, 4, 1, 1]",
             "holds 12 bytes",
         ],
     );
-    let negative = pb::graph(
-        &[],
-        &[pb::tensor("n", &[-4], &[])],
-        &[pb::value_info("x", &[1, 3, 4, 4])],
-        &[],
-    );
-    assert_refused(
-        "negative dimension",
-        &pb::model(13, &negative),
-        &["negative dimension -4"],
-    );
+    let input = [pb::value_info("x", &[1, 3, 4, 4])];
+    let negative = pb::graph(&[], &[pb::tensor("n", &[-4], &[])], &input, &[]);
+    assert_graph_refused("negative dimension", &negative, &["negative dimension -4"]);
     // 300,000 inputs on one node.
     let mut many = Msg::new();
     for _ in 0..300_000 {
         many = many.str(1, "x");
     }
-    let g = pb::graph(
-        &[many.str(4, "Relu")],
-        &[],
-        &[pb::value_info("x", &[1, 3, 4, 4])],
-        &[],
-    );
-    assert_refused(
-        "huge repeated count",
-        &pb::model(13, &g),
-        &["more than 200000 node inputs"],
-    );
+    let g = pb::graph(&[many.str(4, "Relu")], &[], &input, &[]);
+    assert_graph_refused("huge repeated count", &g, &["more than 200000 node inputs"]);
+    let pads = pb::attr_ints("pads", &vec![1; 70_000]);
     let ints = pb::graph(
-        &[pb::node(
-            "Conv",
-            "c",
-            &["x"],
-            &["y"],
-            &[pb::attr_ints("pads", &vec![1; 70_000])],
-        )],
+        &[pb::node("Conv", "c", &["x"], &["y"], &[pads])],
         &[],
         &[],
         &[],
     );
-    assert_refused(
-        "huge attribute",
-        &pb::model(13, &ints),
-        &["more than 65536"],
-    );
+    assert_graph_refused("huge attribute", &ints, &["more than 65536"]);
     // A protobuf group (wire type 3) where the graph should be.
     assert_refused("group", &[0x3b, 0x3c], &["group"]);
 }
@@ -712,28 +662,16 @@ fn family_exports_match_the_safetensors_path_and_pytorch() {
 /// one).
 #[test]
 fn the_cli_takes_onnx_files_with_an_optional_card_beside_them() {
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_convscope"))
-            .args(args)
-            .output()
-            .unwrap();
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        );
-        (out.status.success(), stdout, stderr)
-    };
     let npy = fixture("astronaut32.npy");
+    // `predict --model model --input` the fixture's image, then `extra`.
+    let predict = |model: &Path, extra: &[&str]| {
+        let mut words = vec!["predict", "--model", arg(model), "--input", arg(&npy)];
+        words.extend(extra);
+        convscope_run(&words)
+    };
     for name in TINY {
         let file = fixture(&format!("onnx/{name}.onnx"));
-        let (ok, out, err) = run(&[
-            "predict",
-            "--model",
-            file.to_str().unwrap(),
-            "--input",
-            npy.to_str().unwrap(),
-            "--json",
-        ]);
+        let (ok, out, err) = predict(&file, &["--json"]);
         assert!(ok, "{name}: {err}");
         assert!(
             err.contains("no model card beside it"),
@@ -748,11 +686,8 @@ fn the_cli_takes_onnx_files_with_an_optional_card_beside_them() {
             assert!(e <= 1e-4, "{name} class {class}: logit off by {e:.2e}");
         }
     }
-    let (ok, out, err) = run(&[
-        "summary",
-        "--model",
-        fixture("onnx/tiny_resnet.onnx").to_str().unwrap(),
-    ]);
+    let resnet = fixture("onnx/tiny_resnet.onnx");
+    let (ok, out, err) = convscope_run(&["summary", "--model", arg(&resnet)]);
     assert!(
         ok && out.contains("layer1.0") && out.contains("Connected to"),
         "{out}{err}"
@@ -768,14 +703,7 @@ fn the_cli_takes_onnx_files_with_an_optional_card_beside_them() {
         serde_json::json!({"name": "my net", "labels": labels}).to_string(),
     )
     .unwrap();
-    let (ok, out, err) = run(&[
-        "predict",
-        "--model",
-        copy.to_str().unwrap(),
-        "--input",
-        npy.to_str().unwrap(),
-        "--json",
-    ]);
+    let (ok, out, err) = predict(&copy, &["--json"]);
     assert!(ok, "{err}");
     assert!(!err.contains("no model card"), "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -787,13 +715,7 @@ fn the_cli_takes_onnx_files_with_an_optional_card_beside_them() {
         "{out}"
     );
     std::fs::write(dir.join("net.json"), "{not json").unwrap();
-    let (ok, _, err) = run(&[
-        "predict",
-        "--model",
-        copy.to_str().unwrap(),
-        "--input",
-        npy.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = predict(&copy, &[]);
     assert!(
         !ok && err.contains("net.json") && err.lines().count() == 1,
         "{err}"

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::{arg, convscope_run as convscope, with_tiny};
 use common::{fixture, input, layer_output, max_abs, tiny, vgg16};
 use convscope::image::Preprocessing;
 use convscope::model::ops::Op;
@@ -442,26 +443,8 @@ fn feature_map_grids_match_forward_range() {
 
 // ---- the command line ----
 
-fn convscope(args: &[&str]) -> (bool, String, String) {
-    let out = common::convscope_cli(args);
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn tmp(name: &str) -> PathBuf {
     common::scratch("probes", name)
-}
-
-const TINY: [&str; 4] = ["--arch", "tiny", "--synthetic", "3"];
-
-fn with_tiny<'a>(rest: &[&'a str]) -> Vec<&'a str> {
-    let mut v: Vec<&str> = vec![rest[0]];
-    v.extend(TINY);
-    v.extend(&rest[1..]);
-    v
 }
 
 #[test]
@@ -474,7 +457,7 @@ fn cli_filters_writes_the_grid_and_its_scaling() {
         "--scale",
         "shared",
         "--png",
-        png_path.to_str().unwrap(),
+        arg(&png_path),
         "--json",
     ]));
     assert!(ok, "{stderr}");
@@ -502,7 +485,7 @@ fn cli_features_writes_the_grid_and_the_activation() {
     let (ok, _, stderr) = convscope(&with_tiny(&[
         "features",
         "--image",
-        image.to_str().unwrap(),
+        arg(&image),
         "--layer",
         "features.4",
         "--max",
@@ -512,9 +495,9 @@ fn cli_features_writes_the_grid_and_the_activation() {
         "--zoom",
         "2",
         "--png",
-        png_path.to_str().unwrap(),
+        arg(&png_path),
         "--out",
-        npy_path.to_str().unwrap(),
+        arg(&npy_path),
     ]));
     assert!(ok, "{stderr}");
     assert!(stderr.contains("per-tile scaling"), "{stderr}");
@@ -546,7 +529,7 @@ fn cli_maximize_reports_json_and_is_reproducible() {
             "0.05",
             "--json",
             "--png",
-            p.to_str().unwrap(),
+            arg(&p),
         ])
         .into_iter()
         .map(String::from)
@@ -575,7 +558,7 @@ fn cli_maximize_reports_json_and_is_reproducible() {
 #[test]
 fn cli_errors_are_one_clear_line() {
     let out = tmp("never.png");
-    let p = out.to_str().unwrap();
+    let p = arg(&out);
     for (args, needle) in [
         (
             with_tiny(&[

@@ -35,6 +35,15 @@ async function waitForCompare(page, what) {
 
 const query = (page) => new URL(page.url()).searchParams;
 
+/** Opens the comparison grid, then waits for what `change` asks of it (`what`). */
+async function fromTheGrid(page, change, what) {
+  await page.goto(`${env.server.url}index.html?view=compare`);
+  await waitForCompare(page, "the grid");
+  await markStale(page);
+  await change();
+  await waitForCompare(page, what);
+}
+
 test("every method side by side: areas as the CLI's, sorted on request, kept in the address", async () => {
   await withPage(async ({ page }) => {
     // The views' default sample (the T-shirt), not the tour's pullover: on the pullover
@@ -111,11 +120,7 @@ test("every method side by side: areas as the CLI's, sorted on request, kept in 
 
 test("the sanity scores on request, and sorted by", async () => {
   await withPage(async ({ page }) => {
-    await page.goto(`${env.server.url}index.html?view=compare`);
-    await waitForCompare(page, "the grid");
-    await markStale(page);
-    await page.check("[data-testid=compare-sanity]");
-    await waitForCompare(page, "the grid with sanity scores");
+    await fromTheGrid(page, () => page.check("[data-testid=compare-sanity]"), "the grid with sanity scores");
     assert.equal(query(page).get("sanityscore"), "1");
     const shown = await tiles(page);
     for (const t of shown) {
@@ -131,11 +136,7 @@ test("the sanity scores on request, and sorted by", async () => {
 
 test("the shortcut twin in one click: two maps, each model's top class", async () => {
   await withPage(async ({ page }) => {
-    await page.goto(`${env.server.url}index.html?view=compare`);
-    await waitForCompare(page, "the grid");
-    await markStale(page);
-    await page.click("[data-testid=compare-twin]");
-    await waitForCompare(page, "two models");
+    await fromTheGrid(page, () => page.click("[data-testid=compare-twin]"), "two models");
     assert.equal(query(page).get("mode"), "models");
     assert.equal(query(page).get("other"), "fashion-shortcut");
     const pair = await tiles(page, "compare-model");

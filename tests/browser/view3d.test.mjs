@@ -71,81 +71,79 @@ async function zoomIn(page) {
   for (let k = 0; k < 4; k++) await page.mouse.wheel(0, -300);
 }
 
-test("Fashion-MNIST VGG: a chain, left to right, no label over another", async () => {
-  await withWatchedPage(env(), async ({ page }) => {
-    await open3d(page, "fashion");
-    const labels = await readLabels(page);
-    assert.ok(labels.length >= 8, `only ${labels.length} labels`);
-    assertNoOverlap(labels, "fashion");
-    assertLeftToRight(labels, "fashion");
-    // A chain stays on one line, and its output keeps its top classes.
-    assert.ok(labels.every((l) => l.lane === 0 || l.name === "top classes"), "a chain drew a branch");
-    assert.ok(labels.find((l) => l.name === "top classes")?.shown, "the top classes are hidden");
-    await page.mouse.move(0, 0);
-    await screenshot(page, "3d");
-    await zoomIn(page);
-    assertNoOverlap(await readLabels(page), "fashion, zoomed in");
-    // Every map layer open at once (the four of the feature extractor; not the input).
-    await page.click("text=Expand all");
-    await page.waitForFunction(() => document.querySelector("[data-testid=stage3d]").dataset.open === "4", null, { timeout: 60_000 });
-    assertNoOverlap(await readLabels(page), "fashion, every layer open");
-  });
+/**
+ * A test of `model`'s 3D view: once it is open, its labels read left to right with none
+ * over another, then `check(page, labels)`.
+ */
+function test3d(name, model, check) {
+  test(name, () =>
+    withWatchedPage(env(), async ({ page }) => {
+      await open3d(page, model);
+      const labels = await readLabels(page);
+      assertNoOverlap(labels, model);
+      assertLeftToRight(labels, model);
+      await check(page, labels);
+    }),
+  );
+}
+
+test3d("Fashion-MNIST VGG: a chain, left to right, no label over another", "fashion", async (page, labels) => {
+  assert.ok(labels.length >= 8, `only ${labels.length} labels`);
+  // A chain stays on one line, and its output keeps its top classes.
+  assert.ok(labels.every((l) => l.lane === 0 || l.name === "top classes"), "a chain drew a branch");
+  assert.ok(labels.find((l) => l.name === "top classes")?.shown, "the top classes are hidden");
+  await page.mouse.move(0, 0);
+  await screenshot(page, "3d");
+  await zoomIn(page);
+  assertNoOverlap(await readLabels(page), "fashion, zoomed in");
+  // Every map layer open at once (the four of the feature extractor; not the input).
+  await page.click("text=Expand all");
+  await page.waitForFunction(() => document.querySelector("[data-testid=stage3d]").dataset.open === "4", null, { timeout: 60_000 });
+  assertNoOverlap(await readLabels(page), "fashion, every layer open");
 });
 
-test("ResNet-18: downsample branches beside the main path, no label over another, keyboard", async () => {
-  await withWatchedPage(env(), async ({ page }) => {
-    await open3d(page, "resnet18");
-    const labels = await readLabels(page);
-    assertNoOverlap(labels, "resnet18");
-    assertLeftToRight(labels, "resnet18");
-    // Three stages start with a downsample: each off the main path, below the main
-    // layer of its column, in the scene and on screen.
-    const branches = labels.filter((l) => /\.downsample$/.test(l.name));
-    assert.equal(branches.length, 3, `downsample branches: ${branches.map((l) => l.name)}`);
-    for (const b of branches) {
-      const beside = labels.find((l) => l.main && l.column === b.column);
-      assert.ok(beside, `${b.name}: no main-path layer in its column`);
-      assert.ok(!b.main && b.lane < 0, `${b.name} is on the main path`);
-      assert.ok(beside.wy - b.wy > 1, `${b.name} at y ${b.wy}, the main path at ${beside.wy}`);
-      assert.ok(b.cy - beside.cy > 10, `${b.name} is not drawn below ${beside.name} on screen`);
-      // The next column is the addition (with its ReLU), on the main path, joining two.
-      const join = labels.find((l) => l.main && l.column === b.column + 1);
-      assert.equal(join?.joins, 2, `${b.name}: the layer after it joins ${join?.joins} (${join?.name})`);
-      assert.equal(join.name, b.name.replace(/downsample$/, "relu:1"));
-    }
-    await page.mouse.move(0, 0);
-    await screenshot(page, "3d-resnet18");
-    await zoomIn(page);
-    assertNoOverlap(await readLabels(page), "resnet18, zoomed in");
+test3d("ResNet-18: downsample branches beside the main path, no label over another, keyboard", "resnet18", async (page, labels) => {
+  // Three stages start with a downsample: each off the main path, below the main
+  // layer of its column, in the scene and on screen.
+  const branches = labels.filter((l) => /\.downsample$/.test(l.name));
+  assert.equal(branches.length, 3, `downsample branches: ${branches.map((l) => l.name)}`);
+  for (const b of branches) {
+    const beside = labels.find((l) => l.main && l.column === b.column);
+    assert.ok(beside, `${b.name}: no main-path layer in its column`);
+    assert.ok(!b.main && b.lane < 0, `${b.name} is on the main path`);
+    assert.ok(beside.wy - b.wy > 1, `${b.name} at y ${b.wy}, the main path at ${beside.wy}`);
+    assert.ok(b.cy - beside.cy > 10, `${b.name} is not drawn below ${beside.name} on screen`);
+    // The next column is the addition (with its ReLU), on the main path, joining two.
+    const join = labels.find((l) => l.main && l.column === b.column + 1);
+    assert.equal(join?.joins, 2, `${b.name}: the layer after it joins ${join?.joins} (${join?.name})`);
+    assert.equal(join.name, b.name.replace(/downsample$/, "relu:1"));
+  }
+  await page.mouse.move(0, 0);
+  await screenshot(page, "3d-resnet18");
+  await zoomIn(page);
+  assertNoOverlap(await readLabels(page), "resnet18, zoomed in");
 
-    // Keyboard: from the input, Down reaches the nearest branch; Right, Enter opens a layer.
-    await page.focus("[data-testid=stage3d]");
-    await page.keyboard.press("Home");
-    assert.match(await page.textContent(".tip3d"), /^input/);
-    await page.keyboard.press("ArrowDown");
-    assert.match(await page.textContent(".tip3d"), /downsample.*branch beside the main path/);
-    await page.keyboard.press("Home");
-    await page.keyboard.press("ArrowRight");
-    await page.keyboard.press("ArrowRight");
-    assert.match(await page.textContent(".tip3d"), /^maxpool · MaxPool2d · main path[^]*Enter opens its channels/);
-    await page.keyboard.press("Enter");
-    await page.waitForFunction(() => /open: every channel shown/.test(document.querySelector(".tip3d").textContent), null, { timeout: 60_000 });
-    assert.equal(await page.$$eval("[data-testid=label3d][data-name=maxpool]", (e) => e.filter((x) => !x.hidden).length), 1, "the selected layer's label is hidden");
-    assertNoOverlap(await readLabels(page), "resnet18, a layer open");
-  });
+  // Keyboard: from the input, Down reaches the nearest branch; Right, Enter opens a layer.
+  await page.focus("[data-testid=stage3d]");
+  await page.keyboard.press("Home");
+  assert.match(await page.textContent(".tip3d"), /^input/);
+  await page.keyboard.press("ArrowDown");
+  assert.match(await page.textContent(".tip3d"), /downsample.*branch beside the main path/);
+  await page.keyboard.press("Home");
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowRight");
+  assert.match(await page.textContent(".tip3d"), /^maxpool · MaxPool2d · main path[^]*Enter opens its channels/);
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => /open: every channel shown/.test(document.querySelector(".tip3d").textContent), null, { timeout: 60_000 });
+  assert.equal(await page.$$eval("[data-testid=label3d][data-name=maxpool]", (e) => e.filter((x) => !x.hidden).length), 1, "the selected layer's label is hidden");
+  assertNoOverlap(await readLabels(page), "resnet18, a layer open");
 });
 
-test("MobileNetV2: its inverted-residual skips join the main path, no label over another", async () => {
-  await withWatchedPage(env(), async ({ page }) => {
-    await open3d(page, "mobilenet_v2");
-    const labels = await readLabels(page);
-    assertNoOverlap(labels, "mobilenet_v2");
-    assertLeftToRight(labels, "mobilenet_v2");
-    // torchvision's mobilenet_v2 adds its input back in ten blocks: ten joins of two.
-    const joins = labels.filter((l) => l.main && l.joins === 2);
-    assert.equal(joins.length, 10, `joins: ${joins.map((l) => l.name)}`);
-    assert.ok(joins.every((l) => /\.add$/.test(l.name)), `joins: ${joins.map((l) => l.name)}`);
-    await zoomIn(page);
-    assertNoOverlap(await readLabels(page), "mobilenet_v2, zoomed in");
-  });
+test3d("MobileNetV2: its inverted-residual skips join the main path, no label over another", "mobilenet_v2", async (page, labels) => {
+  // torchvision's mobilenet_v2 adds its input back in ten blocks: ten joins of two.
+  const joins = labels.filter((l) => l.main && l.joins === 2);
+  assert.equal(joins.length, 10, `joins: ${joins.map((l) => l.name)}`);
+  assert.ok(joins.every((l) => /\.add$/.test(l.name)), `joins: ${joins.map((l) => l.name)}`);
+  await zoomIn(page);
+  assertNoOverlap(await readLabels(page), "mobilenet_v2, zoomed in");
 });

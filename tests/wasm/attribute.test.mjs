@@ -2,31 +2,18 @@
 // from the shared fixtures (tests/wasm/tiny_gradcam.json, read from tiny_dev.npz case 0
 // once; see its provenance): Grad-CAM's raw map and occlusion's drops for the tiny
 // synthetic model, every method's display map, progress and the errors a page can cause.
-import { test, before } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { readNpy } from "../support/npy.mjs";
-import { INPUT_NPY, ROOT } from "../support/paths.mjs";
-import { loadPkg } from "../support/pkg.mjs";
+import { ROOT } from "../support/paths.mjs";
+import { loadPkgAndImage } from "../support/pkg.mjs";
 
 const ref = JSON.parse(readFileSync(path.join(ROOT, "tests", "wasm", "tiny_gradcam.json"), "utf8"));
-let model;
-let Input;
 // The fixture's values and shape, and the same in wasm memory (as the worker keeps it).
-let values;
-let shape;
-let input;
-
-before(async () => {
-  const pkg = await loadPkg();
-  model = pkg.Model.synthetic(ref.arch, ref.seed);
-  const npy = readNpy(INPUT_NPY);
-  Input = pkg.Input;
-  values = Float32Array.from(npy.data);
-  shape = Uint32Array.from(npy.shape);
-  input = new Input(values, shape);
-});
+const { pkg, values, shape, input } = await loadPkgAndImage();
+const { Input } = pkg;
+const model = pkg.Model.synthetic(ref.arch, ref.seed);
 
 /** max |ours - want| relative to the largest |want| (METHODS.md's measure). */
 function relError(ours, want) {

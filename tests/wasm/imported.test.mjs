@@ -4,37 +4,25 @@
 // with their external data, a card and the page's preprocessing choice; Keras' VGG
 // weights (Model.fromCard) with Keras' "caffe" preprocessing chosen for them and
 // Keras' own logits; and each refusal as a readable Error that leaves the module usable.
-import { test, before } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { readNpy } from "../support/npy.mjs";
 import { readNpz } from "../support/npz.mjs";
 import { onnxModel, freeSizeModel } from "../support/onnxproto.mjs";
-import { INPUT_NPY, ROOT } from "../support/paths.mjs";
-import { loadPkg } from "../support/pkg.mjs";
+import { ROOT } from "../support/paths.mjs";
+import { loadPkgAndImage } from "../support/pkg.mjs";
 
 const ONNX = path.join(ROOT, "crate", "tests", "fixtures", "onnx");
 const KERAS = path.join(ROOT, "crate", "tests", "fixtures", "keras");
 // crate/tests/keras.rs's MINI: the architecture of the mini Keras fixtures.
 const MINI = "cfg=4,4,M,8,M;in=3;pool=2;hidden=8;classes=5";
 
-let Model;
-let FileBytes;
-let Input;
-let input;
-let refs;
-
-before(async () => {
-  const pkg = await loadPkg();
-  Model = pkg.Model;
-  FileBytes = pkg.FileBytes;
-  Input = pkg.Input;
-  const npy = readNpy(INPUT_NPY);
-  // In wasm memory, as the worker keeps its prepared image.
-  input = new Input(Float32Array.from(npy.data), Uint32Array.from(npy.shape));
-  refs = readNpz(path.join(ONNX, "references.npz"));
-});
+// The fixture image in wasm memory, as the worker keeps its prepared image.
+const { pkg, input } = await loadPkgAndImage();
+const { Model, FileBytes, Input } = pkg;
+const refs = readNpz(path.join(ONNX, "references.npz"));
 
 const bytes = (file) => new Uint8Array(readFileSync(file));
 /** `data` in wasm memory, as the worker streams a file there (www/readfile.js), in two pieces. */

@@ -5,26 +5,15 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { readNpy } from "../support/npy.mjs";
-import { PKG_JS, INPUT_NPY, TINY_REF } from "../support/paths.mjs";
-import { loadPkg } from "../support/pkg.mjs";
+import { PKG_JS, TINY_REF } from "../support/paths.mjs";
+import { loadPkgAndImage } from "../support/pkg.mjs";
 
 const ref = JSON.parse(readFileSync(TINY_REF, "utf8"));
-let Model;
-let Input;
 // The fixture's values, and the same in wasm memory (an Input, as the worker keeps it).
-let values;
-let input;
+const { pkg, npy, values, input } = await loadPkgAndImage();
+const { Model, Input } = pkg;
 
-before(async () => {
-  const pkg = await loadPkg();
-  Model = pkg.Model;
-  Input = pkg.Input;
-  const npy = readNpy(INPUT_NPY);
-  assert.deepEqual(npy.shape, ref.shape);
-  values = Float32Array.from(npy.data);
-  input = new Input(values, ref.shape);
-});
+before(() => assert.deepEqual(npy.shape, ref.shape));
 
 function maxAbs(values) {
   return values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -37,30 +26,33 @@ function assertClose(ours, want, rel, what) {
   assert.ok(err <= tol, `${what}: max |ours - ref| = ${err.toExponential(3)} > ${tol.toExponential(3)}\nours ${Array.from(ours)}\nref  ${want}`);
 }
 
-test("tiny synthetic model reproduces the reference logits", () => {
-  const model = Model.synthetic(ref.arch, ref.seed);
+/** `use(model)` of the synthetic model `arch` (seed `ref.seed`), freed afterwards. */
+async function withModel(arch, use) {
+  const model = Model.synthetic(arch, ref.seed);
   try {
+    return await use(model);
+  } finally {
+    model.free();
+  }
+}
+
+test("tiny synthetic model reproduces the reference logits", () => {
+  return withModel(ref.arch, (model) => {
     const logits = model.logits(input);
     assert.ok(logits instanceof Float32Array);
     assertClose(logits, ref.logits, 1e-4, "logits");
-  } finally {
-    model.free();
-  }
+  });
 });
 
 test("the built-in name tiny is the same model (the page uses it)", () => {
-  const model = Model.synthetic("tiny", ref.seed);
-  try {
+  return withModel("tiny", (model) => {
     assert.equal(model.inputSize, 32);
     assertClose(model.logits(input), ref.logits, 1e-4, "tiny logits");
-  } finally {
-    model.free();
-  }
+  });
 });
 
 test("predict gives the reference top classes and probabilities", () => {
-  const model = Model.synthetic(ref.arch, ref.seed);
-  try {
+  return withModel(ref.arch, (model) => {
     const top = model.predict(input, 5);
     assert.equal(top.length, 5);
     const order = ref.probs.map((p, i) => [p, i]).sort((a, b) => b[0] - a[0]).slice(0, 5);
@@ -70,14 +62,11 @@ test("predict gives the reference top classes and probabilities", () => {
       assert.ok(Math.abs(p.prob - order[j][0]) <= 1e-4, `rank ${j + 1} prob ${p.prob} vs ${order[j][0]}`);
       assert.equal(typeof p.label, "string");
     }
-  } finally {
-    model.free();
-  }
+  });
 });
 
 test("layer activations match the reference channel means", () => {
-  const model = Model.synthetic(ref.arch, ref.seed);
-  try {
+  return withModel(ref.arch, (model) => {
     const names = model.layerNames();
     for (const [layer, want] of Object.entries(ref.feat_mean)) {
       assert.ok(names.includes(layer), `layer ${layer} not in ${names}`);
@@ -88,14 +77,11 @@ test("layer activations match the reference channel means", () => {
       const means = want.map((_, c) => act.subarray(c * plane, (c + 1) * plane).reduce((a, b) => a + b, 0) / plane);
       assertClose(means, want, 1e-4, `${layer} channel means`);
     }
-  } finally {
-    model.free();
-  }
+  });
 });
 
 test("summary describes the model's layers", () => {
-  const model = Model.synthetic(ref.arch, ref.seed);
-  try {
+  return withModel(ref.arch, (model) => {
     const summary = model.summary();
     assert.equal(typeof summary, "object");
     assert.ok(!(summary instanceof Map), "summary must be a plain object");
@@ -104,9 +90,7 @@ test("summary describes the model's layers", () => {
     assert.equal(model.inputSize, 32);
     const text = JSON.stringify(summary);
     for (const name of model.layerNames()) assert.ok(text.includes(`"${name}"`), `summary lacks layer ${name}`);
-  } finally {
-    model.free();
-  }
+  });
 });
 
 test("bad weights throw a readable Error and the module keeps working", () => {
@@ -117,16 +101,13 @@ test("bad weights throw a readable Error and the module keeps working", () => {
     return true;
   });
   assert.throws(() => Model.synthetic("not-an-arch", 1), (err) => err instanceof Error && err.message.length > 0);
-  const model = Model.synthetic(ref.arch, ref.seed);
-  try {
+  return withModel(ref.arch, (model) => {
     assert.throws(() => new Input(values.subarray(0, 10), ref.shape), /input: shape \[1, 3, 32, 32\] needs 3072 values, got 10/);
     assert.throws(() => model.activations(input, "features.99"), /features\.99/);
     const top = model.predict(input, 3);
     assert.equal(top.length, 3);
     assert.ok(top.every((p) => p.prob > 0 && p.prob <= 1));
-  } finally {
-    model.free();
-  }
+  });
 });
 
 // ---- the bindings the page's worker uses ---------------------------------------
@@ -135,8 +116,7 @@ test("prepareImage decodes a PNG into the fixture's tensor and the picture the m
   const { readFileSync: read } = await import("node:fs");
   const { ROOT } = await import("../support/paths.mjs");
   const png = read(`${ROOT}/crate/tests/fixtures/astronaut32.png`);
-  const model = Model.synthetic("tiny", ref.seed);
-  try {
+  return withModel("tiny", (model) => {
     const prepared = model.prepareImage(png);
     assert.deepEqual(Array.from(prepared.shape), [1, 3, 32, 32]);
     // The tensor stays in wasm memory (an Input the worker passes to every request).
@@ -154,9 +134,7 @@ test("prepareImage decodes a PNG into the fixture's tensor and the picture the m
     assert.equal(prepared.rgba[0], Math.round((values[0] * 0.229 + 0.485) * 255));
     assert.equal(prepared.rgba[3], 255);
     assert.throws(() => model.prepareImage(new Uint8Array([1, 2, 3])), /image: not a PNG, JPEG or WebP/);
-  } finally {
-    model.free();
-  }
+  });
 });
 
 test("validateCard fills in defaults and names what is wrong", async () => {
@@ -192,8 +170,7 @@ test("fromCard labels predictions with the card's names", async () => {
 });
 
 test("inspect and weightHistogram describe a layer's parameters", () => {
-  const model = Model.synthetic("tiny", ref.seed);
-  try {
+  return withModel("tiny", (model) => {
     const conv = model.inspect("features.0");
     assert.equal(conv.config.type, "Conv2d");
     assert.equal(conv.config.filters, 8);
@@ -210,14 +187,11 @@ test("inspect and weightHistogram describe a layer's parameters", () => {
     assert.equal(hist.weight.max, conv.weights.weight.max);
     assert.equal(model.weightHistogram("features.1", 16), null);
     assert.throws(() => model.inspect("features.99"), /features\.99/);
-  } finally {
-    model.free();
-  }
+  });
 });
 
 test("trace returns the asked layers' outputs from one pass, with progress", () => {
-  const model = Model.synthetic("tiny", ref.seed);
-  try {
+  return withModel("tiny", (model) => {
     const calls = [];
     const out = model.trace(input, ["features.4", "features.1"], (done, total) => {
       calls.push([done, total]);
@@ -237,7 +211,5 @@ test("trace returns the asked layers' outputs from one pass, with progress", () 
     let seen = 0;
     assert.throws(() => model.trace(input, ["classifier.6"], () => ++seen < 2), /cancelled/);
     assert.equal(seen, 2);
-  } finally {
-    model.free();
-  }
+  });
 });

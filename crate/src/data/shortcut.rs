@@ -73,16 +73,26 @@ impl Marker {
 mod tests {
     use super::*;
 
+    fn marker(class: usize, region: [usize; 4], value: u8, pattern: Pattern) -> Marker {
+        Marker {
+            class,
+            region,
+            value,
+            pattern,
+        }
+    }
+
+    /// A `cols x rows` image of `background` with `m` painted on it.
+    fn painted(m: &Marker, (cols, rows): (usize, usize), background: u8) -> Vec<u8> {
+        let mut img = vec![background; cols * rows];
+        m.paint(&mut img, cols);
+        img
+    }
+
     #[test]
     fn paints_exactly_its_region() {
-        let m = Marker {
-            class: 8,
-            region: [1, 2, 2, 1],
-            value: 255,
-            pattern: Pattern::Solid,
-        };
-        let mut img = vec![0u8; 4 * 4];
-        m.paint(&mut img, 4);
+        let m = marker(8, [1, 2, 2, 1], 255, Pattern::Solid);
+        let img = painted(&m, (4, 4), 0);
         let painted: Vec<usize> = (0..16).filter(|i| img[*i] == 255).collect();
         assert_eq!(painted, [9, 10]);
         assert!(m.check(4, 4).is_ok());
@@ -98,14 +108,8 @@ mod tests {
 
     #[test]
     fn checkerboard_starts_with_value_at_the_top_left() {
-        let m = Marker {
-            class: 0,
-            region: [1, 1, 3, 2],
-            value: 200,
-            pattern: Pattern::Checkerboard,
-        };
-        let mut img = vec![7u8; 5 * 4];
-        m.paint(&mut img, 5);
+        let m = marker(0, [1, 1, 3, 2], 200, Pattern::Checkerboard);
+        let img = painted(&m, (5, 4), 7);
         #[rustfmt::skip]
         let want = [
             7,   7, 7,   7, 7,

@@ -163,14 +163,9 @@ pub struct Forward<'m> {
 impl<'m> Forward<'m> {
     /// Runs `model` on `x` (`[1, C, H, W]`), keeping every node's output.
     pub fn new(model: &'m Graph, x: &Tensor) -> Result<Self> {
-        let v = Val::from_tensor(x)?;
-        model.check_input(&v.shape)?;
-        if v.shape[0] != 1 {
-            return Err(Error::Input(format!(
-                "explanations take one image at a time, got a batch of {}",
-                v.shape[0]
-            )));
-        }
+        let v = model.one_image(x, |n| {
+            format!("explanations take one image at a time, got a batch of {n}")
+        })?;
         let trace = model.trace(&v, model.output())?;
         Ok(Forward {
             model,

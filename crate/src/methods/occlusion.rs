@@ -337,10 +337,9 @@ mod tests {
 
     #[test]
     fn occlusion_window_is_a_sixteenth_of_the_input_but_at_least_4_pixels() {
-        assert_eq!(default_window(224), 14);
-        assert_eq!(default_window(384), 24);
-        assert_eq!(default_window(32), 4);
-        assert_eq!(default_window(28), 4);
-        assert_eq!(default_window(3), 3);
+        // (input side, window); never more than the input.
+        for (side, window) in [(224, 14), (384, 24), (32, 4), (28, 4), (3, 3)] {
+            assert_eq!(default_window(side), window, "input of side {side}");
+        }
     }
 }

@@ -144,13 +144,24 @@ fn check_memory(arch: &ArchSpec, graph: &GraphSpec, file_bytes: usize) -> Result
         .iter()
         .map(|e| e.shape.iter().map(|d| *d as u64).product::<u64>())
         .fold(0, u64::saturating_add);
-    let need = params.saturating_mul(4).saturating_add(file_bytes as u64);
+    check_load_budget(params, file_bytes, |need, budget| {
+        Error::WeightsFile(format!(
+            "{arch} has {params} parameters: with the {file_bytes}-byte file that needs {need} MiB, over the {budget} MiB this platform allows"
+        ))
+    })
+}
+
+/// Refuses `values` f32 tensor values that would not fit beside their `file_bytes`-byte
+/// file within [`LOAD_BUDGET_BYTES`]; `refusal(need, budget)`, both in MiB, words the
+/// error in the file format's terms.
+pub(crate) fn check_load_budget(
+    values: u64,
+    file_bytes: usize,
+    refusal: impl FnOnce(u64, u64) -> Error,
+) -> Result<()> {
+    let need = values.saturating_mul(4).saturating_add(file_bytes as u64);
     if need > LOAD_BUDGET_BYTES {
-        return Err(Error::WeightsFile(format!(
-            "{arch} has {params} parameters: with the {file_bytes}-byte file that needs {} MiB, over the {} MiB this platform allows",
-            need >> 20,
-            LOAD_BUDGET_BYTES >> 20
-        )));
+        return Err(refusal(need >> 20, LOAD_BUDGET_BYTES >> 20));
     }
     Ok(())
 }

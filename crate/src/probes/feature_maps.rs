@@ -4,7 +4,6 @@
 
 use super::tiles::{Scaling, TileGrid};
 use crate::error::{Error, Result};
-use crate::model::graph::Val;
 use crate::model::Graph;
 use candle_core::Tensor;
 use serde::Serialize;
@@ -31,14 +30,9 @@ pub struct FeatureMapOptions {
 /// The output `[C, h, w]` of `layer` for a one-image batch `x`.
 pub fn activation(model: &Graph, x: &Tensor, layer: &str) -> Result<Tensor> {
     let idx = model.node(layer)?;
-    let v = Val::from_tensor(x)?;
-    model.check_input(&v.shape)?;
-    if v.shape[0] != 1 {
-        return Err(Error::Input(format!(
-            "feature maps are drawn for one image; the input holds {}",
-            v.shape[0]
-        )));
-    }
+    let v = model.one_image(x, |n| {
+        format!("feature maps are drawn for one image; the input holds {n}")
+    })?;
     Ok(model.forward_to(&v, idx)?.to_tensor()?.get(0)?)
 }
 

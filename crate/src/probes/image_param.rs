@@ -70,6 +70,20 @@ impl ImageParam {
         self.spectrum.is_some() && self.c == 3
     }
 
+    /// Mixes each pixel's three colour values of the pictures `[n, 3, h, w]` by `m`:
+    /// colour `c` becomes `m[c] . (r, g, b)`.
+    fn mix_colours(&self, pictures: &mut [f32], m: [[f32; 3]; 3]) {
+        let plane = self.h * self.w;
+        for img in pictures.chunks_exact_mut(3 * plane) {
+            for i in 0..plane {
+                let v = [img[i], img[plane + i], img[2 * plane + i]];
+                for (c, row) in m.iter().enumerate() {
+                    img[c * plane + i] = row[0] * v[0] + row[1] * v[1] + row[2] * v[2];
+                }
+            }
+        }
+    }
+
     /// Parameters -> pictures `[n, c, h, w]` in (0, 1).
     pub fn pictures(&self, params: &[f32]) -> Result<Vec<f32>> {
         let mut t = match &self.spectrum {
@@ -77,16 +91,7 @@ impl ImageParam {
             None => params.to_vec(),
         };
         if self.decorrelates() {
-            let m = colour_matrix();
-            let plane = self.h * self.w;
-            for img in t.chunks_exact_mut(3 * plane) {
-                for i in 0..plane {
-                    let v = [img[i], img[plane + i], img[2 * plane + i]];
-                    for (c, row) in m.iter().enumerate() {
-                        img[c * plane + i] = row[0] * v[0] + row[1] * v[1] + row[2] * v[2];
-                    }
-                }
-            }
+            self.mix_colours(&mut t, colour_matrix());
         }
         t.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp()));
         Ok(t)
@@ -101,16 +106,9 @@ impl ImageParam {
             .map(|(s, g)| g * s * (1.0 - s))
             .collect();
         if self.decorrelates() {
+            // The adjoint of the mix is the mix by the transposed matrix.
             let m = colour_matrix();
-            let plane = self.h * self.w;
-            for img in g.chunks_exact_mut(3 * plane) {
-                for i in 0..plane {
-                    let v = [img[i], img[plane + i], img[2 * plane + i]];
-                    for j in 0..3 {
-                        img[j * plane + i] = m[0][j] * v[0] + m[1][j] * v[1] + m[2][j] * v[2];
-                    }
-                }
-            }
+            self.mix_colours(&mut g, [0, 1, 2].map(|j| m.map(|row| row[j])));
         }
         match &self.spectrum {
             Some(s) => s.grad_to_params(&g),

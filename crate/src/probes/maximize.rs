@@ -101,38 +101,45 @@ impl InputSpace {
 
     /// Pictures `[n, C, h, w]` in [0, 1] -> model input.
     fn normalise(&self, pictures: &[f32], plane: usize) -> Vec<f32> {
-        let c = self.mean.len();
-        let mut x = vec![0f32; pictures.len()];
-        for (src, dst) in pictures
-            .chunks_exact(c * plane)
-            .zip(x.chunks_exact_mut(c * plane))
-        {
-            for ch in 0..c {
-                let from = &src[self.source(ch) * plane..][..plane];
-                for (d, v) in dst[ch * plane..][..plane].iter_mut().zip(from) {
-                    *d = (v - self.mean[ch]) / self.std[ch];
-                }
-            }
-        }
-        x
+        self.reorder(pictures, plane, true, |ch, v| {
+            (v - self.mean[ch]) / self.std[ch]
+        })
     }
 
     /// The adjoint of [`Self::normalise`]: input gradient -> picture gradient.
     fn grad_to_pictures(&self, grad: &[f32], plane: usize) -> Vec<f32> {
+        self.reorder(grad, plane, false, |ch, v| v / self.std[ch])
+    }
+
+    /// `values` (`[n, C, h, w]`) moved between the pictures' channel order and the
+    /// model's (into the model's when `to_model`), each value `v` of model channel `ch`
+    /// becoming `f(ch, v)`.
+    fn reorder(
+        &self,
+        values: &[f32],
+        plane: usize,
+        to_model: bool,
+        f: impl Fn(usize, f32) -> f32,
+    ) -> Vec<f32> {
         let c = self.mean.len();
-        let mut g = vec![0f32; grad.len()];
-        for (src, dst) in grad
+        let mut out = vec![0f32; values.len()];
+        for (src, dst) in values
             .chunks_exact(c * plane)
-            .zip(g.chunks_exact_mut(c * plane))
+            .zip(out.chunks_exact_mut(c * plane))
         {
             for ch in 0..c {
-                let to = &mut dst[self.source(ch) * plane..][..plane];
-                for (d, v) in to.iter_mut().zip(&src[ch * plane..][..plane]) {
-                    *d = v / self.std[ch];
+                let (from, to) = if to_model {
+                    (self.source(ch), ch)
+                } else {
+                    (ch, self.source(ch))
+                };
+                let from = &src[from * plane..][..plane];
+                for (d, v) in dst[to * plane..][..plane].iter_mut().zip(from) {
+                    *d = f(ch, *v);
                 }
             }
         }
-        g
+        out
     }
 }
 

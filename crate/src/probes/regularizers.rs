@@ -60,6 +60,29 @@ pub fn l2(x: &[f32], weight: f32, grad: &mut [f32]) -> f32 {
     (sum / n as f64) as f32
 }
 
+/// One pass of the separable blur: `dst` is the `h x w` plane `src` convolved with the
+/// odd-length `kernel` along x, or along y when `vertical`, wrapping at the edges.
+fn blur_pass(src: &[f32], dst: &mut [f32], (h, w): (usize, usize), kernel: &[f32], vertical: bool) {
+    let radius = (kernel.len() / 2) as isize;
+    for y in 0..h {
+        for x in 0..w {
+            dst[y * w + x] = kernel
+                .iter()
+                .enumerate()
+                .map(|(k, wt)| {
+                    let shift = k as isize - radius;
+                    let at = if vertical {
+                        (y as isize + shift).rem_euclid(h as isize) as usize * w + x
+                    } else {
+                        y * w + (x as isize + shift).rem_euclid(w as isize) as usize
+                    };
+                    wt * src[at]
+                })
+                .sum();
+        }
+    }
+}
+
 /// Gaussian blur of standard deviation `sigma` pixels, separable, wrapping at the edges
 /// (Yosinski et al. 2015 blur every few steps to keep high frequencies down).
 pub fn blur(planes: &mut [f32], h: usize, w: usize, sigma: f32) {
@@ -74,30 +97,8 @@ pub fn blur(planes: &mut [f32], h: usize, w: usize, sigma: f32) {
     kernel.iter_mut().for_each(|k| *k /= total);
     let mut tmp = vec![0f32; h * w];
     for plane in planes.chunks_exact_mut(h * w) {
-        for y in 0..h {
-            for x in 0..w {
-                tmp[y * w + x] = kernel
-                    .iter()
-                    .enumerate()
-                    .map(|(k, wt)| {
-                        let sx = (x as isize + k as isize - radius).rem_euclid(w as isize);
-                        wt * plane[y * w + sx as usize]
-                    })
-                    .sum();
-            }
-        }
-        for y in 0..h {
-            for x in 0..w {
-                plane[y * w + x] = kernel
-                    .iter()
-                    .enumerate()
-                    .map(|(k, wt)| {
-                        let sy = (y as isize + k as isize - radius).rem_euclid(h as isize);
-                        wt * tmp[sy as usize * w + x]
-                    })
-                    .sum();
-            }
-        }
+        blur_pass(plane, &mut tmp, (h, w), &kernel, false);
+        blur_pass(&tmp, plane, (h, w), &kernel, true);
     }
 }
 

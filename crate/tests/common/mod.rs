@@ -7,7 +7,7 @@ pub mod protobuf;
 use candle_core::{DType, Tensor};
 use convscope::model::graph::Val;
 use convscope::model::{ArchSpec, Graph};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub fn fixture(name: &str) -> PathBuf {
@@ -234,6 +234,41 @@ pub fn convscope_cli(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .expect("the convscope binary runs")
+}
+
+/// Runs the `convscope` binary with `args`: whether it succeeded, its stdout, its stderr.
+pub fn convscope_run(args: &[&str]) -> (bool, String, String) {
+    let out = convscope_cli(args);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `--arch tiny --synthetic 3`: the tiny model with the seeded weights the reference
+/// fixtures were made with.
+pub const TINY: [&str; 4] = ["--arch", "tiny", "--synthetic", "3"];
+
+/// The command `words[0]` on the [`TINY`] model, then the rest of `words`.
+pub fn with_tiny<'a>(words: &[&'a str]) -> Vec<&'a str> {
+    let mut v: Vec<&str> = vec![words[0]];
+    v.extend(TINY);
+    v.extend(&words[1..]);
+    v
+}
+
+/// Asserts that the message `e` mentions each of `parts`.
+#[track_caller]
+pub fn assert_mentions(e: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(e.contains(part), "{e}");
+    }
+}
+
+/// A path as a command-line word.
+pub fn arg(p: &Path) -> &str {
+    p.to_str().unwrap()
 }
 
 /// A path `name` in a folder of this test binary's own (`group`), created if missing.

@@ -57,22 +57,23 @@ impl Msg {
 
 /// A float32 `TensorProto` with its values in `raw_data`.
 pub fn tensor(name: &str, dims: &[i64], values: &[f32]) -> Msg {
-    let mut m = Msg::new();
-    for d in dims {
-        m = m.int(1, *d);
-    }
     let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    m.int(2, 1).str(8, name).bytes(9, &raw)
+    raw_tensor(name, dims, 1, &raw)
 }
 
 /// An int64 `TensorProto` (shapes, axes).
 pub fn int_tensor(name: &str, dims: &[i64], values: &[i64]) -> Msg {
+    let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    raw_tensor(name, dims, 7, &raw)
+}
+
+/// A `TensorProto` of ONNX `data_type` with its little-endian values in `raw_data`.
+fn raw_tensor(name: &str, dims: &[i64], data_type: i64, raw: &[u8]) -> Msg {
     let mut m = Msg::new();
     for d in dims {
         m = m.int(1, *d);
     }
-    let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    m.int(2, 7).str(8, name).bytes(9, &raw)
+    m.int(2, data_type).str(8, name).bytes(9, raw)
 }
 
 pub fn attr_ints(name: &str, values: &[i64]) -> Msg {

@@ -29,6 +29,17 @@ pub struct ModelArgs {
     pub model: Option<PathBuf>,
 }
 
+/// A model, an input and the layer whose output for it is wanted.
+#[derive(Args, Clone)]
+pub struct LayerArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[arg(long)]
+    pub layer: String,
+}
+
 /// What to feed the model.
 #[derive(Args, Clone)]
 pub struct InputArgs {
@@ -138,6 +149,14 @@ pub fn read_input(args: &InputArgs, card: &ModelCard) -> Result<Tensor> {
 
 pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string_pretty(v).map_err(|e| Error::Input(format!("cannot encode JSON: {e}")))
+}
+
+/// [`check_output`] of an output the user may leave out, when given.
+pub fn check_optional_output(path: &Option<PathBuf>, what: &str) -> Result<()> {
+    match path {
+        Some(path) => check_output(path, what),
+        None => Ok(()),
+    }
 }
 
 /// Refuses an output path that cannot be written, before any work is done: its folder

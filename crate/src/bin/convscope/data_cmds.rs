@@ -27,6 +27,47 @@ fn marker(pattern: Pattern) -> Marker {
     }
 }
 
+// `train`'s options that `TrainConfig` takes as they are (a plain comment: clap would
+// read a doc comment as help text).
+#[derive(clap::Args)]
+pub struct Hyperparameters {
+    #[arg(long, default_value_t = 6)]
+    epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 2e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 5e-4)]
+    weight_decay: f64,
+    #[arg(long, default_value_t = 0.3)]
+    dropout: f64,
+    /// random shifts of up to this many pixels (0: none)
+    #[arg(long, default_value_t = 1)]
+    pad: usize,
+    /// random mirror images too
+    #[arg(long)]
+    flip: bool,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+impl Hyperparameters {
+    fn config(self, arch: ArchSpec, shortcut: Option<Shortcut>) -> TrainConfig {
+        TrainConfig {
+            arch,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            dropout: self.dropout,
+            pad: self.pad,
+            flip: self.flip,
+            seed: self.seed,
+            shortcut,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 pub enum DataCommand {
     /// Train a VGG-style network on Fashion-MNIST (CPU); writes f16 safetensors and a
@@ -43,24 +84,8 @@ pub enum DataCommand {
         name: Option<String>,
         #[arg(long, default_value = FASHION_ARCH)]
         arch: String,
-        #[arg(long, default_value_t = 6)]
-        epochs: usize,
-        #[arg(long, default_value_t = 128)]
-        batch_size: usize,
-        #[arg(long, default_value_t = 2e-3)]
-        lr: f64,
-        #[arg(long, default_value_t = 5e-4)]
-        weight_decay: f64,
-        #[arg(long, default_value_t = 0.3)]
-        dropout: f64,
-        /// random shifts of up to this many pixels (0: none)
-        #[arg(long, default_value_t = 1)]
-        pad: usize,
-        /// random mirror images too
-        #[arg(long)]
-        flip: bool,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
+        #[command(flatten)]
+        hyper: Hyperparameters,
         /// fraction of the marker class's training images that carry the marker
         #[arg(long, default_value_t = 0.9)]
         marker_on_class: f64,
@@ -118,14 +143,7 @@ impl DataCommand {
                 shortcut,
                 name,
                 arch,
-                epochs,
-                batch_size,
-                lr,
-                weight_decay,
-                dropout,
-                pad,
-                flip,
-                seed,
+                hyper,
                 marker_on_class,
                 marker_on_others,
                 marker_pattern,
@@ -133,22 +151,14 @@ impl DataCommand {
                 limit,
                 data: dir,
             } => {
-                let cfg = TrainConfig {
-                    arch: ArchSpec::parse(&arch)?,
-                    epochs,
-                    batch_size,
-                    lr,
-                    weight_decay,
-                    dropout,
-                    pad,
-                    flip,
-                    seed,
-                    shortcut: shortcut.then_some(Shortcut {
+                let cfg = hyper.config(
+                    ArchSpec::parse(&arch)?,
+                    shortcut.then_some(Shortcut {
                         marker: marker(marker_pattern),
                         on_class: marker_on_class,
                         on_others: marker_on_others,
                     }),
-                };
+                );
                 let name = name.unwrap_or_else(|| {
                     if shortcut {
                         "fashion-vgg-shortcut"

@@ -3,7 +3,7 @@
 //! Adebayo et al.'s cascading randomisation). Methods, checks and their options come from
 //! the catalogue (catalogue_args.rs).
 
-use crate::args::{check_output, load, read_input, to_json, InputArgs, ModelArgs};
+use crate::args::{check_optional_output, load, read_input, to_json, InputArgs, ModelArgs};
 use crate::batch::{self, BatchArgs, Written};
 use crate::catalogue_args::{described, CheckCommand, MethodArgs, PROGRESS_HELP};
 use candle_core::{Device, Tensor};
@@ -89,12 +89,8 @@ impl ExplainCommand {
                 zoom,
                 progress,
             } => {
-                if let Some(path) = &out {
-                    check_output(path, "--out")?;
-                }
-                if let Some(path) = &png {
-                    check_output(path, "--png")?;
-                }
+                check_optional_output(&out, "--out")?;
+                check_optional_output(&png, "--png")?;
                 let cmap = Colormap::parse(&colormap)?;
                 if !(0.0..=1.0).contains(&alpha) {
                     return Err(Error::Input(format!(

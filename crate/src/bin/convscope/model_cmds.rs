@@ -1,8 +1,8 @@
 //! Subcommands about the model itself: summary, inspect, predict, activations, bench.
 
 use crate::args::{
-    check_output, load, load_onnx, onnx_path, read_input, spec_and_card, to_json, InputArgs,
-    ModelArgs,
+    check_optional_output, check_output, load, load_onnx, onnx_path, read_input, spec_and_card,
+    to_json, InputArgs, LayerArgs, ModelArgs,
 };
 use clap::Subcommand;
 use convscope::model::config::layer_config;
@@ -49,11 +49,7 @@ pub enum ModelCommand {
     /// Write one layer's output for an input as a [C,h,w] float32 .npy
     Activations {
         #[command(flatten)]
-        model: ModelArgs,
-        #[command(flatten)]
-        input: InputArgs,
-        #[arg(long)]
-        layer: String,
+        at: LayerArgs,
         #[arg(long)]
         out: PathBuf,
     },
@@ -124,9 +120,7 @@ impl ModelCommand {
                 json,
                 logits_out,
             } => {
-                if let Some(path) = &logits_out {
-                    check_output(path, "--logits-out")?;
-                }
+                check_optional_output(&logits_out, "--logits-out")?;
                 let (vgg, card) = load(&model)?;
                 let x = read_input(&input, &card)?;
                 let logits = vgg.forward(&Val::from_tensor(&x)?)?.to_tensor()?;
@@ -149,15 +143,11 @@ impl ModelCommand {
                     }
                 }
             }
-            ModelCommand::Activations {
-                model,
-                input,
-                layer,
-                out,
-            } => {
+            ModelCommand::Activations { at, out } => {
                 check_output(&out, "--out")?;
-                let (vgg, card) = load(&model)?;
-                let x = read_input(&input, &card)?;
+                let (vgg, card) = load(&at.model)?;
+                let x = read_input(&at.input, &card)?;
+                let layer = at.layer;
                 let idx = vgg.node(&layer)?;
                 let a = vgg
                     .forward_to(&Val::from_tensor(&x)?, idx)?

@@ -1,6 +1,7 @@
 //! Subcommands of feature visualization: filters, features, maximize.
 
-use crate::args::{check_output, load, read_input, to_json, InputArgs, ModelArgs};
+use crate::args::{check_optional_output, check_output, load, read_input, to_json};
+use crate::args::{LayerArgs, ModelArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use convscope::image::Preprocessing;
 use convscope::probes::feature_maps::{self, FeatureMapOptions, Order};
@@ -58,11 +59,7 @@ pub enum ProbeCommand {
     /// A layer's output for an input as a grid of channels
     Features {
         #[command(flatten)]
-        model: ModelArgs,
-        #[command(flatten)]
-        input: InputArgs,
-        #[arg(long)]
-        layer: String,
+        at: LayerArgs,
         #[arg(long, value_enum, default_value = "mean")]
         sort: SortBy,
         #[arg(long, value_enum, default_value = "channel")]
@@ -204,9 +201,7 @@ impl ProbeCommand {
                 report(&filters(&vgg, &layer, &opts)?, &picture)
             }
             ProbeCommand::Features {
-                model,
-                input,
-                layer,
+                at,
                 sort,
                 scale,
                 max,
@@ -214,11 +209,10 @@ impl ProbeCommand {
                 out,
             } => {
                 check_output(&picture.png, "--png")?;
-                if let Some(path) = &out {
-                    check_output(path, "--out")?;
-                }
-                let (vgg, card) = load(&model)?;
-                let x = read_input(&input, &card)?;
+                check_optional_output(&out, "--out")?;
+                let (vgg, card) = load(&at.model)?;
+                let x = read_input(&at.input, &card)?;
+                let layer = at.layer;
                 let a = feature_maps::activation(&vgg, &x, &layer)?;
                 if let Some(path) = &out {
                     npy::write(path, &a)?;

@@ -3,6 +3,7 @@
 //! downsampling by layer norm + 2x2 stride-2 conv; layer norms use eps 1e-6.
 
 use super::super::arch::ArchSpec;
+use super::{builder, stochastic_depth_add};
 use crate::model::graph::builder::Builder;
 use crate::model::graph::kind::{Activation, ConvCfg, Kind};
 use crate::model::graph::spec::{GraphSpec, Src};
@@ -11,20 +12,13 @@ const EPS: f64 = 1e-6;
 const DIMS: [usize; 4] = [96, 192, 384, 768];
 
 pub fn build(spec: &ArchSpec, depths: [usize; 4]) -> GraphSpec {
-    let mut b = Builder::new(
-        &spec.to_string(),
-        "convnext",
-        spec.in_channels,
-        spec.classes,
-        spec.size,
-    );
+    let mut b = builder(spec, "convnext");
     let stem = b.conv(
         "features.0.0",
         ConvCfg::square(spec.in_channels, DIMS[0], 4, 4, 0).bias(true),
     );
     let stem_norm = b.layer_norm("features.0.1", DIMS[0], EPS);
-    let mut x = b.then(stem, Src::Input);
-    x = b.then(stem_norm, x);
+    let mut x = b.chain(Src::Input, [stem, stem_norm]);
     x = b.block("features.0", "Conv2dNormActivation", x);
     let mut idx = 1;
     for (stage, n) in depths.iter().enumerate() {
@@ -41,8 +35,7 @@ pub fn build(spec: &ArchSpec, depths: [usize; 4]) -> GraphSpec {
                 &format!("{name}.1"),
                 ConvCfg::square(dim, DIMS[stage + 1], 2, 2, 0).bias(true),
             );
-            x = b.then(norm, x);
-            x = b.then(conv, x);
+            x = b.chain(x, [norm, conv]);
             x = b.block(&name, "Sequential", x);
             idx += 1;
         }
@@ -53,10 +46,7 @@ pub fn build(spec: &ArchSpec, depths: [usize; 4]) -> GraphSpec {
     let norm = b.layer_norm("classifier.0", last, EPS);
     let flatten = b.module("classifier.1", Kind::Flatten);
     let fc = b.linear("classifier.2", last, spec.classes);
-    x = b.then(pool, x);
-    x = b.then(norm, x);
-    x = b.then(flatten, x);
-    b.then(fc, x);
+    b.chain(x, [pool, norm, flatten, fc]);
     b.finish(cam)
 }
 
@@ -72,21 +62,9 @@ fn cn_block(b: &mut Builder, name: &str, x: Src, dim: usize) -> Src {
     let fc1 = b.pixel_linear(&format!("{name}.block.3"), dim, 4 * dim);
     let gelu = b.act(&format!("{name}.block.4"), Activation::Gelu);
     let fc2 = b.pixel_linear(&format!("{name}.block.5"), 4 * dim, dim);
-    let mut y = b.then(dw, x);
-    y = b.then(norm, y);
-    y = b.then(fc1, y);
-    y = b.then(gelu, y);
-    y = b.then(fc2, y);
+    let mut y = b.chain(x, [dw, norm, fc1, gelu, fc2]);
     y = b.block(&format!("{name}.block"), "Sequential", y);
     y = b.then(scale, y);
-    y = b.op(
-        &format!("{name}.stochastic_depth"),
-        Kind::Dropout {
-            class: "StochasticDepth",
-            p: 0.0,
-        },
-        &[y],
-    );
-    y = b.op(&format!("{name}.add"), Kind::Add, &[y, x]);
+    y = stochastic_depth_add(b, name, y, x);
     b.block(name, "CNBlock", y)
 }

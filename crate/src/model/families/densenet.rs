@@ -3,6 +3,7 @@
 //! 2x2 average pool), and a final functional ReLU before the pooled classifier.
 
 use super::super::arch::ArchSpec;
+use super::{builder, conv_pool_stem};
 use crate::model::graph::builder::Builder;
 use crate::model::graph::kind::{Activation, ConvCfg, Kind, PoolCfg};
 use crate::model::graph::spec::{GraphSpec, Src};
@@ -11,24 +12,14 @@ const EPS: f64 = 1e-5;
 const BN_SIZE: usize = 4;
 
 pub fn build(spec: &ArchSpec, growth: usize, blocks: [usize; 4], init: usize) -> GraphSpec {
-    let mut b = Builder::new(
-        &spec.to_string(),
-        "densenet",
-        spec.in_channels,
-        spec.classes,
-        spec.size,
-    );
-    let conv0 = b.conv(
+    let mut b = builder(spec, "densenet");
+    let stem = [
         "features.conv0",
-        ConvCfg::square(spec.in_channels, init, 7, 2, 3),
-    );
-    let norm0 = b.batch_norm("features.norm0", init, EPS);
-    let relu0 = b.act("features.relu0", Activation::Relu);
-    let pool0 = b.module("features.pool0", Kind::MaxPool2d(PoolCfg::square(3, 2, 1)));
-    let mut x = b.then(conv0, Src::Input);
-    x = b.then(norm0, x);
-    x = b.then(relu0, x);
-    x = b.then(pool0, x);
+        "features.norm0",
+        "features.relu0",
+        "features.pool0",
+    ];
+    let mut x = conv_pool_stem(&mut b, stem, spec.in_channels, init, EPS);
     let mut features = init;
     for (i, layers) in blocks.iter().enumerate() {
         let block = format!("features.denseblock{}", i + 1);
@@ -86,12 +77,7 @@ fn dense_layer(b: &mut Builder, name: &str, parts: &[Src], inp: usize, growth: u
     } else {
         b.op(&format!("{name}.cat"), Kind::Concat, parts)
     };
-    let mut y = b.then(norm1, x);
-    y = b.then(relu1, y);
-    y = b.then(conv1, y);
-    y = b.then(norm2, y);
-    y = b.then(relu2, y);
-    y = b.then(conv2, y);
+    let y = b.chain(x, [norm1, relu1, conv1, norm2, relu2, conv2]);
     b.block(name, "_DenseLayer", y)
 }
 
@@ -103,9 +89,6 @@ fn transition(b: &mut Builder, name: &str, x: Src, inp: usize, out: usize) -> Sr
         &format!("{name}.pool"),
         Kind::AvgPool2d(PoolCfg::square(2, 2, 0)),
     );
-    let mut y = b.then(norm, x);
-    y = b.then(relu, y);
-    y = b.then(conv, y);
-    y = b.then(pool, y);
+    let y = b.chain(x, [norm, relu, conv, pool]);
     b.block(name, "_Transition", y)
 }

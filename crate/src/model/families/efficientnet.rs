@@ -4,6 +4,7 @@
 //! default eps (torchvision passes eps 1e-3 only from B5 on and for V2).
 
 use super::super::arch::ArchSpec;
+use super::{builder, conv3_stem, expand_depthwise, stochastic_depth_add};
 use super::{conv_norm_act, conv_same, make_divisible, squeeze_excitation};
 use crate::model::graph::builder::Builder;
 use crate::model::graph::kind::{Activation, Kind};
@@ -12,13 +13,7 @@ use crate::model::graph::spec::{GraphSpec, Src};
 const EPS: f64 = 1e-5;
 
 pub fn build(spec: &ArchSpec, width: f64, depth: f64, dropout: f32) -> GraphSpec {
-    let mut b = Builder::new(
-        &spec.to_string(),
-        "efficientnet",
-        spec.in_channels,
-        spec.classes,
-        spec.size,
-    );
+    let mut b = builder(spec, "efficientnet");
     let ch = |c: usize| make_divisible(c as f64 * width, 8, None);
     // (expand ratio, kernel, stride, input, output, layers): torchvision's B0 table.
     let setting = [
@@ -32,14 +27,7 @@ pub fn build(spec: &ArchSpec, width: f64, depth: f64, dropout: f32) -> GraphSpec
     ];
     let silu = Some(Activation::Silu);
     let first = ch(setting[0].3);
-    let mut x = conv_norm_act(
-        &mut b,
-        "features.0",
-        Src::Input,
-        conv_same(spec.in_channels, first, 3, 2),
-        EPS,
-        silu,
-    );
+    let mut x = conv3_stem(&mut b, spec.in_channels, first, EPS, silu);
     for (stage, (expand, kernel, stride, input, output, layers)) in setting.into_iter().enumerate()
     {
         let layers = (layers as f64 * depth).ceil() as usize;
@@ -64,17 +52,9 @@ pub fn build(spec: &ArchSpec, width: f64, depth: f64, dropout: f32) -> GraphSpec
     );
     let cam = x;
     let pool = b.module("avgpool", Kind::AdaptiveAvgPool2d { out: (1, 1) });
-    let drop = b.module(
-        "classifier.0",
-        Kind::Dropout {
-            class: "Dropout",
-            p: dropout,
-        },
-    );
+    let drop = b.dropout("classifier.0", dropout);
     let fc = b.linear("classifier.1", last_out, spec.classes);
-    x = b.then(pool, x);
-    x = b.then(drop, x);
-    b.then(fc, x);
+    b.chain(x, [pool, drop, fc]);
     b.finish(cam)
 }
 
@@ -91,25 +71,13 @@ fn mbconv(
 ) -> Src {
     let silu = Some(Activation::Silu);
     let expanded = make_divisible((inp * expand) as f64, 8, None);
-    let mut y = x;
-    let mut k = 0;
-    if expanded != inp {
-        y = conv_norm_act(
-            b,
-            &format!("{name}.block.0"),
-            y,
-            conv_same(inp, expanded, 1, 1),
-            EPS,
-            silu,
-        );
-        k += 1;
-    }
-    let dw = conv_same(expanded, expanded, kernel, stride).groups(expanded);
-    y = conv_norm_act(b, &format!("{name}.block.{k}"), y, dw, EPS, silu);
+    let seq = format!("{name}.block");
+    let window = (kernel, stride);
+    let (mut y, k) = expand_depthwise(b, &seq, x, (inp, expanded), window, EPS, silu);
     let squeeze = (inp / 4).max(1);
     y = squeeze_excitation(
         b,
-        &format!("{name}.block.{}", k + 1),
+        &format!("{seq}.{k}"),
         y,
         expanded,
         squeeze,
@@ -118,23 +86,15 @@ fn mbconv(
     );
     y = conv_norm_act(
         b,
-        &format!("{name}.block.{}", k + 2),
+        &format!("{seq}.{}", k + 1),
         y,
         conv_same(expanded, out, 1, 1),
         EPS,
         None,
     );
-    y = b.block(&format!("{name}.block"), "Sequential", y);
+    y = b.block(&seq, "Sequential", y);
     if stride == 1 && inp == out {
-        y = b.op(
-            &format!("{name}.stochastic_depth"),
-            Kind::Dropout {
-                class: "StochasticDepth",
-                p: 0.0,
-            },
-            &[y],
-        );
-        y = b.op(&format!("{name}.add"), Kind::Add, &[y, x]);
+        y = stochastic_depth_add(b, name, y, x);
     }
     b.block(name, "MBConv", y)
 }

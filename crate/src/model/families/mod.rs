@@ -13,7 +13,7 @@ mod vgg;
 
 use super::arch::{ArchSpec, Family};
 use super::graph::builder::Builder;
-use super::graph::kind::{Activation, ConvCfg};
+use super::graph::kind::{Activation, ConvCfg, Kind, PoolCfg};
 use super::graph::spec::{GraphSpec, Src};
 use crate::error::{Error, Result};
 
@@ -82,6 +82,58 @@ pub fn graph(spec: &ArchSpec) -> Result<GraphSpec> {
     Ok(g)
 }
 
+/// A builder for `spec`'s graph, `family` being torchvision's module of the family.
+pub(crate) fn builder(spec: &ArchSpec, family: &'static str) -> Builder {
+    Builder::new(
+        &spec.to_string(),
+        family,
+        spec.in_channels,
+        spec.classes,
+        spec.size,
+    )
+}
+
+/// The stem of ResNet and DenseNet under the family's four module names: a 7x7
+/// stride-2 convolution (no bias) from the input to `out` channels, batch norm, ReLU and
+/// a 3x3 stride-2 max pool.
+pub(crate) fn conv_pool_stem(
+    b: &mut Builder,
+    [conv, norm, relu, pool]: [&str; 4],
+    in_channels: usize,
+    out: usize,
+    eps: f64,
+) -> Src {
+    let conv = b.conv(conv, ConvCfg::square(in_channels, out, 7, 2, 3));
+    let norm = b.batch_norm(norm, out, eps);
+    let relu = b.act(relu, Activation::Relu);
+    let pool = b.module(pool, Kind::MaxPool2d(PoolCfg::square(3, 2, 1)));
+    b.chain(Src::Input, [conv, norm, relu, pool])
+}
+
+/// The first layer of MobileNet and EfficientNet: `features.0`, a 3x3 stride-2
+/// [`conv_norm_act`] from the input to `out` channels.
+pub(crate) fn conv3_stem(
+    b: &mut Builder,
+    in_channels: usize,
+    out: usize,
+    eps: f64,
+    act: Option<Activation>,
+) -> Src {
+    let cfg = conv_same(in_channels, out, 3, 2);
+    conv_norm_act(b, "features.0", Src::Input, cfg, eps, act)
+}
+
+/// torchvision's `StochasticDepth` at `name.stochastic_depth` (the identity at
+/// inference) on the residual branch `y`, then its sum with the block's input `x`.
+pub(crate) fn stochastic_depth_add(b: &mut Builder, name: &str, y: Src, x: Src) -> Src {
+    let kind = Kind::Dropout {
+        class: "StochasticDepth",
+        p: 0.0,
+    };
+    let y = b.op(&format!("{name}.stochastic_depth"), kind, &[y]);
+    b.op(&format!("{name}.add"), Kind::Add, &[y, x])
+}
+
 /// torchvision's `Conv2dNormActivation` at `name`: conv (`name.0`, no bias), batch norm
 /// (`name.1`) and, if given, the activation (`name.2`), padding `(k - 1) / 2`; its
 /// output is the block node `name`.
@@ -95,13 +147,37 @@ pub(crate) fn conv_norm_act(
 ) -> Src {
     let conv = b.conv(&format!("{name}.0"), cfg);
     let bn = b.batch_norm(&format!("{name}.1"), cfg.out_channels, eps);
-    let mut y = b.then(conv, x);
-    y = b.then(bn, y);
+    let mut y = b.chain(x, [conv, bn]);
     if let Some(a) = act {
         let m = b.act(&format!("{name}.2"), a);
         y = b.then(m, y);
     }
     b.block(name, "Conv2dNormActivation", y)
+}
+
+/// The start of an inverted-residual block in the sequential `seq` (MobileNetV2 and V3,
+/// EfficientNet): the 1x1 expansion to `expanded` channels at `seq.0` (only when it
+/// widens), then the `kernel x kernel` depthwise convolution, each a [`conv_norm_act`].
+/// Returns the depthwise output and the index of the next layer in `seq`.
+pub(crate) fn expand_depthwise(
+    b: &mut Builder,
+    seq: &str,
+    x: Src,
+    (inp, expanded): (usize, usize),
+    (kernel, stride): (usize, usize),
+    eps: f64,
+    act: Option<Activation>,
+) -> (Src, usize) {
+    let mut y = x;
+    let mut k = 0;
+    if expanded != inp {
+        let cfg = conv_same(inp, expanded, 1, 1);
+        y = conv_norm_act(b, &format!("{seq}.0"), y, cfg, eps, act);
+        k = 1;
+    }
+    let dw = conv_same(expanded, expanded, kernel, stride).groups(expanded);
+    y = conv_norm_act(b, &format!("{seq}.{k}"), y, dw, eps, act);
+    (y, k + 1)
 }
 
 /// A `k x k` convolution with torchvision's "same" padding `(k - 1) / 2` (dilation 1).
@@ -132,7 +208,6 @@ pub(crate) fn squeeze_excitation(
     act: Activation,
     scale_act: Activation,
 ) -> Src {
-    use super::graph::kind::Kind;
     let pool = b.module(
         &format!("{name}.avgpool"),
         Kind::AdaptiveAvgPool2d { out: (1, 1) },
@@ -147,11 +222,7 @@ pub(crate) fn squeeze_excitation(
     );
     let a = b.act(&format!("{name}.activation"), act);
     let s = b.act(&format!("{name}.scale_activation"), scale_act);
-    let mut scale = b.then(pool, x);
-    scale = b.then(fc1, scale);
-    scale = b.then(a, scale);
-    scale = b.then(fc2, scale);
-    scale = b.then(s, scale);
+    let scale = b.chain(x, [pool, fc1, a, fc2, s]);
     let y = b.op(&format!("{name}.mul"), Kind::Mul, &[x, scale]);
     b.block(name, "SqueezeExcitation", y)
 }

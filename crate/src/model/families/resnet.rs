@@ -3,8 +3,9 @@
 //! same builder.
 
 use super::super::arch::ArchSpec;
+use super::{builder, conv_pool_stem};
 use crate::model::graph::builder::{Builder, Module};
-use crate::model::graph::kind::{Activation, ConvCfg, Kind, PoolCfg};
+use crate::model::graph::kind::{Activation, ConvCfg, Kind};
 use crate::model::graph::spec::{GraphSpec, Src};
 
 /// The block type and how many blocks each of the four stages has.
@@ -16,21 +17,9 @@ pub enum Depth {
 const EPS: f64 = 1e-5;
 
 pub fn build(spec: &ArchSpec, depth: Depth, groups: usize, width_per_group: usize) -> GraphSpec {
-    let mut b = Builder::new(
-        &spec.to_string(),
-        "resnet",
-        spec.in_channels,
-        spec.classes,
-        spec.size,
-    );
-    let conv1 = b.conv("conv1", ConvCfg::square(spec.in_channels, 64, 7, 2, 3));
-    let bn1 = b.batch_norm("bn1", 64, EPS);
-    let relu = b.act("relu", Activation::Relu);
-    let maxpool = b.module("maxpool", Kind::MaxPool2d(PoolCfg::square(3, 2, 1)));
-    let mut x = b.then(conv1, Src::Input);
-    x = b.then(bn1, x);
-    x = b.then(relu, x);
-    x = b.then(maxpool, x);
+    let mut b = builder(spec, "resnet");
+    let stem = ["conv1", "bn1", "relu", "maxpool"];
+    let mut x = conv_pool_stem(&mut b, stem, spec.in_channels, 64, EPS);
     let (blocks, expansion) = match depth {
         Depth::Basic(n) => (n, 1),
         Depth::Bottleneck(n) => (n, 4),
@@ -59,8 +48,7 @@ pub fn build(spec: &ArchSpec, depth: Depth, groups: usize, width_per_group: usiz
     }
     let avgpool = b.module("avgpool", Kind::AdaptiveAvgPool2d { out: (1, 1) });
     let fc = b.linear("fc", 512 * expansion, spec.classes);
-    x = b.then(avgpool, x);
-    b.then(fc, x);
+    b.chain(x, [avgpool, fc]);
     b.finish(cam)
 }
 
@@ -86,8 +74,7 @@ fn downsample(
 fn shortcut(b: &mut Builder, name: &str, x: Src, ds: Option<(Module, Module)>) -> Src {
     match ds {
         Some((conv, bn)) => {
-            let y = b.then(conv, x);
-            let y = b.then(bn, y);
+            let y = b.chain(x, [conv, bn]);
             b.block(&format!("{name}.downsample"), "Sequential", y)
         }
         None => x,
@@ -114,15 +101,26 @@ fn basic(
     );
     let bn2 = b.batch_norm(&format!("{name}.bn2"), planes, EPS);
     let ds = downsample(b, name, inplanes, planes, stride);
-    let mut y = b.then(conv1, x);
-    y = b.then(bn1, y);
+    let mut y = b.chain(x, [conv1, bn1]);
     y = b.apply(&relu, &[y]);
-    y = b.then(conv2, y);
-    y = b.then(bn2, y);
+    y = b.chain(y, [conv2, bn2]);
+    residual_out(b, name, "BasicBlock", (x, y), ds, &relu)
+}
+
+/// A block's end: its residual branch `y` plus the shortcut of its input `x`, through
+/// the block's ReLU (applied once more).
+fn residual_out(
+    b: &mut Builder,
+    name: &str,
+    class: &str,
+    (x, y): (Src, Src),
+    ds: Option<(Module, Module)>,
+    relu: &Module,
+) -> Src {
     let identity = shortcut(b, name, x, ds);
-    y = b.op(&format!("{name}.add"), Kind::Add, &[y, identity]);
-    y = b.apply(&relu, &[y]);
-    b.block(name, "BasicBlock", y)
+    let y = b.op(&format!("{name}.add"), Kind::Add, &[y, identity]);
+    let y = b.apply(relu, &[y]);
+    b.block(name, class, y)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -154,16 +152,10 @@ fn bottleneck(
     let bn3 = b.batch_norm(&format!("{name}.bn3"), out, EPS);
     let relu = b.act(&format!("{name}.relu"), Activation::Relu);
     let ds = downsample(b, name, inplanes, out, stride);
-    let mut y = b.then(conv1, x);
-    y = b.then(bn1, y);
+    let mut y = b.chain(x, [conv1, bn1]);
     y = b.apply(&relu, &[y]);
-    y = b.then(conv2, y);
-    y = b.then(bn2, y);
+    y = b.chain(y, [conv2, bn2]);
     y = b.apply(&relu, &[y]);
-    y = b.then(conv3, y);
-    y = b.then(bn3, y);
-    let identity = shortcut(b, name, x, ds);
-    y = b.op(&format!("{name}.add"), Kind::Add, &[y, identity]);
-    y = b.apply(&relu, &[y]);
-    b.block(name, "Bottleneck", y)
+    y = b.chain(y, [conv3, bn3]);
+    residual_out(b, name, "Bottleneck", (x, y), ds, &relu)
 }

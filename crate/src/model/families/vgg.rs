@@ -3,18 +3,12 @@
 //! names (`block1_conv1`, `fc1`, `predictions`) are kept as aliases.
 
 use super::super::arch::{ArchSpec, CfgItem, VggCfg};
-use crate::model::graph::builder::Builder;
+use super::builder;
 use crate::model::graph::kind::{Activation, ConvCfg, Kind, PoolCfg};
 use crate::model::graph::spec::{GraphSpec, Src};
 
 pub fn build(spec: &ArchSpec, v: &VggCfg) -> GraphSpec {
-    let mut b = Builder::new(
-        &spec.to_string(),
-        "vgg",
-        spec.in_channels,
-        spec.classes,
-        spec.size,
-    );
+    let mut b = builder(spec, "vgg");
     let mut x = Src::Input;
     let (mut c, mut idx, mut block, mut conv_in_block) = (spec.in_channels, 0, 1, 0);
     let mut last_relu = x;
@@ -62,13 +56,7 @@ pub fn build(spec: &ArchSpec, v: &VggCfg) -> GraphSpec {
         if i < 2 {
             let relu = b.act(&format!("classifier.{}", 3 * i + 1), Activation::Relu);
             x = b.then(relu, x);
-            let drop = b.module(
-                &format!("classifier.{}", 3 * i + 2),
-                Kind::Dropout {
-                    class: "Dropout",
-                    p: 0.5,
-                },
-            );
+            let drop = b.dropout(&format!("classifier.{}", 3 * i + 2), 0.5);
             x = b.then(drop, x);
         }
     }

@@ -143,6 +143,17 @@ impl Builder {
         self.module(name, Kind::Act(a))
     }
 
+    /// `nn.Dropout(p)` (the identity at inference).
+    pub fn dropout(&mut self, name: &str, p: f32) -> Module {
+        self.module(
+            name,
+            Kind::Dropout {
+                class: "Dropout",
+                p,
+            },
+        )
+    }
+
     /// Applies `m` to `inputs`: a new node.
     pub fn apply(&mut self, m: &Module, inputs: &[Src]) -> Src {
         let count = self.applied.entry(m.name.clone()).or_insert(0);
@@ -164,6 +175,11 @@ impl Builder {
     /// Creates and applies a module in one step (a module used once).
     pub fn then(&mut self, m: Module, input: Src) -> Src {
         self.apply(&m, &[input])
+    }
+
+    /// Applies each of `modules` once, in order, starting from `x`: a sequential stretch.
+    pub fn chain(&mut self, x: Src, modules: impl IntoIterator<Item = Module>) -> Src {
+        modules.into_iter().fold(x, |y, m| self.then(m, y))
     }
 
     /// A functional op (no module, no tensors) on `inputs`, named `name`.

@@ -227,6 +227,21 @@ impl Graph {
         self.spec.output()
     }
 
+    /// `x` as a value, checked ([`Self::check_input`]) to be one image: `batch_refused(n)`
+    /// words the error for a batch of `n`.
+    pub fn one_image(
+        &self,
+        x: &candle_core::Tensor,
+        batch_refused: impl FnOnce(usize) -> String,
+    ) -> Result<Val> {
+        let v = Val::from_tensor(x)?;
+        self.check_input(&v.shape)?;
+        if v.shape[0] != 1 {
+            return Err(Error::Input(batch_refused(v.shape[0])));
+        }
+        Ok(v)
+    }
+
     /// Checks that `x` is `[N, C, H, W]` f32 with this model's channels, a size every
     /// node can take, and kept outputs within the platform's budget.
     pub fn check_input(&self, x: &[usize]) -> Result<Vec<Vec<usize>>> {

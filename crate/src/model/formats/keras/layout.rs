@@ -108,12 +108,7 @@ fn join(group: &str, name: &str) -> String {
 
 fn keras2(h5: &H5, base: &str) -> Result<Vec<Layer>> {
     let names = names_attr(h5, base, "layer_names")?.unwrap_or_default();
-    if names.len() > MAX_LAYERS {
-        return Err(Error::WeightsFile(format!(
-            "`layer_names` lists {} layers; at most {MAX_LAYERS} are read",
-            names.len()
-        )));
-    }
+    read_at_most("`layer_names` lists", names.len(), "layers", MAX_LAYERS)?;
     let mut out = Vec::new();
     for name in names {
         let group = join(base, &name);
@@ -133,13 +128,8 @@ fn keras2(h5: &H5, base: &str) -> Result<Vec<Layer>> {
         if weights.is_empty() {
             continue;
         }
-        if weights.len() > MAX_VARS {
-            return Err(Error::WeightsFile(format!(
-                "layer `{}` lists {} weights; at most {MAX_VARS} are read",
-                shown(&name),
-                weights.len()
-            )));
-        }
+        let holder = format!("layer `{}` lists", shown(&name));
+        read_at_most(&holder, weights.len(), "weights", MAX_VARS)?;
         let vars = weights
             .iter()
             .map(|w| var(h5, join(&group, w)))
@@ -153,6 +143,16 @@ fn keras2(h5: &H5, base: &str) -> Result<Vec<Layer>> {
     Ok(out)
 }
 
+/// Refuses a file whose `holder` (`"layer `x` lists"`) has more than `max` `things`.
+fn read_at_most(holder: &str, count: usize, things: &str, max: usize) -> Result<()> {
+    if count > max {
+        return Err(Error::WeightsFile(format!(
+            "{holder} {count} {things}; at most {max} are read"
+        )));
+    }
+    Ok(())
+}
+
 fn var(h5: &H5, path: String) -> Result<Var> {
     let (shape, float) = h5.describe(&path)?;
     Ok(Var { path, shape, float })
@@ -160,12 +160,7 @@ fn var(h5: &H5, path: String) -> Result<Var> {
 
 fn keras3(h5: &H5) -> Result<Vec<Layer>> {
     let keys = h5.groups("layers")?;
-    if keys.len() > MAX_LAYERS {
-        return Err(Error::WeightsFile(format!(
-            "the `layers` group holds {} layers; at most {MAX_LAYERS} are read",
-            keys.len()
-        )));
-    }
+    read_at_most("the `layers` group holds", keys.len(), "layers", MAX_LAYERS)?;
     let mut out = Vec::new();
     for key in keys {
         let vars_group = format!("layers/{key}/vars");
@@ -186,13 +181,8 @@ fn keras3(h5: &H5) -> Result<Vec<Layer>> {
         if numbered.is_empty() {
             continue;
         }
-        if numbered.len() > MAX_VARS {
-            return Err(Error::WeightsFile(format!(
-                "layer `{}` holds {} variables; at most {MAX_VARS} are read",
-                shown(&key),
-                numbered.len()
-            )));
-        }
+        let holder = format!("layer `{}` holds", shown(&key));
+        read_at_most(&holder, numbered.len(), "variables", MAX_VARS)?;
         numbered.sort();
         if numbered.iter().enumerate().any(|(k, (i, _))| k != *i) {
             return Err(Error::WeightsFile(format!(

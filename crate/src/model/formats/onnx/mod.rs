@@ -296,14 +296,9 @@ fn check_memory(graph: &proto::Graph, file_bytes: usize) -> Result<()> {
         let n = tensor::numel(t).map_err(|e| onnx_error(format!("initializer: {e}")))?;
         values = values.saturating_add(n as u64);
     }
-    let need = values.saturating_mul(4).saturating_add(file_bytes as u64);
-    let budget = crate::model::weights::LOAD_BUDGET_BYTES;
-    if need > budget {
-        return Err(Error::Onnx(format!(
-            "the model's {values} weights need {} MiB beside its {file_bytes}-byte file, over the {} MiB this platform allows",
-            need >> 20,
-            budget >> 20
-        )));
-    }
-    Ok(())
+    crate::model::weights::check_load_budget(values, file_bytes, |need, budget| {
+        Error::Onnx(format!(
+            "the model's {values} weights need {need} MiB beside its {file_bytes}-byte file, over the {budget} MiB this platform allows"
+        ))
+    })
 }

@@ -845,14 +845,9 @@ impl<'a> Importer<'a> {
                 "Gemm with transA: the image's values must be the left operand as they are",
             ));
         }
-        let b = self.need(at, 1)?;
-        let (bshape, bvalues) = self.floats(at, &b)?;
-        let [r, c] = bshape[..] else {
-            return Err(self.fail(
-                at,
-                format!("Gemm weight of shape {bshape:?} (2-D expected)"),
-            ));
-        };
+        let ([r, c], bvalues) =
+            self.weight_matrix(at, |s| format!("Gemm weight of shape {s:?} (2-D expected)"))?;
+        let bshape = [r, c];
         let trans_b = attr_int(node, "transB", 0) != 0;
         let (out, inp) = if trans_b { (r, c) } else { (c, r) };
         if inp != features {
@@ -897,16 +892,27 @@ impl<'a> Importer<'a> {
         })
     }
 
+    /// The node's second input, a constant 2-D weight: its shape and values; `not_2d`
+    /// words the error for another shape.
+    fn weight_matrix(
+        &mut self,
+        at: usize,
+        not_2d: impl FnOnce(&[usize]) -> String,
+    ) -> Result<([usize; 2], Vec<f32>)> {
+        let w = self.need(at, 1)?;
+        let (shape, values) = self.floats(at, &w)?;
+        match shape[..] {
+            [r, c] => Ok(([r, c], values)),
+            _ => Err(self.fail(at, not_2d(&shape))),
+        }
+    }
+
     fn matmul(&mut self, at: usize) -> Result<Value<'a>> {
         let (x, layout) = self.computed(at, 0)?;
-        let w = self.need(at, 1)?;
-        let (wshape, wvalues) = self.floats(at, &w)?;
-        let [k, n] = wshape[..] else {
-            return Err(self.fail(
-                at,
-                format!("MatMul by a weight of shape {wshape:?} (a 2-D constant expected)"),
-            ));
-        };
+        let ([k, n], wvalues) = self.weight_matrix(at, |s| {
+            format!("MatMul by a weight of shape {s:?} (a 2-D constant expected)")
+        })?;
+        let wshape = [k, n];
         let weight = transpose(&wvalues, k, n);
         let shape = self.shape(x).to_vec();
         match (shape.as_slice(), layout) {

@@ -107,6 +107,18 @@ fn push_bounded<T>(v: &mut Vec<T>, item: T, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Calls `on_field(number, value)` for each field of the message `bytes`, in order.
+fn each_field<'a>(
+    bytes: &'a [u8],
+    mut on_field: impl FnMut(u32, Field<'a>) -> Result<()>,
+) -> Result<()> {
+    let mut f = Fields::new(bytes);
+    while let Some((n, v)) = f.next_field()? {
+        on_field(n, v)?;
+    }
+    Ok(())
+}
+
 /// Reads a `ModelProto`.
 pub fn model(bytes: &[u8]) -> Result<Model<'_>> {
     let mut m = Model::default();
@@ -146,8 +158,7 @@ pub fn model(bytes: &[u8]) -> Result<Model<'_>> {
 
 fn graph(bytes: &[u8]) -> Result<Graph<'_>> {
     let mut g = Graph::default();
-    let mut f = Fields::new(bytes);
-    while let Some((n, v)) = f.next_field()? {
+    each_field(bytes, |n, v| {
         match n {
             1 => {
                 let i = g.nodes.len();
@@ -172,14 +183,14 @@ fn graph(bytes: &[u8]) -> Result<Graph<'_>> {
             15 => g.sparse_initializers += 1,
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     Ok(g)
 }
 
 fn node(bytes: &[u8]) -> Result<Node<'_>> {
     let mut node = Node::default();
-    let mut f = Fields::new(bytes);
-    while let Some((n, v)) = f.next_field()? {
+    each_field(bytes, |n, v| {
         match n {
             1 => push_bounded(&mut node.inputs, v.string("node input")?, "node inputs")?,
             2 => push_bounded(&mut node.outputs, v.string("node output")?, "node outputs")?,
@@ -196,27 +207,27 @@ fn node(bytes: &[u8]) -> Result<Node<'_>> {
             }
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     Ok(node)
 }
 
 fn string_entry(bytes: &[u8]) -> Result<(String, String)> {
     let (mut key, mut value) = (String::new(), String::new());
-    let mut f = Fields::new(bytes);
-    while let Some((n, v)) = f.next_field()? {
+    each_field(bytes, |n, v| {
         match n {
             1 => key = v.string("key")?,
             2 => value = v.string("value")?,
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     Ok((key, value))
 }
 
 fn attribute(bytes: &[u8]) -> Result<Attribute<'_>> {
     let mut a = Attribute::default();
-    let mut f = Fields::new(bytes);
-    while let Some((n, v)) = f.next_field()? {
+    each_field(bytes, |n, v| {
         match n {
             1 => a.name = v.string("attribute name")?,
             2 => a.f = Some(v.float("attribute f")?),
@@ -240,7 +251,8 @@ fn attribute(bytes: &[u8]) -> Result<Attribute<'_>> {
             20 => a.kind = v.int("attribute type")?,
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     if a.unsupported {
         a.t = None;
     }
@@ -255,8 +267,7 @@ pub fn tensor(bytes: &[u8]) -> Result<Tensor<'_>> {
     };
     let mut location = 0;
     let mut entries = Vec::new();
-    let mut f = Fields::new(bytes);
-    while let Some((n, v)) = f.next_field()? {
+    each_field(bytes, |n, v| {
         match n {
             1 => push_ints(v, &mut t.dims, MAX_RANK + 1, "dims")
                 .map_err(|_| format!("a tensor has more than {MAX_RANK} dimensions"))?,
@@ -272,7 +283,8 @@ pub fn tensor(bytes: &[u8]) -> Result<Tensor<'_>> {
             14 => location = v.int("data_location")?,
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     if location == 1 {
         let mut ext = ExternalRef::default();
         for (k, v) in entries {
@@ -300,8 +312,7 @@ pub fn tensor(bytes: &[u8]) -> Result<Tensor<'_>> {
 
 fn value_info(bytes: &[u8]) -> Result<ValueInfo> {
     let mut vi = ValueInfo::default();
-    let mut f = Fields::new(bytes);
-    while let Some((n, v)) = f.next_field()? {
+    each_field(bytes, |n, v| {
         match n {
             1 => vi.name = v.string("value name")?,
             2 => {
@@ -316,13 +327,13 @@ fn value_info(bytes: &[u8]) -> Result<ValueInfo> {
             }
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     Ok(vi)
 }
 
 fn tensor_type(bytes: &[u8], vi: &mut ValueInfo) -> Result<()> {
-    let mut f = Fields::new(bytes);
-    while let Some((n, v)) = f.next_field()? {
+    each_field(bytes, |n, v| {
         match n {
             1 => vi.elem_type = Some(v.int("elem_type")?),
             2 => {
@@ -350,7 +361,8 @@ fn tensor_type(bytes: &[u8], vi: &mut ValueInfo) -> Result<()> {
             }
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     Ok(())
 }
 

@@ -144,6 +144,16 @@ impl<'a> Machine<'a> {
         Ok(items)
     }
 
+    /// The memo index a memo opcode names: a byte after BINPUT and BINGET, a
+    /// little-endian u32 after LONG_BINPUT and LONG_BINGET; MEMOIZE takes the next one.
+    fn memo_index(&mut self, op: u8) -> Result<u32> {
+        match op {
+            b'q' | b'h' => Ok(self.byte()?.into()),
+            b'r' | b'j' => self.u32(),
+            _ => Ok(u32::try_from(self.memo.len()).unwrap_or(u32::MAX)),
+        }
+    }
+
     fn memo_put(&mut self, index: u32) -> Result<()> {
         let v = self.top()?;
         if self.memo.len() >= MAX_MEMO && !self.memo.contains_key(&index) {
@@ -391,24 +401,14 @@ impl<'a> Machine<'a> {
                         )));
                     }
                 }
-                b'q' => {
-                    let i = self.byte()?;
-                    self.memo_put(i.into())?
-                }
-                b'r' => {
-                    let i = self.u32()?;
+                // BINPUT, LONG_BINPUT, MEMOIZE: the top of the stack into the memo.
+                op @ (b'q' | b'r' | 0x94) => {
+                    let i = self.memo_index(op)?;
                     self.memo_put(i)?
                 }
-                0x94 => {
-                    let i = u32::try_from(self.memo.len()).unwrap_or(u32::MAX);
-                    self.memo_put(i)?
-                }
-                b'h' => {
-                    let i = self.byte()?;
-                    self.memo_get(i.into())?
-                }
-                b'j' => {
-                    let i = self.u32()?;
+                // BINGET, LONG_BINGET: a memo entry onto the stack.
+                op @ (b'h' | b'j') => {
+                    let i = self.memo_index(op)?;
                     self.memo_get(i)?
                 }
                 op => {

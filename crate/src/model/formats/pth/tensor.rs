@@ -384,27 +384,25 @@ mod tests {
         Ok(to_f32("t", t, bytes, false, &mut budget)?.unwrap().1)
     }
 
+    /// Views of a storage holding 0, 1, 2, ... come out row-major, each element where
+    /// its offset and strides put it.
     #[test]
-    fn transposed_view_comes_out_row_major() {
-        // A 2x3 row-major storage 0..6 read as its 3x2 transpose.
-        let t = tensor(0, &[3, 2], &[1, 3]);
-        assert_eq!(values(&t, &storage(6)).unwrap(), [0., 3., 1., 4., 2., 5.]);
-    }
-
-    #[test]
-    fn offset_and_step_pick_the_right_elements() {
-        // Rows 1..3, every second column, of a 4x5 storage 0..20.
-        let t = tensor(5, &[2, 3], &[5, 2]);
-        assert_eq!(
-            values(&t, &storage(20)).unwrap(),
-            [5., 7., 9., 10., 12., 14.]
-        );
-    }
-
-    #[test]
-    fn expanded_dimension_repeats() {
-        let t = tensor(1, &[2, 3], &[0, 1]);
-        assert_eq!(values(&t, &storage(4)).unwrap(), [1., 2., 3., 1., 2., 3.]);
+    fn views_pick_the_elements_their_strides_point_at() {
+        #[rustfmt::skip]
+        let cases: [(&str, i64, &[i64], &[i64], usize, &[f32]); 4] = [
+            // A 2x3 row-major storage 0..6 read as its 3x2 transpose.
+            ("transposed", 0, &[3, 2], &[1, 3], 6, &[0., 3., 1., 4., 2., 5.]),
+            // Rows 1..3, every second column, of a 4x5 storage 0..20.
+            ("offset and step", 5, &[2, 3], &[5, 2], 20, &[5., 7., 9., 10., 12., 14.]),
+            // A stride of 0 repeats the dimension.
+            ("expanded", 1, &[2, 3], &[0, 1], 4, &[1., 2., 3., 1., 2., 3.]),
+            // A huge stride on a length-one dimension is harmless.
+            ("huge stride, length 1", 0, &[1, 2], &[i64::MAX, 1], 2, &[0., 1.]),
+        ];
+        for (what, offset, shape, stride, stored, want) in cases {
+            let t = tensor(offset, shape, stride);
+            assert_eq!(values(&t, &storage(stored)).unwrap(), want, "{what}");
+        }
     }
 
     #[test]
@@ -412,12 +410,6 @@ mod tests {
         // The last element is 5 + 1*5 + 2*2 = 14; the storage holds 14 (0..=13).
         let e = values(&tensor(5, &[2, 3], &[5, 2]), &storage(14)).unwrap_err();
         assert!(e.to_string().contains("reaches element 15"), "{e}");
-    }
-
-    #[test]
-    fn a_huge_stride_on_a_length_one_dimension_is_harmless() {
-        let t = tensor(0, &[1, 2], &[i64::MAX, 1]);
-        assert_eq!(values(&t, &storage(2)).unwrap(), [0., 1.]);
     }
 
     #[test]
