@@ -40,9 +40,19 @@ impl Epilogue {
     };
 }
 
+/// What one call of a micro-kernel reads and writes: `k` steps of the packed panels `a`
+/// (`[k][mr]`) and `b` (`[k][nr]`), and the output `c` with row stride `ldc`.
+#[derive(Clone, Copy, Debug)]
+pub struct Operands {
+    pub k: usize,
+    pub a: *const f32,
+    pub b: *const f32,
+    pub c: *mut f32,
+    pub ldc: usize,
+}
+
 /// Signature shared by all GEMM micro-kernels (see [`GemmMicro::run`] for the contract).
-pub type GemmFn =
-    unsafe fn(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, ep: &Epilogue);
+pub type GemmFn = unsafe fn(ops: &Operands, ep: &Epilogue);
 
 /// A GEMM micro-kernel and the panel shape it computes.
 #[derive(Clone, Copy)]
@@ -66,6 +76,23 @@ impl std::fmt::Debug for GemmMicro {
 }
 
 impl GemmMicro {
+    /// A kernel of `mr x nr` panels: `f` the whole panel, `half` its first `nr / 2`
+    /// columns.
+    pub(super) const fn new(
+        name: &'static str,
+        (mr, nr): (usize, usize),
+        f: GemmFn,
+        half: GemmFn,
+    ) -> Self {
+        GemmMicro {
+            name,
+            mr,
+            nr,
+            f,
+            half,
+        }
+    }
+
     /// `c[l * ldc + j] = clamp([c] + bias[l] + residual[l * ldc + j] + sum_{p < k} a[p * mr
     /// + l] * b[p * nr + j])` for `l < mr`, `j < nr`.
     ///
@@ -73,37 +100,19 @@ impl GemmMicro {
     /// `a` holds `k * mr` values, `b` `k * nr`; `c` (and `residual` when not null) cover
     /// `(mr - 1) * ldc + nr` values with `ldc >= nr`; `bias`, when not null, `mr`.
     #[inline]
-    pub unsafe fn run(
-        &self,
-        k: usize,
-        a: *const f32,
-        b: *const f32,
-        c: *mut f32,
-        ldc: usize,
-        ep: &Epilogue,
-    ) {
+    pub unsafe fn run(&self, ops: &Operands, ep: &Epilogue) {
         // SAFETY: forwarded to the caller; `best()` only returns kernels whose target
         // features this CPU has.
-        unsafe { (self.f)(k, a, b, c, ldc, ep) }
+        unsafe { (self.f)(ops, ep) }
     }
 
-    /// [`Self::run`] for the first `nr / 2` columns only (`b` packed `nr` wide, `c` and
-    /// the residual covering `nr / 2` columns).
-    ///
-    /// # Safety
-    /// As [`Self::run`], with `nr / 2` for the columns of `c` and the residual.
-    #[inline]
-    pub unsafe fn run_half(
-        &self,
-        k: usize,
-        a: *const f32,
-        b: *const f32,
-        c: *mut f32,
-        ldc: usize,
-        ep: &Epilogue,
-    ) {
-        // SAFETY: as `run`.
-        unsafe { (self.half)(k, a, b, c, ldc, ep) }
+    /// The kernel over the first `nr / 2` pixels of each panel: its [`Self::run`]
+    /// reads `b` packed `nr` wide as before and writes `nr / 2` columns.
+    pub(super) fn half(&self) -> GemmMicro {
+        GemmMicro {
+            f: self.half,
+            ..*self
+        }
     }
 }
 
@@ -117,12 +126,15 @@ impl GemmMicro {
         assert!(ldo >= self.nr && out.len() >= (self.mr - 1) * ldo + self.nr);
         // SAFETY: the bounds above cover every access.
         unsafe {
+            let (a, b, c) = (a.as_ptr(), b.as_ptr(), out.as_mut_ptr());
             self.run(
-                k,
-                a.as_ptr(),
-                b.as_ptr(),
-                out.as_mut_ptr(),
-                ldo,
+                &Operands {
+                    k,
+                    a,
+                    b,
+                    c,
+                    ldc: ldo,
+                },
                 &Epilogue::PLAIN,
             )
         }
@@ -196,26 +208,14 @@ pub(super) unsafe fn finish_row(row: &mut [f32], l: usize, c: *mut f32, ldc: usi
     all(target_arch = "wasm32", target_feature = "simd128"),
     allow(dead_code)
 )]
-pub const PORTABLE: GemmMicro = GemmMicro {
-    name: "portable",
-    mr: 4,
-    nr: 8,
-    f: portable::<8>,
-    half: portable::<4>,
-};
+pub const PORTABLE: GemmMicro = GemmMicro::new("portable", (4, 8), portable::<8>, portable::<4>);
 
 #[cfg_attr(
     all(target_arch = "wasm32", target_feature = "simd128"),
     allow(dead_code)
 )]
-unsafe fn portable<const W: usize>(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    ep: &Epilogue,
-) {
+unsafe fn portable<const W: usize>(ops: &Operands, ep: &Epilogue) {
+    let Operands { k, a, b, c, ldc } = *ops;
     const MR: usize = 4;
     const NR: usize = 8;
     // SAFETY: `GemmMicro::run`'s contract covers both panels.
@@ -284,13 +284,15 @@ mod tests {
             };
             let mut c = before.clone();
             // SAFETY: the panels and rows are sized as the contract asks.
-            unsafe {
-                if width == m.nr {
-                    m.run(k, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), ldc, &ep)
-                } else {
-                    m.run_half(k, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), ldc, &ep)
-                }
+            let ops = Operands {
+                k,
+                a: a.as_ptr(),
+                b: b.as_ptr(),
+                c: c.as_mut_ptr(),
+                ldc,
             };
+            let kernel = if width == m.nr { m } else { m.half() };
+            unsafe { kernel.run(&ops, &ep) };
             for l in 0..m.mr {
                 for j in 0..ldc {
                     let at = l * ldc + j;

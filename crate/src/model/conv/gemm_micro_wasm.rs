@@ -4,7 +4,7 @@
 //! `f32x4.mul` + `f32x4.add`. The choice is made at compile time: a wasm module cannot
 //! probe its own features, so a page picks between two builds.
 
-use super::gemm_micro::{Clamp, Epilogue, GemmMicro};
+use super::gemm_micro::{Clamp, Epilogue, GemmMicro, Operands};
 use core::arch::wasm32::*;
 
 const MR: usize = 4;
@@ -13,17 +13,16 @@ const NV: usize = 2;
 
 /// 4 channels x 8 pixels: 8 accumulators + 2 pixel vectors + broadcasts stay within the
 /// 15 xmm registers V8 gives wasm code on x64 (10 accumulators spilled: measured).
-pub const SIMD128: GemmMicro = GemmMicro {
-    name: if cfg!(target_feature = "relaxed-simd") {
+pub const SIMD128: GemmMicro = GemmMicro::new(
+    if cfg!(target_feature = "relaxed-simd") {
         "wasm-simd128-relaxed"
     } else {
         "wasm-simd128"
     },
-    mr: MR,
-    nr: 4 * NV,
-    f: simd128::<NV>,
-    half: simd128::<1>,
-};
+    (MR, 4 * NV),
+    simd128::<NV>,
+    simd128::<1>,
+);
 
 #[inline(always)]
 fn madd(a: v128, b: v128, acc: v128) -> v128 {
@@ -39,14 +38,8 @@ fn madd(a: v128, b: v128, acc: v128) -> v128 {
 
 /// `W` of the panel's `NV` vectors of pixels (all of them, or the first: the packed GEMM's
 /// narrow edge panels).
-unsafe fn simd128<const W: usize>(
-    k: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    ep: &Epilogue,
-) {
+unsafe fn simd128<const W: usize>(ops: &Operands, ep: &Epilogue) {
+    let Operands { k, a, b, c, ldc } = *ops;
     let mut acc = [[f32x4_splat(0.0); W]; MR];
     for p in 0..k {
         // SAFETY (all pointer accesses): `GemmMicro::run`'s contract.

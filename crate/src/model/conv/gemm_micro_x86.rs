@@ -3,49 +3,32 @@
 //! accumulators in registers: per step two vector loads of `b` and `mr` broadcast values
 //! of `a`.
 
-use super::gemm_micro::{Clamp, Epilogue, GemmMicro};
+use super::gemm_micro::{Clamp, Epilogue, GemmMicro, Operands};
 use std::arch::x86_64::*;
 
 /// 8 channels x 32 pixels: 16 zmm accumulators; 2 loads + 8 broadcasts per 16 FMAs.
-pub const AVX512: GemmMicro = GemmMicro {
-    name: "avx512",
-    mr: 8,
-    nr: 32,
-    f: avx512,
-    half: avx512_half,
-};
+pub const AVX512: GemmMicro = GemmMicro::new("avx512", (8, 32), avx512::<2>, avx512::<1>);
 
 /// 4 channels x 16 pixels: 8 ymm accumulators of the 16 registers.
-pub const AVX2: GemmMicro = GemmMicro {
-    name: "avx2+fma",
-    mr: 4,
-    nr: 16,
-    f: avx2,
-    half: avx2_half,
-};
+pub const AVX2: GemmMicro = GemmMicro::new("avx2+fma", (4, 16), avx2::<2>, avx2::<1>);
 
-/// One kernel of `$mr` rows x `$nv` vectors of `$lanes` pixels (of a panel two vectors
-/// wide), from the instruction set's intrinsics (the kernels differ in nothing else).
+/// One kernel of `$mr` rows x `NV` vectors of `$lanes` pixels (of a panel two vectors
+/// wide: `NV` = 2 the whole panel, 1 its first half), from the instruction set's
+/// intrinsics (the kernels differ in nothing else).
 macro_rules! micro_kernel {
-    ($name:ident, $features:literal, $mr:literal, $lanes:literal, $nv:literal,
+    ($name:ident, $features:literal, $mr:literal, $lanes:literal,
      $zero:ident, $set1:ident, $load:ident, $store:ident, $fmadd:ident, $add:ident, $max:ident, $min:ident) => {
         #[target_feature(enable = $features)]
-        unsafe fn $name(
-            k: usize,
-            a: *const f32,
-            b: *const f32,
-            c: *mut f32,
-            ldc: usize,
-            ep: &Epilogue,
-        ) {
+        unsafe fn $name<const NV: usize>(ops: &Operands, ep: &Epilogue) {
+            let Operands { k, a, b, c, ldc } = *ops;
             const MR: usize = $mr;
             const L: usize = $lanes;
-            let mut acc = [[$zero(); $nv]; MR];
+            let mut acc = [[$zero(); NV]; MR];
             for p in 0..k {
                 // SAFETY (all pointer accesses): `GemmMicro::run`'s contract.
                 // A loop, not `array::from_fn`: a closure would not get the target
                 // features, and each load would become a call.
-                let mut bv = [$zero(); $nv];
+                let mut bv = [$zero(); NV];
                 for (v, x) in bv.iter_mut().enumerate() {
                     *x = unsafe { $load(b.add((p * 2 + v) * L)) };
                 }
@@ -87,23 +70,6 @@ micro_kernel!(
     "avx512f",
     8,
     16,
-    2,
-    _mm512_setzero_ps,
-    _mm512_set1_ps,
-    _mm512_loadu_ps,
-    _mm512_storeu_ps,
-    _mm512_fmadd_ps,
-    _mm512_add_ps,
-    _mm512_max_ps,
-    _mm512_min_ps
-);
-
-micro_kernel!(
-    avx512_half,
-    "avx512f",
-    8,
-    16,
-    1,
     _mm512_setzero_ps,
     _mm512_set1_ps,
     _mm512_loadu_ps,
@@ -119,23 +85,6 @@ micro_kernel!(
     "avx2,fma",
     4,
     8,
-    2,
-    _mm256_setzero_ps,
-    _mm256_set1_ps,
-    _mm256_loadu_ps,
-    _mm256_storeu_ps,
-    _mm256_fmadd_ps,
-    _mm256_add_ps,
-    _mm256_max_ps,
-    _mm256_min_ps
-);
-
-micro_kernel!(
-    avx2_half,
-    "avx2,fma",
-    4,
-    8,
-    1,
     _mm256_setzero_ps,
     _mm256_set1_ps,
     _mm256_loadu_ps,

@@ -5,7 +5,7 @@
 //! materialising an im2col matrix); `C` the `m` output planes. Blocks of `k` keep a
 //! filter panel in L1 and the packed pixels in L2; blocks of pixels run in parallel.
 
-use super::gemm_micro::{self, finish_row, Clamp, Epilogue, GemmMicro};
+use super::gemm_micro::{self, finish_row, Clamp, Epilogue, GemmMicro, Operands};
 use crate::model::ops::output::{with_scratch, Scratch};
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -273,7 +273,19 @@ unsafe fn block_product(
                     let ap = a.panel(k0, kc, panel).as_ptr();
                     if rows == mr && width == nr {
                         // SAFETY: a full panel inside `c` (and the residual), by the caller.
-                        unsafe { micro.run(kc, ap, bp, out.0.add(at), ldc, &ep) };
+                        unsafe {
+                            let c = out.0.add(at);
+                            micro.run(
+                                &Operands {
+                                    k: kc,
+                                    a: ap,
+                                    b: bp,
+                                    c,
+                                    ldc,
+                                },
+                                &ep,
+                            )
+                        };
                     } else if rows == mr && narrow_fits(micro, width) {
                         // SAFETY: full rows and `width` columns inside `c` (and the
                         // residual), by the caller.
@@ -342,7 +354,18 @@ unsafe fn narrow(
     let mut done = 0;
     if width >= nr / 2 {
         // SAFETY: the caller's bounds cover the first half.
-        unsafe { micro.run_half(kc, a, b, c, ldc, ep) };
+        unsafe {
+            micro.half().run(
+                &Operands {
+                    k: kc,
+                    a,
+                    b,
+                    c,
+                    ldc,
+                },
+                ep,
+            )
+        };
         done = nr / 2;
     }
     // SAFETY: `a` holds `kc * mr` values and `b` `kc * nr`.
@@ -441,7 +464,14 @@ unsafe fn edge_tile(
         ..*ep
     };
     // SAFETY: the scratch tiles hold mr x nr values at stride nr; the bias mr.
-    unsafe { micro.run(kc, a, b, tile.as_mut_ptr(), nr, &ep) };
+    let ops = Operands {
+        k: kc,
+        a,
+        b,
+        c: tile.as_mut_ptr(),
+        ldc: nr,
+    };
+    unsafe { micro.run(&ops, &ep) };
     for l in 0..rows {
         for j in 0..width {
             unsafe { *c.add(l * ldc + j) = tile[l * nr + j] };

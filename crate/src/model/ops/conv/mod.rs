@@ -165,18 +165,7 @@ impl ConvKernel {
         Self::for_maps(cfg, &w, Some(&b), hw)
     }
 
-    /// Convolves `x` (`[n, in, h, w]`) into `[n, out, oh, ow]`, then applies `act`.
-    pub fn forward(
-        &self,
-        x: &[f32],
-        n: usize,
-        hw: (usize, usize),
-        act: Option<Activation>,
-    ) -> Result<(Vec<f32>, (usize, usize))> {
-        self.forward_fused(x, n, hw, None, act)
-    }
-
-    /// Convolves `x` (`[n, in, h, w]`), adds `residual` (`[n, out, oh, ow]`) if given,
+    /// Convolves `x` (`[n, in, h, w]`) into `[n, out, oh, ow]`, adds `residual` (`[n, out, oh, ow]`) if given,
     /// then applies `act`: ResNet's `relu(bn3(conv3(x)) + identity)` in one pass over the
     /// output where the product's store can do it.
     pub fn forward_fused(
@@ -610,7 +599,7 @@ mod tests {
         ));
         for hw in [(7, 7), (12, 10)] {
             let x = values(2 * cfg.in_channels * hw.0 * hw.1, 2.7);
-            let (y, _) = kernel.forward(&x, 2, hw, None).unwrap();
+            let (y, _) = kernel.forward_fused(&x, 2, hw, None, None).unwrap();
             let want = naive(&cfg, &w, &b, &x, 2, hw);
             let err = y
                 .iter()
@@ -683,7 +672,7 @@ mod tests {
             let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
             let conv = Conv::new(cfg, w, Some(b)).unwrap();
             let k = conv.kernel().unwrap();
-            let (plain, _) = k.forward(&x, n, hw, None).unwrap();
+            let (plain, _) = k.forward_fused(&x, n, hw, None, None).unwrap();
             let residual = values(plain.len(), 3.9);
             for a in [Activation::Relu, Activation::Relu6, Activation::Silu] {
                 let (fused, _) = k
@@ -725,7 +714,7 @@ mod tests {
         let (folded, _) = conv
             .fold(&bn, None)
             .unwrap()
-            .forward(&x, 1, (1, 5), None)
+            .forward_fused(&x, 1, (1, 5), None, None)
             .unwrap();
         for (a, b) in folded.iter().zip(&then_bn) {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");
