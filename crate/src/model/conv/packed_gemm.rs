@@ -116,8 +116,8 @@ pub struct Dense<'a> {
 impl PackB for Dense<'_> {
     fn pack(&self, k0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [f32]) {
         // Whole rows of the kernels' widths as fixed-size copies, which compile to a few
-        // vector moves: a `memcpy` call per 32-value row cost a tenth of the product of
-        // a 64-filter 1x1 convolution.
+        // vector moves: a `memcpy` call per 32-value row cost about 6% of a 64-filter
+        // 1x1 convolution (64 x 256 x 3136: 78 -> 83 GMAC/s natively).
         match (cols, nr) {
             (32, 32) => return self.pack_whole::<32>(k0, kc, j0, out),
             (16, 16) => return self.pack_whole::<16>(k0, kc, j0, out),

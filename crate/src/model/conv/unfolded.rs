@@ -3,8 +3,8 @@
 //! stride `s`, split into `s x s` phases (phase `(py, px)` holds the padded pixels whose
 //! row is `py` and column `px` modulo `s`): every tap then reads the pixels of an output
 //! row as one contiguous run, with no bounds check and no strided gather. Packing pixel
-//! by pixel with those checks took 60% of a stem convolution (MobileNetV2's 3x3 stride-2
-//! one, natively) and a third of a 3x3 convolution over a 7x7 map.
+//! by pixel with those checks took about 60% of MobileNetV2's 3x3 stride-2 stem, natively;
+//! ResNet-50's 7x7 stride-2 stem went from 3.0 to 2.1 ms.
 
 use super::packed_gemm::PackB;
 use crate::model::graph::ConvCfg;

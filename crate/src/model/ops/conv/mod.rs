@@ -1,6 +1,7 @@
 //! `nn.Conv2d` with any kernel, stride, padding, dilation and groups, each shape on the
 //! path that suits it: 3x3 stride-1 "same" convolutions on our Winograd kernels (VGG's
-//! and ResNet's), 1x1 convolutions as one packed matrix product, depthwise convolutions
+//! and ResNet's; on maps of at most 64 pixels, where the model's input size makes them
+//! known at load, the packed product instead), 1x1 convolutions as one packed matrix product, depthwise convolutions
 //! (MobileNet, EfficientNet, ConvNeXt) by a direct loop per channel, the rest (stems,
 //! strided and grouped 3x3) by the same product over the unfolded input, per group. The
 //! input gradient follows the same split. A batch norm after the convolution can be
@@ -99,8 +100,8 @@ impl ConvKernel {
     /// [`Self::new`] for inputs of about `hw` pixels where known: a 3x3 convolution over
     /// a small map takes the packed product instead of Winograd. On ResNet-50's 7x7
     /// layer4 maps Winograd's 16 tiles fill half a micro-kernel panel and its filters,
-    /// 16/9 the size of the plain ones, stream from L3 for few pixels: 3.4 ms a
-    /// convolution against 1.6 by the product, natively, one thread. Any path computes
+    /// 16/9 the size of the plain ones, stream from L3 for few pixels: 3.0 ms a
+    /// convolution against 2.1 by the product, natively, one thread. Any path computes
     /// any size; this only picks the fastest for the expected one.
     pub fn for_maps(
         cfg: ConvCfg,
