@@ -2,7 +2,7 @@
 // of torchvision's VGG for a spec's conv widths, filled with seeded Kaiming-uniform
 // values (so activations neither vanish nor explode).
 
-/** [name, shape] of every parameter, as crate/src/model/params.rs lists them. */
+/** [name, shape] of every parameter, as torchvision's VGG names them (crate/src/model/families/vgg.rs builds the same). */
 export function vggParams({ cfg, inChannels, pool, hidden, classes }) {
   const out = [];
   let idx = 0;
