@@ -154,6 +154,7 @@ async function useModel(source, label = `Loading ${source.name ?? "the model"}â€
     if (source.notKept) addNote(`${source.name} could not be kept in this browser's cache (${source.notKept}); it is loaded now, but will be downloaded again next time.`);
     app.waiting = null; // whatever a link waited for, this model is now in use
     $("consent").hidden = true;
+    nameArchitecture(source);
     loaded = true;
     showModel();
     if (app.image) await prepareImage(call, app.image);
@@ -182,6 +183,18 @@ function showModel() {
   showOrigin(app.source, m, (source) => useModel(source));
   fillTargets();
   fillLayers();
+}
+
+/**
+ * A demo graph with generated weights whose note tells the visitor to name its
+ * architecture for their own trained file of that family names it in the field (the
+ * tiny VGG, which no one has a file of, leaves the field as it is): no typing, and
+ * no ResNet-18 on screen beside a field that still says vgg16. Only when a model loads,
+ * never over what the visitor typed for the file they are about to pick.
+ */
+function nameArchitecture(source) {
+  const entry = sources.EMBEDDED_MODELS.find((m) => m.id === source.id);
+  if (source.kind === "synthetic" && entry?.note) $("arch").value = source.arch;
 }
 
 /** An embedded model's note, and the button that swaps it for its twin (same image, same view). */
@@ -760,6 +773,7 @@ async function main() {
     const source = sources.embeddedSource(embedded);
     app.model = await sources.loadModel(send, source);
     app.source = source;
+    nameArchitecture(source);
     showModel();
   });
   if (!loaded) return;

@@ -30,6 +30,8 @@ for (const [id, camLayer, nodes] of [
       await page.goto(`${env.server.url}index.html?model=${id}&image=coffee`);
       await waitForDone(page, "first load", 180_000);
       assert.equal(await page.$$eval("[data-testid=predictions] tbody tr", (rows) => rows.length), 5);
+      // The architecture field names the demo's family, for the visitor's trained file of it.
+      assert.equal(await page.inputValue("[data-testid=arch]"), id);
       await switchTo(page, "summary");
       const rows = await page.$$eval("[data-testid=summary-table] tbody tr", (r) => r.length);
       assert.ok(rows >= nodes, `${id}: the summary shows ${rows} rows, fewer than its ${nodes} nodes`);
