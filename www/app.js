@@ -172,6 +172,8 @@ function showModel() {
   // The URL entry names the model it stands for: a link's, the one loaded, or VGG16.
   const named = app.waiting ? `${app.waiting.name}, from the link` : app.source?.kind === "url" ? `${app.source.name}, from a URL` : URL_OPTION;
   select.querySelector('option[value="vgg16"]').textContent = named;
+  // A long name is cut by the side bar's width: the whole of it on hover.
+  select.title = select.selectedOptions[0]?.textContent ?? "";
   showTwin(sources.EMBEDDED_MODELS.find((m) => m.id === app.source?.id));
   if (!app.model) {
     $("model-name").textContent = app.waiting ? `${app.waiting.name}: not loaded yet (${app.waiting.size}).` : "";
