@@ -537,6 +537,14 @@ mod tests {
             .collect()
     }
 
+    /// The largest absolute difference between two maps.
+    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max)
+    }
+
     fn cases() -> Vec<ConvCfg> {
         let mut dilated = ConvCfg::square(4, 6, 3, 1, 2);
         dilated.dilation = (2, 2);
@@ -573,12 +581,7 @@ mod tests {
             let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
             let conv = Conv::new(cfg, w.clone(), cfg.bias.then(|| b.clone())).unwrap();
             let (y, _) = conv.forward(&x, n, hw, None).unwrap();
-            let want = naive(&cfg, &w, &b, &x, n, hw);
-            let err = y
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
+            let err = max_diff(&y, &naive(&cfg, &w, &b, &x, n, hw));
             assert!(err < 1e-4, "{cfg:?}: max error {err}");
         }
     }
@@ -601,12 +604,7 @@ mod tests {
         for hw in [(7, 7), (12, 10)] {
             let x = values(2 * cfg.in_channels * hw.0 * hw.1, 2.7);
             let (y, _) = kernel.forward_fused(&x, 2, hw, None, None).unwrap();
-            let want = naive(&cfg, &w, &b, &x, 2, hw);
-            let err = y
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
+            let err = max_diff(&y, &naive(&cfg, &w, &b, &x, 2, hw));
             assert!(err < 1e-4, "{hw:?}: max error {err}");
         }
     }
