@@ -1,7 +1,6 @@
 //! `nn.Conv2d` with any kernel, stride, padding, dilation and groups, each shape on the
 //! path that suits it: 3x3 stride-1 "same" convolutions on our Winograd kernels (VGG's
-//! and ResNet's; on maps of at most 64 pixels, where the model's input size makes them
-//! known at load, the packed product instead), 1x1 convolutions as one packed matrix product, depthwise convolutions
+//! and ResNet's; on maps of at most 64 pixels the packed product instead), 1x1 convolutions as one packed matrix product, depthwise convolutions
 //! (MobileNet, EfficientNet, ConvNeXt) by a direct loop per channel, the rest (stems,
 //! strided and grouped 3x3) by the same product over the unfolded input, per group. The
 //! input gradient follows the same split. A batch norm after the convolution can be
@@ -74,6 +73,11 @@ fn is_winograd(cfg: &ConvCfg) -> bool {
 /// stage of ResNets at 224 px).
 const SMALL_MAP: usize = 64;
 
+/// Whether a 3x3 convolution over maps of `hw` takes the packed product.
+fn is_small_map(hw: Option<(usize, usize)>) -> bool {
+    hw.is_some_and(|(h, w)| h * w <= SMALL_MAP)
+}
+
 fn is_pointwise(cfg: &ConvCfg) -> bool {
     cfg.kernel == (1, 1) && cfg.padding == (0, 0) && cfg.groups == 1
 }
@@ -98,7 +102,9 @@ impl ConvKernel {
     }
 
     /// [`Self::new`] for inputs of about `hw` pixels where known: a 3x3 convolution over
-    /// a small map takes the packed product instead of Winograd. On ResNet-50's 7x7
+    /// a small map takes the packed product instead of Winograd (a folded batch norm's
+    /// kernel is chosen at load for the model's input size; a convolution as loaded
+    /// packs one on its first small map, [`Conv::forward_fused`]). On ResNet-50's 7x7
     /// layer4 maps Winograd's 16 tiles fill half a micro-kernel panel and its filters,
     /// 16/9 the size of the plain ones, stream from L3 for few pixels: 3.0 ms a
     /// convolution against 2.1 by the product, natively, one thread. Any path computes
@@ -117,8 +123,7 @@ impl ConvKernel {
                 weight.len()
             )));
         }
-        let small_map = hw.is_some_and(|(h, w)| h * w <= SMALL_MAP);
-        let path = if is_winograd(&cfg) && !small_map {
+        let path = if is_winograd(&cfg) && !is_small_map(hw) {
             Path::Winograd(Winograd3x3::new(
                 weight,
                 cfg.out_channels,
@@ -261,6 +266,10 @@ pub struct Conv {
     /// Boxed, as is the reverse kernel: packed kernels are large and most nodes of a
     /// graph are not convolutions.
     plain: OnceLock<Box<ConvKernel>>,
+    /// A 3x3 stride-1 convolution's packed product for small maps
+    /// ([`ConvKernel::for_maps`]), packed on the first such map: the plain kernel stays
+    /// Winograd, which incremental occlusion patches ([`Conv::winograd`]).
+    small_map: OnceLock<Box<ConvKernel>>,
     reverse: OnceLock<Box<Reverse>>,
 }
 
@@ -293,6 +302,7 @@ impl Conv {
             weight,
             bias,
             plain: OnceLock::new(),
+            small_map: OnceLock::new(),
             reverse: OnceLock::new(),
         })
     }
@@ -356,7 +366,24 @@ impl Conv {
             }
             return Ok((y, (oh, ow)));
         }
+        if is_winograd(&self.cfg) && is_small_map(Some(hw)) {
+            return self
+                .small_map_kernel(hw)?
+                .forward_fused(x, n, hw, residual, act);
+        }
         self.kernel()?.forward_fused(x, n, hw, residual, act)
+    }
+
+    /// The packed product for small maps, packed on first use.
+    fn small_map_kernel(&self, hw: (usize, usize)) -> Result<&ConvKernel> {
+        Ok(match self.small_map.get() {
+            Some(k) => k,
+            None => {
+                let k =
+                    ConvKernel::for_maps(self.cfg, &self.weight, self.bias.as_deref(), Some(hw))?;
+                self.small_map.get_or_init(|| Box::new(k))
+            }
+        })
     }
 
     /// candle's conv2d (stride 1, no bias): the path the benchmarks compare ours against
@@ -607,6 +634,17 @@ mod tests {
             let err = max_diff(&y, &naive(&cfg, &w, &b, &x, 2, hw));
             assert!(err < 1e-4, "{hw:?}: max error {err}");
         }
+        // A convolution as loaded (no batch norm folded into it: ONNX exports) takes the
+        // product on the first small map, and keeps Winograd for incremental occlusion.
+        let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
+        let x = values(cfg.in_channels * 49, 2.7);
+        let (y, _) = conv.forward(&x, 1, (7, 7), None).unwrap();
+        assert!(max_diff(&y, &naive(&cfg, &w, &b, &x, 1, (7, 7))) < 1e-4);
+        assert!(conv
+            .small_map
+            .get()
+            .is_some_and(|k| matches!(k.path, Path::General(_))));
+        assert!(conv.winograd().is_some());
     }
 
     #[test]
