@@ -1,6 +1,7 @@
 //! `nn.Conv2d` with any kernel, stride, padding, dilation and groups, each shape on the
 //! path that suits it: 3x3 stride-1 "same" convolutions on our Winograd kernels (VGG's
-//! and ResNet's; on maps of at most 64 pixels the packed product instead), 1x1 convolutions as one packed matrix product, depthwise convolutions
+//! and ResNet's; on maps whose tiles would not fill a micro-kernel panel the packed
+//! product instead), 1x1 convolutions as one packed matrix product, depthwise convolutions
 //! (MobileNet, EfficientNet, ConvNeXt) by a direct loop per channel, the rest (stems,
 //! strided and grouped 3x3) by the same product over the unfolded input, per group. The
 //! input gradient follows the same split. A batch norm after the convolution can be
@@ -13,7 +14,7 @@ mod depthwise_simd;
 mod im2col;
 mod pointwise;
 
-use super::super::conv::gemm_micro::Clamp;
+use super::super::conv::gemm_micro::{self, Clamp};
 use super::super::conv::packed_gemm::PackedA;
 use super::super::conv::{conv_impl, ConvImpl, Winograd3x3};
 use super::super::graph::{Activation, ConvCfg};
@@ -69,13 +70,14 @@ fn is_winograd(cfg: &ConvCfg) -> bool {
         && cfg.groups == 1
 }
 
-/// Pixels of the largest map on which a 3x3 convolution skips Winograd (7x7: the last
-/// stage of ResNets at 224 px).
-const SMALL_MAP: usize = 64;
-
-/// Whether a 3x3 convolution over maps of `hw` takes the packed product.
-fn is_small_map(hw: Option<(usize, usize)>) -> bool {
-    hw.is_some_and(|(h, w)| h * w <= SMALL_MAP)
+/// Whether a 3x3 convolution over maps of `hw` takes the packed product: where Winograd
+/// F(2x2, 3x3)'s tiles of the map (`ceil(h / 2) x ceil(w / 2)`) fill less than one
+/// micro-kernel panel of `nr` pixels. AVX-512's 32-pixel panels on ResNet's 7x7 maps (16
+/// tiles) ran half empty; with AVX2's 16 or wasm's 8 the tiles fill whole panels and
+/// Winograd keeps its 2.25x fewer multiply-adds (in Chromium, ResNet-18 went 0.68 ->
+/// 0.70 of onnxruntime-web when wasm took the product too).
+fn is_small_map(hw: Option<(usize, usize)>, nr: usize) -> bool {
+    hw.is_some_and(|(h, w)| h.div_ceil(2) * w.div_ceil(2) < nr)
 }
 
 fn is_pointwise(cfg: &ConvCfg) -> bool {
@@ -104,8 +106,9 @@ impl ConvKernel {
     /// [`Self::new`] for inputs of about `hw` pixels where known: a 3x3 convolution over
     /// a small map takes the packed product instead of Winograd (a folded batch norm's
     /// kernel is chosen at load for the model's input size; a convolution as loaded
-    /// packs one on its first small map, [`Conv::forward_fused`]). On ResNet-50's 7x7
-    /// layer4 maps Winograd's 16 tiles fill half a micro-kernel panel and its filters,
+    /// packs one on its first small map, [`Conv::forward_fused`]; [`is_small_map`] says
+    /// which). On ResNet-50's 7x7 layer4 maps Winograd's 16 tiles fill half an AVX-512
+    /// micro-kernel panel and its filters,
     /// 16/9 the size of the plain ones, stream from L3 for few pixels: 3.0 ms a
     /// convolution against 2.1 by the product, natively, one thread. Any path computes
     /// any size; this only picks the fastest for the expected one.
@@ -123,7 +126,7 @@ impl ConvKernel {
                 weight.len()
             )));
         }
-        let path = if is_winograd(&cfg) && !is_small_map(hw) {
+        let path = if is_winograd(&cfg) && !is_small_map(hw, gemm_micro::best().nr) {
             Path::Winograd(Winograd3x3::new(
                 weight,
                 cfg.out_channels,
@@ -366,7 +369,7 @@ impl Conv {
             }
             return Ok((y, (oh, ow)));
         }
-        if is_winograd(&self.cfg) && is_small_map(Some(hw)) {
+        if is_winograd(&self.cfg) && is_small_map(Some(hw), gemm_micro::best().nr) {
             return self
                 .small_map_kernel(hw)?
                 .forward_fused(x, n, hw, residual, act);
@@ -613,21 +616,21 @@ mod tests {
         }
     }
 
-    /// A 3x3 convolution packed for a small map runs as the packed product, not
-    /// Winograd, and gives the definition's values on that map and on a larger one.
+    /// A 3x3 convolution packed for a small map (on this machine's micro-kernel) runs as
+    /// the packed product, not Winograd, and gives the definition's values on that map
+    /// and on a larger one.
     #[test]
     fn a_small_map_takes_the_product() {
         let cfg = ConvCfg::square(5, 9, 3, 1, 1).bias(true);
         let w = values(cfg.weight_shape().iter().product(), 0.3);
         let b = values(cfg.out_channels, 1.1);
+        // 7x7: 16 tiles, less than AVX-512's 32-pixel panel, a whole AVX2 or wasm one.
+        assert!(is_small_map(Some((7, 7)), 32));
+        assert!(!is_small_map(Some((7, 7)), 16) && !is_small_map(Some((7, 7)), 8));
+        assert!(!is_small_map(Some((14, 14)), 32) && !is_small_map(None, 32));
+        let small = is_small_map(Some((7, 7)), gemm_micro::best().nr);
         let kernel = ConvKernel::for_maps(cfg, &w, Some(&b), Some((7, 7))).unwrap();
-        assert!(matches!(kernel.path, Path::General(_)));
-        assert!(matches!(
-            ConvKernel::for_maps(cfg, &w, Some(&b), Some((9, 9)))
-                .unwrap()
-                .path,
-            Path::Winograd(_)
-        ));
+        assert_eq!(matches!(kernel.path, Path::General(_)), small);
         for hw in [(7, 7), (12, 10)] {
             let x = values(2 * cfg.in_channels * hw.0 * hw.1, 2.7);
             let (y, _) = kernel.forward_fused(&x, 2, hw, None, None).unwrap();
@@ -640,10 +643,12 @@ mod tests {
         let x = values(cfg.in_channels * 49, 2.7);
         let (y, _) = conv.forward(&x, 1, (7, 7), None).unwrap();
         assert!(max_diff(&y, &naive(&cfg, &w, &b, &x, 1, (7, 7))) < 1e-4);
-        assert!(conv
-            .small_map
-            .get()
-            .is_some_and(|k| matches!(k.path, Path::General(_))));
+        assert_eq!(
+            conv.small_map
+                .get()
+                .is_some_and(|k| matches!(k.path, Path::General(_))),
+            small
+        );
         assert!(conv.winograd().is_some());
     }
 
