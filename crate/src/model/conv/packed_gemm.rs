@@ -18,6 +18,10 @@ const MAX_PANEL: usize = 256;
 const A_BYTES: usize = 512 * 1024;
 /// Bytes of packed pixels per block: within L2 beside the filters.
 const B_BYTES: usize = 384 * 1024;
+/// Taps per block from which a pixel panel meets a group of filter panels
+/// ([`block_product`]): below it the products are too short to hide the stores of a
+/// group's many output rows.
+const GROUPED_FROM_K: usize = 128;
 
 /// Filters packed for one micro-kernel: for each block of `KC` taps, each panel of `mr`
 /// channels as `[tap][channel]`; with the bias, padded to whole panels.
@@ -241,10 +245,12 @@ unsafe fn block_product(
         // A pixel panel stays in L1 while a group of filter panels streams past it from
         // L2 (a filter panel's step is `mr` values, a pixel panel's `nr`): 5-12% faster
         // than the reverse on ResNet-50's 1x1 shapes, natively.
-        // With few taps the output dominates instead: one filter panel at a time writes
+        // With fewer taps the output dominates instead: one filter panel at a time writes
         // its rows as sequential streams (the grouped order's many rows of a large map,
-        // a stride apart, alias in L1: MobileNet's k = 16 expansions ran at half speed).
-        let group = if kc < 32 {
+        // a stride apart, miss the prefetchers: MobileNet's k = 16 expansions ran at half
+        // speed, ResNet-50's k = 64 layer1 convolutions into 256 channels at 56x56 took
+        // 1.2-2.2 ms grouped against 0.8-1.0 one panel at a time).
+        let group = if kc < GROUPED_FROM_K {
             1
         } else {
             (A_BYTES / (4 * mr * kc)).max(1)
