@@ -18,6 +18,18 @@ pub enum Clamp {
     Relu6,
 }
 
+impl Clamp {
+    /// The clamp of one value.
+    #[inline(always)]
+    pub fn apply(self, v: f32) -> f32 {
+        match self {
+            Clamp::None => v,
+            Clamp::Relu => v.max(0.0),
+            Clamp::Relu6 => v.clamp(0.0, 6.0),
+        }
+    }
+}
+
 /// What the store does besides writing the sums, in this order: add the output's
 /// current values, the bias, the residual, then clamp.
 #[derive(Clone, Copy, Debug)]
@@ -194,12 +206,7 @@ pub(super) unsafe fn finish_row(row: &mut [f32], l: usize, c: *mut f32, ldc: usi
         if !ep.residual.is_null() {
             s += unsafe { *ep.residual.add(at) };
         }
-        s = match ep.clamp {
-            Clamp::None => s,
-            Clamp::Relu => s.max(0.0),
-            Clamp::Relu6 => s.clamp(0.0, 6.0),
-        };
-        unsafe { *c.add(at) = s };
+        unsafe { *c.add(at) = ep.clamp.apply(s) };
     }
 }
 

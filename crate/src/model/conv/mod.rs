@@ -3,6 +3,7 @@
 //! other dense convolution, and the switch between them and candle's stock `conv2d`
 //! for 3x3 convolutions, kept callable so benchmarks compare the two in one run.
 
+pub mod direct;
 pub mod gemm_micro;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod gemm_micro_wasm;

@@ -30,8 +30,21 @@ impl Unfolded {
         x: &[f32],
         channels: usize,
         cfg: &ConvCfg,
+        hw: (usize, usize),
+        out_hw: (usize, usize),
+    ) -> Self {
+        Self::with_tail(x, channels, cfg, hw, out_hw, 0)
+    }
+
+    /// [`Self::new`] with `tail` zeros after the last plane, for readers that run past
+    /// it ([`super::direct`]'s whole vectors over the flattened planes).
+    pub fn with_tail(
+        x: &[f32],
+        channels: usize,
+        cfg: &ConvCfg,
         (h, w): (usize, usize),
         out_hw: (usize, usize),
+        tail: usize,
     ) -> Self {
         let (sh, sw) = cfg.stride;
         let (ph, pw) = cfg.padding;
@@ -41,7 +54,7 @@ impl Unfolded {
         let phase_hw = ((h + 2 * ph).div_ceil(sh), (w + 2 * pw).div_ceil(sw));
         let (rows, cols) = phase_hw;
         let plane = rows * cols;
-        let mut phases = vec![0f32; channels * sh * sw * plane];
+        let mut phases = vec![0f32; channels * sh * sw * plane + tail];
         let read_rows: Vec<bool> = (0..sh)
             .map(|py| (0..kh).any(|k| k * dh % sh == py))
             .collect();
@@ -79,6 +92,14 @@ impl Unfolded {
             phase_hw,
             phases,
         }
+    }
+}
+
+impl Unfolded {
+    /// `[channel][py][px][row][column]` (then the tail) and each phase plane's rows
+    /// and columns.
+    pub fn phases(&self) -> (&[f32], (usize, usize)) {
+        (&self.phases, self.phase_hw)
     }
 }
 

@@ -1,0 +1,406 @@
+//! Direct 3x3 convolutions (stride 1 or 2, padding 1) with AVX-512, for the maps of
+//! ResNet's middle and late layers, where Winograd's transforms cost more than its 2.25x
+//! fewer multiply-adds save and the unfolded product packs nine taps per channel.
+//!
+//! The input is copied once, zero-padded and, for stride 2, split into its four phases
+//! ([`Unfolded`]); each phase plane is then read as one flat row of `rows x cols` values.
+//! Output pixel `(oy, ox)` is position `q = oy * cols + ox` of that flat row, and tap
+//! `(ky, kx)` reads position `q` plus a constant offset, so 16 consecutive outputs are one
+//! unaligned vector load per tap, whatever the row boundaries: the positions past a row's
+//! last output (`ox >= ow`, one or two per row) are computed and never stored. A block of
+//! `R` output channels x 32 positions stays in 2R registers across all input channels
+//! and taps (each weight broadcast once, each input vector loaded once for `R` filters);
+//! the store adds the bias and residual and clamps. Natively, one thread, ResNet-50's
+//! 3x3 convolutions: see [`Direct3x3::fits`] for where this path is chosen and why.
+
+use super::gemm_micro::Clamp;
+use super::unfolded::Unfolded;
+use crate::model::graph::ConvCfg;
+use crate::model::ops::output::overwritten;
+use rayon::prelude::*;
+
+/// Positions per block: two 16-lane vectors.
+const SPAN: usize = 32;
+/// Filters per block (the last block of a layer takes 4 or 8 where those are left):
+/// 12 x 2 accumulators, two input vectors and a broadcast weight fill 27 of AVX-512's
+/// 32 registers.
+const ROWS: usize = 12;
+/// Bytes of input per band of output positions ([`Direct3x3::image`]): within L2.
+const BAND_BYTES: usize = 512 * 1024;
+
+/// A 3x3 convolution's weights packed per block of filters as `[in][tap][filter]`.
+#[derive(Debug)]
+pub struct Direct3x3 {
+    cfg: ConvCfg,
+    /// `(first filter, filters in the block, offset in weights)`; a block's filters
+    /// beyond the layer's have zero weights and are never stored.
+    blocks: Vec<(usize, usize, usize)>,
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Direct3x3 {
+    /// Whether this CPU runs the kernel (AVX-512F, natively).
+    pub fn available() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// Whether `cfg` is a convolution this kernel computes: 3x3, padding 1, stride 1 or
+    /// 2, no dilation or groups, at least 16 input channels (a stem's 3 channels leave
+    /// the block's registers idle between stores).
+    pub fn fits(cfg: &ConvCfg) -> bool {
+        cfg.kernel == (3, 3)
+            && cfg.padding == (1, 1)
+            && (cfg.stride == (1, 1) || cfg.stride == (2, 2))
+            && cfg.dilation == (1, 1)
+            && cfg.groups == 1
+            && cfg.in_channels >= 16
+    }
+
+    /// Packs `weight` (`[out, in, 3, 3]`) and its bias (zeros if none).
+    pub fn new(cfg: ConvCfg, weight: &[f32], bias: Option<&[f32]>) -> Self {
+        let (cin, cout) = (cfg.in_channels, cfg.out_channels);
+        let mut blocks = Vec::new();
+        let mut first = 0;
+        while first < cout {
+            let left = cout - first;
+            let rows = if left >= ROWS {
+                ROWS
+            } else {
+                left.div_ceil(4) * 4
+            };
+            blocks.push((first, rows, 0));
+            first += rows;
+        }
+        let mut weights = Vec::new();
+        for block in &mut blocks {
+            let (first, rows, _) = *block;
+            block.2 = weights.len();
+            for ci in 0..cin {
+                for tap in 0..9 {
+                    for r in 0..rows {
+                        let co = first + r;
+                        weights.push(if co < cout {
+                            weight[(co * cin + ci) * 9 + tap]
+                        } else {
+                            0.0
+                        });
+                    }
+                }
+            }
+        }
+        Direct3x3 {
+            cfg,
+            blocks,
+            weights,
+            bias: bias.map_or_else(|| vec![0.0; cout], <[f32]>::to_vec),
+        }
+    }
+
+    /// `clamp(conv(x) + bias [+ residual])` for `n` images of `h x w` into `oh x ow`
+    /// (the caller checked the sizes). Only where [`Self::available`].
+    pub fn forward(
+        &self,
+        x: &[f32],
+        n: usize,
+        (h, w): (usize, usize),
+        (oh, ow): (usize, usize),
+        residual: Option<&[f32]>,
+        clamp: Clamp,
+    ) -> Vec<f32> {
+        let (cin, cout) = (self.cfg.in_channels, self.cfg.out_channels);
+        let s = self.cfg.stride.0;
+        let out_plane = oh * ow;
+        // SAFETY: every image's blocks store every filter's every output pixel.
+        unsafe {
+            overwritten(n * cout * out_plane, |y| {
+                for img in 0..n {
+                    let xs = &x[img * cin * h * w..][..cin * h * w];
+                    let ys = &mut y[img * cout * out_plane..][..cout * out_plane];
+                    let res = residual.map(|r| &r[img * cout * out_plane..][..cout * out_plane]);
+                    self.image(xs, s, (h, w), (oh, ow), ys, res, clamp);
+                }
+            })
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn image(
+        &self,
+        x: &[f32],
+        s: usize,
+        hw: (usize, usize),
+        (oh, ow): (usize, usize),
+        y: &mut [f32],
+        residual: Option<&[f32]>,
+        clamp: Clamp,
+    ) {
+        let cin = self.cfg.in_channels;
+        // Phase plane `(py, px)` of `rows x cols`; a channel holds `s * s` of them.
+        let (rows, cols) = ((hw.0 + 2).div_ceil(s), (hw.1 + 2).div_ceil(s));
+        let plane = rows * cols;
+        let channel = s * s * plane;
+        let mut offsets = [0usize; 9];
+        for (tap, off) in offsets.iter_mut().enumerate() {
+            let (ky, kx) = (tap / 3, tap % 3);
+            *off = ((ky % s) * s + kx % s) * plane + (ky / s) * cols + kx / s;
+        }
+        let positions = oh * cols;
+        let spans = positions.div_ceil(SPAN);
+        // The last block's vectors read up to `spans * SPAN + offsets[8]` past the last
+        // channel's start.
+        let tail = (spans * SPAN + offsets[8]).saturating_sub(channel);
+        let padded = Unfolded::with_tail(x, cin, &self.cfg, hw, (oh, ow), tail);
+        let (input, _) = padded.phases();
+        let geometry = Geometry {
+            channel,
+            offsets,
+            cols,
+            positions,
+            out_hw: (oh, ow),
+        };
+        let out = Out(y.as_mut_ptr());
+        // Bands of spans whose input (every channel's phases, plus the rows the taps
+        // reach below) stays in L2 while every block of filters passes over it: a
+        // stride-2 layer's whole input (ResNet-50's layer2.0: 1.7 MB) streamed from L3
+        // once per block otherwise.
+        // Where the filters outweigh the input (layer3.0, layer4.0: 2.4 and 9.4 MB), they
+        // are what would stream again per band: one band, each block's filters read once.
+        let per_span = cin * s * s * SPAN * 4;
+        let reach = cin * s * s * 3 * cols * 4;
+        let band = if 4 * cin * channel <= BAND_BYTES.max(4 * self.weights.len()) {
+            spans
+        } else {
+            (BAND_BYTES.saturating_sub(reach) / per_span).max(1)
+        };
+        for first_span in (0..spans).step_by(band) {
+            let spans = first_span..(first_span + band).min(spans);
+            self.band(&spans, input, &geometry, out, residual, clamp);
+        }
+    }
+
+    /// Every block of filters over the output positions of `spans`.
+    fn band(
+        &self,
+        spans: &std::ops::Range<usize>,
+        input: &[f32],
+        geometry: &Geometry,
+        out: Out,
+        residual: Option<&[f32]>,
+        clamp: Clamp,
+    ) {
+        let cin = self.cfg.in_channels;
+        let run = |&(first, rows, at): &(usize, usize, usize)| {
+            let block = Block {
+                first,
+                rows: rows.min(self.cfg.out_channels - first),
+                weights: &self.weights[at..][..cin * 9 * rows],
+                bias: &self.bias[first..],
+            };
+            // SAFETY: each block writes only its own filters' planes of `y`, which
+            // `out` covers; the input holds every position the kernel reads.
+            unsafe {
+                block_planes(
+                    rows,
+                    &block,
+                    spans.clone(),
+                    input,
+                    cin,
+                    geometry,
+                    out,
+                    residual,
+                    clamp,
+                )
+            };
+        };
+        if rayon::current_num_threads() > 1 && self.blocks.len() > 1 {
+            self.blocks.par_iter().for_each(run);
+        } else {
+            self.blocks.iter().for_each(run);
+        }
+    }
+}
+
+/// Where the taps read and the outputs go for one image.
+struct Geometry {
+    /// Values per input channel (its phase planes).
+    channel: usize,
+    /// Tap `ky * 3 + kx`'s position relative to the output position.
+    offsets: [usize; 9],
+    /// Width of the flattened rows (a phase plane's columns).
+    cols: usize,
+    /// Output positions `oh * cols` (the last row's padding positions left out).
+    positions: usize,
+    out_hw: (usize, usize),
+}
+
+/// One block of filters: the first, how many the layer has, their packed weights and
+/// biases from the first on.
+struct Block<'a> {
+    first: usize,
+    rows: usize,
+    weights: &'a [f32],
+    bias: &'a [f32],
+}
+
+/// The output shared by the blocks, which write disjoint filters' planes.
+#[derive(Clone, Copy)]
+struct Out(*mut f32);
+// SAFETY: each block writes only its own filters' planes.
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+/// Every output position of one block of filters (`packed` filters in its weights).
+///
+/// # Safety
+/// `out` covers the layer's `[out, oh, ow]` output, no other thread writes this block's
+/// planes, and `input` holds `geometry.channel` values per input channel plus the tail
+/// the last span reads; the kernel needs AVX-512F.
+#[allow(clippy::too_many_arguments)]
+unsafe fn block_planes(
+    packed: usize,
+    block: &Block,
+    spans: std::ops::Range<usize>,
+    input: &[f32],
+    cin: usize,
+    geometry: &Geometry,
+    out: Out,
+    residual: Option<&[f32]>,
+    clamp: Clamp,
+) {
+    let mut tile = [0f32; ROWS * SPAN];
+    for span in spans {
+        let q0 = span * SPAN;
+        let at = input[q0..].as_ptr();
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            let (w, t) = (block.weights.as_ptr(), tile.as_mut_ptr());
+            let kernel = match packed {
+                12 => avx512::span::<12>,
+                8 => avx512::span::<8>,
+                _ => avx512::span::<4>,
+            };
+            kernel(at, geometry.channel, &geometry.offsets, w, cin, t);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (at, packed, cin);
+        store_span(&tile, q0, block, geometry, out, residual, clamp);
+    }
+}
+
+/// Stores a span's sums of the block's real filters at their output pixels, with bias,
+/// residual and clamp; positions past a row's last output are dropped.
+fn store_span(
+    tile: &[f32; ROWS * SPAN],
+    q0: usize,
+    block: &Block,
+    geometry: &Geometry,
+    out: Out,
+    residual: Option<&[f32]>,
+    clamp: Clamp,
+) {
+    let (oh, ow) = geometry.out_hw;
+    let cols = geometry.cols;
+    let end = (q0 + SPAN).min(geometry.positions);
+    let mut q = q0;
+    while q < end {
+        let (oy, ox) = (q / cols, q % cols);
+        let run_end = (oy * cols + ow).min(end);
+        if ox < ow {
+            let len = run_end - q;
+            for r in 0..block.rows {
+                let co = block.first + r;
+                let at = (co * oh + oy) * ow + ox;
+                let sums = &tile[r * SPAN + (q - q0)..][..len];
+                let b = block.bias[r];
+                // SAFETY: `at..at + len` is this block's filter `co`, row `oy`, inside
+                // the output (the caller's contract).
+                let dst = unsafe { std::slice::from_raw_parts_mut(out.0.add(at), len) };
+                let res = residual.map(|res| &res[at..at + len]);
+                match clamp {
+                    Clamp::None => store_run(dst, sums, b, res, |v| v),
+                    Clamp::Relu => store_run(dst, sums, b, res, |v| v.max(0.0)),
+                    Clamp::Relu6 => store_run(dst, sums, b, res, |v| v.clamp(0.0, 6.0)),
+                }
+            }
+        }
+        q = (oy + 1) * cols;
+    }
+}
+
+/// `dst = f(sums + bias [+ residual])`, one loop per clamp so each vectorises.
+#[inline(always)]
+fn store_run(
+    dst: &mut [f32],
+    sums: &[f32],
+    bias: f32,
+    residual: Option<&[f32]>,
+    f: impl Fn(f32) -> f32,
+) {
+    match residual {
+        Some(res) => {
+            for ((d, v), r) in dst.iter_mut().zip(sums).zip(res) {
+                *d = f(v + bias + r);
+            }
+        }
+        None => {
+            for (d, v) in dst.iter_mut().zip(sums) {
+                *d = f(v + bias);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::SPAN;
+    use std::arch::x86_64::*;
+
+    /// `tile[r][q] = sum over channels c and taps t of input[c * channel + offsets[t] + q]
+    /// * weights[(c * 9 + t) * R + r]` for `q < SPAN`.
+    ///
+    /// # Safety
+    /// AVX-512F; `input` readable for `(cin - 1) * channel + offsets[8] + SPAN` values,
+    /// `weights` for `cin * 9 * R`, `tile` writable for `R * SPAN`.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn span<const R: usize>(
+        input: *const f32,
+        channel: usize,
+        offsets: &[usize; 9],
+        weights: *const f32,
+        cin: usize,
+        tile: *mut f32,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); 2]; R];
+        for c in 0..cin {
+            let base = unsafe { input.add(c * channel) };
+            let wc = unsafe { weights.add(c * 9 * R) };
+            for (t, &off) in offsets.iter().enumerate() {
+                let (x0, x1) = unsafe {
+                    (
+                        _mm512_loadu_ps(base.add(off)),
+                        _mm512_loadu_ps(base.add(off + 16)),
+                    )
+                };
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let wv = _mm512_set1_ps(unsafe { *wc.add(t * R + r) });
+                    a[0] = _mm512_fmadd_ps(x0, wv, a[0]);
+                    a[1] = _mm512_fmadd_ps(x1, wv, a[1]);
+                }
+            }
+        }
+        for (r, a) in acc.iter().enumerate() {
+            unsafe {
+                _mm512_storeu_ps(tile.add(r * SPAN), a[0]);
+                _mm512_storeu_ps(tile.add(r * SPAN + 16), a[1]);
+            }
+        }
+    }
+}
