@@ -1,17 +1,17 @@
-//! Direct 3x3 convolutions (stride 1 or 2, padding 1) with AVX-512, for the maps of
-//! ResNet's middle and late layers, where Winograd's transforms cost more than its 2.25x
-//! fewer multiply-adds save and the unfolded product packs nine taps per channel.
+//! Direct convolutions (square kernels, stride 1 or 2) with AVX-512, natively: the stems
+//! and stride-2 convolutions, which the unfolded product packs tap by tap, and the 3x3
+//! convolutions of ResNet's middle layers, where Winograd's transforms cost more than its
+//! 2.25x fewer multiply-adds save (`takes_direct` in `ops::conv` says which, measured).
 //!
 //! The input is copied once, zero-padded and, for stride 2, split into its four phases
 //! ([`Unfolded`]); each phase plane is then read as one flat row of `rows x cols` values.
 //! Output pixel `(oy, ox)` is position `q = oy * cols + ox` of that flat row, and tap
 //! `(ky, kx)` reads position `q` plus a constant offset, so 16 consecutive outputs are one
 //! unaligned vector load per tap, whatever the row boundaries: the positions past a row's
-//! last output (`ox >= ow`, one or two per row) are computed and never stored. A block of
-//! `R` output channels x 32 positions stays in 2R registers across all input channels
-//! and taps (each weight broadcast once, each input vector loaded once for `R` filters);
-//! the store adds the bias and residual and clamps. Natively, one thread, ResNet-50's
-//! 3x3 convolutions: see [`Direct3x3::fits`] for where this path is chosen and why.
+//! last output (`ox >= ow`) are computed and never stored. A block of `R` output channels
+//! x 32 positions stays in 2R registers across all input channels and taps (each weight
+//! broadcast once, each input vector loaded once for `R` filters); the store adds the
+//! bias and residual and clamps.
 
 use super::gemm_micro::Clamp;
 use super::unfolded::Unfolded;
@@ -25,12 +25,12 @@ const SPAN: usize = 32;
 /// 12 x 2 accumulators, two input vectors and a broadcast weight fill 27 of AVX-512's
 /// 32 registers.
 const ROWS: usize = 12;
-/// Bytes of input per band of output positions ([`Direct3x3::image`]): within L2.
+/// Bytes of input per band of output positions ([`DirectConv::image`]): within L2.
 const BAND_BYTES: usize = 512 * 1024;
 
 /// A 3x3 convolution's weights packed per block of filters as `[in][tap][filter]`.
 #[derive(Debug)]
-pub struct Direct3x3 {
+pub struct DirectConv {
     cfg: ConvCfg,
     /// `(first filter, filters in the block, offset in weights)`; a block's filters
     /// beyond the layer's have zero weights and are never stored.
@@ -39,7 +39,7 @@ pub struct Direct3x3 {
     bias: Vec<f32>,
 }
 
-impl Direct3x3 {
+impl DirectConv {
     /// Whether this CPU runs the kernel (AVX-512F, natively).
     pub fn available() -> bool {
         #[cfg(target_arch = "x86_64")]
@@ -52,21 +52,23 @@ impl Direct3x3 {
         }
     }
 
-    /// Whether `cfg` is a convolution this kernel computes: 3x3, padding 1, stride 1 or
-    /// 2, no dilation or groups, at least 16 input channels (a stem's 3 channels leave
-    /// the block's registers idle between stores).
+    /// Whether `cfg` is a convolution this kernel computes: a square kernel, the same
+    /// padding on every side (less than the kernel), stride 1 or 2, no dilation or
+    /// groups. Which of those run on it is the caller's choice.
     pub fn fits(cfg: &ConvCfg) -> bool {
-        cfg.kernel == (3, 3)
-            && cfg.padding == (1, 1)
+        let (k, p) = (cfg.kernel.0, cfg.padding.0);
+        cfg.kernel == (k, k)
+            && cfg.padding == (p, p)
+            && p < k
             && (cfg.stride == (1, 1) || cfg.stride == (2, 2))
             && cfg.dilation == (1, 1)
             && cfg.groups == 1
-            && cfg.in_channels >= 16
     }
 
-    /// Packs `weight` (`[out, in, 3, 3]`) and its bias (zeros if none).
+    /// Packs `weight` (`[out, in, k, k]`) and its bias (zeros if none).
     pub fn new(cfg: ConvCfg, weight: &[f32], bias: Option<&[f32]>) -> Self {
         let (cin, cout) = (cfg.in_channels, cfg.out_channels);
+        let taps = cfg.kernel.0 * cfg.kernel.1;
         let mut blocks = Vec::new();
         let mut first = 0;
         while first < cout {
@@ -84,11 +86,11 @@ impl Direct3x3 {
             let (first, rows, _) = *block;
             block.2 = weights.len();
             for ci in 0..cin {
-                for tap in 0..9 {
+                for tap in 0..taps {
                     for r in 0..rows {
                         let co = first + r;
                         weights.push(if co < cout {
-                            weight[(co * cin + ci) * 9 + tap]
+                            weight[(co * cin + ci) * taps + tap]
                         } else {
                             0.0
                         });
@@ -96,7 +98,7 @@ impl Direct3x3 {
                 }
             }
         }
-        Direct3x3 {
+        DirectConv {
             cfg,
             blocks,
             weights,
@@ -144,19 +146,23 @@ impl Direct3x3 {
     ) {
         let cin = self.cfg.in_channels;
         // Phase plane `(py, px)` of `rows x cols`; a channel holds `s * s` of them.
-        let (rows, cols) = ((hw.0 + 2).div_ceil(s), (hw.1 + 2).div_ceil(s));
+        let (k, pad) = (self.cfg.kernel.0, self.cfg.padding.0);
+        let (rows, cols) = ((hw.0 + 2 * pad).div_ceil(s), (hw.1 + 2 * pad).div_ceil(s));
         let plane = rows * cols;
         let channel = s * s * plane;
-        let mut offsets = [0usize; 9];
-        for (tap, off) in offsets.iter_mut().enumerate() {
-            let (ky, kx) = (tap / 3, tap % 3);
-            *off = ((ky % s) * s + kx % s) * plane + (ky / s) * cols + kx / s;
-        }
+        // Tap (ky, kx) reads phase (ky mod s, kx mod s) at (ky / s, kx / s) from the output.
+        let offsets: Vec<usize> = (0..k * k)
+            .map(|tap| {
+                let (ky, kx) = (tap / k, tap % k);
+                ((ky % s) * s + kx % s) * plane + (ky / s) * cols + kx / s
+            })
+            .collect();
+        let far = offsets.iter().copied().max().unwrap_or(0);
         let positions = oh * cols;
         let spans = positions.div_ceil(SPAN);
-        // The last block's vectors read up to `spans * SPAN + offsets[8]` past the last
+        // The last block's vectors read up to `spans * SPAN + far` past the last
         // channel's start.
-        let tail = (spans * SPAN + offsets[8]).saturating_sub(channel);
+        let tail = (spans * SPAN + far).saturating_sub(channel);
         let padded = Unfolded::with_tail(x, cin, &self.cfg, hw, (oh, ow), tail);
         let (input, _) = padded.phases();
         let geometry = Geometry {
@@ -174,7 +180,7 @@ impl Direct3x3 {
         // Where the filters outweigh the input (layer3.0, layer4.0: 2.4 and 9.4 MB), they
         // are what would stream again per band: one band, each block's filters read once.
         let per_span = cin * s * s * SPAN * 4;
-        let reach = cin * s * s * 3 * cols * 4;
+        let reach = cin * s * s * k * cols * 4;
         let band = if 4 * cin * channel <= BAND_BYTES.max(4 * self.weights.len()) {
             spans
         } else {
@@ -201,7 +207,7 @@ impl Direct3x3 {
             let block = Block {
                 first,
                 rows: rows.min(self.cfg.out_channels - first),
-                weights: &self.weights[at..][..cin * 9 * rows],
+                weights: &self.weights[at..][..cin * geometry.offsets.len() * rows],
                 bias: &self.bias[first..],
             };
             // SAFETY: each block writes only its own filters' planes of `y`, which
@@ -233,7 +239,7 @@ struct Geometry {
     /// Values per input channel (its phase planes).
     channel: usize,
     /// Tap `ky * 3 + kx`'s position relative to the output position.
-    offsets: [usize; 9],
+    offsets: Vec<usize>,
     /// Width of the flattened rows (a phase plane's columns).
     cols: usize,
     /// Output positions `oh * cols` (the last row's padding positions left out).
@@ -364,16 +370,16 @@ mod avx512 {
     use std::arch::x86_64::*;
 
     /// `tile[r][q] = sum over channels c and taps t of input[c * channel + offsets[t] + q]
-    /// * weights[(c * 9 + t) * R + r]` for `q < SPAN`.
+    /// * weights[(c * taps + t) * R + r]` for `q < SPAN`, `taps = offsets.len()`.
     ///
     /// # Safety
-    /// AVX-512F; `input` readable for `(cin - 1) * channel + offsets[8] + SPAN` values,
-    /// `weights` for `cin * 9 * R`, `tile` writable for `R * SPAN`.
+    /// AVX-512F; `input` readable for `(cin - 1) * channel + max(offsets) + SPAN`
+    /// values, `weights` for `cin * taps * R`, `tile` writable for `R * SPAN`.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn span<const R: usize>(
         input: *const f32,
         channel: usize,
-        offsets: &[usize; 9],
+        offsets: &[usize],
         weights: *const f32,
         cin: usize,
         tile: *mut f32,
@@ -381,7 +387,7 @@ mod avx512 {
         let mut acc = [[_mm512_setzero_ps(); 2]; R];
         for c in 0..cin {
             let base = unsafe { input.add(c * channel) };
-            let wc = unsafe { weights.add(c * 9 * R) };
+            let wc = unsafe { weights.add(c * offsets.len() * R) };
             for (t, &off) in offsets.iter().enumerate() {
                 let (x0, x1) = unsafe {
                     (

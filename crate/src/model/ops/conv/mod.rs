@@ -14,7 +14,7 @@ mod depthwise_simd;
 mod im2col;
 mod pointwise;
 
-use super::super::conv::direct::Direct3x3;
+use super::super::conv::direct::DirectConv;
 use super::super::conv::gemm_micro::{self, Clamp};
 use super::super::conv::packed_gemm::PackedA;
 use super::super::conv::{conv_impl, ConvImpl, Winograd3x3};
@@ -55,7 +55,7 @@ enum Path {
     Winograd(Winograd3x3),
     /// 3x3 stride-1 or -2 convolutions where the direct AVX-512 kernel is faster
     /// ([`takes_direct`]).
-    Direct(Direct3x3),
+    Direct(DirectConv),
     /// `[out, in]` weights with the bias, packed; strided 1x1 convolutions read every
     /// `s`-th pixel as they pack.
     Pointwise(PackedA),
@@ -84,16 +84,19 @@ fn is_small_map(hw: Option<(usize, usize)>, nr: usize) -> bool {
     hw.is_some_and(|(h, w)| h.div_ceil(2) * w.div_ceil(2) < nr)
 }
 
-/// Whether a 3x3 convolution runs on the direct kernel ([`Direct3x3`], AVX-512 only):
-/// every stride-2 one (the unfolded product packed nine taps a channel: ResNet-50's
-/// layer2-4 downsampling 3x3s took 2.3-2.9 ms against 1.2-1.8 for onnxruntime), and
-/// stride-1 ones over maps of at most 56x56 where known (ResNet's; at VGG's 224 px
-/// Winograd's fewer multiply-adds win, and a convolution as loaded stays Winograd for
-/// incremental occlusion).
+/// Whether a convolution runs on the direct kernel ([`DirectConv`], AVX-512 only): every
+/// stride-2 one it computes (the unfolded product packs each tap of each channel:
+/// ResNet-50's 7x7 stem took 2.8 ms, 2.0 direct, its layer2.0 3x3 2.8 ms, 2.25 direct;
+/// MobileNetV2's stem 0.58 -> 0.52), and 3x3 stride-1 ones over at least 16 channels and
+/// maps of at most 56x56 where known (ResNet's middle layers, 1.7-2.4 -> 1.6-1.8 ms; at
+/// VGG's 224 px Winograd's fewer multiply-adds win, and a convolution as loaded stays
+/// Winograd for incremental occlusion).
 fn takes_direct(cfg: &ConvCfg, hw: Option<(usize, usize)>) -> bool {
-    Direct3x3::fits(cfg)
-        && (cfg.stride == (2, 2) || hw.is_some_and(|(h, w)| h * w <= 56 * 56))
-        && Direct3x3::available()
+    let small_3x3 = cfg.kernel == (3, 3)
+        && cfg.padding == (1, 1)
+        && cfg.in_channels >= 16
+        && hw.is_some_and(|(h, w)| h * w <= 56 * 56);
+    DirectConv::fits(cfg) && (cfg.stride == (2, 2) || small_3x3) && DirectConv::available()
 }
 
 fn is_pointwise(cfg: &ConvCfg) -> bool {
@@ -143,7 +146,7 @@ impl ConvKernel {
             )));
         }
         let path = if takes_direct(&cfg, hw) {
-            Path::Direct(Direct3x3::new(cfg, weight, bias))
+            Path::Direct(DirectConv::new(cfg, weight, bias))
         } else if is_winograd(&cfg) && !is_small_map(hw, gemm_micro::best().nr) {
             Path::Winograd(Winograd3x3::new(
                 weight,
@@ -671,9 +674,10 @@ mod tests {
         assert!(conv.winograd().is_some());
     }
 
-    /// 3x3 convolutions on the direct kernel (where this CPU has AVX-512): stride 1 and
-    /// 2, odd sizes, filter counts that leave partial and padded blocks, a 1x1 map,
-    /// with and without a residual under each clamp.
+    /// Convolutions on the direct kernel (where this CPU has AVX-512): 3x3 at stride 1
+    /// and 2, odd sizes, filter counts that leave partial and padded blocks, a 1x1 map,
+    /// the stems (7x7 and 3x3 at stride 2 over 3 channels), with and without a residual
+    /// under each clamp.
     #[test]
     fn the_direct_kernel_matches_the_definition() {
         let cases = [
@@ -682,6 +686,8 @@ mod tests {
             (ConvCfg::square(16, 12, 3, 2, 1), (7, 7)),
             (ConvCfg::square(24, 6, 3, 1, 1), (1, 1)),
             (ConvCfg::square(32, 36, 3, 1, 1), (40, 37)),
+            (ConvCfg::square(3, 16, 7, 2, 3), (23, 20)), // ResNet's stem
+            (ConvCfg::square(3, 8, 3, 2, 1).bias(true), (15, 16)), // MobileNet's
         ];
         for (cfg, hw) in cases {
             let n = 2;
@@ -691,7 +697,7 @@ mod tests {
             let kernel = ConvKernel::for_maps(cfg, &w, Some(&b), Some(hw)).unwrap();
             assert_eq!(
                 matches!(kernel.path, Path::Direct(_)),
-                Direct3x3::available(),
+                DirectConv::available(),
                 "{cfg:?}"
             );
             let want = naive(&cfg, &w, &b, &x, n, hw);
