@@ -13,6 +13,10 @@
 //! broadcast once, each input vector loaded once for `R` filters); the store adds the
 //! bias and residual and clamps.
 
+// The kernel exists natively on x86_64 only; elsewhere `DirectConv::available` is false
+// and the rest is never run.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_mut))]
+
 use super::gemm_micro::Clamp;
 use super::unfolded::Unfolded;
 use crate::model::graph::ConvCfg;

@@ -85,18 +85,21 @@ fn is_small_map(hw: Option<(usize, usize)>, nr: usize) -> bool {
 }
 
 /// Whether a convolution runs on the direct kernel ([`DirectConv`], AVX-512 only): every
-/// stride-2 one it computes (the unfolded product packs each tap of each channel:
+/// stride-2 one it computes but 1x1 (the unfolded product packs each tap of each channel:
 /// ResNet-50's 7x7 stem took 2.8 ms, 2.0 direct, its layer2.0 3x3 2.8 ms, 2.25 direct;
 /// MobileNetV2's stem 0.58 -> 0.52), and 3x3 stride-1 ones over at least 16 channels and
 /// maps of at most 56x56 where known (ResNet's middle layers, 1.7-2.4 -> 1.6-1.8 ms; at
 /// VGG's 224 px Winograd's fewer multiply-adds win, and a convolution as loaded stays
-/// Winograd for incremental occlusion).
+/// Winograd for incremental occlusion). 1x1 convolutions stay on the packed product: on
+/// the direct kernel ResNet-50's went 0.7-1.7 -> 0.9-2.5 ms (its input read in place, 256
+/// planes a stride apart per block of outputs, against the product's packed panels).
 fn takes_direct(cfg: &ConvCfg, hw: Option<(usize, usize)>) -> bool {
     let small_3x3 = cfg.kernel == (3, 3)
         && cfg.padding == (1, 1)
         && cfg.in_channels >= 16
         && hw.is_some_and(|(h, w)| h * w <= 56 * 56);
-    DirectConv::fits(cfg) && (cfg.stride == (2, 2) || small_3x3) && DirectConv::available()
+    let strided = cfg.kernel.0 > 1 && cfg.stride == (2, 2);
+    DirectConv::fits(cfg) && (strided || small_3x3) && DirectConv::available()
 }
 
 fn is_pointwise(cfg: &ConvCfg) -> bool {
