@@ -4,8 +4,8 @@
 //! loop ([`super::depthwise_simd`]); other shapes sum shifted, scaled input rows.
 
 use super::super::super::conv::gemm_micro::Clamp;
-use super::depthwise_simd;
 use super::Call;
+use super::{depthwise_lanes, depthwise_simd};
 use crate::model::graph::ConvCfg;
 use crate::model::ops::output::overwritten;
 use rayon::prelude::*;
@@ -71,6 +71,9 @@ pub(super) fn forward(wt: &[f32], bias: &[f32], call: &Call, x: &[f32], clamp: C
     let (ph, pw) = cfg.padding;
     if n * c * oh * ow == 0 {
         return Vec::new();
+    }
+    if depthwise_lanes::takes(cfg, (h, w)) {
+        return depthwise_lanes::forward(wt, bias, call, x, clamp);
     }
     if let Some(run) = depthwise_simd::plane_kernel(cfg) {
         let shape = depthwise_simd::Shape {

@@ -9,6 +9,7 @@
 //! ReLU6 after it, and a residual added before that, run in the product's store.
 
 mod depthwise;
+mod depthwise_lanes;
 mod depthwise_rows;
 mod depthwise_simd;
 mod im2col;
@@ -723,6 +724,50 @@ mod tests {
                     .collect();
                 let err = max_diff(&y, &want);
                 assert!(err < 1e-4, "{cfg:?} {hw:?} {a:?}: max error {err}");
+            }
+        }
+    }
+
+    /// Depthwise convolutions with outputs of at most 7x7 (channels across the lanes
+    /// where this CPU has AVX-512): whole and partial groups of 16 channels, 3x3 and 5x5,
+    /// stride 1 and 2, each clamp.
+    #[test]
+    fn small_depthwise_planes_match_the_definition() {
+        for (cfg, hw) in [
+            (
+                ConvCfg::square(37, 37, 3, 1, 1).groups(37).bias(true),
+                (7, 7),
+            ),
+            (
+                ConvCfg::square(20, 20, 5, 2, 2).groups(20).bias(true),
+                (14, 13),
+            ),
+            (
+                ConvCfg::square(16, 16, 3, 2, 1).groups(16).bias(true),
+                (14, 14),
+            ),
+            (ConvCfg::square(5, 5, 5, 1, 2).groups(5).bias(true), (3, 6)),
+        ] {
+            let n = 2;
+            let w = values(cfg.weight_shape().iter().product(), 0.3);
+            let b = values(cfg.out_channels, 1.1);
+            let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
+            // Both kernels check AVX-512F the same way.
+            assert_eq!(
+                depthwise_lanes::takes(&cfg, hw),
+                DirectConv::available(),
+                "{cfg:?}"
+            );
+            let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
+            let want = naive(&cfg, &w, &b, &x, n, hw);
+            for a in [None, Some(Activation::Relu), Some(Activation::Relu6)] {
+                let (y, _) = conv.forward(&x, n, hw, a).unwrap();
+                let want: Vec<f32> = want
+                    .iter()
+                    .map(|v| a.map_or(*v, |a| act::apply(a, *v)))
+                    .collect();
+                let err = max_diff(&y, &want);
+                assert!(err < 1e-5, "{cfg:?} {hw:?} {a:?}: max error {err}");
             }
         }
     }
