@@ -4,8 +4,10 @@
 //! loop ([`super::depthwise_simd`]); other shapes sum shifted, scaled input rows.
 
 use super::super::super::conv::gemm_micro::Clamp;
+#[cfg(target_arch = "x86_64")]
+use super::depthwise_lanes;
+use super::depthwise_simd;
 use super::Call;
-use super::{depthwise_lanes, depthwise_simd};
 use crate::model::graph::ConvCfg;
 use crate::model::ops::output::overwritten;
 use rayon::prelude::*;
@@ -72,6 +74,7 @@ pub(super) fn forward(wt: &[f32], bias: &[f32], call: &Call, x: &[f32], clamp: C
     if n * c * oh * ow == 0 {
         return Vec::new();
     }
+    #[cfg(target_arch = "x86_64")]
     if depthwise_lanes::takes(cfg, (h, w)) {
         return depthwise_lanes::forward(wt, bias, call, x, clamp);
     }

@@ -3,13 +3,8 @@
 //! its own padding and setup: MobileNetV2's 960-channel 7x7 layers took 0.11 ms each,
 //! onnxruntime (channels in lanes throughout) 0.03. Here 16 planes are interleaved once
 //! into a zero-padded `[row][column][16]` tile, every output pixel of the 16 channels is
-//! one vector of sums, and the results are de-interleaved into the planes.
-
-// The kernel exists natively on x86_64 only; elsewhere `takes` is false.
-#![cfg_attr(
-    not(target_arch = "x86_64"),
-    allow(dead_code, unused_variables, unused_mut)
-)]
+//! one vector of sums, and the results are de-interleaved into the planes. Compiled for
+//! x86_64 only (the wasm build keeps the plane loop).
 
 use super::super::super::conv::gemm_micro::Clamp;
 use super::Call;
@@ -28,16 +23,7 @@ const MAX_OUT_PLANE: usize = 7 * 7;
 /// dilation, small planes ([`MAX_PLANE`], [`MAX_OUT_PLANE`]), and AVX-512F.
 pub(super) fn takes(cfg: &ConvCfg, (h, w): (usize, usize)) -> bool {
     let small_out = super::out_size(cfg, h, w).is_some_and(|(oh, ow)| oh * ow <= MAX_OUT_PLANE);
-    let available = {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::is_x86_feature_detected!("avx512f")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
-    };
+    let available = std::is_x86_feature_detected!("avx512f");
     cfg.dilation == (1, 1)
         && cfg.stride.0 == cfg.stride.1
         && (cfg.stride.0 == 1 || cfg.stride.0 == 2)
@@ -71,8 +57,6 @@ pub(super) fn forward(wt: &[f32], bias: &[f32], call: &Call, x: &[f32], clamp: C
     let mut sums = vec![[0f32; LANES]; oh * ow];
     let mut taps = vec![[0f32; LANES]; kh * kw];
     let fill = |y: &mut [f32]| {
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (&mut tile, &mut sums, y);
         for img in 0..n {
             for c0 in (0..c).step_by(LANES) {
                 let g = LANES.min(c - c0);
@@ -85,7 +69,6 @@ pub(super) fn forward(wt: &[f32], bias: &[f32], call: &Call, x: &[f32], clamp: C
                         tap[l] = wt[(c0 + l) * kh * kw + t];
                     }
                 }
-                #[cfg(target_arch = "x86_64")]
                 // SAFETY: `takes` checked AVX-512F; the tile holds every tap's pixel and
                 // each output plane `oh * ow` values.
                 unsafe {
@@ -109,7 +92,6 @@ struct Geometry {
     stride: usize,
 }
 
-#[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{Clamp, Geometry, LANES};
     use std::arch::x86_64::*;

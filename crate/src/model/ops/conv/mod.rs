@@ -9,6 +9,7 @@
 //! ReLU6 after it, and a residual added before that, run in the product's store.
 
 mod depthwise;
+#[cfg(target_arch = "x86_64")]
 mod depthwise_lanes;
 mod depthwise_rows;
 mod depthwise_simd;
@@ -753,6 +754,7 @@ mod tests {
             let b = values(cfg.out_channels, 1.1);
             let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
             // Both kernels check AVX-512F the same way.
+            #[cfg(target_arch = "x86_64")]
             assert_eq!(
                 depthwise_lanes::takes(&cfg, hw),
                 DirectConv::available(),
