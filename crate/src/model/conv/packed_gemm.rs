@@ -20,8 +20,16 @@ const A_BYTES: usize = 512 * 1024;
 const B_BYTES: usize = 384 * 1024;
 /// Taps per block from which a pixel panel meets a group of filter panels
 /// ([`block_product`]): below it the products are too short to hide the stores of a
-/// group's many output rows.
-const GROUPED_FROM_K: usize = 128;
+/// group's many output rows. With AVX-512's 32-pixel panels natively; the narrower
+/// panels (wasm's 8, AVX2's 16) keep 32, where they were measured (in Chromium,
+/// MobileNetV3-small 0.68 of onnxruntime-web with 32, 0.71-0.76 with 128).
+fn grouped_from_k(nr: usize) -> usize {
+    if nr >= 32 {
+        128
+    } else {
+        32
+    }
+}
 
 /// Filters packed for one micro-kernel: for each block of `KC` taps, each panel of `mr`
 /// channels as `[tap][channel]`; with the bias, padded to whole panels.
@@ -250,7 +258,7 @@ unsafe fn block_product(
         // a stride apart, miss the prefetchers: MobileNet's k = 16 expansions ran at half
         // speed, ResNet-50's k = 64 layer1 convolutions into 256 channels at 56x56 took
         // 1.2-2.2 ms grouped against 0.8-1.0 one panel at a time).
-        let group = if kc < GROUPED_FROM_K {
+        let group = if kc < grouped_from_k(nr) {
             1
         } else {
             (A_BYTES / (4 * mr * kc)).max(1)
