@@ -89,19 +89,27 @@ fn is_small_map(hw: Option<(usize, usize)>, nr: usize) -> bool {
 /// Whether a convolution runs on the direct kernel ([`DirectConv`], AVX-512 only): every
 /// stride-2 one it computes but 1x1 (the unfolded product packs each tap of each channel:
 /// ResNet-50's 7x7 stem took 2.8 ms, 2.0 direct, its layer2.0 3x3 2.8 ms, 2.25 direct;
-/// MobileNetV2's stem 0.58 -> 0.52), and 3x3 stride-1 ones over at least 16 channels and
-/// maps of at most 56x56 where known (ResNet's middle layers, 1.7-2.4 -> 1.6-1.8 ms; at
-/// VGG's 224 px Winograd's fewer multiply-adds win, and a convolution as loaded stays
-/// Winograd for incremental occlusion). 1x1 convolutions stay on the packed product: on
-/// the direct kernel ResNet-50's went 0.7-1.7 -> 0.9-2.5 ms (its input read in place, 256
-/// planes a stride apart per block of outputs, against the product's packed panels).
+/// MobileNetV2's stem 0.58 -> 0.52), and the light 3x3 stride-1 ones: at most 56x56 and
+/// `in x out x pixels` at most 16M (9 times fewer than the multiply-adds). Those are
+/// ResNet's (all 12.8M; 1.7-2.4 -> 1.6-1.8 ms each in ResNet-50) and DenseNet's (128 -> 32
+/// channels; its forward pass 65-73 -> 57-59 ms), where Winograd's transforms, per pixel
+/// and channel, cost more than its 2.25x fewer multiply-adds save. VGG16's 3x3s (51M and
+/// more) stay on Winograd: on the direct kernel its forward pass went 230 -> 287 ms.
+/// ResNet-18's 28x28 and 14x14 ones ran faster on Winograd (1.4-1.55 against 1.6-1.7
+/// ms), ResNet-50's of the same shape slower (1.73 against 1.57): its 100 MB of weights
+/// stream from memory each pass, and Winograd's are 16/9 as large.
+/// 1x1 convolutions stay on the packed product: on the direct kernel ResNet-50's went
+/// 0.7-1.7 -> 0.9-2.5 ms (its input read in place, 256 planes a stride apart per block of
+/// outputs, against the product's packed panels).
 fn takes_direct(cfg: &ConvCfg, hw: Option<(usize, usize)>) -> bool {
-    let small_3x3 = cfg.kernel == (3, 3)
+    let light_3x3 = cfg.kernel == (3, 3)
         && cfg.padding == (1, 1)
         && cfg.in_channels >= 16
-        && hw.is_some_and(|(h, w)| h * w <= 56 * 56);
+        && hw.is_some_and(|(h, w)| {
+            h * w <= 56 * 56 && cfg.in_channels * cfg.out_channels * h * w <= 16 << 20
+        });
     let strided = cfg.kernel.0 > 1 && cfg.stride == (2, 2);
-    DirectConv::fits(cfg) && (strided || small_3x3) && DirectConv::available()
+    DirectConv::fits(cfg) && (strided || light_3x3) && DirectConv::available()
 }
 
 fn is_pointwise(cfg: &ConvCfg) -> bool {
@@ -296,9 +304,11 @@ pub struct Conv {
     /// Boxed, as is the reverse kernel: packed kernels are large and most nodes of a
     /// graph are not convolutions.
     plain: OnceLock<Box<ConvKernel>>,
-    /// A 3x3 stride-1 convolution's packed product for small maps
-    /// ([`ConvKernel::for_maps`]), packed on the first such map: the plain kernel stays
-    /// Winograd, which incremental occlusion patches ([`Conv::winograd`]).
+    /// A 3x3 stride-1 convolution's kernel for the maps where another path beats
+    /// Winograd ([`ConvKernel::for_maps`]: the packed product on small maps, the direct
+    /// kernel up to 56x56 with AVX-512, e.g. DenseNet's, whose batch norms come before
+    /// the convolutions), packed on the first such map: the plain kernel stays Winograd,
+    /// which incremental occlusion patches ([`Conv::winograd`]).
     small_map: OnceLock<Box<ConvKernel>>,
     reverse: OnceLock<Box<Reverse>>,
 }
@@ -396,7 +406,9 @@ impl Conv {
             }
             return Ok((y, (oh, ow)));
         }
-        if is_winograd(&self.cfg) && is_small_map(Some(hw), gemm_micro::best().nr) {
+        if is_winograd(&self.cfg)
+            && (is_small_map(Some(hw), gemm_micro::best().nr) || takes_direct(&self.cfg, Some(hw)))
+        {
             return self
                 .small_map_kernel(hw)?
                 .forward_fused(x, n, hw, residual, act);
@@ -404,7 +416,7 @@ impl Conv {
         self.kernel()?.forward_fused(x, n, hw, residual, act)
     }
 
-    /// The packed product for small maps, packed on first use.
+    /// The kernel for maps Winograd does not serve best, packed on first use.
     fn small_map_kernel(&self, hw: (usize, usize)) -> Result<&ConvKernel> {
         Ok(match self.small_map.get() {
             Some(k) => k,
@@ -727,6 +739,38 @@ mod tests {
                 assert!(err < 1e-4, "{cfg:?} {hw:?} {a:?}: max error {err}");
             }
         }
+    }
+
+    /// A light 3x3 convolution as loaded (DenseNet's, its batch norm before it) runs on
+    /// the direct kernel for a map up to 56x56 and keeps Winograd for incremental
+    /// occlusion; a heavy one (VGG16's 512 channels at 28x28) stays on Winograd.
+    #[test]
+    fn a_light_convolution_as_loaded_takes_the_direct_kernel() {
+        let cfg = ConvCfg::square(24, 12, 3, 1, 1).bias(true);
+        let (w, b) = (
+            values(cfg.weight_shape().iter().product(), 0.3),
+            values(cfg.out_channels, 1.1),
+        );
+        let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
+        let hw = (10, 9);
+        let x = values(cfg.in_channels * hw.0 * hw.1, 2.7);
+        let (y, _) = conv.forward(&x, 1, hw, Some(Activation::Relu)).unwrap();
+        let want: Vec<f32> = naive(&cfg, &w, &b, &x, 1, hw)
+            .iter()
+            .map(|v| v.max(0.0))
+            .collect();
+        assert!(max_diff(&y, &want) < 1e-4);
+        assert_eq!(
+            conv.small_map
+                .get()
+                .is_some_and(|k| matches!(k.path, Path::Direct(_))),
+            DirectConv::available()
+        );
+        assert!(conv.winograd().is_some());
+        assert!(!takes_direct(
+            &ConvCfg::square(512, 512, 3, 1, 1),
+            Some((28, 28))
+        ));
     }
 
     /// Depthwise convolutions with outputs of at most 7x7 (channels across the lanes
