@@ -42,9 +42,23 @@ impl Unfolded {
         x: &[f32],
         channels: usize,
         cfg: &ConvCfg,
-        (h, w): (usize, usize),
+        hw: (usize, usize),
         out_hw: (usize, usize),
         tail: usize,
+    ) -> Self {
+        Self::in_buffer(x, channels, cfg, (hw, out_hw), tail, Vec::new())
+    }
+
+    /// [`Self::with_tail`] written into `buffer` (cleared first), which
+    /// [`Self::into_buffer`] gives back: a caller that keeps it between calls zeroes
+    /// memory it already has instead of faulting in fresh pages for every convolution.
+    pub fn in_buffer(
+        x: &[f32],
+        channels: usize,
+        cfg: &ConvCfg,
+        ((h, w), out_hw): ((usize, usize), (usize, usize)),
+        tail: usize,
+        mut phases: Vec<f32>,
     ) -> Self {
         let (sh, sw) = cfg.stride;
         let (ph, pw) = cfg.padding;
@@ -54,7 +68,8 @@ impl Unfolded {
         let phase_hw = ((h + 2 * ph).div_ceil(sh), (w + 2 * pw).div_ceil(sw));
         let (rows, cols) = phase_hw;
         let plane = rows * cols;
-        let mut phases = vec![0f32; channels * sh * sw * plane + tail];
+        phases.clear();
+        phases.resize(channels * sh * sw * plane + tail, 0.0);
         let read_rows: Vec<bool> = (0..sh)
             .map(|py| (0..kh).any(|k| k * dh % sh == py))
             .collect();
@@ -100,6 +115,11 @@ impl Unfolded {
     /// and columns.
     pub fn phases(&self) -> (&[f32], (usize, usize)) {
         (&self.phases, self.phase_hw)
+    }
+
+    /// The planes' memory, for the next [`Self::in_buffer`].
+    pub fn into_buffer(self) -> Vec<f32> {
+        self.phases
     }
 }
 
