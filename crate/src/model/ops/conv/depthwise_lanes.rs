@@ -7,6 +7,7 @@
 //! x86_64 only (the wasm build keeps the plane loop).
 
 use super::super::super::conv::gemm_micro::Clamp;
+use super::depthwise_simd::Shape;
 use super::Call;
 use crate::model::graph::ConvCfg;
 use crate::model::ops::output::overwritten;
@@ -46,12 +47,15 @@ pub(super) fn forward(wt: &[f32], bias: &[f32], call: &Call, x: &[f32], clamp: C
         ((ow - 1) * s + kw).max(w + pw),
     );
     let geometry = Geometry {
-        hw: (h, w),
-        out_hw: (oh, ow),
-        kernel: (kh, kw),
-        padding: (ph, pw),
+        shape: Shape {
+            hw: (h, w),
+            out_hw: (oh, ow),
+            kernel: (kh, kw),
+            padding: (ph, pw),
+            stride: s,
+            clamp,
+        },
         padded_w: wp,
-        stride: s,
     };
     let mut tile = vec![[0f32; LANES]; hp * wp];
     let mut sums = vec![[0f32; LANES]; oh * ow];
@@ -73,7 +77,7 @@ pub(super) fn forward(wt: &[f32], bias: &[f32], call: &Call, x: &[f32], clamp: C
                 // each output plane `oh * ow` values.
                 unsafe {
                     avx512::interleave(src, g, &geometry, &mut tile);
-                    avx512::sums(&tile, &taps, &b, &geometry, clamp, &mut sums);
+                    avx512::sums(&tile, &taps, &b, &geometry, &mut sums);
                     avx512::deinterleave(&sums, g, dst);
                 };
             }
@@ -83,13 +87,10 @@ pub(super) fn forward(wt: &[f32], bias: &[f32], call: &Call, x: &[f32], clamp: C
     unsafe { overwritten(n * c * oh * ow, fill) }
 }
 
+/// The plane loop's shape and the padded tile's row length.
 struct Geometry {
-    hw: (usize, usize),
-    out_hw: (usize, usize),
-    kernel: (usize, usize),
-    padding: (usize, usize),
+    shape: Shape,
     padded_w: usize,
-    stride: usize,
 }
 
 mod avx512 {
@@ -109,8 +110,8 @@ mod avx512 {
         geometry: &Geometry,
         tile: &mut [[f32; LANES]],
     ) {
-        let (h, w) = geometry.hw;
-        let (ph, pw) = geometry.padding;
+        let (h, w) = geometry.shape.hw;
+        let (ph, pw) = geometry.shape.padding;
         let plane = (h * w) as i32;
         let mut lanes = [0i32; LANES];
         for (l, v) in lanes.iter_mut().enumerate().take(g) {
@@ -175,12 +176,15 @@ mod avx512 {
         taps: &[[f32; LANES]],
         bias: &[f32; LANES],
         geometry: &Geometry,
-        clamp: Clamp,
         sums: &mut [[f32; LANES]],
     ) {
-        let (oh, ow) = geometry.out_hw;
-        let (kh, kw) = geometry.kernel;
-        let (s, wp) = (geometry.stride, geometry.padded_w);
+        let (oh, ow) = geometry.shape.out_hw;
+        let (kh, kw) = geometry.shape.kernel;
+        let (s, wp, clamp) = (
+            geometry.shape.stride,
+            geometry.padded_w,
+            geometry.shape.clamp,
+        );
         let b = unsafe { _mm512_loadu_ps(bias.as_ptr()) };
         let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
         for oy in 0..oh {
