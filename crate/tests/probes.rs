@@ -529,7 +529,7 @@ fn cli_maximize_reports_json_and_is_reproducible() {
             "0.05",
             "--json",
             "--png",
-            arg(&p),
+            arg(p),
         ])
         .into_iter()
         .map(String::from)

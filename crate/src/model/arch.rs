@@ -379,6 +379,34 @@ impl std::str::FromStr for ArchSpec {
     }
 }
 
+/// Transitional accessors for the VGG-only code that predates the layer graph
+/// (removed as that code moves onto `model::graph`).
+impl ArchSpec {
+    pub fn cfg(&self) -> &[CfgItem] {
+        self.vgg().map_or(&[], |v| v.cfg.as_slice())
+    }
+    pub fn pool(&self) -> usize {
+        self.vgg().map_or(1, |v| v.pool)
+    }
+    pub fn hidden(&self) -> usize {
+        self.vgg().map_or(0, |v| v.hidden)
+    }
+    pub fn pool_stages(&self) -> usize {
+        self.vgg().map_or(0, |v| v.pool_stages())
+    }
+    pub fn min_input_size(&self) -> usize {
+        match &self.family {
+            Family::Vgg(v) => 1 << v.pool_stages(),
+            Family::Imported { min_size, .. } => *min_size,
+            Family::Torchvision(_) => families::graph(self).map_or(1, |g| g.min_size()),
+        }
+    }
+    pub fn last_channels(&self) -> usize {
+        self.vgg()
+            .map_or(self.in_channels, |v| v.last_channels(self.in_channels))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,33 +482,5 @@ mod tests {
                 "`{text}` gave `{err}`, expected it to mention `{needle}`"
             );
         }
-    }
-}
-
-/// Transitional accessors for the VGG-only code that predates the layer graph
-/// (removed as that code moves onto `model::graph`).
-impl ArchSpec {
-    pub fn cfg(&self) -> &[CfgItem] {
-        self.vgg().map_or(&[], |v| v.cfg.as_slice())
-    }
-    pub fn pool(&self) -> usize {
-        self.vgg().map_or(1, |v| v.pool)
-    }
-    pub fn hidden(&self) -> usize {
-        self.vgg().map_or(0, |v| v.hidden)
-    }
-    pub fn pool_stages(&self) -> usize {
-        self.vgg().map_or(0, |v| v.pool_stages())
-    }
-    pub fn min_input_size(&self) -> usize {
-        match &self.family {
-            Family::Vgg(v) => 1 << v.pool_stages(),
-            Family::Imported { min_size, .. } => *min_size,
-            Family::Torchvision(_) => families::graph(self).map_or(1, |g| g.min_size()),
-        }
-    }
-    pub fn last_channels(&self) -> usize {
-        self.vgg()
-            .map_or(self.in_channels, |v| v.last_channels(self.in_channels))
     }
 }

@@ -43,9 +43,12 @@ fn offset_fill(seed: u64, t: u64, n: usize, offset: f64, bound: f64) -> Vec<f32>
         .collect()
 }
 
+/// A state dict's entry: name, shape, values (row-major).
+pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
+
 /// Every float state-dict entry of `spec` for `seed`, as `(name, shape, values)`, in
 /// state-dict order.
-pub fn state_dict(spec: &GraphSpec, seed: u64) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+pub fn state_dict(spec: &GraphSpec, seed: u64) -> Vec<NamedTensor> {
     let shapes: std::collections::HashMap<&str, &[usize]> = spec
         .state
         .iter()
@@ -78,12 +81,12 @@ pub fn state_dict(spec: &GraphSpec, seed: u64) -> Vec<(String, Vec<usize>, Vec<f
 }
 
 /// [`state_dict`] of the architecture `spec`.
-pub fn weights(spec: &ArchSpec, seed: u64) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+pub fn weights(spec: &ArchSpec, seed: u64) -> Vec<NamedTensor> {
     families::graph(spec).map_or_else(|_| Vec::new(), |g| state_dict(&g, seed))
 }
 
 /// [`weights`], or the reason the architecture has no graph.
-pub fn try_weights(spec: &ArchSpec, seed: u64) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
+pub fn try_weights(spec: &ArchSpec, seed: u64) -> Result<Vec<NamedTensor>> {
     Ok(state_dict(&families::graph(spec)?, seed))
 }
 

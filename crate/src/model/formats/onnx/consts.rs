@@ -260,7 +260,7 @@ pub fn resolve_shape(from: &[usize], target: &[i64]) -> Result<Vec<usize>> {
     }
     let known: usize = out.iter().product();
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("Reshape of {from:?} to {target:?}"));
         }
         out[i] = total / known;

@@ -122,6 +122,8 @@ impl Expr {
 
 /// -50, -10, -9.95, ..., 10 in steps of 0.05 (kinks at 0, +-3, 6 fall on the grid),
 /// then 50 and a few points off the grid.
+// 0.7071 is an arbitrary point off the grid, not 1/sqrt(2).
+#[allow(clippy::approx_constant)]
 fn sample_points() -> Vec<f64> {
     let mut p: Vec<f64> = (-200..=200).map(|i| i as f64 * 0.05).collect();
     p.extend([

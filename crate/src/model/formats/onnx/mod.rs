@@ -128,7 +128,7 @@ pub fn read(bytes: &[u8], name: &str, external: &[(&str, &[u8])]) -> Result<Impo
                     || n.rsplit(['/', '\\']).next() == location.rsplit(['/', '\\']).next()
             })
             .map(|(_, b)| *b)
-            .or_else(|| match (external, names.len()) {
+            .or(match (external, names.len()) {
                 ([(_, only)], 1) => Some(*only),
                 _ => None,
             })

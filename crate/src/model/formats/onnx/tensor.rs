@@ -108,7 +108,7 @@ impl DType {
 
     /// One element of a typed array's varint as f64 (`int32_data` carries float16 and
     /// bfloat16 as their bits).
-    fn from_varint(self, v: u64) -> f64 {
+    fn of_varint(self, v: u64) -> f64 {
         match self {
             DType::F16 => half::f16::from_bits(v as u16).to_f64(),
             DType::BF16 => half::bf16::from_bits(v as u16).to_f64(),
@@ -255,10 +255,7 @@ fn visit(t: &Tensor, external: Option<&[u8]>, mut each: impl FnMut(f64, i64)) ->
                     0,
                 )
             }),
-            (Field::Varint(v), _) => each(
-                dt.from_varint(v),
-                if dt == DType::U64 { v as i64 } else { v as i64 },
-            ),
+            (Field::Varint(v), _) => each(dt.of_varint(v), v as i64),
             (Field::Bytes(b), _) => {
                 let mut v = 0u64;
                 let mut shift = 0;
@@ -268,7 +265,7 @@ fn visit(t: &Tensor, external: Option<&[u8]>, mut each: impl FnMut(f64, i64)) ->
                     }
                     shift += 7;
                     if byte & 0x80 == 0 {
-                        each(dt.from_varint(v), v as i64);
+                        each(dt.of_varint(v), v as i64);
                         v = 0;
                         shift = 0;
                     }

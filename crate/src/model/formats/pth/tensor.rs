@@ -388,8 +388,10 @@ mod tests {
     /// its offset and strides put it.
     #[test]
     fn views_pick_the_elements_their_strides_point_at() {
+        // (label, offset, shape, strides, storage length, expected elements)
+        type Case<'a> = (&'a str, i64, &'a [i64], &'a [i64], usize, &'a [f32]);
         #[rustfmt::skip]
-        let cases: [(&str, i64, &[i64], &[i64], usize, &[f32]); 4] = [
+        let cases: [Case; 4] = [
             // A 2x3 row-major storage 0..6 read as its 3x2 transpose.
             ("transposed", 0, &[3, 2], &[1, 3], 6, &[0., 3., 1., 4., 2., 5.]),
             // Rows 1..3, every second column, of a 4x5 storage 0..20.

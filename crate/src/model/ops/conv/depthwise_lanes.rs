@@ -122,9 +122,7 @@ mod avx512 {
             let at = (y + ph) * geometry.padded_w + pw;
             for (x, t) in tile[at..at + w].iter_mut().enumerate() {
                 // SAFETY: every index is inside `src` (lane l < g reads plane l).
-                let v = unsafe {
-                    _mm512_i32gather_ps::<4>(idx, src[y * w + x..].as_ptr() as *const f32)
-                };
+                let v = unsafe { _mm512_i32gather_ps::<4>(idx, src[y * w + x..].as_ptr()) };
                 unsafe { _mm512_storeu_ps(t.as_mut_ptr(), v) };
             }
         }
