@@ -39,7 +39,7 @@ const ROWS: usize = 12;
 /// Bytes of input per band of output positions ([`DirectConv::image`]): within L2.
 const BAND_BYTES: usize = 512 * 1024;
 
-/// A 3x3 convolution's weights packed per block of filters as `[in][tap][filter]`.
+/// A convolution's weights packed per block of filters as `[in][tap][filter]`.
 #[derive(Debug)]
 pub struct DirectConv {
     cfg: ConvCfg,
@@ -251,7 +251,7 @@ impl DirectConv {
 struct Geometry {
     /// Values per input channel (its phase planes).
     channel: usize,
-    /// Tap `ky * 3 + kx`'s position relative to the output position.
+    /// Tap `ky * k + kx`'s position relative to the output position.
     offsets: Vec<usize>,
     /// Width of the flattened rows (a phase plane's columns).
     cols: usize,
