@@ -23,13 +23,6 @@ use crate::model::graph::ConvCfg;
 use crate::model::ops::output::overwritten;
 use rayon::prelude::*;
 
-thread_local! {
-    /// Each thread's padded input planes, kept from call to call: a fresh allocation
-    /// per convolution faulted its pages in every time (DenseNet-121's Grad-CAM, whose
-    /// trace keeps every output alive, went 95 -> 105 ms with the direct kernel).
-    static PADDED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
 /// Positions per block: two 16-lane vectors.
 const SPAN: usize = 32;
 /// Filters per block (the last block of a layer takes 4 or 8 where those are left):
@@ -157,8 +150,8 @@ impl DirectConv {
     ) {
         let cin = self.cfg.in_channels;
         // Phase plane `(py, px)` of `rows x cols`; a channel holds `s * s` of them.
-        let (k, pad) = (self.cfg.kernel.0, self.cfg.padding.0);
-        let (rows, cols) = ((hw.0 + 2 * pad).div_ceil(s), (hw.1 + 2 * pad).div_ceil(s));
+        let k = self.cfg.kernel.0;
+        let (rows, cols) = Unfolded::phase_hw(&self.cfg, hw);
         let plane = rows * cols;
         let channel = s * s * plane;
         // Tap (ky, kx) reads phase (ky mod s, kx mod s) at (ky / s, kx / s) from the output.
@@ -174,9 +167,8 @@ impl DirectConv {
         // The last block's vectors read up to `spans * SPAN + far` past the last
         // channel's start.
         let tail = (spans * SPAN + far).saturating_sub(channel);
-        let buffer = PADDED.with(|b| std::mem::take(&mut *b.borrow_mut()));
-        let padded = Unfolded::in_buffer(x, cin, &self.cfg, (hw, (oh, ow)), tail, buffer);
-        let (input, _) = padded.phases();
+        let padded = Unfolded::with_tail(x, cin, &self.cfg, hw, (oh, ow), tail);
+        let input = padded.phases();
         let geometry = Geometry {
             channel,
             offsets,
@@ -202,7 +194,6 @@ impl DirectConv {
             let spans = first_span..(first_span + band).min(spans);
             self.band(&spans, input, &geometry, out, residual, clamp);
         }
-        PADDED.with(|b| *b.borrow_mut() = padded.into_buffer());
     }
 
     /// Every block of filters over the output positions of `spans`.
