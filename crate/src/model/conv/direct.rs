@@ -18,6 +18,7 @@
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_mut))]
 
 use super::gemm_micro::Clamp;
+use super::packed_gemm::Out;
 use super::unfolded::Unfolded;
 use crate::model::graph::ConvCfg;
 use crate::model::ops::output::overwritten;
@@ -211,6 +212,7 @@ impl DirectConv {
             let block = Block {
                 first,
                 rows: rows.min(self.cfg.out_channels - first),
+                packed: rows,
                 weights: &self.weights[at..][..cin * geometry.offsets.len() * rows],
                 bias: &self.bias[first..],
             };
@@ -218,7 +220,6 @@ impl DirectConv {
             // `out` covers; the input holds every position the kernel reads.
             unsafe {
                 block_planes(
-                    rows,
                     &block,
                     spans.clone(),
                     input,
@@ -251,23 +252,18 @@ struct Geometry {
     out_hw: (usize, usize),
 }
 
-/// One block of filters: the first, how many the layer has, their packed weights and
-/// biases from the first on.
+/// One block of filters: the first, how many the layer has, how many the weights hold
+/// (4, 8 or 12; those past the layer's are zeros), their packed weights and biases from
+/// the first on.
 struct Block<'a> {
     first: usize,
     rows: usize,
+    packed: usize,
     weights: &'a [f32],
     bias: &'a [f32],
 }
 
-/// The output shared by the blocks, which write disjoint filters' planes.
-#[derive(Clone, Copy)]
-struct Out(*mut f32);
-// SAFETY: each block writes only its own filters' planes.
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
-
-/// Every output position of one block of filters (`packed` filters in its weights).
+/// Every output position of one block of filters.
 ///
 /// # Safety
 /// `out` covers the layer's `[out, oh, ow]` output, no other thread writes this block's
@@ -275,7 +271,6 @@ unsafe impl Sync for Out {}
 /// the last span reads; the kernel needs AVX-512F.
 #[allow(clippy::too_many_arguments)]
 unsafe fn block_planes(
-    packed: usize,
     block: &Block,
     spans: std::ops::Range<usize>,
     input: &[f32],
@@ -292,7 +287,7 @@ unsafe fn block_planes(
         #[cfg(target_arch = "x86_64")]
         unsafe {
             let (w, t) = (block.weights.as_ptr(), tile.as_mut_ptr());
-            let kernel = match packed {
+            let kernel = match block.packed {
                 12 => avx512::span::<12>,
                 8 => avx512::span::<8>,
                 _ => avx512::span::<4>,
@@ -300,7 +295,7 @@ unsafe fn block_planes(
             kernel(at, geometry.channel, &geometry.offsets, w, cin, t);
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = (at, packed, cin);
+        let _ = (at, cin);
         store_span(&tile, q0, block, geometry, out, residual, clamp);
     }
 }

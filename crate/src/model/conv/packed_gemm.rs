@@ -157,10 +157,11 @@ impl Dense<'_> {
     }
 }
 
-/// An output pointer shared by the pixel blocks, which write disjoint columns.
+/// An output pointer shared by parallel blocks that write disjoint parts of it (here
+/// columns, in [`super::direct`] filters' planes).
 #[derive(Clone, Copy)]
-struct Out(*mut f32);
-// SAFETY: every block writes only its own columns of `c`.
+pub(super) struct Out(pub(super) *mut f32);
+// SAFETY: every user's blocks write only their own parts of the output.
 unsafe impl Send for Out {}
 unsafe impl Sync for Out {}
 

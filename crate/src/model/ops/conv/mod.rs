@@ -55,8 +55,8 @@ pub struct ConvKernel {
 #[derive(Debug)]
 enum Path {
     Winograd(Winograd3x3),
-    /// 3x3 stride-1 or -2 convolutions where the direct AVX-512 kernel is faster
-    /// ([`takes_direct`]).
+    /// The convolutions the direct AVX-512 kernel runs faster: stems, stride 2, light
+    /// 3x3s ([`takes_direct`]).
     Direct(DirectConv),
     /// `[out, in]` weights with the bias, packed; strided 1x1 convolutions read every
     /// `s`-th pixel as they pack.
@@ -309,7 +309,7 @@ pub struct Conv {
     /// kernel up to 56x56 with AVX-512, e.g. DenseNet's, whose batch norms come before
     /// the convolutions), packed on the first such map: the plain kernel stays Winograd,
     /// which incremental occlusion patches ([`Conv::winograd`]).
-    small_map: OnceLock<Box<ConvKernel>>,
+    map_kernel: OnceLock<Box<ConvKernel>>,
     reverse: OnceLock<Box<Reverse>>,
 }
 
@@ -342,7 +342,7 @@ impl Conv {
             weight,
             bias,
             plain: OnceLock::new(),
-            small_map: OnceLock::new(),
+            map_kernel: OnceLock::new(),
             reverse: OnceLock::new(),
         })
     }
@@ -410,20 +410,20 @@ impl Conv {
             && (is_small_map(Some(hw), gemm_micro::best().nr) || takes_direct(&self.cfg, Some(hw)))
         {
             return self
-                .small_map_kernel(hw)?
+                .kernel_for_map(hw)?
                 .forward_fused(x, n, hw, residual, act);
         }
         self.kernel()?.forward_fused(x, n, hw, residual, act)
     }
 
     /// The kernel for maps Winograd does not serve best, packed on first use.
-    fn small_map_kernel(&self, hw: (usize, usize)) -> Result<&ConvKernel> {
-        Ok(match self.small_map.get() {
+    fn kernel_for_map(&self, hw: (usize, usize)) -> Result<&ConvKernel> {
+        Ok(match self.map_kernel.get() {
             Some(k) => k,
             None => {
                 let k =
                     ConvKernel::for_maps(self.cfg, &self.weight, self.bias.as_deref(), Some(hw))?;
-                self.small_map.get_or_init(|| Box::new(k))
+                self.map_kernel.get_or_init(|| Box::new(k))
             }
         })
     }
@@ -683,7 +683,7 @@ mod tests {
         let (y, _) = conv.forward(&x, 1, (7, 7), None).unwrap();
         assert!(max_diff(&y, &naive(&cfg, &w, &b, &x, 1, (7, 7))) < 1e-4);
         assert_eq!(
-            conv.small_map
+            conv.map_kernel
                 .get()
                 .is_some_and(|k| matches!(k.path, Path::General(_))),
             small
@@ -761,7 +761,7 @@ mod tests {
             .collect();
         assert!(max_diff(&y, &want) < 1e-4);
         assert_eq!(
-            conv.small_map
+            conv.map_kernel
                 .get()
                 .is_some_and(|k| matches!(k.path, Path::Direct(_))),
             DirectConv::available()
