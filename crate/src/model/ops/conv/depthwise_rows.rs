@@ -1,5 +1,6 @@
 //! The depthwise loop's arithmetic in explicit vectors, one instruction set each
-//! (AVX-512, AVX2+FMA natively, simd128 in wasm): over one zero-padded plane
+//! (AVX2+FMA natively, simd128 in wasm; AVX-512 reads the plane in place instead,
+//! [`super::depthwise_masked`]): over one zero-padded plane
 //! ([`super::depthwise_simd`] prepares it), each block of 16 output columns of `R`
 //! output rows keeps its sums in registers across all `K x K` taps, the taps broadcast
 //! once per block. Written with intrinsics because the compiler left the portable
@@ -198,18 +199,6 @@ macro_rules! x86_vectors {
 }
 
 x86_vectors!(
-    avx512,
-    "avx512f",
-    __m512,
-    16,
-    _mm512_set1_ps,
-    _mm512_loadu_ps,
-    _mm512_storeu_ps,
-    _mm512_fmadd_ps,
-    _mm512_max_ps,
-    _mm512_min_ps
-);
-x86_vectors!(
     avx2,
     "avx2,fma",
     __m256,
@@ -261,10 +250,8 @@ mod simd128 {
     }
 }
 
-// Rows per pass: 4 zmm or 8 ymm sums natively; 8 v128 sums in wasm (V8 gives wasm
-// code 15 xmm registers on x64, so more would spill).
-#[cfg(target_arch = "x86_64")]
-rows_fn!(Avx512, rows_avx512, block_avx512, avx512, 4, "avx512f,fma");
+// Rows per pass: 8 ymm sums natively; 8 v128 sums in wasm (V8 gives wasm code 15 xmm
+// registers on x64, so more would spill).
 #[cfg(target_arch = "x86_64")]
 rows_fn!(Avx2, rows_avx2, block_avx2, avx2, 4, "avx2,fma");
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

@@ -4,8 +4,9 @@
 //! load and store the output row once per tap. The plane is first copied with its zero
 //! padding (and, for stride 2, each row split into its even and odd columns), so every
 //! tap of every block reads contiguous values without a bounds check.
-//! The arithmetic runs in explicit vectors ([`depthwise_rows`]): AVX-512 or AVX2+FMA
-//! natively, chosen at run time (the crate's baseline is SSE2), simd128 in wasm; the
+//! The arithmetic runs in explicit vectors ([`depthwise_rows`]): AVX2+FMA (AVX-512 reads
+//! the plane in place, [`super::depthwise_masked`]) natively, chosen at run time (the
+//! crate's baseline is SSE2), simd128 in wasm; the
 //! plain-Rust loop here serves other builds and is the tests' second opinion.
 
 use super::depthwise_rows::{self, Job, Rows};
@@ -90,8 +91,8 @@ fn best() -> &'static Table {
     BEST.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
-                return table!(depthwise_rows::Avx512);
+            if std::is_x86_feature_detected!("avx512f") {
+                return super::depthwise_masked::TABLE;
             }
             if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
                 return table!(depthwise_rows::Avx2);
@@ -308,41 +309,51 @@ mod tests {
         out
     }
 
-    /// The portable table (what wasm and CPUs without AVX2 run) and this machine's, for
-    /// every kernel size and stride, on rows with full blocks and a partial one.
+    /// The portable table (what wasm and CPUs without AVX2 run), AVX2's and this
+    /// machine's (AVX-512's reads the plane in place), for every kernel size and stride,
+    /// on rows of full blocks and a partial one, a plane narrower than a block, and with
+    /// the padding torchvision uses and none.
     #[test]
     fn each_table_matches_the_definition() {
-        let tables: [&Table; 2] = [&table!(Portable), best()];
-        for (i, (kk, s)) in [(3, 1), (3, 2), (5, 1), (5, 2), (7, 1), (7, 2)]
-            .into_iter()
-            .enumerate()
-        {
-            let (h, w, p) = (9, 37, kk / 2);
-            let (oh, ow) = ((h + 2 * p - kk) / s + 1, (w + 2 * p - kk) / s + 1);
-            let shape = Shape {
-                hw: (h, w),
-                out_hw: (oh, ow),
-                kernel: (kk, kk),
-                padding: (p, p),
-                stride: s,
-                clamp: Clamp::None,
-            };
-            let src: Vec<f32> = (0..h * w)
-                .map(|v| ((v * 37 % 101) as f32 - 50.0) / 25.0)
-                .collect();
-            let k: Vec<f32> = (0..kk * kk)
-                .map(|v| ((v * 13 % 7) as f32 - 3.0) / 4.0)
-                .collect();
-            let want = direct(&src, &k, 0.25, &shape);
-            for table in tables {
-                let mut dst = vec![f32::NAN; oh * ow];
-                let mut scratch = vec![f32::NAN; scratch_len(&shape)];
-                table[i](&src, &mut dst, &k, 0.25, &shape, &mut scratch);
-                for (j, (a, b)) in dst.iter().zip(&want).enumerate() {
+        let mut tables: Vec<&Table> = vec![&table!(Portable), best()];
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            tables.push(&table!(depthwise_rows::Avx2));
+        }
+        let cases = [(3, 1), (3, 2), (5, 1), (5, 2), (7, 1), (7, 2)];
+        for (i, (kk, s)) in cases.into_iter().enumerate() {
+            for (h, w, p) in [(9, 37, kk / 2), (11, 6, kk / 2), (10, 40, 0)] {
+                let (oh, ow) = ((h + 2 * p - kk) / s + 1, (w + 2 * p - kk) / s + 1);
+                let shape = Shape {
+                    hw: (h, w),
+                    out_hw: (oh, ow),
+                    kernel: (kk, kk),
+                    padding: (p, p),
+                    stride: s,
+                    clamp: Clamp::None,
+                };
+                let src: Vec<f32> = (0..h * w)
+                    .map(|v| ((v * 37 % 101) as f32 - 50.0) / 25.0)
+                    .collect();
+                let k: Vec<f32> = (0..kk * kk)
+                    .map(|v| ((v * 13 % 7) as f32 - 3.0) / 4.0)
+                    .collect();
+                let want = direct(&src, &k, 0.25, &shape);
+                for table in &tables {
+                    // One value past the plane: no kernel may write it.
+                    let mut dst = vec![f32::NAN; oh * ow + 1];
+                    let mut scratch = vec![f32::NAN; scratch_len(&shape)];
+                    table[i](&src, &mut dst[..oh * ow], &k, 0.25, &shape, &mut scratch);
                     assert!(
-                        (a - b).abs() <= 1e-5 * b.abs().max(1.0),
-                        "{kk}x{kk} s{s} at {j}: {a} vs {b}"
+                        dst[oh * ow].is_nan(),
+                        "{kk}x{kk} s{s}: wrote past the plane"
                     );
+                    for (j, (a, b)) in dst.iter().zip(&want).enumerate() {
+                        assert!(
+                            (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                            "{kk}x{kk} s{s} {h}x{w} pad {p} at {j}: {a} vs {b}"
+                        );
+                    }
                 }
             }
         }

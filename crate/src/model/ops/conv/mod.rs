@@ -11,6 +11,8 @@
 mod depthwise;
 #[cfg(target_arch = "x86_64")]
 mod depthwise_lanes;
+#[cfg(target_arch = "x86_64")]
+mod depthwise_masked;
 mod depthwise_rows;
 mod depthwise_simd;
 mod im2col;
