@@ -94,3 +94,52 @@ micro_kernel!(
     _mm256_max_ps,
     _mm256_min_ps
 );
+
+/// Columns `cols` (at most `N` of a panel `nr` wide) of an 8-row panel's product:
+/// `out[j][l] = sum_p a[p * 8 + l] b[p * nr + cols.start + j]`, the 8 rows in one ymm,
+/// two chains of sums per column. The packed product's last few columns of a map
+/// (196 = 6 x 32 + 4 pixels, 49 = 32 + 16 + 1) ran in plain SSE at a quarter of this
+/// speed: about 2 ms of ResNet-50's forward pass.
+///
+/// # Safety
+/// AVX2 and FMA; `a` holds `k * 8` values and `b` `k * nr`; `cols.end <= nr`.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn columns8<const N: usize>(
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    nr: usize,
+    cols: std::ops::Range<usize>,
+) -> [[f32; 8]; N] {
+    let n = cols.len().min(N);
+    let (mut even, mut odd) = ([_mm256_setzero_ps(); N], [_mm256_setzero_ps(); N]);
+    let mut p = 0;
+    // SAFETY (every load): p < k, j < n <= nr - cols.start, the caller's bounds.
+    while p + 2 <= k {
+        let (a0, a1) = unsafe {
+            (
+                _mm256_loadu_ps(a.add(p * 8)),
+                _mm256_loadu_ps(a.add(p * 8 + 8)),
+            )
+        };
+        let (b0, b1) = unsafe { (b.add(p * nr + cols.start), b.add((p + 1) * nr + cols.start)) };
+        for j in 0..n {
+            even[j] = _mm256_fmadd_ps(a0, _mm256_set1_ps(unsafe { *b0.add(j) }), even[j]);
+            odd[j] = _mm256_fmadd_ps(a1, _mm256_set1_ps(unsafe { *b1.add(j) }), odd[j]);
+        }
+        p += 2;
+    }
+    if p < k {
+        let a0 = unsafe { _mm256_loadu_ps(a.add(p * 8)) };
+        let b0 = unsafe { b.add(p * nr + cols.start) };
+        for j in 0..n {
+            even[j] = _mm256_fmadd_ps(a0, _mm256_set1_ps(unsafe { *b0.add(j) }), even[j]);
+        }
+    }
+    let mut out = [[0f32; 8]; N];
+    for j in 0..n {
+        // SAFETY: 8 values.
+        unsafe { _mm256_storeu_ps(out[j].as_mut_ptr(), _mm256_add_ps(even[j], odd[j])) };
+    }
+    out
+}

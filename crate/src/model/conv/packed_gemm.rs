@@ -390,10 +390,12 @@ unsafe fn narrow(
             std::slice::from_raw_parts(b, kc * nr),
         )
     };
+    let fast = fast_columns(mr, kc, (a, b), nr, done..width);
     for j in done..width {
         let mut sums = [0f32; 8];
-        match mr {
-            8 => sums = column::<8>(a, b, nr, j),
+        match (mr, fast) {
+            (8, Some(cols)) => sums = cols[j - done],
+            (8, None) => sums = column::<8>(a, b, nr, j),
             _ => sums[..4].copy_from_slice(&column::<4>(a, b, nr, j)),
         }
         let ep = Epilogue {
@@ -409,6 +411,33 @@ unsafe fn narrow(
             unsafe { finish_row(std::slice::from_mut(v), l, c.add(j), ldc, &ep) };
         }
     }
+}
+
+/// The last columns `cols` (at most [`TAIL`]) of an 8-row panel's product in AVX2+FMA
+/// vectors, where the CPU has them.
+fn fast_columns(
+    mr: usize,
+    kc: usize,
+    (a, b): (&[f32], &[f32]),
+    nr: usize,
+    cols: std::ops::Range<usize>,
+) -> Option<[[f32; 8]; TAIL]> {
+    #[cfg(target_arch = "x86_64")]
+    if mr == 8
+        && cols.len() <= TAIL
+        && cols.end <= nr
+        && a.len() >= kc * 8
+        && b.len() >= kc * nr
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+    {
+        // SAFETY: the features and bounds just checked.
+        return Some(unsafe {
+            super::gemm_micro_x86::columns8::<TAIL>(kc, a.as_ptr(), b.as_ptr(), nr, cols)
+        });
+    }
+    let _ = (mr, kc, a, b, nr, cols);
+    None
 }
 
 /// Column `j` of an `MR`-row panel's product: `sum_p a[p][l] b[p][j]`, over four
@@ -505,7 +534,7 @@ mod tests {
     }
 
     /// Products of every shape class (edge rows and columns, several blocks of `k`, one
-    /// column) with each epilogue, against the sums written out in f64.
+    /// column, a few last columns) with each epilogue, against the sums written out in f64.
     #[test]
     fn products_match_the_definition_for_every_kernel() {
         let mut micros = vec![gemm_micro::PORTABLE, gemm_micro::best()];
@@ -521,6 +550,8 @@ mod tests {
                 (16, 0, 9),
                 (1, 1, 1),
                 (24, 40, 100),
+                // 196 = 6 x 32 + 4 pixels: four last columns, an odd number of taps.
+                (16, 37, 196),
             ] {
                 let a = values(m * k, 0.3);
                 let bias = values(m, 1.1);
