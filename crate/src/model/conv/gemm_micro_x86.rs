@@ -132,14 +132,14 @@ pub unsafe fn columns8<const N: usize>(
     if p < k {
         let a0 = unsafe { _mm256_loadu_ps(a.add(p * 8)) };
         let b0 = unsafe { b.add(p * nr + cols.start) };
-        for j in 0..n {
-            even[j] = _mm256_fmadd_ps(a0, _mm256_set1_ps(unsafe { *b0.add(j) }), even[j]);
+        for (j, sum) in even.iter_mut().enumerate().take(n) {
+            *sum = _mm256_fmadd_ps(a0, _mm256_set1_ps(unsafe { *b0.add(j) }), *sum);
         }
     }
     let mut out = [[0f32; 8]; N];
-    for j in 0..n {
+    for ((o, e), d) in out.iter_mut().zip(&even).zip(&odd).take(n) {
         // SAFETY: 8 values.
-        unsafe { _mm256_storeu_ps(out[j].as_mut_ptr(), _mm256_add_ps(even[j], odd[j])) };
+        unsafe { _mm256_storeu_ps(o.as_mut_ptr(), _mm256_add_ps(*e, *d)) };
     }
     out
 }
