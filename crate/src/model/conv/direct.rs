@@ -21,8 +21,9 @@ use super::gemm_micro::Clamp;
 use super::packed_gemm::Out;
 use super::unfolded::Unfolded;
 use crate::model::graph::ConvCfg;
-use crate::model::ops::output::overwritten;
+use crate::model::ops::output::{overwritten, with_scratch, Scratch};
 use rayon::prelude::*;
+use std::cell::RefCell;
 
 /// Positions per block: two 16-lane vectors.
 const SPAN: usize = 32;
@@ -32,6 +33,14 @@ const SPAN: usize = 32;
 const ROWS: usize = 12;
 /// Bytes of input per band of output positions ([`DirectConv::image`]): within L2.
 const BAND_BYTES: usize = 512 * 1024;
+/// Bytes of a block's filters per chunk of input channels ([`block_planes`]): within L1
+/// beside the input lines a span reads (8 KB measured 2-3% faster than 16 or 32).
+const CHUNK_WEIGHTS: usize = 8 * 1024;
+
+thread_local! {
+    /// Each thread's sums so far, per span, of the block it computes.
+    static PARTIAL: Scratch = const { RefCell::new(Vec::new()) };
+}
 
 /// A convolution's weights packed per block of filters as `[in][tap][filter]`.
 #[derive(Debug)]
@@ -263,7 +272,11 @@ struct Block<'a> {
     bias: &'a [f32],
 }
 
-/// Every output position of one block of filters.
+/// Every output position of one block of filters. Where the block's filters outgrow
+/// [`CHUNK_WEIGHTS`], the input channels go in chunks, each over every span, so a chunk's
+/// filters stay in L1 while the spans pass under them (the whole block's, 55-220 KB at
+/// 128-512 channels, came from L2 for every span): ResNet-50's 3x3s 19.0 -> 18.4 ms,
+/// DenseNet-121's 15.9 -> 15.1.
 ///
 /// # Safety
 /// `out` covers the layer's `[out, oh, ow]` output, no other thread writes this block's
@@ -280,24 +293,74 @@ unsafe fn block_planes(
     residual: Option<&[f32]>,
     clamp: Clamp,
 ) {
-    let mut tile = [0f32; ROWS * SPAN];
-    for span in spans {
-        let q0 = span * SPAN;
-        let at = input[q0..].as_ptr();
-        #[cfg(target_arch = "x86_64")]
-        unsafe {
-            let (w, t) = (block.weights.as_ptr(), tile.as_mut_ptr());
-            let kernel = match block.packed {
-                12 => avx512::span::<12>,
-                8 => avx512::span::<8>,
-                _ => avx512::span::<4>,
-            };
-            kernel(at, geometry.channel, &geometry.offsets, w, cin, t);
+    let taps = geometry.offsets.len();
+    let chunk = CHUNK_WEIGHTS / (4 * taps * block.packed).max(1);
+    if cin <= chunk {
+        let mut tile = [0f32; ROWS * SPAN];
+        for span in spans {
+            let q0 = span * SPAN;
+            unsafe { span_sums(block, &input[q0..], geometry, (0, cin), &mut tile, false) };
+            store_span(&tile, q0, block, geometry, out, residual, clamp);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (at, cin);
-        store_span(&tile, q0, block, geometry, out, residual, clamp);
+        return;
     }
+    // Channels in chunks whose filters stay in L1 while every span passes under them,
+    // the sums so far kept per span.
+    let first = spans.start;
+    with_scratch(&PARTIAL, spans.len() * ROWS * SPAN, |partial| {
+        for c0 in (0..cin).step_by(chunk) {
+            let cc = chunk.min(cin - c0);
+            for span in spans.clone() {
+                let q0 = span * SPAN;
+                let Ok(tile) = <&mut [f32; ROWS * SPAN]>::try_from(
+                    &mut partial[(span - first) * ROWS * SPAN..][..ROWS * SPAN],
+                ) else {
+                    unreachable!("tiles of ROWS x SPAN values");
+                };
+                let at = &input[c0 * geometry.channel + q0..];
+                unsafe { span_sums(block, at, geometry, (c0, cc), tile, c0 > 0) };
+                if c0 + cc >= cin {
+                    store_span(tile, q0, block, geometry, out, residual, clamp);
+                }
+            }
+        }
+    });
+}
+
+/// A span's sums over channels `c0..c0 + cc` (`input` from channel `c0`'s plane at the
+/// span's first position), added to the tile's with `add`.
+///
+/// # Safety
+/// As [`block_planes`].
+unsafe fn span_sums(
+    block: &Block,
+    input: &[f32],
+    geometry: &Geometry,
+    (c0, cc): (usize, usize),
+    tile: &mut [f32; ROWS * SPAN],
+    add: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        let taps = geometry.offsets.len();
+        let w = block.weights[c0 * taps * block.packed..].as_ptr();
+        let kernel = match block.packed {
+            12 => avx512::span::<12>,
+            8 => avx512::span::<8>,
+            _ => avx512::span::<4>,
+        };
+        kernel(
+            input.as_ptr(),
+            geometry.channel,
+            &geometry.offsets,
+            w,
+            cc,
+            tile.as_mut_ptr(),
+            add,
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (block, input, geometry, c0, cc, tile, add);
 }
 
 /// Stores a span's sums of the block's real filters at their output pixels, with bias,
@@ -382,8 +445,17 @@ mod avx512 {
         weights: *const f32,
         cin: usize,
         tile: *mut f32,
+        add: bool,
     ) {
         let mut acc = [[_mm512_setzero_ps(); 2]; R];
+        if add {
+            for (r, a) in acc.iter_mut().enumerate() {
+                unsafe {
+                    a[0] = _mm512_loadu_ps(tile.add(r * SPAN));
+                    a[1] = _mm512_loadu_ps(tile.add(r * SPAN + 16));
+                }
+            }
+        }
         for c in 0..cin {
             let base = unsafe { input.add(c * channel) };
             let wc = unsafe { weights.add(c * offsets.len() * R) };

@@ -694,7 +694,8 @@ mod tests {
     }
 
     /// Convolutions on the direct kernel (where this CPU has AVX-512): 3x3 at stride 1
-    /// and 2, odd sizes, filter counts that leave partial and padded blocks, a 1x1 map,
+    /// and 2, odd sizes, filter counts that leave partial and padded blocks, channels in
+    /// one chunk and in several (`direct::CHUNK_WEIGHTS`), a 1x1 map,
     /// the stems (7x7 and 3x3 at stride 2 over 3 channels), with and without a residual
     /// under each clamp.
     #[test]
@@ -705,6 +706,8 @@ mod tests {
             (ConvCfg::square(16, 12, 3, 2, 1), (7, 7)),
             (ConvCfg::square(24, 6, 3, 1, 1), (1, 1)),
             (ConvCfg::square(32, 36, 3, 1, 1), (40, 37)),
+            // 4-filter blocks over 61 channels: two chunks of channels, the last partial.
+            (ConvCfg::square(61, 4, 3, 2, 1).bias(true), (9, 9)),
             (ConvCfg::square(3, 16, 7, 2, 3), (23, 20)), // ResNet's stem
             (ConvCfg::square(3, 8, 3, 2, 1).bias(true), (15, 16)), // MobileNet's
         ];
