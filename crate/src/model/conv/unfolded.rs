@@ -134,9 +134,11 @@ impl Unfolded {
 }
 
 /// One input row into its two stride-2 phase rows: padded column `ix + pw` goes to
-/// `even` or `odd` at `(ix + pw) / 2`. Pairs of columns at a time, with no per-column
-/// bounds check (a column-by-column copy took as long as MobileNetV2's 3x3 stem itself).
-fn split_pairs(line: &[f32], pw: usize, even: &mut [f32], odd: &mut [f32]) {
+/// `even` or `odd` at `(ix + pw) / 2`; the rest of both is left as it is. Pairs of
+/// columns at a time, with no per-column bounds check (a column-by-column copy took as
+/// long as MobileNetV2's 3x3 stem itself). The depthwise loop's padding splits its rows
+/// the same way.
+pub(crate) fn split_pairs(line: &[f32], pw: usize, even: &mut [f32], odd: &mut [f32]) {
     let w = line.len();
     // The first column whose padded position is even, and the one before it (odd).
     let c0 = (pw % 2).min(w);

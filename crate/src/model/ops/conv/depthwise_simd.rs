@@ -11,6 +11,7 @@
 
 use super::depthwise_rows::{self, Job, Rows};
 use crate::model::conv::gemm_micro::Clamp;
+use crate::model::conv::unfolded::split_pairs;
 use crate::model::graph::ConvCfg;
 use crate::model::ops::output::{with_scratch, Scratch};
 use std::cell::RefCell;
@@ -173,24 +174,7 @@ fn pad<const S: usize>(src: &[f32], shape: &Shape, padded: &mut [f32]) -> usize 
             // the compiler vectorises; per-column bounds checks cost most of the pass).
             row.fill(0.0);
             let (even, odd) = row.split_at_mut(half);
-            let c0 = (pw % 2).min(w);
-            if c0 == 1 {
-                odd[(pw - 1) / 2] = line[0];
-            }
-            let pairs = line[c0..].chunks_exact(2);
-            let last = pairs.remainder().first().copied();
-            let (e0, n) = ((c0 + pw) / 2, pairs.len());
-            for ((e, o), pair) in even[e0..e0 + n]
-                .iter_mut()
-                .zip(&mut odd[e0..e0 + n])
-                .zip(pairs)
-            {
-                *e = pair[0];
-                *o = pair[1];
-            }
-            if let Some(v) = last {
-                even[e0 + n] = v;
-            }
+            split_pairs(line, pw, even, odd);
         }
     }
     wp
