@@ -384,14 +384,15 @@ fn println_flush(out: &mut impl Write, s: &str) {
     let _ = out.flush();
 }
 
-/// As the command line does (its `heap` module): keep freed blocks in the heap, so that
-/// each layer's fresh output map does not page-fault again.
+/// As the command line does (its `heap` module): keep freed blocks in one heap for every
+/// thread, so that each layer's fresh output map does not page-fault again.
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes two allocator thresholds, before any other thread.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, i32::MAX);
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }
 
