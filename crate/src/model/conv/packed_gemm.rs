@@ -296,7 +296,6 @@ unsafe fn block_product(
     // k = 0 still runs one (empty) block, which writes the bias.
     loop {
         let kc = KC.min(k - k0);
-        b.pack_block(k0, kc, j0, cols, nr, &mut buf[..col_panels * kc * nr]);
         let last = k0 + kc >= k;
         // A pixel panel stays in L1 while a group of filter panels streams past it from
         // L2 (a filter panel's step is `mr` values, a pixel panel's `nr`): 5-12% faster
@@ -315,67 +314,42 @@ unsafe fn block_product(
         } else {
             (A_BYTES / (4 * mr * kc)).max(1)
         };
-        for first in (0..a.panels).step_by(group) {
+        let step = Step {
+            k0,
+            kc,
+            last,
+            j0,
+            cols,
+        };
+        if a.panels <= FEW_PANELS {
+            // Few filter panels (MobileNet's projections to 16 or 24 channels): each
+            // pixel panel is packed and used by every filter panel while in L1.
             for jp in 0..col_panels {
-                let q0 = jp * nr;
-                let width = nr.min(cols - q0);
-                let bp = buf[jp * kc * nr..].as_ptr();
-                for panel in first..(first + group).min(a.panels) {
-                    let rows = mr.min(a.m - panel * mr);
-                    let at = panel * mr * ldc + j0 + q0;
-                    let ep = Epilogue {
-                        bias: if k0 == 0 {
-                            a.bias[panel * mr..].as_ptr()
-                        } else {
-                            std::ptr::null()
-                        },
-                        accumulate: k0 > 0,
-                        residual: match res {
-                            Some(r) if last => unsafe { r.0.add(at) as *const f32 },
-                            _ => std::ptr::null(),
-                        },
-                        clamp: if last { clamp } else { Clamp::None },
+                let panel_buf = &mut buf[..kc * nr];
+                b.pack(k0, kc, j0 + jp * nr, nr.min(cols - jp * nr), nr, panel_buf);
+                for panel in 0..a.panels {
+                    unsafe {
+                        panel_product(
+                            a,
+                            &step,
+                            panel,
+                            jp,
+                            panel_buf.as_ptr(),
+                            out,
+                            ldc,
+                            res,
+                            clamp,
+                        )
                     };
-                    let ap = a.panel(k0, kc, panel).as_ptr();
-                    if rows == mr && width == nr {
-                        // SAFETY: a full panel inside `c` (and the residual), by the caller.
-                        unsafe {
-                            let c = out.0.add(at);
-                            micro.run(
-                                &Operands {
-                                    k: kc,
-                                    a: ap,
-                                    b: bp,
-                                    c,
-                                    ldc,
-                                },
-                                &ep,
-                            )
-                        };
-                    } else if rows == mr && narrow_fits(micro, width) {
-                        // SAFETY: full rows and `width` columns inside `c` (and the
-                        // residual), by the caller.
-                        unsafe { narrow(micro, kc, ap, bp, out.0.add(at), ldc, width, &ep) };
-                    } else {
-                        let (residual, ep) = (
-                            ep.residual,
-                            Epilogue {
-                                residual: std::ptr::null(),
-                                ..ep
-                            },
-                        );
-                        unsafe {
-                            edge_tile(
-                                micro,
-                                kc,
-                                ap,
-                                bp,
-                                (out.0.add(at), residual),
-                                ldc,
-                                (rows, width),
-                                &ep,
-                            )
-                        };
+                }
+            }
+        } else {
+            b.pack_block(k0, kc, j0, cols, nr, &mut buf[..col_panels * kc * nr]);
+            for first in (0..a.panels).step_by(group) {
+                for jp in 0..col_panels {
+                    let bp = buf[jp * kc * nr..].as_ptr();
+                    for panel in first..(first + group).min(a.panels) {
+                        unsafe { panel_product(a, &step, panel, jp, bp, out, ldc, res, clamp) };
                     }
                 }
             }
@@ -384,6 +358,106 @@ unsafe fn block_product(
         if last {
             break;
         }
+    }
+}
+
+/// Filter panels up to which each pixel panel is packed just before its products.
+const FEW_PANELS: usize = 3;
+
+/// Where a block of `k` and of columns lies.
+struct Step {
+    k0: usize,
+    kc: usize,
+    last: bool,
+    j0: usize,
+    cols: usize,
+}
+
+/// One filter panel's product with pixel panel `jp` (packed at `bp`) of a block: the
+/// whole micro-kernel, the narrow edge or a scratch tile, with the epilogue the block's
+/// place in `k` calls for.
+///
+/// # Safety
+/// As [`block_product`]'s, for this panel's rows and columns; `bp` holds `kc * nr`
+/// packed values.
+#[allow(clippy::too_many_arguments)]
+unsafe fn panel_product(
+    a: &PackedA,
+    step: &Step,
+    panel: usize,
+    jp: usize,
+    bp: *const f32,
+    out: Out,
+    ldc: usize,
+    res: Option<Out>,
+    clamp: Clamp,
+) {
+    let micro = a.micro;
+    let (mr, nr) = (micro.mr, micro.nr);
+    let Step {
+        k0,
+        kc,
+        last,
+        j0,
+        cols,
+    } = *step;
+    let q0 = jp * nr;
+    let width = nr.min(cols - q0);
+    let rows = mr.min(a.m - panel * mr);
+    let at = panel * mr * ldc + j0 + q0;
+    let ep = Epilogue {
+        bias: if k0 == 0 {
+            a.bias[panel * mr..].as_ptr()
+        } else {
+            std::ptr::null()
+        },
+        accumulate: k0 > 0,
+        residual: match res {
+            Some(r) if last => unsafe { r.0.add(at) as *const f32 },
+            _ => std::ptr::null(),
+        },
+        clamp: if last { clamp } else { Clamp::None },
+    };
+    let ap = a.panel(k0, kc, panel).as_ptr();
+    if rows == mr && width == nr {
+        // SAFETY: a full panel inside `c` (and the residual), by the caller.
+        unsafe {
+            let c = out.0.add(at);
+            micro.run(
+                &Operands {
+                    k: kc,
+                    a: ap,
+                    b: bp,
+                    c,
+                    ldc,
+                },
+                &ep,
+            )
+        };
+    } else if rows == mr && narrow_fits(micro, width) {
+        // SAFETY: full rows and `width` columns inside `c` (and the
+        // residual), by the caller.
+        unsafe { narrow(micro, kc, ap, bp, out.0.add(at), ldc, width, &ep) };
+    } else {
+        let (residual, ep) = (
+            ep.residual,
+            Epilogue {
+                residual: std::ptr::null(),
+                ..ep
+            },
+        );
+        unsafe {
+            edge_tile(
+                micro,
+                kc,
+                ap,
+                bp,
+                (out.0.add(at), residual),
+                ldc,
+                (rows, width),
+                &ep,
+            )
+        };
     }
 }
 
@@ -603,6 +677,8 @@ mod tests {
                 (24, 40, 100),
                 // 196 = 6 x 32 + 4 pixels: four last columns, an odd number of taps.
                 (16, 37, 196),
+                // More filter panels than FEW_PANELS for every kernel: the block-packed path.
+                (64, 300, 70),
             ] {
                 let a = values(m * k, 0.3);
                 let bias = values(m, 1.1);
