@@ -4,6 +4,7 @@
 //! for 3x3 convolutions, kept callable so benchmarks compare the two in one run.
 
 pub mod direct;
+pub mod filter_lanes;
 pub mod gemm_micro;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod gemm_micro_wasm;

@@ -19,6 +19,7 @@ mod im2col;
 mod pointwise;
 
 use super::super::conv::direct::DirectConv;
+use super::super::conv::filter_lanes::FilterLanesConv;
 use super::super::conv::gemm_micro::{self, Clamp};
 use super::super::conv::packed_gemm::PackedA;
 use super::super::conv::{conv_impl, ConvImpl, Winograd3x3};
@@ -60,6 +61,9 @@ enum Path {
     /// The convolutions the direct AVX-512 kernel runs faster: stems, stride 2, light
     /// 3x3s ([`takes_direct`]).
     Direct(DirectConv),
+    /// The direct convolutions with outputs at most 14 wide: 32 filters in lanes
+    /// ([`FilterLanesConv::suits`]).
+    FilterLanes(FilterLanesConv),
     /// `[out, in]` weights with the bias, packed; strided 1x1 convolutions read every
     /// `s`-th pixel as they pack.
     Pointwise(PackedA),
@@ -160,8 +164,13 @@ impl ConvKernel {
                 weight.len()
             )));
         }
+        let out_hw = hw.and_then(|(h, w)| out_size(&cfg, h, w));
         let path = if takes_direct(&cfg, hw) {
-            Path::Direct(DirectConv::new(cfg, weight, bias))
+            if out_hw.is_some_and(|o| FilterLanesConv::suits(&cfg, o)) {
+                Path::FilterLanes(FilterLanesConv::new(cfg, weight, bias))
+            } else {
+                Path::Direct(DirectConv::new(cfg, weight, bias))
+            }
         } else if is_winograd(&cfg) && !is_small_map(hw, gemm_micro::best().nr) {
             Path::Winograd(Winograd3x3::new(
                 weight,
@@ -268,6 +277,7 @@ impl ConvKernel {
                 act,
             ),
             Path::Direct(k) => (k.forward(x, n, (h, w), (oh, ow), residual, clamp), after),
+            Path::FilterLanes(k) => (k.forward(x, n, (h, w), (oh, ow), residual, clamp), after),
             Path::Pointwise(a) => (pointwise::forward(a, &call, x, residual, clamp), after),
             Path::General(a) => (im2col::forward(a, &call, x, residual, clamp), after),
         };
@@ -710,6 +720,11 @@ mod tests {
             (ConvCfg::square(61, 4, 3, 2, 1).bias(true), (9, 9)),
             (ConvCfg::square(3, 16, 7, 2, 3), (23, 20)), // ResNet's stem
             (ConvCfg::square(3, 8, 3, 2, 1).bias(true), (15, 16)), // MobileNet's
+            // Outputs at most 7 wide take 32 filters in lanes: a partial second block,
+            // stride 2 over an odd map, tiles of 1-3 outputs.
+            (ConvCfg::square(20, 40, 3, 1, 1).bias(true), (7, 5)),
+            (ConvCfg::square(17, 33, 3, 2, 1), (13, 11)),
+            (ConvCfg::square(16, 32, 3, 1, 1).bias(true), (2, 3)),
         ];
         for (cfg, hw) in cases {
             let n = 2;
@@ -717,9 +732,15 @@ mod tests {
             let b = values(cfg.out_channels, 1.1);
             let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
             let kernel = ConvKernel::for_maps(cfg, &w, Some(&b), Some(hw)).unwrap();
+            let lanes = out_size(&cfg, hw.0, hw.1).is_some_and(|o| FilterLanesConv::suits(&cfg, o));
             assert_eq!(
                 matches!(kernel.path, Path::Direct(_)),
-                DirectConv::available(),
+                DirectConv::available() && !lanes,
+                "{cfg:?}"
+            );
+            assert_eq!(
+                matches!(kernel.path, Path::FilterLanes(_)),
+                DirectConv::available() && lanes,
                 "{cfg:?}"
             );
             let want = naive(&cfg, &w, &b, &x, n, hw);

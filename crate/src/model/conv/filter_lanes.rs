@@ -1,0 +1,322 @@
+//! Direct convolutions with 32 filters across the lanes (AVX-512, natively) for the
+//! smallest output maps: ResNet's and DenseNet's 3x3s at 7x7, where the flat-row kernel
+//! ([`super::direct`]) computes and drops its padding columns (its 49 outputs of a 7x7
+//! map fill two 32-position spans: 28% of its work wasted). ResNet-50's layer4 3x3s
+//! 3.2-3.3 -> 2.5-2.6 ms each, natively, one thread (onnxruntime's 2.4-2.5).
+//!
+//! Here a tile is up to [`PIXELS`] outputs of one row times a block of 32 filters, in
+//! 2 x `PIXELS` registers: for each input channel and tap, the block's two filter vectors
+//! are loaded once and each pixel's input value is broadcast against both, so no lane
+//! ever holds a position outside the map, whatever its width and stride (a broadcast
+//! reads any address: stride 2 needs no phase split). The input is copied once with its
+//! zero border; the tile is transposed into the `[filter][row]` planes on store, with
+//! bias, residual and clamp (a few hundred values against thousands of multiply-adds).
+
+// The kernel exists natively on x86_64 only; elsewhere it is never chosen.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_mut))]
+
+use super::gemm_micro::Clamp;
+use super::packed_gemm::Out;
+use crate::model::graph::ConvCfg;
+use crate::model::ops::output::{overwritten, with_scratch, Scratch};
+use rayon::prelude::*;
+use std::cell::RefCell;
+
+/// Filters per block: two 16-lane vectors.
+const BLOCK: usize = 32;
+/// Outputs per tile at most: 2 x 7 accumulators, two filter vectors and the 7 broadcast
+/// inputs in AVX-512's 32 registers. With 14 the compiler loaded all 14 broadcasts
+/// first and spilled accumulators (14x14 maps 2.7 -> 3.5 ms a layer); at 14x14, 7 a
+/// tile ran no faster than the flat-row kernel, so maps wider than 7 stay there.
+pub const PIXELS: usize = 7;
+
+thread_local! {
+    /// Each thread's zero-bordered copy of the input image.
+    static PADDED: Scratch = const { RefCell::new(Vec::new()) };
+}
+
+/// A convolution's weights packed per block of 32 filters as `[in][tap][filter]`, the
+/// filters past the layer's zero.
+#[derive(Debug)]
+pub struct FilterLanesConv {
+    cfg: ConvCfg,
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// Where the padded input lies and where a tile's taps read it.
+struct Layout {
+    /// The padded plane's width and values per channel.
+    width: usize,
+    plane: usize,
+    /// Tap `ky * k + kx`'s offset from its output's window corner.
+    taps: Vec<usize>,
+    stride: usize,
+    out_hw: (usize, usize),
+}
+
+impl FilterLanesConv {
+    /// Whether the flat-row kernel would waste enough of its work on `out_hw` that this
+    /// one should take `cfg` (which [`super::direct::DirectConv::fits`]): outputs at most
+    /// 7 wide, 32 filters or more.
+    pub fn suits(cfg: &ConvCfg, out_hw: (usize, usize)) -> bool {
+        out_hw.1 <= PIXELS && cfg.out_channels >= BLOCK && cfg.in_channels >= 16
+    }
+
+    /// Packs `weight` (`[out, in, k, k]`) and its bias (zeros if none).
+    pub fn new(cfg: ConvCfg, weight: &[f32], bias: Option<&[f32]>) -> Self {
+        let (cin, cout) = (cfg.in_channels, cfg.out_channels);
+        let taps = cfg.kernel.0 * cfg.kernel.1;
+        let blocks = cout.div_ceil(BLOCK);
+        let mut weights = Vec::with_capacity(blocks * cin * taps * BLOCK);
+        for block in 0..blocks {
+            for ci in 0..cin {
+                for tap in 0..taps {
+                    weights.extend((0..BLOCK).map(|f| {
+                        let co = block * BLOCK + f;
+                        if co < cout {
+                            weight[(co * cin + ci) * taps + tap]
+                        } else {
+                            0.0
+                        }
+                    }));
+                }
+            }
+        }
+        FilterLanesConv {
+            cfg,
+            weights,
+            bias: bias.map_or_else(|| vec![0.0; cout], <[f32]>::to_vec),
+        }
+    }
+
+    /// `clamp(conv(x) + bias [+ residual])` for `n` images of `h x w` into `oh x ow`
+    /// (the caller checked the sizes). Only where AVX-512F is.
+    pub fn forward(
+        &self,
+        x: &[f32],
+        n: usize,
+        (h, w): (usize, usize),
+        (oh, ow): (usize, usize),
+        residual: Option<&[f32]>,
+        clamp: Clamp,
+    ) -> Vec<f32> {
+        let (cin, cout) = (self.cfg.in_channels, self.cfg.out_channels);
+        let (k, s, p) = (self.cfg.kernel.0, self.cfg.stride.0, self.cfg.padding.0);
+        // Rows and columns the windows reach, from the top-left padding on.
+        let rows = ((oh.max(1) - 1) * s + k).max(h + p);
+        let width = ((ow.max(1) - 1) * s + k).max(w + p);
+        let layout = Layout {
+            width,
+            plane: rows * width,
+            taps: (0..k * k).map(|t| (t / k) * width + t % k).collect(),
+            stride: s,
+            out_hw: (oh, ow),
+        };
+        let out_plane = oh * ow;
+        // SAFETY: every image's blocks store every filter's every output pixel.
+        unsafe {
+            overwritten(n * cout * out_plane, |y| {
+                for img in 0..n {
+                    let xs = &x[img * cin * h * w..][..cin * h * w];
+                    let ys = &mut y[img * cout * out_plane..][..cout * out_plane];
+                    let res = residual.map(|r| &r[img * cout * out_plane..][..cout * out_plane]);
+                    with_scratch(&PADDED, cin * layout.plane, |padded| {
+                        pad(xs, (h, w), p, &layout, padded);
+                        self.image(padded, &layout, ys, res, clamp);
+                    });
+                }
+            })
+        }
+    }
+
+    fn image(
+        &self,
+        padded: &[f32],
+        layout: &Layout,
+        y: &mut [f32],
+        residual: Option<&[f32]>,
+        clamp: Clamp,
+    ) {
+        let cin = self.cfg.in_channels;
+        let per_block = cin * layout.taps.len() * BLOCK;
+        let out = Out(y.as_mut_ptr());
+        let run = |block: usize| {
+            let weights = &self.weights[block * per_block..][..per_block];
+            // SAFETY: each block writes only its own filters' planes of `y`, which `out`
+            // covers; `padded` holds every channel's whole padded plane.
+            unsafe { self.block(block, weights, padded, layout, out, residual, clamp) };
+        };
+        let blocks = self.cfg.out_channels.div_ceil(BLOCK);
+        if rayon::current_num_threads() > 1 && blocks > 1 {
+            (0..blocks).into_par_iter().for_each(run);
+        } else {
+            (0..blocks).for_each(run);
+        }
+    }
+
+    /// Every output of one block of filters, tile by tile.
+    ///
+    /// # Safety
+    /// `out` covers the layer's `[out, oh, ow]` output and no other thread writes this
+    /// block's planes; AVX-512F.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn block(
+        &self,
+        block: usize,
+        weights: &[f32],
+        padded: &[f32],
+        layout: &Layout,
+        out: Out,
+        residual: Option<&[f32]>,
+        clamp: Clamp,
+    ) {
+        let (oh, ow) = layout.out_hw;
+        let s = layout.stride;
+        let first = block * BLOCK;
+        let filters = BLOCK.min(self.cfg.out_channels - first);
+        let mut tile = [0f32; PIXELS * BLOCK];
+        for oy in 0..oh {
+            for ox0 in (0..ow).step_by(PIXELS) {
+                let pixels = PIXELS.min(ow - ox0);
+                let corner = &padded[oy * s * layout.width + ox0 * s..];
+                // SAFETY: the padded planes hold every tap of these outputs.
+                unsafe {
+                    tile_sums(
+                        corner,
+                        layout,
+                        weights,
+                        self.cfg.in_channels,
+                        pixels,
+                        &mut tile,
+                    )
+                };
+                for f in 0..filters {
+                    let co = first + f;
+                    let at = (co * oh + oy) * ow + ox0;
+                    let b = self.bias[co];
+                    // SAFETY: `at..at + pixels` is filter `co`'s row `oy`, inside the
+                    // output and this block's (the caller's contract).
+                    let dst = unsafe { std::slice::from_raw_parts_mut(out.0.add(at), pixels) };
+                    let res = residual.map(|r| &r[at..at + pixels]);
+                    for (q, d) in dst.iter_mut().enumerate() {
+                        let v = tile[q * BLOCK + f] + b + res.map_or(0.0, |r| r[q]);
+                        *d = match clamp {
+                            Clamp::None => v,
+                            Clamp::Relu => v.max(0.0),
+                            Clamp::Relu6 => v.clamp(0.0, 6.0),
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Copies each `h x w` channel of `x` into `padded` at `(p, p)` of its `layout` plane,
+/// zeros around.
+fn pad(x: &[f32], (h, w): (usize, usize), p: usize, layout: &Layout, padded: &mut [f32]) {
+    for (src, dst) in x
+        .chunks_exact(h * w)
+        .zip(padded.chunks_exact_mut(layout.plane))
+    {
+        dst[..p * layout.width].fill(0.0);
+        for (y, row) in src.chunks_exact(w).enumerate() {
+            let line = &mut dst[(p + y) * layout.width..][..layout.width];
+            line[..p].fill(0.0);
+            line[p..p + w].copy_from_slice(row);
+            line[p + w..].fill(0.0);
+        }
+        dst[(p + h) * layout.width..].fill(0.0);
+    }
+}
+
+/// The sums of `pixels` outputs of one row (window corners at `corner`, a stride apart)
+/// for a block's 32 filters, into `tile[pixel][filter]`.
+///
+/// # Safety
+/// `corner` reaches every tap of every channel of these outputs; AVX-512F.
+unsafe fn tile_sums(
+    corner: &[f32],
+    layout: &Layout,
+    weights: &[f32],
+    cin: usize,
+    pixels: usize,
+    tile: &mut [f32; PIXELS * BLOCK],
+) {
+    let last = (cin - 1) * layout.plane
+        + layout.taps.iter().copied().max().unwrap_or(0)
+        + (pixels - 1) * layout.stride;
+    assert!(corner.len() > last && weights.len() >= cin * layout.taps.len() * BLOCK);
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! by_pixels {
+            ($($n:literal)*) => {
+                match pixels {
+                    $($n => avx512::tile::<$n>,)*
+                    _ => unreachable!("1 to PIXELS outputs per tile"),
+                }
+            };
+        }
+        let kernel = by_pixels!(1 2 3 4 5 6 7);
+        // SAFETY: the reads stay within the slices, checked above.
+        unsafe {
+            kernel(
+                corner.as_ptr(),
+                layout.plane,
+                &layout.taps,
+                layout.stride,
+                weights.as_ptr(),
+                cin,
+                tile.as_mut_ptr(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (corner, weights, tile);
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::BLOCK;
+    use std::arch::x86_64::*;
+
+    /// `tile[q][f] = sum over channels c and taps t of
+    /// input[c * plane + taps[t] + q * stride] * weights[(c * taps + t) * 32 + f]`, `q < P`.
+    ///
+    /// # Safety
+    /// AVX-512F; `input` and `weights` readable where those indices reach, `tile`
+    /// writable for `P * 32` values.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn tile<const P: usize>(
+        input: *const f32,
+        plane: usize,
+        taps: &[usize],
+        stride: usize,
+        weights: *const f32,
+        cin: usize,
+        tile: *mut f32,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); 2]; P];
+        let mut w = weights;
+        for c in 0..cin {
+            let base = unsafe { input.add(c * plane) };
+            for &off in taps {
+                let (w0, w1) = unsafe { (_mm512_loadu_ps(w), _mm512_loadu_ps(w.add(16))) };
+                let at = unsafe { base.add(off) };
+                for (q, a) in acc.iter_mut().enumerate() {
+                    let x = _mm512_set1_ps(unsafe { *at.add(q * stride) });
+                    a[0] = _mm512_fmadd_ps(x, w0, a[0]);
+                    a[1] = _mm512_fmadd_ps(x, w1, a[1]);
+                }
+                w = unsafe { w.add(BLOCK) };
+            }
+        }
+        for (q, a) in acc.iter().enumerate() {
+            unsafe {
+                _mm512_storeu_ps(tile.add(q * BLOCK), a[0]);
+                _mm512_storeu_ps(tile.add(q * BLOCK + 16), a[1]);
+            }
+        }
+    }
+}
