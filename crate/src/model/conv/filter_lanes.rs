@@ -1,16 +1,18 @@
-//! Direct convolutions with 32 filters across the lanes (AVX-512, natively) for the
-//! smallest output maps: ResNet's and DenseNet's 3x3s at 7x7, where the flat-row kernel
-//! ([`super::direct`]) computes and drops its padding columns (its 49 outputs of a 7x7
-//! map fill two 32-position spans: 28% of its work wasted). ResNet-50's layer4 3x3s
-//! 3.2-3.3 -> 2.5-2.6 ms each, natively, one thread (onnxruntime's 2.4-2.5).
+//! Direct convolutions with 32 filters across the lanes (AVX-512, natively) for output
+//! rows 14 wide or less, or a multiple of 14: ResNet's and DenseNet's 3x3s from 56x56 to
+//! 7x7. The flat-row kernel ([`super::direct`]) computes and drops its padding columns
+//! (its 49 outputs of a 7x7 map fill two 32-position spans: 28% of its work wasted,
+//! 14% at 14x14); here no lane ever holds a position outside the map.
 //!
-//! Here a tile is up to [`PIXELS`] outputs of one row times a block of 32 filters, in
-//! 2 x `PIXELS` registers: for each input channel and tap, the block's two filter vectors
-//! are loaded once and each pixel's input value is broadcast against both, so no lane
-//! ever holds a position outside the map, whatever its width and stride (a broadcast
-//! reads any address: stride 2 needs no phase split). The input is copied once with its
-//! zero border; the tile is transposed into the `[filter][row]` planes on store, with
-//! bias, residual and clamp (a few hundred values against thousands of multiply-adds).
+//! A tile is 14 (or up to [`PIXELS`]) outputs of one row times a block of 32 filters, in
+//! two registers per output: for each input channel and tap, the block's two filter
+//! vectors are loaded once and each output's input value is broadcast against both, so
+//! any width and stride fits (a broadcast reads any address: stride 2 needs no phase
+//! split). The input is copied once with its zero border; the tile is transposed into
+//! the `[filter][row]` planes on store, with bias, residual and clamp (a few hundred
+//! values against thousands of multiply-adds). ResNet-50, natively, one thread, each
+//! layer: 28x28 3x3s 2.4-2.5 -> 2.2 ms, 14x14 2.5 -> 2.2-2.25, 7x7 2.85-3.0 -> 2.5-2.6
+//! (onnxruntime's 2.0, 2.1 and 2.4); the 56x56 ones unchanged (2.3).
 
 // The kernel exists natively on x86_64 only; elsewhere it is never chosen.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_mut))]
@@ -24,11 +26,14 @@ use std::cell::RefCell;
 
 /// Filters per block: two 16-lane vectors.
 const BLOCK: usize = 32;
-/// Outputs per tile at most: 2 x 7 accumulators, two filter vectors and the 7 broadcast
-/// inputs in AVX-512's 32 registers. With 14 the compiler loaded all 14 broadcasts
-/// first and spilled accumulators (14x14 maps 2.7 -> 3.5 ms a layer); at 14x14, 7 a
-/// tile ran no faster than the flat-row kernel, so maps wider than 7 stay there.
+/// Outputs per tile of the intrinsics kernel at most: 2 x 7 accumulators, two filter
+/// vectors and the 7 broadcast inputs in AVX-512's 32 registers. With 14 the compiler
+/// loaded all 14 broadcasts first and spilled accumulators (14x14 maps 2.7 -> 3.5 ms a
+/// layer), hence [`WIDE`]'s assembly.
 pub const PIXELS: usize = 7;
+/// Outputs per tile of the hand-scheduled kernel ([`avx512::wide`]): 2 x 14 accumulators
+/// and two filter vectors, each input broadcast inside its multiply-add.
+const WIDE: usize = 14;
 
 thread_local! {
     /// Each thread's zero-bordered copy of the input image.
@@ -57,10 +62,13 @@ struct Layout {
 
 impl FilterLanesConv {
     /// Whether the flat-row kernel would waste enough of its work on `out_hw` that this
-    /// one should take `cfg` (which [`super::direct::DirectConv::fits`]): outputs at most
-    /// 7 wide, 32 filters or more.
+    /// one should take `cfg` (which [`super::direct::DirectConv::fits`]): output rows at
+    /// most 14 wide or a multiple of 14, 32 filters or more, 16 input channels or more
+    /// (the stems' 3 leave too few multiply-adds per tile to hide its transposed store).
     pub fn suits(cfg: &ConvCfg, out_hw: (usize, usize)) -> bool {
-        out_hw.1 <= PIXELS && cfg.out_channels >= BLOCK && cfg.in_channels >= 16
+        (out_hw.1 <= WIDE || out_hw.1.is_multiple_of(WIDE))
+            && cfg.out_channels >= BLOCK
+            && cfg.in_channels >= 16
     }
 
     /// Packs `weight` (`[out, in, k, k]`) and its bias (zeros if none).
@@ -175,10 +183,15 @@ impl FilterLanesConv {
         let s = layout.stride;
         let first = block * BLOCK;
         let filters = BLOCK.min(self.cfg.out_channels - first);
-        let mut tile = [0f32; PIXELS * BLOCK];
+        let mut tile = [0f32; WIDE * BLOCK];
         for oy in 0..oh {
-            for ox0 in (0..ow).step_by(PIXELS) {
-                let pixels = PIXELS.min(ow - ox0);
+            let mut ox0 = 0;
+            while ox0 < ow {
+                let pixels = if ow - ox0 >= WIDE && s <= 2 {
+                    WIDE
+                } else {
+                    PIXELS.min(ow - ox0)
+                };
                 let corner = &padded[oy * s * layout.width + ox0 * s..];
                 // SAFETY: the padded planes hold every tap of these outputs.
                 unsafe {
@@ -208,6 +221,7 @@ impl FilterLanesConv {
                         };
                     }
                 }
+                ox0 += pixels;
             }
         }
     }
@@ -242,7 +256,7 @@ unsafe fn tile_sums(
     weights: &[f32],
     cin: usize,
     pixels: usize,
-    tile: &mut [f32; PIXELS * BLOCK],
+    tile: &mut [f32; WIDE * BLOCK],
 ) {
     let last = (cin - 1) * layout.plane
         + layout.taps.iter().copied().max().unwrap_or(0)
@@ -258,7 +272,11 @@ unsafe fn tile_sums(
                 }
             };
         }
-        let kernel = by_pixels!(1 2 3 4 5 6 7);
+        let kernel = match (pixels, layout.stride) {
+            (WIDE, 1) => avx512::wide::<1>,
+            (WIDE, 2) => avx512::wide::<2>,
+            _ => by_pixels!(1 2 3 4 5 6 7),
+        };
         // SAFETY: the reads stay within the slices, checked above.
         unsafe {
             kernel(
@@ -279,6 +297,7 @@ unsafe fn tile_sums(
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::BLOCK;
+    use std::arch::asm;
     use std::arch::x86_64::*;
 
     /// `tile[q][f] = sum over channels c and taps t of
@@ -308,6 +327,73 @@ mod avx512 {
                     let x = _mm512_set1_ps(unsafe { *at.add(q * stride) });
                     a[0] = _mm512_fmadd_ps(x, w0, a[0]);
                     a[1] = _mm512_fmadd_ps(x, w1, a[1]);
+                }
+                w = unsafe { w.add(BLOCK) };
+            }
+        }
+        for (q, a) in acc.iter().enumerate() {
+            unsafe {
+                _mm512_storeu_ps(tile.add(q * BLOCK), a[0]);
+                _mm512_storeu_ps(tile.add(q * BLOCK + 16), a[1]);
+            }
+        }
+    }
+    /// One pixel's two multiply-adds, its input broadcast from `[x + d]` within each.
+    macro_rules! pair {
+        ($a:expr, $x:expr, $w0:expr, $w1:expr, $d:expr) => {
+            asm!(
+                "vfmadd231ps {a0}, {w0}, dword ptr [{x} + {d}]{{1to16}}",
+                "vfmadd231ps {a1}, {w1}, dword ptr [{x} + {d}]{{1to16}}",
+                a0 = inout(zmm_reg) $a[0],
+                a1 = inout(zmm_reg) $a[1],
+                w0 = in(zmm_reg) $w0,
+                w1 = in(zmm_reg) $w1,
+                x = in(reg) $x,
+                d = const $d,
+                options(pure, readonly, nostack, preserves_flags),
+            )
+        };
+    }
+
+    /// [`tile`] for 14 pixels a stride `S` apart, in assembly: written with intrinsics,
+    /// the compiler loads all 14 broadcasts before the multiply-adds and spills
+    /// accumulators; here each broadcast is an operand of its multiply-add.
+    ///
+    /// # Safety
+    /// As [`tile`].
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn wide<const S: usize>(
+        input: *const f32,
+        plane: usize,
+        taps: &[usize],
+        stride: usize,
+        weights: *const f32,
+        cin: usize,
+        tile: *mut f32,
+    ) {
+        debug_assert_eq!(stride, S);
+        let mut acc = [[_mm512_setzero_ps(); 2]; super::WIDE];
+        let mut w = weights;
+        for c in 0..cin {
+            let base = unsafe { input.add(c * plane) };
+            for &off in taps {
+                let (w0, w1) = unsafe { (_mm512_loadu_ps(w), _mm512_loadu_ps(w.add(16))) };
+                let x = unsafe { base.add(off) };
+                unsafe {
+                    pair!(acc[0], x, w0, w1, 0);
+                    pair!(acc[1], x, w0, w1, 4 * S);
+                    pair!(acc[2], x, w0, w1, 8 * S);
+                    pair!(acc[3], x, w0, w1, 12 * S);
+                    pair!(acc[4], x, w0, w1, 16 * S);
+                    pair!(acc[5], x, w0, w1, 20 * S);
+                    pair!(acc[6], x, w0, w1, 24 * S);
+                    pair!(acc[7], x, w0, w1, 28 * S);
+                    pair!(acc[8], x, w0, w1, 32 * S);
+                    pair!(acc[9], x, w0, w1, 36 * S);
+                    pair!(acc[10], x, w0, w1, 40 * S);
+                    pair!(acc[11], x, w0, w1, 44 * S);
+                    pair!(acc[12], x, w0, w1, 48 * S);
+                    pair!(acc[13], x, w0, w1, 52 * S);
                 }
                 w = unsafe { w.add(BLOCK) };
             }

@@ -61,8 +61,8 @@ enum Path {
     /// The convolutions the direct AVX-512 kernel runs faster: stems, stride 2, light
     /// 3x3s ([`takes_direct`]).
     Direct(DirectConv),
-    /// The direct convolutions with outputs at most 14 wide: 32 filters in lanes
-    /// ([`FilterLanesConv::suits`]).
+    /// The direct convolutions with rows of at most 14 outputs or a multiple of 14: 32
+    /// filters in lanes ([`FilterLanesConv::suits`]).
     FilterLanes(FilterLanesConv),
     /// `[out, in]` weights with the bias, packed; strided 1x1 convolutions read every
     /// `s`-th pixel as they pack.
@@ -720,11 +720,14 @@ mod tests {
             (ConvCfg::square(61, 4, 3, 2, 1).bias(true), (9, 9)),
             (ConvCfg::square(3, 16, 7, 2, 3), (23, 20)), // ResNet's stem
             (ConvCfg::square(3, 8, 3, 2, 1).bias(true), (15, 16)), // MobileNet's
-            // Outputs at most 7 wide take 32 filters in lanes: a partial second block,
-            // stride 2 over an odd map, tiles of 1-3 outputs.
+            // Rows of at most 14 outputs (or a multiple) take 32 filters in lanes: a
+            // partial second block, stride 2 over an odd map, tiles of 1-3 outputs.
             (ConvCfg::square(20, 40, 3, 1, 1).bias(true), (7, 5)),
             (ConvCfg::square(17, 33, 3, 2, 1), (13, 11)),
             (ConvCfg::square(16, 32, 3, 1, 1).bias(true), (2, 3)),
+            // Rows of 14 and 28 outputs: the 14-wide assembly kernel, stride 1 and 2.
+            (ConvCfg::square(16, 32, 3, 1, 1).bias(true), (5, 28)),
+            (ConvCfg::square(18, 36, 3, 2, 1), (9, 28)),
         ];
         for (cfg, hw) in cases {
             let n = 2;
