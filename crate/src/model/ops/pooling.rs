@@ -280,8 +280,31 @@ fn avg_cell(cfg: &PoolCfg, (h, w): (usize, usize), oy: usize, ox: usize) -> Cell
 
 /// Average pool of `[planes, h, w]` values.
 pub fn avg_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32> {
+    if is_plain_2x2(cfg) {
+        return avg_pool2x2_values(x, h, w);
+    }
     let out = out_size(cfg, h, w);
     mean_forward(x, (h, w), out, |oy, ox| avg_cell(cfg, (h, w), oy, ox))
+}
+
+/// DenseNet's 2x2, stride-2 average pool (floor mode, no padding: every window whole),
+/// row pair by row pair: window by window through [`mean_forward`] its three transitions
+/// took 1.4 ms natively, a fifth of the work onnxruntime spends on DenseNet-121's
+/// batch norms. The same sums in the same order, so the same values.
+fn avg_pool2x2_values(data: &[f32], h: usize, w: usize) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    per_plane(data, (h, w), (oh, ow), |dst, plane| {
+        for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
+            let (r0, r1) = plane[2 * oy * w..][..2 * w].split_at(w);
+            for ((v, a), b) in out
+                .iter_mut()
+                .zip(r0.chunks_exact(2))
+                .zip(r1.chunks_exact(2))
+            {
+                *v = ((a[0] + a[1]) + (b[0] + b[1])) / 4.0;
+            }
+        }
+    })
 }
 
 /// Gradient of [`avg_forward`].
@@ -416,6 +439,11 @@ mod tests {
         let t = PoolCfg::square(2, 2, 0);
         assert_eq!(avg_forward(&[1.0, 2.0, 3.0, 6.0], &t, (2, 2)), [3.0]);
         assert_eq!(avg_backward(&[4.0], &t, (2, 2), 1), [1.0, 1.0, 1.0, 1.0]);
+        // Its own loop gives the window-by-window means exactly, odd sides dropped.
+        let v: Vec<f32> = (0..3 * 5 * 7).map(|i| (i as f32 * 0.37).sin()).collect();
+        let windows = mean_forward(&v, (5, 7), (2, 3), |oy, ox| avg_cell(&t, (5, 7), oy, ox));
+        assert_eq!(avg_forward(&v, &t, (5, 7)), windows);
+        assert_eq!(windows.len(), 3 * 2 * 3);
     }
 
     #[test]
