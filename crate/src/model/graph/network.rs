@@ -289,8 +289,10 @@ impl Graph {
             (Op::Conv(_) | Op::BatchNorm { .. }, Op::Add) => {
                 self.add_conv_input(*only, keep) == Some(i)
             }
+            // A batch norm not folded into a convolution (DenseNet's, after a
+            // concatenation) runs with its activation in one pass.
             (Op::Conv(_) | Op::BatchNorm { .. }, Op::Act(a)) => {
-                self.runs_conv(i) && (mode == Mode::Plain || !act::needs_input(*a))
+                mode == Mode::Plain || !act::needs_input(*a)
             }
             (Op::Add, Op::Act(a)) => {
                 self.add_conv_input(i, keep).is_some()
@@ -362,6 +364,12 @@ impl Graph {
         // An activation whose producer was skipped runs inside that producer's kernel.
         if let (Op::Act(a), [Src::Node(p)]) = (&self.ops[i], node.inputs.as_slice()) {
             if fuse_act {
+                if let (Op::BatchNorm { affine, .. }, false) = (&self.ops[*p], self.runs_conv(*p)) {
+                    let x = get(self.spec.nodes[*p].inputs[0])?;
+                    let plane = x.view().plane();
+                    let y = affine.forward_then(&x.data, plane, *a);
+                    return Ok(Val::new(y, x.shape.clone()));
+                }
                 return match self.add_conv_input(*p, keep) {
                     Some(conv) => self.add_run(*p, conv, get, Some(*a)),
                     None => self.conv_run(*p, get, Some(*a)),

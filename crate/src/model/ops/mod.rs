@@ -54,7 +54,8 @@ impl Value<'_> {
         self.shape.get(1).copied().unwrap_or(1)
     }
 
-    fn plane(&self) -> usize {
+    /// Values per channel of one image.
+    pub(crate) fn plane(&self) -> usize {
         let (h, w) = self.hw();
         h * w
     }

@@ -2,6 +2,8 @@
 //! which a preceding convolution can absorb), ConvNeXt's layer norm over the channels of
 //! each pixel, and its per-channel layer scale.
 
+use super::super::graph::Activation;
+use super::output::overwritten;
 use rayon::prelude::*;
 
 /// A per-channel affine map `y = x * scale[c] + shift[c]`: eval-mode batch norm with
@@ -35,33 +37,46 @@ impl ChannelAffine {
 
     /// `y = x * scale[c] + shift[c]` over `[n, c, plane]` values.
     pub fn forward(&self, x: &[f32], plane: usize) -> Vec<f32> {
-        self.map(x, plane, true)
+        self.map(x, plane, true, None)
+    }
+
+    /// `y = act(x * scale[c] + shift[c])`, each plane activated while it is in cache:
+    /// DenseNet's batch norm and ReLU before every convolution, one pass over memory
+    /// instead of two (and one copy fewer).
+    pub fn forward_then(&self, x: &[f32], plane: usize, act: Activation) -> Vec<f32> {
+        self.map(x, plane, true, Some(act))
     }
 
     /// `dx = g * scale[c]`.
     pub fn backward(&self, g: &[f32], plane: usize) -> Vec<f32> {
-        self.map(g, plane, false)
+        self.map(g, plane, false, None)
     }
 
-    fn map(&self, x: &[f32], plane: usize, shift: bool) -> Vec<f32> {
+    fn map(&self, x: &[f32], plane: usize, shift: bool, act: Option<Activation>) -> Vec<f32> {
         let c = self.scale.len();
-        let mut y = vec![0f32; x.len()];
         if plane == 0 {
-            return y;
+            return vec![0f32; x.len()];
         }
-        y.par_chunks_mut(plane)
-            .zip(x.par_chunks(plane))
-            .enumerate()
-            .for_each(|(i, (dst, src))| {
-                let (s, b) = (
-                    self.scale[i % c],
-                    if shift { self.shift[i % c] } else { 0.0 },
-                );
-                for (d, v) in dst.iter_mut().zip(src) {
-                    *d = v * s + b;
-                }
-            });
-        y
+        let fill = |y: &mut [f32]| {
+            y.par_chunks_mut(plane)
+                .zip(x.par_chunks(plane))
+                .enumerate()
+                .for_each(|(i, (dst, src))| {
+                    let (s, b) = (
+                        self.scale[i % c],
+                        if shift { self.shift[i % c] } else { 0.0 },
+                    );
+                    for (d, v) in dst.iter_mut().zip(src) {
+                        *d = v * s + b;
+                    }
+                    if let Some(a) = act {
+                        super::act::apply_in_place(a, dst);
+                    }
+                })
+        };
+        // SAFETY: the chunks of `y` pair with those of `x`, equal in length, and each is
+        // written whole (no zeroing pass first).
+        unsafe { overwritten(x.len(), fill) }
     }
 }
 
@@ -176,6 +191,11 @@ mod tests {
         // (x - 1) / sqrt(4) * 2 + 0.5 and (x + 1) / 1.
         assert_eq!(bn.forward(&[3.0, 5.0, 1.0, 2.0], 2), [2.5, 4.5, 2.0, 3.0]);
         assert_eq!(bn.backward(&[1.0, 1.0, 1.0, 1.0], 2), [1.0, 1.0, 1.0, 1.0]);
+        // With DenseNet's ReLU after it in the same pass: -1.5 and -1 clamp to 0.
+        assert_eq!(
+            bn.forward_then(&[-1.0, 5.0, -2.0, 2.0], 2, Activation::Relu),
+            [0.0, 4.5, 0.0, 3.0]
+        );
     }
 
     #[test]
