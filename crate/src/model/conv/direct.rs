@@ -81,8 +81,7 @@ impl DirectConv {
 
     /// Packs `weight` (`[out, in, k, k]`) and its bias (zeros if none).
     pub fn new(cfg: ConvCfg, weight: &[f32], bias: Option<&[f32]>) -> Self {
-        let (cin, cout) = (cfg.in_channels, cfg.out_channels);
-        let taps = cfg.kernel.0 * cfg.kernel.1;
+        let cout = cfg.out_channels;
         let mut blocks = Vec::new();
         let mut first = 0;
         while first < cout {
@@ -99,18 +98,7 @@ impl DirectConv {
         for block in &mut blocks {
             let (first, rows, _) = *block;
             block.2 = weights.len();
-            for ci in 0..cin {
-                for tap in 0..taps {
-                    for r in 0..rows {
-                        let co = first + r;
-                        weights.push(if co < cout {
-                            weight[(co * cin + ci) * taps + tap]
-                        } else {
-                            0.0
-                        });
-                    }
-                }
-            }
+            pack_filters(weight, &cfg, first..first + rows, &mut weights);
         }
         DirectConv {
             cfg,
@@ -133,17 +121,15 @@ impl DirectConv {
     ) -> Vec<f32> {
         let (cin, cout) = (self.cfg.in_channels, self.cfg.out_channels);
         let s = self.cfg.stride.0;
-        let out_plane = oh * ow;
         // SAFETY: every image's blocks store every filter's every output pixel.
         unsafe {
-            overwritten(n * cout * out_plane, |y| {
-                for img in 0..n {
-                    let xs = &x[img * cin * h * w..][..cin * h * w];
-                    let ys = &mut y[img * cout * out_plane..][..cout * out_plane];
-                    let res = residual.map(|r| &r[img * cout * out_plane..][..cout * out_plane]);
-                    self.image(xs, s, (h, w), (oh, ow), ys, res, clamp);
-                }
-            })
+            per_image(
+                x,
+                n,
+                (cin * h * w, cout * oh * ow),
+                residual,
+                |xs, ys, res| self.image(xs, s, (h, w), (oh, ow), ys, res, clamp),
+            )
         }
     }
 
@@ -245,6 +231,56 @@ impl DirectConv {
         } else {
             self.blocks.iter().for_each(run);
         }
+    }
+}
+
+/// Appends filters `filters` of `weight` (`[out, in, k, k]`, as `cfg`) as `[in][tap]
+/// [filter]`, zeros for those past the layer's: the layout both direct kernels read.
+pub(super) fn pack_filters(
+    weight: &[f32],
+    cfg: &ConvCfg,
+    filters: std::ops::Range<usize>,
+    out: &mut Vec<f32>,
+) {
+    let (cin, cout) = (cfg.in_channels, cfg.out_channels);
+    let taps = cfg.kernel.0 * cfg.kernel.1;
+    for ci in 0..cin {
+        for tap in 0..taps {
+            out.extend(filters.clone().map(|co| {
+                if co < cout {
+                    weight[(co * cin + ci) * taps + tap]
+                } else {
+                    0.0
+                }
+            }));
+        }
+    }
+}
+
+/// `image(x, y, residual)` for each of `n` images (`sizes`: values per input and per
+/// output image) into a new output.
+///
+/// # Safety
+/// `image` writes every value of its output image.
+pub(super) unsafe fn per_image(
+    x: &[f32],
+    n: usize,
+    (input, output): (usize, usize),
+    residual: Option<&[f32]>,
+    mut image: impl FnMut(&[f32], &mut [f32], Option<&[f32]>),
+) -> Vec<f32> {
+    // SAFETY: the caller's `image` fills each output image.
+    unsafe {
+        overwritten(n * output, |y| {
+            for img in 0..n {
+                let res = residual.map(|r| &r[img * output..][..output]);
+                image(
+                    &x[img * input..][..input],
+                    &mut y[img * output..][..output],
+                    res,
+                );
+            }
+        })
     }
 }
 

@@ -17,10 +17,11 @@
 // The kernel exists natively on x86_64 only; elsewhere it is never chosen.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_mut))]
 
+use super::direct::{pack_filters, per_image};
 use super::gemm_micro::Clamp;
 use super::packed_gemm::Out;
 use crate::model::graph::ConvCfg;
-use crate::model::ops::output::{overwritten, with_scratch, Scratch};
+use crate::model::ops::output::{with_scratch, Scratch};
 use rayon::prelude::*;
 use std::cell::RefCell;
 
@@ -78,18 +79,12 @@ impl FilterLanesConv {
         let blocks = cout.div_ceil(BLOCK);
         let mut weights = Vec::with_capacity(blocks * cin * taps * BLOCK);
         for block in 0..blocks {
-            for ci in 0..cin {
-                for tap in 0..taps {
-                    weights.extend((0..BLOCK).map(|f| {
-                        let co = block * BLOCK + f;
-                        if co < cout {
-                            weight[(co * cin + ci) * taps + tap]
-                        } else {
-                            0.0
-                        }
-                    }));
-                }
-            }
+            pack_filters(
+                weight,
+                &cfg,
+                block * BLOCK..(block + 1) * BLOCK,
+                &mut weights,
+            );
         }
         FilterLanesConv {
             cfg,
@@ -121,20 +116,20 @@ impl FilterLanesConv {
             stride: s,
             out_hw: (oh, ow),
         };
-        let out_plane = oh * ow;
         // SAFETY: every image's blocks store every filter's every output pixel.
         unsafe {
-            overwritten(n * cout * out_plane, |y| {
-                for img in 0..n {
-                    let xs = &x[img * cin * h * w..][..cin * h * w];
-                    let ys = &mut y[img * cout * out_plane..][..cout * out_plane];
-                    let res = residual.map(|r| &r[img * cout * out_plane..][..cout * out_plane]);
+            per_image(
+                x,
+                n,
+                (cin * h * w, cout * oh * ow),
+                residual,
+                |xs, ys, res| {
                     with_scratch(&PADDED, cin * layout.plane, |padded| {
                         pad(xs, (h, w), p, &layout, padded);
                         self.image(padded, &layout, ys, res, clamp);
-                    });
-                }
-            })
+                    })
+                },
+            )
         }
     }
 
@@ -331,6 +326,14 @@ mod avx512 {
                 w = unsafe { w.add(BLOCK) };
             }
         }
+        unsafe { store(&acc, tile) };
+    }
+    /// The tile's sums, `[pixel][filter]`.
+    ///
+    /// # Safety
+    /// AVX-512F; `tile` writable for `acc.len() * 32` values.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store(acc: &[[__m512; 2]], tile: *mut f32) {
         for (q, a) in acc.iter().enumerate() {
             unsafe {
                 _mm512_storeu_ps(tile.add(q * BLOCK), a[0]);
@@ -338,6 +341,7 @@ mod avx512 {
             }
         }
     }
+
     /// One pixel's two multiply-adds, its input broadcast from `[x + d]` within each.
     macro_rules! pair {
         ($a:expr, $x:expr, $w0:expr, $w1:expr, $d:expr) => {
@@ -398,11 +402,6 @@ mod avx512 {
                 w = unsafe { w.add(BLOCK) };
             }
         }
-        for (q, a) in acc.iter().enumerate() {
-            unsafe {
-                _mm512_storeu_ps(tile.add(q * BLOCK), a[0]);
-                _mm512_storeu_ps(tile.add(q * BLOCK + 16), a[1]);
-            }
-        }
+        unsafe { store(&acc, tile) };
     }
 }
