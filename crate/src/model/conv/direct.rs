@@ -145,18 +145,11 @@ impl DirectConv {
         clamp: Clamp,
     ) {
         let cin = self.cfg.in_channels;
-        // Phase plane `(py, px)` of `rows x cols`; a channel holds `s * s` of them.
-        let k = self.cfg.kernel.0;
-        let (rows, cols) = Unfolded::phase_hw(&self.cfg, hw);
-        let plane = rows * cols;
-        let channel = s * s * plane;
-        // Tap (ky, kx) reads phase (ky mod s, kx mod s) at (ky / s, kx / s) from the output.
-        let offsets: Vec<usize> = (0..k * k)
-            .map(|tap| {
-                let (ky, kx) = (tap / k, tap % k);
-                ((ky % s) * s + kx % s) * plane + (ky / s) * cols + kx / s
-            })
-            .collect();
+        let PhaseTaps {
+            channel,
+            cols,
+            offsets,
+        } = PhaseTaps::new(&self.cfg, hw);
         let far = offsets.iter().copied().max().unwrap_or(0);
         let positions = oh * cols;
         let spans = positions.div_ceil(SPAN);
@@ -180,7 +173,7 @@ impl DirectConv {
         // Where the filters outweigh the input (layer3.0, layer4.0: 2.4 and 9.4 MB), they
         // are what would stream again per band: one band, each block's filters read once.
         let per_span = cin * s * s * SPAN * 4;
-        let reach = cin * s * s * k * cols * 4;
+        let reach = cin * s * s * self.cfg.kernel.0 * cols * 4;
         let band = if 4 * cin * channel <= BAND_BYTES.max(4 * self.weights.len()) {
             spans
         } else {
@@ -230,6 +223,36 @@ impl DirectConv {
             self.blocks.par_iter().for_each(run);
         } else {
             self.blocks.iter().for_each(run);
+        }
+    }
+}
+
+/// Where each tap reads [`Unfolded`]'s phase planes: output `(oy, ox)` is position
+/// `oy * cols + ox` of a plane and tap `ky * k + kx` reads `offsets[tap]` past it, in
+/// phase `(ky mod s, kx mod s)` at `(ky / s, kx / s)`; a channel holds `s * s` planes.
+pub(super) struct PhaseTaps {
+    /// Values per input channel (its phase planes).
+    pub channel: usize,
+    /// A phase plane's columns.
+    pub cols: usize,
+    pub offsets: Vec<usize>,
+}
+
+impl PhaseTaps {
+    pub fn new(cfg: &ConvCfg, hw: (usize, usize)) -> Self {
+        let (k, s) = (cfg.kernel.0, cfg.stride.0);
+        let (rows, cols) = Unfolded::phase_hw(cfg, hw);
+        let plane = rows * cols;
+        let offsets = (0..k * k)
+            .map(|tap| {
+                let (ky, kx) = (tap / k, tap % k);
+                ((ky % s) * s + kx % s) * plane + (ky / s) * cols + kx / s
+            })
+            .collect();
+        PhaseTaps {
+            channel: s * s * plane,
+            cols,
+            offsets,
         }
     }
 }

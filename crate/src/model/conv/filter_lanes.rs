@@ -7,9 +7,10 @@
 //! A tile is 14 (or up to [`PIXELS`]) outputs of one row times a block of 32 filters, in
 //! two registers per output: for each input channel and tap, the block's two filter
 //! vectors are loaded once and each output's input value is broadcast against both, so
-//! any width and stride fits (a broadcast reads any address: stride 2 needs no phase
-//! split). The input is copied once with its zero border; the tile is transposed into
-//! the `[filter][row]` planes on store, with bias, residual and clamp (a few hundred
+//! any width fits. The input is read as the flat-row kernel reads it, [`Unfolded`]'s
+//! zero-padded phase planes ([`PhaseTaps`]), where a row's outputs read consecutive
+//! values at either stride; the tile is transposed into the `[filter][row]` planes on
+//! store, with bias, residual and clamp (a few hundred
 //! values against thousands of multiply-adds). ResNet-50, natively, one thread, each
 //! layer: 28x28 3x3s 2.4-2.5 -> 2.2 ms, 14x14 2.5 -> 2.2-2.25, 7x7 2.85-3.0 -> 2.5-2.6
 //! (onnxruntime's 2.0, 2.1 and 2.4); the 56x56 ones unchanged (2.3).
@@ -17,13 +18,12 @@
 // The kernel exists natively on x86_64 only; elsewhere it is never chosen.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_mut))]
 
-use super::direct::{pack_filters, per_image};
+use super::direct::{pack_filters, per_image, PhaseTaps};
 use super::gemm_micro::Clamp;
 use super::packed_gemm::Out;
+use super::unfolded::Unfolded;
 use crate::model::graph::ConvCfg;
-use crate::model::ops::output::{with_scratch, Scratch};
 use rayon::prelude::*;
-use std::cell::RefCell;
 
 /// Filters per block: two 16-lane vectors.
 const BLOCK: usize = 32;
@@ -36,11 +36,6 @@ pub const PIXELS: usize = 7;
 /// and two filter vectors, each input broadcast inside its multiply-add.
 const WIDE: usize = 14;
 
-thread_local! {
-    /// Each thread's zero-bordered copy of the input image.
-    static PADDED: Scratch = const { RefCell::new(Vec::new()) };
-}
-
 /// A convolution's weights packed per block of 32 filters as `[in][tap][filter]`, the
 /// filters past the layer's zero.
 #[derive(Debug)]
@@ -48,17 +43,6 @@ pub struct FilterLanesConv {
     cfg: ConvCfg,
     weights: Vec<f32>,
     bias: Vec<f32>,
-}
-
-/// Where the padded input lies and where a tile's taps read it.
-struct Layout {
-    /// The padded plane's width and values per channel.
-    width: usize,
-    plane: usize,
-    /// Tap `ky * k + kx`'s offset from its output's window corner.
-    taps: Vec<usize>,
-    stride: usize,
-    out_hw: (usize, usize),
 }
 
 impl FilterLanesConv {
@@ -105,17 +89,7 @@ impl FilterLanesConv {
         clamp: Clamp,
     ) -> Vec<f32> {
         let (cin, cout) = (self.cfg.in_channels, self.cfg.out_channels);
-        let (k, s, p) = (self.cfg.kernel.0, self.cfg.stride.0, self.cfg.padding.0);
-        // Rows and columns the windows reach, from the top-left padding on.
-        let rows = ((oh.max(1) - 1) * s + k).max(h + p);
-        let width = ((ow.max(1) - 1) * s + k).max(w + p);
-        let layout = Layout {
-            width,
-            plane: rows * width,
-            taps: (0..k * k).map(|t| (t / k) * width + t % k).collect(),
-            stride: s,
-            out_hw: (oh, ow),
-        };
+        let taps = PhaseTaps::new(&self.cfg, (h, w));
         // SAFETY: every image's blocks store every filter's every output pixel.
         unsafe {
             per_image(
@@ -124,10 +98,8 @@ impl FilterLanesConv {
                 (cin * h * w, cout * oh * ow),
                 residual,
                 |xs, ys, res| {
-                    with_scratch(&PADDED, cin * layout.plane, |padded| {
-                        pad(xs, (h, w), p, &layout, padded);
-                        self.image(padded, &layout, ys, res, clamp);
-                    })
+                    let padded = Unfolded::new(xs, cin, &self.cfg, (h, w), (oh, ow));
+                    self.image(padded.phases(), &taps, (oh, ow), ys, res, clamp);
                 },
             )
         }
@@ -136,19 +108,20 @@ impl FilterLanesConv {
     fn image(
         &self,
         padded: &[f32],
-        layout: &Layout,
+        taps: &PhaseTaps,
+        out_hw: (usize, usize),
         y: &mut [f32],
         residual: Option<&[f32]>,
         clamp: Clamp,
     ) {
         let cin = self.cfg.in_channels;
-        let per_block = cin * layout.taps.len() * BLOCK;
+        let per_block = cin * taps.offsets.len() * BLOCK;
         let out = Out(y.as_mut_ptr());
         let run = |block: usize| {
             let weights = &self.weights[block * per_block..][..per_block];
             // SAFETY: each block writes only its own filters' planes of `y`, which `out`
-            // covers; `padded` holds every channel's whole padded plane.
-            unsafe { self.block(block, weights, padded, layout, out, residual, clamp) };
+            // covers; `padded` holds every channel's phase planes.
+            unsafe { self.block(block, weights, (padded, taps), out_hw, out, residual, clamp) };
         };
         let blocks = self.cfg.out_channels.div_ceil(BLOCK);
         if rayon::current_num_threads() > 1 && blocks > 1 {
@@ -168,31 +141,29 @@ impl FilterLanesConv {
         &self,
         block: usize,
         weights: &[f32],
-        padded: &[f32],
-        layout: &Layout,
+        (padded, taps): (&[f32], &PhaseTaps),
+        (oh, ow): (usize, usize),
         out: Out,
         residual: Option<&[f32]>,
         clamp: Clamp,
     ) {
-        let (oh, ow) = layout.out_hw;
-        let s = layout.stride;
         let first = block * BLOCK;
         let filters = BLOCK.min(self.cfg.out_channels - first);
         let mut tile = [0f32; WIDE * BLOCK];
         for oy in 0..oh {
             let mut ox0 = 0;
             while ox0 < ow {
-                let pixels = if ow - ox0 >= WIDE && s <= 2 {
+                let pixels = if ow - ox0 >= WIDE {
                     WIDE
                 } else {
                     PIXELS.min(ow - ox0)
                 };
-                let corner = &padded[oy * s * layout.width + ox0 * s..];
-                // SAFETY: the padded planes hold every tap of these outputs.
+                let corner = &padded[oy * taps.cols + ox0..];
+                // SAFETY: the phase planes hold every tap of these outputs.
                 unsafe {
                     tile_sums(
                         corner,
-                        layout,
+                        taps,
                         weights,
                         self.cfg.in_channels,
                         pixels,
@@ -222,63 +193,40 @@ impl FilterLanesConv {
     }
 }
 
-/// Copies each `h x w` channel of `x` into `padded` at `(p, p)` of its `layout` plane,
-/// zeros around.
-fn pad(x: &[f32], (h, w): (usize, usize), p: usize, layout: &Layout, padded: &mut [f32]) {
-    for (src, dst) in x
-        .chunks_exact(h * w)
-        .zip(padded.chunks_exact_mut(layout.plane))
-    {
-        dst[..p * layout.width].fill(0.0);
-        for (y, row) in src.chunks_exact(w).enumerate() {
-            let line = &mut dst[(p + y) * layout.width..][..layout.width];
-            line[..p].fill(0.0);
-            line[p..p + w].copy_from_slice(row);
-            line[p + w..].fill(0.0);
-        }
-        dst[(p + h) * layout.width..].fill(0.0);
-    }
-}
-
-/// The sums of `pixels` outputs of one row (window corners at `corner`, a stride apart)
-/// for a block's 32 filters, into `tile[pixel][filter]`.
+/// The sums of `pixels` consecutive outputs of one row (their first at `corner` of the
+/// phase planes) for a block's 32 filters, into `tile[pixel][filter]`.
 ///
 /// # Safety
-/// `corner` reaches every tap of every channel of these outputs; AVX-512F.
+/// AVX-512F.
 unsafe fn tile_sums(
     corner: &[f32],
-    layout: &Layout,
+    taps: &PhaseTaps,
     weights: &[f32],
     cin: usize,
     pixels: usize,
     tile: &mut [f32; WIDE * BLOCK],
 ) {
-    let last = (cin - 1) * layout.plane
-        + layout.taps.iter().copied().max().unwrap_or(0)
-        + (pixels - 1) * layout.stride;
-    assert!(corner.len() > last && weights.len() >= cin * layout.taps.len() * BLOCK);
+    let last =
+        (cin - 1) * taps.channel + taps.offsets.iter().copied().max().unwrap_or(0) + pixels - 1;
+    assert!(corner.len() > last && weights.len() >= cin * taps.offsets.len() * BLOCK);
     #[cfg(target_arch = "x86_64")]
     {
         macro_rules! by_pixels {
             ($($n:literal)*) => {
                 match pixels {
+                    WIDE => avx512::wide,
                     $($n => avx512::tile::<$n>,)*
-                    _ => unreachable!("1 to PIXELS outputs per tile"),
+                    _ => unreachable!("1 to PIXELS outputs per tile, or WIDE"),
                 }
             };
         }
-        let kernel = match (pixels, layout.stride) {
-            (WIDE, 1) => avx512::wide::<1>,
-            (WIDE, 2) => avx512::wide::<2>,
-            _ => by_pixels!(1 2 3 4 5 6 7),
-        };
+        let kernel = by_pixels!(1 2 3 4 5 6 7);
         // SAFETY: the reads stay within the slices, checked above.
         unsafe {
             kernel(
                 corner.as_ptr(),
-                layout.plane,
-                &layout.taps,
-                layout.stride,
+                taps.channel,
+                &taps.offsets,
                 weights.as_ptr(),
                 cin,
                 tile.as_mut_ptr(),
@@ -296,7 +244,7 @@ mod avx512 {
     use std::arch::x86_64::*;
 
     /// `tile[q][f] = sum over channels c and taps t of
-    /// input[c * plane + taps[t] + q * stride] * weights[(c * taps + t) * 32 + f]`, `q < P`.
+    /// input[c * channel + taps[t] + q] * weights[(c * taps + t) * 32 + f]`, `q < P`.
     ///
     /// # Safety
     /// AVX-512F; `input` and `weights` readable where those indices reach, `tile`
@@ -304,9 +252,8 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     pub unsafe fn tile<const P: usize>(
         input: *const f32,
-        plane: usize,
+        channel: usize,
         taps: &[usize],
-        stride: usize,
         weights: *const f32,
         cin: usize,
         tile: *mut f32,
@@ -314,12 +261,12 @@ mod avx512 {
         let mut acc = [[_mm512_setzero_ps(); 2]; P];
         let mut w = weights;
         for c in 0..cin {
-            let base = unsafe { input.add(c * plane) };
+            let base = unsafe { input.add(c * channel) };
             for &off in taps {
                 let (w0, w1) = unsafe { (_mm512_loadu_ps(w), _mm512_loadu_ps(w.add(16))) };
                 let at = unsafe { base.add(off) };
                 for (q, a) in acc.iter_mut().enumerate() {
-                    let x = _mm512_set1_ps(unsafe { *at.add(q * stride) });
+                    let x = _mm512_set1_ps(unsafe { *at.add(q) });
                     a[0] = _mm512_fmadd_ps(x, w0, a[0]);
                     a[1] = _mm512_fmadd_ps(x, w1, a[1]);
                 }
@@ -359,45 +306,43 @@ mod avx512 {
         };
     }
 
-    /// [`tile`] for 14 pixels a stride `S` apart, in assembly: written with intrinsics,
+    /// [`tile`] for 14 pixels, in assembly: written with intrinsics,
     /// the compiler loads all 14 broadcasts before the multiply-adds and spills
     /// accumulators; here each broadcast is an operand of its multiply-add.
     ///
     /// # Safety
     /// As [`tile`].
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn wide<const S: usize>(
+    pub unsafe fn wide(
         input: *const f32,
-        plane: usize,
+        channel: usize,
         taps: &[usize],
-        stride: usize,
         weights: *const f32,
         cin: usize,
         tile: *mut f32,
     ) {
-        debug_assert_eq!(stride, S);
         let mut acc = [[_mm512_setzero_ps(); 2]; super::WIDE];
         let mut w = weights;
         for c in 0..cin {
-            let base = unsafe { input.add(c * plane) };
+            let base = unsafe { input.add(c * channel) };
             for &off in taps {
                 let (w0, w1) = unsafe { (_mm512_loadu_ps(w), _mm512_loadu_ps(w.add(16))) };
                 let x = unsafe { base.add(off) };
                 unsafe {
                     pair!(acc[0], x, w0, w1, 0);
-                    pair!(acc[1], x, w0, w1, 4 * S);
-                    pair!(acc[2], x, w0, w1, 8 * S);
-                    pair!(acc[3], x, w0, w1, 12 * S);
-                    pair!(acc[4], x, w0, w1, 16 * S);
-                    pair!(acc[5], x, w0, w1, 20 * S);
-                    pair!(acc[6], x, w0, w1, 24 * S);
-                    pair!(acc[7], x, w0, w1, 28 * S);
-                    pair!(acc[8], x, w0, w1, 32 * S);
-                    pair!(acc[9], x, w0, w1, 36 * S);
-                    pair!(acc[10], x, w0, w1, 40 * S);
-                    pair!(acc[11], x, w0, w1, 44 * S);
-                    pair!(acc[12], x, w0, w1, 48 * S);
-                    pair!(acc[13], x, w0, w1, 52 * S);
+                    pair!(acc[1], x, w0, w1, 4);
+                    pair!(acc[2], x, w0, w1, 8);
+                    pair!(acc[3], x, w0, w1, 12);
+                    pair!(acc[4], x, w0, w1, 16);
+                    pair!(acc[5], x, w0, w1, 20);
+                    pair!(acc[6], x, w0, w1, 24);
+                    pair!(acc[7], x, w0, w1, 28);
+                    pair!(acc[8], x, w0, w1, 32);
+                    pair!(acc[9], x, w0, w1, 36);
+                    pair!(acc[10], x, w0, w1, 40);
+                    pair!(acc[11], x, w0, w1, 44);
+                    pair!(acc[12], x, w0, w1, 48);
+                    pair!(acc[13], x, w0, w1, 52);
                 }
                 w = unsafe { w.add(BLOCK) };
             }
