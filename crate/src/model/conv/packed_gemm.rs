@@ -121,10 +121,22 @@ pub trait PackB: Sync {
     /// Columns `j0..j0 + cols` as consecutive panels `nr` wide (the last zero-padded),
     /// each as [`Self::pack`] writes it.
     fn pack_block(&self, k0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [f32]) {
-        for (jp, panel) in out.chunks_exact_mut(kc * nr).enumerate() {
-            let q0 = jp * nr;
-            self.pack(k0, kc, j0 + q0, nr.min(cols - q0), nr, panel);
-        }
+        pack_panels(self, k0, kc, (j0, cols), nr, out);
+    }
+}
+
+/// [`PackB::pack_block`] panel by panel, each by [`PackB::pack`].
+fn pack_panels<B: PackB + ?Sized>(
+    b: &B,
+    k0: usize,
+    kc: usize,
+    (j0, cols): (usize, usize),
+    nr: usize,
+    out: &mut [f32],
+) {
+    for (jp, panel) in out.chunks_exact_mut(kc * nr).enumerate() {
+        let q0 = jp * nr;
+        b.pack(k0, kc, j0 + q0, nr.min(cols - q0), nr, panel);
     }
 }
 
@@ -140,12 +152,7 @@ impl PackB for Dense<'_> {
             32 => self.pack_rows_of::<32>(k0, kc, j0, cols, out),
             16 => self.pack_rows_of::<16>(k0, kc, j0, cols, out),
             8 => self.pack_rows_of::<8>(k0, kc, j0, cols, out),
-            _ => {
-                for (jp, panel) in out.chunks_exact_mut(kc * nr).enumerate() {
-                    let q0 = jp * nr;
-                    self.pack(k0, kc, j0 + q0, nr.min(cols - q0), nr, panel);
-                }
-            }
+            _ => pack_panels(self, k0, kc, (j0, cols), nr, out),
         }
     }
 

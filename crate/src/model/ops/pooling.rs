@@ -34,18 +34,35 @@ fn is_plain_2x2(cfg: &PoolCfg) -> bool {
 /// split over threads: candle's took a twentieth of VGG16's forward pass. Each window keeps
 /// its first maximal element, the one [`max_backward`] routes the gradient to.
 pub fn max_pool2x2_values(data: &[f32], h: usize, w: usize) -> Vec<f32> {
+    pool2x2(data, h, w, |a, b| {
+        let mut best = a[0];
+        for c in [a[1], b[0], b[1]] {
+            if c > best {
+                best = c;
+            }
+        }
+        best
+    })
+}
+
+/// `cell(top, bottom)` of each 2x2 window (floor mode: odd sides drop their last row
+/// and column) of `h x w` planes stored one after another, split over threads.
+fn pool2x2(
+    data: &[f32],
+    h: usize,
+    w: usize,
+    cell: impl Fn(&[f32], &[f32]) -> f32 + Sync,
+) -> Vec<f32> {
     let (oh, ow) = (h / 2, w / 2);
     per_plane(data, (h, w), (oh, ow), |dst, plane| {
         for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
             let (r0, r1) = plane[2 * oy * w..][..2 * w].split_at(w);
-            for (ox, v) in out.iter_mut().enumerate() {
-                let mut best = r0[2 * ox];
-                for c in [r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]] {
-                    if c > best {
-                        best = c;
-                    }
-                }
-                *v = best;
+            for ((v, a), b) in out
+                .iter_mut()
+                .zip(r0.chunks_exact(2))
+                .zip(r1.chunks_exact(2))
+            {
+                *v = cell(a, b);
             }
         }
     })
@@ -292,19 +309,7 @@ pub fn avg_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32>
 /// took 1.4 ms natively, a fifth of the work onnxruntime spends on DenseNet-121's
 /// batch norms. The same sums in the same order, so the same values.
 fn avg_pool2x2_values(data: &[f32], h: usize, w: usize) -> Vec<f32> {
-    let (oh, ow) = (h / 2, w / 2);
-    per_plane(data, (h, w), (oh, ow), |dst, plane| {
-        for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
-            let (r0, r1) = plane[2 * oy * w..][..2 * w].split_at(w);
-            for ((v, a), b) in out
-                .iter_mut()
-                .zip(r0.chunks_exact(2))
-                .zip(r1.chunks_exact(2))
-            {
-                *v = ((a[0] + a[1]) + (b[0] + b[1])) / 4.0;
-            }
-        }
-    })
+    pool2x2(data, h, w, |a, b| ((a[0] + a[1]) + (b[0] + b[1])) / 4.0)
 }
 
 /// Gradient of [`avg_forward`].
