@@ -123,6 +123,33 @@ pub trait PackB: Sync {
     fn pack_block(&self, k0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [f32]) {
         pack_panels(self, k0, kc, (j0, cols), nr, out);
     }
+
+    /// Asks the caches for what [`Self::pack`] will read of columns `j0..j0 + cols`
+    /// (a hint: nothing by default).
+    fn prefetch(&self, _k0: usize, _kc: usize, _j0: usize, _cols: usize) {}
+}
+
+/// Asks for the cache lines of `len` values from `p`, to be written (`write`) or read.
+/// Only a hint: it never faults, and does nothing where the target has no such
+/// instruction (wasm).
+#[inline]
+fn prefetch_lines(p: *const f32, len: usize, write: bool) {
+    #[cfg(target_arch = "x86_64")]
+    for off in (0..len).step_by(16) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0, _MM_HINT_T0};
+        // A prefetch is not an access; `wrapping_add` keeps even a stray address sound.
+        let at = p.wrapping_add(off).cast::<i8>();
+        // SAFETY: prefetches never fault, whatever the address.
+        unsafe {
+            if write {
+                _mm_prefetch::<_MM_HINT_ET0>(at);
+            } else {
+                _mm_prefetch::<_MM_HINT_T0>(at);
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, len, write);
 }
 
 /// [`PackB::pack_block`] panel by panel, each by [`PackB::pack`].
@@ -153,6 +180,12 @@ impl PackB for Dense<'_> {
             16 => self.pack_rows_of::<16>(k0, kc, j0, cols, out),
             8 => self.pack_rows_of::<8>(k0, kc, j0, cols, out),
             _ => pack_panels(self, k0, kc, (j0, cols), nr, out),
+        }
+    }
+
+    fn prefetch(&self, k0: usize, kc: usize, j0: usize, cols: usize) {
+        for p in k0..k0 + kc {
+            prefetch_lines(self.data[p * self.ld + j0..].as_ptr(), cols, false);
         }
     }
 
@@ -332,6 +365,10 @@ unsafe fn block_product(
             // Few filter panels (MobileNet's projections to 16 or 24 channels): each
             // pixel panel is packed and used by every filter panel while in L1.
             for jp in 0..col_panels {
+                // Natively only: wasm has no prefetch instruction.
+                if cfg!(target_arch = "x86_64") && jp + PREFETCH_AHEAD < col_panels {
+                    prefetch_panel(a.m, b, &step, jp + PREFETCH_AHEAD, nr, (out, res), ldc);
+                }
                 let panel_buf = &mut buf[..kc * nr];
                 b.pack(k0, kc, j0 + jp * nr, nr.min(cols - jp * nr), nr, panel_buf);
                 for panel in 0..a.panels {
@@ -370,6 +407,37 @@ unsafe fn block_product(
 
 /// Filter panels up to which each pixel panel is packed just before its products.
 const FEW_PANELS: usize = 3;
+
+/// Pixel panels ahead of the one being computed whose input (and, in the last block
+/// of `k`, output rows) [`prefetch_panel`] asks for.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Asks for pixel panel `jp`'s input rows and, in the last block of `k`, its output
+/// (and residual) rows: the few-panels order reads `kc` input planes and writes `m`
+/// output planes a panel at a time, more interleaved streams than the hardware
+/// prefetchers follow. MobileNetV2's 32 -> 16 projection at 112x112 waited on them:
+/// 0.32-0.39 -> 0.27-0.32 ms (alternating run by run in one process, one thread).
+fn prefetch_panel(
+    m: usize,
+    b: &dyn PackB,
+    step: &Step,
+    jp: usize,
+    nr: usize,
+    (out, res): (Out, Option<Out>),
+    ldc: usize,
+) {
+    let q = step.j0 + jp * nr;
+    let cols = nr.min(step.j0 + step.cols - q);
+    b.prefetch(step.k0, step.kc, q, cols);
+    if step.last {
+        for l in 0..m {
+            prefetch_lines(out.0.wrapping_add(l * ldc + q), cols, true);
+            if let Some(r) = res {
+                prefetch_lines(r.0.wrapping_add(l * ldc + q), cols, false);
+            }
+        }
+    }
+}
 
 /// Where a block of `k` and of columns lies.
 struct Step {
