@@ -206,6 +206,9 @@ impl PackB for Dense<'_> {
     }
 }
 
+/// Rows ahead of the one being packed that [`Dense`]'s block packing asks the caches for.
+const ROWS_AHEAD: usize = 2;
+
 impl Dense<'_> {
     /// [`PackB::pack_block`] a row at a time: each input row is read as one sequential
     /// run across every panel of the block. Panel by panel, the `kc` rows (input planes
@@ -224,6 +227,14 @@ impl Dense<'_> {
         let rest = cols - whole * N;
         for p in 0..kc {
             let row = &self.data[(k0 + p) * self.ld + j0..][..cols];
+            // Each row is a short run (`cols` values) of its own plane, too short for the
+            // hardware prefetchers to ramp up on: asking for the row after next took
+            // ResNet-50's 1x1s 0.6-1.2 ms faster in all (runs alternating in one process,
+            // one thread), most on the 256- and 512-channel reductions.
+            if cfg!(target_arch = "x86_64") && p + ROWS_AHEAD < kc {
+                let next = (k0 + p + ROWS_AHEAD) * self.ld + j0;
+                prefetch_lines(self.data[next..].as_ptr(), cols, false);
+            }
             for (jp, src) in row.chunks_exact(N).enumerate() {
                 let dst = &mut out[(jp * kc + p) * N..][..N];
                 let (Ok(dst), Ok(src)) =
