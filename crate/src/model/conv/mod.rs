@@ -12,6 +12,8 @@ mod gemm_micro_wasm;
 mod gemm_micro_x86;
 pub mod packed_gemm;
 mod transform;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod transpose16;
 pub mod unfolded;
 mod winograd;
 
