@@ -20,12 +20,15 @@ const A_BYTES: usize = 512 * 1024;
 const B_BYTES: usize = 384 * 1024;
 /// Taps per block from which a pixel panel meets a group of filter panels
 /// ([`block_product`]): below it the products are too short to hide the stores of a
-/// group's many output rows. With AVX-512's 32-pixel panels natively; the narrower
+/// group's many output rows. With AVX-512's 32-pixel panels natively only whole blocks
+/// of [`KC`]: on Zen 4, ResNet-50's 128 -> 512 1x1s at 28x28 took 0.08-0.23 ms less
+/// each one filter panel at a time than grouped (from 128 taps before; runs alternating
+/// in one process), DenseNet-121's and MobileNetV2's within the noise. The narrower
 /// panels (wasm's 8, AVX2's 16) keep 32, where they were measured (in Chromium,
 /// MobileNetV3-small 0.68 of onnxruntime-web with 32, 0.71-0.76 with 128).
 fn grouped_from_k(nr: usize) -> usize {
     if nr >= 32 {
-        128
+        KC
     } else {
         32
     }
