@@ -285,7 +285,7 @@ mod avx512 {
     }
     /// The tile's sums, `[filter][pixel]` in rows of 16, transposed in registers: the
     /// planes' rows are then written from consecutive sums, where reading them 32
-    /// apart kept the store scalar. ResNet-18's 3x3s with a residual 0.7-1.1 ms
+    /// apart kept the store scalar. ResNet-18's 3x3s with a residual 0.65-1.1 ms
     /// faster in all, alternating run by run in one process, one thread.
     ///
     /// # Safety
