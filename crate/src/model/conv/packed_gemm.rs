@@ -132,27 +132,21 @@ pub trait PackB: Sync {
     fn prefetch(&self, _k0: usize, _kc: usize, _j0: usize, _cols: usize) {}
 }
 
-/// Asks for the cache lines of `len` values from `p`, to be written (`write`) or read.
-/// Only a hint: it never faults, and does nothing where the target has no such
-/// instruction (wasm).
+/// Asks for the cache lines of `len` values from `p` (into L1: `prefetcht0`; lines
+/// about to be written are asked for the same way, as baseline x86-64 has no
+/// `prefetchw`). Only a hint: it never faults, and does nothing where the target has no
+/// such instruction (wasm).
 #[inline]
-fn prefetch_lines(p: *const f32, len: usize, write: bool) {
+fn prefetch_lines(p: *const f32, len: usize) {
     #[cfg(target_arch = "x86_64")]
     for off in (0..len).step_by(16) {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0, _MM_HINT_T0};
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         // A prefetch is not an access; `wrapping_add` keeps even a stray address sound.
-        let at = p.wrapping_add(off).cast::<i8>();
         // SAFETY: prefetches never fault, whatever the address.
-        unsafe {
-            if write {
-                _mm_prefetch::<_MM_HINT_ET0>(at);
-            } else {
-                _mm_prefetch::<_MM_HINT_T0>(at);
-            }
-        }
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off).cast()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (p, len, write);
+    let _ = (p, len);
 }
 
 /// [`PackB::pack_block`] panel by panel, each by [`PackB::pack`].
@@ -188,7 +182,7 @@ impl PackB for Dense<'_> {
 
     fn prefetch(&self, k0: usize, kc: usize, j0: usize, cols: usize) {
         for p in k0..k0 + kc {
-            prefetch_lines(self.data[p * self.ld + j0..].as_ptr(), cols, false);
+            prefetch_lines(self.data[p * self.ld + j0..].as_ptr(), cols);
         }
     }
 
@@ -236,7 +230,7 @@ impl Dense<'_> {
             // one thread), most on the 256- and 512-channel reductions.
             if cfg!(target_arch = "x86_64") && p + ROWS_AHEAD < kc {
                 let next = (k0 + p + ROWS_AHEAD) * self.ld + j0;
-                prefetch_lines(self.data[next..].as_ptr(), cols, false);
+                prefetch_lines(self.data[next..].as_ptr(), cols);
             }
             for (jp, src) in row.chunks_exact(N).enumerate() {
                 let dst = &mut out[(jp * kc + p) * N..][..N];
@@ -445,9 +439,9 @@ fn prefetch_panel(
     b.prefetch(step.k0, step.kc, q, cols);
     if step.last {
         for l in 0..m {
-            prefetch_lines(out.0.wrapping_add(l * ldc + q), cols, true);
+            prefetch_lines(out.0.wrapping_add(l * ldc + q), cols);
             if let Some(r) = res {
-                prefetch_lines(r.0.wrapping_add(l * ldc + q), cols, false);
+                prefetch_lines(r.0.wrapping_add(l * ldc + q), cols);
             }
         }
     }
