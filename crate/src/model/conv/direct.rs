@@ -450,15 +450,27 @@ fn store_span(
                 // SAFETY: `at..at + len` is this block's filter `co`, row `oy`, inside
                 // the output (the caller's contract).
                 let dst = unsafe { std::slice::from_raw_parts_mut(out.0.add(at), len) };
-                let res = residual.map(|res| &res[at..at + len]);
-                match clamp {
-                    Clamp::None => store_run(dst, sums, b, res, |v| v),
-                    Clamp::Relu => store_run(dst, sums, b, res, |v| v.max(0.0)),
-                    Clamp::Relu6 => store_run(dst, sums, b, res, |v| v.clamp(0.0, 6.0)),
-                }
+                store_clamped(dst, sums, b, residual.map(|res| &res[at..at + len]), clamp);
             }
         }
         q = (oy + 1) * cols;
+    }
+}
+
+/// `dst = clamp(sums + bias [+ residual])`: one row of a filter's outputs, as both
+/// direct kernels store them.
+#[inline(always)]
+pub(super) fn store_clamped(
+    dst: &mut [f32],
+    sums: &[f32],
+    bias: f32,
+    residual: Option<&[f32]>,
+    clamp: Clamp,
+) {
+    match clamp {
+        Clamp::None => store_run(dst, sums, bias, residual, |v| v),
+        Clamp::Relu => store_run(dst, sums, bias, residual, |v| v.max(0.0)),
+        Clamp::Relu6 => store_run(dst, sums, bias, residual, |v| v.clamp(0.0, 6.0)),
     }
 }
 

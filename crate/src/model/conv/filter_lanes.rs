@@ -18,7 +18,7 @@
 // The kernel exists natively on x86_64 only; elsewhere it is never chosen.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_mut))]
 
-use super::direct::{pack_filters, per_image, PhaseTaps};
+use super::direct::{pack_filters, per_image, store_clamped, PhaseTaps};
 use super::gemm_micro::Clamp;
 use super::packed_gemm::Out;
 use super::unfolded::Unfolded;
@@ -180,18 +180,8 @@ impl FilterLanesConv {
                     // output and this block's (the caller's contract).
                     let dst = unsafe { std::slice::from_raw_parts_mut(out.0.add(at), pixels) };
                     let sums = &tile[f * TILE_ROW..][..pixels];
-                    match residual {
-                        Some(r) => {
-                            for ((d, s), r) in dst.iter_mut().zip(sums).zip(&r[at..at + pixels]) {
-                                *d = clamp.apply(s + b + r);
-                            }
-                        }
-                        None => {
-                            for (d, s) in dst.iter_mut().zip(sums) {
-                                *d = clamp.apply(s + b);
-                            }
-                        }
-                    }
+                    let res = residual.map(|r| &r[at..at + pixels]);
+                    store_clamped(dst, sums, b, res, clamp);
                 }
                 ox0 += pixels;
             }
