@@ -145,12 +145,9 @@ impl DirectConv {
         clamp: Clamp,
     ) {
         let cin = self.cfg.in_channels;
-        let PhaseTaps {
-            channel,
-            cols,
-            offsets,
-        } = PhaseTaps::new(&self.cfg, hw);
-        let far = offsets.iter().copied().max().unwrap_or(0);
+        let taps = PhaseTaps::new(&self.cfg, hw);
+        let (channel, cols) = (taps.channel, taps.cols);
+        let far = taps.offsets.iter().copied().max().unwrap_or(0);
         let positions = oh * cols;
         let spans = positions.div_ceil(SPAN);
         // The last block's vectors read up to `spans * SPAN + far` past the last
@@ -159,9 +156,7 @@ impl DirectConv {
         let padded = Unfolded::with_tail(x, cin, &self.cfg, hw, (oh, ow), tail);
         let input = padded.phases();
         let geometry = Geometry {
-            channel,
-            offsets,
-            cols,
+            taps,
             positions,
             out_hw: (oh, ow),
         };
@@ -201,7 +196,7 @@ impl DirectConv {
                 first,
                 rows: rows.min(self.cfg.out_channels - first),
                 packed: rows,
-                weights: &self.weights[at..][..cin * geometry.offsets.len() * rows],
+                weights: &self.weights[at..][..cin * geometry.taps.offsets.len() * rows],
                 bias: &self.bias[first..],
             };
             // SAFETY: each block writes only its own filters' planes of `y`, which
@@ -309,12 +304,8 @@ pub(super) unsafe fn per_image(
 
 /// Where the taps read and the outputs go for one image.
 struct Geometry {
-    /// Values per input channel (its phase planes).
-    channel: usize,
-    /// Tap `ky * k + kx`'s position relative to the output position.
-    offsets: Vec<usize>,
-    /// Width of the flattened rows (a phase plane's columns).
-    cols: usize,
+    /// The phase planes' layout; their columns are the width of the flattened rows.
+    taps: PhaseTaps,
     /// Output positions `oh * cols` (the last row's padding positions left out).
     positions: usize,
     out_hw: (usize, usize),
@@ -339,7 +330,7 @@ struct Block<'a> {
 ///
 /// # Safety
 /// `out` covers the layer's `[out, oh, ow]` output, no other thread writes this block's
-/// planes, and `input` holds `geometry.channel` values per input channel plus the tail
+/// planes, and `input` holds `geometry.taps.channel` values per input channel plus the tail
 /// the last span reads; the kernel needs AVX-512F.
 #[allow(clippy::too_many_arguments)]
 unsafe fn block_planes(
@@ -352,7 +343,7 @@ unsafe fn block_planes(
     residual: Option<&[f32]>,
     clamp: Clamp,
 ) {
-    let taps = geometry.offsets.len();
+    let taps = geometry.taps.offsets.len();
     let chunk = CHUNK_WEIGHTS / (4 * taps * block.packed).max(1);
     if cin <= chunk {
         let mut tile = [0f32; ROWS * SPAN];
@@ -376,7 +367,7 @@ unsafe fn block_planes(
                 ) else {
                     unreachable!("tiles of ROWS x SPAN values");
                 };
-                let at = &input[c0 * geometry.channel + q0..];
+                let at = &input[c0 * geometry.taps.channel + q0..];
                 unsafe { span_sums(block, at, geometry, (c0, cc), tile, c0 > 0) };
                 if c0 + cc >= cin {
                     store_span(tile, q0, block, geometry, out, residual, clamp);
@@ -401,7 +392,7 @@ unsafe fn span_sums(
 ) {
     #[cfg(target_arch = "x86_64")]
     unsafe {
-        let taps = geometry.offsets.len();
+        let taps = geometry.taps.offsets.len();
         let w = block.weights[c0 * taps * block.packed..].as_ptr();
         let kernel = match block.packed {
             12 => avx512::span::<12>,
@@ -410,8 +401,8 @@ unsafe fn span_sums(
         };
         kernel(
             input.as_ptr(),
-            geometry.channel,
-            &geometry.offsets,
+            geometry.taps.channel,
+            &geometry.taps.offsets,
             w,
             cc,
             tile.as_mut_ptr(),
@@ -434,7 +425,7 @@ fn store_span(
     clamp: Clamp,
 ) {
     let (oh, ow) = geometry.out_hw;
-    let cols = geometry.cols;
+    let cols = geometry.taps.cols;
     let end = (q0 + SPAN).min(geometry.positions);
     let mut q = q0;
     while q < end {

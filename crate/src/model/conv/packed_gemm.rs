@@ -375,7 +375,7 @@ unsafe fn block_product(
             for jp in 0..col_panels {
                 // Natively only: wasm has no prefetch instruction.
                 if cfg!(target_arch = "x86_64") && jp + PREFETCH_AHEAD < col_panels {
-                    prefetch_panel(a.m, b, &step, jp + PREFETCH_AHEAD, nr, (out, res), ldc);
+                    prefetch_panel(a, b, &step, jp + PREFETCH_AHEAD, (out, res), ldc);
                 }
                 let panel_buf = &mut buf[..kc * nr];
                 b.pack(k0, kc, j0 + jp * nr, nr.min(cols - jp * nr), nr, panel_buf);
@@ -426,19 +426,19 @@ const PREFETCH_AHEAD: usize = 4;
 /// prefetchers follow. MobileNetV2's 32 -> 16 projection at 112x112 waited on them:
 /// 0.32-0.39 -> 0.27-0.32 ms (alternating run by run in one process, one thread).
 fn prefetch_panel(
-    m: usize,
+    a: &PackedA,
     b: &dyn PackB,
     step: &Step,
     jp: usize,
-    nr: usize,
     (out, res): (Out, Option<Out>),
     ldc: usize,
 ) {
+    let nr = a.micro.nr;
     let q = step.j0 + jp * nr;
     let cols = nr.min(step.j0 + step.cols - q);
     b.prefetch(step.k0, step.kc, q, cols);
     if step.last {
-        for l in 0..m {
+        for l in 0..a.m {
             prefetch_lines(out.0.wrapping_add(l * ldc + q), cols);
             if let Some(r) = res {
                 prefetch_lines(r.0.wrapping_add(l * ldc + q), cols);
