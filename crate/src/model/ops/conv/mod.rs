@@ -803,8 +803,8 @@ mod tests {
     }
 
     /// Depthwise convolutions with outputs of at most 7x7 (channels across the lanes
-    /// where this CPU has AVX-512): whole and partial groups of 16 channels, 3x3 and 5x5,
-    /// stride 1 and 2, each clamp.
+    /// where this CPU has AVX-512): whole and partial groups of 16 channels, 3x3, 5x5 and
+    /// 7x7, stride 1 and 2, rows of up to 12 pixels, each clamp.
     #[test]
     fn small_depthwise_planes_match_the_definition() {
         for (cfg, hw) in [
@@ -821,6 +821,16 @@ mod tests {
                 (14, 14),
             ),
             (ConvCfg::square(5, 5, 5, 1, 2).groups(5).bias(true), (3, 6)),
+            // Rows longer than the 8 pixels summed at once; a kernel of no square
+            // specialisation.
+            (
+                ConvCfg::square(18, 18, 3, 1, 1).groups(18).bias(true),
+                (4, 12),
+            ),
+            (
+                ConvCfg::square(17, 17, 7, 1, 3).groups(17).bias(true),
+                (7, 7),
+            ),
         ] {
             let n = 2;
             let w = values(cfg.weight_shape().iter().product(), 0.3);
