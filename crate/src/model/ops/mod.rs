@@ -12,6 +12,8 @@ pub mod merge;
 pub mod norm;
 pub mod output;
 pub mod pooling;
+#[cfg(target_arch = "x86_64")]
+mod stem_pool;
 
 use super::graph::{Activation, ConvCfg, Kind, PoolCfg};
 use crate::error::{Error, Result};

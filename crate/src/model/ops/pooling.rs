@@ -2,7 +2,8 @@
 //! computes them: a max pool's padding is minus infinity (never the maximum) and its
 //! gradient goes to the first maximal element of each window in row-major order; an
 //! average pool counts padded zeros in the divisor unless told otherwise. Adaptive
-//! average pooling uses PyTorch's bins. VGG's 2x2 max pool keeps its own fast loop.
+//! average pooling uses PyTorch's bins. VGG's 2x2 max pool keeps its own fast loop, and
+//! ResNet's 3x3 stride-2 one has an AVX-512 loop natively (`stem_pool`).
 
 use super::super::graph::PoolCfg;
 use rayon::prelude::*;
@@ -120,6 +121,12 @@ pub fn max_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32>
         return max_pool2x2_values(x, h, w);
     }
     let (oh, ow) = out_size(cfg, h, w);
+    #[cfg(target_arch = "x86_64")]
+    if super::stem_pool::takes(cfg) {
+        return per_plane(x, (h, w), (oh, ow), |dst, plane| {
+            super::stem_pool::plane(plane, dst, (h, w))
+        });
+    }
     per_plane(x, (h, w), (oh, ow), |dst, plane| {
         max_values(plane, dst, cfg, (h, w), ow)
     })
@@ -425,6 +432,47 @@ mod tests {
         let cfg = PoolCfg::square(3, 2, 1);
         assert_eq!(max_forward(&x, &cfg, (2, 2)), [-1.0]);
         assert_eq!(max_backward(&x, &[1.0], &cfg, (2, 2)), [0.0, 1.0, 0.0, 0.0]);
+    }
+
+    /// The stem pool's AVX-512 loop gives the separable loop's values bit for bit (ties
+    /// of 0 and -0, NaN and -inf never winning, windows of nothing else keeping their first
+    /// value) over planes of odd and even sides, narrower and wider than a vector.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_stem_pool_loop_gives_the_separable_loops_values() {
+        let cfg = PoolCfg::square(3, 2, 1);
+        if !super::super::stem_pool::takes(&cfg) {
+            return;
+        }
+        for (h, w) in [
+            (1, 1),
+            (2, 3),
+            (5, 17),
+            (8, 32),
+            (9, 33),
+            (12, 70),
+            (112, 112),
+        ] {
+            // The second plane holds nothing but NaN and -inf: every window is empty.
+            let x: Vec<f32> = (0..2 * h * w)
+                .map(|i| match i * 7 % 23 {
+                    r if i >= h * w => [f32::NAN, f32::NEG_INFINITY][r % 2],
+                    0 => f32::NAN,
+                    1 | 2 => f32::NEG_INFINITY,
+                    3 => -0.0,
+                    4 => 0.0,
+                    r => (r as f32 - 12.0) * 0.5,
+                })
+                .collect();
+            let (oh, ow) = out_size(&cfg, h, w);
+            let mut want = vec![0f32; 2 * oh * ow];
+            for (dst, plane) in want.chunks_exact_mut(oh * ow).zip(x.chunks_exact(h * w)) {
+                max_values(plane, dst, &cfg, (h, w), ow);
+            }
+            let got = max_forward(&x, &cfg, (h, w));
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "{h}x{w}");
+        }
     }
 
     #[test]
