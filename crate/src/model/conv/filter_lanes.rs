@@ -241,6 +241,39 @@ mod avx512 {
     use std::arch::asm;
     use std::arch::x86_64::*;
 
+    /// Stores the tile's sums (`$acc`, pixels x 2 vectors of 16 filters) as
+    /// `[filter][pixel]` rows of 16, transposed in registers: the planes' rows are then
+    /// written from consecutive sums, where reading them 32 apart kept the store scalar
+    /// (ResNet-18's 3x3s with a residual 0.65-1.1 ms faster in all, alternating run by
+    /// run in one process, one thread). A macro, not a function taking `&acc`: where
+    /// such a function was not inlined, the accumulators' address escaped and, since
+    /// [`wide`]'s assembly may read memory, every multiply-add's sum was stored to the
+    /// stack (ResNet-18's 3x3s 2.4x slower, in a build where an unrelated change moved
+    /// the inlining).
+    macro_rules! store_sums {
+        ($acc:expr, $tile:expr) => {
+            for half in 0..2 {
+                let mut rows = [_mm512_setzero_ps(); 16];
+                for (r, a) in rows.iter_mut().zip($acc.iter()) {
+                    *r = a[half];
+                }
+                unsafe { store_rows(rows, $tile.add(half * 16 * 16)) };
+            }
+        };
+    }
+
+    /// Sixteen rows of sums, transposed, to `tile` (16 x 16 values).
+    ///
+    /// # Safety
+    /// AVX-512F; `tile` writable for `16 * 16` values.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store_rows(mut rows: [__m512; 16], tile: *mut f32) {
+        transpose16(&mut rows);
+        for (f, r) in rows.iter().enumerate() {
+            unsafe { _mm512_storeu_ps(tile.add(f * 16), *r) };
+        }
+    }
+
     /// `tile[f * 16 + q] = sum over channels c and taps t of
     /// input[c * channel + taps[t] + q] * weights[(c * taps + t) * 32 + f]`, `q < P`.
     ///
@@ -271,29 +304,8 @@ mod avx512 {
                 w = unsafe { w.add(BLOCK) };
             }
         }
-        unsafe { store(&acc, tile) };
+        store_sums!(acc, tile);
     }
-    /// The tile's sums, `[filter][pixel]` in rows of 16, transposed in registers: the
-    /// planes' rows are then written from consecutive sums, where reading them 32
-    /// apart kept the store scalar. ResNet-18's 3x3s with a residual 0.65-1.1 ms
-    /// faster in all, alternating run by run in one process, one thread.
-    ///
-    /// # Safety
-    /// AVX-512F; `acc.len() <= 16`; `tile` writable for `32 * 16` values.
-    #[target_feature(enable = "avx512f")]
-    unsafe fn store(acc: &[[__m512; 2]], tile: *mut f32) {
-        for half in 0..2 {
-            let mut rows = [_mm512_setzero_ps(); 16];
-            for (r, a) in rows.iter_mut().zip(acc) {
-                *r = a[half];
-            }
-            transpose16(&mut rows);
-            for (f, r) in rows.iter().enumerate() {
-                unsafe { _mm512_storeu_ps(tile.add((half * 16 + f) * 16), *r) };
-            }
-        }
-    }
-
     /// One pixel's two multiply-adds, its input broadcast from `[x + d]` within each.
     macro_rules! pair {
         ($a:expr, $x:expr, $w0:expr, $w1:expr, $d:expr) => {
@@ -352,6 +364,6 @@ mod avx512 {
                 w = unsafe { w.add(BLOCK) };
             }
         }
-        unsafe { store(&acc, tile) };
+        store_sums!(acc, tile);
     }
 }
