@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 /// One axis of a pooling window: for output index `o`, the input range it covers
 /// (clipped to the input) and the divisor's span (clipped to input + padding).
-fn window(o: usize, k: usize, s: usize, p: usize, len: usize) -> (usize, usize, usize) {
+pub(super) fn window(o: usize, k: usize, s: usize, p: usize, len: usize) -> (usize, usize, usize) {
     let start = (o * s) as isize - p as isize;
     let end = (start + k as isize).min((len + p) as isize);
     let span = (end - start) as usize;
@@ -124,7 +124,7 @@ pub fn max_forward(x: &[f32], cfg: &PoolCfg, (h, w): (usize, usize)) -> Vec<f32>
     #[cfg(target_arch = "x86_64")]
     if super::stem_pool::takes(cfg) {
         return per_plane(x, (h, w), (oh, ow), |dst, plane| {
-            super::stem_pool::plane(plane, dst, (h, w))
+            super::stem_pool::plane(plane, dst, (h, w), (oh, ow))
         });
     }
     per_plane(x, (h, w), (oh, ow), |dst, plane| {

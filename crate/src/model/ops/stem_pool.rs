@@ -9,6 +9,7 @@
 //! The values are the loop's, bit for bit: `_mm512_max_ps(v, best)` is
 //! `v > best ? v : best`, the loop's comparison (a NaN never wins), taken in its order.
 
+use super::pooling::window;
 use std::arch::x86_64::*;
 
 /// Whether a max pool of `cfg` runs here (the shape, and AVX-512F on this CPU).
@@ -23,15 +24,14 @@ pub fn takes(cfg: &crate::model::graph::PoolCfg) -> bool {
 /// Output columns per vector.
 const LANES: usize = 16;
 
-/// `dst` (`oh x ow`) = the pool of one `h x w` plane.
-pub fn plane(plane: &[f32], dst: &mut [f32], (h, w): (usize, usize)) {
-    let (oh, ow) = ((h.max(1) - 1) / 2 + 1, (w.max(1) - 1) / 2 + 1);
+/// `dst` = the pool of one `h x w` plane into `oh x ow` (`pooling::out_size`'s).
+pub fn plane(plane: &[f32], dst: &mut [f32], (h, w): (usize, usize), (oh, ow): (usize, usize)) {
     assert!(
         std::is_x86_feature_detected!("avx512f") && h > 0 && w > 0,
         "stem pool: AVX-512F and a plane"
     );
     assert!(
-        plane.len() >= h * w && dst.len() >= oh * ow,
+        plane.len() >= h * w && dst.len() >= oh * ow && oh <= h.div_ceil(2) && ow <= w.div_ceil(2),
         "stem pool: plane sizes"
     );
     // SAFETY: AVX-512F checked above; the loads and stores stay in the slices, as their
@@ -58,8 +58,8 @@ unsafe fn pool(plane: &[f32], dst: &mut [f32], (h, w): (usize, usize), (oh, ow):
         m
     };
     for oy in 0..oh {
-        // Input rows 2 oy - 1 ..= 2 oy + 1, those inside the plane, top to bottom.
-        let (y0, y1) = ((2 * oy).saturating_sub(1), (2 * oy + 2).min(h));
+        // The window's rows inside the plane, top to bottom.
+        let (y0, y1, _) = window(oy, 3, 2, 1, h);
         let out = &mut dst[oy * ow..][..ow];
         // Column 2 ox0 - 1 (-inf left of the plane): the last lane of the previous
         // block's odd columns.
@@ -87,7 +87,7 @@ unsafe fn pool(plane: &[f32], dst: &mut [f32], (h, w): (usize, usize), (oh, ow):
             let empty = _mm512_mask_cmpeq_ps_mask(lanes(n), best, low);
             if empty != 0 {
                 for t in (0..n).filter(|t| empty >> t & 1 == 1) {
-                    let x0 = (2 * (ox0 + t)).saturating_sub(1);
+                    let (x0, _, _) = window(ox0 + t, 3, 2, 1, w);
                     out[ox0 + t] = plane[y0 * w + x0];
                 }
             }

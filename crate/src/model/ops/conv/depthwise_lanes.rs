@@ -194,7 +194,6 @@ mod avx512 {
             geometry.shape.clamp,
         );
         let b = unsafe { _mm512_loadu_ps(bias.as_ptr()) };
-        let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
         match (kh, kw) {
             (3, 3) => return unsafe { square_sums::<3>(tile, taps, b, geometry, sums) },
             (5, 5) => return unsafe { square_sums::<5>(tile, taps, b, geometry, sums) },
@@ -211,13 +210,24 @@ mod avx512 {
                         acc = _mm512_fmadd_ps(t, w, acc);
                     }
                 }
-                acc = match clamp {
-                    Clamp::None => acc,
-                    Clamp::Relu => _mm512_max_ps(acc, zero),
-                    Clamp::Relu6 => _mm512_min_ps(_mm512_max_ps(acc, zero), six),
-                };
+                acc = unsafe { clamped(acc, clamp) };
                 unsafe { _mm512_storeu_ps(sums[oy * ow + ox].as_mut_ptr(), acc) };
             }
+        }
+    }
+
+    /// `v` under `clamp`, the store's last step in both sums loops.
+    ///
+    /// # Safety
+    /// AVX-512F.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn clamped(v: __m512, clamp: Clamp) -> __m512 {
+        let zero = _mm512_setzero_ps();
+        match clamp {
+            Clamp::None => v,
+            Clamp::Relu => _mm512_max_ps(v, zero),
+            Clamp::Relu6 => _mm512_min_ps(_mm512_max_ps(v, zero), _mm512_set1_ps(6.0)),
         }
     }
 
@@ -244,7 +254,6 @@ mod avx512 {
             geometry.padded_w,
             geometry.shape.clamp,
         );
-        let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
         let mut w = [[_mm512_setzero_ps(); K]; K];
         for (ky, row) in w.iter_mut().enumerate() {
             for (kx, v) in row.iter_mut().enumerate() {
@@ -270,11 +279,7 @@ mod avx512 {
                     }
                 }
                 for (j, a) in acc.iter().enumerate().take(n) {
-                    let a = match clamp {
-                        Clamp::None => *a,
-                        Clamp::Relu => _mm512_max_ps(*a, zero),
-                        Clamp::Relu6 => _mm512_min_ps(_mm512_max_ps(*a, zero), six),
-                    };
+                    let a = unsafe { clamped(*a, clamp) };
                     unsafe { _mm512_storeu_ps(sums[oy * ow + ox0 + j].as_mut_ptr(), a) };
                 }
             }
