@@ -6,6 +6,8 @@
 use super::super::super::conv::gemm_micro::Clamp;
 #[cfg(target_arch = "x86_64")]
 use super::depthwise_lanes;
+#[cfg(target_arch = "x86_64")]
+use super::depthwise_pairs;
 use super::depthwise_simd;
 use super::Call;
 use crate::model::graph::ConvCfg;
@@ -73,6 +75,10 @@ pub(super) fn forward(wt: &[f32], bias: &[f32], call: &Call, x: &[f32], clamp: C
     let (ph, pw) = cfg.padding;
     if n * c * oh * ow == 0 {
         return Vec::new();
+    }
+    #[cfg(target_arch = "x86_64")]
+    if depthwise_pairs::takes(cfg, (h, w)) {
+        return depthwise_pairs::forward(wt, bias, call, x, clamp);
     }
     #[cfg(target_arch = "x86_64")]
     if depthwise_lanes::takes(cfg, (h, w)) {

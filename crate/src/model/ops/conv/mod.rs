@@ -13,6 +13,8 @@ mod depthwise;
 mod depthwise_lanes;
 #[cfg(target_arch = "x86_64")]
 mod depthwise_masked;
+#[cfg(target_arch = "x86_64")]
+mod depthwise_pairs;
 mod depthwise_rows;
 mod depthwise_simd;
 mod im2col;
@@ -802,9 +804,10 @@ mod tests {
         ));
     }
 
-    /// Depthwise convolutions with outputs of at most 7x7 (channels across the lanes
-    /// where this CPU has AVX-512): whole and partial groups of 16 channels, 3x3, 5x5 and
-    /// 7x7, stride 1 and 2, rows of up to 12 pixels, each clamp.
+    /// Depthwise convolutions with outputs of at most 7x7 (where this CPU has AVX-512,
+    /// channels across the lanes, or at stride 1 on rows of at most 8 pixels two output
+    /// rows per vector): whole and partial groups of 16 channels, 3x3, 5x5 and 7x7,
+    /// stride 1 and 2, rows of up to 12 pixels, each clamp.
     #[test]
     fn small_depthwise_planes_match_the_definition() {
         for (cfg, hw) in [
@@ -836,13 +839,53 @@ mod tests {
             let w = values(cfg.weight_shape().iter().product(), 0.3);
             let b = values(cfg.out_channels, 1.1);
             let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
-            // Both kernels check AVX-512F the same way.
+            // The kernels check AVX-512F the same way.
             #[cfg(target_arch = "x86_64")]
             assert_eq!(
-                depthwise_lanes::takes(&cfg, hw),
+                depthwise_lanes::takes(&cfg, hw) || depthwise_pairs::takes(&cfg, hw),
                 DirectConv::available(),
                 "{cfg:?}"
             );
+            let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
+            let want = naive(&cfg, &w, &b, &x, n, hw);
+            for a in [None, Some(Activation::Relu), Some(Activation::Relu6)] {
+                let (y, _) = conv.forward(&x, n, hw, a).unwrap();
+                let want: Vec<f32> = want
+                    .iter()
+                    .map(|v| a.map_or(*v, |a| act::apply(a, *v)))
+                    .collect();
+                let err = max_diff(&y, &want);
+                assert!(err < 1e-5, "{cfg:?} {hw:?} {a:?}: max error {err}");
+            }
+        }
+    }
+
+    /// Stride-1 depthwise convolutions on rows of 1 to 8 pixels, two output rows per
+    /// vector where this CPU has AVX-512: planes of one row, an odd and an even number
+    /// of rows, more than one block of 8 rows, 3x3, 5x5 and 7x7 kernels (wider than the
+    /// plane too), channels across more than one task of planes, each clamp.
+    #[test]
+    fn narrow_depthwise_planes_match_the_definition() {
+        for (k, hw) in [
+            (3, (7, 7)),
+            (3, (1, 5)),
+            (3, (11, 8)),
+            (5, (7, 7)),
+            (5, (4, 1)),
+            (7, (7, 7)),
+            (7, (17, 3)),
+        ] {
+            let cfg = ConvCfg::square(37, 37, k, 1, k / 2).groups(37).bias(true);
+            #[cfg(target_arch = "x86_64")]
+            assert_eq!(
+                depthwise_pairs::takes(&cfg, hw),
+                DirectConv::available(),
+                "{cfg:?}"
+            );
+            let n = 3;
+            let w = values(cfg.weight_shape().iter().product(), 0.3);
+            let b = values(cfg.out_channels, 1.1);
+            let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
             let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
             let want = naive(&cfg, &w, &b, &x, n, hw);
             for a in [None, Some(Activation::Relu), Some(Activation::Relu6)] {
