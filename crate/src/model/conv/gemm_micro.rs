@@ -52,13 +52,16 @@ impl Epilogue {
     };
 }
 
-/// What one call of a micro-kernel reads and writes: `k` steps of the packed panels `a`
-/// (`[k][mr]`) and `b` (`[k][nr]`), and the output `c` with row stride `ldc`.
+/// What one call of a micro-kernel reads and writes: `k` steps of the packed panel `a`
+/// (`[k][mr]`) and of `b` (`nr` values a step, steps `ldb` apart: `nr` when packed, a
+/// plane when read in place), and the output `c` with row stride `ldc`.
 #[derive(Clone, Copy, Debug)]
 pub struct Operands {
     pub k: usize,
     pub a: *const f32,
     pub b: *const f32,
+    /// Values from one step of `b` to the next (`>= nr`).
+    pub ldb: usize,
     pub c: *mut f32,
     pub ldc: usize,
 }
@@ -106,10 +109,11 @@ impl GemmMicro {
     }
 
     /// `c[l * ldc + j] = clamp([c] + bias[l] + residual[l * ldc + j] + sum_{p < k} a[p * mr
-    /// + l] * b[p * nr + j])` for `l < mr`, `j < nr`.
+    /// + l] * b[p * ldb + j])` for `l < mr`, `j < nr`.
     ///
     /// # Safety
-    /// `a` holds `k * mr` values, `b` `k * nr`; `c` (and `residual` when not null) cover
+    /// `a` holds `k * mr` values, `b` `(k - 1) * ldb + nr`; `c` (and `residual` when not
+    /// null) cover
     /// `(mr - 1) * ldc + nr` values with `ldc >= nr`; `bias`, when not null, `mr`.
     #[inline]
     pub unsafe fn run(&self, ops: &Operands, ep: &Epilogue) {
@@ -144,6 +148,7 @@ impl GemmMicro {
                     k,
                     a,
                     b,
+                    ldb: self.nr,
                     c,
                     ldc: ldo,
                 },
@@ -222,19 +227,34 @@ pub const PORTABLE: GemmMicro = GemmMicro::new("portable", (4, 8), portable::<8>
     allow(dead_code)
 )]
 unsafe fn portable<const W: usize>(ops: &Operands, ep: &Epilogue) {
-    let Operands { k, a, b, c, ldc } = *ops;
+    let Operands {
+        k,
+        a,
+        b,
+        ldb,
+        c,
+        ldc,
+    } = *ops;
     const MR: usize = 4;
     const NR: usize = 8;
+    if k == 0 {
+        let mut acc = [[0f32; W]; MR];
+        for (l, row) in acc.iter_mut().enumerate() {
+            unsafe { finish_row(row, l, c, ldc, ep) };
+        }
+        return;
+    }
     // SAFETY: `GemmMicro::run`'s contract covers both panels.
     let (a, b) = unsafe {
         (
             std::slice::from_raw_parts(a, k * MR),
-            std::slice::from_raw_parts(b, k * NR),
+            std::slice::from_raw_parts(b, (k - 1) * ldb + NR),
         )
     };
-    // The first W of each packed row of NR pixels.
+    // The first W of each row of NR pixels, the rows `ldb` apart.
     let mut acc = [[0f32; W]; MR];
-    for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
+    for (ap, p) in a.chunks_exact(MR).zip(0..) {
+        let bp = &b[p * ldb..][..NR];
         for (row, &al) in acc.iter_mut().zip(ap) {
             for (r, &bj) in row.iter_mut().zip(bp) {
                 *r += al * bj;
@@ -295,6 +315,7 @@ mod tests {
                 k,
                 a: a.as_ptr(),
                 b: b.as_ptr(),
+                ldb: m.nr,
                 c: c.as_mut_ptr(),
                 ldc,
             };

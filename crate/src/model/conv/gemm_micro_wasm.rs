@@ -39,12 +39,19 @@ fn madd(a: v128, b: v128, acc: v128) -> v128 {
 /// `W` of the panel's `NV` vectors of pixels (all of them, or the first: the packed GEMM's
 /// narrow edge panels).
 unsafe fn simd128<const W: usize>(ops: &Operands, ep: &Epilogue) {
-    let Operands { k, a, b, c, ldc } = *ops;
+    let Operands {
+        k,
+        a,
+        b,
+        ldb,
+        c,
+        ldc,
+    } = *ops;
     let mut acc = [[f32x4_splat(0.0); W]; MR];
     for p in 0..k {
         // SAFETY (all pointer accesses): `GemmMicro::run`'s contract.
         let bv: [v128; W] =
-            std::array::from_fn(|v| unsafe { v128_load(b.add((p * NV + v) * 4) as *const v128) });
+            std::array::from_fn(|v| unsafe { v128_load(b.add(p * ldb + v * 4) as *const v128) });
         for (l, row) in acc.iter_mut().enumerate() {
             let al = unsafe { v128_load32_splat(a.add(p * MR + l) as *const u32) };
             for (r, bv) in row.iter_mut().zip(&bv) {

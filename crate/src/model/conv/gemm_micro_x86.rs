@@ -20,7 +20,14 @@ macro_rules! micro_kernel {
      $zero:ident, $set1:ident, $load:ident, $store:ident, $fmadd:ident, $add:ident, $max:ident, $min:ident) => {
         #[target_feature(enable = $features)]
         unsafe fn $name<const NV: usize>(ops: &Operands, ep: &Epilogue) {
-            let Operands { k, a, b, c, ldc } = *ops;
+            let Operands {
+                k,
+                a,
+                b,
+                ldb,
+                c,
+                ldc,
+            } = *ops;
             const MR: usize = $mr;
             const L: usize = $lanes;
             let mut acc = [[$zero(); NV]; MR];
@@ -30,7 +37,7 @@ macro_rules! micro_kernel {
                 // features, and each load would become a call.
                 let mut bv = [$zero(); NV];
                 for (v, x) in bv.iter_mut().enumerate() {
-                    *x = unsafe { $load(b.add((p * 2 + v) * L)) };
+                    *x = unsafe { $load(b.add(p * ldb + v * L)) };
                 }
                 for (l, row) in acc.iter_mut().enumerate() {
                     let al = $set1(unsafe { *a.add(p * MR + l) });
