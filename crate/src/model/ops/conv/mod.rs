@@ -835,10 +835,6 @@ mod tests {
                 (7, 7),
             ),
         ] {
-            let n = 2;
-            let w = values(cfg.weight_shape().iter().product(), 0.3);
-            let b = values(cfg.out_channels, 1.1);
-            let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
             // The kernels check AVX-512F the same way.
             #[cfg(target_arch = "x86_64")]
             assert_eq!(
@@ -846,17 +842,7 @@ mod tests {
                 DirectConv::available(),
                 "{cfg:?}"
             );
-            let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
-            let want = naive(&cfg, &w, &b, &x, n, hw);
-            for a in [None, Some(Activation::Relu), Some(Activation::Relu6)] {
-                let (y, _) = conv.forward(&x, n, hw, a).unwrap();
-                let want: Vec<f32> = want
-                    .iter()
-                    .map(|v| a.map_or(*v, |a| act::apply(a, *v)))
-                    .collect();
-                let err = max_diff(&y, &want);
-                assert!(err < 1e-5, "{cfg:?} {hw:?} {a:?}: max error {err}");
-            }
+            assert_matches_naive(cfg, 2, hw);
         }
     }
 
@@ -882,21 +868,26 @@ mod tests {
                 DirectConv::available(),
                 "{cfg:?}"
             );
-            let n = 3;
-            let w = values(cfg.weight_shape().iter().product(), 0.3);
-            let b = values(cfg.out_channels, 1.1);
-            let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
-            let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
-            let want = naive(&cfg, &w, &b, &x, n, hw);
-            for a in [None, Some(Activation::Relu), Some(Activation::Relu6)] {
-                let (y, _) = conv.forward(&x, n, hw, a).unwrap();
-                let want: Vec<f32> = want
-                    .iter()
-                    .map(|v| a.map_or(*v, |a| act::apply(a, *v)))
-                    .collect();
-                let err = max_diff(&y, &want);
-                assert!(err < 1e-5, "{cfg:?} {hw:?} {a:?}: max error {err}");
-            }
+            assert_matches_naive(cfg, 3, hw);
+        }
+    }
+
+    /// `n` images of `hw` through `cfg` (with a bias), without an activation and with
+    /// each clamp, against the definition.
+    fn assert_matches_naive(cfg: ConvCfg, n: usize, hw: (usize, usize)) {
+        let w = values(cfg.weight_shape().iter().product(), 0.3);
+        let b = values(cfg.out_channels, 1.1);
+        let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
+        let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
+        let want = naive(&cfg, &w, &b, &x, n, hw);
+        for a in [None, Some(Activation::Relu), Some(Activation::Relu6)] {
+            let (y, _) = conv.forward(&x, n, hw, a).unwrap();
+            let want: Vec<f32> = want
+                .iter()
+                .map(|v| a.map_or(*v, |a| act::apply(a, *v)))
+                .collect();
+            let err = max_diff(&y, &want);
+            assert!(err < 1e-5, "{cfg:?} {hw:?} {a:?}: max error {err}");
         }
     }
 
@@ -911,23 +902,7 @@ mod tests {
                 ConvCfg::square(2, 2, 7, 1, 3).groups(2).bias(true),
                 ConvCfg::square(2, 2, 3, 2, 0).groups(2).bias(true),
             ] {
-                let (n, w, b) = (
-                    2,
-                    values(cfg.weight_shape().iter().product(), 0.3),
-                    values(cfg.out_channels, 1.1),
-                );
-                let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
-                let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
-                let want = naive(&cfg, &w, &b, &x, n, hw);
-                for a in [None, Some(Activation::Relu), Some(Activation::Relu6)] {
-                    let (y, _) = conv.forward(&x, n, hw, a).unwrap();
-                    let err = y
-                        .iter()
-                        .zip(&want)
-                        .map(|(y, v)| (y - a.map_or(*v, |a| act::apply(a, *v))).abs())
-                        .fold(0f32, f32::max);
-                    assert!(err < 1e-5, "{cfg:?} {hw:?} {a:?}: max error {err}");
-                }
+                assert_matches_naive(cfg, 2, hw);
             }
         }
     }
