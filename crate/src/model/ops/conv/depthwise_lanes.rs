@@ -6,9 +6,10 @@
 //! one vector of sums, and the results are de-interleaved into the planes, both by 16 x
 //! 16 transposes in registers (gathers, 8-10 cycles a vector on AMD's Zen 4, left these
 //! layers at 0.12-0.15 ms there; 0.09-0.12 transposed; 0.08-0.09 with a row's pixels
-//! summed at once). Stride-1 "same" convolutions on rows of at most 8 pixels run two
-//! output rows per vector instead ([`super::depthwise_pairs`], chosen first: those
-//! layers 0.05-0.055 -> 0.03 ms), which leaves this the stride-2 ones (14x14 -> 7x7).
+//! summed at once). "Same" convolutions at stride 1 on rows of at most 8 pixels, and 3x3
+//! ones at stride 2 into rows of at most 7, run two output rows per vector instead
+//! ([`super::depthwise_pairs`], chosen first: 0.05-0.08 -> 0.03 ms a layer), which leaves
+//! this the larger stride-2 kernels (EfficientNet's 5x5 into 7x7) and other paddings.
 //! Compiled for x86_64 only (the wasm build keeps the plane loop).
 
 use super::super::super::conv::gemm_micro::Clamp;

@@ -805,9 +805,9 @@ mod tests {
     }
 
     /// Depthwise convolutions with outputs of at most 7x7 (where this CPU has AVX-512,
-    /// channels across the lanes, or at stride 1 on rows of at most 8 pixels two output
-    /// rows per vector): whole and partial groups of 16 channels, 3x3, 5x5 and 7x7,
-    /// stride 1 and 2, rows of up to 12 pixels, each clamp.
+    /// channels across the lanes, or two output rows per vector where
+    /// `depthwise_pairs` takes them): whole and partial groups of 16 channels, 3x3, 5x5
+    /// and 7x7, stride 1 and 2, rows of up to 12 pixels, each clamp.
     #[test]
     fn small_depthwise_planes_match_the_definition() {
         for (cfg, hw) in [
@@ -846,22 +846,29 @@ mod tests {
         }
     }
 
-    /// Stride-1 depthwise convolutions on rows of 1 to 8 pixels, two output rows per
-    /// vector where this CPU has AVX-512: planes of one row, an odd and an even number
-    /// of rows, more than one block of 8 rows, 3x3, 5x5 and 7x7 kernels (wider than the
-    /// plane too), channels across more than one task of planes, each clamp.
+    /// Depthwise convolutions two output rows per vector where this CPU has AVX-512:
+    /// stride 1 on rows of 1 to 8 pixels (planes of one row, odd and even numbers of rows,
+    /// more than one block of 8 rows; 3x3, 5x5 and 7x7 kernels, wider than the plane
+    /// too) and 3x3 stride 2 into rows of up to 7 (odd and even input sizes, more than
+    /// one block); channels across more than one task of planes, each clamp.
     #[test]
     fn narrow_depthwise_planes_match_the_definition() {
-        for (k, hw) in [
-            (3, (7, 7)),
-            (3, (1, 5)),
-            (3, (11, 8)),
-            (5, (7, 7)),
-            (5, (4, 1)),
-            (7, (7, 7)),
-            (7, (17, 3)),
+        for (k, stride, hw) in [
+            (3, 1, (7, 7)),
+            (3, 1, (1, 5)),
+            (3, 1, (11, 8)),
+            (5, 1, (7, 7)),
+            (5, 1, (4, 1)),
+            (7, 1, (7, 7)),
+            (7, 1, (17, 3)),
+            (3, 2, (14, 14)),
+            (3, 2, (13, 9)),
+            (3, 2, (19, 2)),
+            (3, 2, (1, 13)),
         ] {
-            let cfg = ConvCfg::square(37, 37, k, 1, k / 2).groups(37).bias(true);
+            let cfg = ConvCfg::square(37, 37, k, stride, k / 2)
+                .groups(37)
+                .bias(true);
             #[cfg(target_arch = "x86_64")]
             assert_eq!(
                 depthwise_pairs::takes(&cfg, hw),
