@@ -49,6 +49,7 @@ pub(super) fn takes(cfg: &ConvCfg, (h, w): (usize, usize)) -> bool {
 pub(super) fn forward(wt: &[f32], bias: &[f32], call: &Call, x: &[f32], clamp: Clamp) -> Vec<f32> {
     let (cfg, n, (h, w), (oh, ow)) = call.parts();
     let c = cfg.in_channels;
+    // `takes` admits 3x3 only at stride 2.
     let kernel = match (cfg.stride.0, cfg.kernel.0) {
         (2, _) => halved::<3>,
         (_, 3) => planes::<3>,
@@ -82,8 +83,8 @@ pub(super) fn forward(wt: &[f32], bias: &[f32], call: &Call, x: &[f32], clamp: C
             chunks.enumerate().for_each(task);
         }
     };
-    // SAFETY: every plane's every row pair is stored (lanes `0..w`, and `w..2w` where
-    // the second row exists), which covers each output value.
+    // SAFETY: every plane's every row pair is stored (`store_pairs`: both rows where
+    // the second exists), which covers each output value.
     unsafe { overwritten(n * c * oh * ow, fill) }
 }
 
@@ -133,7 +134,6 @@ unsafe fn planes<const K: usize>(
             }
         }
     }
-    let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
     for (i, (s, d)) in src
         .chunks_exact(plane)
         .zip(dst.chunks_exact_mut(plane))
@@ -158,21 +158,43 @@ unsafe fn planes<const K: usize>(
                     }
                 }
             }
-            for (pi, sum) in acc.iter().enumerate() {
-                let oy = oy0 + 2 * pi;
-                let store =
-                    if oy < h { first_row } else { 0 } | if oy + 1 < h { second_row } else { 0 };
-                let v = match clamp {
-                    Clamp::None => *sum,
-                    Clamp::Relu => _mm512_max_ps(*sum, zero),
-                    Clamp::Relu6 => _mm512_min_ps(_mm512_max_ps(*sum, zero), six),
-                };
-                let at = d.as_mut_ptr().wrapping_add(oy * w);
-                // SAFETY: the mask keeps the store within rows `oy` and `oy + 1` where
-                // they exist.
-                unsafe { _mm512_mask_storeu_ps(at, store, v) };
-            }
+            // SAFETY: `d` is one output plane of `h x w`.
+            unsafe { store_pairs(acc, oy0, (h, w), d, clamp) };
         }
+    }
+}
+
+/// Clamps the sums of a block's row pairs (from output row `oy0`) and stores each pair's
+/// rows that exist: lanes `0..ow` row `oy`, lanes `ow..2 ow` row `oy + 1`. The sums by
+/// value: a reference to them, where the call is not inlined, would keep them in memory
+/// through the loop (the filter lanes' trap, `conv/filter_lanes.rs`).
+///
+/// # Safety
+/// AVX-512F; `d` is an output plane of `oh x ow` values, `ow <= 8`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn store_pairs(
+    acc: [__m512; PAIRS],
+    oy0: usize,
+    (oh, ow): (usize, usize),
+    d: &mut [f32],
+    clamp: Clamp,
+) {
+    let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
+    let first_row: u16 = (1 << ow) - 1;
+    for (pi, &sum) in acc.iter().enumerate() {
+        let oy = oy0 + 2 * pi;
+        let store =
+            if oy < oh { first_row } else { 0 } | if oy + 1 < oh { first_row << ow } else { 0 };
+        let v = match clamp {
+            Clamp::None => sum,
+            Clamp::Relu => _mm512_max_ps(sum, zero),
+            Clamp::Relu6 => _mm512_min_ps(_mm512_max_ps(sum, zero), six),
+        };
+        let at = d.as_mut_ptr().wrapping_add(oy * ow);
+        // SAFETY: the mask keeps the store within rows `oy` and `oy + 1` of the plane
+        // where they exist.
+        unsafe { _mm512_mask_storeu_ps(at, store, v) };
     }
 }
 
@@ -205,8 +227,6 @@ unsafe fn halved<const K: usize>(
     clamp: Clamp,
 ) {
     let p = (K / 2) as isize;
-    let first_row: u16 = (1 << ow) - 1;
-    let second_row = first_row << ow;
     // Lanes of a load from column -p that fall inside the row.
     let mut inside = 0u16;
     for t in 0..LANES {
@@ -238,7 +258,6 @@ unsafe fn halved<const K: usize>(
             }
         }
     }
-    let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
     for (i, (s, d)) in src
         .chunks_exact(h * w)
         .zip(dst.chunks_exact_mut(oh * ow))
@@ -269,20 +288,8 @@ unsafe fn halved<const K: usize>(
                     }
                 }
             }
-            for (pi, sum) in acc.iter().enumerate() {
-                let oy = oy0 + 2 * pi;
-                let store =
-                    if oy < oh { first_row } else { 0 } | if oy + 1 < oh { second_row } else { 0 };
-                let v = match clamp {
-                    Clamp::None => *sum,
-                    Clamp::Relu => _mm512_max_ps(*sum, zero),
-                    Clamp::Relu6 => _mm512_min_ps(_mm512_max_ps(*sum, zero), six),
-                };
-                let at = d.as_mut_ptr().wrapping_add(oy * ow);
-                // SAFETY: the mask keeps the store within rows `oy` and `oy + 1` where
-                // they exist.
-                unsafe { _mm512_mask_storeu_ps(at, store, v) };
-            }
+            // SAFETY: `d` is one output plane of `oh x ow`.
+            unsafe { store_pairs(acc, oy0, (oh, ow), d, clamp) };
         }
     }
 }
