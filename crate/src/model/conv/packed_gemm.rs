@@ -350,6 +350,7 @@ unsafe fn block_product(
     let micro = a.micro;
     let (mr, nr) = (micro.mr, micro.nr);
     let col_panels = cols.div_ceil(nr);
+    let in_place = in_place_rows(a, b);
     let mut k0 = 0;
     // k = 0 still runs one (empty) block, which writes the bias.
     loop {
@@ -379,7 +380,6 @@ unsafe fn block_product(
             j0,
             cols,
         };
-        let in_place = in_place_rows(a, b);
         if a.panels <= FEW_PANELS || (in_place.is_some() && a.panels <= IN_PLACE_PANELS) {
             // Few filter panels (MobileNet's projections to 16-32 channels): each pixel
             // panel is used by every filter panel while in L1, packed just before or,

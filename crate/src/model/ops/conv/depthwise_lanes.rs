@@ -100,7 +100,8 @@ struct Geometry {
 }
 
 mod avx512 {
-    use super::{Clamp, Geometry, LANES};
+    use super::super::depthwise_masked::clamped;
+    use super::{Geometry, LANES};
     use crate::model::conv::transpose16::transpose16;
     use std::arch::x86_64::*;
 
@@ -217,21 +218,6 @@ mod avx512 {
                 acc = unsafe { clamped(acc, clamp) };
                 unsafe { _mm512_storeu_ps(sums[oy * ow + ox].as_mut_ptr(), acc) };
             }
-        }
-    }
-
-    /// `v` under `clamp`, the store's last step in both sums loops.
-    ///
-    /// # Safety
-    /// AVX-512F.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn clamped(v: __m512, clamp: Clamp) -> __m512 {
-        let zero = _mm512_setzero_ps();
-        match clamp {
-            Clamp::None => v,
-            Clamp::Relu => _mm512_max_ps(v, zero),
-            Clamp::Relu6 => _mm512_min_ps(_mm512_max_ps(v, zero), _mm512_set1_ps(6.0)),
         }
     }
 

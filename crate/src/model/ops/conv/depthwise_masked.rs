@@ -106,11 +106,7 @@ fn lane_mask(c: isize, w: usize) -> u16 {
 unsafe fn rows<const S: usize, const K: usize, const RR: usize>(p: &Plane, oy: usize) {
     let ((h, w), (_, ow)) = (p.shape.hw, p.shape.out_hw);
     let (ph, pw) = p.shape.padding;
-    let (zero, six, bias) = (
-        _mm512_setzero_ps(),
-        _mm512_set1_ps(6.0),
-        _mm512_set1_ps(p.bias),
-    );
+    let bias = _mm512_set1_ps(p.bias);
     for ox in (0..ow).step_by(LANES) {
         // The masks of the block's loads, the same for every row: stride 1 one per tap
         // column, stride 2 one per 16-value third of the 48 values the block reads.
@@ -141,14 +137,26 @@ unsafe fn rows<const S: usize, const K: usize, const RR: usize>(p: &Plane, oy: u
         }
         let mask = lane_mask(0, ow - ox);
         for (r, sum) in acc.iter().enumerate() {
-            let v = match p.shape.clamp {
-                Clamp::None => *sum,
-                Clamp::Relu => _mm512_max_ps(*sum, zero),
-                Clamp::Relu6 => _mm512_min_ps(_mm512_max_ps(*sum, zero), six),
-            };
+            let v = unsafe { clamped(*sum, p.shape.clamp) };
             // SAFETY: the mask keeps the store within output row oy + r.
             unsafe { _mm512_mask_storeu_ps(p.dst.add((oy + r) * ow + ox), mask, v) };
         }
+    }
+}
+
+/// `v` under `clamp`, the last step of every AVX-512 depthwise kernel's store (here, the
+/// lanes' and the row pairs'): `max(v, 0)` then `min(.., 6)`, a NaN giving 0.
+///
+/// # Safety
+/// AVX-512F.
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn clamped(v: __m512, clamp: Clamp) -> __m512 {
+    let zero = _mm512_setzero_ps();
+    match clamp {
+        Clamp::None => v,
+        Clamp::Relu => _mm512_max_ps(v, zero),
+        Clamp::Relu6 => _mm512_min_ps(_mm512_max_ps(v, zero), _mm512_set1_ps(6.0)),
     }
 }
 

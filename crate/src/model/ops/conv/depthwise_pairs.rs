@@ -18,6 +18,7 @@
 //! load from the row's and the column's they left the 7x7 layers at 0.041-0.044 ms.
 
 use super::super::super::conv::gemm_micro::Clamp;
+use super::depthwise_masked::clamped;
 use super::Call;
 use crate::model::graph::ConvCfg;
 use crate::model::ops::output::overwritten;
@@ -180,17 +181,12 @@ unsafe fn store_pairs(
     d: &mut [f32],
     clamp: Clamp,
 ) {
-    let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
     let first_row: u16 = (1 << ow) - 1;
     for (pi, &sum) in acc.iter().enumerate() {
         let oy = oy0 + 2 * pi;
         let store =
             if oy < oh { first_row } else { 0 } | if oy + 1 < oh { first_row << ow } else { 0 };
-        let v = match clamp {
-            Clamp::None => sum,
-            Clamp::Relu => _mm512_max_ps(sum, zero),
-            Clamp::Relu6 => _mm512_min_ps(_mm512_max_ps(sum, zero), six),
-        };
+        let v = unsafe { clamped(sum, clamp) };
         let at = d.as_mut_ptr().wrapping_add(oy * ow);
         // SAFETY: the mask keeps the store within rows `oy` and `oy + 1` of the plane
         // where they exist.
