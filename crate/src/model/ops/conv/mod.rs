@@ -722,6 +722,10 @@ mod tests {
             (ConvCfg::square(61, 4, 3, 2, 1).bias(true), (9, 9)),
             (ConvCfg::square(3, 16, 7, 2, 3), (23, 20)), // ResNet's stem
             (ConvCfg::square(3, 8, 3, 2, 1).bias(true), (15, 16)), // MobileNet's
+            // Rows of 32 positions or more: spans stored from the registers, in one or
+            // two runs of lanes (stems on wider maps, 12 + 4 filters).
+            (ConvCfg::square(3, 16, 7, 2, 3), (12, 72)),
+            (ConvCfg::square(3, 8, 3, 2, 1).bias(true), (9, 70)),
             // Rows of at most 14 outputs (or a multiple) take 32 filters in lanes: a
             // partial second block, stride 2 over an odd map, tiles of 1-3 outputs.
             (ConvCfg::square(20, 40, 3, 1, 1).bias(true), (7, 5)),
