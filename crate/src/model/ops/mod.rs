@@ -14,6 +14,7 @@ pub mod output;
 pub mod pooling;
 #[cfg(target_arch = "x86_64")]
 mod stem_pool;
+pub(crate) mod wide;
 
 use super::graph::{Activation, ConvCfg, Kind, PoolCfg};
 use crate::error::{Error, Result};
