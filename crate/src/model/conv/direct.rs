@@ -464,24 +464,15 @@ impl Sink {
         clamp: Clamp,
     ) -> Option<Sink> {
         let (oh, ow) = geometry.out_hw;
-        let cols = geometry.taps.cols;
-        let end = (q0 + SPAN).min(geometry.positions);
         let mut runs = [(0u32, 0isize); 2];
         let mut count = 0;
-        let mut q = q0;
-        while q < end {
-            let (oy, ox) = (q / cols, q % cols);
-            let run_end = (oy * cols + ow).min(end);
-            if ox < ow {
-                if count == runs.len() {
-                    return None;
-                }
-                let (first, last) = (q - q0, run_end - q0);
-                let mask = ((1u64 << last) - (1u64 << first)) as u32;
-                runs[count] = (mask, (oy * ow + ox) as isize - first as isize);
-                count += 1;
+        for (lane, oy, ox, len) in span_runs(q0, geometry) {
+            if count == runs.len() {
+                return None;
             }
-            q = (oy + 1) * cols;
+            let mask = ((1u64 << (lane + len)) - (1u64 << lane)) as u32;
+            runs[count] = (mask, (oy * ow + ox) as isize - lane as isize);
+            count += 1;
         }
         let plane = oh * ow;
         let at = block.first * plane;
@@ -511,27 +502,35 @@ fn store_span(
     clamp: Clamp,
 ) {
     let (oh, ow) = geometry.out_hw;
+    for (lane, oy, ox, len) in span_runs(q0, geometry) {
+        for r in 0..block.rows {
+            let co = block.first + r;
+            let at = (co * oh + oy) * ow + ox;
+            let sums = &tile[r * SPAN + lane..][..len];
+            let b = block.bias[r];
+            // SAFETY: `at..at + len` is this block's filter `co`, row `oy`, inside the
+            // output (the caller's contract).
+            let dst = unsafe { std::slice::from_raw_parts_mut(out.0.add(at), len) };
+            store_clamped(dst, sums, b, residual.map(|res| &res[at..at + len]), clamp);
+        }
+    }
+}
+
+/// The output pixels among the span's positions `q0..q0 + SPAN`, one run per output row
+/// they reach: `(first lane, oy, ox, len)`; positions past a row's last output (the
+/// flattened rows' padding) and past the last row are left out.
+fn span_runs(q0: usize, geometry: &Geometry) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+    let ow = geometry.out_hw.1;
     let cols = geometry.taps.cols;
     let end = (q0 + SPAN).min(geometry.positions);
-    let mut q = q0;
-    while q < end {
-        let (oy, ox) = (q / cols, q % cols);
-        let run_end = (oy * cols + ow).min(end);
-        if ox < ow {
-            let len = run_end - q;
-            for r in 0..block.rows {
-                let co = block.first + r;
-                let at = (co * oh + oy) * ow + ox;
-                let sums = &tile[r * SPAN + (q - q0)..][..len];
-                let b = block.bias[r];
-                // SAFETY: `at..at + len` is this block's filter `co`, row `oy`, inside
-                // the output (the caller's contract).
-                let dst = unsafe { std::slice::from_raw_parts_mut(out.0.add(at), len) };
-                store_clamped(dst, sums, b, residual.map(|res| &res[at..at + len]), clamp);
-            }
-        }
-        q = (oy + 1) * cols;
-    }
+    (q0 / cols..)
+        .map(move |oy| (oy, (oy * cols).max(q0)))
+        .take_while(move |&(_, q)| q < end)
+        .filter_map(move |(oy, q)| {
+            let ox = q - oy * cols;
+            let run_end = (oy * cols + ow).min(end);
+            (ox < ow).then(|| (q - q0, oy, ox, run_end - q))
+        })
 }
 
 /// `dst = clamp(sums + bias [+ residual])`: one row of a filter's outputs, as both
