@@ -76,26 +76,32 @@ impl Unfolded {
         let len = channels * sh * sw * plane + tail;
         phases.resize(len, 0.0);
         phases.truncate(len);
-        // The buffer holds the last call's planes. At stride 1 each row is written whole
-        // below, its padding zeroed beside the copy: zeroing the whole buffer first
-        // (memset) and copying over it wrote every plane twice, through memory where the
-        // planes outgrow L2, and ResNet-50's and DenseNet-121's 3x3s took 0.02-0.1 ms
-        // longer each. At larger strides it is zeroed first, by `fill`, which compiles to
-        // a call to the C library's memset (AVX-512 natively): `clear` then `resize` wrote
-        // the zeros 16 bytes at a time, half the time of copying MobileNetV2's stem
-        // input; zeroing each row before its copy instead took the stride-2 3x3s longer.
-        let whole_rows = sh == 1 && sw == 1 && x.len() >= channels * h * w;
-        if whole_rows {
-            phases[channels * plane..].fill(0.0);
-        } else {
-            phases.fill(0.0);
-        }
+        // The buffer holds the last call's planes. At stride 1, and at stride 2 where
+        // every phase is read (3x3 and 7x7 kernels), each row is written whole below, its
+        // padding zeroed beside the copy: zeroing the whole buffer first (memset) and
+        // copying over it wrote every plane twice, through memory where the planes
+        // outgrow L2. ResNet-50's and DenseNet-121's 3x3s took 0.02-0.1 ms longer each;
+        // MobileNetV2's stride-2 stem 0.02-0.04 (of 0.50-0.57; runs alternating in one
+        // process, one thread; ResNet-50's stride-2 convolutions within the noise).
+        // Elsewhere (a 1x1 at stride 2 reads one phase) it is zeroed first, by `fill`,
+        // which compiles to a call to the C library's memset (AVX-512 natively): `clear`
+        // then `resize` wrote the zeros 16 bytes at a time; zeroing each whole row before
+        // its copy took the stride-2 3x3s longer.
         let read_rows: Vec<bool> = (0..sh)
             .map(|py| (0..kh).any(|k| k * dh % sh == py))
             .collect();
         let read_cols: Vec<bool> = (0..sw)
             .map(|px| (0..kw).any(|k| k * dw % sw == px))
             .collect();
+        // Stride-2 rows split in pairs into both column phases, every row phase read.
+        let split = sw == 2 && read_cols.iter().all(|&read| read);
+        let whole_rows = x.len() >= channels * h * w
+            && ((sh == 1 && sw == 1) || (sh == 2 && split && read_rows.iter().all(|&read| read)));
+        if whole_rows {
+            phases[channels * sh * sw * plane..].fill(0.0);
+        } else {
+            phases.fill(0.0);
+        }
         for (ci, src) in x.chunks_exact(h * w).take(channels).enumerate() {
             for py in (0..sh).filter(|&py| read_rows[py]) {
                 let channel = &mut phases[(ci * sh + py) * sw * plane..][..sw * plane];
@@ -103,16 +109,27 @@ impl Unfolded {
                     let iy = (r * sh + py) as isize - ph as isize;
                     if iy < 0 || iy >= h as isize {
                         if whole_rows {
-                            channel[r * cols..][..cols].fill(0.0);
+                            for px in 0..sw {
+                                channel[px * plane + r * cols..][..cols].fill(0.0);
+                            }
                         }
                         continue;
                     }
                     let line = &src[iy as usize * w..][..w];
-                    if sw == 2 && read_cols.iter().all(|&read| read) {
+                    if split {
                         let (even, odd) = channel.split_at_mut(plane);
                         let (even, odd) =
                             (&mut even[r * cols..][..cols], &mut odd[r * cols..][..cols]);
                         split_pairs(line, pw, even, odd);
+                        if whole_rows {
+                            for (px, out) in [(0, even), (1, odd)] {
+                                // Phase column c holds input column 2c + px - pw.
+                                let first = pw.saturating_sub(px).div_ceil(2).min(cols);
+                                let end = (w + pw).saturating_sub(px).div_ceil(2);
+                                zero_pad(&mut out[..first]);
+                                zero_pad(&mut out[end.clamp(first, cols)..]);
+                            }
+                        }
                         continue;
                     }
                     for px in (0..sw).filter(|&px| read_cols[px]) {
@@ -243,15 +260,26 @@ mod tests {
     /// The planes are reused from call to call: a call after one over a larger input of
     /// NaNs (its planes and tail left in the buffer) still reads zeros in every padding
     /// position, in the phases no tap reads and in the tail, at stride 1 (rows written
-    /// whole) and 2 (zeroed first).
+    /// whole, and at stride 2 by 3x3 and 7x7 kernels, odd and even padding and widths)
+    /// and 2 by a 1x1 (zeroed first).
     #[test]
     fn padding_is_zero_after_a_larger_call() {
-        for (k, stride, pad) in [(3, 1, 1), (3, 2, 1), (1, 2, 0)] {
+        let kernels = [
+            (3, 1, 1),
+            (3, 2, 1),
+            (1, 2, 0),
+            (7, 2, 3),
+            (3, 2, 0),
+            (3, 2, 2),
+        ];
+        for ((k, stride, pad), (h, w)) in kernels
+            .into_iter()
+            .flat_map(|kernel| [(5, 6), (6, 7)].map(|hw| (kernel, hw)))
+        {
             let big = ConvCfg::square(3, 1, 3, stride, 2);
             let nans = vec![f32::NAN; 3 * 12 * 13];
             drop(Unfolded::with_tail(&nans, 3, &big, (12, 13), (12, 13), 40));
             let cfg = ConvCfg::square(2, 1, k, stride, pad);
-            let (h, w) = (5, 6);
             let x: Vec<f32> = (0..2 * h * w).map(|i| i as f32 + 1.0).collect();
             let out = (
                 (h + 2 * pad - k) / stride + 1,
