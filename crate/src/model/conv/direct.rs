@@ -536,7 +536,7 @@ fn span_runs(q0: usize, geometry: &Geometry) -> impl Iterator<Item = (usize, usi
 /// `dst = clamp(sums + bias [+ residual])`: one row of a filter's outputs, as both
 /// direct kernels store them.
 #[inline(always)]
-pub(super) fn store_clamped(
+fn store_clamped(
     dst: &mut [f32],
     sums: &[f32],
     bias: f32,

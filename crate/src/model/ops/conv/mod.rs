@@ -734,6 +734,8 @@ mod tests {
             // Rows of 14 and 28 outputs: the 14-wide assembly kernel, stride 1 and 2.
             (ConvCfg::square(16, 32, 3, 1, 1).bias(true), (5, 28)),
             (ConvCfg::square(18, 36, 3, 2, 1), (9, 28)),
+            // A second block of 24 filters: its second 16 stored in part.
+            (ConvCfg::square(16, 56, 3, 1, 1).bias(true), (6, 14)),
         ];
         for (cfg, hw) in cases {
             let n = 2;
