@@ -536,13 +536,7 @@ fn span_runs(q0: usize, geometry: &Geometry) -> impl Iterator<Item = (usize, usi
 /// `dst = clamp(sums + bias [+ residual])`: one row of a filter's outputs, as both
 /// direct kernels store them.
 #[inline(always)]
-fn store_clamped(
-    dst: &mut [f32],
-    sums: &[f32],
-    bias: f32,
-    residual: Option<&[f32]>,
-    clamp: Clamp,
-) {
+fn store_clamped(dst: &mut [f32], sums: &[f32], bias: f32, residual: Option<&[f32]>, clamp: Clamp) {
     match clamp {
         Clamp::None => store_run(dst, sums, bias, residual, |v| v),
         Clamp::Relu => store_run(dst, sums, bias, residual, |v| v.max(0.0)),
@@ -575,7 +569,7 @@ fn store_run(
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{Clamp, Sink, SPAN};
+    use super::{Sink, SPAN};
     use std::arch::x86_64::*;
 
     /// `tile[r][q] = sum over channels c and taps t of input[c * channel + offsets[t] + q]
@@ -641,11 +635,7 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     #[inline]
     unsafe fn store<const R: usize>(acc: &[[__m512; 2]; R], sink: &Sink) {
-        let (lo, hi) = match sink.clamp {
-            Clamp::None => (f32::NEG_INFINITY, f32::INFINITY),
-            Clamp::Relu => (0.0, f32::INFINITY),
-            Clamp::Relu6 => (0.0, 6.0),
-        };
+        let (lo, hi) = sink.clamp.bounds();
         let (lo, hi) = (_mm512_set1_ps(lo), _mm512_set1_ps(hi));
         for (r, a) in acc.iter().enumerate().take(sink.rows) {
             let b = _mm512_set1_ps(unsafe { *sink.bias.add(r) });

@@ -254,7 +254,7 @@ unsafe fn tile_sums(
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::super::transpose16::transpose16;
-    use super::{Clamp, TileSink, BLOCK};
+    use super::{TileSink, BLOCK};
     use std::arch::asm;
     use std::arch::x86_64::*;
 
@@ -291,11 +291,7 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     unsafe fn store_rows(mut rows: [__m512; 16], sink: &TileSink, half: usize) {
         transpose16(&mut rows);
-        let (lo, hi) = match sink.clamp {
-            Clamp::None => (f32::NEG_INFINITY, f32::INFINITY),
-            Clamp::Relu => (0.0, f32::INFINITY),
-            Clamp::Relu6 => (0.0, 6.0),
-        };
+        let (lo, hi) = sink.clamp.bounds();
         let (lo, hi) = (_mm512_set1_ps(lo), _mm512_set1_ps(hi));
         let mask = ((1u32 << sink.pixels) - 1) as u16;
         let filters = (sink.filters - 16 * half).min(16);

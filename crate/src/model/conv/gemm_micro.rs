@@ -19,6 +19,15 @@ pub enum Clamp {
 }
 
 impl Clamp {
+    /// The interval it clamps to (unbounded for none), for vector `max` then `min`.
+    pub fn bounds(self) -> (f32, f32) {
+        match self {
+            Clamp::None => (f32::NEG_INFINITY, f32::INFINITY),
+            Clamp::Relu => (0.0, f32::INFINITY),
+            Clamp::Relu6 => (0.0, 6.0),
+        }
+    }
+
     /// The clamp of one value.
     #[inline(always)]
     pub fn apply(self, v: f32) -> f32 {
