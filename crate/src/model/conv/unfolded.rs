@@ -9,6 +9,7 @@
 use super::packed_gemm::PackB;
 use crate::model::graph::ConvCfg;
 use std::cell::RefCell;
+use std::ops::Range;
 
 thread_local! {
     /// Each thread's planes, kept from one convolution to the next: allocated per call,
@@ -123,32 +124,22 @@ impl Unfolded {
                         split_pairs(line, pw, even, odd);
                         if whole_rows {
                             for (px, out) in [(0, even), (1, odd)] {
-                                // Phase column c holds input column 2c + px - pw.
-                                let first = pw.saturating_sub(px).div_ceil(2).min(cols);
-                                let end = (w + pw).saturating_sub(px).div_ceil(2);
-                                zero_pad(&mut out[..first]);
-                                zero_pad(&mut out[end.clamp(first, cols)..]);
+                                zero_outside(out, inside_cols(px, 2, pw, w, cols));
                             }
                         }
                         continue;
                     }
                     for px in (0..sw).filter(|&px| read_cols[px]) {
                         let out = &mut channel[px * plane + r * cols..][..cols];
-                        // Phase column c is input column c sw + px - pw, where inside.
-                        let first = (pw.saturating_sub(px)).div_ceil(sw);
+                        let inside = inside_cols(px, sw, pw, w, cols);
                         if sw == 1 {
-                            let n = (w + pw).min(cols) - first;
-                            out[first..first + n].copy_from_slice(&line[first - pw..][..n]);
-                            zero_pad(&mut out[..first]);
-                            zero_pad(&mut out[first + n..]);
+                            let from = inside.start - pw;
+                            out[inside.clone()].copy_from_slice(&line[from..][..inside.len()]);
+                            zero_outside(out, inside);
                             continue;
                         }
-                        for (c, v) in out.iter_mut().enumerate().skip(first) {
-                            let ix = c * sw + px - pw;
-                            if ix >= w {
-                                break;
-                            }
-                            *v = line[ix];
+                        for c in inside {
+                            out[c] = line[c * sw + px - pw];
                         }
                     }
                 }
@@ -163,6 +154,20 @@ impl Unfolded {
             phases,
         }
     }
+}
+
+/// The columns of phase `px` (of stride `sw`, padding `pw`, `cols` wide) that hold an
+/// input row's `w` values: phase column `c` is input column `c sw + px - pw`.
+fn inside_cols(px: usize, sw: usize, pw: usize, w: usize, cols: usize) -> Range<usize> {
+    let first = pw.saturating_sub(px).div_ceil(sw).min(cols);
+    let end = (w + pw).saturating_sub(px).div_ceil(sw);
+    first..end.clamp(first, cols)
+}
+
+/// Zeros a phase row's padding, the columns before and after `inside`.
+fn zero_outside(row: &mut [f32], inside: Range<usize>) {
+    zero_pad(&mut row[..inside.start]);
+    zero_pad(&mut row[inside.end..]);
 }
 
 /// Zeros a row's padding: one value (3x3 kernels' padding of 1) as a store, not a call
