@@ -568,7 +568,7 @@ fn store_run(
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+pub(super) mod avx512 {
     use super::{Sink, SPAN};
     use std::arch::x86_64::*;
 
@@ -580,7 +580,7 @@ mod avx512 {
     /// values, `weights` for `cin * taps * R`, `tile` writable for `R * SPAN`.
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn span<const R: usize>(
+    pub(super) unsafe fn span<const R: usize>(
         input: *const f32,
         channel: usize,
         offsets: &[usize],
@@ -646,15 +646,37 @@ mod avx512 {
                         continue;
                     }
                     let at = at + 16 * half as isize;
-                    let mut v = _mm512_add_ps(a[half], b);
-                    if !sink.residual.is_null() {
-                        let res = sink.residual.wrapping_offset(at);
-                        v = _mm512_add_ps(v, unsafe { _mm512_maskz_loadu_ps(m, res) });
-                    }
-                    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                    unsafe { _mm512_mask_storeu_ps(sink.out.wrapping_offset(at), m, v) };
+                    let to = (sink.out, sink.residual);
+                    unsafe { store_lanes(a[half], b, to, at, m, (lo, hi)) };
                 }
             }
         }
+    }
+
+    /// `out[at + l] = min(max(v[l] + bias [+ residual[at + l]], lo), hi)` for the lanes
+    /// `l` of `mask` (a null `residual` adds none): the register stores' epilogue, here
+    /// and in the filter-lanes kernel.
+    ///
+    /// # Safety
+    /// AVX-512F; the masked lanes at `at` inside `out` (and `residual`), written by no
+    /// other thread. Lanes outside the mask are never touched, so `out + at` may point
+    /// before the plane.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(in crate::model::conv) unsafe fn store_lanes(
+        v: __m512,
+        bias: __m512,
+        (out, residual): (*mut f32, *const f32),
+        at: isize,
+        mask: u16,
+        (lo, hi): (__m512, __m512),
+    ) {
+        let mut v = _mm512_add_ps(v, bias);
+        if !residual.is_null() {
+            let res = residual.wrapping_offset(at);
+            v = _mm512_add_ps(v, unsafe { _mm512_maskz_loadu_ps(mask, res) });
+        }
+        v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+        unsafe { _mm512_mask_storeu_ps(out.wrapping_offset(at), mask, v) };
     }
 }

@@ -253,6 +253,7 @@ unsafe fn tile_sums(
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
+    use super::super::direct::avx512::store_lanes;
     use super::super::transpose16::transpose16;
     use super::{TileSink, BLOCK};
     use std::arch::asm;
@@ -297,14 +298,10 @@ mod avx512 {
         let filters = (sink.filters - 16 * half).min(16);
         for (f, r) in rows.iter().enumerate().take(filters) {
             let f = 16 * half + f;
-            // SAFETY (every access): filter `f < sink.filters`, lanes `< sink.pixels`.
-            let mut v = _mm512_add_ps(*r, _mm512_set1_ps(unsafe { *sink.bias.add(f) }));
-            if !sink.residual.is_null() {
-                let res = unsafe { sink.residual.add(f * sink.plane) };
-                v = _mm512_add_ps(v, unsafe { _mm512_maskz_loadu_ps(mask, res) });
-            }
-            v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-            unsafe { _mm512_mask_storeu_ps(sink.out.add(f * sink.plane), mask, v) };
+            // SAFETY (both): filter `f < sink.filters`, lanes `< sink.pixels`.
+            let bias = _mm512_set1_ps(unsafe { *sink.bias.add(f) });
+            let (to, at) = ((sink.out, sink.residual), (f * sink.plane) as isize);
+            unsafe { store_lanes(*r, bias, to, at, mask, (lo, hi)) };
         }
     }
 
