@@ -4,14 +4,21 @@
 //! (its 49 outputs of a 7x7 map fill two 32-position spans: 28% of its work wasted,
 //! 14% at 14x14); here no lane ever holds a position outside the map.
 //!
-//! A tile is 14 (or up to [`PIXELS`]) outputs of one row times a block of 32 filters, in
-//! two registers per output: for each input channel and tap, the block's two filter
-//! vectors are loaded once and each output's input value is broadcast against both, so
-//! any width fits. The input is read as the flat-row kernel reads it, [`Unfolded`]'s
-//! zero-padded phase planes ([`PhaseTaps`]), where a row's outputs read consecutive
-//! values at either stride; the tile is transposed in registers and each filter's row
-//! stored from its register by one masked store, with bias, residual and clamp (a few
-//! hundred values against thousands of multiply-adds). ResNet-50, natively, one thread, each
+//! A tile is up to 14 outputs of one row times a block of 32 filters, in two registers
+//! per output: for each input channel and tap, the block's two filter vectors are loaded
+//! once and each output's input value is broadcast once, into a register, against both,
+//! so any width fits. 1x1 convolutions at stride 1 take it too, their maps read in place
+//! as one flat row (`ops::conv` says which). While a block's tiles run, the next block's
+//! filters are asked for into L2, a line per step spread over the tiles: where filters
+//! outgrow L2 (ResNet-50's layer4, 4 MB per convolution) the first tile of each block
+//! waited on them from memory (ResNet-50's forward pass 38.6-39.6 -> 35.9-37.1 ms, runs
+//! alternating, one thread).
+//!
+//! The input is read as the flat-row kernel reads it, [`Unfolded`]'s zero-padded phase
+//! planes ([`PhaseTaps`]), where a row's outputs read consecutive values at either
+//! stride; the tile is transposed in registers and each filter's row stored from its
+//! register by one masked store, with bias, residual and clamp (a few hundred values
+//! against thousands of multiply-adds). ResNet-50 on Zen 4, natively, one thread, each
 //! layer: 28x28 3x3s 2.4-2.5 -> 2.2 ms, 14x14 2.5 -> 2.2-2.25, 7x7 2.85-3.0 -> 2.5-2.6
 //! (onnxruntime's 2.0, 2.1 and 2.4); the 56x56 ones unchanged (2.3).
 
@@ -27,13 +34,8 @@ use rayon::prelude::*;
 
 /// Filters per block: two 16-lane vectors.
 const BLOCK: usize = 32;
-/// Outputs per tile of the intrinsics kernel at most: 2 x 7 accumulators, two filter
-/// vectors and the 7 broadcast inputs in AVX-512's 32 registers. With 14 the compiler
-/// loaded all 14 broadcasts first and spilled accumulators (14x14 maps 2.7 -> 3.5 ms a
-/// layer), hence [`WIDE`]'s assembly.
-pub const PIXELS: usize = 7;
-/// Outputs per tile of the hand-scheduled kernel ([`avx512::wide`]): 2 x 14 accumulators
-/// and two filter vectors, each input broadcast inside its multiply-add.
+/// Outputs per tile at most ([`avx512::wide`]): 2 x 14 accumulators, two filter vectors
+/// and the broadcast input in 31 of AVX-512's 32 registers.
 const WIDE: usize = 14;
 /// Outputs per filter's row of a tile at most: one vector, as the transpose writes it.
 const TILE_ROW: usize = 16;
@@ -56,6 +58,13 @@ impl FilterLanesConv {
         (out_hw.1 <= WIDE || out_hw.1.is_multiple_of(WIDE))
             && cfg.out_channels >= BLOCK
             && cfg.in_channels >= 16
+    }
+
+    /// [`Self::suits`] for a 1x1 convolution without padding: at stride 1 any map, read
+    /// as one flat row.
+    pub fn suits_pointwise(cfg: &ConvCfg, out_hw: (usize, usize)) -> bool {
+        let flat = if cfg.stride == (1, 1) { (1, 1) } else { out_hw };
+        Self::suits(cfg, flat)
     }
 
     /// Packs `weight` (`[out, in, k, k]`) and its bias (zeros if none).
@@ -91,6 +100,24 @@ impl FilterLanesConv {
         clamp: Clamp,
     ) -> Vec<f32> {
         let (cin, cout) = (self.cfg.in_channels, self.cfg.out_channels);
+        if self.is_flat() {
+            // Output `q` of the flattened map reads input `q` of each plane: no copy.
+            let taps = PhaseTaps {
+                channel: h * w,
+                cols: h * w,
+                offsets: vec![0],
+            };
+            // SAFETY: as below.
+            return unsafe {
+                per_image(
+                    x,
+                    n,
+                    (cin * h * w, cout * oh * ow),
+                    residual,
+                    |xs, ys, res| self.image(xs, &taps, (1, oh * ow), ys, res, clamp),
+                )
+            };
+        }
         let taps = PhaseTaps::new(&self.cfg, (h, w));
         // SAFETY: every image's blocks store every filter's every output pixel.
         unsafe {
@@ -107,6 +134,11 @@ impl FilterLanesConv {
         }
     }
 
+    /// A 1x1 convolution at stride 1 without padding, computed over its map as one row.
+    fn is_flat(&self) -> bool {
+        self.cfg.kernel == (1, 1) && self.cfg.stride == (1, 1) && self.cfg.padding == (0, 0)
+    }
+
     fn image(
         &self,
         padded: &[f32],
@@ -121,9 +153,20 @@ impl FilterLanesConv {
         let out = Out(y.as_mut_ptr());
         let run = |block: usize| {
             let weights = &self.weights[block * per_block..][..per_block];
+            let next = self.weights.get((block + 1) * per_block..).unwrap_or(&[]);
             // SAFETY: each block writes only its own filters' planes of `y`, which `out`
             // covers; `padded` holds every channel's phase planes.
-            unsafe { self.block(block, weights, (padded, taps), out_hw, out, residual, clamp) };
+            unsafe {
+                self.block(
+                    block,
+                    (weights, next),
+                    (padded, taps),
+                    out_hw,
+                    out,
+                    residual,
+                    clamp,
+                )
+            };
         };
         let blocks = self.cfg.out_channels.div_ceil(BLOCK);
         if rayon::current_num_threads() > 1 && blocks > 1 {
@@ -146,7 +189,7 @@ impl FilterLanesConv {
     unsafe fn block(
         &self,
         block: usize,
-        weights: &[f32],
+        (weights, next): (&[f32], &[f32]),
         (padded, taps): (&[f32], &PhaseTaps),
         (oh, ow): (usize, usize),
         out: Out,
@@ -161,14 +204,20 @@ impl FilterLanesConv {
                 "a residual too short"
             );
         }
+        // Each tile asks for its share of the next block's filters, `ahead.1` values (at
+        // most a cache line) per step of its loop over channels and taps.
+        let tiles = oh * ow.div_ceil(WIDE);
+        let steps = self.cfg.in_channels * taps.offsets.len();
+        let share = next.len().min(weights.len()).div_ceil(tiles);
+        let ahead_step = share.div_ceil(steps.max(1)).min(16);
+        let mut tile = 0;
         for oy in 0..oh {
             let mut ox0 = 0;
             while ox0 < ow {
-                let pixels = if ow - ox0 >= WIDE {
-                    WIDE
-                } else {
-                    PIXELS.min(ow - ox0)
-                };
+                // Only ever prefetched: an address past `next` is harmless.
+                let ahead = (next.as_ptr().wrapping_add(tile * share), ahead_step);
+                tile += 1;
+                let pixels = WIDE.min(ow - ox0);
                 let corner = &padded[oy * taps.cols + ox0..];
                 let at = (first * oh + oy) * ow + ox0;
                 let sink = TileSink {
@@ -184,7 +233,7 @@ impl FilterLanesConv {
                 };
                 // SAFETY: the phase planes hold every tap of these outputs; the sink's
                 // `filters` rows of `pixels` are this block's.
-                unsafe { tile_sums(corner, taps, weights, self.cfg.in_channels, &sink) };
+                unsafe { tile_sums(corner, taps, weights, self.cfg.in_channels, ahead, &sink) };
                 ox0 += pixels;
             }
         }
@@ -206,7 +255,8 @@ struct TileSink {
 }
 
 /// The sums of `sink.pixels` consecutive outputs of one row (their first at `corner` of
-/// the phase planes) for a block's 32 filters, stored through `sink`.
+/// the phase planes) for a block's 32 filters, stored through `sink`; `ahead` (a
+/// pointer and a step in values) is prefetched along the way.
 ///
 /// # Safety
 /// AVX-512F; `sink` as [`TileSink`] says, its rows writable (and readable where it has a
@@ -216,6 +266,7 @@ unsafe fn tile_sums(
     taps: &PhaseTaps,
     weights: &[f32],
     cin: usize,
+    ahead: (*const f32, usize),
     sink: &TileSink,
 ) {
     let pixels = sink.pixels;
@@ -228,13 +279,12 @@ unsafe fn tile_sums(
         macro_rules! by_pixels {
             ($($n:literal)*) => {
                 match pixels {
-                    WIDE => avx512::wide,
-                    $($n => avx512::tile::<$n>,)*
-                    _ => unreachable!("1 to PIXELS outputs per tile, or WIDE"),
+                    $($n => avx512::wide::<$n>,)*
+                    _ => unreachable!("1 to WIDE outputs per tile"),
                 }
             };
         }
-        let kernel = by_pixels!(1 2 3 4 5 6 7);
+        let kernel = by_pixels!(1 2 3 4 5 6 7 8 9 10 11 12 13 14);
         // SAFETY: the reads stay within the slices, checked above.
         unsafe {
             kernel(
@@ -243,12 +293,13 @@ unsafe fn tile_sums(
                 &taps.offsets,
                 weights.as_ptr(),
                 cin,
+                ahead,
                 sink,
             )
         };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (corner, weights, sink);
+    let _ = (corner, weights, ahead, sink);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -305,48 +356,23 @@ mod avx512 {
         }
     }
 
-    /// Output `q < P` of filter `f`, through `sink`: the sum over channels c and taps t of
-    /// `input[c * channel + taps[t] + q] * weights[(c * taps + t) * 32 + f]`.
-    ///
-    /// # Safety
-    /// AVX-512F; `input` and `weights` readable where those indices reach, `sink` as
-    /// [`super::tile_sums`] requires.
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn tile<const P: usize>(
-        input: *const f32,
-        channel: usize,
-        taps: &[usize],
-        weights: *const f32,
-        cin: usize,
-        sink: &TileSink,
-    ) {
-        let mut acc = [[_mm512_setzero_ps(); 2]; P];
-        let mut w = weights;
-        for c in 0..cin {
-            let base = unsafe { input.add(c * channel) };
-            for &off in taps {
-                let (w0, w1) = unsafe { (_mm512_loadu_ps(w), _mm512_loadu_ps(w.add(16))) };
-                let at = unsafe { base.add(off) };
-                for (q, a) in acc.iter_mut().enumerate() {
-                    let x = _mm512_set1_ps(unsafe { *at.add(q) });
-                    a[0] = _mm512_fmadd_ps(x, w0, a[0]);
-                    a[1] = _mm512_fmadd_ps(x, w1, a[1]);
-                }
-                w = unsafe { w.add(BLOCK) };
-            }
-        }
-        store_sums!(acc, sink);
-    }
-    /// One pixel's two multiply-adds, its input broadcast from `[x + d]` within each.
+    /// One pixel's two multiply-adds, its input broadcast from `[x + d]` once into a
+    /// register for both. Broadcast inside each multiply-add (its memory operand), a tile
+    /// made 30 loads per 28 multiply-adds, and on Zen 5 (two vector loads and two
+    /// 512-bit multiply-adds a cycle) the loads bounded it: ResNet-50's 3x3s at stride 1
+    /// took 15.5 ms in all, 13.1 this way, at stride 2 4.0 against 3.5 (binaries
+    /// alternating, one thread).
     macro_rules! pair {
         ($a:expr, $x:expr, $w0:expr, $w1:expr, $d:expr) => {
             asm!(
-                "vfmadd231ps {a0}, {w0}, dword ptr [{x} + {d}]{{1to16}}",
-                "vfmadd231ps {a1}, {w1}, dword ptr [{x} + {d}]{{1to16}}",
+                "vbroadcastss {t}, dword ptr [{x} + {d}]",
+                "vfmadd231ps {a0}, {w0}, {t}",
+                "vfmadd231ps {a1}, {w1}, {t}",
                 a0 = inout(zmm_reg) $a[0],
                 a1 = inout(zmm_reg) $a[1],
                 w0 = in(zmm_reg) $w0,
                 w1 = in(zmm_reg) $w1,
+                t = out(zmm_reg) _,
                 x = in(reg) $x,
                 d = const $d,
                 options(pure, readonly, nostack, preserves_flags),
@@ -354,19 +380,23 @@ mod avx512 {
         };
     }
 
-    /// [`tile`] for 14 pixels, in assembly: written with intrinsics,
-    /// the compiler loads all 14 broadcasts before the multiply-adds and spills
-    /// accumulators; here each broadcast is an operand of its multiply-add.
+    /// Output `q < P` of filter `f`, through `sink`: the sum over channels c and taps t of
+    /// `input[c * channel + taps[t] + q] * weights[(c * taps + t) * 32 + f]`; one line at
+    /// `ahead` prefetched into L2 per step, `ahead` moving `ahead_step` values a step.
+    /// In assembly: written with intrinsics, the compiler loaded all 14 broadcasts before
+    /// the multiply-adds and spilled accumulators (14x14 maps 2.7 -> 3.5 ms a layer).
     ///
     /// # Safety
-    /// As [`tile`].
+    /// AVX-512F; `input` and `weights` readable where those indices reach, `sink` as
+    /// [`super::tile_sums`] requires.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn wide(
+    pub unsafe fn wide<const P: usize>(
         input: *const f32,
         channel: usize,
         taps: &[usize],
         weights: *const f32,
         cin: usize,
+        (mut ahead, ahead_step): (*const f32, usize),
         sink: &TileSink,
     ) {
         let mut acc = [[_mm512_setzero_ps(); 2]; super::WIDE];
@@ -376,22 +406,16 @@ mod avx512 {
             for &off in taps {
                 let (w0, w1) = unsafe { (_mm512_loadu_ps(w), _mm512_loadu_ps(w.add(16))) };
                 let x = unsafe { base.add(off) };
-                unsafe {
-                    pair!(acc[0], x, w0, w1, 0);
-                    pair!(acc[1], x, w0, w1, 4);
-                    pair!(acc[2], x, w0, w1, 8);
-                    pair!(acc[3], x, w0, w1, 12);
-                    pair!(acc[4], x, w0, w1, 16);
-                    pair!(acc[5], x, w0, w1, 20);
-                    pair!(acc[6], x, w0, w1, 24);
-                    pair!(acc[7], x, w0, w1, 28);
-                    pair!(acc[8], x, w0, w1, 32);
-                    pair!(acc[9], x, w0, w1, 36);
-                    pair!(acc[10], x, w0, w1, 40);
-                    pair!(acc[11], x, w0, w1, 44);
-                    pair!(acc[12], x, w0, w1, 48);
-                    pair!(acc[13], x, w0, w1, 52);
+                _mm_prefetch::<_MM_HINT_T1>(ahead.cast());
+                ahead = ahead.wrapping_add(ahead_step);
+                macro_rules! pairs {
+                    ($($q:literal)*) => {
+                        $(if P > $q {
+                            unsafe { pair!(acc[$q], x, w0, w1, 4 * $q) };
+                        })*
+                    };
                 }
+                pairs!(0 1 2 3 4 5 6 7 8 9 10 11 12 13);
                 w = unsafe { w.add(BLOCK) };
             }
         }
