@@ -106,9 +106,9 @@ fn is_small_map(hw: Option<(usize, usize)>, nr: usize) -> bool {
 /// ResNet-18's 28x28 and 14x14 ones ran faster on Winograd (1.4-1.55 against 1.6-1.7
 /// ms), ResNet-50's of the same shape slower (1.73 against 1.57): its 100 MB of weights
 /// stream from memory each pass, and Winograd's are 16/9 as large.
-/// 1x1 convolutions stay on the packed product: on the direct kernel ResNet-50's went
-/// 0.7-1.7 -> 0.9-2.5 ms (its input read in place, 256 planes a stride apart per block of
-/// outputs, against the product's packed panels).
+/// 1x1 convolutions stay off it: on the direct kernel ResNet-50's went 0.7-1.7 -> 0.9-2.5
+/// ms (its input read in place, 256 planes a stride apart per block of outputs, against
+/// the product's packed panels); the filter lanes take them ([`takes_pointwise_lanes`]).
 fn takes_direct(cfg: &ConvCfg, hw: Option<(usize, usize)>) -> bool {
     let light_3x3 = cfg.kernel == (3, 3)
         && cfg.padding == (1, 1)
@@ -119,6 +119,27 @@ fn takes_direct(cfg: &ConvCfg, hw: Option<(usize, usize)>) -> bool {
     let strided = cfg.kernel.0 > 1 && cfg.stride == (2, 2);
     DirectConv::fits(cfg) && (strided || light_3x3) && DirectConv::available()
 }
+
+/// Whether a 1x1 convolution runs on the filter-lanes kernel (AVX-512 only): maps of
+/// up to 56x56 outputs ([`POINTWISE_LANES_PIXELS`]), at stride 1 read in place as one
+/// flat row, at stride 2 from its phase plane where the rows suit. ResNet-50's 1x1s at
+/// stride 1 took 10.0 -> 8.65 ms in all, their residual-adding ones 9.2 -> 8.35, at
+/// stride 2 3.7 -> 3.1-3.3 (one thread, runs alternating); MobileNetV2's expansions at
+/// 112x112 stay on the product (0.30 against 0.24 ms there).
+fn takes_pointwise_lanes(cfg: &ConvCfg, hw: Option<(usize, usize)>) -> bool {
+    let out_hw = hw.and_then(|(h, w)| out_size(cfg, h, w));
+    is_pointwise(cfg)
+        && DirectConv::available()
+        && out_hw.is_some_and(|o| {
+            o.0 * o.1 <= POINTWISE_LANES_PIXELS
+                && (cfg.stride == (1, 1) || cfg.stride == (2, 2))
+                && FilterLanesConv::suits_pointwise(cfg, o)
+        })
+}
+
+/// Output pixels up to which 1x1 convolutions take the filter lanes
+/// ([`takes_pointwise_lanes`]).
+const POINTWISE_LANES_PIXELS: usize = 56 * 56;
 
 fn is_pointwise(cfg: &ConvCfg) -> bool {
     cfg.kernel == (1, 1) && cfg.padding == (0, 0) && cfg.groups == 1
@@ -167,7 +188,7 @@ impl ConvKernel {
             )));
         }
         let out_hw = hw.and_then(|(h, w)| out_size(&cfg, h, w));
-        let path = if takes_direct(&cfg, hw) {
+        let path = if takes_pointwise_lanes(&cfg, hw) || takes_direct(&cfg, hw) {
             if out_hw.is_some_and(|o| FilterLanesConv::suits(&cfg, o)) {
                 Path::FilterLanes(FilterLanesConv::new(cfg, weight, bias))
             } else {
@@ -322,7 +343,8 @@ pub struct Conv {
     /// Winograd ([`ConvKernel::for_maps`]: the packed product on small maps, the direct
     /// kernel up to 56x56 with AVX-512, e.g. DenseNet's, whose batch norms come before
     /// the convolutions), packed on the first such map: the plain kernel stays Winograd,
-    /// which incremental occlusion patches ([`Conv::winograd`]).
+    /// which incremental occlusion patches ([`Conv::winograd`]). Likewise a 1x1
+    /// convolution's filter lanes on maps up to 56x56 ([`takes_pointwise_lanes`]).
     map_kernel: OnceLock<Box<ConvKernel>>,
     reverse: OnceLock<Box<Reverse>>,
 }
@@ -420,9 +442,9 @@ impl Conv {
             }
             return Ok((y, (oh, ow)));
         }
-        if is_winograd(&self.cfg)
-            && (is_small_map(Some(hw), gemm_micro::best().nr) || takes_direct(&self.cfg, Some(hw)))
-        {
+        let winograd_elsewhere = is_winograd(&self.cfg)
+            && (is_small_map(Some(hw), gemm_micro::best().nr) || takes_direct(&self.cfg, Some(hw)));
+        if winograd_elsewhere || takes_pointwise_lanes(&self.cfg, Some(hw)) {
             return self
                 .kernel_for_map(hw)?
                 .forward_fused(x, n, hw, residual, act);
@@ -430,7 +452,7 @@ impl Conv {
         self.kernel()?.forward_fused(x, n, hw, residual, act)
     }
 
-    /// The kernel for maps Winograd does not serve best, packed on first use.
+    /// The kernel for maps the plain kernel does not serve best, packed on first use.
     fn kernel_for_map(&self, hw: (usize, usize)) -> Result<&ConvKernel> {
         Ok(match self.map_kernel.get() {
             Some(k) => k,
@@ -776,6 +798,69 @@ mod tests {
                 assert!(err < 1e-4, "{cfg:?} {hw:?} {a:?}: max error {err}");
             }
         }
+    }
+
+    /// 1x1 convolutions on maps up to 56x56 take the filter lanes (where this CPU has
+    /// AVX-512): at stride 1 over a flat row of 49 outputs (three tiles of 14 and one of
+    /// 7) and of 45, at stride 2 into rows of 14; 40 and 33 filters leave a partial second
+    /// block (whose filters the first prefetches). Each with and without a residual under
+    /// each clamp, packed for the map and as loaded; a 112x112 map keeps the product.
+    #[test]
+    fn pointwise_lanes_match_the_definition() {
+        let cases = [
+            (ConvCfg::square(16, 40, 1, 1, 0).bias(true), (7, 7)),
+            (ConvCfg::square(20, 33, 1, 1, 0), (5, 9)),
+            (ConvCfg::square(16, 32, 1, 2, 0).bias(true), (13, 28)),
+        ];
+        for (cfg, hw) in cases {
+            let n = 2;
+            let w = values(cfg.weight_shape().iter().product(), 0.3);
+            let b = values(cfg.out_channels, 1.1);
+            let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
+            let kernel = ConvKernel::for_maps(cfg, &w, Some(&b), Some(hw)).unwrap();
+            assert_eq!(
+                matches!(kernel.path, Path::FilterLanes(_)),
+                DirectConv::available(),
+                "{cfg:?}"
+            );
+            let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
+            let want = naive(&cfg, &w, &b, &x, n, hw);
+            let residual = values(want.len(), 4.4);
+            for (res, a) in [
+                (None, None),
+                (Some(&residual), Some(Activation::Relu)),
+                (None, Some(Activation::Relu6)),
+            ] {
+                let want: Vec<f32> = want
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let v = v + res.map_or(0.0, |r| r[i]);
+                        a.map_or(v, |a| act::apply(a, v))
+                    })
+                    .collect();
+                let res = res.map(Vec::as_slice);
+                let (y, _) = kernel.forward_fused(&x, n, hw, res, a).unwrap();
+                let err = max_diff(&y, &want);
+                assert!(err < 1e-4, "{cfg:?} {hw:?} {a:?}: max error {err}");
+                let (y, _) = conv.forward_fused(&x, n, hw, res, a).unwrap();
+                let err = max_diff(&y, &want);
+                assert!(
+                    err < 1e-4,
+                    "as loaded {cfg:?} {hw:?} {a:?}: max error {err}"
+                );
+            }
+            assert_eq!(
+                conv.map_kernel
+                    .get()
+                    .is_some_and(|k| matches!(k.path, Path::FilterLanes(_))),
+                DirectConv::available()
+            );
+        }
+        let big = ConvCfg::square(16, 96, 1, 1, 0);
+        let w = values(big.weight_shape().iter().product(), 0.3);
+        let kernel = ConvKernel::for_maps(big, &w, None, Some((112, 112))).unwrap();
+        assert!(matches!(kernel.path, Path::Pointwise(_)));
     }
 
     /// A light 3x3 convolution as loaded (DenseNet's, its batch norm before it) runs on
