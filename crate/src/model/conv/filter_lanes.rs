@@ -231,9 +231,9 @@ impl FilterLanesConv {
                     pixels,
                     clamp,
                 };
+                ask_for_next_rows(out, residual, at + 2 * WIDE - 1, (filters, oh * ow));
                 // SAFETY: the phase planes hold every tap of these outputs; the sink's
                 // `filters` rows of `pixels` are this block's.
-                ask_for_next_rows(out, residual, at + 2 * WIDE - 1, (filters, oh * ow));
                 unsafe { tile_sums(corner, taps, weights, self.cfg.in_channels, ahead, &sink) };
                 ox0 += pixels;
             }
