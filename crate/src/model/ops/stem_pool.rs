@@ -60,6 +60,14 @@ unsafe fn pool(plane: &[f32], dst: &mut [f32], (h, w): (usize, usize), (oh, ow):
     for oy in 0..oh {
         // The window's rows inside the plane, top to bottom.
         let (y0, y1, _) = window(oy, 3, 2, 1, h);
+        // Asks for the two input rows that output row oy + 2 reads first: rows of 112
+        // values are 7 cache lines, too short a stream for the hardware prefetchers, and
+        // each output row reads three. ResNet-50's pool took 0.31 ms, 0.15 asked for
+        // (runs alternating in one process, one thread; one row ahead: the same).
+        for at in ((2 * oy + 4).min(h) * w..(2 * oy + 6).min(h) * w).step_by(LANES) {
+            // Only ever prefetched (and inside the plane).
+            _mm_prefetch::<_MM_HINT_T0>(plane.as_ptr().wrapping_add(at).cast());
+        }
         let out = &mut dst[oy * ow..][..ow];
         // Column 2 ox0 - 1 (-inf left of the plane): the last lane of the previous
         // block's odd columns.
