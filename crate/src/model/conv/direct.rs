@@ -242,6 +242,9 @@ pub(super) struct PhaseTaps {
     /// A phase plane's columns.
     pub cols: usize,
     pub offsets: Vec<usize>,
+    /// Values between consecutive outputs' inputs along a row: 1 on phase planes; a
+    /// strided 1x1 convolution read in place ([`super::filter_lanes`]) steps its stride.
+    pub step: usize,
 }
 
 impl PhaseTaps {
@@ -259,6 +262,7 @@ impl PhaseTaps {
             channel: s * s * plane,
             cols,
             offsets,
+            step: 1,
         }
     }
 }

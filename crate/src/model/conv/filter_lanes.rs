@@ -7,8 +7,9 @@
 //! A tile is up to 14 outputs of one row times a block of 32 filters, in two registers
 //! per output: for each input channel and tap, the block's two filter vectors are loaded
 //! once and each output's input value is broadcast once, into a register, against both,
-//! so any width fits. 1x1 convolutions at stride 1 take it too, their maps read in place
-//! as one flat row (`ops::conv` says which). While a block's tiles run, the next block's
+//! so any width fits. 1x1 convolutions take it too (`ops::conv` says which), their maps
+//! read in place: at stride 1 as one flat row, at stride 2 every other value of every
+//! other row. While a block's tiles run, the next block's
 //! filters are asked for into L2, a line per step spread over the tiles: where filters
 //! outgrow L2 (ResNet-50's layer4, 4 MB per convolution) the first tile of each block
 //! waited on them from memory (ResNet-50's forward pass 38.6-39.6 -> 35.9-37.1 ms, runs
@@ -34,6 +35,14 @@ use rayon::prelude::*;
 
 /// Filters per block: two 16-lane vectors.
 const BLOCK: usize = 32;
+/// Input plane size from which a 1x1 convolution at stride 2 reads in place rather than
+/// from a compact copy of the values it reads ([`Unfolded`]'s one phase): ResNet-50's
+/// downsampling 1x1s over 56x56 planes took 0.88-0.89 ms in place against 1.02, over
+/// 28x28 0.88 against 0.95-0.96, over 14x14 1.29-1.33 against 1.23-1.30 (its 1024
+/// planes' strided reads then cost more than the copy; runs alternating in one process,
+/// one thread).
+const IN_PLACE_STRIDED_PLANE: usize = 28 * 28;
+
 /// Outputs per tile at most ([`avx512::wide`]): 2 x 14 accumulators, two filter vectors
 /// and the broadcast input in 31 of AVX-512's 32 registers.
 const WIDE: usize = 14;
@@ -106,6 +115,7 @@ impl FilterLanesConv {
                 channel: h * w,
                 cols: h * w,
                 offsets: vec![0],
+                step: 1,
             };
             // SAFETY: as below.
             return unsafe {
@@ -115,6 +125,25 @@ impl FilterLanesConv {
                     (cin * h * w, cout * oh * ow),
                     residual,
                     |xs, ys, res| self.image(xs, &taps, (1, oh * ow), ys, res, clamp),
+                )
+            };
+        }
+        if self.is_strided_pointwise() && h * w >= IN_PLACE_STRIDED_PLANE {
+            // Output `(oy, ox)` reads input `(2 oy, 2 ox)` of each plane: no copy.
+            let taps = PhaseTaps {
+                channel: h * w,
+                cols: 2 * w,
+                offsets: vec![0],
+                step: 2,
+            };
+            // SAFETY: as below.
+            return unsafe {
+                per_image(
+                    x,
+                    n,
+                    (cin * h * w, cout * oh * ow),
+                    residual,
+                    |xs, ys, res| self.image(xs, &taps, (oh, ow), ys, res, clamp),
                 )
             };
         }
@@ -137,6 +166,13 @@ impl FilterLanesConv {
     /// A 1x1 convolution at stride 1 without padding, computed over its map as one row.
     fn is_flat(&self) -> bool {
         self.cfg.kernel == (1, 1) && self.cfg.stride == (1, 1) && self.cfg.padding == (0, 0)
+    }
+
+    /// A 1x1 convolution at stride 2 without padding, which on planes of at least
+    /// [`IN_PLACE_STRIDED_PLANE`] values reads its input in place, every other value of
+    /// every other row.
+    fn is_strided_pointwise(&self) -> bool {
+        self.cfg.kernel == (1, 1) && self.cfg.stride == (2, 2) && self.cfg.padding == (0, 0)
     }
 
     fn image(
@@ -218,7 +254,7 @@ impl FilterLanesConv {
                 let ahead = (next.as_ptr().wrapping_add(tile * share), ahead_step);
                 tile += 1;
                 let pixels = WIDE.min(ow - ox0);
-                let corner = &padded[oy * taps.cols + ox0..];
+                let corner = &padded[oy * taps.cols + taps.step * ox0..];
                 let at = (first * oh + oy) * ow + ox0;
                 let sink = TileSink {
                     // SAFETY (both): filter `first`'s row `oy` from column `ox0`, inside
@@ -300,16 +336,18 @@ unsafe fn tile_sums(
 ) {
     let pixels = sink.pixels;
     assert!(sink.filters <= BLOCK && pixels <= TILE_ROW);
-    let last =
-        (cin - 1) * taps.channel + taps.offsets.iter().copied().max().unwrap_or(0) + pixels - 1;
+    let last = (cin - 1) * taps.channel
+        + taps.offsets.iter().copied().max().unwrap_or(0)
+        + taps.step * (pixels - 1);
     assert!(corner.len() > last && weights.len() >= cin * taps.offsets.len() * BLOCK);
     #[cfg(target_arch = "x86_64")]
     {
         macro_rules! by_pixels {
             ($($n:literal)*) => {
-                match pixels {
-                    $($n => avx512::wide::<$n>,)*
-                    _ => unreachable!("1 to WIDE outputs per tile"),
+                match (pixels, taps.step) {
+                    $(($n, 1) => avx512::wide::<$n, 1>,)*
+                    $(($n, 2) => avx512::wide::<$n, 2>,)*
+                    _ => unreachable!("1 to WIDE outputs per tile, a step of 1 or 2"),
                 }
             };
         }
@@ -410,7 +448,7 @@ mod avx512 {
     }
 
     /// Output `q < P` of filter `f`, through `sink`: the sum over channels c and taps t of
-    /// `input[c * channel + taps[t] + q] * weights[(c * taps + t) * 32 + f]`; one line at
+    /// `input[c * channel + taps[t] + S q] * weights[(c * taps + t) * 32 + f]`; one line at
     /// `ahead` prefetched into L2 per step, `ahead` moving `ahead_step` values a step.
     /// In assembly: written with intrinsics, the compiler loaded all 14 broadcasts before
     /// the multiply-adds and spilled accumulators (14x14 maps 2.7 -> 3.5 ms a layer).
@@ -419,7 +457,7 @@ mod avx512 {
     /// AVX-512F; `input` and `weights` readable where those indices reach, `sink` as
     /// [`super::tile_sums`] requires.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn wide<const P: usize>(
+    pub unsafe fn wide<const P: usize, const S: usize>(
         input: *const f32,
         channel: usize,
         taps: &[usize],
@@ -440,7 +478,7 @@ mod avx512 {
                 macro_rules! pairs {
                     ($($q:literal)*) => {
                         $(if P > $q {
-                            unsafe { pair!(acc[$q], x, w0, w1, 4 * $q) };
+                            unsafe { pair!(acc[$q], x, w0, w1, 4 * S * $q) };
                         })*
                     };
                 }

@@ -802,7 +802,8 @@ mod tests {
 
     /// 1x1 convolutions on maps up to 56x56 take the filter lanes (where this CPU has
     /// AVX-512): at stride 1 over a flat row of 49 outputs (three tiles of 14 and one of
-    /// 7) and of 45, at stride 2 into rows of 14; 40 and 33 filters leave a partial second
+    /// 7) and of 45, at stride 2 into rows of 14, from a copy of a small plane and in
+    /// place from a larger one; 40 and 33 filters leave a partial second
     /// block (whose filters the first prefetches). Each with and without a residual under
     /// each clamp, packed for the map and as loaded; a 112x112 map keeps the product.
     #[test]
@@ -811,6 +812,8 @@ mod tests {
             (ConvCfg::square(16, 40, 1, 1, 0).bias(true), (7, 7)),
             (ConvCfg::square(20, 33, 1, 1, 0), (5, 9)),
             (ConvCfg::square(16, 32, 1, 2, 0).bias(true), (13, 28)),
+            // A plane of 29x28 (812 values): read in place, every other value.
+            (ConvCfg::square(16, 32, 1, 2, 0), (29, 28)),
         ];
         for (cfg, hw) in cases {
             let n = 2;
