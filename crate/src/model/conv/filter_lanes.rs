@@ -109,13 +109,22 @@ impl FilterLanesConv {
         clamp: Clamp,
     ) -> Vec<f32> {
         let (cin, cout) = (self.cfg.in_channels, self.cfg.out_channels);
-        if self.is_flat() {
-            // Output `q` of the flattened map reads input `q` of each plane: no copy.
+        // 1x1 convolutions read their input in place: output `q` of the flattened map
+        // reads input `q` of each plane at stride 1, output `(oy, ox)` input
+        // `(2 oy, 2 ox)` at stride 2.
+        let in_place = if self.is_flat() {
+            Some((h * w, 1, (1, oh * ow)))
+        } else if self.is_strided_pointwise() && h * w >= IN_PLACE_STRIDED_PLANE {
+            Some((2 * w, 2, (oh, ow)))
+        } else {
+            None
+        };
+        if let Some((cols, step, out_hw)) = in_place {
             let taps = PhaseTaps {
                 channel: h * w,
-                cols: h * w,
+                cols,
                 offsets: vec![0],
-                step: 1,
+                step,
             };
             // SAFETY: as below.
             return unsafe {
@@ -124,26 +133,7 @@ impl FilterLanesConv {
                     n,
                     (cin * h * w, cout * oh * ow),
                     residual,
-                    |xs, ys, res| self.image(xs, &taps, (1, oh * ow), ys, res, clamp),
-                )
-            };
-        }
-        if self.is_strided_pointwise() && h * w >= IN_PLACE_STRIDED_PLANE {
-            // Output `(oy, ox)` reads input `(2 oy, 2 ox)` of each plane: no copy.
-            let taps = PhaseTaps {
-                channel: h * w,
-                cols: 2 * w,
-                offsets: vec![0],
-                step: 2,
-            };
-            // SAFETY: as below.
-            return unsafe {
-                per_image(
-                    x,
-                    n,
-                    (cin * h * w, cout * oh * ow),
-                    residual,
-                    |xs, ys, res| self.image(xs, &taps, (oh, ow), ys, res, clamp),
+                    |xs, ys, res| self.image(xs, &taps, out_hw, ys, res, clamp),
                 )
             };
         }

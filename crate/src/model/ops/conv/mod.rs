@@ -727,6 +727,44 @@ mod tests {
         assert!(conv.winograd().is_some());
     }
 
+    /// Weights, biases and `n` images of `hw` for `cfg`.
+    fn biased_inputs(
+        cfg: &ConvCfg,
+        n: usize,
+        hw: (usize, usize),
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        (
+            values(cfg.weight_shape().iter().product(), 0.3),
+            values(cfg.out_channels, 1.1),
+            values(n * cfg.in_channels * hw.0 * hw.1, 2.7),
+        )
+    }
+
+    /// The epilogues fused kernels are checked under: none, `residual` then ReLU, ReLU6.
+    fn epilogues(residual: &[f32]) -> [(Option<&[f32]>, Option<Activation>); 3] {
+        [
+            (None, None),
+            (Some(residual), Some(Activation::Relu)),
+            (None, Some(Activation::Relu6)),
+        ]
+    }
+
+    /// `conv` (the definition's outputs) with `residual` added, then `act`: what a fused
+    /// kernel should give.
+    fn fused_reference(
+        conv: &[f32],
+        residual: Option<&[f32]>,
+        act: Option<Activation>,
+    ) -> Vec<f32> {
+        conv.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let v = v + residual.map_or(0.0, |r| r[i]);
+                act.map_or(v, |a| act::apply(a, v))
+            })
+            .collect()
+    }
+
     /// Convolutions on the direct kernel (where this CPU has AVX-512): 3x3 at stride 1
     /// and 2, odd sizes, filter counts that leave partial and padded blocks, channels in
     /// one chunk and in several (`direct::CHUNK_WEIGHTS`), a 1x1 map,
@@ -761,9 +799,7 @@ mod tests {
         ];
         for (cfg, hw) in cases {
             let n = 2;
-            let w = values(cfg.weight_shape().iter().product(), 0.3);
-            let b = values(cfg.out_channels, 1.1);
-            let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
+            let (w, b, x) = biased_inputs(&cfg, n, hw);
             let kernel = ConvKernel::for_maps(cfg, &w, Some(&b), Some(hw)).unwrap();
             let lanes = out_size(&cfg, hw.0, hw.1).is_some_and(|o| FilterLanesConv::suits(&cfg, o));
             assert_eq!(
@@ -778,23 +814,9 @@ mod tests {
             );
             let want = naive(&cfg, &w, &b, &x, n, hw);
             let residual = values(want.len(), 4.4);
-            for (res, a) in [
-                (None, None),
-                (Some(&residual), Some(Activation::Relu)),
-                (None, Some(Activation::Relu6)),
-            ] {
-                let (y, _) = kernel
-                    .forward_fused(&x, n, hw, res.map(Vec::as_slice), a)
-                    .unwrap();
-                let want: Vec<f32> = want
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        let v = v + res.map_or(0.0, |r| r[i]);
-                        a.map_or(v, |a| act::apply(a, v))
-                    })
-                    .collect();
-                let err = max_diff(&y, &want);
+            for (res, a) in epilogues(&residual) {
+                let (y, _) = kernel.forward_fused(&x, n, hw, res, a).unwrap();
+                let err = max_diff(&y, &fused_reference(&want, res, a));
                 assert!(err < 1e-4, "{cfg:?} {hw:?} {a:?}: max error {err}");
             }
         }
@@ -817,9 +839,7 @@ mod tests {
         ];
         for (cfg, hw) in cases {
             let n = 2;
-            let w = values(cfg.weight_shape().iter().product(), 0.3);
-            let b = values(cfg.out_channels, 1.1);
-            let x = values(n * cfg.in_channels * hw.0 * hw.1, 2.7);
+            let (w, b, x) = biased_inputs(&cfg, n, hw);
             let kernel = ConvKernel::for_maps(cfg, &w, Some(&b), Some(hw)).unwrap();
             assert_eq!(
                 matches!(kernel.path, Path::FilterLanes(_)),
@@ -829,20 +849,8 @@ mod tests {
             let conv = Conv::new(cfg, w.clone(), Some(b.clone())).unwrap();
             let want = naive(&cfg, &w, &b, &x, n, hw);
             let residual = values(want.len(), 4.4);
-            for (res, a) in [
-                (None, None),
-                (Some(&residual), Some(Activation::Relu)),
-                (None, Some(Activation::Relu6)),
-            ] {
-                let want: Vec<f32> = want
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        let v = v + res.map_or(0.0, |r| r[i]);
-                        a.map_or(v, |a| act::apply(a, v))
-                    })
-                    .collect();
-                let res = res.map(Vec::as_slice);
+            for (res, a) in epilogues(&residual) {
+                let want = fused_reference(&want, res, a);
                 let (y, _) = kernel.forward_fused(&x, n, hw, res, a).unwrap();
                 let err = max_diff(&y, &want);
                 assert!(err < 1e-4, "{cfg:?} {hw:?} {a:?}: max error {err}");
