@@ -9,11 +9,10 @@
 //! once and each output's input value is broadcast once, into a register, against both,
 //! so any width fits. 1x1 convolutions take it too (`ops::conv` says which), their maps
 //! read in place: at stride 1 as one flat row, at stride 2 every other value of every
-//! other row. While a block's tiles run, the next block's
-//! filters are asked for into L2, a line per step spread over the tiles: where filters
-//! outgrow L2 (ResNet-50's layer4, 4 MB per convolution) the first tile of each block
-//! waited on them from memory (ResNet-50's forward pass 38.6-39.6 -> 35.9-37.1 ms, runs
-//! alternating, one thread).
+//! other row. While a block's tiles run, the next block's filters are asked for into L2,
+//! a line per step spread over the tiles: where filters outgrow L2 (ResNet-50's layer4,
+//! 4 MB per convolution) the first tile of each block waited on them from memory
+//! (ResNet-50's forward pass 38.6-39.6 -> 35.9-37.1 ms, runs alternating, one thread).
 //!
 //! The input is read as the flat-row kernel reads it, [`Unfolded`]'s zero-padded phase
 //! planes ([`PhaseTaps`]), where a row's outputs read consecutive values at either
@@ -230,8 +229,8 @@ impl FilterLanesConv {
                 "a residual too short"
             );
         }
-        // Each tile asks for its share of the next block's filters, `ahead.1` values (at
-        // most a cache line) per step of its loop over channels and taps.
+        // Each tile asks for its share of the next block's filters, `ahead_step` values
+        // (at most a cache line) per step of its loop over channels and taps.
         let tiles = oh * ow.div_ceil(WIDE);
         let steps = self.cfg.in_channels * taps.offsets.len();
         let share = next.len().min(weights.len()).div_ceil(tiles);
