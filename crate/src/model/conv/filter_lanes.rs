@@ -68,11 +68,14 @@ impl FilterLanesConv {
             && cfg.in_channels >= 16
     }
 
-    /// [`Self::suits`] for a 1x1 convolution without padding: at stride 1 any map, read
-    /// as one flat row.
+    /// [`Self::suits`] for a 1x1 convolution without padding at stride 1 or 2: at stride
+    /// 1 any map, read as one flat row.
     pub fn suits_pointwise(cfg: &ConvCfg, out_hw: (usize, usize)) -> bool {
-        let flat = if cfg.stride == (1, 1) { (1, 1) } else { out_hw };
-        Self::suits(cfg, flat)
+        match pointwise_stride(cfg) {
+            Some(1) => Self::suits(cfg, (1, 1)),
+            Some(2) => Self::suits(cfg, out_hw),
+            _ => false,
+        }
     }
 
     /// Packs `weight` (`[out, in, k, k]`) and its bias (zeros if none).
@@ -111,12 +114,10 @@ impl FilterLanesConv {
         // 1x1 convolutions read their input in place: output `q` of the flattened map
         // reads input `q` of each plane at stride 1, output `(oy, ox)` input
         // `(2 oy, 2 ox)` at stride 2.
-        let in_place = if self.is_flat() {
-            Some((h * w, 1, (1, oh * ow)))
-        } else if self.is_strided_pointwise() && h * w >= IN_PLACE_STRIDED_PLANE {
-            Some((2 * w, 2, (oh, ow)))
-        } else {
-            None
+        let in_place = match pointwise_stride(&self.cfg) {
+            Some(1) => Some((h * w, 1, (1, oh * ow))),
+            Some(2) if h * w >= IN_PLACE_STRIDED_PLANE => Some((2 * w, 2, (oh, ow))),
+            _ => None,
         };
         if let Some((cols, step, out_hw)) = in_place {
             let taps = PhaseTaps {
@@ -150,18 +151,6 @@ impl FilterLanesConv {
                 },
             )
         }
-    }
-
-    /// A 1x1 convolution at stride 1 without padding, computed over its map as one row.
-    fn is_flat(&self) -> bool {
-        self.cfg.kernel == (1, 1) && self.cfg.stride == (1, 1) && self.cfg.padding == (0, 0)
-    }
-
-    /// A 1x1 convolution at stride 2 without padding, which on planes of at least
-    /// [`IN_PLACE_STRIDED_PLANE`] values reads its input in place, every other value of
-    /// every other row.
-    fn is_strided_pointwise(&self) -> bool {
-        self.cfg.kernel == (1, 1) && self.cfg.stride == (2, 2) && self.cfg.padding == (0, 0)
     }
 
     fn image(
@@ -292,6 +281,14 @@ fn ask_for_next_rows(
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (out, residual, end, filters, plane);
+}
+
+/// The stride of a 1x1 convolution without padding (the same both ways), which reads
+/// its input in place: at stride 1 as one flat row, at stride 2 (on planes of at least
+/// [`IN_PLACE_STRIDED_PLANE`] values) every other value of every other row.
+fn pointwise_stride(cfg: &ConvCfg) -> Option<usize> {
+    let (sy, sx) = cfg.stride;
+    (cfg.kernel == (1, 1) && cfg.padding == (0, 0) && sy == sx).then_some(sy)
 }
 
 /// Where a tile's sums go, with bias, residual and clamp: `filters` (of the block's 32)

@@ -125,15 +125,13 @@ fn takes_direct(cfg: &ConvCfg, hw: Option<(usize, usize)>) -> bool {
 /// flat row, at stride 2 from its phase plane where the rows suit. ResNet-50's 1x1s at
 /// stride 1 took 10.0 -> 8.65 ms in all, their residual-adding ones 9.2 -> 8.35, at
 /// stride 2 3.7 -> 3.1-3.3 (one thread, runs alternating); MobileNetV2's expansions at
-/// 112x112 stay on the product (0.30 against 0.24 ms there).
+/// 112x112 stay on the product (0.26 against 0.29 ms on the lanes).
 fn takes_pointwise_lanes(cfg: &ConvCfg, hw: Option<(usize, usize)>) -> bool {
     let out_hw = hw.and_then(|(h, w)| out_size(cfg, h, w));
     is_pointwise(cfg)
         && DirectConv::available()
         && out_hw.is_some_and(|o| {
-            o.0 * o.1 <= POINTWISE_LANES_PIXELS
-                && (cfg.stride == (1, 1) || cfg.stride == (2, 2))
-                && FilterLanesConv::suits_pointwise(cfg, o)
+            o.0 * o.1 <= POINTWISE_LANES_PIXELS && FilterLanesConv::suits_pointwise(cfg, o)
         })
 }
 
@@ -188,7 +186,9 @@ impl ConvKernel {
             )));
         }
         let out_hw = hw.and_then(|(h, w)| out_size(&cfg, h, w));
-        let path = if takes_pointwise_lanes(&cfg, hw) || takes_direct(&cfg, hw) {
+        let path = if takes_pointwise_lanes(&cfg, hw) {
+            Path::FilterLanes(FilterLanesConv::new(cfg, weight, bias))
+        } else if takes_direct(&cfg, hw) {
             if out_hw.is_some_and(|o| FilterLanesConv::suits(&cfg, o)) {
                 Path::FilterLanes(FilterLanesConv::new(cfg, weight, bias))
             } else {
@@ -824,7 +824,7 @@ mod tests {
 
     /// 1x1 convolutions on maps up to 56x56 take the filter lanes (where this CPU has
     /// AVX-512): at stride 1 over a flat row of 49 outputs (three tiles of 14 and one of
-    /// 7) and of 45, at stride 2 into rows of 14, from a copy of a small plane and in
+    /// 7), of 45 and of 60 (rows of 15), at stride 2 into rows of 14, from a copy of a small plane and in
     /// place from a larger one; 40 and 33 filters leave a partial second
     /// block (whose filters the first prefetches). Each with and without a residual under
     /// each clamp, packed for the map and as loaded; a 112x112 map keeps the product.
@@ -833,6 +833,8 @@ mod tests {
         let cases = [
             (ConvCfg::square(16, 40, 1, 1, 0).bias(true), (7, 7)),
             (ConvCfg::square(20, 33, 1, 1, 0), (5, 9)),
+            // Rows of 15 (neither at most 14 nor a multiple): the flat row still fits.
+            (ConvCfg::square(16, 32, 1, 1, 0), (4, 15)),
             (ConvCfg::square(16, 32, 1, 2, 0).bias(true), (13, 28)),
             // A plane of 29x28 (812 values): read in place, every other value.
             (ConvCfg::square(16, 32, 1, 2, 0), (29, 28)),
