@@ -347,9 +347,36 @@ pub fn adaptive_forward(x: &[f32], (h, w): (usize, usize), (oh, ow): (usize, usi
     if (h, w) == (oh, ow) {
         return x.to_vec();
     }
+    if (oh, ow) == (1, 1) && h * w > 0 {
+        return plane_means(x, h * w);
+    }
     mean_forward(x, (h, w), (oh, ow), |oy, ox| {
         adaptive_cell((h, w), (oh, ow), oy, ox)
     })
+}
+
+/// The mean of each `len`-value plane (global average pooling). Eight running sums let
+/// the additions overlap: one chain waits out each addition's latency, which made
+/// ResNet-50's 2048 planes of 7x7 cost 0.07 ms, five times onnxruntime's.
+fn plane_means(x: &[f32], len: usize) -> Vec<f32> {
+    const PLANES_PER_TASK: usize = 64;
+    let mut y = vec![0f32; x.len() / len];
+    y.par_chunks_mut(PLANES_PER_TASK)
+        .zip(x.par_chunks(PLANES_PER_TASK * len))
+        .for_each(|(dst, planes)| {
+            for (mean, plane) in dst.iter_mut().zip(planes.chunks(len)) {
+                let mut sums = [0f32; 8];
+                let mut eights = plane.chunks_exact(8);
+                for c in &mut eights {
+                    for (s, v) in sums.iter_mut().zip(c) {
+                        *s += v;
+                    }
+                }
+                let tail: f32 = eights.remainder().iter().sum();
+                *mean = (sums.iter().sum::<f32>() + tail) / len as f32;
+            }
+        });
+    y
 }
 
 /// Gradient of [`adaptive_forward`].
@@ -524,5 +551,26 @@ mod tests {
         let lhs: f32 = y.iter().zip(&g).map(|(a, b)| a * b).sum();
         let rhs: f32 = x.iter().zip(&dx).map(|(a, b)| a * b).sum();
         assert!((lhs - rhs).abs() < 1e-5);
+    }
+
+    #[test]
+    fn global_average_pool_is_each_planes_mean() {
+        // 130 planes (more than one task of 64) of 7x7 (six runs of eight and a tail),
+        // and planes shorter than one run; each mean checked against an f64 sum.
+        for (h, w, planes) in [(7, 7, 130), (1, 3, 5), (4, 4, 2)] {
+            let x: Vec<f32> = (0..planes * h * w)
+                .map(|i| ((i * 29 % 31) as f32 - 15.0) * 0.37)
+                .collect();
+            let y = adaptive_forward(&x, (h, w), (1, 1));
+            assert_eq!(y.len(), planes);
+            for (mean, plane) in y.iter().zip(x.chunks(h * w)) {
+                let exact = plane.iter().map(|v| *v as f64).sum::<f64>() / (h * w) as f64;
+                assert!(
+                    (*mean as f64 - exact).abs() < 1e-5,
+                    "{h}x{w}: {mean} vs {exact}"
+                );
+            }
+        }
+        assert_eq!(adaptive_forward(&[1., 2., 3., 6.], (2, 2), (1, 1)), [3.0]);
     }
 }
