@@ -286,8 +286,8 @@ impl Graph {
             (Op::Conv(_), _) if matches!(self.fused[*only], Some(Fused::ConvBn { conv, .. }) if conv == i) => {
                 true
             }
-            (Op::Conv(_) | Op::BatchNorm { .. }, Op::Add) => {
-                self.add_conv_input(*only, keep) == Some(i)
+            (Op::Conv(_) | Op::BatchNorm { .. } | Op::Identity, _) if self.inside_add(i, keep) => {
+                true
             }
             // A batch norm not folded into a convolution (DenseNet's, after a
             // concatenation) runs with its activation in one pass.
@@ -307,11 +307,12 @@ impl Graph {
         matches!(self.ops[i], Op::Conv(_)) || self.fused[i].is_some()
     }
 
-    /// For an addition, the input computed inside it: the first one that is a
-    /// convolution (or a folded batch norm) read by nothing else and not kept, whose
-    /// kernel then adds the other input in its store. Addition never reads its inputs
-    /// in the reverse pass, so traces fuse it too.
-    fn add_conv_input(&self, add: NodeId, keep: &[bool]) -> Option<NodeId> {
+    /// For an addition, the input computed inside it, as `(input, convolution)`: the
+    /// first input that is a convolution (or a folded batch norm), or blocks passing one
+    /// on unchanged (MobileNet's and EfficientNet's `Sequential`s), each read by nothing
+    /// else and not kept. The convolution's kernel then adds the other input in its
+    /// store. Addition never reads its inputs in the reverse pass, so traces fuse it too.
+    fn add_conv_input(&self, add: NodeId, keep: &[bool]) -> Option<(NodeId, NodeId)> {
         if !matches!(self.ops[add], Op::Add) {
             return None;
         }
@@ -324,7 +325,53 @@ impl Graph {
         });
         candidates
             .into_iter()
-            .find(|j| !keep[*j] && self.runs_conv(*j) && self.consumers[*j].as_slice() == [add])
+            .find_map(|j| Some((j, self.conv_inside(j, add, keep)?)))
+    }
+
+    /// The convolution node `j` is, or passes on through blocks, when `j` and each node
+    /// on the way are read only by the next one (`j` by `reader`) and not kept.
+    fn conv_inside(&self, j: NodeId, reader: NodeId, keep: &[bool]) -> Option<NodeId> {
+        if keep[j] || self.consumers[j].as_slice() != [reader] {
+            return None;
+        }
+        if self.runs_conv(j) {
+            return Some(j);
+        }
+        match (&self.ops[j], self.spec.nodes[j].inputs.as_slice()) {
+            (Op::Identity, [Src::Node(k)]) => self.conv_inside(*k, j, keep),
+            _ => None,
+        }
+    }
+
+    /// Whether node `i` is the convolution an addition computes inside it, or a block
+    /// between the two ([`Self::add_conv_input`]).
+    fn inside_add(&self, i: NodeId, keep: &[bool]) -> bool {
+        let mut at = i;
+        let add = loop {
+            let [only] = self.consumers[at].as_slice() else {
+                return false;
+            };
+            match self.ops[*only] {
+                Op::Add => break *only,
+                Op::Identity => at = *only,
+                _ => return false,
+            }
+        };
+        let Some((input, conv)) = self.add_conv_input(add, keep) else {
+            return false;
+        };
+        // The nodes from the convolution to the addition's input, each read only by the
+        // next.
+        let mut on_way = conv;
+        loop {
+            if on_way == i {
+                return true;
+            }
+            if on_way == input {
+                return false;
+            }
+            on_way = self.consumers[on_way][0];
+        }
     }
 
     /// Releases what node `i` read in a plain pass: the reader counts of its inputs, or,
@@ -371,13 +418,13 @@ impl Graph {
                     return Ok(Val::new(y, x.shape.clone()));
                 }
                 return match self.add_conv_input(*p, keep) {
-                    Some(conv) => self.add_run(*p, conv, get, Some(*a)),
+                    Some(read) => self.add_run(*p, read, get, Some(*a)),
                     None => self.conv_run(*p, get, Some(*a)),
                 };
             }
         }
-        if let Some(conv) = self.add_conv_input(i, keep) {
-            return self.add_run(i, conv, get, None);
+        if let Some(read) = self.add_conv_input(i, keep) {
+            return self.add_run(i, read, get, None);
         }
         if matches!(self.fused[i], Some(Fused::ConvBn { .. })) || matches!(self.ops[i], Op::Conv(_))
         {
@@ -405,21 +452,21 @@ impl Graph {
         Ok(Val::new(data, shape))
     }
 
-    /// The addition `add` whose input `conv` runs inside it: the convolution with the
-    /// other input added in its store, then `act`.
+    /// The addition `add` whose input `input` runs inside it as convolution `conv`: the
+    /// convolution with the other input added in its store, then `act`.
     fn add_run(
         &self,
         add: NodeId,
-        conv: NodeId,
+        (input, conv): (NodeId, NodeId),
         get: &dyn Fn(Src) -> Result<Val>,
         act: Option<Activation>,
     ) -> Result<Val> {
         let other = self.spec.nodes[add]
             .inputs
             .iter()
-            .find(|s| **s != Src::Node(conv))
+            .find(|s| **s != Src::Node(input))
             .copied()
-            .unwrap_or(Src::Node(conv));
+            .unwrap_or(Src::Node(input));
         let residual = get(other)?;
         self.conv_run_with(conv, get, Some(&residual), act)
             .map_err(|e| self.at(add, e))

@@ -1,0 +1,65 @@
+//! A residual addition runs inside the convolution that feeds it, also through the
+//! blocks wrapping that convolution (MobileNet's and EfficientNet's `Sequential`s,
+//! EfficientNet's stochastic depth): the fused pass must give the values of the pass
+//! that keeps those nodes, and a trace must still give the skipped nodes on demand.
+
+use convscope::model::graph::Src;
+use convscope::model::{ArchSpec, Graph, Val};
+
+fn input(size: usize) -> Val {
+    let x = (0..3 * size * size)
+        .map(|i| ((i * 7919 % 1009) as f32 / 1009.0 - 0.5) * 2.0)
+        .collect();
+    Val::new(x, vec![1, 3, size, size])
+}
+
+fn max_rel_error(ours: &Val, reference: &Val) -> f32 {
+    assert_eq!(ours.shape, reference.shape);
+    let scale = reference.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(scale > 0.0, "an all-zero reference checks nothing");
+    let worst = ours
+        .data
+        .iter()
+        .zip(reference.data.iter())
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    worst / scale
+}
+
+#[test]
+fn additions_fuse_through_blocks_without_changing_any_value() {
+    // (model, the residual branch's nodes from the convolution's batch norm to the
+    // addition's input, the addition)
+    let cases = [
+        (
+            "mobilenet_v2",
+            vec!["features.3.conv.3", "features.3.conv"],
+            "features.3.add",
+        ),
+        (
+            "efficientnet_b0",
+            vec![
+                "features.2.1.block.3.1",
+                "features.2.1.block.3",
+                "features.2.1.block",
+                "features.2.1.stochastic_depth",
+            ],
+            "features.2.1.add",
+        ),
+    ];
+    for (arch, branch, add) in cases {
+        let model = Graph::synthetic(&ArchSpec::parse(arch).unwrap(), 7).unwrap();
+        let x = input(64);
+        let fused = model.forward(&x).unwrap();
+        let trace = model.trace(&x, model.output()).unwrap();
+        for name in branch.iter().chain([&add]) {
+            let node = model.node(name).unwrap();
+            // Keeping the node stops the fusion, so its value is computed on its own.
+            let kept = model.forward_nodes(&x, &[node, model.output()]).unwrap();
+            let err = max_rel_error(&fused, &kept[1]);
+            assert!(err < 1e-5, "{arch}: logits with {name} kept, error {err}");
+            let on_demand = model.value(&trace, Src::Node(node)).unwrap();
+            let err = max_rel_error(&on_demand, &kept[0]);
+            assert!(err < 1e-5, "{arch}: {name} from the trace, error {err}");
+        }
+    }
+}
