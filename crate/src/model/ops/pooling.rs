@@ -389,6 +389,15 @@ pub fn adaptive_backward(
     if (h, w) == (oh, ow) {
         return g.to_vec();
     }
+    if (oh, ow) == (1, 1) {
+        // Each plane's gradient shared evenly by its values.
+        let len = h * w;
+        let mut dx = Vec::with_capacity(g.len() * len);
+        for d in g {
+            dx.extend(std::iter::repeat_n(d / len as f32, len));
+        }
+        return dx;
+    }
     mean_backward(g, (h, w), (oh, ow), planes, |oy, ox| {
         adaptive_cell((h, w), (oh, ow), oy, ox)
     })
@@ -572,5 +581,9 @@ mod tests {
             }
         }
         assert_eq!(adaptive_forward(&[1., 2., 3., 6.], (2, 2), (1, 1)), [3.0]);
+        assert_eq!(
+            adaptive_backward(&[2., -6.], (1, 2), (1, 1), 2),
+            [1., 1., -3., -3.]
+        );
     }
 }
