@@ -35,11 +35,11 @@ use rayon::prelude::*;
 /// Filters per block: two 16-lane vectors.
 const BLOCK: usize = 32;
 /// Input plane size from which a 1x1 convolution at stride 2 reads in place rather than
-/// from a compact copy of the values it reads ([`Unfolded`]'s one phase): ResNet-50's
+/// from a compact copy of the values it reads ([`Unfolded::subsampled`]): ResNet-50's
 /// downsampling 1x1s over 56x56 planes took 0.88-0.89 ms in place against 1.02, over
 /// 28x28 0.88 against 0.95-0.96, over 14x14 1.29-1.33 against 1.23-1.30 (its 1024
 /// planes' strided reads then cost more than the copy; runs alternating in one process,
-/// one thread).
+/// one thread; the copy was then four zeroed phase planes read row by row).
 const IN_PLACE_STRIDED_PLANE: usize = 28 * 28;
 
 /// Outputs per tile at most ([`avx512::wide`]): 2 x 14 accumulators, two filter vectors
@@ -134,6 +134,33 @@ impl FilterLanesConv {
                     (cin * h * w, cout * oh * ow),
                     residual,
                     |xs, ys, res| self.image(xs, &taps, out_hw, ys, res, clamp),
+                )
+            };
+        }
+        if pointwise_stride(&self.cfg).is_some() {
+            // Below the in-place threshold a strided 1x1 reads a compact copy of the
+            // values it reads, as one flat row like a 1x1 at stride 1: read from phase
+            // planes, each output row a tile of its own, ResNet-50's layer4 downsample
+            // (7x7 outputs) ran as tiles of 7 (1.17 -> 0.95 ms, runs alternating in one
+            // process, one thread).
+            let flat = PhaseTaps {
+                channel: oh * ow,
+                cols: oh * ow,
+                offsets: vec![0],
+                step: 1,
+            };
+            let stride = self.cfg.stride.0;
+            // SAFETY: as below.
+            return unsafe {
+                per_image(
+                    x,
+                    n,
+                    (cin * h * w, cout * oh * ow),
+                    residual,
+                    |xs, ys, res| {
+                        let compact = Unfolded::subsampled(xs, cin, (h, w), (oh, ow), stride);
+                        self.image(compact.phases(), &flat, (1, oh * ow), ys, res, clamp);
+                    },
                 )
             };
         }

@@ -209,6 +209,39 @@ pub(crate) fn split_pairs(line: &[f32], pw: usize, even: &mut [f32], odd: &mut [
 }
 
 impl Unfolded {
+    /// The values a 1x1 convolution without padding at `stride` reads from `channels`
+    /// planes of `h x w`, each channel's `oh x ow` of them as one compact plane: the
+    /// unfolded input of the same convolution at stride 1 over the subsampled map.
+    /// Written once, where [`Self::new`] zeroes all `stride x stride` phases first.
+    pub fn subsampled(
+        x: &[f32],
+        channels: usize,
+        (h, w): (usize, usize),
+        (oh, ow): (usize, usize),
+        stride: usize,
+    ) -> Self {
+        assert!(
+            oh.saturating_sub(1) * stride < h && ow.saturating_sub(1) * stride < w,
+            "a {oh}x{ow} output is not a stride-{stride} subsampling of {h}x{w}"
+        );
+        let mut phases = PLANES.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        phases.clear();
+        for src in x.chunks_exact(h * w).take(channels) {
+            for oy in 0..oh {
+                let row = &src[oy * stride * w..][..w];
+                phases.extend(row.iter().step_by(stride).take(ow));
+            }
+        }
+        Unfolded {
+            kernel: (1, 1),
+            stride: (1, 1),
+            dilation: (1, 1),
+            out_w: ow,
+            phase_hw: (oh, ow),
+            phases,
+        }
+    }
+
     /// `[channel][py][px][row][column]`, then the tail.
     pub fn phases(&self) -> &[f32] {
         &self.phases

@@ -836,6 +836,8 @@ mod tests {
             // Rows of 15 (neither at most 14 nor a multiple): the flat row still fits.
             (ConvCfg::square(16, 32, 1, 1, 0), (4, 15)),
             (ConvCfg::square(16, 32, 1, 2, 0).bias(true), (13, 28)),
+            // 7x7 outputs of 14x13: a compact copy read as one row of 49 (14 x 3 + 7).
+            (ConvCfg::square(16, 40, 1, 2, 0), (14, 13)),
             // A plane of 29x28 (812 values): read in place, every other value.
             (ConvCfg::square(16, 32, 1, 2, 0), (29, 28)),
         ];
