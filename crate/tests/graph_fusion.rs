@@ -1,7 +1,8 @@
 //! A residual addition runs inside the convolution that feeds it, also through the
 //! blocks wrapping that convolution (MobileNet's and EfficientNet's `Sequential`s,
 //! EfficientNet's stochastic depth): the fused pass must give the values of the pass
-//! that keeps those nodes, and a trace must still give the skipped nodes on demand.
+//! that keeps those nodes, and a trace must still give the skipped nodes on demand. So
+//! must an expansion run band by band with the depthwise convolution after it.
 
 use convscope::model::graph::Src;
 use convscope::model::{ArchSpec, Graph, Val};
@@ -60,6 +61,37 @@ fn additions_fuse_through_blocks_without_changing_any_value() {
             let on_demand = model.value(&trace, Src::Node(node)).unwrap();
             let err = max_rel_error(&on_demand, &kept[0]);
             assert!(err < 1e-5, "{arch}: {name} from the trace, error {err}");
+        }
+    }
+}
+
+#[test]
+fn expansions_run_band_by_band_with_their_depthwise_convolution() {
+    // MobileNetV2's features.2 (96 planes of 112x112 at 224 px) and features.3-4 (144 of
+    // 56x56) run as pairs; features.5's 28x28 planes apart. EfficientNet-B0's first
+    // pairs end their expansion with SiLU, added after the product.
+    let cases = [
+        ("mobilenet_v2", "features.2.conv.0", true),
+        ("mobilenet_v2", "features.4.conv.0", true),
+        ("mobilenet_v2", "features.5.conv.0", false),
+        ("efficientnet_b0", "features.2.0.block.0", true),
+    ];
+    for (arch, expansion, paired) in cases {
+        let model = Graph::synthetic(&ArchSpec::parse(arch).unwrap(), 11).unwrap();
+        let node = model.node(expansion).unwrap();
+        for size in [64, 97] {
+            let x = input(size);
+            let mut seen = vec![];
+            let fused = model.forward_observed(&x, &mut |i| seen.push(i)).unwrap();
+            assert_eq!(
+                !seen.contains(&node),
+                paired,
+                "{arch}: {expansion} computed on its own"
+            );
+            // Keeping the expansion's output runs the two apart.
+            let apart = model.forward_nodes(&x, &[node, model.output()]).unwrap();
+            let err = max_rel_error(&fused, &apart[1]);
+            assert!(err < 1e-5, "{arch} at {size} px: logits error {err}");
         }
     }
 }

@@ -6,11 +6,13 @@
 //! Speed without losing any node: a convolution followed by a batch norm that nothing
 //! else reads runs as one convolution with folded weights, a residual addition after a
 //! convolution (ResNet's and MobileNet's shortcuts) runs in the convolution's store, and
-//! so does an activation after either; the skipped nodes' outputs are computed only if
-//! someone asks for them ([`Trace::value`]). A trace fuses only activations whose
+//! so does an activation after either; in plain passes an inverted residual's expansion
+//! runs band by band with the depthwise convolution after it ([`super::chain`]). The
+//! skipped nodes' outputs are computed only if someone asks for them ([`Trace::value`]). A trace fuses only activations whose
 //! derivative can be read from their output (ReLU, ReLU6, sigmoids), so the reverse pass
 //! never needs a skipped value. Blocks, dropout and flatten share their input's values.
 
+use super::chain::{self, Chain};
 use super::spec::{GraphSpec, NodeId, Src};
 use super::Activation;
 use crate::error::{Error, Result};
@@ -83,6 +85,10 @@ pub struct Graph {
     ops: Vec<Op>,
     consumers: Vec<Vec<NodeId>>,
     fused: Vec<Option<Fused>>,
+    /// Expansion and depthwise pairs, by the depthwise batch norm's node.
+    chains: HashMap<NodeId, Chain>,
+    /// For each node computed inside a chain, the chain's node.
+    chain_of: Vec<Option<NodeId>>,
 }
 
 /// One forward pass with the outputs it kept.
@@ -184,12 +190,31 @@ impl Graph {
                 }
             }
         }
+        let folded: Vec<Option<NodeId>> = fused
+            .iter()
+            .map(|f| f.as_ref().map(|Fused::ConvBn { conv, .. }| *conv))
+            .collect();
+        let mut chains = HashMap::new();
+        let mut chain_of = vec![None; spec.nodes.len()];
+        for bn in 0..spec.nodes.len() {
+            let found = planned.as_ref().and_then(|planned| {
+                chain::ending_at(bn, &spec, &ops, &consumers, &folded, planned)
+            });
+            if let Some(c) = found {
+                for n in &c.inner {
+                    chain_of[*n] = Some(bn);
+                }
+                chains.insert(bn, c);
+            }
+        }
         Ok(Graph {
             arch,
             spec,
             ops,
             consumers,
             fused,
+            chains,
+            chain_of,
         })
     }
 
@@ -279,6 +304,9 @@ impl Graph {
         if keep[i] {
             return false;
         }
+        if self.chain_of[i].is_some_and(|c| self.active_chain(c, keep, mode).is_some()) {
+            return true;
+        }
         let [only] = self.consumers[i].as_slice() else {
             return false;
         };
@@ -300,6 +328,38 @@ impl Graph {
             }
             _ => false,
         }
+    }
+
+    /// The chain computed inside node `i` in a pass of `mode` keeping `keep`: in plain
+    /// passes that keep none of its inner nodes (a trace keeps every value for the reverse
+    /// pass).
+    fn active_chain(&self, i: NodeId, keep: &[bool], mode: Mode) -> Option<&Chain> {
+        let chain = self.chains.get(&i)?;
+        (mode == Mode::Plain && chain.inner.iter().all(|n| !keep[*n])).then_some(chain)
+    }
+
+    /// Node `i`, a chain's depthwise batch norm, with `act` after it: the chain from its
+    /// input, band by band.
+    fn chain_run(
+        &self,
+        i: NodeId,
+        chain: &Chain,
+        get: &dyn Fn(Src) -> Result<Val>,
+        act: Option<Activation>,
+    ) -> Result<Val> {
+        let x = get(chain.input)?;
+        let refused = |why: String| self.at(i, Error::Input(why));
+        let [n, _, h, w] = x.shape[..] else {
+            return Err(refused(format!(
+                "needs a [N, C, H, W] input, got {:?}",
+                x.shape
+            )));
+        };
+        let (y, (oh, ow)) = chain
+            .kernel
+            .forward(&x.data, n, (h, w), act)
+            .ok_or_else(|| refused(format!("does not fit an input of {:?}", x.shape)))?;
+        Ok(Val::new(y, vec![n, chain.kernel.out_channels(), oh, ow]))
     }
 
     /// Whether node `i` is a convolution, or a batch norm computed as one.
@@ -405,7 +465,7 @@ impl Graph {
         i: NodeId,
         get: &dyn Fn(Src) -> Result<Val>,
         fuse_act: bool,
-        keep: &[bool],
+        (keep, mode): (&[bool], Mode),
     ) -> Result<Val> {
         let node = &self.spec.nodes[i];
         // An activation whose producer was skipped runs inside that producer's kernel.
@@ -417,6 +477,9 @@ impl Graph {
                     let y = affine.forward_then(&x.data, plane, *a);
                     return Ok(Val::new(y, x.shape.clone()));
                 }
+                if let Some(chain) = self.active_chain(*p, keep, mode) {
+                    return self.chain_run(*p, chain, get, Some(*a));
+                }
                 return match self.add_conv_input(*p, keep) {
                     Some(read) => self.add_run(*p, read, get, Some(*a)),
                     None => self.conv_run(*p, get, Some(*a)),
@@ -425,6 +488,9 @@ impl Graph {
         }
         if let Some(read) = self.add_conv_input(i, keep) {
             return self.add_run(i, read, get, None);
+        }
+        if let Some(chain) = self.active_chain(i, keep, mode) {
+            return self.chain_run(i, chain, get, None);
         }
         if matches!(self.fused[i], Some(Fused::ConvBn { .. })) || matches!(self.ops[i], Op::Conv(_))
         {
@@ -579,7 +645,7 @@ impl Graph {
             };
             // An activation whose producer was skipped runs inside the producer's kernel.
             let fuse_act = matches!(self.spec.nodes[i].inputs.as_slice(), [Src::Node(p)] if self.skipped(*p, keep, mode));
-            let v = self.compute(i, &get, fuse_act, keep)?;
+            let v = self.compute(i, &get, fuse_act, (keep, mode))?;
             values[i] = Some(v);
             on_node(i)?;
             if mode == Mode::Plain {

@@ -17,8 +17,11 @@ mod depthwise_masked;
 mod depthwise_pairs;
 mod depthwise_rows;
 mod depthwise_simd;
+mod expand_depthwise;
 mod im2col;
 mod pointwise;
+
+pub use expand_depthwise::ExpandDepthwise;
 
 use super::super::conv::direct::DirectConv;
 use super::super::conv::filter_lanes::FilterLanesConv;
@@ -229,15 +232,7 @@ impl ConvKernel {
         bn: &ChannelAffine,
         hw: Option<(usize, usize)>,
     ) -> Result<Self> {
-        let per_out = weight.len() / cfg.out_channels.max(1);
-        let w: Vec<f32> = weight
-            .chunks(per_out.max(1))
-            .zip(&bn.scale)
-            .flat_map(|(row, s)| row.iter().map(move |v| v * s))
-            .collect();
-        let b: Vec<f32> = (0..cfg.out_channels)
-            .map(|o| bias.map_or(0.0, |b| b[o]) * bn.scale[o] + bn.shift[o])
-            .collect();
+        let (w, b) = fold_weights(&cfg, weight, bias, bn);
         let cfg = ConvCfg { bias: true, ..cfg };
         Self::for_maps(cfg, &w, Some(&b), hw)
     }
@@ -313,6 +308,26 @@ impl ConvKernel {
         }
         Ok((y, (oh, ow)))
     }
+}
+
+/// The weights and bias of a convolution followed by the per-channel affine map `bn`:
+/// weights scaled by `bn.scale[o]`, bias `b * scale + shift`.
+pub fn fold_weights(
+    cfg: &ConvCfg,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    bn: &ChannelAffine,
+) -> (Vec<f32>, Vec<f32>) {
+    let per_out = weight.len() / cfg.out_channels.max(1);
+    let w = weight
+        .chunks(per_out.max(1))
+        .zip(&bn.scale)
+        .flat_map(|(row, s)| row.iter().map(move |v| v * s))
+        .collect();
+    let b = (0..cfg.out_channels)
+        .map(|o| bias.map_or(0.0, |b| b[o]) * bn.scale[o] + bn.shift[o])
+        .collect();
+    (w, b)
 }
 
 /// `y[n, o, :] += bias[o]` (candle's stock path, which has no bias).
