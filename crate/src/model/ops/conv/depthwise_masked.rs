@@ -107,6 +107,13 @@ unsafe fn rows<const S: usize, const K: usize, const RR: usize>(p: &Plane, oy: u
     let ((h, w), (_, ow)) = (p.shape.hw, p.shape.out_hw);
     let (ph, pw) = p.shape.padding;
     let bias = _mm512_set1_ps(p.bias);
+    // Up to 5x5, each tap's weight is broadcast once per band into a register; as the
+    // memory operand of every multiply-add, it made one load per multiply-add besides
+    // the input's, and the loads bounded the loop: MobileNetV2's forward pass 0.05-0.07
+    // ms faster, EfficientNet-B0's 0.05 (runs alternating in one process, one thread).
+    // ConvNeXt's 49 taps do not fit beside the sums (0.18 ms slower hoisted).
+    let taps: [[__m512; K]; K] =
+        std::array::from_fn(|ky| std::array::from_fn(|kx| _mm512_set1_ps(p.taps[ky * K + kx])));
     ask_for_next_band::<S, K, RR>(p, oy);
     for ox in (0..ow).step_by(LANES) {
         // The masks of the block's loads, the same for every row: stride 1 one per tap
@@ -130,7 +137,11 @@ unsafe fn rows<const S: usize, const K: usize, const RR: usize>(p: &Plane, oy: u
                 let ky = i.wrapping_sub(S * r);
                 if ky < K {
                     for (kx, x) in v.iter().enumerate() {
-                        let t = _mm512_set1_ps(p.taps[ky * K + kx]);
+                        let t = if K <= 5 {
+                            taps[ky][kx]
+                        } else {
+                            _mm512_set1_ps(p.taps[ky * K + kx])
+                        };
                         *sum = _mm512_fmadd_ps(t, *x, *sum);
                     }
                 }
