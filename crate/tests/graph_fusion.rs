@@ -2,7 +2,8 @@
 //! blocks wrapping that convolution (MobileNet's and EfficientNet's `Sequential`s,
 //! EfficientNet's stochastic depth): the fused pass must give the values of the pass
 //! that keeps those nodes, and a trace must still give the skipped nodes on demand. So
-//! must an expansion run band by band with the depthwise convolution after it.
+//! must an expansion run band by band with the depthwise convolution after it, and a
+//! stem with its max pool.
 
 use convscope::model::graph::Src;
 use convscope::model::{ArchSpec, Graph, Val};
@@ -89,6 +90,30 @@ fn expansions_run_band_by_band_with_their_depthwise_convolution() {
                 "{arch}: {expansion} computed on its own"
             );
             // Keeping the expansion's output runs the two apart.
+            let apart = model.forward_nodes(&x, &[node, model.output()]).unwrap();
+            let err = max_rel_error(&fused, &apart[1]);
+            assert!(err < 1e-5, "{arch} at {size} px: logits error {err}");
+        }
+    }
+}
+
+#[test]
+fn stems_run_band_by_band_with_their_max_pool() {
+    // ResNet's and DenseNet's 7x7 stem, batch norm and ReLU, then the 3x3 stride-2 pool:
+    // one run where the stem is on the direct kernel (AVX-512), the same logits either way.
+    let direct = std::arch::is_x86_feature_detected!("avx512f");
+    for (arch, relu) in [("resnet18", "relu"), ("densenet121", "features.relu0")] {
+        let model = Graph::synthetic(&ArchSpec::parse(arch).unwrap(), 5).unwrap();
+        let node = model.node(relu).unwrap();
+        for size in [64, 75] {
+            let x = input(size);
+            let mut seen = vec![];
+            let fused = model.forward_observed(&x, &mut |i| seen.push(i)).unwrap();
+            assert_eq!(
+                !seen.contains(&node),
+                direct,
+                "{arch}: {relu} computed on its own"
+            );
             let apart = model.forward_nodes(&x, &[node, model.output()]).unwrap();
             let err = max_rel_error(&fused, &apart[1]);
             assert!(err < 1e-5, "{arch} at {size} px: logits error {err}");

@@ -144,6 +144,69 @@ impl DirectConv {
         }
     }
 
+    pub fn cfg(&self) -> &ConvCfg {
+        &self.cfg
+    }
+
+    /// The zero-padded phase planes of one image of `hw` for an output of `out_hw`, with
+    /// the tail the kernel reads past the last channel: the input of
+    /// [`Self::rows_into`].
+    pub fn unfold(&self, x: &[f32], hw: (usize, usize), out_hw: (usize, usize)) -> Unfolded {
+        let taps = PhaseTaps::new(&self.cfg, hw);
+        let far = taps.offsets.iter().copied().max().unwrap_or(0);
+        // A band's last span may start up to a span past where the image's would.
+        let spans = (out_hw.0 * taps.cols).div_ceil(SPAN) + 1;
+        let tail = (spans * SPAN + far).saturating_sub(taps.channel);
+        Unfolded::with_tail(x, self.cfg.in_channels, &self.cfg, hw, out_hw, tail)
+    }
+
+    /// `clamp(conv(x) + bias)` at output rows `rows` of one image (`padded` its
+    /// [`Self::unfold`]ed input of `hw`), into `out`: each filter's rows from the start of
+    /// its plane, the planes `plane_rows` rows of `ow` apart (a band of a larger buffer;
+    /// the last plane needs room for the rows only).
+    /// Only where [`Self::available`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn rows_into(
+        &self,
+        padded: &Unfolded,
+        hw: (usize, usize),
+        ow: usize,
+        rows: std::ops::Range<usize>,
+        out: &mut [f32],
+        plane_rows: usize,
+        clamp: Clamp,
+    ) {
+        let taps = PhaseTaps::new(&self.cfg, hw);
+        let cols = taps.cols;
+        let input = &padded.phases()[rows.start * cols..];
+        assert!(
+            rows.len() <= plane_rows
+                && out.len() >= (self.cfg.out_channels - 1) * plane_rows * ow + rows.len() * ow
+                && input.len() + rows.start * cols >= self.cfg.in_channels * taps.channel,
+            "direct rows: buffer sizes"
+        );
+        if rows.is_empty() {
+            return;
+        }
+        let positions = (rows.len() - 1) * cols + ow;
+        let geometry = Geometry {
+            taps,
+            positions,
+            out_hw: (plane_rows, ow),
+        };
+        let spans = positions.div_ceil(SPAN);
+        // SAFETY (`band`): `out` holds every filter's `plane_rows` rows (checked), and the
+        // unfolded planes' tail covers the last span's reads.
+        self.band(
+            &(0..spans),
+            input,
+            &geometry,
+            Out(out.as_mut_ptr()),
+            None,
+            clamp,
+        );
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn image(
         &self,

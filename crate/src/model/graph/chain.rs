@@ -1,9 +1,14 @@
-//! Inverted residuals' expansions and the depthwise convolutions after them, found in a
-//! graph so that plain passes run each pair band by band ([`ExpandDepthwise`]): a 1x1
-//! convolution at stride 1 with its batch norm and activation, any blocks passing that
-//! on, then a depthwise convolution with its batch norm, each node read by the next
-//! only. Only where the expanded map outgrows L2 ([`EXPANDED_BYTES`]): smaller maps stay
-//! in cache between the two kernels anyway, and the expansion's own kernel is faster.
+//! Runs of nodes that plain passes compute band by band, found in a graph: each node
+//! read by the next only.
+//! - Inverted residuals' expansions and the depthwise convolutions after them
+//!   ([`ExpandDepthwise`]): a 1x1 convolution at stride 1 with its batch norm and
+//!   activation, any blocks passing that on, then a depthwise convolution with its batch
+//!   norm. Only where the expanded map outgrows L2 ([`EXPANDED_BYTES`]): smaller maps
+//!   stay in cache between the two kernels anyway, and the expansion's own kernel is
+//!   faster.
+//! - ResNet's and DenseNet's stems: a convolution on the direct kernel with its batch
+//!   norm and ReLU, then the 3x3 stride-2 max pool
+//!   ([`ConvKernel::forward_relu_pooled`](crate::model::ops::conv::ConvKernel)).
 
 use super::spec::{GraphSpec, NodeId, Src};
 use crate::model::ops::conv::{fold_weights, ExpandDepthwise};
@@ -14,21 +19,73 @@ use crate::model::ops::Op;
 /// L2 on the machine measured.
 const EXPANDED_BYTES: usize = 1 << 20;
 
-/// One expansion and depthwise pair, computed inside the depthwise batch norm's node.
+/// A run computed inside its last node.
 #[derive(Debug)]
 pub(super) struct Chain {
-    /// The expansion's input.
+    /// The run's input (its first convolution's).
     pub input: Src,
-    /// Every node computed inside the pair: the depthwise convolution, blocks, the
-    /// expansion's activation, batch norm and convolution.
+    /// Every other node of the run.
     pub inner: Vec<NodeId>,
-    pub kernel: ExpandDepthwise,
+    pub run: Run,
 }
 
-/// The chain ending at batch norm `bn`, if there is one: `folded[n]` is the convolution
-/// that batch norm `n` absorbs, `consumers` each node's readers, `planned` each node's
-/// `[c, h, w]` at the model's own input size.
+#[derive(Debug)]
+pub(super) enum Run {
+    ExpandDepthwise(Box<ExpandDepthwise>),
+    /// The stem's folded convolution is this batch norm's kernel.
+    StemPool {
+        bn: NodeId,
+    },
+}
+
+/// The run ending at node `last`, if there is one: `folded[n]` is the convolution that
+/// batch norm `n` absorbs, `consumers` each node's readers, `planned` each node's
+/// `[c, h, w]` at the model's own input size, `on_direct(n)` whether batch norm `n`'s
+/// folded kernel is on the direct kernel.
 pub(super) fn ending_at(
+    last: NodeId,
+    spec: &GraphSpec,
+    ops: &[Op],
+    consumers: &[Vec<NodeId>],
+    folded: &[Option<NodeId>],
+    (planned, on_direct): (&[Vec<usize>], &dyn Fn(NodeId) -> bool),
+) -> Option<Chain> {
+    expand_depthwise(last, spec, ops, consumers, folded, planned)
+        .or_else(|| stem_pool(last, spec, ops, consumers, folded, on_direct))
+}
+
+/// The stem run ending at max pool `pool`.
+fn stem_pool(
+    pool: NodeId,
+    spec: &GraphSpec,
+    ops: &[Op],
+    consumers: &[Vec<NodeId>],
+    folded: &[Option<NodeId>],
+    on_direct: &dyn Fn(NodeId) -> bool,
+) -> Option<Chain> {
+    let Op::MaxPool(cfg) = &ops[pool] else {
+        return None;
+    };
+    let stem_pool =
+        cfg.kernel == (3, 3) && cfg.stride == (2, 2) && cfg.padding == (1, 1) && !cfg.ceil_mode;
+    let [Src::Node(relu)] = spec.nodes[pool].inputs[..] else {
+        return None;
+    };
+    let [Src::Node(bn)] = spec.nodes[relu].inputs[..] else {
+        return None;
+    };
+    let conv = folded[bn]?;
+    let single = consumers[relu].as_slice() == [pool] && consumers[bn].as_slice() == [relu];
+    let relu_op = matches!(ops[relu], Op::Act(crate::model::graph::Activation::Relu));
+    (stem_pool && single && relu_op && on_direct(bn)).then(|| Chain {
+        input: spec.nodes[conv].inputs[0],
+        inner: vec![relu, bn, conv],
+        run: Run::StemPool { bn },
+    })
+}
+
+/// The expansion and depthwise run ending at batch norm `bn`.
+fn expand_depthwise(
     bn: NodeId,
     spec: &GraphSpec,
     ops: &[Op],
@@ -91,6 +148,6 @@ pub(super) fn ending_at(
     Some(Chain {
         input: spec.nodes[expand_conv].inputs[0],
         inner,
-        kernel,
+        run: Run::ExpandDepthwise(Box::new(kernel)),
     })
 }

@@ -12,7 +12,7 @@
 //! derivative can be read from their output (ReLU, ReLU6, sigmoids), so the reverse pass
 //! never needs a skipped value. Blocks, dropout and flatten share their input's values.
 
-use super::chain::{self, Chain};
+use super::chain::{self, Chain, Run};
 use super::spec::{GraphSpec, NodeId, Src};
 use super::Activation;
 use crate::error::{Error, Result};
@@ -194,17 +194,19 @@ impl Graph {
             .iter()
             .map(|f| f.as_ref().map(|Fused::ConvBn { conv, .. }| *conv))
             .collect();
+        let on_direct = |bn: NodeId| matches!(&fused[bn], Some(Fused::ConvBn { kernel, .. }) if kernel.is_direct());
         let mut chains = HashMap::new();
         let mut chain_of = vec![None; spec.nodes.len()];
-        for bn in 0..spec.nodes.len() {
+        for last in 0..spec.nodes.len() {
             let found = planned.as_ref().and_then(|planned| {
-                chain::ending_at(bn, &spec, &ops, &consumers, &folded, planned)
+                let sizes = (planned.as_slice(), &on_direct as &dyn Fn(NodeId) -> bool);
+                chain::ending_at(last, &spec, &ops, &consumers, &folded, sizes)
             });
             if let Some(c) = found {
                 for n in &c.inner {
-                    chain_of[*n] = Some(bn);
+                    chain_of[*n] = Some(last);
                 }
-                chains.insert(bn, c);
+                chains.insert(last, c);
             }
         }
         Ok(Graph {
@@ -338,8 +340,8 @@ impl Graph {
         (mode == Mode::Plain && chain.inner.iter().all(|n| !keep[*n])).then_some(chain)
     }
 
-    /// Node `i`, a chain's depthwise batch norm, with `act` after it: the chain from its
-    /// input, band by band.
+    /// Node `i`, a chain's last node, with `act` after it: the chain from its input, band
+    /// by band.
     fn chain_run(
         &self,
         i: NodeId,
@@ -355,11 +357,20 @@ impl Graph {
                 x.shape
             )));
         };
-        let (y, (oh, ow)) = chain
-            .kernel
-            .forward(&x.data, n, (h, w), act)
-            .ok_or_else(|| refused(format!("does not fit an input of {:?}", x.shape)))?;
-        Ok(Val::new(y, vec![n, chain.kernel.out_channels(), oh, ow]))
+        let ran = match &chain.run {
+            Run::ExpandDepthwise(k) => k
+                .forward(&x.data, n, (h, w), act)
+                .map(|(y, hw)| (y, k.out_channels(), hw)),
+            Run::StemPool { bn } => match &self.fused[*bn] {
+                Some(Fused::ConvBn { kernel, .. }) => kernel
+                    .forward_relu_pooled(&x.data, n, (h, w))
+                    .map(|(y, hw)| (y, kernel.cfg.out_channels, hw)),
+                None => None,
+            },
+        };
+        let (y, channels, (oh, ow)) =
+            ran.ok_or_else(|| refused(format!("does not fit an input of {:?}", x.shape)))?;
+        Ok(Val::new(y, vec![n, channels, oh, ow]))
     }
 
     /// Whether node `i` is a convolution, or a batch norm computed as one.

@@ -36,13 +36,36 @@ pub fn plane(plane: &[f32], dst: &mut [f32], (h, w): (usize, usize), (oh, ow): (
     );
     // SAFETY: AVX-512F checked above; the loads and stores stay in the slices, as their
     // comments say.
-    unsafe { pool(plane, dst, (h, w), (oh, ow)) }
+    unsafe { pool(plane, dst, (h, w), (oh, ow), 1) }
+}
+
+/// [`plane`] of a band of rows without padding above: output row `oy` takes the maxima
+/// of rows `2 oy..2 oy + 3` (those below `h`) of `plane` (`h x w`), the columns padded
+/// as in [`plane`]. A band of a larger map's pool, whose rows above (`-inf` above the
+/// map) the caller provides.
+pub fn band(plane: &[f32], dst: &mut [f32], (h, w): (usize, usize), (oh, ow): (usize, usize)) {
+    assert!(
+        std::is_x86_feature_detected!("avx512f") && h > 0 && w > 0,
+        "stem pool: AVX-512F and a plane"
+    );
+    assert!(
+        plane.len() >= h * w && dst.len() >= oh * ow && 2 * oh <= h + 1 && ow <= w.div_ceil(2),
+        "stem pool: band sizes"
+    );
+    // SAFETY: as in `plane`.
+    unsafe { pool(plane, dst, (h, w), (oh, ow), 0) }
 }
 
 /// Output row by output row, 16 outputs (32 input columns) at a time, all in registers:
 /// the column maxima stored and read back at odd offsets stalled on store forwarding.
 #[target_feature(enable = "avx512f")]
-unsafe fn pool(plane: &[f32], dst: &mut [f32], (h, w): (usize, usize), (oh, ow): (usize, usize)) {
+unsafe fn pool(
+    plane: &[f32],
+    dst: &mut [f32],
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    top: usize,
+) {
     let low = _mm512_set1_ps(f32::NEG_INFINITY);
     let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
@@ -59,7 +82,7 @@ unsafe fn pool(plane: &[f32], dst: &mut [f32], (h, w): (usize, usize), (oh, ow):
     };
     for oy in 0..oh {
         // The window's rows inside the plane, top to bottom.
-        let (y0, y1, _) = window(oy, 3, 2, 1, h);
+        let (y0, y1, _) = window(oy, 3, 2, top, h);
         // Asks for the two input rows that output row oy + 2 reads first: rows of 112
         // values are 7 cache lines, too short a stream for the hardware prefetchers, and
         // each output row reads three. ResNet-50's pool took 0.31 ms, 0.15 asked for

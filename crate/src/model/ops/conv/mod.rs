@@ -20,6 +20,8 @@ mod depthwise_simd;
 mod expand_depthwise;
 mod im2col;
 mod pointwise;
+#[cfg(target_arch = "x86_64")]
+mod stem_then_pool;
 
 pub use expand_depthwise::ExpandDepthwise;
 
@@ -235,6 +237,40 @@ impl ConvKernel {
         let (w, b) = fold_weights(&cfg, weight, bias, bn);
         let cfg = ConvCfg { bias: true, ..cfg };
         Self::for_maps(cfg, &w, Some(&b), hw)
+    }
+
+    /// Whether this kernel runs on the direct kernel (AVX-512, natively).
+    pub fn is_direct(&self) -> bool {
+        matches!(self.path, Path::Direct(_))
+    }
+
+    /// `maxpool(relu(conv(x)))` with ResNet's and DenseNet's stem pool (3x3, stride 2,
+    /// padding 1), band by band, for `n` images of `hw`: `None` where the convolution is
+    /// not on the direct kernel or does not fit `hw` (the caller runs the two apart).
+    pub fn forward_relu_pooled(
+        &self,
+        x: &[f32],
+        n: usize,
+        (h, w): (usize, usize),
+    ) -> Option<(Vec<f32>, (usize, usize))> {
+        let out_hw = out_size(&self.cfg, h, w)?;
+        if x.len() != n * self.cfg.in_channels * h * w {
+            return None;
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = out_hw;
+        match &self.path {
+            #[cfg(target_arch = "x86_64")]
+            Path::Direct(k) => Some(stem_then_pool::forward(
+                k,
+                x,
+                n,
+                (h, w),
+                out_hw,
+                Clamp::Relu,
+            )),
+            _ => None,
+        }
     }
 
     /// Convolves `x` (`[n, in, h, w]`) into `[n, out, oh, ow]`, adds `residual` (`[n, out, oh, ow]`) if given,
