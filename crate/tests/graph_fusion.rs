@@ -66,35 +66,42 @@ fn additions_fuse_through_blocks_without_changing_any_value() {
     }
 }
 
+/// Whether `arch`'s plain pass (seeded `seed`) at each size skips computing `node` on
+/// its own (`fused`), and gives the logits of the pass that keeps it.
+fn runs_inside(arch: &str, seed: u64, node: &str, fused: bool, sizes: [usize; 2]) {
+    let model = Graph::synthetic(&ArchSpec::parse(arch).unwrap(), seed).unwrap();
+    let id = model.node(node).unwrap();
+    for size in sizes {
+        let x = input(size);
+        let mut seen = vec![];
+        let plain = model.forward_observed(&x, &mut |i| seen.push(i)).unwrap();
+        assert_eq!(
+            !seen.contains(&id),
+            fused,
+            "{arch}: {node} computed on its own"
+        );
+        // Keeping the node runs its run apart.
+        let apart = model.forward_nodes(&x, &[id, model.output()]).unwrap();
+        let err = max_rel_error(&plain, &apart[1]);
+        assert!(err < 1e-5, "{arch} at {size} px: logits error {err}");
+    }
+}
+
 #[test]
 fn expansions_run_band_by_band_with_their_depthwise_convolution() {
     // MobileNetV2's features.2 (96 planes of 112x112 at 224 px) and features.3-4 (144 of
     // 56x56) run as pairs; features.5's 28x28 planes apart. EfficientNet-B0's first
     // pairs end their expansion with SiLU, added after the product.
-    let cases = [
-        ("mobilenet_v2", "features.2.conv.0", true),
-        ("mobilenet_v2", "features.4.conv.0", true),
-        ("mobilenet_v2", "features.5.conv.0", false),
-        ("efficientnet_b0", "features.2.0.block.0", true),
-    ];
-    for (arch, expansion, paired) in cases {
-        let model = Graph::synthetic(&ArchSpec::parse(arch).unwrap(), 11).unwrap();
-        let node = model.node(expansion).unwrap();
-        for size in [64, 97] {
-            let x = input(size);
-            let mut seen = vec![];
-            let fused = model.forward_observed(&x, &mut |i| seen.push(i)).unwrap();
-            assert_eq!(
-                !seen.contains(&node),
-                paired,
-                "{arch}: {expansion} computed on its own"
-            );
-            // Keeping the expansion's output runs the two apart.
-            let apart = model.forward_nodes(&x, &[node, model.output()]).unwrap();
-            let err = max_rel_error(&fused, &apart[1]);
-            assert!(err < 1e-5, "{arch} at {size} px: logits error {err}");
-        }
-    }
+    runs_inside("mobilenet_v2", 11, "features.2.conv.0", true, [64, 97]);
+    runs_inside("mobilenet_v2", 11, "features.4.conv.0", true, [64, 97]);
+    runs_inside("mobilenet_v2", 11, "features.5.conv.0", false, [64, 97]);
+    runs_inside(
+        "efficientnet_b0",
+        11,
+        "features.2.0.block.0",
+        true,
+        [64, 97],
+    );
 }
 
 #[test]
@@ -102,21 +109,6 @@ fn stems_run_band_by_band_with_their_max_pool() {
     // ResNet's and DenseNet's 7x7 stem, batch norm and ReLU, then the 3x3 stride-2 pool:
     // one run where the stem is on the direct kernel (AVX-512), the same logits either way.
     let direct = std::arch::is_x86_feature_detected!("avx512f");
-    for (arch, relu) in [("resnet18", "relu"), ("densenet121", "features.relu0")] {
-        let model = Graph::synthetic(&ArchSpec::parse(arch).unwrap(), 5).unwrap();
-        let node = model.node(relu).unwrap();
-        for size in [64, 75] {
-            let x = input(size);
-            let mut seen = vec![];
-            let fused = model.forward_observed(&x, &mut |i| seen.push(i)).unwrap();
-            assert_eq!(
-                !seen.contains(&node),
-                direct,
-                "{arch}: {relu} computed on its own"
-            );
-            let apart = model.forward_nodes(&x, &[node, model.output()]).unwrap();
-            let err = max_rel_error(&fused, &apart[1]);
-            assert!(err < 1e-5, "{arch} at {size} px: logits error {err}");
-        }
-    }
+    runs_inside("resnet18", 5, "relu", direct, [64, 75]);
+    runs_inside("densenet121", 5, "features.relu0", direct, [64, 75]);
 }

@@ -5,12 +5,14 @@
 //!
 //! Speed without losing any node: a convolution followed by a batch norm that nothing
 //! else reads runs as one convolution with folded weights, a residual addition after a
-//! convolution (ResNet's and MobileNet's shortcuts) runs in the convolution's store, and
-//! so does an activation after either; in plain passes an inverted residual's expansion
-//! runs band by band with the depthwise convolution after it ([`super::chain`]). The
-//! skipped nodes' outputs are computed only if someone asks for them ([`Trace::value`]). A trace fuses only activations whose
-//! derivative can be read from their output (ReLU, ReLU6, sigmoids), so the reverse pass
-//! never needs a skipped value. Blocks, dropout and flatten share their input's values.
+//! convolution (ResNet's and MobileNet's shortcuts, through the blocks around it) runs
+//! in the convolution's store, and so does an activation after either; plain passes run
+//! an inverted residual's expansion with its depthwise convolution, and a stem with its
+//! max pool, band by band ([`super::chain`]). The skipped nodes' outputs are computed
+//! only if someone asks for them ([`Trace::value`]). A trace fuses only activations
+//! whose derivative can be read from their output (ReLU, ReLU6, sigmoids), so the
+//! reverse pass never needs a skipped value. Blocks, dropout and flatten share their
+//! input's values.
 
 use super::chain::{self, Chain, Run};
 use super::spec::{GraphSpec, NodeId, Src};

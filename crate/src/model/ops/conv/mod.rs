@@ -270,14 +270,18 @@ impl ConvKernel {
         let _ = out_hw;
         match &self.path {
             #[cfg(target_arch = "x86_64")]
-            Path::Direct(k) => Some(stem_then_pool::forward(
-                k,
-                x,
-                n,
-                (h, w),
-                out_hw,
-                Clamp::Relu,
-            )),
+            Path::Direct(k) => {
+                let bands = stem_then_pool::BAND_BYTES;
+                Some(stem_then_pool::forward(
+                    k,
+                    x,
+                    n,
+                    (h, w),
+                    out_hw,
+                    Clamp::Relu,
+                    bands,
+                ))
+            }
             _ => None,
         }
     }

@@ -21,24 +21,13 @@ thread_local! {
 /// the input rows they read. ResNet-50's stem and pool took 1.63-1.66 ms apart, 1.51-1.52
 /// in bands of 768 KB (13 pooled rows), 1.45-1.57 in bands of 384 KB, 1.76 of 160 KB
 /// (ResNet-18's 1.58 -> 1.47; runs alternating in one process, one thread).
-const BAND_BYTES: usize = 768 * 1024;
+pub(super) const BAND_BYTES: usize = 768 * 1024;
 
 /// `pool(clamp(conv(x) + bias))` for `n` images of `hw` whose convolution output is
-/// `out_hw`, and the pooled size. Only where [`DirectConv::available`] and the pool is
-/// [`stem_pool::takes`]'s.
+/// `out_hw`, in bands of `band_bytes` of convolution rows (at least 3 rows;
+/// [`BAND_BYTES`]), and the pooled size. Only where [`DirectConv::available`] and the
+/// pool is [`stem_pool::takes`]'s.
 pub(super) fn forward(
-    conv: &DirectConv,
-    x: &[f32],
-    n: usize,
-    hw: (usize, usize),
-    (oh, ow): (usize, usize),
-    clamp: Clamp,
-) -> (Vec<f32>, (usize, usize)) {
-    forward_in_bands(conv, x, n, hw, (oh, ow), clamp, BAND_BYTES)
-}
-
-/// [`forward`] with bands of `band_bytes` of convolution rows (at least 3 rows).
-fn forward_in_bands(
     conv: &DirectConv,
     x: &[f32],
     n: usize,
@@ -144,7 +133,7 @@ mod tests {
             let want = pooling::max_forward(&y, &PoolCfg::square(3, 2, 1), out_hw);
             for rows in [3, 5, 8, 4 * out_hw.0] {
                 let bytes = rows * 4 * 16 * out_hw.1;
-                let (got, hw) = forward_in_bands(&conv, &x, n, (h, w), out_hw, Clamp::Relu, bytes);
+                let (got, hw) = forward(&conv, &x, n, (h, w), out_hw, Clamp::Relu, bytes);
                 assert_eq!(
                     hw,
                     pooling::out_size(&PoolCfg::square(3, 2, 1), out_hw.0, out_hw.1)
