@@ -217,7 +217,7 @@ pub fn run(model: &Graph, runs: usize, choice: ConvChoice) -> Result<BenchReport
     let (maximize_layer, maximize_size, maximize_step_ms) = maximize_step(model, runs)?;
     // Each method timed from the image: its own forward pass included.
     let explain = |method: &dyn Method| -> Result<()> {
-        let fwd = Forward::new(model, &x)?;
+        let fwd = Forward::for_method(model, &x, method)?;
         method.attribute(&fwd, 0).map(drop)
     };
     let grad_cam = build("grad-cam", model, &Options::default())?;

@@ -122,7 +122,8 @@ const START: NodeId = NodeId::MAX;
 fn grad_cam(g: &Graph, x: &Val, on_node: &mut dyn FnMut(NodeId)) -> Result<Vec<f32>> {
     let layer = g.spec().cam_layer;
     let out = g.output();
-    let trace = g.trace(x, out)?;
+    // As the methods' Grad-CAM does (`Forward::for_method`): traced from the layer on.
+    let trace = g.trace_after(x, layer, out)?;
     let logits = g.value(&trace, Src::Node(out))?;
     let mut seed = vec![0f32; logits.data.len()];
     seed[argmax(&logits.data)] = 1.0;

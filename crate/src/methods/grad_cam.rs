@@ -40,6 +40,10 @@ impl GradCam {
 }
 
 impl Method for GradCam {
+    fn reads_from(&self) -> Option<crate::model::NodeId> {
+        Some(self.layer)
+    }
+
     fn attribute(&self, fwd: &Forward, class: usize) -> Result<Attribution> {
         Ok(Attribution::Layer(self.map(fwd, class)?))
     }

@@ -44,6 +44,10 @@ impl ChannelWeights for GradCamPlusPlus {
 }
 
 impl Method for GradCamPlusPlus {
+    fn reads_from(&self) -> Option<crate::model::NodeId> {
+        Some(self.layer)
+    }
+
     fn attribute(&self, fwd: &Forward, class: usize) -> Result<Attribution> {
         Ok(Attribution::Layer(class_activation_map(
             self, fwd, self.layer, class,

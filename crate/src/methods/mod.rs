@@ -92,6 +92,13 @@ impl Attribution {
 /// pass already done.
 pub trait Method {
     fn attribute(&self, fwd: &Forward, class: usize) -> Result<Attribution>;
+
+    /// The node from which on the method reads the traced pass, where it reads nothing
+    /// before it (the class-activation maps' layer): its pass is traced from there
+    /// ([`Forward::for_method`]).
+    fn reads_from(&self) -> Option<NodeId> {
+        None
+    }
 }
 
 /// Bytes a batched method may hold for one batch of copies (activations and their
@@ -167,6 +174,24 @@ impl<'m> Forward<'m> {
             format!("explanations take one image at a time, got a batch of {n}")
         })?;
         let trace = model.trace(&v, model.output())?;
+        Ok(Forward {
+            model,
+            trace,
+            input: x.clone(),
+            progress: Box::new(Unwatched),
+        })
+    }
+
+    /// The pass `method` needs: traced only from the node it reads from where it says
+    /// one ([`Method::reads_from`], [`Graph::trace_after`]), else [`Self::new`]'s.
+    pub fn for_method(model: &'m Graph, x: &Tensor, method: &dyn Method) -> Result<Self> {
+        let Some(start) = method.reads_from() else {
+            return Self::new(model, x);
+        };
+        let v = model.one_image(x, |n| {
+            format!("explanations take one image at a time, got a batch of {n}")
+        })?;
+        let trace = model.trace_after(&v, start, model.output())?;
         Ok(Forward {
             model,
             trace,

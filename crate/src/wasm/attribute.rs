@@ -84,7 +84,7 @@ impl Model {
         // share kept below 1: the page says "drawing" at 1.
         let batches =
             |done: usize, total: usize| js.call((done as f64 / total.max(1) as f64).min(0.99), 1.0);
-        let fwd = Forward::new(&self.inner, &x)
+        let fwd = Forward::for_method(&self.inner, &x, chosen.as_ref())
             .map_err(js_err)?
             .with_progress(batches);
         let target = target.map_or(Target::Top, |c| Target::Class(c as usize));

@@ -207,7 +207,7 @@ impl Job {
     ) -> Result<Explained> {
         let name = self.choice.spec.name;
         let explainer = self.choice.build_for(graph, x)?;
-        let fwd = Forward::new(graph, x)?;
+        let fwd = Forward::for_method(graph, x, explainer.as_ref())?;
         let fwd = match self.progress {
             true => fwd.with_progress(on_stderr(name)),
             false => fwd,
