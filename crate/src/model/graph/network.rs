@@ -807,39 +807,33 @@ impl Graph {
         if start >= to || !self.cuts(start) {
             return self.trace(x, to);
         }
-        let shapes = self.check_input(&x.shape)?;
         let at = self.forward_to(x, start)?;
         // Kept, so no node after it computes it again inside itself (an activation fused
         // with its batch norm: DenseNet's norm5 and relu).
         let mut keep = vec![false; self.len()];
         keep[start] = true;
         let sources = [(Src::Input, x.clone()), (Src::Node(start), at)];
-        let values =
-            self.execute_observed(&sources, start + 1, to, &keep, Mode::Trace, &mut |_| Ok(()))?;
-        Ok(Trace {
-            input: x.clone(),
-            values: values
-                .into_iter()
-                .map(|v| v.map_or_else(OnceLock::new, OnceLock::from))
-                .collect(),
-            shapes,
-            last: to,
-        })
+        self.traced(x, &sources, (start + 1, to), &keep)
     }
 
     /// A forward pass through `to`, keeping every node's output for the reverse pass.
     pub fn trace(&self, x: &Val, to: NodeId) -> Result<Trace> {
-        let shapes = self.check_input(&x.shape)?;
         let to = to.min(self.len() - 1);
         let keep = vec![false; self.len()];
-        let values = self.execute_observed(
-            &[(Src::Input, x.clone())],
-            0,
-            to,
-            &keep,
-            Mode::Trace,
-            &mut |_| Ok(()),
-        )?;
+        self.traced(x, &[(Src::Input, x.clone())], (0, to), &keep)
+    }
+
+    /// The trace of nodes `from..=to` of input `x` given `sources`, keeping `keep` too.
+    fn traced(
+        &self,
+        x: &Val,
+        sources: &[(Src, Val)],
+        (from, to): (NodeId, NodeId),
+        keep: &[bool],
+    ) -> Result<Trace> {
+        let shapes = self.check_input(&x.shape)?;
+        let values =
+            self.execute_observed(sources, from, to, keep, Mode::Trace, &mut |_| Ok(()))?;
         Ok(Trace {
             input: x.clone(),
             values: values
