@@ -156,6 +156,40 @@ impl Unfolded {
     }
 }
 
+/// The pixels a strided 1x1 convolution reads, `[channel][oy][ox]`: packed from it as
+/// from any dense input. Unfolding it instead zeroed and kept four stride phases of
+/// which one is read, and packed 28- or 14-pixel runs one value at a time: ResNet-50's
+/// downsampling convolutions took 2.0-2.7 ms against onnxruntime's 1.3-1.8.
+pub(crate) fn subsample(
+    x: &[f32],
+    (h, w): (usize, usize),
+    (sh, sw): (usize, usize),
+    (oh, ow): (usize, usize),
+    out: &mut [f32],
+) {
+    for (src, dst) in x.chunks_exact(h * w).zip(out.chunks_exact_mut(oh * ow)) {
+        for (oy, row) in dst.chunks_exact_mut(ow).enumerate() {
+            let line = &src[oy * sh * w..][..w];
+            if sw == 2 {
+                // Pairs, so the copy vectorises; an odd width ends on a lone column.
+                let pairs = line.chunks_exact(2);
+                let last = pairs.remainder().first().copied();
+                let n = pairs.len().min(ow);
+                for (d, pair) in row.iter_mut().zip(pairs) {
+                    *d = pair[0];
+                }
+                if let (true, Some(v)) = (n < ow, last) {
+                    row[n] = v;
+                }
+            } else {
+                for (ox, d) in row.iter_mut().enumerate() {
+                    *d = line[ox * sw];
+                }
+            }
+        }
+    }
+}
+
 /// The columns of phase `px` (of stride `sw`, padding `pw`, `cols` wide) that hold an
 /// input row's `w` values: phase column `c` is input column `c sw + px - pw`.
 fn inside_cols(px: usize, sw: usize, pw: usize, w: usize, cols: usize) -> Range<usize> {
@@ -225,13 +259,9 @@ impl Unfolded {
             "a {oh}x{ow} output is not a stride-{stride} subsampling of {h}x{w}"
         );
         let mut phases = PLANES.with(|b| std::mem::take(&mut *b.borrow_mut()));
-        phases.clear();
-        for src in x.chunks_exact(h * w).take(channels) {
-            for oy in 0..oh {
-                let row = &src[oy * stride * w..][..w];
-                phases.extend(row.iter().step_by(stride).take(ow));
-            }
-        }
+        phases.resize(channels * oh * ow, 0.0);
+        phases.truncate(channels * oh * ow);
+        subsample(x, (h, w), (stride, stride), (oh, ow), &mut phases);
         Unfolded {
             kernel: (1, 1),
             stride: (1, 1),

@@ -5,6 +5,7 @@
 
 use super::super::super::conv::gemm_micro::Clamp;
 use super::super::super::conv::packed_gemm::{gemm, Dense, PackedA};
+use super::super::super::conv::unfolded::subsample;
 use super::Call;
 use crate::model::ops::output::{overwritten, with_scratch, Scratch};
 use std::cell::RefCell;
@@ -12,40 +13,6 @@ use std::cell::RefCell;
 thread_local! {
     /// Each thread's subsampled input of a strided 1x1 convolution, reused.
     static SUBSAMPLED: Scratch = const { RefCell::new(Vec::new()) };
-}
-
-/// The pixels a strided 1x1 convolution reads, `[channel][oy][ox]`: packed from it as
-/// from any dense input. Unfolding it instead zeroed and kept four stride phases of
-/// which one is read, and packed 28- or 14-pixel runs one value at a time: ResNet-50's
-/// downsampling convolutions took 2.0-2.7 ms against onnxruntime's 1.3-1.8.
-fn subsample(
-    x: &[f32],
-    (h, w): (usize, usize),
-    (sh, sw): (usize, usize),
-    (oh, ow): (usize, usize),
-    out: &mut [f32],
-) {
-    for (src, dst) in x.chunks_exact(h * w).zip(out.chunks_exact_mut(oh * ow)) {
-        for (oy, row) in dst.chunks_exact_mut(ow).enumerate() {
-            let line = &src[oy * sh * w..][..w];
-            if sw == 2 {
-                // Pairs, so the copy vectorises; an odd width ends on a lone column.
-                let pairs = line.chunks_exact(2);
-                let last = pairs.remainder().first().copied();
-                let n = pairs.len().min(ow);
-                for (d, pair) in row.iter_mut().zip(pairs) {
-                    *d = pair[0];
-                }
-                if let (true, Some(v)) = (n < ow, last) {
-                    row[n] = v;
-                }
-            } else {
-                for (ox, d) in row.iter_mut().enumerate() {
-                    *d = line[ox * sw];
-                }
-            }
-        }
-    }
 }
 
 /// `clamp(W x + bias [+ residual])` for `n` images, `a` the packed `[out, in]` weights.
