@@ -170,28 +170,25 @@ pub struct Forward<'m> {
 impl<'m> Forward<'m> {
     /// Runs `model` on `x` (`[1, C, H, W]`), keeping every node's output.
     pub fn new(model: &'m Graph, x: &Tensor) -> Result<Self> {
-        let v = model.one_image(x, |n| {
-            format!("explanations take one image at a time, got a batch of {n}")
-        })?;
-        let trace = model.trace(&v, model.output())?;
-        Ok(Forward {
-            model,
-            trace,
-            input: x.clone(),
-            progress: Box::new(Unwatched),
-        })
+        Self::traced_from(model, x, None)
     }
 
     /// The pass `method` needs: traced only from the node it reads from where it says
     /// one ([`Method::reads_from`], [`Graph::trace_after`]), else [`Self::new`]'s.
     pub fn for_method(model: &'m Graph, x: &Tensor, method: &dyn Method) -> Result<Self> {
-        let Some(start) = method.reads_from() else {
-            return Self::new(model, x);
-        };
+        Self::traced_from(model, x, method.reads_from())
+    }
+
+    /// `x`'s pass, traced from `start` on where given ([`Graph::trace_after`]).
+    fn traced_from(model: &'m Graph, x: &Tensor, start: Option<NodeId>) -> Result<Self> {
         let v = model.one_image(x, |n| {
             format!("explanations take one image at a time, got a batch of {n}")
         })?;
-        let trace = model.trace_after(&v, start, model.output())?;
+        let out = model.output();
+        let trace = match start {
+            Some(start) => model.trace_after(&v, start, out)?,
+            None => model.trace(&v, out)?,
+        };
         Ok(Forward {
             model,
             trace,

@@ -154,7 +154,9 @@ impl DirectConv {
     pub fn unfold(&self, x: &[f32], hw: (usize, usize), out_hw: (usize, usize)) -> Unfolded {
         let taps = PhaseTaps::new(&self.cfg, hw);
         let far = taps.offsets.iter().copied().max().unwrap_or(0);
-        // A band's last span may start up to a span past where the image's would.
+        // The last block's vectors read up to `spans * SPAN + far` past the last
+        // channel's start; a band's last span may start up to a span past where the
+        // image's would.
         let spans = (out_hw.0 * taps.cols).div_ceil(SPAN) + 1;
         let tail = (spans * SPAN + far).saturating_sub(taps.channel);
         Unfolded::with_tail(x, self.cfg.in_channels, &self.cfg, hw, out_hw, tail)
@@ -221,13 +223,9 @@ impl DirectConv {
         let cin = self.cfg.in_channels;
         let taps = PhaseTaps::new(&self.cfg, hw);
         let (channel, cols) = (taps.channel, taps.cols);
-        let far = taps.offsets.iter().copied().max().unwrap_or(0);
         let positions = oh * cols;
         let spans = positions.div_ceil(SPAN);
-        // The last block's vectors read up to `spans * SPAN + far` past the last
-        // channel's start.
-        let tail = (spans * SPAN + far).saturating_sub(channel);
-        let padded = Unfolded::with_tail(x, cin, &self.cfg, hw, (oh, ow), tail);
+        let padded = self.unfold(x, hw, (oh, ow));
         let input = padded.phases();
         let geometry = Geometry {
             taps,
