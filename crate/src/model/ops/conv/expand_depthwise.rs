@@ -5,7 +5,6 @@
 //! written out to L3 by the one and read back by the other. Rows that the next band
 //! reads too are moved to the top of the buffer, not computed again.
 
-use super::super::super::conv::gemm_micro::Clamp;
 use super::super::super::conv::packed_gemm::{gemm, Dense, PackedA};
 use super::super::act;
 use super::depthwise_simd::{self, PlaneFn, Shape};
@@ -105,11 +104,7 @@ impl ExpandDepthwise {
         if x.len() != n * self.in_channels * h * w || oh * ow == 0 || n == 0 {
             return None;
         }
-        let (clamp, after) = match dw_act {
-            Some(Activation::Relu) => (Clamp::Relu, None),
-            Some(Activation::Relu6) => (Clamp::Relu6, None),
-            other => (Clamp::None, other),
-        };
+        let (clamp, after) = super::store_clamp(dw_act);
         // Output rows per band: a band reads (rows - 1) s + k expanded rows.
         let row_bytes = 4 * self.hidden * w;
         let fit = (band_bytes / row_bytes.max(1)).max(k);
@@ -185,11 +180,7 @@ impl ExpandDepthwise {
         if rows.is_empty() {
             return;
         }
-        let clamp = match self.expand_act {
-            Some(Activation::Relu) => Clamp::Relu,
-            Some(Activation::Relu6) => Clamp::Relu6,
-            _ => Clamp::None,
-        };
+        let (clamp, after) = super::store_clamp(self.expand_act);
         let cols = rows.len() * w;
         let input = Dense {
             data: &x[rows.start * w..],
@@ -204,7 +195,7 @@ impl ExpandDepthwise {
             None,
             clamp,
         );
-        if let Some(a) = self.expand_act.filter(|_| clamp == Clamp::None) {
+        if let Some(a) = after {
             for plane in band.chunks_exact_mut(capacity * w) {
                 act::apply_in_place(a, &mut plane[at * w..][..cols]);
             }

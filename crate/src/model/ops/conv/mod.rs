@@ -324,12 +324,7 @@ impl ConvKernel {
             hw: (h, w),
             out_hw: (oh, ow),
         };
-        // ReLU and ReLU6 run in the product's store; other activations after it.
-        let (clamp, after) = match act {
-            Some(Activation::Relu) => (Clamp::Relu, None),
-            Some(Activation::Relu6) => (Clamp::Relu6, None),
-            other => (Clamp::None, other),
-        };
+        let (clamp, after) = store_clamp(act);
         let (mut y, after) = match &self.path {
             Path::Winograd(k) if residual.is_none() && act == Some(Activation::Relu) => {
                 (k.forward_relu(x, n, h, w), None)
@@ -356,6 +351,16 @@ impl ConvKernel {
             act::apply_in_place(a, &mut y);
         }
         Ok((y, (oh, ow)))
+    }
+}
+
+/// `act` split into what the kernels' stores apply (ReLU and ReLU6) and what runs after
+/// them (any other activation).
+fn store_clamp(act: Option<Activation>) -> (Clamp, Option<Activation>) {
+    match act {
+        Some(Activation::Relu) => (Clamp::Relu, None),
+        Some(Activation::Relu6) => (Clamp::Relu6, None),
+        other => (Clamp::None, other),
     }
 }
 
