@@ -6,7 +6,7 @@
 // other a 10,000-step activation maximization with the embedded model.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { browserForFile, markStale, withWatchedPage, waitForDone, waitForState, canvasColours, startLongMaximization } from "../support/browser.mjs";
+import { browserForFile, cancelMidRun, markStale, withWatchedPage, waitForDone, waitForState, canvasColours, startLongMaximization } from "../support/browser.mjs";
 import { randomVgg, specString } from "../support/safetensors.mjs";
 
 const SPEC = { cfg: [64, 64, "M", 128, 128, "M", 256, 256, "M"], inChannels: 3, pool: 2, hidden: 32, classes: 10, size: 224 };
@@ -40,11 +40,9 @@ test("a cancelled long run stops, and the next run works", async () => withWatch
   await waitForDone(page, "features.1", 180_000);
   await markStale(page);
   await page.selectOption("[data-testid=layer-select]", "features.13");
-  await page.waitForFunction(() => Number(document.querySelector("[data-testid=progress]").value) > 0, null, { timeout: 120_000, polling: 20 });
-  const progressAtCancel = await page.evaluate(() => Number(document.querySelector("[data-testid=progress]").value));
-  await page.click("[data-testid=cancel]");
+  const progressAtCancel = await cancelMidRun(page);
   assert.equal(await waitForState(page, ["ready", "error", "done"], 120_000), "ready");
-  assert.ok(progressAtCancel < 1, `the run had finished (${progressAtCancel}) before the cancel`);
+  assert.ok(progressAtCancel > 0 && progressAtCancel < 1, `cancelled at progress ${progressAtCancel}`);
   assert.match(await page.textContent("[data-testid=status]"), /Cancelled/);
   assert.equal(await page.evaluate(() => window.convscope.generation), generation + 1, "the worker was not replaced");
   assert.ok(!(await page.textContent("#panel")).includes("features.13"), "the cancelled run still painted");
@@ -56,11 +54,7 @@ test("a cancelled long run stops, and the next run works", async () => withWatch
   assert.equal(await waitForState(page, ["busy", "done", "error"], 120_000), "busy");
   await page.waitForFunction(() => document.querySelector("[data-testid=status]")?.textContent.includes("occlusion"), null, { timeout: 120_000, polling: 20 });
   // The bar moves batch by batch, not only at the start and the end.
-  await page.waitForFunction(() => {
-    const v = Number(document.querySelector("[data-testid=progress]").value);
-    return v > 0 && v < 1;
-  }, null, { timeout: 120_000, polling: 20 });
-  await page.click("[data-testid=cancel]");
+  await cancelMidRun(page);
   assert.equal(await waitForState(page, ["ready", "error", "done"], 120_000), "ready");
   assert.match(await page.textContent("[data-testid=status]"), /Cancelled/);
   assert.equal(await page.evaluate(() => window.convscope.generation), generation + 2, "the worker was not replaced after the occlusion cancel");

@@ -200,3 +200,21 @@ export async function startLongMaximization(page) {
   await page.click("[data-testid=maximize-run]");
   await page.waitForFunction(() => /^Step \d+ of 10000/.test(document.querySelector("[data-testid=maximize-state]")?.textContent), null, { timeout: 120_000, polling: 20 });
 }
+
+/**
+ * Clicks Cancel while a run is part way (its progress bar strictly between 0 and 1),
+ * in the same poll that sees it there; answers the progress at the click. A deep
+ * feature map of the cancel test's model finishes about a second after its first layer
+ * in the threaded build, and a click made by Playwright after a separate wait (scroll,
+ * stability checks) could land after the run ended and the button was hidden.
+ */
+export async function cancelMidRun(page, timeout = 120_000) {
+  const handle = await page.waitForFunction(() => {
+    const value = Number(document.querySelector("[data-testid=progress]")?.value);
+    const cancel = document.querySelector("[data-testid=cancel]");
+    if (!(value > 0 && value < 1) || !cancel || cancel.hidden || cancel.disabled || cancel.offsetParent === null) return false;
+    cancel.click();
+    return { value };
+  }, null, { timeout, polling: 20 });
+  return (await handle.jsonValue()).value;
+}
