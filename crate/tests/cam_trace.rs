@@ -45,6 +45,12 @@ fn maps_traced_from_their_layer_are_a_full_traces() {
             let class = full.class(Target::Top).unwrap();
             let want = layer_map(&m.attribute(&full, class).unwrap());
             let after = Forward::for_method(&model, &x, m.as_ref()).unwrap();
+            // Batches are sized by the pass's largest map, kept or not.
+            assert_eq!(
+                after.largest_activation_bytes(),
+                full.largest_activation_bytes(),
+                "{arch} {layer}"
+            );
             let got = layer_map(&m.attribute(&after, class).unwrap());
             let scale = want.iter().fold(0f32, |a, v| a.max(v.abs()));
             assert!(
@@ -61,4 +67,13 @@ fn maps_traced_from_their_layer_are_a_full_traces() {
             );
         }
     }
+}
+
+#[test]
+fn a_trace_from_a_layer_on_knows_the_largest_map_before_it() {
+    // ResNet-18 at 96 px: the stem's 64 maps of 48 x 48 are the largest, 4 bytes each.
+    let model = Graph::synthetic(&ArchSpec::parse("resnet18").unwrap(), 3).unwrap();
+    let m = build("grad-cam", &model, &Options::default()).unwrap();
+    let after = Forward::for_method(&model, &image(96), m.as_ref()).unwrap();
+    assert_eq!(after.largest_activation_bytes(), 4 * 64 * 48 * 48);
 }

@@ -1092,13 +1092,14 @@ impl Trace {
         &self.shapes[i]
     }
 
-    /// Bytes of the largest value kept (or of the input).
+    /// Bytes of the pass's largest activation through [`Self::last`] (or of the input),
+    /// from the shapes: whether it was kept or not. A trace from a layer on
+    /// ([`Graph::trace_after`]) keeps none of the larger maps before it, and batches sized
+    /// by the values kept would have outgrown their memory.
     pub fn largest_bytes(&self) -> usize {
-        4 * self
-            .values
+        4 * self.shapes[..=self.last]
             .iter()
-            .filter_map(|v| v.get())
-            .map(|v| v.data.len())
+            .map(|s| s.iter().product::<usize>())
             .max()
             .unwrap_or(0)
             .max(self.input.data.len())
