@@ -118,7 +118,7 @@ pub fn cascading(
         .filter(|&node| matches!(model.op(node), Op::Conv(_) | Op::Linear { .. }))
         .count();
     progress.report(0, maps)?;
-    let fwd = Forward::new(model, x)?;
+    let fwd = Forward::for_method(model, x, &*method)?;
     let class = fwd.class(target)?;
     let original = method.attribute(&fwd, class)?.display(fwd.size())?;
     drop(fwd);
@@ -189,7 +189,8 @@ fn randomised(
         let shaped = model.param_shapes(node).into_iter().zip(params).collect();
         replaced.insert(model.name(node).to_string(), shaped);
         let randomised = model.with_params(&replaced)?;
-        let fwd = Forward::new(&randomised, x)?.with_progress(|d, t| batches.report(d, t));
+        let fwd = Forward::for_method(&randomised, x, method)?
+            .with_progress(|d, t| batches.report(d, t));
         let map = method.attribute(&fwd, class)?.display(fwd.size())?;
         steps.push(SanityStep {
             layer: model.name(node).to_string(),

@@ -115,7 +115,7 @@ impl Model {
             js.attach(vec![JsValue::from_str(stage.get().name())]);
             js.call((from + (to - from) * share).min(0.99), 1.0)
         };
-        let fwd = Forward::new(&self.inner, &x)
+        let fwd = Forward::for_method(&self.inner, &x, chosen.as_ref())
             .map_err(js_err)?
             .with_progress(report);
         let target = target.map_or(Target::Top, |c| Target::Class(c as usize));
