@@ -787,13 +787,10 @@ impl Graph {
         self.forward_from(self.features_end(), features, self.output())
     }
 
-    /// Whether nothing after `node` reads anything before it but the input: a pass can
-    /// start from its output.
+    /// Whether nothing after `node` reads anything before it ([`GraphSpec::cuts`]): a
+    /// pass can start from its output.
     pub fn cuts(&self, node: NodeId) -> bool {
-        self.spec.nodes[node + 1..]
-            .iter()
-            .flat_map(|n| &n.inputs)
-            .all(|s| matches!(s, Src::Node(j) if *j >= node) || *s == Src::Input)
+        self.spec.cuts(node)
     }
 
     /// [`Self::trace`] for a reverse pass that stops at `start` or later: a plain pass

@@ -138,16 +138,19 @@ impl GraphSpec {
     /// its product reads the map again, so it is no head. Methods that run many copies
     /// of an image run the head apart, on many copies at once.
     pub fn head_start(&self) -> NodeId {
-        let cuts = |h: NodeId| {
-            self.nodes[h + 1..].iter().all(|n| {
-                n.inputs
-                    .iter()
-                    .all(|s| matches!(s, Src::Node(k) if *k >= h))
-            })
-        };
         (0..self.nodes.len())
-            .find(|h| self.nodes[*h].kind.mixes_map() && cuts(*h))
+            .find(|h| self.nodes[*h].kind.mixes_map() && self.cuts(*h))
             .unwrap_or(self.nodes.len())
+    }
+
+    /// Whether nothing after node `h` reads anything before it (nor the input): a pass
+    /// can go on from its output alone.
+    pub fn cuts(&self, h: NodeId) -> bool {
+        self.nodes[h + 1..].iter().all(|n| {
+            n.inputs
+                .iter()
+                .all(|s| matches!(s, Src::Node(k) if *k >= h))
+        })
     }
 
     /// Output shapes of every node (batch left out) for a `h x w` input, or an error
