@@ -76,7 +76,6 @@ impl Unfolded {
         let mut phases = PLANES.with(|b| std::mem::take(&mut *b.borrow_mut()));
         let len = channels * sh * sw * plane + tail;
         phases.resize(len, 0.0);
-        phases.truncate(len);
         // The buffer holds the last call's planes. At stride 1, and at stride 2 where
         // every phase is read (3x3 and 7x7 kernels), each row is written whole below, its
         // padding zeroed beside the copy: zeroing the whole buffer first (memset) and
@@ -260,7 +259,6 @@ impl Unfolded {
         );
         let mut phases = PLANES.with(|b| std::mem::take(&mut *b.borrow_mut()));
         phases.resize(channels * oh * ow, 0.0);
-        phases.truncate(channels * oh * ow);
         subsample(x, (h, w), (stride, stride), (oh, ow), &mut phases);
         Unfolded {
             kernel: (1, 1),
